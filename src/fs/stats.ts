@@ -1,0 +1,71 @@
+import { S_IFMT } from '../layer/entry.js';
+import type { ObjectInfo } from '../overlay/engine.js';
+
+const S_IFREG = 0o100000, S_IFDIR = 0o040000, S_IFLNK = 0o120000, S_IFCHR = 0o020000, S_IFBLK = 0o060000, S_IFIFO = 0o010000, S_IFSOCK = 0o140000;
+
+/** Node's `fs.Stats`, field for field. */
+export class Stats {
+  dev: number;
+  ino: number;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  size: number;
+  blksize: number;
+  blocks: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+  atime: Date;
+  mtime: Date;
+  ctime: Date;
+  birthtime: Date;
+
+  constructor(info: ObjectInfo, dev: number) {
+    this.dev = dev;
+    this.ino = info.ino;
+    this.mode = info.mode;
+    this.nlink = info.nlink;
+    this.uid = info.uid;
+    this.gid = info.gid;
+    this.rdev = info.rdev;
+    this.size = info.size;
+    this.blksize = 4096;
+    this.blocks = Math.ceil(info.size / 4096) * 8;
+    this.atimeMs = info.atimeMs;
+    this.mtimeMs = info.mtimeMs;
+    this.ctimeMs = info.ctimeMs;
+    this.birthtimeMs = info.birthtimeMs;
+    this.atime = new Date(info.atimeMs);
+    this.mtime = new Date(info.mtimeMs);
+    this.ctime = new Date(info.ctimeMs);
+    this.birthtime = new Date(info.birthtimeMs);
+  }
+
+  isFile(): boolean { return (this.mode & S_IFMT) === S_IFREG; }
+  isDirectory(): boolean { return (this.mode & S_IFMT) === S_IFDIR; }
+  isSymbolicLink(): boolean { return (this.mode & S_IFMT) === S_IFLNK; }
+  isCharacterDevice(): boolean { return (this.mode & S_IFMT) === S_IFCHR; }
+  isBlockDevice(): boolean { return (this.mode & S_IFMT) === S_IFBLK; }
+  isFIFO(): boolean { return (this.mode & S_IFMT) === S_IFIFO; }
+  isSocket(): boolean { return (this.mode & S_IFMT) === S_IFSOCK; }
+}
+
+/** Node's `fs.Dirent`: a name, its directory, and its type. */
+export class Dirent {
+  constructor(readonly name: string, readonly parentPath: string, private readonly mode: number) {}
+
+  /** Node's older alias of `parentPath`. */
+  get path(): string { return this.parentPath; }
+
+  isFile(): boolean { return (this.mode & S_IFMT) === S_IFREG; }
+  isDirectory(): boolean { return (this.mode & S_IFMT) === S_IFDIR; }
+  isSymbolicLink(): boolean { return (this.mode & S_IFMT) === S_IFLNK; }
+  isCharacterDevice(): boolean { return (this.mode & S_IFMT) === S_IFCHR; }
+  isBlockDevice(): boolean { return (this.mode & S_IFMT) === S_IFBLK; }
+  isFIFO(): boolean { return (this.mode & S_IFMT) === S_IFIFO; }
+  isSocket(): boolean { return (this.mode & S_IFMT) === S_IFSOCK; }
+}

@@ -1,0 +1,11 @@
+export { Overlay, type OverlayOptions, type OverlayEventMap } from './fs/overlay.js';
+export { Stats, Dirent } from './fs/stats.js';
+export { OverlayFsError, type ErrnoCode } from './fs/errors.js';
+export { FileHandle, type OverlayPromises } from './fs/promises.js';
+export type { Layer } from './layer/layer.js';
+export type { LayerEntry, EntrySpec, EntryType } from './layer/entry.js';
+export { MemoryLayer, type LayerJSON } from './layer/memory-layer.js';
+export { LayerBuilder, LayerError } from './layer/layer-builder.js';
+export { WHITEOUT_PREFIX, OPAQUE_MARKER } from './layer/oci-names.js';
+export type { OverlayEvent } from './overlay/engine.js';
+export type { Provenance, LayerVersion, LayerRef } from './overlay/provenance.js';

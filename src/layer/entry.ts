@@ -1,0 +1,71 @@
+/** The kinds of object a layer can hold (OCI layer.md "Entry types"; tar typeflags 0,1,2,3,4,5,6). */
+export type EntryType = 'file' | 'directory' | 'symlink' | 'char' | 'block' | 'fifo';
+
+/**
+ * One object in one read-only layer. Hard links inside a layer are several paths whose
+ * entries share `inode` (and therefore content and metadata).
+ */
+export interface LayerEntry {
+  readonly type: EntryType;
+  /** Permission bits including setuid/setgid/sticky (`mode & 0o7777`); no file-type bits. */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly mtimeMs: number;
+  readonly atimeMs: number;
+  /** Content length for files, target length for symlinks, 0 otherwise. */
+  readonly size: number;
+  readonly linkTarget?: string;
+  /** Device number for char and block devices (`makedev(major, minor)` encoding). */
+  readonly rdev: number;
+  readonly xattrs: ReadonlyMap<string, Buffer>;
+  /** Layer-local inode number: the names of one hard-linked file share it. */
+  readonly inode: number;
+  /** Names of this inode in the layer (files), or 2 + subdirectories (directories), as on disk. */
+  readonly nlink: number;
+  /**
+   * A directory the layer does not list but needs as the parent of something it does list
+   * (umoci omits unchanged parents). It merges with the directory below without replacing
+   * that directory's metadata.
+   */
+  readonly implicit: boolean;
+}
+
+/** What a caller supplies to describe an entry; the builder fills in the rest. */
+export interface EntrySpec {
+  type: EntryType;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  mtimeMs?: number;
+  atimeMs?: number;
+  linkTarget?: string;
+  rdev?: number;
+  xattrs?: Record<string, Buffer | string>;
+  /** File content. */
+  content?: Buffer | string;
+}
+
+export const S_IFMT = 0o170000;
+const TYPE_BITS: Record<EntryType, number> = {
+  file: 0o100000,
+  directory: 0o040000,
+  symlink: 0o120000,
+  char: 0o020000,
+  block: 0o060000,
+  fifo: 0o010000,
+};
+
+export function typeBits(type: EntryType): number {
+  return TYPE_BITS[type];
+}
+
+export function typeFromMode(mode: number): EntryType | undefined {
+  const bits = mode & S_IFMT;
+  for (const [type, b] of Object.entries(TYPE_BITS)) if (b === bits) return type as EntryType;
+  return undefined;
+}
+
+export function defaultMode(type: EntryType): number {
+  return type === 'directory' ? 0o755 : type === 'symlink' ? 0o777 : 0o644;
+}

@@ -1,0 +1,23 @@
+import type { LayerEntry } from './entry.js';
+
+/**
+ * A read-only layer: one OCI changeset, indexed. Layers are immutable once built, so one
+ * layer object can sit under many overlays at once without copying (as images share base
+ * layers). Whiteouts and opaque markers are kept apart from the entries: they are
+ * instructions about the layers below, not objects of this layer (layer.md, "Whiteouts").
+ */
+export interface Layer {
+  /** A label for reports: a digest, a file name, or what the caller chose. */
+  readonly name: string;
+  /**
+   * Every object of the layer by normalised absolute path (`/`, `/etc`, `/etc/passwd`),
+   * including implicit parent directories. Iteration order is parents before children.
+   */
+  readonly entries: ReadonlyMap<string, LayerEntry>;
+  /** Paths whose name this layer removes from the layers below it. */
+  readonly whiteouts: ReadonlySet<string>;
+  /** Directories whose content from the layers below this layer hides. */
+  readonly opaqueDirs: ReadonlySet<string>;
+  /** The content of a file entry. */
+  read(entry: LayerEntry): Buffer;
+}

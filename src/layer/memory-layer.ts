@@ -1,0 +1,72 @@
+import type { Volume } from 'memfs';
+import type { EntrySpec, LayerEntry } from './entry.js';
+import { typeFromMode } from './entry.js';
+import type { Layer } from './layer.js';
+import { LayerBuilder, LayerError } from './layer-builder.js';
+import { join } from '../overlay/path.js';
+import type { MemfsLink } from '../overlay/memfs-types.js';
+
+/** A JSON description of a layer: `string`/`Buffer` is a file, `null` a directory, or a full spec. */
+export type LayerJSON = Record<string, string | Buffer | null | EntrySpec | { type: 'hardlink'; target: string }>;
+
+/**
+ * A read-only layer held in memory, built from a JSON map or a memfs Volume. Whiteouts and
+ * opaque markers are written the OCI way in both: a name `.wh.x` removes `x` from the layers
+ * below, a file `.wh..wh..opq` makes its directory opaque.
+ */
+export class MemoryLayer implements Layer {
+  readonly entries: ReadonlyMap<string, LayerEntry>;
+  readonly whiteouts: ReadonlySet<string>;
+  readonly opaqueDirs: ReadonlySet<string>;
+  private readonly content: ReadonlyMap<number, Buffer>;
+
+  private constructor(readonly name: string, builder: LayerBuilder) {
+    const built = builder.build();
+    this.entries = built.entries;
+    this.whiteouts = built.whiteouts;
+    this.opaqueDirs = built.opaqueDirs;
+    this.content = built.content;
+  }
+
+  read(entry: LayerEntry): Buffer {
+    const data = this.content.get(entry.inode);
+    if (!data || entry.type !== 'file') throw new LayerError(this.name, String(entry.inode), 'not a file');
+    return data;
+  }
+
+  /** Builds a layer from `{ path: content }`; see {@link LayerJSON}. */
+  static fromJSON(json: LayerJSON, name = 'memory'): MemoryLayer {
+    const b = new LayerBuilder(name);
+    for (const [path, value] of Object.entries(json)) {
+      if (value === null) b.add(path, { type: 'directory' });
+      else if (typeof value === 'string' || Buffer.isBuffer(value)) b.add(path, { type: 'file', content: value });
+      else if (value.type === 'hardlink') b.addHardLink(path, (value as { target: string }).target);
+      else b.add(path, value as EntrySpec);
+    }
+    return new MemoryLayer(name, b);
+  }
+
+  /** Builds a layer from a whole memfs Volume, keeping modes, owners, times and hard links. */
+  static fromVolume(volume: Volume, name = 'volume'): MemoryLayer {
+    const b = new LayerBuilder(name);
+    const firstPathOfNode = new Map<number, string>();
+    const walk = (link: MemfsLink, path: string): void => {
+      const node = link.getNode();
+      const type = typeFromMode(node.mode);
+      if (!type) throw new LayerError(name, path, `unsupported file type ${(node.mode >>> 12).toString(8)}`);
+      const meta = { mode: node.mode & 0o7777, uid: node.uid, gid: node.gid, mtimeMs: node.mtime.getTime(), atimeMs: node.atime.getTime() };
+      const first = type !== 'directory' ? firstPathOfNode.get(node.ino) : undefined;
+      if (first !== undefined) b.addHardLink(path, first);
+      else if (type === 'file') b.add(path, { type, ...meta, content: Buffer.from(node.getBuffer()) });
+      else if (type === 'symlink') b.add(path, { type, ...meta, linkTarget: node.symlink });
+      else b.add(path, { type, ...meta, rdev: node.rdev });
+      if (type !== 'directory') firstPathOfNode.set(node.ino, path);
+      for (const [childName, child] of link.children) {
+        if (childName === '.' || childName === '..' || !child) continue;
+        walk(child, join(path, childName));
+      }
+    };
+    walk(volume._core.root, '/');
+    return new MemoryLayer(name, b);
+  }
+}

@@ -1,0 +1,426 @@
+import { Volume } from 'memfs';
+import type { Layer } from '../layer/layer.js';
+import { typeBits, type EntryType, type LayerEntry } from '../layer/entry.js';
+import { isReservedName } from '../layer/oci-names.js';
+import { fail } from '../fs/errors.js';
+import { LowerIndex, type LowerNode } from './lower-index.js';
+import type { MemfsLink, MemfsNode } from './memfs-types.js';
+import { Obj, type Resolution } from './resolve.js';
+import { toComponents } from './path.js';
+import { Upper, setTimes, type NodeMeta } from './upper.js';
+
+/** Linux's limit on symlinks followed in one path walk (path_resolution(7)). */
+const MAX_SYMLINK_HOPS = 40;
+/** NAME_MAX on Linux filesystems. */
+const NAME_MAX = 255;
+
+export type OverlayEvent =
+  | { type: 'copy-up'; path: string; entryType: EntryType; fromLayer: number }
+  | { type: 'whiteout'; path: string }
+  | { type: 'opaque'; path: string };
+
+export interface EngineOptions {
+  lower: readonly Layer[];
+  upper?: Volume;
+  redirectDir?: boolean;
+  emit?: (event: OverlayEvent) => void;
+}
+
+export interface ObjectInfo {
+  type: EntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  rdev: number;
+  ino: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+}
+
+export interface AttrChange {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  atimeMs?: number;
+  mtimeMs?: number;
+}
+
+/**
+ * The overlay's semantics, path in, errno out: lookup across the upper layer and the merged
+ * lower index, copy-up, whiteouts and opaque directories, rename and link as
+ * Documentation/filesystems/overlayfs.rst describes and the kernel does. The fs-shaped
+ * facade (src/fs) turns calls into these operations and errnos into Node-style errors.
+ */
+export class OverlayEngine {
+  readonly lower: LowerIndex;
+  readonly upper: Upper;
+  readonly redirectDir: boolean;
+  private readonly emit: (event: OverlayEvent) => void;
+
+  constructor(options: EngineOptions) {
+    this.lower = new LowerIndex(options.lower);
+    this.redirectDir = options.redirectDir ?? false;
+    this.emit = options.emit ?? (() => {});
+    const fresh = !options.upper;
+    this.upper = new Upper(options.upper ?? new Volume());
+    if (fresh) this.initRoot();
+  }
+
+  /**
+   * A fresh upper root stands for a runtime's freshly made upperdir; the merged root takes
+   * the upper root's attributes (it is the upper directory), so give it the image's root
+   * metadata, as container runtimes create it.
+   */
+  private initRoot(): void {
+    const node = this.upper.root.getNode();
+    const e = this.lower.root.entry;
+    node.mode = (node.mode & ~0o7777) | e.mode;
+    node.uid = e.uid;
+    node.gid = e.gid;
+    setTimes(node, e.atimeMs, e.mtimeMs);
+  }
+
+  get root(): Obj {
+    return new Obj('/', undefined, '', this.upper.root, this.lower.layers.length > 0 ? this.lower.root : undefined);
+  }
+
+  // ---- lookup -------------------------------------------------------------------------
+
+  /** The child `name` of directory `dir` in the merged view (overlayfs.rst "Directories"). */
+  child(dir: Obj, name: string): Obj | undefined {
+    const path = dir.childPath(name);
+    if (dir.upper) {
+      const link = this.upper.child(dir.upper, name);
+      if (link) {
+        const node = link.getNode();
+        return new Obj(path, dir, name, link, node.isDirectory() ? this.lowerBeneath(dir, name, link) : undefined);
+      }
+      if (this.upper.hasWhiteout(dir.upper, name)) return undefined;
+    }
+    const lower = dir.lower?.children?.get(name);
+    return lower ? new Obj(path, dir, name, undefined, lower) : undefined;
+  }
+
+  /** The lower directory an upper directory merges with: none if opaque, the redirect target if renamed. */
+  private lowerBeneath(dir: Obj, name: string, link: MemfsLink): LowerNode | undefined {
+    if (this.upper.isOpaque(link)) return undefined;
+    const redirect = this.upper.redirects.get(link.getNode());
+    const lower = redirect !== undefined ? this.lower.get(redirect) : dir.lower?.children?.get(name);
+    return lower?.children ? lower : undefined;
+  }
+
+  /**
+   * Walks a path as path_resolution(7) does: symlinks in the middle are always followed,
+   * the last one only when `follow`; `..` is applied after symlinks; a trailing slash demands
+   * a directory.
+   */
+  resolve(path: string, follow: boolean): Resolution {
+    const trailingSlash = path.length > 1 && path.endsWith('/');
+    let pending = toComponents(path);
+    if (pending.length === 0) return { parent: undefined, name: '', obj: this.root, path, resolved: '/' };
+    let stack: Obj[] = [this.root];
+    let hops = 0;
+    for (;;) {
+      const name = pending.shift()!;
+      const isLast = pending.length === 0;
+      const dir = stack[stack.length - 1]!;
+      if (!dir.isDir) fail('ENOTDIR');
+      if (name === '..') {
+        if (stack.length > 1) stack.pop();
+        if (isLast) {
+          const obj = stack[stack.length - 1]!;
+          return { parent: obj.parent, name: obj.name, obj, path, resolved: obj.path };
+        }
+        continue;
+      }
+      if (name.length > NAME_MAX) fail('ENAMETOOLONG');
+      const obj = this.child(dir, name);
+      if (!obj) {
+        if (!isLast) fail('ENOENT');
+        return { parent: dir, name, obj: undefined, path, resolved: dir.childPath(name) };
+      }
+      if (obj.type === 'symlink' && (!isLast || follow || trailingSlash)) {
+        if (++hops > MAX_SYMLINK_HOPS) fail('ELOOP');
+        const target = this.readlink(obj);
+        if (target.startsWith('/')) stack = [this.root];
+        pending = [...toComponents(target), ...pending];
+        if (pending.length === 0) {
+          const top = stack[stack.length - 1]!;
+          return { parent: top.parent, name: top.name, obj: top, path, resolved: top.path };
+        }
+        continue;
+      }
+      if (isLast) {
+        if (trailingSlash && !obj.isDir) fail('ENOTDIR');
+        return { parent: dir, name, obj, path, resolved: obj.path };
+      }
+      stack.push(obj);
+    }
+  }
+
+  /** The object at a path, or ENOENT. */
+  lookup(path: string, follow: boolean): Obj {
+    const r = this.resolve(path, follow);
+    if (!r.obj) fail('ENOENT');
+    return r.obj;
+  }
+
+  // ---- reading ------------------------------------------------------------------------
+
+  info(obj: Obj): ObjectInfo {
+    if (obj.upper) {
+      const node = obj.upper.getNode();
+      const type = obj.type;
+      const isDir = type === 'directory';
+      return {
+        type,
+        mode: node.mode,
+        uid: node.uid,
+        gid: node.gid,
+        size: isDir ? DIR_SIZE : type === 'symlink' ? Buffer.byteLength(node.symlink) : type === 'file' ? node.getSize() : 0,
+        // Merged directories report nlink 1 (ovl_getattr: counting is not worth it, 1 pacifies find).
+        nlink: isDir && obj.lower ? 1 : node.nlink,
+        rdev: node.rdev,
+        ino: node.ino,
+        atimeMs: node.atime.getTime(),
+        mtimeMs: node.mtime.getTime(),
+        ctimeMs: node.ctime.getTime(),
+        birthtimeMs: node.btime.getTime(),
+      };
+    }
+    const low = obj.lower!;
+    const e = low.entry;
+    const isDir = e.type === 'directory';
+    return {
+      type: e.type,
+      mode: modeOf(e),
+      uid: e.uid,
+      gid: e.gid,
+      size: isDir ? DIR_SIZE : e.size,
+      nlink: isDir && (low.dirLayers?.length ?? 0) > 1 ? 1 : e.nlink,
+      rdev: e.rdev,
+      // Lower inode numbers live above 2^32, apart from memfs's, unique per (layer, inode).
+      ino: 2 ** 32 * (low.layer + 2) + e.inode,
+      atimeMs: e.atimeMs,
+      mtimeMs: e.mtimeMs,
+      ctimeMs: e.mtimeMs,
+      birthtimeMs: e.mtimeMs,
+    };
+  }
+
+  readlink(obj: Obj): string {
+    if (obj.type !== 'symlink') fail('EINVAL');
+    return obj.upper ? obj.upper.getNode().symlink : obj.lower!.entry.linkTarget!;
+  }
+
+  /** A file's content; a lower file is read from its layer, never copied up. */
+  read(obj: Obj): Buffer {
+    if (obj.isDir) fail('EISDIR');
+    if (obj.upper) return Buffer.from(obj.upper.getNode().getBuffer());
+    return this.lower.layers[obj.lower!.layer]!.read(obj.lower!.entry);
+  }
+
+  /** The merged listing, sorted: the union of the layers, whiteouts and markers never shown. */
+  list(dir: Obj): string[] {
+    if (!dir.isDir) fail('ENOTDIR');
+    const names = new Set<string>();
+    if (dir.upper) for (const n of this.upper.names(dir.upper)) names.add(n);
+    if (dir.lower?.children) {
+      for (const n of dir.lower.children.keys()) {
+        if (!names.has(n) && !(dir.upper && this.upper.hasWhiteout(dir.upper, n))) names.add(n);
+      }
+    }
+    return [...names].sort();
+  }
+
+  xattrs(obj: Obj): ReadonlyMap<string, Buffer> {
+    if (obj.upper) return this.upper.xattrs.get(obj.upper.getNode()) ?? new Map();
+    return obj.lower!.entry.xattrs;
+  }
+
+  // ---- copy-up ------------------------------------------------------------------------
+
+  /**
+   * Makes sure the object is in the upper layer, copying it up with its parents first
+   * (overlayfs.rst "Non-directories": "the file is first copied up... parents first").
+   * Data, mode, owner, times and xattrs are copied; a directory is copied without its
+   * content and stays merged with the lower one.
+   */
+  copyUp(obj: Obj): MemfsLink {
+    if (obj.upper) return obj.upper;
+    const parentLink = this.copyUp(obj.parent!);
+    const low = obj.lower!;
+    const e = low.entry;
+    const parentNode = parentLink.getNode();
+    const parentMtime = parentNode.mtime;
+    const link = this.upper.create(parentLink, obj.name, e.type, metaOf(e), {
+      ...(e.type === 'file' ? { data: this.lower.layers[low.layer]!.read(e) } : {}),
+      ...(e.linkTarget !== undefined ? { target: e.linkTarget } : {}),
+      rdev: e.rdev,
+    });
+    // Copy-up links the copy into the upper parent and then restores the parent's times.
+    parentNode.mtime = parentMtime;
+    if (e.xattrs.size > 0) this.upper.xattrs.set(link.getNode(), new Map(e.xattrs));
+    obj.upper = link;
+    if (e.type !== 'directory') obj.lower = undefined;
+    this.emit({ type: 'copy-up', path: obj.path, entryType: e.type, fromLayer: low.layer });
+    return link;
+  }
+
+  /** The upper inode of a non-directory, after copy-up, for writing. */
+  writableNode(obj: Obj): MemfsNode {
+    return this.copyUp(obj).getNode();
+  }
+
+  // ---- namespace changes --------------------------------------------------------------
+
+  private checkNewName(name: string): void {
+    // The OCI encoding cannot tell such a name from a whiteout: a commit would silently turn
+    // it into a deletion, so it is refused (a documented difference from the kernel).
+    if (isReservedName(name)) fail('EINVAL', `names starting with ".wh." are reserved for OCI whiteouts`);
+  }
+
+  /** Creates a new object where `r` found nothing (mkdir, mknod, symlink, open O_CREAT). */
+  create(r: Resolution, type: EntryType, meta: NodeMeta, extra: { target?: string; rdev?: number } = {}): Obj {
+    if (r.obj) fail('EEXIST');
+    const parent = r.parent!;
+    this.checkNewName(r.name);
+    const dirLink = this.copyUp(parent);
+    const overWhiteout = this.upper.removeWhiteout(dirLink, r.name);
+    const link = this.upper.create(dirLink, r.name, type, meta, extra);
+    const obj = new Obj(parent.childPath(r.name), parent, r.name, link, undefined);
+    // A directory made where a whiteout stood must not show the old lower content
+    // (overlayfs.rst "whiteouts and opaque directories").
+    if (type === 'directory' && overWhiteout) this.markOpaque(obj);
+    return obj;
+  }
+
+  private markOpaque(obj: Obj): void {
+    this.upper.setOpaque(obj.upper!);
+    obj.lower = undefined;
+    this.emit({ type: 'opaque', path: obj.path });
+  }
+
+  /** unlink/rmdir: remove the upper copy, then whiteout the name if a lower layer still has it. */
+  remove(obj: Obj): void {
+    const parent = obj.parent;
+    if (!parent) fail('EBUSY');
+    if (obj.isDir && this.list(obj).length > 0) fail('ENOTEMPTY');
+    const lowerPositive = obj.lowerPositive;
+    const dirLink = this.copyUp(parent);
+    if (obj.upper) this.upper.remove(dirLink, obj.name);
+    if (lowerPositive) {
+      this.upper.addWhiteout(dirLink, obj.name);
+      this.emit({ type: 'whiteout', path: obj.path });
+    }
+  }
+
+  /** link(2): the source is copied up first, then linked in the upper layer. */
+  link(source: Obj, r: Resolution): void {
+    if (r.obj) fail('EEXIST');
+    if (source.isDir) fail('EPERM');
+    this.checkNewName(r.name);
+    const node = this.copyUp(source).getNode();
+    const dirLink = this.copyUp(r.parent!);
+    this.upper.removeWhiteout(dirLink, r.name);
+    this.upper.attach(dirLink, r.name, node);
+  }
+
+  /**
+   * rename(2) with overlayfs's rules (overlayfs.rst "Renaming directories"): a directory that
+   * has lower content cannot move without redirect_dir (EXDEV, so mv copies); with it, the
+   * moved directory records where its lower content is. A lower name left behind gets a
+   * whiteout.
+   */
+  rename(from: Resolution, to: Resolution): void {
+    const src = from.obj;
+    if (!src) fail('ENOENT');
+    if (!src.parent || (to.obj && !to.obj.parent)) fail('EBUSY');
+    if (isWithin(to.resolved, src.path)) fail('EINVAL');
+    const dst = to.obj;
+    if (dst && isWithin(src.path, dst.path)) fail('ENOTEMPTY');
+    if (dst && this.sameInode(src, dst)) return;
+    if (dst) {
+      if (src.isDir && !dst.isDir) fail('ENOTDIR');
+      if (!src.isDir && dst.isDir) fail('EISDIR');
+    }
+    this.checkNewName(to.name);
+    const srcIsDir = src.isDir;
+    const srcMerged = srcIsDir && src.lower !== undefined;
+    if (srcMerged && !this.redirectDir) fail('EXDEV', 'the directory has lower content; redirect_dir is off');
+    if (dst?.isDir && this.list(dst).length > 0) fail('ENOTEMPTY');
+
+    const oldLowerPositive = src.lowerPositive;
+    const srcLink = this.copyUp(src);
+    const oldDir = this.copyUp(src.parent);
+    const newDir = this.copyUp(to.parent!);
+    const lowerAtOldPath = src.lower;
+    this.upper.removeWhiteout(newDir, to.name);
+    const moved = this.upper.move(oldDir, src.name, newDir, to.name);
+    if (srcIsDir) {
+      if (srcMerged) {
+        // The redirect names the lower directory this one merges with (trusted.overlay.redirect).
+        this.upper.redirects.set(srcLink.getNode(), lowerAtOldPath!.path);
+      } else if (!this.upper.isOpaque(moved) && to.parent!.lower !== undefined) {
+        // A pure upper directory moved into a merged parent is marked opaque, so lower
+        // content under the new name cannot show through (ovl_rename).
+        this.upper.setOpaque(moved);
+        this.emit({ type: 'opaque', path: to.parent!.childPath(to.name) });
+      }
+    }
+    if (oldLowerPositive) {
+      this.upper.addWhiteout(oldDir, src.name);
+      this.emit({ type: 'whiteout', path: src.path });
+    }
+  }
+
+  private sameInode(a: Obj, b: Obj): boolean {
+    if (a.upper && b.upper) return a.upper.getNode() === b.upper.getNode();
+    if (!a.upper && !b.upper) return a.lower === b.lower || (a.lower!.layer === b.lower!.layer && a.lower!.entry.inode === b.lower!.entry.inode);
+    return false;
+  }
+
+  /** chmod/chown/utimes: a metadata change copies the object up first. */
+  setAttributes(obj: Obj, change: AttrChange): void {
+    const node = this.copyUp(obj).getNode();
+    if (change.mode !== undefined) node.mode = (node.mode & ~0o7777) | (change.mode & 0o7777);
+    if (change.uid !== undefined || change.gid !== undefined) {
+      if (change.uid !== undefined && change.uid !== -1) node.uid = change.uid;
+      if (change.gid !== undefined && change.gid !== -1) node.gid = change.gid;
+      // chown clears setuid, and setgid when group-executable, on non-directories (chown(2)).
+      if (!node.isDirectory()) {
+        const clear = 0o4000 | (node.mode & 0o010 ? 0o2000 : 0);
+        node.mode &= ~clear;
+      }
+    }
+    if (change.atimeMs !== undefined) node.atime = new Date(change.atimeMs);
+    if (change.mtimeMs !== undefined) node.mtime = new Date(change.mtimeMs);
+    node.ctime = new Date();
+  }
+
+  setXattr(obj: Obj, name: string, value: Buffer): void {
+    const node = this.copyUp(obj).getNode();
+    const map = this.upper.xattrs.get(node) ?? new Map<string, Buffer>();
+    map.set(name, Buffer.from(value));
+    this.upper.xattrs.set(node, map);
+  }
+}
+
+/** Directories report a fixed size, as on ext4; the kernel passes through the upper filesystem's. */
+const DIR_SIZE = 4096;
+
+function isWithin(path: string, dir: string): boolean {
+  return path !== dir && (dir === '/' || path.startsWith(dir + '/'));
+}
+
+function modeOf(e: LayerEntry): number {
+  return typeBits(e.type) | e.mode;
+}
+
+function metaOf(e: LayerEntry): NodeMeta {
+  return { mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs, atimeMs: e.atimeMs };
+}

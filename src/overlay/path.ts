@@ -1,0 +1,39 @@
+/**
+ * Overlay paths are absolute POSIX paths. Relative paths are taken from `/`, the only
+ * working directory an overlay has. `.` and `..` are NOT folded here: `..` must be applied
+ * after symlinks are resolved (path_resolution(7)), so the resolver walks components.
+ */
+export function toComponents(path: string): string[] {
+  return path.split('/').filter((c) => c !== '' && c !== '.');
+}
+
+/** Lexically normalise a path that contains no symlinks (layer entry names, reports). */
+export function normalize(path: string): string {
+  const out: string[] = [];
+  for (const c of path.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') out.pop();
+    else out.push(c);
+  }
+  return '/' + out.join('/');
+}
+
+export function join(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+export function dirname(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+export function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+export function depth(path: string): number {
+  if (path === '/') return 0;
+  let n = 0;
+  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47) n++;
+  return n;
+}

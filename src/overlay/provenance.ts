@@ -1,0 +1,72 @@
+import type { EntryType } from '../layer/entry.js';
+import type { OverlayEngine } from './engine.js';
+
+/** `'upper'` or the index of a lower layer (0 = bottom, as in the image manifest). */
+export type LayerRef = 'upper' | number;
+
+export interface LayerVersion {
+  layer: LayerRef;
+  /** An object of that layer, a whiteout of the name, or an opaque marker on the directory. */
+  kind: 'entry' | 'whiteout' | 'opaque';
+  type?: EntryType;
+}
+
+/** Where a path comes from: the teaching and image-analysis view of one lookup. */
+export interface Provenance {
+  path: string;
+  /** The layer providing the visible entry (for a directory, its metadata); undefined if not visible. */
+  provider?: LayerRef;
+  type?: EntryType;
+  /** For a merged directory: every layer whose content shows through, top first. */
+  mergedFrom: LayerRef[];
+  /** Lower layers holding a version of this path that the visible one hides, top first. */
+  shadowed: number[];
+  /** Layers whose whiteout of this name (or opaque marker above it) hides lower versions. */
+  hiddenBy: LayerVersion[];
+  /** Every layer's say about this path, top first. */
+  versions: LayerVersion[];
+}
+
+/**
+ * Explains a path: which layer wins and what it shadows. The per-layer scan costs O(depth);
+ * it is for explaining, while lookups use the merged index.
+ */
+export function whereIs(engine: OverlayEngine, path: string): Provenance {
+  const r = engine.resolve(path, false);
+  const obj = r.obj;
+  const p = r.resolved;
+  const layers = engine.lower.layers;
+  const versions: LayerVersion[] = [];
+  const parentUpper = r.parent?.upper;
+  if (obj?.upper) versions.push({ layer: 'upper', kind: 'entry', type: obj.type });
+  if (parentUpper && engine.upper.hasWhiteout(parentUpper, r.name)) versions.push({ layer: 'upper', kind: 'whiteout' });
+  if (obj?.upper && obj.isDir && engine.upper.isOpaque(obj.upper)) versions.push({ layer: 'upper', kind: 'opaque' });
+  // Lower versions live under the lower path (a redirected directory's children differ from `p`).
+  const lowerPath = obj?.lower?.path ?? p;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i]!;
+    const e = layer.entries.get(lowerPath);
+    if (e) versions.push({ layer: i, kind: 'entry', type: e.type });
+    if (layer.whiteouts.has(lowerPath)) versions.push({ layer: i, kind: 'whiteout' });
+    if (layer.opaqueDirs.has(lowerPath)) versions.push({ layer: i, kind: 'opaque' });
+  }
+  const provider: LayerRef | undefined = obj ? (obj.upper ? 'upper' : obj.lower!.layer) : undefined;
+  const mergedFrom: LayerRef[] = [];
+  if (obj?.isDir) {
+    if (obj.upper) mergedFrom.push('upper');
+    for (const i of [...(obj.lower?.dirLayers ?? [])].reverse()) mergedFrom.push(i);
+  }
+  const visibleLower = new Set(mergedFrom);
+  const shadowed = versions
+    .filter((v): v is LayerVersion & { layer: number } => v.kind === 'entry' && typeof v.layer === 'number' && v.layer !== provider && !visibleLower.has(v.layer))
+    .map((v) => v.layer);
+  const hiddenBy = versions.filter((v) => v.kind !== 'entry');
+  return {
+    path: p,
+    ...(provider !== undefined ? { provider, type: obj!.type } : {}),
+    mergedFrom,
+    shadowed,
+    hiddenBy,
+    versions,
+  };
+}

@@ -1,0 +1,139 @@
+import { Volume } from 'memfs';
+import type { EntryType } from '../layer/entry.js';
+import { typeBits } from '../layer/entry.js';
+import { OPAQUE_MARKER, whiteoutName } from '../layer/oci-names.js';
+import type { MemfsLink, MemfsNode } from './memfs-types.js';
+
+export interface NodeMeta {
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeMs: number;
+  atimeMs: number;
+}
+
+/**
+ * The writable upper layer, held in a memfs Volume in OCI changeset form: deletions are
+ * `.wh.<name>` files and opaque directories hold a `.wh..wh..opq` file, exactly what a commit
+ * writes (layer.md "Whiteouts"). The engine drives memfs's inode layer (links and nodes)
+ * directly because memfs checks permissions without the root exemption the kernel's
+ * copy-up relies on (overlayfs copies up with the mounter's credentials).
+ *
+ * What memfs cannot hold is kept beside it, keyed by inode so that renames and hard links
+ * carry it along: extended attributes and directory redirects (`redirect_dir=on`).
+ */
+export class Upper {
+  readonly xattrs = new WeakMap<MemfsNode, Map<string, Buffer>>();
+  /** Absolute lower path a renamed merged directory still merges with (trusted.overlay.redirect). */
+  readonly redirects = new WeakMap<MemfsNode, string>();
+
+  constructor(readonly volume: Volume = new Volume()) {}
+
+  get root(): MemfsLink {
+    return this.volume._core.root;
+  }
+
+  child(dir: MemfsLink, name: string): MemfsLink | undefined {
+    // Link#getChild would also touch the directory's atime; a lookup must not.
+    return dir.children.get(name);
+  }
+
+  hasWhiteout(dir: MemfsLink, name: string): boolean {
+    return dir.children.has(whiteoutName(name));
+  }
+
+  isOpaque(dir: MemfsLink): boolean {
+    return dir.children.has(OPAQUE_MARKER);
+  }
+
+  /** Names of a directory's children, markers left out. */
+  *names(dir: MemfsLink): Iterable<string> {
+    for (const name of dir.children.keys()) {
+      if (name === '.' || name === '..' || name.startsWith('.wh.')) continue;
+      yield name;
+    }
+  }
+
+  /** Names a directory whites out. */
+  *whiteouts(dir: MemfsLink): Iterable<string> {
+    for (const name of dir.children.keys()) {
+      if (name.startsWith('.wh.') && name !== OPAQUE_MARKER) yield name.slice(4);
+    }
+  }
+
+  create(dir: MemfsLink, name: string, type: EntryType, meta: NodeMeta, extra: { target?: string; rdev?: number; data?: Buffer } = {}): MemfsLink {
+    const node = this.volume._core.createNode(typeBits(type) | (meta.mode & 0o7777));
+    if (type === 'symlink') node.symlink = extra.target ?? '';
+    if (extra.rdev !== undefined) node.rdev = extra.rdev;
+    if (extra.data && extra.data.length > 0) node.setBuffer(Buffer.from(extra.data));
+    node.uid = meta.uid;
+    node.gid = meta.gid;
+    const link = dir.createChild(name, node);
+    setTimes(node, meta.atimeMs, meta.mtimeMs);
+    return link;
+  }
+
+  /** Adds another name for an existing node (link(2)). */
+  attach(dir: MemfsLink, name: string, node: MemfsNode): MemfsLink {
+    node.nlink++;
+    return dir.createChild(name, node);
+  }
+
+  /** Removes a name; a directory goes with everything below it (markers included). */
+  remove(dir: MemfsLink, name: string): void {
+    const link = dir.children.get(name);
+    if (!link) return;
+    dir.deleteChild(link);
+    this.release(link);
+  }
+
+  private release(link: MemfsLink): void {
+    const node = link.getNode();
+    if (node.isDirectory()) {
+      for (const [n, c] of link.children) if (n !== '.' && n !== '..' && c) this.release(c);
+      this.volume._core.deleteNode(node);
+      return;
+    }
+    node.nlink--;
+    if (node.nlink <= 0) this.volume._core.deleteNode(node);
+  }
+
+  /** Moves a name, replacing whatever is at the destination (rename(2) on the upper). */
+  move(fromDir: MemfsLink, fromName: string, toDir: MemfsLink, toName: string): MemfsLink {
+    const link = fromDir.children.get(fromName)!;
+    if (toDir.children.has(toName)) this.remove(toDir, toName);
+    fromDir.deleteChild(link);
+    link.name = toName;
+    link.steps = [...toDir.steps, toName];
+    toDir.setChild(toName, link);
+    return link;
+  }
+
+  addWhiteout(dir: MemfsLink, name: string): void {
+    if (dir.children.has(whiteoutName(name))) return;
+    this.create(dir, whiteoutName(name), 'file', markerMeta());
+  }
+
+  removeWhiteout(dir: MemfsLink, name: string): boolean {
+    if (!dir.children.has(whiteoutName(name))) return false;
+    this.remove(dir, whiteoutName(name));
+    return true;
+  }
+
+  setOpaque(dir: MemfsLink): void {
+    if (this.isOpaque(dir)) return;
+    const node = dir.getNode();
+    const mtime = node.mtime;
+    this.create(dir, OPAQUE_MARKER, 'file', markerMeta());
+    node.mtime = mtime; // an xattr in the kernel: setting it does not touch the directory's mtime
+  }
+}
+
+function markerMeta(): NodeMeta {
+  return { mode: 0, uid: 0, gid: 0, mtimeMs: 0, atimeMs: 0 };
+}
+
+export function setTimes(node: MemfsNode, atimeMs: number, mtimeMs: number): void {
+  node.atime = new Date(atimeMs);
+  node.mtime = new Date(mtimeMs);
+}
