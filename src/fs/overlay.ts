@@ -16,7 +16,7 @@ import { FileTable, readable, writable, type OpenFile } from './file-table.js';
 import { Stats, Dirent } from './stats.js';
 import { makePromises, type OverlayPromises } from './promises.js';
 
-const { O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW, COPYFILE_EXCL, X_OK } = constants;
+const { O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW, O_DIRECTORY, COPYFILE_EXCL, X_OK } = constants;
 
 export interface OverlayOptions {
   /** Read-only layers in image order: bottom first, as an OCI manifest lists them (the kernel's `lowerdir=` lists the top first). */
@@ -221,6 +221,9 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
   rmdirSync(path: PathLike): void {
     const p = pathArg(path);
     this.call('rmdir', p, undefined, () => {
+      const last = p.replace(/\/+$/, '').split('/').pop();
+      if (last === '.') fail('EINVAL');
+      if (last === '..') fail('ENOTEMPTY');
       const obj = this.engine.lookup(p, false);
       if (!obj.isDir) fail('ENOTDIR');
       this.engine.remove(obj);
@@ -353,7 +356,8 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
     this.call('open', p, undefined, () => {
       if (len < 0) fail('EINVAL');
       const obj = this.engine.lookup(p, true);
-      this.assertRegular(obj);
+      if (obj.isDir) fail('EISDIR');
+      if (obj.type !== 'file') fail('EINVAL');
       this.engine.writableNode(obj).truncate(len);
     });
   }
@@ -389,6 +393,7 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
       if (obj) {
         if (excl) fail('EEXIST');
         if (obj.type === 'symlink') fail('ELOOP');
+        if (f & O_DIRECTORY && !obj.isDir) fail('ENOTDIR');
         if (obj.isDir) {
           if (wantsWrite) fail('EISDIR');
           const dir = obj;
@@ -397,6 +402,7 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
         this.assertRegular(obj);
       } else {
         if (!(f & O_CREAT)) fail('ENOENT');
+        if (p.endsWith('/')) fail('EISDIR');
         obj = this.engine.create(r, 'file', this.newMeta(modeArg(mode, 0o666) & ~this.umask));
       }
       const target = obj;

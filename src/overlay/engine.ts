@@ -253,6 +253,12 @@ export class OverlayEngine {
   copyUp(obj: Obj): MemfsLink {
     if (obj.upper) return obj.upper;
     const parentLink = this.copyUp(obj.parent!);
+    // Another lookup of the same path (rename and link resolve two paths) may have copied it up.
+    const existing = this.upper.child(parentLink, obj.name);
+    if (existing) {
+      obj.upper = existing;
+      return existing;
+    }
     const low = obj.lower!;
     const e = low.entry;
     const parentNode = parentLink.getNode();
@@ -294,8 +300,10 @@ export class OverlayEngine {
     const link = this.upper.create(dirLink, r.name, type, meta, extra);
     const obj = new Obj(parent.childPath(r.name), parent, r.name, link, undefined);
     // A directory made where a whiteout stood must not show the old lower content
-    // (overlayfs.rst "whiteouts and opaque directories").
-    if (type === 'directory' && overWhiteout) this.markOpaque(obj);
+    // (overlayfs.rst "whiteouts and opaque directories"). With redirect_dir on, the kernel
+    // also marks every directory made in a merged parent (ovl_create_upper: lower offline
+    // changes are then not allowed), observed on 6.18.
+    if (type === 'directory' && (overWhiteout || (this.redirectDir && parent.lower !== undefined))) this.markOpaque(obj);
     return obj;
   }
 
@@ -352,36 +360,43 @@ export class OverlayEngine {
     const srcIsDir = src.isDir;
     const srcMerged = srcIsDir && src.lower !== undefined;
     if (srcMerged && !this.redirectDir) fail('EXDEV', 'the directory has lower content; redirect_dir is off');
-    if (dst?.isDir && this.list(dst).length > 0) fail('ENOTEMPTY');
+    // A target with lower content is checked for emptiness here; a pure upper target only
+    // when the upper filesystem renames, after the steps below have taken effect (observed:
+    // a failed rename still leaves the source copied up and marked).
+    const targetNotEmpty = dst?.isDir === true && this.list(dst).length > 0;
+    if (targetNotEmpty && dst!.lower !== undefined) fail('ENOTEMPTY');
 
     const oldLowerPositive = src.lowerPositive;
     const srcLink = this.copyUp(src);
     const oldDir = this.copyUp(src.parent);
     const newDir = this.copyUp(to.parent!);
-    const lowerAtOldPath = src.lower;
-    this.upper.removeWhiteout(newDir, to.name);
-    const moved = this.upper.move(oldDir, src.name, newDir, to.name);
     if (srcIsDir) {
       if (srcMerged) {
         // The redirect names the lower directory this one merges with (trusted.overlay.redirect).
-        this.upper.redirects.set(srcLink.getNode(), lowerAtOldPath!.path);
-      } else if (!this.upper.isOpaque(moved) && to.parent!.lower !== undefined) {
+        this.upper.redirects.set(srcLink.getNode(), src.lower!.path);
+      } else if (!this.upper.isOpaque(srcLink) && to.parent!.lower !== undefined) {
         // A pure upper directory moved into a merged parent is marked opaque, so lower
         // content under the new name cannot show through (ovl_rename).
-        this.upper.setOpaque(moved);
+        this.upper.setOpaque(srcLink);
         this.emit({ type: 'opaque', path: to.parent!.childPath(to.name) });
       }
     }
+    if (targetNotEmpty) fail('ENOTEMPTY');
+    this.upper.removeWhiteout(newDir, to.name);
+    this.upper.move(oldDir, src.name, newDir, to.name);
     if (oldLowerPositive) {
       this.upper.addWhiteout(oldDir, src.name);
       this.emit({ type: 'whiteout', path: src.path });
     }
   }
 
+  /**
+   * rename(2) between two names of one inode does nothing. Two names of a lower hard link
+   * are NOT one overlay inode without index=on: the kernel renames, copying up (observed).
+   */
   private sameInode(a: Obj, b: Obj): boolean {
     if (a.upper && b.upper) return a.upper.getNode() === b.upper.getNode();
-    if (!a.upper && !b.upper) return a.lower === b.lower || (a.lower!.layer === b.lower!.layer && a.lower!.entry.inode === b.lower!.entry.inode);
-    return false;
+    return !a.upper && !b.upper && a.lower === b.lower;
   }
 
   /** chmod/chown/utimes: a metadata change copies the object up first. */

@@ -1,6 +1,6 @@
 import type { Layer } from '../layer/layer.js';
 import type { LayerEntry } from '../layer/entry.js';
-import { basename, dirname } from './path.js';
+import { basename, dirname, join } from './path.js';
 
 /**
  * One object of the merged lower stack: what the kernel's lookup finds for a path when
@@ -54,7 +54,7 @@ export class LowerIndex {
     for (const d of layer.opaqueDirs) {
       const node = this.byPath.get(d);
       if (node?.children) {
-        for (const child of node.children.values()) this.forget(child, d);
+        for (const [name, child] of node.children) this.forget(child, join(d, name));
         node.children.clear();
         node.dirLayers = [];
       }
@@ -102,6 +102,6 @@ export class LowerIndex {
   /** Drops a node and its subtree from the path table. */
   private forget(node: LowerNode, path: string): void {
     this.byPath.delete(path);
-    if (node.children) for (const [name, child] of node.children) this.forget(child, path === '/' ? `/${name}` : `${path}/${name}`);
+    if (node.children) for (const [name, child] of node.children) this.forget(child, join(path, name));
   }
 }

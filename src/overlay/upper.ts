@@ -62,6 +62,7 @@ export class Upper {
   }
 
   create(dir: MemfsLink, name: string, type: EntryType, meta: NodeMeta, extra: { target?: string; rdev?: number; data?: Buffer } = {}): MemfsLink {
+    if (dir.children.has(name)) throw new Error(`layerfs internal error: ${name} already exists in the upper layer`);
     const node = this.volume._core.createNode(typeBits(type) | (meta.mode & 0o7777));
     if (type === 'symlink') node.symlink = extra.target ?? '';
     if (extra.rdev !== undefined) node.rdev = extra.rdev;

@@ -1,0 +1,208 @@
+import { createHash } from 'node:crypto';
+import * as nodefs from 'node:fs';
+import { expect } from 'vitest';
+import { Overlay, type Layer } from '../../src/index.js';
+import { canonicalTime, snapshot, type FsLike, type TreeEntry } from '../support/tree.js';
+import { KernelOverlay, type UpperDumpEntry } from './kernel-overlay.js';
+
+/** One operation, applied the same way to the kernel mount (through Node's fs) and to layerfs. */
+export type Op =
+  | ['writeFile', string, string]
+  | ['appendFile', string, string]
+  | ['open', string, string]
+  | ['truncate', string, number]
+  | ['unlink', string]
+  | ['mkdir', string]
+  | ['rmdir', string]
+  | ['rmrf', string]
+  | ['rename', string, string]
+  | ['link', string, string]
+  | ['symlink', string, string]
+  | ['chmod', string, number]
+  | ['chown', string, number, number]
+  | ['lchown', string, number, number]
+  | ['utimes', string, number, number]
+  | ['lutimes', string, number, number]
+  | ['readdir', string]
+  | ['readlink', string]
+  | ['stat', string]
+  | ['lstat', string]
+  | ['readFile', string];
+
+type AnyFs = typeof nodefs | Overlay;
+
+function statView(st: { mode: number; uid: number; gid: number; nlink: number; size: number; mtimeMs: number; isDirectory(): boolean }) {
+  return {
+    mode: st.mode.toString(8),
+    owner: `${st.uid}:${st.gid}`,
+    nlink: st.nlink,
+    ...(st.isDirectory() ? {} : { size: st.size }),
+    mtime: canonicalTime(st.mtimeMs),
+  };
+}
+
+/** Runs one op; the outcome is a comparable value or the errno code. */
+export function runOp(fs: AnyFs, root: string, op: Op): unknown {
+  const at = (p: string): string => root + p;
+  const f = fs as typeof nodefs;
+  try {
+    switch (op[0]) {
+      case 'writeFile': f.writeFileSync(at(op[1]), op[2]); return 'ok';
+      case 'appendFile': f.appendFileSync(at(op[1]), op[2]); return 'ok';
+      case 'open': f.closeSync(f.openSync(at(op[1]), op[2])); return 'ok';
+      case 'truncate': f.truncateSync(at(op[1]), op[2]); return 'ok';
+      case 'unlink': f.unlinkSync(at(op[1])); return 'ok';
+      case 'mkdir': f.mkdirSync(at(op[1])); return 'ok';
+      case 'rmdir': f.rmdirSync(at(op[1])); return 'ok';
+      case 'rmrf': f.rmSync(at(op[1]), { recursive: true }); return 'ok';
+      case 'rename': f.renameSync(at(op[1]), at(op[2])); return 'ok';
+      case 'link': f.linkSync(at(op[1]), at(op[2])); return 'ok';
+      case 'symlink': f.symlinkSync(op[1], at(op[2])); return 'ok';
+      case 'chmod': f.chmodSync(at(op[1]), op[2]); return 'ok';
+      case 'chown': f.chownSync(at(op[1]), op[2], op[3]); return 'ok';
+      case 'lchown': f.lchownSync(at(op[1]), op[2], op[3]); return 'ok';
+      case 'utimes': f.utimesSync(at(op[1]), op[2], op[3]); return 'ok';
+      case 'lutimes': f.lutimesSync(at(op[1]), op[2], op[3]); return 'ok';
+      case 'readdir': return [...f.readdirSync(at(op[1]))].sort();
+      case 'readlink': return f.readlinkSync(at(op[1]));
+      case 'stat': return statView(f.statSync(at(op[1])));
+      case 'lstat': return statView(f.lstatSync(at(op[1])));
+      case 'readFile': return f.readFileSync(at(op[1]), 'utf8');
+    }
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (!code || code.startsWith('ERR_')) throw e;
+    return { errno: code };
+  }
+}
+
+export interface UpperEntry {
+  type: string;
+  mode?: string;
+  owner?: string;
+  nlink?: number;
+  size?: number;
+  sha256?: string;
+  target?: string;
+  rdev?: string;
+  mtime?: string;
+  opaque?: true;
+  redirect?: string;
+}
+
+/** The kernel's upperdir in comparable form: char 0/0 is a whiteout, xattrs mark opaque and redirect. */
+export function kernelUpper(dump: UpperDumpEntry[]): Map<string, UpperEntry> {
+  const out = new Map<string, UpperEntry>();
+  for (const d of dump) {
+    if (d.type === 'char' && d.rdev?.[0] === 0 && d.rdev[1] === 0) {
+      out.set(d.path, { type: 'whiteout' });
+      continue;
+    }
+    const e: UpperEntry = {
+      type: d.type,
+      mode: d.mode.toString(8),
+      owner: `${d.uid}:${d.gid}`,
+      mtime: canonicalTime(d.mtime_ms),
+    };
+    if (d.type !== 'directory') e.nlink = d.nlink;
+    if (d.size !== undefined) e.size = d.size;
+    if (d.sha256) e.sha256 = d.sha256;
+    if (d.target !== undefined) e.target = d.target;
+    if (d.rdev) e.rdev = d.rdev.join(':');
+    if (d.xattrs?.['trusted.overlay.opaque'] === 'y') e.opaque = true;
+    const redirect = d.xattrs?.['trusted.overlay.redirect'];
+    if (redirect !== undefined) {
+      // A relative redirect names a sibling in the same parent (overlayfs.rst "Redirect_dir").
+      const parent = d.path.slice(0, d.path.lastIndexOf('/')) || '';
+      e.redirect = redirect.startsWith('/') ? redirect : `${parent}/${redirect}`;
+    }
+    out.set(d.path, e);
+  }
+  return out;
+}
+
+/** layerfs's upper Volume in the same form: `.wh.x` is a whiteout of x, `.wh..wh..opq` marks opaque. */
+export function layerfsUpper(ov: Overlay): Map<string, UpperEntry> {
+  const out = new Map<string, UpperEntry>();
+  const up = ov.engine.upper;
+  type L = typeof up.root;
+  const visit = (link: L, path: string): void => {
+    const node = link.getNode();
+    const isDir = node.isDirectory();
+    const type = isDir ? 'directory' : node.isSymlink() ? 'symlink' : node.isFile() ? 'file' : typeOfMode(node.mode);
+    const e: UpperEntry = {
+      type,
+      mode: (node.mode & 0o7777).toString(8),
+      owner: `${node.uid}:${node.gid}`,
+      mtime: canonicalTime(node.mtime.getTime()),
+    };
+    if (!isDir) e.nlink = node.nlink;
+    if (type === 'file') {
+      const data = Buffer.from(node.getBuffer());
+      e.size = data.length;
+      e.sha256 = createHashHex(data);
+    }
+    if (type === 'symlink') e.target = node.symlink;
+    if (type === 'char' || type === 'block') e.rdev = `${node.rdev >>> 8 & 0xfff}:${node.rdev & 0xff}`;
+    if (isDir && up.isOpaque(link)) e.opaque = true;
+    const redirect = up.redirects.get(node);
+    if (redirect !== undefined) e.redirect = redirect;
+    out.set(path, e);
+    if (!isDir) return;
+    for (const [name, child] of link.children) {
+      if (name === '.' || name === '..' || !child || name === '.wh..wh..opq') continue;
+      const childPath = path === '/' ? `/${name}` : `${path}/${name}`;
+      if (name.startsWith('.wh.')) out.set(path === '/' ? `/${name.slice(4)}` : `${path}/${name.slice(4)}`, { type: 'whiteout' });
+      else visit(child, childPath);
+    }
+  };
+  visit(up.root, '/');
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+function typeOfMode(mode: number): string {
+  return ({ 0o020000: 'char', 0o060000: 'block', 0o010000: 'fifo' } as Record<number, string>)[mode & 0o170000] ?? 'other';
+}
+
+function createHashHex(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export interface ScenarioResult {
+  kernel: { outcomes: unknown[]; merged: Map<string, TreeEntry>; upper: Map<string, UpperEntry> };
+  layerfs: { outcomes: unknown[]; merged: Map<string, TreeEntry>; upper: Map<string, UpperEntry> };
+}
+
+/**
+ * Runs the same operations on a real kernel overlay and on layerfs over the same layers and
+ * returns both sides: every op's outcome, the merged tree, and the upper layer.
+ */
+export function runOnBoth(layers: readonly Layer[], ops: readonly Op[], options: { redirectDir?: boolean } = {}): ScenarioResult {
+  const ov = new Overlay({ lower: layers, redirectDir: options.redirectDir ?? false });
+  const root = ov.lstatSync('/');
+  const k = new KernelOverlay(layers, { redirectDir: options.redirectDir ?? false, upperRoot: { mode: root.mode, uid: root.uid, gid: root.gid, atimeMs: root.atimeMs, mtimeMs: root.mtimeMs } });
+  try {
+    const kernelOutcomes: unknown[] = [];
+    const layerfsOutcomes: unknown[] = [];
+    for (const op of ops) {
+      kernelOutcomes.push(runOp(nodefs, k.mountpoint, op));
+      layerfsOutcomes.push(runOp(ov, '', op));
+    }
+    return {
+      kernel: { outcomes: kernelOutcomes, merged: snapshot(nodefs as unknown as FsLike, k.mountpoint), upper: kernelUpper(k.dumpUpper()) },
+      layerfs: { outcomes: layerfsOutcomes, merged: snapshot(ov as unknown as FsLike, ''), upper: layerfsUpper(ov) },
+    };
+  } finally {
+    k.dispose();
+  }
+}
+
+/** Asserts layerfs matched the kernel: per-op outcomes, merged tree, and upper layer. */
+export function expectSameAsKernel(layers: readonly Layer[], ops: readonly Op[], options: { redirectDir?: boolean } = {}): ScenarioResult {
+  const r = runOnBoth(layers, ops, options);
+  const labelled = (outcomes: unknown[]) => outcomes.map((o, i) => ({ op: ops[i]!.join(' '), outcome: o }));
+  expect(labelled(r.layerfs.outcomes), 'outcome of each operation').toEqual(labelled(r.kernel.outcomes));
+  expect(Object.fromEntries(r.layerfs.merged), 'merged tree').toEqual(Object.fromEntries(r.kernel.merged));
+  expect(Object.fromEntries(r.layerfs.upper), 'upper layer').toEqual(Object.fromEntries(r.kernel.upper));
+  return r;
+}

@@ -1,0 +1,161 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as pjoin, dirname, posix } from 'node:path';
+
+const posixDirname = posix.dirname;
+import { fileURLToPath } from 'node:url';
+import type { Layer } from '../../src/index.js';
+import { LowerIndex } from '../../src/overlay/lower-index.js';
+
+const FSOPS = pjoin(dirname(fileURLToPath(import.meta.url)), 'fsops.py');
+
+let availability: { ok: boolean; why: string } | undefined;
+
+/** Whether `mount -t overlay` works here (root, a kernel with overlayfs, trusted xattrs). */
+export function kernelOverlayAvailable(): { ok: boolean; why: string } {
+  if (availability) return availability;
+  const base = mkdtempSync(pjoin(tmpdir(), 'lfs-probe-'));
+  try {
+    for (const d of ['l', 'u', 'w', 'm']) fs.mkdirSync(pjoin(base, d));
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${base}/l,upperdir=${base}/u,workdir=${base}/w`, `${base}/m`], { stdio: 'pipe' });
+    execFileSync('umount', [`${base}/m`]);
+    execFileSync('python3', ['-c', 'import os'], { stdio: 'pipe' });
+    availability = { ok: true, why: '' };
+  } catch (e) {
+    availability = { ok: false, why: String((e as Error).message).split('\n')[0]! };
+  } finally {
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+  return availability;
+}
+
+export interface RootMeta {
+  mode: number;
+  uid: number;
+  gid: number;
+  atimeMs: number;
+  mtimeMs: number;
+}
+
+/**
+ * A real kernel overlay mount of the same layers a test gives layerfs: each layer written as
+ * a lower directory (whiteouts as char 0/0 devices, opaque directories with the
+ * trusted.overlay.opaque xattr, overlayfs.rst "whiteouts and opaque directories"), an empty
+ * upperdir and a workdir.
+ */
+export class KernelOverlay {
+  readonly base: string;
+  readonly mountpoint: string;
+  readonly upperdir: string;
+  private mounted = false;
+
+  constructor(layers: readonly Layer[], options: { redirectDir?: boolean; upperRoot: RootMeta }) {
+    this.base = mkdtempSync(pjoin(tmpdir(), 'lfs-k-'));
+    this.mountpoint = pjoin(this.base, 'm');
+    this.upperdir = pjoin(this.base, 'u');
+    const lowerDirs = layers.map((layer, i) => {
+      const dir = pjoin(this.base, `${i}`);
+      fs.mkdirSync(dir);
+      writeLayer(layer, dir, pjoin(this.base, `ops${i}.json`), new LowerIndex(layers.slice(0, i)));
+      return dir;
+    });
+    for (const d of ['u', 'w', 'm']) fs.mkdirSync(pjoin(this.base, d));
+    const r = options.upperRoot;
+    fs.chownSync(this.upperdir, r.uid, r.gid);
+    fs.chmodSync(this.upperdir, r.mode & 0o7777);
+    fs.utimesSync(this.upperdir, r.atimeMs / 1000, r.mtimeMs / 1000);
+    // The kernel's lowerdir= lists the TOP layer first; layerfs takes image order (bottom first).
+    const opts = [`lowerdir=${[...lowerDirs].reverse().join(':')}`, `upperdir=${this.upperdir}`, `workdir=${pjoin(this.base, 'w')}`];
+    if (options.redirectDir) opts.push('redirect_dir=on');
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', opts.join(','), this.mountpoint], { stdio: 'pipe' });
+    this.mounted = true;
+  }
+
+  /** Every object of the upperdir as fsops.py describes it. */
+  dumpUpper(): UpperDumpEntry[] {
+    return JSON.parse(execFileSync('python3', [FSOPS, 'dump', this.upperdir], { encoding: 'utf8', maxBuffer: 1 << 28 }));
+  }
+
+  dispose(): void {
+    if (this.mounted) execFileSync('umount', [this.mountpoint]);
+    this.mounted = false;
+    fs.rmSync(this.base, { recursive: true, force: true });
+  }
+}
+
+export interface UpperDumpEntry {
+  path: string;
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  mtime_ms: number;
+  size?: number;
+  sha256?: string;
+  target?: string;
+  rdev?: [number, number];
+  xattrs?: Record<string, string>;
+}
+
+/** Writes one layer as a kernel lower directory, metadata last so creation does not disturb it. */
+function writeLayer(layer: Layer, dir: string, opsFile: string, below: LowerIndex): void {
+  const firstPathOfInode = new Map<number, string>();
+  const special: object[] = [];
+  const at = (p: string): string => (p === '/' ? dir : dir + p);
+  for (const [p, e] of layer.entries) {
+    if (p === '/') continue;
+    const full = at(p);
+    switch (e.type) {
+      case 'directory': fs.mkdirSync(full); break;
+      case 'symlink': fs.symlinkSync(e.linkTarget!, full); break;
+      case 'file': {
+        const first = firstPathOfInode.get(e.inode);
+        if (first !== undefined) fs.linkSync(at(first), full);
+        else {
+          fs.writeFileSync(full, layer.read(e));
+          firstPathOfInode.set(e.inode, p);
+        }
+        break;
+      }
+      default:
+        special.push({ op: 'mknod', path: full, type: e.type, mode: e.mode, major: major(e.rdev), minor: minor(e.rdev) });
+    }
+  }
+  for (const p of layer.whiteouts) {
+    const own = layer.entries.get(p);
+    // A kernel layer cannot hold a whiteout and an object under one name: a whiteout of a
+    // name the layer re-creates as a directory is that directory being opaque, and under a
+    // file it hides nothing more than the file does.
+    if (own?.type === 'directory') special.push({ op: 'setxattr', path: at(p), name: 'trusted.overlay.opaque', value: 'y' });
+    else if (!own && layer.entries.get(posixDirname(p))?.type === 'directory') special.push({ op: 'mknod', path: at(p), type: 'char', mode: 0, major: 0, minor: 0 });
+  }
+  for (const d of layer.opaqueDirs) special.push({ op: 'setxattr', path: at(d), name: 'trusted.overlay.opaque', value: 'y' });
+  for (const [p, e] of layer.entries) for (const [name, value] of e.xattrs) special.push({ op: 'setxattr', path: at(p), name, value: value.toString() });
+  if (special.length > 0) {
+    writeFileSync(opsFile, JSON.stringify(special));
+    execFileSync('python3', [FSOPS, 'apply', opsFile]);
+  }
+  const entries = [...layer.entries].reverse(); // children before parents: a parent's mtime is set last
+  for (const [p, own] of entries) {
+    const full = at(p);
+    // An implicit parent is extracted with the metadata the directory has below, as
+    // containerd's applier does (mkparent copies it from the parent layers).
+    const lowerDir = own.implicit ? below.get(p)?.entry : undefined;
+    const e = lowerDir?.type === 'directory' ? lowerDir : own;
+    fs.lchownSync(full, e.uid, e.gid);
+    if (e.type !== 'symlink') fs.chmodSync(full, e.mode);
+    fs.lutimesSync(full, e.atimeMs / 1000, e.mtimeMs / 1000);
+  }
+}
+
+/** Linux's `makedev` encoding, as Node reports st_rdev. */
+export function major(rdev: number): number {
+  return ((rdev >>> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
+}
+
+export function minor(rdev: number): number {
+  return (rdev & 0xff) | ((rdev >>> 12) & ~0xff);
+}

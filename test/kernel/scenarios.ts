@@ -1,0 +1,186 @@
+import { MemoryLayer, type LayerJSON } from '../../src/index.js';
+import type { Op } from './differential.js';
+
+/** Old, distinct times, so preserved times are told apart from "now" and from each other. */
+export const T0 = Date.UTC(2001, 0, 1);
+export const T1 = Date.UTC(2002, 0, 1);
+export const T2 = Date.UTC(2003, 0, 1);
+
+const dir = (mode = 0o755, mtimeMs = T0, uid = 0, gid = 0) => ({ type: 'directory' as const, mode, mtimeMs, uid, gid });
+const file = (content: string, mode = 0o644, mtimeMs = T1, uid = 0, gid = 0) => ({ type: 'file' as const, content, mode, mtimeMs, uid, gid });
+const link = (linkTarget: string, mtimeMs = T1) => ({ type: 'symlink' as const, linkTarget, mtimeMs });
+
+export interface Scenario {
+  /** The rule it checks, as docs/semantics.md names it. */
+  rule: string;
+  name: string;
+  layers: LayerJSON[];
+  ops: Op[];
+  redirectDir?: boolean;
+}
+
+/** A small image used by many scenarios: three layers with every kind of change. */
+const base: LayerJSON = {
+  '/': dir(0o755, T0),
+  '/etc': dir(0o755, T0),
+  '/etc/passwd': file('root:x:0:0\n', 0o644, T1),
+  '/etc/shadow': file('secret\n', 0o640, T1, 0, 42),
+  '/etc/hosts': file('127.0.0.1 localhost\n'),
+  '/bin': dir(0o755, T0),
+  '/bin/busybox': file('ELF', 0o755, T1),
+  '/bin/sh': link('busybox'),
+  '/bin/ls': { type: 'hardlink', target: '/bin/busybox' },
+  '/usr': dir(0o755, T0),
+  '/usr/share': dir(0o755, T0),
+  '/usr/share/doc': dir(0o755, T0),
+  '/usr/share/doc/a': file('a'),
+  '/usr/share/doc/b': file('b'),
+  '/var': dir(0o755, T0),
+  '/var/cache': dir(0o700, T0, 7, 8),
+  '/var/cache/x': file('x', 0o600, T1, 7, 8),
+  '/opt': dir(0o755, T0),
+  '/opt/app': file('was a file'),
+  '/srv': file('srv was a file'),
+  '/data': dir(0o755, T0),
+  '/data/old': file('old'),
+};
+const middle: LayerJSON = {
+  '/etc': dir(0o755, T1),
+  '/etc/hosts': file('10.0.0.1 middle\n', 0o644, T2),
+  '/etc/.wh.shadow': '',
+  '/usr/share/doc/.wh..wh..opq': '',
+  '/usr/share/doc/c': file('c'),
+  '/opt/app': dir(0o750, T1),
+  '/opt/app/run': file('#!/bin/sh\n', 0o755),
+  '/srv': dir(0o755, T1),
+  '/srv/www': file('index'),
+  '/lib': link('usr/lib', T1),
+  '/usr/lib': dir(0o755, T1),
+  '/usr/lib/libc.so': file('libc'),
+};
+const top: LayerJSON = {
+  '/etc/motd': file('welcome\n', 0o644, T2),
+  '/.wh.data': '',
+  '/data': dir(0o700, T2),
+  '/data/new': file('new'),
+  '/var/cache/.wh.x': '',
+  '/abs': link('/etc/passwd', T2),
+  '/loop1': link('loop2', T2),
+  '/loop2': link('loop1', T2),
+  '/dangling': link('nowhere/file', T2),
+};
+const image = [base, middle, top];
+
+export const scenarios: Scenario[] = [
+  // ---- lookup and readdir
+  { rule: 'lookup', name: 'top-down lookup, whiteouts, opaque dirs and type changes', layers: image, ops: [
+    ['readFile', '/etc/hosts'], ['stat', '/etc/shadow'], ['readdir', '/etc'], ['readdir', '/usr/share/doc'],
+    ['stat', '/opt/app'], ['readdir', '/opt/app'], ['stat', '/srv'], ['readdir', '/srv'], ['readdir', '/data'],
+    ['stat', '/data/old'], ['readdir', '/var/cache'], ['readdir', '/'],
+  ] },
+  { rule: 'lookup', name: 'symlinks resolve across layers', layers: image, ops: [
+    ['readlink', '/abs'], ['lstat', '/abs'], ['readFile', '/lib/libc.so'], ['readdir', '/lib'], ['stat', '/bin/sh'], ['lstat', '/bin/sh'],
+    ['readlink', '/bin/sh'], ['stat', '/loop1'], ['stat', '/dangling'], ['readFile', '/lib/../etc/motd'], ['stat', '/etc/passwd/'],
+    ['stat', '/etc/passwd/x'],
+  ] },
+  { rule: 'readdir', name: 'readdir of merged, opaque and lower-only directories', layers: image, ops: [
+    ['readdir', '/'], ['readdir', '/usr'], ['readdir', '/usr/share'], ['readdir', '/bin'], ['readdir', '/etc/passwd'], ['readdir', '/missing'],
+  ] },
+  { rule: 'nlink', name: 'link counts of merged, single-layer and upper directories and lower hard links', layers: image, ops: [
+    ['stat', '/'], ['stat', '/etc'], ['stat', '/usr/share'], ['stat', '/var'], ['stat', '/bin/busybox'], ['stat', '/bin/ls'],
+    ['mkdir', '/new'], ['mkdir', '/new/sub'], ['stat', '/new'], ['writeFile', '/var/cache/y', 'y'], ['stat', '/var/cache'], ['stat', '/var'],
+  ] },
+  // ---- copy-up
+  { rule: 'copy-up', name: 'open for write without writing copies up with parents and metadata', layers: image, ops: [
+    ['open', '/var/cache/../../etc/shadow', 'r'], ['open', '/usr/share/doc/c', 'r+'], ['stat', '/usr/share/doc/c'], ['stat', '/usr/share'],
+  ] },
+  { rule: 'copy-up', name: 'reading never copies up', layers: image, ops: [
+    ['readFile', '/etc/passwd'], ['open', '/etc/hosts', 'r'], ['readdir', '/usr/share/doc'], ['stat', '/bin/busybox'], ['readlink', '/bin/sh'],
+  ] },
+  { rule: 'copy-up', name: 'write, append, truncate of lower files', layers: image, ops: [
+    ['appendFile', '/etc/passwd', 'user:x:1000\n'], ['writeFile', '/etc/hosts', 'replaced\n'], ['truncate', '/usr/share/doc/c', 0],
+    ['truncate', '/bin/busybox', 10], ['open', '/usr/lib/libc.so', 'w'], ['readFile', '/etc/passwd'],
+  ] },
+  { rule: 'copy-up', name: 'metadata changes copy up: chmod, chown, utimes, lchown, lutimes', layers: image, ops: [
+    ['chmod', '/etc/passwd', 0o600], ['chown', '/var/cache', 1, 2], ['utimes', '/usr/share/doc/a', 1_000_000_000, 1_100_000_000],
+    ['lchown', '/bin/sh', 5, 6], ['lutimes', '/abs', 1_000_000_000, 1_200_000_000], ['chmod', '/opt/app', 0o700], ['chmod', '/lib', 0o700],
+  ] },
+  { rule: 'copy-up', name: 'chown clears setuid and group-executable setgid', layers: [{
+    '/s': file('x', 0o4755), '/g': file('x', 0o2755), '/k': file('x', 0o2745), '/d': dir(0o2755),
+  }], ops: [['chown', '/s', 0, 0], ['chown', '/g', -1, -1], ['chown', '/k', 0, 0], ['chown', '/d', 0, 0], ['stat', '/s'], ['stat', '/g'], ['stat', '/k'], ['stat', '/d']] },
+  { rule: 'copy-up', name: 'copy-up of one name of a lower hard link breaks the link', layers: image, ops: [
+    ['chmod', '/bin/busybox', 0o700], ['stat', '/bin/busybox'], ['stat', '/bin/ls'], ['appendFile', '/bin/ls', '!'], ['readFile', '/bin/busybox'],
+  ] },
+  // ---- delete
+  { rule: 'delete', name: 'unlink and rmdir of lower objects leave whiteouts', layers: image, ops: [
+    ['unlink', '/etc/passwd'], ['unlink', '/bin/sh'], ['rmrf', '/usr/share/doc'], ['rmdir', '/srv'], ['unlink', '/srv/www'], ['rmdir', '/srv'],
+    ['readdir', '/etc'], ['readdir', '/usr/share'], ['stat', '/srv'],
+  ] },
+  { rule: 'delete', name: 'rmdir of a merged directory that is empty in the merged view', layers: image, ops: [
+    ['unlink', '/usr/share/doc/c'], ['rmdir', '/usr/share/doc'], ['readdir', '/usr/share'], ['unlink', '/var/cache'], ['rmdir', '/var/cache'],
+  ] },
+  { rule: 'delete', name: 'removing upper-only objects leaves no whiteout', layers: image, ops: [
+    ['writeFile', '/tmpfile', 'x'], ['unlink', '/tmpfile'], ['mkdir', '/newdir'], ['writeFile', '/newdir/f', 'f'], ['rmrf', '/newdir'],
+    ['writeFile', '/etc/new', 'n'], ['unlink', '/etc/new'],
+  ] },
+  { rule: 'opaque', name: 'mkdir where a whiteout stands makes an opaque directory', layers: image, ops: [
+    ['rmrf', '/usr/share'], ['mkdir', '/usr/share'], ['readdir', '/usr/share'], ['mkdir', '/usr/share/doc'], ['readdir', '/usr/share/doc'],
+    ['unlink', '/etc/hosts'], ['writeFile', '/etc/hosts', 'new'], ['mkdir', '/etc/shadow'], ['readdir', '/etc/shadow'],
+  ] },
+  { rule: 'opaque', name: 'mkdir of a name whited out in a lower layer', layers: image, ops: [
+    ['mkdir', '/var/cache/x'], ['readdir', '/var/cache/x'], ['mkdir', '/var/newdir'],
+  ] },
+  { rule: 'opaque', name: 'mkdir in merged parents with redirect_dir=on', redirectDir: true, layers: image, ops: [
+    ['mkdir', '/var/cache/x'], ['mkdir', '/var/newdir'], ['mkdir', '/var/newdir/inner'], ['mkdir', '/etc/shadow'],
+  ] },
+  // ---- rename
+  { rule: 'rename', name: 'renaming files over existing targets, lower and upper', layers: image, ops: [
+    ['rename', '/etc/passwd', '/etc/passwd.bak'], ['rename', '/etc/hosts', '/etc/motd'], ['writeFile', '/tmp1', 'x'],
+    ['rename', '/tmp1', '/usr/share/doc/c'], ['rename', '/bin/sh', '/usr/lib/sh'], ['rename', '/etc/motd', '/etc/motd'],
+    ['readdir', '/etc'], ['readFile', '/usr/share/doc/c'],
+  ] },
+  { rule: 'rename', name: 'renaming lower directories gives EXDEV without redirect_dir', layers: image, ops: [
+    ['rename', '/usr/share', '/usr/share2'], ['rename', '/etc', '/var/cache'], ['rename', '/opt/app', '/opt/app2'],
+    ['mkdir', '/fresh'], ['rename', '/etc', '/fresh'], ['rename', '/data', '/data2'],
+  ] },
+  { rule: 'rename', name: 'renaming upper-only directories; into a merged parent marks them opaque', layers: image, ops: [
+    ['mkdir', '/up'], ['writeFile', '/up/f', 'f'], ['rename', '/up', '/usr/up'], ['readdir', '/usr/up'], ['mkdir', '/up2'],
+    ['mkdir', '/up2/in'], ['rename', '/up2/in', '/up2/in2'], ['rename', '/usr/up', '/usr/share/doc'],
+  ] },
+  { rule: 'rename', name: 'rename errors: EINVAL, ENOTEMPTY, EISDIR, ENOTDIR, EBUSY, ENOENT', layers: image, ops: [
+    ['rename', '/usr', '/usr/share/x'], ['rename', '/usr/share', '/usr'], ['rename', '/etc/passwd', '/usr'], ['rename', '/usr', '/etc/passwd'],
+    ['rename', '/nope', '/x'], ['rename', '/etc/passwd', '/nope/x'], ['rename', '/etc/passwd', '/etc/passwd/x'],
+    ['mkdir', '/e1'], ['mkdir', '/e2'], ['writeFile', '/e2/f', ''], ['rename', '/e1', '/e2'], ['rename', '/e1', '/etc'],
+  ] },
+  { rule: 'rename', name: 'renaming names of one lower hard link renames (separate overlay inodes)', layers: image, ops: [
+    ['rename', '/bin/busybox', '/bin/ls'], ['readdir', '/bin'], ['stat', '/bin/ls'],
+  ] },
+  { rule: 'redirect', name: 'redirect_dir=on: lower directories move and keep their lower content', redirectDir: true, layers: image, ops: [
+    ['rename', '/usr/share', '/usr/share2'], ['readdir', '/usr/share2/doc'], ['rename', '/etc', '/var/etc'], ['readFile', '/var/etc/hosts'],
+    ['rename', '/var/etc', '/var/etc2'], ['rename', '/usr/share2', '/share'], ['writeFile', '/share/doc/new', 'n'], ['readdir', '/share/doc'],
+    ['rename', '/opt/app', '/data'], ['rename', '/srv', '/opt/app'],
+  ] },
+  // ---- link and symlink
+  { rule: 'link', name: 'link copies the lower file up first', layers: image, ops: [
+    ['link', '/etc/passwd', '/etc/passwd2'], ['stat', '/etc/passwd'], ['stat', '/etc/passwd2'], ['link', '/etc', '/etc2'],
+    ['link', '/etc', '/bin'], ['link', '/etc/hosts', '/etc/passwd'], ['link', '/nope', '/x'], ['link', '/bin/sh', '/sh2'], ['readlink', '/sh2'],
+    ['unlink', '/etc/hosts'], ['link', '/etc/passwd', '/etc/hosts'],
+  ] },
+  { rule: 'symlink', name: 'symlink creation and following on create', layers: image, ops: [
+    ['symlink', 'target', '/etc/passwd'], ['symlink', '../etc/motd', '/bin/motd'], ['readFile', '/bin/motd'], ['unlink', '/etc/shadow'],
+    ['symlink', 'x', '/etc/shadow'], ['writeFile', '/dangling', 'created through a dangling link'], ['mkdir', '/nowhere'],
+    ['writeFile', '/dangling', 'created through a dangling link'], ['readFile', '/nowhere/file'],
+  ] },
+  // ---- errors
+  { rule: 'errors', name: 'errno of failing calls (and no copy-up from them)', layers: image, ops: [
+    ['mkdir', '/etc'], ['mkdir', '/etc/passwd'], ['mkdir', '/etc/passwd/x'], ['mkdir', '/nope/x'], ['mkdir', `/${'n'.repeat(256)}`],
+    ['rmdir', '/etc'], ['rmdir', '/usr/share'], ['rmdir', '/'], ['rmdir', '/etc/.'], ['rmdir', '/etc/..'], ['rmdir', '/etc/passwd'], ['rmdir', '/nope'],
+    ['unlink', '/etc'], ['unlink', '/nope'], ['open', '/etc', 'w'], ['open', '/etc', 'r+'], ['open', '/etc/passwd', 'wx'],
+    ['open', '/etc/passwd/', 'r'], ['open', '/newx/', 'w'], ['truncate', '/etc', 0], ['readdir', '/etc/passwd'], ['symlink', 'x', '/etc/hosts'],
+    ['readlink', '/etc/passwd'], ['readFile', '/etc'], ['stat', '/loop1/x'], ['writeFile', '/loop1', 'x'],
+  ] },
+];
+
+export function layersOf(s: Scenario): MemoryLayer[] {
+  return s.layers.map((json, i) => MemoryLayer.fromJSON(json, `layer${i}`));
+}
