@@ -134,7 +134,8 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
 
   realpathSync(path: PathLike): string {
     const p = pathArg(path);
-    return this.call('realpath', p, undefined, () => {
+    // Node's realpathSync walks with lstat and reports the failing lstat.
+    return this.call('lstat', p, undefined, () => {
       const r = this.engine.resolve(p, true);
       if (!r.obj) fail('ENOENT');
       return r.resolved;
@@ -266,9 +267,11 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
     const from = pathArg(oldPath, 'oldPath');
     const to = pathArg(newPath, 'newPath');
     this.call('rename', from, to, () => {
+      // Both parents are walked before the source name is looked up (do_renameat2), so an
+      // error in the new path's parents wins over a missing source.
       const src = this.engine.resolve(from, false);
-      if (!src.obj) fail('ENOENT');
-      this.engine.rename(src, this.engine.resolve(to, false));
+      const dst = this.engine.resolve(to, false);
+      this.engine.rename(src, dst);
     });
   }
 
@@ -552,7 +555,7 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
       return fn();
     } catch (e) {
       if (e instanceof Errno) {
-        if (quietEnoent && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return undefined as T;
+        if (quietEnoent && e.code === 'ENOENT') return undefined as T;
         throw new OverlayFsError(e.code, syscall, path, dest, e.hint);
       }
       throw e;

@@ -34,6 +34,11 @@ export class MemoryLayer implements Layer {
     return data;
   }
 
+  /** Builds a layer from entries added to a {@link LayerBuilder} (hard links in any order, etc.). */
+  static fromBuilder(builder: LayerBuilder): MemoryLayer {
+    return new MemoryLayer(builder.layerName, builder);
+  }
+
   /** Builds a layer from `{ path: content }`; see {@link LayerJSON}. */
   static fromJSON(json: LayerJSON, name = 'memory'): MemoryLayer {
     const b = new LayerBuilder(name);
