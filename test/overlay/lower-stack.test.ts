@@ -36,7 +36,7 @@ describe('merging the lower stack (OCI layer.md changesets)', () => {
   });
 
   it('works with 600 layers, and a file of the bottom layer is found through all of them', () => {
-    const layers = [{ '/bottom': 'b', '/shared/0': '0' }];
+    const layers: Record<string, string>[] = [{ '/bottom': 'b', '/shared/0': '0' }];
     for (let i = 1; i < 600; i++) layers.push({ [`/shared/${i}`]: String(i), [`/only${i}`]: 'x' });
     const o = ov(...layers);
     expect(o.readFileSync('/bottom', 'utf8')).toBe('b');
