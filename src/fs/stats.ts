@@ -3,8 +3,21 @@ import type { ObjectInfo } from '../overlay/engine.js';
 
 const S_IFREG = 0o100000, S_IFDIR = 0o040000, S_IFLNK = 0o120000, S_IFCHR = 0o020000, S_IFBLK = 0o060000, S_IFIFO = 0o010000, S_IFSOCK = 0o140000;
 
+/** The file-type predicates Stats and Dirent share, read from the S_IFMT bits of a mode. */
+abstract class FileType {
+  protected abstract typeMode(): number;
+
+  isFile(): boolean { return (this.typeMode() & S_IFMT) === S_IFREG; }
+  isDirectory(): boolean { return (this.typeMode() & S_IFMT) === S_IFDIR; }
+  isSymbolicLink(): boolean { return (this.typeMode() & S_IFMT) === S_IFLNK; }
+  isCharacterDevice(): boolean { return (this.typeMode() & S_IFMT) === S_IFCHR; }
+  isBlockDevice(): boolean { return (this.typeMode() & S_IFMT) === S_IFBLK; }
+  isFIFO(): boolean { return (this.typeMode() & S_IFMT) === S_IFIFO; }
+  isSocket(): boolean { return (this.typeMode() & S_IFMT) === S_IFSOCK; }
+}
+
 /** Node's `fs.Stats`, field for field. */
-export class Stats {
+export class Stats extends FileType {
   dev: number;
   ino: number;
   mode: number;
@@ -25,6 +38,7 @@ export class Stats {
   birthtime: Date;
 
   constructor(info: ObjectInfo, dev: number) {
+    super();
     this.dev = dev;
     this.ino = info.ino;
     this.mode = info.mode;
@@ -45,27 +59,19 @@ export class Stats {
     this.birthtime = new Date(info.birthtimeMs);
   }
 
-  isFile(): boolean { return (this.mode & S_IFMT) === S_IFREG; }
-  isDirectory(): boolean { return (this.mode & S_IFMT) === S_IFDIR; }
-  isSymbolicLink(): boolean { return (this.mode & S_IFMT) === S_IFLNK; }
-  isCharacterDevice(): boolean { return (this.mode & S_IFMT) === S_IFCHR; }
-  isBlockDevice(): boolean { return (this.mode & S_IFMT) === S_IFBLK; }
-  isFIFO(): boolean { return (this.mode & S_IFMT) === S_IFIFO; }
-  isSocket(): boolean { return (this.mode & S_IFMT) === S_IFSOCK; }
+  protected typeMode(): number { return this.mode; }
+
 }
 
 /** Node's `fs.Dirent`: a name, its directory, and its type. */
-export class Dirent {
-  constructor(readonly name: string, readonly parentPath: string, private readonly mode: number) {}
+export class Dirent extends FileType {
+  constructor(readonly name: string, readonly parentPath: string, private readonly mode: number) {
+    super();
+  }
+
+  protected typeMode(): number { return this.mode; }
 
   /** Node's older alias of `parentPath`. */
   get path(): string { return this.parentPath; }
 
-  isFile(): boolean { return (this.mode & S_IFMT) === S_IFREG; }
-  isDirectory(): boolean { return (this.mode & S_IFMT) === S_IFDIR; }
-  isSymbolicLink(): boolean { return (this.mode & S_IFMT) === S_IFLNK; }
-  isCharacterDevice(): boolean { return (this.mode & S_IFMT) === S_IFCHR; }
-  isBlockDevice(): boolean { return (this.mode & S_IFMT) === S_IFBLK; }
-  isFIFO(): boolean { return (this.mode & S_IFMT) === S_IFIFO; }
-  isSocket(): boolean { return (this.mode & S_IFMT) === S_IFSOCK; }
 }
