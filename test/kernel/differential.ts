@@ -29,51 +29,59 @@ export type Op =
   | ['lstat', string]
   | ['readFile', string];
 
-type AnyFs = typeof nodefs | Overlay;
-
 function statView(st: { mode: number; uid: number; gid: number; nlink: number; size: number; mtimeMs: number; isDirectory(): boolean }) {
   return {
     mode: st.mode.toString(8),
     owner: `${st.uid}:${st.gid}`,
     nlink: st.nlink,
-    ...(st.isDirectory() ? {} : { size: st.size }),
     mtime: canonicalTime(st.mtimeMs),
+    ...(st.isDirectory() ? {} : { size: st.size }),
   };
 }
 
-/** Runs one op; the outcome is a comparable value or the errno code. */
-export function runOp(fs: AnyFs, root: string, op: Op): unknown {
-  const at = (p: string): string => root + p;
-  const f = fs as typeof nodefs;
+/** Runs one op on layerfs; the outcome is a comparable value or the errno code. */
+export function runOnLayerfs(ov: Overlay, op: Op): unknown {
   try {
     switch (op[0]) {
-      case 'writeFile': f.writeFileSync(at(op[1]), op[2]); return 'ok';
-      case 'appendFile': f.appendFileSync(at(op[1]), op[2]); return 'ok';
-      case 'open': f.closeSync(f.openSync(at(op[1]), op[2])); return 'ok';
-      case 'truncate': f.truncateSync(at(op[1]), op[2]); return 'ok';
-      case 'unlink': f.unlinkSync(at(op[1])); return 'ok';
-      case 'mkdir': f.mkdirSync(at(op[1])); return 'ok';
-      case 'rmdir': f.rmdirSync(at(op[1])); return 'ok';
-      case 'rmrf': f.rmSync(at(op[1]), { recursive: true }); return 'ok';
-      case 'rename': f.renameSync(at(op[1]), at(op[2])); return 'ok';
-      case 'link': f.linkSync(at(op[1]), at(op[2])); return 'ok';
-      case 'symlink': f.symlinkSync(op[1], at(op[2])); return 'ok';
-      case 'chmod': f.chmodSync(at(op[1]), op[2]); return 'ok';
-      case 'chown': f.chownSync(at(op[1]), op[2], op[3]); return 'ok';
-      case 'lchown': f.lchownSync(at(op[1]), op[2], op[3]); return 'ok';
-      case 'utimes': f.utimesSync(at(op[1]), op[2], op[3]); return 'ok';
-      case 'lutimes': f.lutimesSync(at(op[1]), op[2], op[3]); return 'ok';
-      case 'readdir': return [...f.readdirSync(at(op[1]))].sort();
-      case 'readlink': return f.readlinkSync(at(op[1]));
-      case 'stat': return statView(f.statSync(at(op[1])));
-      case 'lstat': return statView(f.lstatSync(at(op[1])));
-      case 'readFile': return f.readFileSync(at(op[1]), 'utf8');
+      case 'writeFile': ov.writeFileSync(op[1], op[2]); return 'ok';
+      case 'appendFile': ov.appendFileSync(op[1], op[2]); return 'ok';
+      case 'open': ov.closeSync(ov.openSync(op[1], op[2])); return 'ok';
+      case 'truncate': ov.truncateSync(op[1], op[2]); return 'ok';
+      case 'unlink': ov.unlinkSync(op[1]); return 'ok';
+      case 'mkdir': ov.mkdirSync(op[1]); return 'ok';
+      case 'rmdir': ov.rmdirSync(op[1]); return 'ok';
+      case 'rmrf': ov.rmSync(op[1], { recursive: true }); return 'ok';
+      case 'rename': ov.renameSync(op[1], op[2]); return 'ok';
+      case 'link': ov.linkSync(op[1], op[2]); return 'ok';
+      case 'symlink': ov.symlinkSync(op[1], op[2]); return 'ok';
+      case 'chmod': ov.chmodSync(op[1], op[2]); return 'ok';
+      case 'chown': ov.chownSync(op[1], op[2], op[3]); return 'ok';
+      case 'lchown': ov.lchownSync(op[1], op[2], op[3]); return 'ok';
+      case 'utimes': ov.utimesSync(op[1], op[2], op[3]); return 'ok';
+      case 'lutimes': ov.lutimesSync(op[1], op[2], op[3]); return 'ok';
+      case 'readdir': return [...ov.readdirSync(op[1])].sort();
+      case 'readlink': return ov.readlinkSync(op[1]);
+      case 'stat': return statView(ov.statSync(op[1]));
+      case 'lstat': return statView(ov.lstatSync(op[1]));
+      case 'readFile': return ov.readFileSync(op[1], 'utf8');
     }
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (!code || code.startsWith('ERR_')) throw e;
     return { errno: code };
   }
+}
+
+/** The kernel's outcomes (fsops.py run) in the same form: stat times made comparable. */
+function kernelOutcomes(raw: unknown[]): unknown[] {
+  return raw.map((o) => {
+    if (o && typeof o === 'object' && 'mtime_ms' in o) {
+      const { mtime_ms, ...rest } = o as { mtime_ms: number; size?: number };
+      const { size, ...head } = rest;
+      return { ...head, mtime: canonicalTime(mtime_ms), ...(size !== undefined ? { size } : {}) };
+    }
+    return o;
+  });
 }
 
 export interface UpperEntry {
@@ -182,15 +190,11 @@ export function runOnBoth(layers: readonly Layer[], ops: readonly Op[], options:
   const root = ov.lstatSync('/');
   const k = new KernelOverlay(layers, { redirectDir: options.redirectDir ?? false, upperRoot: { mode: root.mode, uid: root.uid, gid: root.gid, atimeMs: root.atimeMs, mtimeMs: root.mtimeMs } });
   try {
-    const kernelOutcomes: unknown[] = [];
-    const layerfsOutcomes: unknown[] = [];
-    for (const op of ops) {
-      kernelOutcomes.push(runOp(nodefs, k.mountpoint, op));
-      layerfsOutcomes.push(runOp(ov, '', op));
-    }
+    const fromKernel = kernelOutcomes(k.run(ops));
+    const fromLayerfs = ops.map((op) => runOnLayerfs(ov, op));
     return {
-      kernel: { outcomes: kernelOutcomes, merged: snapshot(nodefs as unknown as FsLike, k.mountpoint), upper: kernelUpper(k.dumpUpper()) },
-      layerfs: { outcomes: layerfsOutcomes, merged: snapshot(ov as unknown as FsLike, ''), upper: layerfsUpper(ov) },
+      kernel: { outcomes: fromKernel, merged: snapshot(nodefs as unknown as FsLike, k.mountpoint), upper: kernelUpper(k.dumpUpper()) },
+      layerfs: { outcomes: fromLayerfs, merged: snapshot(ov as unknown as FsLike, ''), upper: layerfsUpper(ov) },
     };
   } finally {
     k.dispose();

@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""Filesystem operations Node's fs cannot do, for the kernel overlay tests.
+"""Filesystem operations for the kernel overlay tests that Node's fs cannot do.
 
   fsops.py apply FILE.json   run [{"op": "mknod"|"setxattr", ...}] in order
   fsops.py dump DIR          print a JSON list describing every object below DIR
                              (type, mode, owner, size, sha256, target, rdev, trusted.* xattrs)
+  fsops.py run MOUNT         chroot into MOUNT and run the operations read from stdin (a JSON
+                             list of [name, ...args]) with the same system calls Node's fs makes
+                             for the same-named call; print one outcome per operation
+
+`run` chroots so that absolute symlinks resolve inside the overlay, as they do for a process in
+a container and in layerfs; followed on the host mount they would reach the host's files.
 """
-import hashlib, json, os, stat, sys
+import errno, hashlib, json, os, stat, sys
 
 def apply(path):
     with open(path) as f:
@@ -48,5 +54,88 @@ def dump(root):
             out.append(describe(root, os.path.join(dirpath, n)))
     json.dump(out, sys.stdout)
 
+def stat_view(st):
+    v = {"mode": oct(st.st_mode)[2:], "owner": "%d:%d" % (st.st_uid, st.st_gid), "nlink": st.st_nlink,
+         "mtime_ms": st.st_mtime_ns // 1000000}
+    if not stat.S_ISDIR(st.st_mode): v["size"] = st.st_size
+    return v
+
+def write(path, flags, data):
+    fd = os.open(path, flags | os.O_CLOEXEC, 0o666)
+    try:
+        os.write(fd, data.encode())
+    finally:
+        os.close(fd)
+
+def read_all(path):
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while True:
+            b = os.read(fd, 65536)
+            if not b: break
+            chunks.append(b)
+        return b"".join(chunks).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+
+def rm_recursive(path):
+    # Node 20's rmSync({ recursive: true }): lstat, then unlink or empty the directory and rmdir.
+    st = os.lstat(path)
+    if stat.S_ISDIR(st.st_mode):
+        for name in os.listdir(path):
+            rm_recursive(os.path.join(path, name))
+        os.rmdir(path)
+    else:
+        os.unlink(path)
+
+def open_flags(flags):
+    return {"r": os.O_RDONLY, "r+": os.O_RDWR, "w": os.O_TRUNC | os.O_CREAT | os.O_WRONLY,
+            "wx": os.O_TRUNC | os.O_CREAT | os.O_WRONLY | os.O_EXCL, "a": os.O_APPEND | os.O_CREAT | os.O_WRONLY,
+            "a+": os.O_APPEND | os.O_CREAT | os.O_RDWR, "w+": os.O_TRUNC | os.O_CREAT | os.O_RDWR}[flags]
+
+def run_op(op):
+    name, args = op[0], op[1:]
+    if name == "writeFile": write(args[0], os.O_TRUNC | os.O_CREAT | os.O_WRONLY, args[1])
+    elif name == "appendFile": write(args[0], os.O_APPEND | os.O_CREAT | os.O_WRONLY, args[1])
+    elif name == "open": os.close(os.open(args[0], open_flags(args[1]) | os.O_CLOEXEC, 0o666))
+    elif name == "truncate":
+        # Node 20's truncateSync(path): open r+, then ftruncate.
+        fd = os.open(args[0], os.O_RDWR | os.O_CLOEXEC)
+        try: os.ftruncate(fd, args[1])
+        finally: os.close(fd)
+    elif name == "unlink": os.unlink(args[0])
+    elif name == "mkdir": os.mkdir(args[0], 0o777)
+    elif name == "rmdir": os.rmdir(args[0])
+    elif name == "rmrf": rm_recursive(args[0])
+    elif name == "rename": os.rename(args[0], args[1])
+    elif name == "link": os.link(args[0], args[1], follow_symlinks=False)
+    elif name == "symlink": os.symlink(args[0], args[1])
+    elif name == "chmod": os.chmod(args[0], args[1])
+    elif name == "chown": os.chown(args[0], args[1], args[2])
+    elif name == "lchown": os.lchown(args[0], args[1], args[2])
+    elif name == "utimes": os.utime(args[0], (args[1], args[2]))
+    elif name == "lutimes": os.utime(args[0], (args[1], args[2]), follow_symlinks=False)
+    elif name == "readdir": return sorted(os.listdir(args[0]))
+    elif name == "readlink": return os.readlink(args[0])
+    elif name == "stat": return stat_view(os.stat(args[0]))
+    elif name == "lstat": return stat_view(os.lstat(args[0]))
+    elif name == "readFile": return read_all(args[0])
+    else: raise SystemExit("unknown op " + name)
+    return "ok"
+
+def run(mount):
+    ops = json.load(sys.stdin)
+    os.umask(0o022)
+    os.chroot(mount)
+    os.chdir("/")
+    out = []
+    for op in ops:
+        try:
+            out.append(run_op(op))
+        except OSError as e:
+            out.append({"errno": errno.errorcode.get(e.errno, str(e.errno))})
+    json.dump(out, sys.stdout)
+
 if __name__ == "__main__":
-    {"apply": apply, "dump": dump}[sys.argv[1]](sys.argv[2])
+    {"apply": apply, "dump": dump, "run": run}[sys.argv[1]](sys.argv[2])

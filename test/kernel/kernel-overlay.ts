@@ -67,10 +67,17 @@ export class KernelOverlay {
     fs.chmodSync(this.upperdir, r.mode & 0o7777);
     fs.utimesSync(this.upperdir, r.atimeMs / 1000, r.mtimeMs / 1000);
     // The kernel's lowerdir= lists the TOP layer first; layerfs takes image order (bottom first).
-    const opts = [`lowerdir=${[...lowerDirs].reverse().join(':')}`, `upperdir=${this.upperdir}`, `workdir=${pjoin(this.base, 'w')}`];
+    // Paths relative to the mount's working directory keep 500 layers within the one-page
+    // limit on mount options.
+    const opts = [`lowerdir=${lowerDirs.map((_, i) => `${i}`).reverse().join(':')}`, 'upperdir=u', 'workdir=w'];
     if (options.redirectDir) opts.push('redirect_dir=on');
-    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', opts.join(','), this.mountpoint], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', opts.join(','), this.mountpoint], { stdio: 'pipe', cwd: this.base });
     this.mounted = true;
+  }
+
+  /** Runs operations inside the mount (chrooted, see fsops.py) and returns each outcome. */
+  run(ops: readonly unknown[]): unknown[] {
+    return JSON.parse(execFileSync('python3', [FSOPS, 'run', this.mountpoint], { input: JSON.stringify(ops), encoding: 'utf8', maxBuffer: 1 << 28 }));
   }
 
   /** Every object of the upperdir as fsops.py describes it. */

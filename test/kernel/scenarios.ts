@@ -67,7 +67,7 @@ const top: LayerJSON = {
   '/abs': link('/etc/passwd', T2),
   '/loop1': link('loop2', T2),
   '/loop2': link('loop1', T2),
-  '/dangling': link('nowhere/file', T2),
+  '/dangling': link('/nowhere/file', T2),
 };
 const image = [base, middle, top];
 
@@ -79,7 +79,7 @@ export const scenarios: Scenario[] = [
     ['stat', '/data/old'], ['readdir', '/var/cache'], ['readdir', '/'],
   ] },
   { rule: 'lookup', name: 'symlinks resolve across layers', layers: image, ops: [
-    ['readlink', '/abs'], ['lstat', '/abs'], ['readFile', '/lib/libc.so'], ['readdir', '/lib'], ['stat', '/bin/sh'], ['lstat', '/bin/sh'],
+    ['readFile', '/abs'], ['lstat', '/abs'], ['readFile', '/lib/libc.so'], ['readdir', '/lib'], ['stat', '/bin/sh'], ['lstat', '/bin/sh'],
     ['readlink', '/bin/sh'], ['stat', '/loop1'], ['stat', '/dangling'], ['readFile', '/lib/../etc/motd'], ['stat', '/etc/passwd/'],
     ['stat', '/etc/passwd/x'],
   ] },
@@ -149,7 +149,7 @@ export const scenarios: Scenario[] = [
   ] },
   { rule: 'rename', name: 'rename errors: EINVAL, ENOTEMPTY, EISDIR, ENOTDIR, EBUSY, ENOENT', layers: image, ops: [
     ['rename', '/usr', '/usr/share/x'], ['rename', '/usr/share', '/usr'], ['rename', '/etc/passwd', '/usr'], ['rename', '/usr', '/etc/passwd'],
-    ['rename', '/nope', '/x'], ['rename', '/etc/passwd', '/nope/x'], ['rename', '/etc/passwd', '/etc/passwd/x'],
+    ['rename', '/', '/x'], ['rename', '/nope', '/x'], ['rename', '/etc/passwd', '/nope/x'], ['rename', '/etc/passwd', '/etc/passwd/x'],
     ['mkdir', '/e1'], ['mkdir', '/e2'], ['writeFile', '/e2/f', ''], ['rename', '/e1', '/e2'], ['rename', '/e1', '/etc'],
   ] },
   { rule: 'rename', name: 'renaming names of one lower hard link renames (separate overlay inodes)', layers: image, ops: [
