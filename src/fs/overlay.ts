@@ -196,7 +196,7 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
     const mode = modeArg(opts.mode, 0o777) & ~this.umask;
     return this.call('mkdir', p, undefined, () => {
       if (!opts.recursive) {
-        this.engine.create(this.engine.resolve(p, false), 'directory', this.newMeta(mode));
+        this.engine.create(this.engine.resolveEntry(p), 'directory', this.newMeta(mode));
         return undefined;
       }
       return this.mkdirRecursive(p, mode);
@@ -225,7 +225,8 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
       const last = p.replace(/\/+$/, '').split('/').pop();
       if (last === '.') fail('EINVAL');
       if (last === '..') fail('ENOTEMPTY');
-      const obj = this.engine.lookup(p, false);
+      const obj = this.engine.resolveEntry(p).obj;
+      if (!obj) fail('ENOENT');
       if (!obj.isDir) fail('ENOTDIR');
       this.engine.remove(obj);
     });
@@ -234,8 +235,12 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
   unlinkSync(path: PathLike): void {
     const p = pathArg(path);
     this.call('unlink', p, undefined, () => {
-      const obj = this.engine.lookup(p, false);
+      const r = this.engine.resolveEntry(p);
+      const obj = r.obj;
+      if (!obj) fail('ENOENT');
       if (obj.isDir) fail('EISDIR');
+      // do_unlinkat: a trailing slash on a non-directory (a symlink is not followed).
+      if (r.trailingSlash) fail('ENOTDIR');
       this.engine.remove(obj);
     });
   }
@@ -269,8 +274,8 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
     this.call('rename', from, to, () => {
       // Both parents are walked before the source name is looked up (do_renameat2), so an
       // error in the new path's parents wins over a missing source.
-      const src = this.engine.resolve(from, false);
-      const dst = this.engine.resolve(to, false);
+      const src = this.engine.resolveEntry(from);
+      const dst = this.engine.resolveEntry(to);
       this.engine.rename(src, dst);
     });
   }
@@ -280,7 +285,7 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
     const to = pathArg(newPath, 'newPath');
     this.call('link', from, to, () => {
       const src = this.engine.lookup(from, false);
-      this.engine.link(src, this.engine.resolve(to, false));
+      this.engine.link(src, this.engine.resolveEntry(to));
     });
   }
 
@@ -288,7 +293,9 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
     const t = typeof target === 'string' ? target : Buffer.isBuffer(target) ? target.toString() : pathArg(target, 'target');
     const p = pathArg(path);
     this.call('symlink', t, p, () => {
-      this.engine.create(this.engine.resolve(p, false), 'symlink', this.newMeta(0o777, true), { target: t });
+      const r = this.engine.resolveEntry(p);
+      if (!r.obj && r.trailingSlash) fail('ENOENT');
+      this.engine.create(r, 'symlink', this.newMeta(0o777, true), { target: t });
     });
   }
 
@@ -389,6 +396,11 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
     const p = pathArg(path);
     const f = flagsArg(flags, 'r');
     return this.call('open', p, undefined, () => {
+      // open_last_lookups: O_CREAT with a trailing slash is EISDIR once the parent is found.
+      if (f & O_CREAT && p.length > 1 && p.endsWith('/')) {
+        this.engine.resolveEntry(p);
+        fail('EISDIR');
+      }
       const excl = (f & O_CREAT) !== 0 && (f & O_EXCL) !== 0;
       const r = this.engine.resolve(p, !excl && !(f & O_NOFOLLOW));
       let obj = r.obj;
@@ -405,7 +417,6 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
         this.assertRegular(obj);
       } else {
         if (!(f & O_CREAT)) fail('ENOENT');
-        if (p.endsWith('/')) fail('EISDIR');
         obj = this.engine.create(r, 'file', this.newMeta(modeArg(mode, 0o666) & ~this.umask));
       }
       const target = obj;

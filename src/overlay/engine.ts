@@ -119,7 +119,23 @@ export class OverlayEngine {
    * a directory.
    */
   resolve(path: string, follow: boolean): Resolution {
-    const trailingSlash = path.length > 1 && path.endsWith('/');
+    return this.walk(path, follow, true);
+  }
+
+  /**
+   * The lookup of calls that create or remove a name (unlink, rmdir, mkdir, rename, link and
+   * symlink's new name): the last component is never followed, even with a trailing slash,
+   * and the slash is reported for the call to judge (do_unlinkat, filename_create,
+   * do_renameat2 each treat it their own way).
+   */
+  resolveEntry(path: string): Resolution {
+    const r = this.walk(path, false, false);
+    r.trailingSlash = path.length > 1 && path.endsWith('/');
+    return r;
+  }
+
+  private walk(path: string, follow: boolean, slashFollows: boolean): Resolution {
+    const trailingSlash = slashFollows && path.length > 1 && path.endsWith('/');
     let pending = toComponents(path);
     if (pending.length === 0) return { parent: undefined, name: '', obj: this.root, path, resolved: '/' };
     let stack: Obj[] = [this.root];
@@ -201,7 +217,7 @@ export class OverlayEngine {
       uid: e.uid,
       gid: e.gid,
       size: isDir ? DIR_SIZE : e.size,
-      nlink: isDir && (low.dirLayers?.length ?? 0) > 1 ? 1 : e.nlink,
+      nlink: isDir ? ((low.dirLayers?.length ?? 0) > 1 ? 1 : low.top!.nlink) : e.nlink,
       rdev: e.rdev,
       // Lower inode numbers live above 2^32, apart from memfs's, unique per (layer, inode).
       ino: 2 ** 32 * (low.layer + 2) + e.inode,
@@ -297,7 +313,7 @@ export class OverlayEngine {
     this.checkNewName(r.name);
     const dirLink = this.copyUp(parent);
     const overWhiteout = this.upper.removeWhiteout(dirLink, r.name);
-    const link = this.upper.create(dirLink, r.name, type, meta, extra);
+    const link = this.upper.create(dirLink, r.name, type, inheritSetgid(dirLink.getNode(), type, meta), extra);
     const obj = new Obj(parent.childPath(r.name), parent, r.name, link, undefined);
     // A directory made where a whiteout stood must not show the old lower content
     // (overlayfs.rst "whiteouts and opaque directories"). With redirect_dir on, the kernel
@@ -330,6 +346,8 @@ export class OverlayEngine {
   /** link(2): the source is copied up first, then linked in the upper layer. */
   link(source: Obj, r: Resolution): void {
     if (r.obj) fail('EEXIST');
+    // filename_create: a missing name with a trailing slash asks for a directory.
+    if (r.trailingSlash) fail('ENOENT');
     if (source.isDir) fail('EPERM');
     this.checkNewName(r.name);
     const node = this.copyUp(source).getNode();
@@ -347,6 +365,7 @@ export class OverlayEngine {
   rename(from: Resolution, to: Resolution): void {
     const src = from.obj;
     if (!src) fail('ENOENT');
+    if (!src.isDir && (from.trailingSlash || to.trailingSlash)) fail('ENOTDIR');
     if (!src.parent || (to.obj && !to.obj.parent)) fail('EBUSY');
     if (isWithin(to.resolved, src.path)) fail('EINVAL');
     const dst = to.obj;
@@ -423,6 +442,15 @@ export class OverlayEngine {
     map.set(name, Buffer.from(value));
     this.upper.xattrs.set(node, map);
   }
+}
+
+/**
+ * In a set-group-ID directory new objects take the directory's group, and new directories
+ * keep the bit (inode_init_owner; mkdir(2), "BSD group semantics").
+ */
+function inheritSetgid(dir: MemfsNode, type: EntryType, meta: NodeMeta): NodeMeta {
+  if (!(dir.mode & 0o2000)) return meta;
+  return { ...meta, gid: dir.gid, mode: type === 'directory' ? meta.mode | 0o2000 : meta.mode };
 }
 
 /** Directories report a fixed size, as on ext4; the kernel passes through the upper filesystem's. */

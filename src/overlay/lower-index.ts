@@ -13,6 +13,11 @@ export interface LowerNode {
   entry: LayerEntry;
   /** Index (0 = bottom) of the layer `entry` comes from. */
   layer: number;
+  /**
+   * For a directory: the topmost layer's own entry for it, which holds the real link count
+   * of a directory only that layer provides (its metadata may come from below, see `entry`).
+   */
+  top?: LayerEntry;
   /** Children by name, for directories. */
   children?: Map<string, LowerNode>;
   /** Lower layers that hold this directory (merged), bottom to top, from the last opaque/replacement on. */
@@ -40,7 +45,7 @@ export class LowerIndex {
   private readonly byPath = new Map<string, LowerNode>();
 
   constructor(readonly layers: readonly Layer[]) {
-    this.root = { path: '/', entry: ROOT_ENTRY, layer: -1, children: new Map(), dirLayers: [] };
+    this.root = { path: '/', entry: ROOT_ENTRY, layer: -1, children: new Map(), dirLayers: [], top: ROOT_ENTRY };
     this.byPath.set('/', this.root);
     layers.forEach((layer, i) => this.apply(layer, i));
   }
@@ -76,7 +81,7 @@ export class LowerIndex {
       }
       if (existing) this.forget(existing, p);
       const node: LowerNode = entry.type === 'directory'
-        ? { path: p, entry, layer: index, children: new Map(), dirLayers: [index] }
+        ? { path: p, entry, layer: index, children: new Map(), dirLayers: [index], top: entry }
         : { path: p, entry, layer: index };
       parent.children.set(name, node);
       this.byPath.set(p, node);
@@ -85,6 +90,7 @@ export class LowerIndex {
 
   private mergeDir(node: LowerNode, entry: LayerEntry, index: number): void {
     node.dirLayers!.push(index);
+    node.top = entry;
     // An implicit directory keeps the metadata of the directory below (umoci omits unchanged parents).
     if (!entry.implicit || node.layer < 0) {
       node.entry = entry;

@@ -46,4 +46,6 @@ export interface Resolution {
   path: string;
   /** The canonical path of the final name (symlinks resolved). */
   resolved: string;
+  /** The path ended in a slash (only reported by parent lookups, see OverlayEngine.resolveEntry). */
+  trailingSlash?: boolean;
 }

@@ -190,10 +190,11 @@ export function runOnBoth(layers: readonly Layer[], ops: readonly Op[], options:
   const root = ov.lstatSync('/');
   const k = new KernelOverlay(layers, { redirectDir: options.redirectDir ?? false, upperRoot: { mode: root.mode, uid: root.uid, gid: root.gid, atimeMs: root.atimeMs, mtimeMs: root.mtimeMs } });
   try {
-    const fromKernel = kernelOutcomes(k.run(ops));
+    const kernelRun = k.session(ops);
+    const fromKernel = kernelOutcomes(kernelRun.outcomes);
     const fromLayerfs = ops.map((op) => runOnLayerfs(ov, op));
     return {
-      kernel: { outcomes: fromKernel, merged: snapshot(nodefs as unknown as FsLike, k.mountpoint), upper: kernelUpper(k.dumpUpper()) },
+      kernel: { outcomes: fromKernel, merged: snapshot(nodefs as unknown as FsLike, k.mountpoint), upper: kernelUpper(kernelRun.upper) },
       layerfs: { outcomes: fromLayerfs, merged: snapshot(ov as unknown as FsLike, ''), upper: layerfsUpper(ov) },
     };
   } finally {

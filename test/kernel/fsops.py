@@ -2,13 +2,15 @@
 """Filesystem operations for the kernel overlay tests that Node's fs cannot do.
 
   fsops.py apply FILE.json   run [{"op": "mknod"|"setxattr", ...}] in order
-  fsops.py dump DIR          print a JSON list describing every object below DIR
-                             (type, mode, owner, size, sha256, target, rdev, trusted.* xattrs)
-  fsops.py run MOUNT         chroot into MOUNT and run the operations read from stdin (a JSON
-                             list of [name, ...args]) with the same system calls Node's fs makes
-                             for the same-named call; print one outcome per operation
+  fsops.py session MOUNT UPPER
+                             in a child chrooted into MOUNT, run the operations read from stdin
+                             (a JSON list of [name, ...args]) with the same system calls Node's
+                             fs makes for the same-named call; then describe every object of
+                             UPPER (type, mode, owner, size, sha256, target, rdev, trusted.*
+                             xattrs).
+                             Prints {"outcomes": [one per operation], "upper": [...]}
 
-`run` chroots so that absolute symlinks resolve inside the overlay, as they do for a process in
+`session` chroots so that absolute symlinks resolve inside the overlay, as they do for a process in
 a container and in layerfs; followed on the host mount they would reach the host's files.
 """
 import errno, hashlib, json, os, stat, sys
@@ -52,7 +54,7 @@ def dump(root):
     for dirpath, dirnames, filenames in os.walk(root):
         for n in sorted(dirnames + filenames):
             out.append(describe(root, os.path.join(dirpath, n)))
-    json.dump(out, sys.stdout)
+    return out
 
 def stat_view(st):
     v = {"mode": oct(st.st_mode)[2:], "owner": "%d:%d" % (st.st_uid, st.st_gid), "nlink": st.st_nlink,
@@ -124,8 +126,7 @@ def run_op(op):
     else: raise SystemExit("unknown op " + name)
     return "ok"
 
-def run(mount):
-    ops = json.load(sys.stdin)
+def run_chrooted(mount, ops):
     os.umask(0o022)
     os.chroot(mount)
     os.chdir("/")
@@ -135,7 +136,29 @@ def run(mount):
             out.append(run_op(op))
         except OSError as e:
             out.append({"errno": errno.errorcode.get(e.errno, str(e.errno))})
-    json.dump(out, sys.stdout)
+    return out
+
+def session(mount, upper):
+    """run in a chrooted child, then dump the upperdir from outside the chroot."""
+    ops = json.load(sys.stdin)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        data = json.dumps(run_chrooted(mount, ops)).encode()
+        with os.fdopen(w, "wb") as f:
+            f.write(data)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        outcomes = json.loads(f.read() or b"null")
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or outcomes is None:
+        raise SystemExit("the chrooted run failed")
+    json.dump({"outcomes": outcomes, "upper": dump(upper)}, sys.stdout)
 
 if __name__ == "__main__":
-    {"apply": apply, "dump": dump, "run": run}[sys.argv[1]](sys.argv[2])
+    cmd = sys.argv[1]
+    if cmd == "session": session(sys.argv[2], sys.argv[3])
+    elif cmd == "apply": apply(sys.argv[2])
+    else: raise SystemExit("usage: fsops.py apply FILE | session MOUNT UPPER")

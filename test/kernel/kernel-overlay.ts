@@ -7,7 +7,7 @@ import { join as pjoin, dirname, posix } from 'node:path';
 const posixDirname = posix.dirname;
 import { fileURLToPath } from 'node:url';
 import type { Layer } from '../../src/index.js';
-import { LowerIndex } from '../../src/overlay/lower-index.js';
+import { LowerIndex, type LowerNode } from '../../src/overlay/lower-index.js';
 
 const FSOPS = pjoin(dirname(fileURLToPath(import.meta.url)), 'fsops.py');
 
@@ -55,12 +55,21 @@ export class KernelOverlay {
     this.base = mkdtempSync(pjoin(tmpdir(), 'lfs-k-'));
     this.mountpoint = pjoin(this.base, 'm');
     this.upperdir = pjoin(this.base, 'u');
-    const lowerDirs = layers.map((layer, i) => {
+    // All layers' device nodes and xattrs are made by one python3 run, between creating the
+    // entries and setting their metadata (which must come last: creation touches mtimes).
+    const special: object[] = [];
+    const finish = layers.map((layer, i) => {
       const dir = pjoin(this.base, `${i}`);
       fs.mkdirSync(dir);
-      writeLayer(layer, dir, pjoin(this.base, `ops${i}.json`), new LowerIndex(layers.slice(0, i)));
-      return dir;
+      return writeLayer(layer, dir, special, new LowerIndex(layers.slice(0, i)));
     });
+    if (special.length > 0) {
+      const opsFile = pjoin(this.base, 'ops.json');
+      writeFileSync(opsFile, JSON.stringify(special));
+      execFileSync('python3', [FSOPS, 'apply', opsFile]);
+    }
+    for (const setMetadata of finish) setMetadata();
+    const lowerDirs = layers.map((_, i) => `${i}`);
     for (const d of ['u', 'w', 'm']) fs.mkdirSync(pjoin(this.base, d));
     const r = options.upperRoot;
     fs.chownSync(this.upperdir, r.uid, r.gid);
@@ -69,20 +78,15 @@ export class KernelOverlay {
     // The kernel's lowerdir= lists the TOP layer first; layerfs takes image order (bottom first).
     // Paths relative to the mount's working directory keep 500 layers within the one-page
     // limit on mount options.
-    const opts = [`lowerdir=${lowerDirs.map((_, i) => `${i}`).reverse().join(':')}`, 'upperdir=u', 'workdir=w'];
+    const opts = [`lowerdir=${[...lowerDirs].reverse().join(':')}`, 'upperdir=u', 'workdir=w'];
     if (options.redirectDir) opts.push('redirect_dir=on');
     execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', opts.join(','), this.mountpoint], { stdio: 'pipe', cwd: this.base });
     this.mounted = true;
   }
 
-  /** Runs operations inside the mount (chrooted, see fsops.py) and returns each outcome. */
-  run(ops: readonly unknown[]): unknown[] {
-    return JSON.parse(execFileSync('python3', [FSOPS, 'run', this.mountpoint], { input: JSON.stringify(ops), encoding: 'utf8', maxBuffer: 1 << 28 }));
-  }
-
-  /** Every object of the upperdir as fsops.py describes it. */
-  dumpUpper(): UpperDumpEntry[] {
-    return JSON.parse(execFileSync('python3', [FSOPS, 'dump', this.upperdir], { encoding: 'utf8', maxBuffer: 1 << 28 }));
+  /** Runs operations inside the mount (chrooted, see fsops.py), then reads the upperdir back. */
+  session(ops: readonly unknown[]): { outcomes: unknown[]; upper: UpperDumpEntry[] } {
+    return JSON.parse(execFileSync('python3', [FSOPS, 'session', this.mountpoint, this.upperdir], { input: JSON.stringify(ops), encoding: 'utf8', maxBuffer: 1 << 28 }));
   }
 
   dispose(): void {
@@ -107,10 +111,12 @@ export interface UpperDumpEntry {
   xattrs?: Record<string, string>;
 }
 
-/** Writes one layer as a kernel lower directory, metadata last so creation does not disturb it. */
-function writeLayer(layer: Layer, dir: string, opsFile: string, below: LowerIndex): void {
+/**
+ * Writes one layer as a kernel lower directory: the entries now, device nodes and xattrs into
+ * `special` (for fsops.py apply), and returns the step that sets metadata, to run after those.
+ */
+function writeLayer(layer: Layer, dir: string, special: object[], below: LowerIndex): () => void {
   const firstPathOfInode = new Map<number, string>();
-  const special: object[] = [];
   const at = (p: string): string => (p === '/' ? dir : dir + p);
   for (const [p, e] of layer.entries) {
     if (p === '/') continue;
@@ -133,6 +139,10 @@ function writeLayer(layer: Layer, dir: string, opsFile: string, below: LowerInde
   }
   for (const p of layer.whiteouts) {
     const own = layer.entries.get(p);
+    // A whiteout that hides nothing is a no-op for OCI, but the kernel lists it in readdir of
+    // a directory that is not merged (shared/reference note 12). layerfs follows OCI; the
+    // kernel layer leaves such whiteouts out so the two are compared on what they mean.
+    if (!own && !seenBelow(layer, p, below)) continue;
     // A kernel layer cannot hold a whiteout and an object under one name: a whiteout of a
     // name the layer re-creates as a directory is that directory being opaque, and under a
     // file it hides nothing more than the file does.
@@ -141,20 +151,26 @@ function writeLayer(layer: Layer, dir: string, opsFile: string, below: LowerInde
   }
   for (const d of layer.opaqueDirs) special.push({ op: 'setxattr', path: at(d), name: 'trusted.overlay.opaque', value: 'y' });
   for (const [p, e] of layer.entries) for (const [name, value] of e.xattrs) special.push({ op: 'setxattr', path: at(p), name, value: value.toString() });
-  if (special.length > 0) {
-    writeFileSync(opsFile, JSON.stringify(special));
-    execFileSync('python3', [FSOPS, 'apply', opsFile]);
-  }
   const entries = [...layer.entries].reverse(); // children before parents: a parent's mtime is set last
-  for (const [p, own] of entries) {
+  return () => { for (const [p, own] of entries) {
     const full = at(p);
     // An implicit parent is extracted with the metadata the directory has below, as
     // containerd's applier does (mkparent copies it from the parent layers).
-    const lowerDir = own.implicit ? below.get(p)?.entry : undefined;
+    const lowerDir = own.implicit && !layer.whiteouts.has(p) ? seenBelow(layer, p, below)?.entry : undefined;
     const e = lowerDir?.type === 'directory' ? lowerDir : own;
     fs.lchownSync(full, e.uid, e.gid);
     if (e.type !== 'symlink') fs.chmodSync(full, e.mode);
     fs.lutimesSync(full, e.atimeMs / 1000, e.mtimeMs / 1000);
+  } };
+}
+
+/** What the layers below show at `p`, seen past this layer's opaque markers and whiteouts of p's parents. */
+function seenBelow(layer: Layer, p: string, below: LowerIndex): LowerNode | undefined {
+  const node = below.get(p);
+  if (!node || p === '/') return node;
+  for (let d = posixDirname(p); ; d = posixDirname(d)) {
+    if (layer.opaqueDirs.has(d) || layer.whiteouts.has(d)) return undefined;
+    if (d === '/') return node;
   }
 }
 

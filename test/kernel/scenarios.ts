@@ -108,6 +108,9 @@ export const scenarios: Scenario[] = [
   { rule: 'copy-up', name: 'chown clears setuid and group-executable setgid', layers: [{
     '/s': file('x', 0o4755), '/g': file('x', 0o2755), '/k': file('x', 0o2745), '/d': dir(0o2755),
   }], ops: [['chown', '/s', 0, 0], ['chown', '/g', -1, -1], ['chown', '/k', 0, 0], ['chown', '/d', 0, 0], ['stat', '/s'], ['stat', '/g'], ['stat', '/k'], ['stat', '/d']] },
+  { rule: 'create', name: 'new objects in a set-group-ID directory take its group; directories keep the bit', layers: [{
+    '/sg': dir(0o2755, T0, 0, 5), '/plain': dir(0o755, T0, 0, 5),
+  }], ops: [['mkdir', '/sg/x'], ['writeFile', '/sg/f', 'f'], ['symlink', 'f', '/sg/l'], ['mkdir', '/plain/x'], ['chmod', '/plain', 0o2711], ['mkdir', '/plain/y'], ['stat', '/sg/x']] },
   { rule: 'copy-up', name: 'copy-up of one name of a lower hard link breaks the link', layers: image, ops: [
     ['chmod', '/bin/busybox', 0o700], ['stat', '/bin/busybox'], ['stat', '/bin/ls'], ['appendFile', '/bin/ls', '!'], ['readFile', '/bin/busybox'],
   ] },
