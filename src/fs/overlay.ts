@@ -248,22 +248,30 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
   rmSync(path: PathLike, options: { recursive?: boolean; force?: boolean } = {}): void {
     const p = pathArg(path);
     this.call('rm', p, undefined, () => {
-      const r = this.engine.resolve(p, false);
-      if (!r.obj) {
+      const obj = this.engine.resolveEntry(p).obj;
+      if (!obj) {
         if (options.force) return;
         fail('ENOENT');
       }
-      if (r.obj.isDir && !options.recursive) fail('EISDIR', 'Path is a directory');
-      this.removeTree(r.obj);
+      if (obj.isDir && !options.recursive) fail('EISDIR', 'Path is a directory');
+      this.removePath(p);
     });
   }
 
-  private removeTree(obj: Obj): void {
+  /**
+   * Removes by path, as Node's rmSync does (lstat, empty the directory name by name, rmdir):
+   * a symlink among the parents is followed afresh at each step, as the kernel would.
+   */
+  private removePath(p: string): void {
+    const obj = this.engine.resolveEntry(p).obj;
+    if (!obj) fail('ENOENT');
     if (obj.isDir) {
-      for (const name of this.engine.list(obj)) {
-        this.removeTree(this.engine.child(obj, name)!);
-        obj = this.engine.lookup(obj.path, false); // the directory may have been copied up
-      }
+      for (const name of this.engine.list(obj)) this.removePath(`${p.replace(/\/+$/, '')}/${name}`);
+      const again = this.engine.resolveEntry(p).obj;
+      if (!again) fail('ENOENT');
+      if (!again.isDir) fail('ENOTDIR');
+      this.engine.remove(again);
+      return;
     }
     this.engine.remove(obj);
   }

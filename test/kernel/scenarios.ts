@@ -182,6 +182,10 @@ export const scenarios: Scenario[] = [
     ['open', '/etc/passwd/', 'r'], ['open', '/newx/', 'w'], ['truncate', '/etc', 0], ['readdir', '/etc/passwd'], ['symlink', 'x', '/etc/hosts'],
     ['readlink', '/etc/passwd'], ['readFile', '/etc'], ['stat', '/loop1/x'], ['writeFile', '/loop1', 'x'],
   ] },
+  // ---- regressions found by the differential harness (test/differential)
+  { rule: 'regression', name: 'rm -r through a symlink to a parent removes by path, as Node does', layers: [
+    { '/b/c': link('..', T0) },
+  ], ops: [['rmrf', '/b/c/b']] },
 ];
 
 export function layersOf(s: Scenario): MemoryLayer[] {
