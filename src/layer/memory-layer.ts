@@ -1,7 +1,7 @@
 import type { Volume } from 'memfs';
-import type { EntrySpec, LayerEntry } from './entry.js';
+import type { EntrySpec } from './entry.js';
 import { typeFromMode } from './entry.js';
-import type { Layer } from './layer.js';
+import { IndexedLayer } from './indexed-layer.js';
 import { LayerBuilder, LayerError } from './layer-builder.js';
 import { join } from '../overlay/path.js';
 import type { MemfsLink } from '../overlay/memfs-types.js';
@@ -14,29 +14,10 @@ export type LayerJSON = Record<string, string | Buffer | null | EntrySpec | { ty
  * opaque markers are written the OCI way in both: a name `.wh.x` removes `x` from the layers
  * below, a file `.wh..wh..opq` makes its directory opaque.
  */
-export class MemoryLayer implements Layer {
-  readonly entries: ReadonlyMap<string, LayerEntry>;
-  readonly whiteouts: ReadonlySet<string>;
-  readonly opaqueDirs: ReadonlySet<string>;
-  private readonly content: ReadonlyMap<number, Buffer>;
-
-  private constructor(readonly name: string, builder: LayerBuilder) {
-    const built = builder.build();
-    this.entries = built.entries;
-    this.whiteouts = built.whiteouts;
-    this.opaqueDirs = built.opaqueDirs;
-    this.content = built.content;
-  }
-
-  read(entry: LayerEntry): Buffer {
-    const data = this.content.get(entry.inode);
-    if (!data || entry.type !== 'file') throw new LayerError(this.name, String(entry.inode), 'not a file');
-    return data;
-  }
-
+export class MemoryLayer extends IndexedLayer {
   /** Builds a layer from entries added to a {@link LayerBuilder} (hard links in any order, etc.). */
   static fromBuilder(builder: LayerBuilder): MemoryLayer {
-    return new MemoryLayer(builder.layerName, builder);
+    return new MemoryLayer(builder.layerName, builder.build());
   }
 
   /** Builds a layer from `{ path: content }`; see {@link LayerJSON}. */
@@ -48,7 +29,7 @@ export class MemoryLayer implements Layer {
       else if (value.type === 'hardlink') b.addHardLink(path, (value as { target: string }).target);
       else b.add(path, value as EntrySpec);
     }
-    return new MemoryLayer(name, b);
+    return new MemoryLayer(name, b.build());
   }
 
   /** Builds a layer from a whole memfs Volume, keeping modes, owners, times and hard links. */
@@ -72,6 +53,6 @@ export class MemoryLayer implements Layer {
       }
     };
     walk(volume._core.root, '/');
-    return new MemoryLayer(name, b);
+    return new MemoryLayer(name, b.build());
   }
 }

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { MemoryLayer, type LayerJSON } from '../../src/index.js';
+import { MemoryLayer, TarLayer, type Layer, type LayerJSON } from '../../src/index.js';
+import { layerToTar } from '../support/to-tar.js';
 import { expectSameAsKernel, runOnBoth, type Op } from '../kernel/differential.js';
 import { kernelOverlayAvailable } from '../kernel/kernel-overlay.js';
 import { formatScenario, opsArb, stackArb } from './generate.js';
@@ -17,6 +18,7 @@ import { formatScenario, opsArb, stackArb } from './generate.js';
  */
 const RUNS = Number(process.env.LAYERFS_DIFF_RUNS ?? 100);
 const DEEP_RUNS = Math.max(2, Math.round(RUNS / 20));
+const TAR_RUNS = Math.max(2, Math.round(RUNS / 4));
 /** Generous: a sequence takes about 0.2 s here, a deep one more; long runs scale the limit. */
 const TIMEOUT_MS = Math.max(600_000, RUNS * 3_000);
 
@@ -29,36 +31,44 @@ if (!kernel.ok) {
 
 const toLayers = (json: LayerJSON[]) => json.map((l, i) => MemoryLayer.fromJSON(l, `L${i}`));
 
-function check(label: string, redirectDir: boolean, stack: fc.Arbitrary<LayerJSON[]>, runs: number): void {
+/** The same layers as OCI layer tarballs read back by TarLayer: the tar path held to the same oracle. */
+async function asTarLayers(json: LayerJSON[]): Promise<Layer[]> {
+  return Promise.all(toLayers(json).map(async (l) => TarLayer.from(await layerToTar(l), { name: l.name })));
+}
+
+type MakeLayers = (json: LayerJSON[]) => Promise<Layer[]>;
+const memoryLayers: MakeLayers = async (json) => toLayers(json);
+
+async function check(label: string, redirectDir: boolean, stack: fc.Arbitrary<LayerJSON[]>, runs: number, make: MakeLayers = memoryLayers): Promise<void> {
   let sequences = 0;
   let operations = 0;
-  const same = (layers: LayerJSON[], ops: Op[]): boolean => {
-    const r = runOnBoth(toLayers(layers), ops, { redirectDir });
+  const same = async (layers: LayerJSON[], ops: Op[]): Promise<boolean> => {
+    const r = runOnBoth(await make(layers), ops, { redirectDir });
     sequences++;
     operations += ops.length;
     return isDeepStrictEqual(r.kernel.outcomes, r.layerfs.outcomes)
       && isDeepStrictEqual(Object.fromEntries(r.kernel.merged), Object.fromEntries(r.layerfs.merged))
       && isDeepStrictEqual(Object.fromEntries(r.kernel.upper), Object.fromEntries(r.layerfs.upper));
   };
-  const details = fc.check(fc.property(stack, opsArb(25, 35), same), { numRuns: runs });
+  const details = await fc.check(fc.asyncProperty(stack, opsArb(25, 35), same), { numRuns: runs });
   const compared = { sequences, operations };
   if (details.failed && details.counterexample) {
     const [layers, longOps] = details.counterexample;
     // fast-check keeps 25 operations at least; drop the ones the divergence does not need.
-    const ops = minimizeOps(longOps, (candidate) => !same(layers, candidate));
+    const ops = await minimizeOps(longOps, async (candidate) => !(await same(layers, candidate)));
     console.log(`minimal divergence (seed ${details.seed}, path ${details.counterexamplePath}); paste into test/kernel/scenarios.ts:\n${formatScenario(layers, ops, redirectDir)}`);
-    expectSameAsKernel(toLayers(layers), ops, { redirectDir }); // fails with a readable diff
+    expectSameAsKernel(await make(layers), ops, { redirectDir }); // fails with a readable diff
   }
   console.log(`differential ${label}: ${runs} random sequences asked; compared ${compared.sequences} sequences and ${compared.operations} operations with the kernel, ${details.failed ? 'DIVERGED' : 'no divergence'}`);
   expect(details.failed).toBe(false);
 }
 
 /** Removes operations one at a time while the sequence still diverges (a greedy ddmin). */
-function minimizeOps(ops: Op[], diverges: (ops: Op[]) => boolean): Op[] {
+async function minimizeOps(ops: Op[], diverges: (ops: Op[]) => Promise<boolean>): Promise<Op[]> {
   let current = ops;
   for (let i = current.length - 1; i >= 0; i--) {
     const candidate = [...current.slice(0, i), ...current.slice(i + 1)];
-    if (candidate.length > 0 && diverges(candidate)) current = candidate;
+    if (candidate.length > 0 && (await diverges(candidate))) current = candidate;
   }
   return current;
 }
@@ -68,5 +78,6 @@ describe.runIf(kernel.ok)('differential against the kernel', () => {
     const opts = redirectDir ? 'redirect_dir=on' : 'default options';
     it(`random stacks of 1-12 layers, ${opts}`, () => check(`1-12 layers, ${opts}`, redirectDir, stackArb(1, 12), RUNS), TIMEOUT_MS);
     it(`random stacks of 100-130 layers, ${opts}`, () => check(`100-130 layers, ${opts}`, redirectDir, stackArb(100, 130), DEEP_RUNS), TIMEOUT_MS);
+    it(`random stacks of 1-12 OCI layer tarballs (TarLayer), ${opts}`, () => check(`1-12 tar layers, ${opts}`, redirectDir, stackArb(1, 12), TAR_RUNS, asTarLayers), TIMEOUT_MS);
   }
 });

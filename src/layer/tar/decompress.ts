@@ -1,0 +1,56 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+/** Layer media types name the compression, but files get renamed: the magic bytes decide. */
+export function detectCompression(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  return 'none';
+}
+
+/** zstd through fzstd (pure JavaScript: nothing to download or build at install). */
+class ZstdStream extends Transform {
+  private readonly z = new ZstdDecompress((chunk) => void this.push(Buffer.from(chunk)));
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      this.z.push(chunk);
+      cb();
+    } catch (e) {
+      cb(e as Error);
+    }
+  }
+
+  override _flush(cb: TransformCallback): void {
+    try {
+      this.z.push(new Uint8Array(0), true);
+      cb();
+    } catch (e) {
+      cb(e as Error);
+    }
+  }
+}
+
+export function decompressor(kind: Compression): Transform | undefined {
+  if (kind === 'gzip') return createGunzip();
+  if (kind === 'zstd') return new ZstdStream();
+  return undefined;
+}
+
+/** Passes bytes through, failing once more than `limit` have gone by (decompression bombs). */
+export class ByteLimit extends Transform {
+  bytes = 0;
+
+  constructor(private readonly limit: number, private readonly onExceed: () => Error) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) return cb(this.onExceed());
+    cb(null, chunk);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Turns a tar entry name into a layer path, refusing what could reach outside the root or
+ * merge with another name (layer.md: "entries MUST NOT ... escape the root"):
+ * - absolute names lose their leading slashes, as GNU tar extracts them;
+ * - `..` components are refused (no real layer has them; clamping them at the root would make
+ *   one name silently stand for another);
+ * - names that are not valid UTF-8 are refused, never decoded lossily into a name that could
+ *   equal another entry's;
+ * - NUL cannot occur (tar fields end at NUL).
+ * Returns the normalised absolute path, or a reason for refusing.
+ */
+export function layerPath(raw: string): { path: string } | { refused: string } {
+  const parts: string[] = [];
+  for (const part of raw.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') return { refused: 'name contains ".." (would reach outside the layer root)' };
+    parts.push(part);
+  }
+  return { path: '/' + parts.join('/') };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * tar-stream decodes header names as latin1 here (one char per byte), so the bytes survive;
+ * PAX `path` records are UTF-8 by definition (POSIX pax). Returns the UTF-8 name or undefined.
+ */
+export function utf8Name(latin1: string): string | undefined {
+  try {
+    return strictUtf8.decode(Buffer.from(latin1, 'latin1'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Shows a name's bytes safely in an error message. */
+export function printable(latin1: string): string {
+  return JSON.stringify(Buffer.from(latin1, 'latin1').toString('latin1')).slice(1, -1);
+}

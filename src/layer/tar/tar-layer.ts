@@ -1,0 +1,204 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract as tarExtract } from 'tar-stream';
+import type { EntrySpec, EntryType } from '../entry.js';
+import { IndexedLayer } from '../indexed-layer.js';
+import { LayerBuilder, LayerError } from '../layer-builder.js';
+import { ByteLimit, decompressor, detectCompression, type Compression } from './decompress.js';
+import { TarLayerError } from './errors.js';
+import { layerPath, printable, utf8Name } from './entry-name.js';
+
+export interface TarLayerOptions {
+  /** A label for reports and errors; the file name or `tar` by default. */
+  name?: string;
+  /** Bound on the uncompressed size (decompression bombs); 4 GiB by default. */
+  maxBytes?: number;
+  /** Bound on the number of entries (entry-count bombs); 1,000,000 by default. */
+  maxEntries?: number;
+}
+
+/** What reading the tarball measured: the digests an image's manifest and config name it by. */
+export interface TarLayerInfo {
+  compression: Compression;
+  /** sha256 of the bytes as given (compressed): the layer's digest in a manifest. */
+  digest: string;
+  /** sha256 of the uncompressed tar: the config's `rootfs.diff_ids` entry. */
+  diffId: string;
+  compressedSize: number;
+  size: number;
+  entryCount: number;
+}
+
+/** A header as tar-stream 3 gives it (its published types lag behind: pax, devmajor, options). */
+interface TarHeader {
+  name: string;
+  type?: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  mtime?: Date;
+  linkname?: string | null;
+  devmajor?: number;
+  devminor?: number;
+  pax?: Record<string, string> | null;
+}
+
+const TYPES: Record<string, EntryType> = {
+  file: 'file',
+  'contiguous-file': 'file',
+  directory: 'directory',
+  symlink: 'symlink',
+  'character-device': 'char',
+  'block-device': 'block',
+  fifo: 'fifo',
+};
+
+/**
+ * A read-only layer read from an OCI/Docker layer tarball (plain, gzip or zstd, told apart by
+ * magic bytes), indexed in one streaming pass. Content is held decompressed in memory (see
+ * docs/layers.md for the strategy and its bounds).
+ */
+export class TarLayer extends IndexedLayer {
+  private constructor(name: string, built: ReturnType<LayerBuilder['build']>, readonly info: TarLayerInfo) {
+    super(name, built);
+  }
+
+  static async from(source: string | Buffer | Readable, options: TarLayerOptions = {}): Promise<TarLayer> {
+    const name = options.name ?? (typeof source === 'string' ? source : 'tar');
+    const maxBytes = options.maxBytes ?? 4 * 2 ** 30;
+    const maxEntries = options.maxEntries ?? 1_000_000;
+    const input = typeof source === 'string' ? createReadStream(source) : Buffer.isBuffer(source) ? Readable.from([source]) : source;
+
+    const { head, rest } = await peek(input);
+    const compression = detectCompression(head);
+    const rawHash = new Hashing();
+    const tarHash = new Hashing();
+    const limit = new ByteLimit(maxBytes, () => new TarLayerError(name, `byte ${maxBytes}`, `uncompressed size exceeds the bound of ${maxBytes} bytes (maxBytes)`));
+    // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
+    const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
+    const stages = [rest, rawHash, decompressor(compression), limit, tarHash, extract].filter((s) => s !== undefined);
+    let streamError: unknown;
+    const done = pipeline(stages as unknown as [Readable, ...Transform[]]).catch((e: unknown) => {
+      streamError = e;
+      extract.destroy(e as Error);
+    });
+
+    const builder = new LayerBuilder(name);
+    let count = 0;
+    let last = '(start of archive)';
+    try {
+      for await (const entry of extract) {
+        const h = entry.header as unknown as TarHeader;
+        const display = h.pax?.path ?? printable(h.name);
+        last = display;
+        if (++count > maxEntries) throw new TarLayerError(name, display, `more than ${maxEntries} entries (maxEntries)`);
+        const data = await collect(entry as AsyncIterable<Buffer>);
+        addEntry(builder, name, h, data);
+      }
+      await done;
+    } catch (e) {
+      await done;
+      if (e instanceof LayerError) throw e;
+      const cause = streamError ?? e;
+      if (cause instanceof LayerError) throw cause;
+      throw new TarLayerError(name, `after ${last} (byte ${limit.bytes} of the uncompressed tar)`, `corrupt or truncated archive: ${(cause as Error).message}`);
+    }
+    if (streamError) {
+      if (streamError instanceof LayerError) throw streamError;
+      throw new TarLayerError(name, `after ${last}`, `corrupt or truncated archive: ${(streamError as Error).message}`);
+    }
+    const info: TarLayerInfo = {
+      compression,
+      digest: rawHash.digest(),
+      diffId: tarHash.digest(),
+      compressedSize: rawHash.bytes,
+      size: tarHash.bytes,
+      entryCount: count,
+    };
+    return new TarLayer(name, builder.build(), info);
+  }
+}
+
+function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer): void {
+  const rawName = h.pax?.path ?? utf8Name(h.name);
+  if (rawName === undefined || rawName.includes('\uFFFD')) throw new TarLayerError(layer, printable(h.name), 'name is not valid UTF-8');
+  const where = layerPath(rawName);
+  if ('refused' in where) throw new TarLayerError(layer, rawName, where.refused);
+  const path = where.path;
+  if (h.type === 'link') {
+    const target = layerPath(h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '');
+    if ('refused' in target) throw new TarLayerError(layer, rawName, `hard link target: ${target.refused}`);
+    builder.addHardLink(path, target.path);
+    return;
+  }
+  const type = h.type !== undefined ? TYPES[h.type] : undefined;
+  if (!type) throw new TarLayerError(layer, rawName, `unsupported entry type ${h.type}`);
+  const pax = h.pax ?? {};
+  const spec: EntrySpec = {
+    type,
+    mode: (h.mode ?? 0) & 0o7777,
+    uid: pax.uid !== undefined ? Number(pax.uid) : h.uid ?? 0,
+    gid: pax.gid !== undefined ? Number(pax.gid) : h.gid ?? 0,
+    mtimeMs: pax.mtime !== undefined ? Number(pax.mtime) * 1000 : (h.mtime?.getTime() ?? 0),
+    ...(pax.atime !== undefined ? { atimeMs: Number(pax.atime) * 1000 } : {}),
+    xattrs: xattrsOf(pax),
+  };
+  if (type === 'file') spec.content = data;
+  if (type === 'symlink') spec.linkTarget = h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '';
+  if (type === 'char' || type === 'block') spec.rdev = makedev(h.devmajor ?? 0, h.devminor ?? 0);
+  builder.add(path, spec);
+}
+
+/** xattrs from PAX records: `SCHILY.xattr.<name>` (GNU tar, Docker) and base64 `LIBARCHIVE.xattr.<name>`. */
+function xattrsOf(pax: Record<string, string>): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const [k, v] of Object.entries(pax)) {
+    if (k.startsWith('SCHILY.xattr.')) out[k.slice('SCHILY.xattr.'.length)] = Buffer.from(v, 'utf8');
+    else if (k.startsWith('LIBARCHIVE.xattr.')) out[decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length))] = Buffer.from(v, 'base64');
+  }
+  return out;
+}
+
+/** Linux's device number encoding (as st_rdev reports it). */
+export function makedev(major: number, minor: number): number {
+  return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12) | (Math.floor(major / 0x1000) * 2 ** 32);
+}
+
+async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/** Reads the first chunk (for the magic bytes) and gives back a stream of everything. */
+async function peek(input: Readable): Promise<{ head: Buffer; rest: Readable }> {
+  const it = input[Symbol.asyncIterator]();
+  const first = await it.next();
+  const head: Buffer = first.done ? Buffer.alloc(0) : Buffer.from(first.value as Uint8Array);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield Buffer.from(n.value as Uint8Array);
+    }
+  }
+  return { head, rest: Readable.from(all(), { objectMode: false }) };
+}
+
+class Hashing extends Transform {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+
+  digest(): string {
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+}

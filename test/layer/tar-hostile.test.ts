@@ -1,0 +1,136 @@
+import { gzipSync } from 'node:zlib';
+import { pack as tarPack } from 'tar-stream';
+import { describe, expect, it } from 'vitest';
+import { LayerError, MemoryLayer, Overlay, TarLayer, TarLayerError } from '../../src/index.js';
+
+/** One test per class of hostile or broken layer tarball: a typed error or a contained result, never a crash, hang or escape. */
+
+type E = { name: string; type?: string; linkname?: string; content?: string; mode?: number };
+
+async function tar(entries: E[]): Promise<Buffer> {
+  const p = tarPack();
+  const chunks: Buffer[] = [];
+  p.on('data', (c: unknown) => void chunks.push(c as Buffer));
+  const done = new Promise((r) => p.on('end', r));
+  for (const e of entries) {
+    const type = (e.type ?? 'file') as 'file';
+    if (type === 'file') p.entry({ name: e.name, mode: e.mode ?? 0o644 }, e.content ?? '');
+    else p.entry({ name: e.name, type, linkname: e.linkname, mode: e.mode ?? 0o755 } as never);
+  }
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/** Replaces the bytes of the first header's name (patched in place) and fixes the checksum. */
+function withRawName(archive: Buffer, name: Buffer): Buffer {
+  const out = Buffer.from(archive);
+  out.fill(0, 0, 100);
+  name.copy(out, 0);
+  out.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += out[i]!;
+  out.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  return out;
+}
+
+const rejects = (p: Promise<unknown>, entry: RegExp | string, reason: RegExp) =>
+  expect(p).rejects.toSatisfy((e: unknown) => e instanceof TarLayerError || e instanceof LayerError
+    ? (typeof entry === 'string' ? (e as Error).message.includes(entry) : entry.test((e as Error).message)) && reason.test((e as Error).message)
+    : false);
+
+describe('hostile names', () => {
+  it('refuses ".." components, naming the entry', async () => {
+    await rejects(TarLayer.from(await tar([{ name: '../../etc/passwd', content: 'x' }]), { name: 'evil' }), '../../etc/passwd', /outside the layer root/);
+    await rejects(TarLayer.from(await tar([{ name: 'a/../../b', content: 'x' }])), 'a/../../b', /outside/);
+  });
+
+  it('takes absolute names as relative to the layer root, as GNU tar extracts them', async () => {
+    const layer = await TarLayer.from(await tar([{ name: '/etc/hostname', content: 'h' }, { name: '//etc//hosts', content: 'x' }]));
+    expect([...layer.entries.keys()].sort()).toEqual(['/', '/etc', '/etc/hostname', '/etc/hosts']);
+  });
+
+  it('refuses hard links that point outside, or at nothing', async () => {
+    await rejects(TarLayer.from(await tar([{ name: 'x', type: 'link', linkname: '../../../etc/shadow' }])), 'x', /hard link target: .*outside/);
+    await rejects(TarLayer.from(await tar([{ name: 'x', type: 'link', linkname: 'missing' }])), 'x', /hard link to missing entry/);
+  });
+
+  it('keeps symlinks anywhere, but resolving them never leaves the overlay', async () => {
+    const layer = await TarLayer.from(await tar([
+      { name: 'up', type: 'symlink', linkname: '../../../../../../etc/shadow' },
+      { name: 'abs', type: 'symlink', linkname: '/etc/shadow' },
+      { name: 'etc/shadow', content: 'the image\'s own' },
+    ]));
+    const ov = new Overlay({ lower: [layer] });
+    expect(ov.readFileSync('/up', 'utf8')).toBe("the image's own");
+    expect(ov.readFileSync('/abs', 'utf8')).toBe("the image's own");
+    expect(ov.realpathSync('/up')).toBe('/etc/shadow');
+  });
+
+  it('refuses names that are not valid UTF-8 instead of merging them with others', async () => {
+    const base = await tar([{ name: 'AAAA', content: 'x' }]);
+    const bad = withRawName(base, Buffer.from([0x66, 0xff, 0x6f]));
+    await rejects(TarLayer.from(bad), 'f\u00ffo', /not valid UTF-8/);
+    // Valid UTF-8 (NFC and NFD forms stay two names, as on Linux).
+    const ok = await TarLayer.from(await tar([{ name: 'caf\u00e9', content: '1' }, { name: 'cafe\u0301', content: '2' }]));
+    expect(ok.entries.size).toBe(3);
+  });
+});
+
+describe('broken archives', () => {
+  it('a truncated archive is a typed error naming where it broke, not a hang', async () => {
+    const whole = await tar([{ name: 'a', content: 'x'.repeat(5000) }, { name: 'b', content: 'y' }]);
+    await rejects(TarLayer.from(whole.subarray(0, 2000)), /after/, /corrupt or truncated/);
+    await rejects(TarLayer.from(gzipSync(whole).subarray(0, 40)), /after/, /corrupt or truncated/);
+  });
+
+  it('a corrupt header (bad checksum) is a typed error', async () => {
+    const whole = await tar([{ name: 'a', content: 'x' }]);
+    const broken = Buffer.from(whole);
+    broken[10] = 0x41;
+    await rejects(TarLayer.from(broken), /after/, /corrupt or truncated/);
+  });
+
+  it('corrupt gzip and zstd streams are typed errors', async () => {
+    const gz = gzipSync(await tar([{ name: 'a', content: 'x'.repeat(10000) }]));
+    gz[gz.length - 6] ^= 0xff; // the CRC
+    await rejects(TarLayer.from(gz), /after/, /corrupt or truncated/);
+    const zst = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xff, 0xff, 0xff, 0xff, 0, 1, 2, 3]);
+    await rejects(TarLayer.from(zst), /after/, /corrupt or truncated/);
+  });
+
+  it('garbage after the end-of-archive blocks is a typed error', async () => {
+    const whole = await tar([{ name: 'a', content: 'x' }]);
+    const trailing = Buffer.concat([whole, Buffer.from('this is not a tar header'.repeat(40))]);
+    await rejects(TarLayer.from(trailing), /after/, /corrupt or truncated|trailing/);
+  });
+});
+
+describe('bombs', () => {
+  it('a decompression bomb stops at maxBytes with a typed error', async () => {
+    const bomb = gzipSync(await tar([{ name: 'zeros', content: '\0'.repeat(20_000_000) }]));
+    expect(bomb.length).toBeLessThan(100_000);
+    await rejects(TarLayer.from(bomb, { maxBytes: 1_000_000 }), /byte 1000000/, /exceeds the bound/);
+  });
+
+  it('an entry-count bomb stops at maxEntries with a typed error', async () => {
+    const many = await tar(Array.from({ length: 500 }, (_, i) => ({ name: `f${i}`, content: '' })));
+    await rejects(TarLayer.from(many, { maxEntries: 100 }), 'f100', /more than 100 entries/);
+  });
+});
+
+describe('OCI whiteouts in tar layers', () => {
+  it('act on lower layers only, in any entry order, including opaque markers', async () => {
+    const lower = MemoryLayer.fromJSON({ '/d/old': 'o', '/gone': 'g', '/keep': 'k' });
+    const upper = await TarLayer.from(await tar([
+      { name: 'd/new', content: 'n' },
+      { name: 'd/.wh..wh..opq' },
+      { name: '.wh.gone' },
+      { name: 'gone', content: 'recreated in the same layer' },
+    ]));
+    const ov = new Overlay({ lower: [lower, upper] });
+    expect(ov.readdirSync('/d')).toEqual(['new']);
+    expect(ov.readFileSync('/gone', 'utf8')).toBe('recreated in the same layer');
+    expect(ov.readdirSync('/')).toEqual(['d', 'gone', 'keep']);
+  });
+});

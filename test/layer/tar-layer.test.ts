@@ -1,0 +1,92 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Overlay, TarLayer } from '../../src/index.js';
+import { snapshot, type FsLike } from '../support/tree.js';
+
+/**
+ * TarLayer against GNU tar: tarballs GNU tar writes in each format (gnu, pax, ustar; plain,
+ * gzip, zstd) must read back, through a one-layer overlay, as exactly the tree GNU tar
+ * extracts from them (type, mode, owner, size, content, link target, link count, mtime).
+ */
+const work = fs.mkdtempSync(join(tmpdir(), 'lfs-tar-'));
+const src = join(work, 'src');
+const T = 978307200; // 2001-01-01
+
+beforeAll(() => {
+  const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { cwd: work, stdio: 'pipe' });
+  fs.mkdirSync(join(src, 'etc'), { recursive: true });
+  fs.mkdirSync(join(src, 'usr/bin'), { recursive: true });
+  fs.writeFileSync(join(src, 'etc/passwd'), 'root:x:0:0\n');
+  fs.writeFileSync(join(src, 'usr/bin/tool'), Buffer.alloc(70_000, 1));
+  fs.chmodSync(join(src, 'usr/bin/tool'), 0o4755);
+  fs.linkSync(join(src, 'usr/bin/tool'), join(src, 'usr/bin/tool-alias'));
+  fs.symlinkSync('../etc/passwd', join(src, 'usr/passwd-link'));
+  fs.symlinkSync('/nowhere/at/all', join(src, 'usr/dangling'));
+  fs.mkdirSync(join(src, 'd'.repeat(110)));
+  fs.writeFileSync(join(src, 'd'.repeat(110), 'n'.repeat(120)), 'long names');
+  fs.writeFileSync(join(src, 'etc/big-owner'), 'uid over 2^21 needs base-256 or PAX');
+  fs.chownSync(join(src, 'etc/big-owner'), 3_000_000, 4_000_000);
+  fs.chownSync(join(src, 'etc/passwd'), 0, 42);
+  sh(`mkfifo src/usr/fifo && mknod src/usr/null c 1 3 && setfattr -n user.note -v hello src/etc/passwd`);
+  sh(`find src -exec touch -h -d @${T} {} +`);
+  sh('tar --format=gnu -C src -cf gnu.tar .');
+  sh("tar --format=pax --xattrs --xattrs-include='*' -C src -cf pax.tar .");
+  sh('gzip -k pax.tar && zstd -q pax.tar -o pax.tar.zst');
+});
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+function extracted(archive: string): string {
+  const out = join(work, `out-${archive}`);
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(out);
+  execFileSync('tar', ['--xattrs', "--xattrs-include=*", '--numeric-owner', '-xpf', join(work, archive), '-C', out]);
+  return out;
+}
+
+describe('TarLayer reads what GNU tar writes, as GNU tar extracts it', () => {
+  for (const [archive, compression] of [['gnu.tar', 'none'], ['pax.tar', 'none'], ['pax.tar.gz', 'gzip'], ['pax.tar.zst', 'zstd']] as const) {
+    it(`${archive} (${compression})`, async () => {
+      const layer = await TarLayer.from(join(work, archive));
+      expect(layer.info.compression).toBe(compression);
+      const ov = new Overlay({ lower: [layer] });
+      const mine = snapshot(ov as unknown as FsLike, '');
+      const tars = snapshot(fs as unknown as FsLike, extracted(archive.replace(/\.(gz|zst)$/, '')));
+      // The merged root is an overlay directory (nlink 1), the extraction root a plain one.
+      mine.delete('/');
+      tars.delete('/');
+      expect(Object.fromEntries(mine)).toEqual(Object.fromEntries(tars));
+      expect(ov.lstatSync('/usr/null')).toMatchObject({ rdev: 259 });
+      expect(ov.statSync('/etc/big-owner')).toMatchObject({ uid: 3_000_000, gid: 4_000_000 });
+      if (archive !== 'gnu.tar') expect(ov.engine.xattrs(ov.engine.lookup('/etc/passwd', false)).get('user.note')?.toString()).toBe('hello');
+    });
+  }
+
+  it('gives the same diff_id for the same tar whatever the compression, and the digest of the bytes given', async () => {
+    const [plain, gz, zst] = await Promise.all(['pax.tar', 'pax.tar.gz', 'pax.tar.zst'].map((f) => TarLayer.from(join(work, f))));
+    expect(gz!.info.diffId).toBe(plain!.info.diffId);
+    expect(zst!.info.diffId).toBe(plain!.info.diffId);
+    const sha = execFileSync('sha256sum', [join(work, 'pax.tar.gz')], { encoding: 'utf8' }).split(' ')[0];
+    expect(gz!.info.digest).toBe(`sha256:${sha}`);
+    expect(gz!.info.compressedSize).toBe(fs.statSync(join(work, 'pax.tar.gz')).size);
+  });
+
+  it('reads from a path, a Buffer and a stream alike, detecting compression by magic bytes', async () => {
+    const renamed = join(work, 'misnamed.tar');
+    fs.copyFileSync(join(work, 'pax.tar.zst'), renamed);
+    const fromPath = await TarLayer.from(renamed);
+    const fromBuffer = await TarLayer.from(fs.readFileSync(join(work, 'pax.tar.zst')));
+    const fromStream = await TarLayer.from(Readable.from(chunksOf(fs.readFileSync(join(work, 'pax.tar.gz')), 1000)));
+    expect(fromPath.info.compression).toBe('zstd');
+    expect(fromBuffer.info.diffId).toBe(fromPath.info.diffId);
+    expect(fromStream.info.diffId).toBe(fromPath.info.diffId);
+    expect([...fromStream.entries.keys()]).toEqual([...fromPath.entries.keys()]);
+  });
+});
+
+function* chunksOf(buf: Buffer, size: number): Generator<Buffer> {
+  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+}
