@@ -11,7 +11,7 @@ async function tar(entries: E[]): Promise<Buffer> {
   const p = tarPack();
   const chunks: Buffer[] = [];
   p.on('data', (c: unknown) => void chunks.push(c as Buffer));
-  const done = new Promise((r) => p.on('end', r));
+  const done = new Promise<void>((r) => p.on('end', () => r()));
   for (const e of entries) {
     const type = (e.type ?? 'file') as 'file';
     if (type === 'file') p.entry({ name: e.name, mode: e.mode ?? 0o644 }, e.content ?? '');
@@ -93,7 +93,7 @@ describe('broken archives', () => {
 
   it('corrupt gzip and zstd streams are typed errors', async () => {
     const gz = gzipSync(await tar([{ name: 'a', content: 'x'.repeat(10000) }]));
-    gz[gz.length - 6] ^= 0xff; // the CRC
+    gz[gz.length - 6] = gz[gz.length - 6]! ^ 0xff; // the CRC
     await rejects(TarLayer.from(gz), /after/, /corrupt or truncated/);
     const zst = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xff, 0xff, 0xff, 0xff, 0, 1, 2, 3]);
     await rejects(TarLayer.from(zst), /after/, /corrupt or truncated/);
