@@ -11,3 +11,5 @@ export { TarLayerError } from './layer/tar/errors.js';
 export { WHITEOUT_PREFIX, OPAQUE_MARKER } from './layer/oci-names.js';
 export type { OverlayEvent } from './overlay/engine.js';
 export type { Provenance, LayerVersion, LayerRef } from './overlay/provenance.js';
+export { openImage, Image, type ImageConfig, type ImageLayer, type OpenImageOptions, type Platform, type Descriptor } from './image/image.js';
+export { ImageError } from './image/errors.js';

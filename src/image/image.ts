@@ -1,0 +1,219 @@
+import { stat } from 'node:fs/promises';
+import { arch } from 'node:process';
+import type { Volume } from 'memfs';
+import { Overlay, type OverlayOptions } from '../fs/overlay.js';
+import { TarLayer, type TarLayerOptions } from '../layer/tar/tar-layer.js';
+import { LayerError } from '../layer/layer-builder.js';
+import { ArchiveSource, DirectorySource, type FileSource } from './blob-source.js';
+import { parseDigest, verifyBlob } from './digest.js';
+import { ImageError } from './errors.js';
+import { isIndex } from './media-types.js';
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size: number;
+  platform?: Platform;
+  annotations?: Record<string, string>;
+}
+
+/** The parts of an image config (config.md) tools ask for. */
+export interface ImageConfig {
+  architecture?: string;
+  os?: string;
+  config?: { Env?: string[]; Cmd?: string[]; Entrypoint?: string[]; WorkingDir?: string; User?: string; Labels?: Record<string, string> };
+  rootfs: { type: string; diff_ids: string[] };
+  history?: Array<{ created?: string; created_by?: string; empty_layer?: boolean; comment?: string }>;
+}
+
+export interface ImageLayer {
+  /** Digest of the blob as stored (compressed); for docker save, of the layer tar. */
+  digest: string;
+  /** Digest of the uncompressed tar (config rootfs.diff_ids). */
+  diffId: string;
+  size: number;
+  mediaType: string;
+  layer: TarLayer;
+}
+
+export interface OpenImageOptions extends TarLayerOptions {
+  /** Which platform to pick from an index; the running one (linux/<arch>) by default. */
+  platform?: string | Platform;
+  /** A tag (`org.opencontainers.image.ref.name`, or a docker RepoTag) when the image holds several. */
+  ref?: string;
+}
+
+/** An image opened and verified: its manifest, config and layers, bottom to top. */
+export class Image {
+  constructor(
+    readonly source: string,
+    readonly format: 'oci-layout' | 'oci-archive' | 'docker-archive',
+    readonly manifest: unknown,
+    readonly config: ImageConfig,
+    readonly layers: ImageLayer[],
+  ) {}
+
+  /** An overlay over the image's layers with a fresh (or the given) upper layer. */
+  overlay(options: Omit<OverlayOptions, 'lower'> & { upper?: Volume } = {}): Overlay {
+    return new Overlay({ ...options, lower: this.layers.map((l) => l.layer) });
+  }
+}
+
+/**
+ * Opens an OCI image layout directory, an OCI archive (a tar of one), or a `docker save`
+ * archive (classic manifest.json, or the newer one with an embedded OCI layout, which is
+ * read as OCI). Every blob is verified against its digest before it is trusted, every layer
+ * against its diff_id, sizes against descriptors.
+ */
+export async function openImage(path: string, options: OpenImageOptions = {}): Promise<Image> {
+  const st = await stat(path).catch(() => {
+    throw new ImageError(path, 'no such file or directory');
+  });
+  const source: FileSource = st.isDirectory() ? new DirectorySource(path) : await ArchiveSource.open(path);
+  if ((await source.has('oci-layout')) && (await source.has('index.json'))) {
+    return openOci(source, st.isDirectory() ? 'oci-layout' : 'oci-archive', options);
+  }
+  if (await source.has('manifest.json')) return openDockerArchive(source, options);
+  throw new ImageError(path, 'neither an OCI image layout (oci-layout, index.json) nor a docker save archive (manifest.json)');
+}
+
+async function readJson(source: FileSource, path: string): Promise<unknown> {
+  const data = await source.read(path);
+  try {
+    return JSON.parse(data.toString('utf8'));
+  } catch {
+    throw new ImageError(`${source.label}: ${path}`, 'not valid JSON');
+  }
+}
+
+function blobPath(digest: string, where: string): string {
+  const d = parseDigest(digest, where);
+  return `blobs/${d.algorithm}/${d.hex}`;
+}
+
+async function readBlob(source: FileSource, desc: Descriptor, what: string): Promise<Buffer> {
+  const where = `${source.label}: ${what} ${desc.digest}`;
+  const data = await source.read(blobPath(desc.digest, where));
+  verifyBlob(data, desc.digest, desc.size, where);
+  return data;
+}
+
+function parseJson(data: Buffer, where: string): unknown {
+  try {
+    return JSON.parse(data.toString('utf8'));
+  } catch {
+    throw new ImageError(where, 'not valid JSON');
+  }
+}
+
+function hostPlatform(): Platform {
+  const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  return { os: 'linux', architecture: map[arch] ?? arch };
+}
+
+function parsePlatform(p: string | Platform | undefined): Platform {
+  if (p === undefined) return hostPlatform();
+  if (typeof p !== 'string') return p;
+  const [os, architecture, variant] = p.split('/');
+  if (!os || !architecture) throw new ImageError(p, 'a platform is os/architecture[/variant], e.g. linux/amd64');
+  return { os, architecture, ...(variant ? { variant } : {}) };
+}
+
+const platformName = (p: Platform) => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+
+/** Picks one manifest from an index by ref and platform (image-index.md). */
+async function selectManifest(source: FileSource, index: { manifests?: Descriptor[] }, options: OpenImageOptions, where: string): Promise<Descriptor> {
+  let candidates = index.manifests ?? [];
+  if (candidates.length === 0) throw new ImageError(where, 'the index lists no manifests');
+  if (options.ref !== undefined) {
+    candidates = candidates.filter((d) => d.annotations?.['org.opencontainers.image.ref.name'] === options.ref);
+    if (candidates.length === 0) {
+      const refs = (index.manifests ?? []).map((d) => d.annotations?.['org.opencontainers.image.ref.name']).filter(Boolean);
+      throw new ImageError(where, `no manifest has ref ${options.ref}; refs: ${refs.join(', ') || '(none)'}`);
+    }
+  }
+  const withPlatform = candidates.filter((d) => d.platform);
+  if (withPlatform.length === 0 && candidates.length === 1) return candidates[0]!;
+  const want = parsePlatform(options.platform);
+  const match = candidates.find((d) => d.platform && d.platform.os === want.os && d.platform.architecture === want.architecture && (!want.variant || d.platform.variant === want.variant));
+  if (match) return match;
+  if (withPlatform.length === 0 && candidates.length > 1) throw new ImageError(where, `the index holds ${candidates.length} manifests; choose one with ref`);
+  const available = candidates.map((d) => (d.platform ? platformName(d.platform) : '(no platform)'));
+  throw new ImageError(where, `no manifest for platform ${platformName(want)}; available: ${available.join(', ')}`);
+}
+
+async function openOci(source: FileSource, format: 'oci-layout' | 'oci-archive', options: OpenImageOptions): Promise<Image> {
+  let index = (await readJson(source, 'index.json')) as { manifests?: Descriptor[] };
+  let desc = await selectManifest(source, index, options, `${source.label}: index.json`);
+  // An index may point at another index (a multi-platform image inside a layout).
+  for (let depth = 0; isIndex(desc.mediaType); depth++) {
+    if (depth > 8) throw new ImageError(source.label, 'indexes nested too deep');
+    index = parseJson(await readBlob(source, desc, 'index'), `${source.label}: index ${desc.digest}`) as { manifests?: Descriptor[] };
+    desc = await selectManifest(source, index, { ...options, ref: undefined }, `${source.label}: index ${desc.digest}`);
+  }
+  const manifest = parseJson(await readBlob(source, desc, 'manifest'), `${source.label}: manifest ${desc.digest}`) as { config?: Descriptor; layers?: Descriptor[] };
+  if (!manifest.config || !Array.isArray(manifest.layers)) throw new ImageError(`${source.label}: manifest ${desc.digest}`, 'no config or layers');
+  const config = parseJson(await readBlob(source, manifest.config, 'config'), `${source.label}: config ${manifest.config.digest}`) as ImageConfig;
+  const diffIds = checkDiffIds(config, manifest.layers.length, `${source.label}: config ${manifest.config.digest}`);
+  const layers: ImageLayer[] = [];
+  for (const [i, d] of manifest.layers.entries()) {
+    const where = `${source.label}: layer ${d.digest}`;
+    const layer = await readLayer(source, blobPath(d.digest, where), d.digest, where, options);
+    if (layer.info.digest !== d.digest) throw new ImageError(where, `digest mismatch: got ${layer.info.digest}`);
+    if (layer.info.compressedSize !== d.size) throw new ImageError(where, `size mismatch: descriptor says ${d.size}, blob has ${layer.info.compressedSize} bytes`);
+    if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, uncompressed layer is ${layer.info.diffId}`);
+    layers.push({ digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer });
+  }
+  return new Image(source.label, format, manifest, config, layers);
+}
+
+/** Reads a layer blob; a blob that does not parse is reported as the image's error, naming the blob. */
+async function readLayer(source: FileSource, path: string, name: string, where: string, options: OpenImageOptions): Promise<TarLayer> {
+  try {
+    return await TarLayer.from(await source.stream(path), { ...options, name });
+  } catch (e) {
+    if (e instanceof LayerError) throw new ImageError(where, `corrupt layer (${e.message})`, { cause: e });
+    throw e;
+  }
+}
+
+function checkDiffIds(config: ImageConfig, count: number, where: string): string[] {
+  const ids = config.rootfs?.diff_ids;
+  if (!Array.isArray(ids) || ids.length !== count) throw new ImageError(where, `rootfs.diff_ids lists ${Array.isArray(ids) ? ids.length : 'no'} layers, the manifest ${count}`);
+  for (const id of ids) parseDigest(id, where);
+  return ids;
+}
+
+/** `docker save`'s classic format: manifest.json names the config and each layer tar by path. */
+async function openDockerArchive(source: FileSource, options: OpenImageOptions): Promise<Image> {
+  const entries = (await readJson(source, 'manifest.json')) as Array<{ Config: string; RepoTags?: string[] | null; Layers: string[] }>;
+  if (!Array.isArray(entries) || entries.length === 0) throw new ImageError(`${source.label}: manifest.json`, 'lists no images');
+  let entry = entries[0]!;
+  if (options.ref !== undefined) {
+    const found = entries.find((e) => e.RepoTags?.includes(options.ref!));
+    if (!found) throw new ImageError(`${source.label}: manifest.json`, `no image tagged ${options.ref}; tags: ${entries.flatMap((e) => e.RepoTags ?? []).join(', ') || '(none)'}`);
+    entry = found;
+  } else if (entries.length > 1) {
+    throw new ImageError(`${source.label}: manifest.json`, `holds ${entries.length} images; choose one with ref`);
+  }
+  const configData = await source.read(entry.Config);
+  // The config's file name is its digest (<hex>.json or blobs/sha256/<hex>).
+  const hex = /([a-f0-9]{64})(\.json)?$/.exec(entry.Config)?.[1];
+  if (hex) verifyBlob(configData, `sha256:${hex}`, undefined, `${source.label}: ${entry.Config}`);
+  const config = parseJson(configData, `${source.label}: ${entry.Config}`) as ImageConfig;
+  const diffIds = checkDiffIds(config, entry.Layers.length, `${source.label}: ${entry.Config}`);
+  const layers: ImageLayer[] = [];
+  for (const [i, path] of entry.Layers.entries()) {
+    const where = `${source.label}: ${path}`;
+    const layer = await readLayer(source, path, path, where, options);
+    if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, layer is ${layer.info.diffId}`);
+    layers.push({ digest: layer.info.digest, diffId: layer.info.diffId, size: layer.info.compressedSize, mediaType: 'application/vnd.docker.image.rootfs.diff.tar', layer });
+  }
+  return new Image(source.label, 'docker-archive', entry, config, layers);
+}
