@@ -1,28 +1,14 @@
 /**
- * `npm run demo`: a narrated walk through copy-up, whiteouts, opaque directories and
- * rename on a small three-layer image, printing the upper layer and the merged view after
- * each step.
+ * `npm run demo`: a narrated walk through copy-up, whiteouts, opaque directories and rename
+ * on images/demo (a real 4-layer OCI image built with umoci), printing the upper layer and the
+ * merged view after each step. Plain text; an image path may be given instead.
  */
-import { Overlay, MemoryLayer, type Layer } from '../index.js';
+import { fileURLToPath } from 'node:url';
+import { openImage } from '../index.js';
 
-const T = Date.UTC(2024, 0, 1);
-const layers: Layer[] = [
-  MemoryLayer.fromJSON({
-    '/etc/os-release': { type: 'file', content: 'NAME=demo\n', mtimeMs: T },
-    '/etc/passwd': { type: 'file', content: 'root:x:0:0::/root:/bin/sh\n', mtimeMs: T },
-    '/bin/busybox': { type: 'file', content: '\x7fELF...', mode: 0o755, mtimeMs: T },
-    '/bin/sh': { type: 'symlink', linkTarget: 'busybox' },
-    '/var/cache/apt/pkgcache.bin': { type: 'file', content: 'cache', mtimeMs: T },
-  }, 'base'),
-  MemoryLayer.fromJSON({
-    '/usr/share/app/config.json': '{"debug":false}\n',
-    '/usr/share/app/README': 'read me\n',
-    '/var/cache/apt/.wh.pkgcache.bin': '',
-  }, 'app'),
-  MemoryLayer.fromJSON({ '/etc/motd': 'hello from the top layer\n' }, 'config'),
-];
-
-const ov = new Overlay({ lower: layers });
+const imagePath = process.argv[2] ?? fileURLToPath(new URL('../../images/demo', import.meta.url));
+const image = await openImage(imagePath);
+const ov = image.overlay();
 const out = (s = ''): void => void process.stdout.write(s + '\n');
 ov.on('copy-up', (e) => out(`    event copy-up   ${e.path} (${e.entryType}, from layer ${e.fromLayer})`));
 ov.on('whiteout', (e) => out(`    event whiteout  ${e.path}`));
@@ -52,27 +38,31 @@ function step(title: string, action: () => void): void {
   showUpper();
 }
 
-out('layerfs demo: three read-only layers (base, app, config) and an empty upper layer.');
+out(`layerfs demo: ${imagePath}`);
+out(`  ${image.layers.length} read-only layers (bottom first), verified against their digests, and an empty upper layer:`);
+image.layers.forEach((l, i) => out(`    ${i}  ${l.digest.slice(0, 19)}  ${String(l.size).padStart(8)} bytes  ${image.config.history?.filter((h) => !h.empty_layer)[i]?.created_by ?? ''}`));
 out('\n  merged view:');
 tree((d) => ov.readdirSync(d));
-out(`\n  whereIs('/etc/motd'): ${JSON.stringify(ov.whereIs('/etc/motd'))}`);
-out(`  whereIs('/var/cache/apt/pkgcache.bin'): ${JSON.stringify(ov.whereIs('/var/cache/apt/pkgcache.bin'))}`);
+for (const p of ['/etc/os-release', '/opt/app', '/var/cache/demo/a', '/usr/share/doc/demo']) {
+  const w = ov.whereIs(p);
+  out(`  whereIs(${p}): ${w.provider === undefined ? 'not visible' : `from layer ${w.provider}`}${w.shadowed.length ? `, shadows layer ${w.shadowed.join(', ')}` : ''}${w.hiddenBy.length ? `, hidden by ${w.hiddenBy.map((h) => `${h.kind} in layer ${h.layer}`).join(', ')}` : ''}`);
+}
 
 step('1. Append to a lower file: copy-up (parents first, then the file)', () => {
-  ov.appendFileSync('/etc/passwd', 'demo:x:1000:1000::/home/demo:/bin/sh\n');
+  ov.appendFileSync('/etc/passwd', 'guest:x:1001:1001::/home/guest:/bin/sh\n');
   out(`    /etc/passwd now reads:\n${String(ov.readFileSync('/etc/passwd', 'utf8')).trimEnd().replace(/^/gm, '      ')}`);
 });
 
 step('2. Delete a lower file: a whiteout hides it in every layer below', () => {
-  ov.unlinkSync('/etc/os-release');
-  out(`    exists('/etc/os-release') = ${ov.existsSync('/etc/os-release')}`);
+  ov.unlinkSync('/var/cache/demo/b');
+  out(`    exists('/var/cache/demo/b') = ${ov.existsSync('/var/cache/demo/b')}`);
 });
 
 step('3. Delete a directory and make it again: the new one is opaque', () => {
-  ov.rmSync('/usr/share/app', { recursive: true });
-  ov.mkdirSync('/usr/share/app');
-  ov.writeFileSync('/usr/share/app/config.json', '{"debug":true}\n');
-  out(`    readdir('/usr/share/app') = ${JSON.stringify(ov.readdirSync('/usr/share/app'))} (README from the app layer stays hidden)`);
+  ov.rmSync('/usr/share/doc/demo', { recursive: true });
+  ov.mkdirSync('/usr/share/doc/demo');
+  ov.writeFileSync('/usr/share/doc/demo/NOTES', 'written in the upper layer\n');
+  out(`    readdir('/usr/share/doc/demo') = ${JSON.stringify(ov.readdirSync('/usr/share/doc/demo'))} (README from layer 3 stays hidden)`);
 });
 
 step('4. Rename a lower file: copy-up, then a whiteout at the old name', () => {
