@@ -42,8 +42,15 @@ export interface EntrySpec {
   linkTarget?: string;
   rdev?: number;
   xattrs?: Record<string, Buffer | string>;
-  /** File content. */
-  content?: Buffer | string;
+  /** File content, or where it lies in a file on disk (an uncompressed layer tar). */
+  content?: Buffer | string | ContentRef;
+}
+
+/** File content left on disk: `size` bytes at `offset` of `file`, read when asked for. */
+export interface ContentRef {
+  file: string;
+  offset: number;
+  size: number;
 }
 
 export const S_IFMT = 0o170000;

@@ -1,4 +1,4 @@
-import type { EntrySpec, EntryType, LayerEntry } from './entry.js';
+import type { ContentRef, EntrySpec, EntryType, LayerEntry } from './entry.js';
 import { defaultMode } from './entry.js';
 import { OPAQUE_MARKER, whitedOutName } from './oci-names.js';
 import { basename, depth, dirname, join, normalize } from '../overlay/path.js';
@@ -15,7 +15,7 @@ export interface BuiltLayer {
   entries: Map<string, LayerEntry>;
   whiteouts: Set<string>;
   opaqueDirs: Set<string>;
-  content: Map<number, Buffer>;
+  content: Map<number, Buffer | ContentRef>;
 }
 
 interface PendingEntry {
@@ -89,7 +89,7 @@ export class LayerBuilder {
 
     // Resolve hard links (to earlier or later entries, possibly through other links).
     const inodeOfPath = new Map<string, number>();
-    const content = new Map<number, Buffer>();
+    const content = new Map<number, Buffer | ContentRef>();
     let nextInode = 1;
     const ordered = [...new Set([...specs.keys(), ...implicit, ...linkOf.keys()])].sort(byDepthThenName);
     for (const p of ordered) if (specs.has(p) || implicit.has(p)) inodeOfPath.set(p, nextInode++);
@@ -133,7 +133,7 @@ export class LayerBuilder {
     return implicit.has(p) ? 'directory' : 'file';
   }
 
-  private makeEntry(path: string, spec: EntrySpec, inode: number, implicit: boolean, nlink: number, content: Map<number, Buffer>): LayerEntry {
+  private makeEntry(path: string, spec: EntrySpec, inode: number, implicit: boolean, nlink: number, content: Map<number, Buffer | ContentRef>): LayerEntry {
     const type = spec.type;
     let size = 0;
     if (type === 'file') {
@@ -142,11 +142,11 @@ export class LayerBuilder {
         data = typeof spec.content === 'string' ? Buffer.from(spec.content) : spec.content ?? Buffer.alloc(0);
         content.set(inode, data);
       }
-      size = data.length;
+      size = Buffer.isBuffer(data) ? data.length : data.size;
     } else if (type === 'symlink') {
       if (!spec.linkTarget) throw new LayerError(this.layerName, path, 'symlink without a target');
       size = Buffer.byteLength(spec.linkTarget);
-    } else if (spec.content !== undefined && spec.content.length > 0) {
+    } else if (spec.content !== undefined && (Buffer.isBuffer(spec.content) || typeof spec.content === 'string' ? spec.content.length : spec.content.size) > 0) {
       throw new LayerError(this.layerName, path, `a ${type} cannot have content`);
     }
     const xattrs = new Map<string, Buffer>();

@@ -52,6 +52,8 @@ describe('TarLayer reads what GNU tar writes, as GNU tar extracts it', () => {
     it(`${archive} (${compression})`, async () => {
       const layer = await TarLayer.from(join(work, archive));
       expect(layer.info.compression).toBe(compression);
+      // An uncompressed tar given by path is indexed and read by offset; compressed ones are held in memory.
+      expect(layer.info.contentOnDisk).toBe(compression === 'none');
       const ov = new Overlay({ lower: [layer] });
       const mine = snapshot(ov as unknown as FsLike, '');
       const tars = snapshot(fs as unknown as FsLike, extracted(archive.replace(/\.(gz|zst)$/, '')));
@@ -72,6 +74,14 @@ describe('TarLayer reads what GNU tar writes, as GNU tar extracts it', () => {
     const sha = execFileSync('sha256sum', [join(work, 'pax.tar.gz')], { encoding: 'utf8' }).split(' ')[0];
     expect(gz!.info.digest).toBe(`sha256:${sha}`);
     expect(gz!.info.compressedSize).toBe(fs.statSync(join(work, 'pax.tar.gz')).size);
+  });
+
+  it('content read by offset equals content held in memory, for every file', async () => {
+    const disk = await TarLayer.from(join(work, 'pax.tar'));
+    const memory = await TarLayer.from(join(work, 'pax.tar'), { content: 'memory' });
+    expect(disk.info.contentOnDisk).toBe(true);
+    expect(memory.info.contentOnDisk).toBe(false);
+    for (const [p, e] of disk.entries) if (e.type === 'file') expect(disk.read(e), p).toEqual(memory.read(memory.entries.get(p)!));
   });
 
   it('reads from a path, a Buffer and a stream alike, detecting compression by magic bytes', async () => {

@@ -3,12 +3,13 @@ import { createReadStream } from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
-import type { EntrySpec, EntryType } from '../entry.js';
+import type { ContentRef, EntrySpec, EntryType } from '../entry.js';
 import { IndexedLayer } from '../indexed-layer.js';
 import { LayerBuilder, LayerError } from '../layer-builder.js';
 import { ByteLimit, decompressor, detectCompression, type Compression } from './decompress.js';
 import { TarLayerError } from './errors.js';
 import { layerPath, printable, utf8Name } from './entry-name.js';
+import { TarOffsets } from './offsets.js';
 
 export interface TarLayerOptions {
   /** A label for reports and errors; the file name or `tar` by default. */
@@ -17,6 +18,13 @@ export interface TarLayerOptions {
   maxBytes?: number;
   /** Bound on the number of entries (entry-count bombs); 1,000,000 by default. */
   maxEntries?: number;
+  /**
+   * Where file content stays. `'disk'`: an uncompressed tar given by path is indexed and its
+   * files read by offset on demand (the default for such tars). `'memory'`: content is held
+   * decompressed in memory (the default, and the only choice, for compressed layers, Buffers
+   * and streams). See docs/layers.md.
+   */
+  content?: 'memory' | 'disk';
 }
 
 /** What reading the tarball measured: the digests an image's manifest and config name it by. */
@@ -29,6 +37,8 @@ export interface TarLayerInfo {
   compressedSize: number;
   size: number;
   entryCount: number;
+  /** File content is read from the tar on disk by offset (not held in memory). */
+  contentOnDisk: boolean;
 }
 
 /** A header as tar-stream 3 gives it (its published types lag behind: pax, devmajor, options). */
@@ -78,7 +88,9 @@ export class TarLayer extends IndexedLayer {
     const limit = new ByteLimit(maxBytes, () => new TarLayerError(name, `byte ${maxBytes}`, `uncompressed size exceeds the bound of ${maxBytes} bytes (maxBytes)`));
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
-    const stages = [rest, rawHash, decompressor(compression), limit, tarHash, extract].filter((s) => s !== undefined);
+    const onDisk = (options.content ?? 'disk') === 'disk' && typeof source === 'string' && compression === 'none';
+    const offsets = onDisk ? new TarOffsets() : undefined;
+    const stages = [rest, rawHash, decompressor(compression), limit, tarHash, offsets, extract].filter((s) => s !== undefined);
     let streamError: unknown;
     const done = pipeline(stages as unknown as [Readable, ...Transform[]]).catch((e: unknown) => {
       streamError = e;
@@ -94,8 +106,9 @@ export class TarLayer extends IndexedLayer {
         const display = h.pax?.path ?? printable(h.name);
         last = display;
         if (++count > maxEntries) throw new TarLayerError(name, display, `more than ${maxEntries} entries (maxEntries)`);
-        const data = await collect(entry as AsyncIterable<Buffer>);
-        addEntry(builder, name, h, data);
+        const data = await collect(entry as AsyncIterable<Buffer>, !onDisk);
+        const ref = onDisk && h.type !== 'link' ? { file: source as string, offset: offsets!.dataOffsets[count - 1]!, size: data.length } : undefined;
+        addEntry(builder, name, h, ref ?? data.buffer);
       }
       await done;
     } catch (e) {
@@ -116,12 +129,13 @@ export class TarLayer extends IndexedLayer {
       compressedSize: rawHash.bytes,
       size: tarHash.bytes,
       entryCount: count,
+      contentOnDisk: onDisk,
     };
     return new TarLayer(name, builder.build(), info);
   }
 }
 
-function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer): void {
+function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer | ContentRef): void {
   const rawName = h.pax?.path ?? utf8Name(h.name);
   if (rawName === undefined || rawName.includes('\uFFFD')) throw new TarLayerError(layer, printable(h.name), 'name is not valid UTF-8');
   const where = layerPath(rawName);
@@ -166,10 +180,15 @@ export function makedev(major: number, minor: number): number {
   return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12) | (Math.floor(major / 0x1000) * 2 ** 32);
 }
 
-async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+/** Reads an entry's data; when it stays on disk only its length is kept. */
+async function collect(stream: AsyncIterable<Buffer>, keep: boolean): Promise<{ buffer: Buffer; length: number }> {
   const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  let length = 0;
+  for await (const c of stream) {
+    length += c.length;
+    if (keep) chunks.push(c);
+  }
+  return { buffer: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), length };
 }
 
 /** Reads the first chunk (for the magic bytes) and gives back a stream of everything. */
