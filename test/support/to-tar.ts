@@ -2,8 +2,8 @@ import { pack as tarPack } from 'tar-stream';
 import type { Layer } from '../../src/index.js';
 
 /**
- * Writes a layer as an OCI layer tarball (layer.md): entries parents first, `.wh.` files for
- * whiteouts, `.wh..wh..opq` for opaque directories, hard links as typeflag 1. For tests that
+ * Writes a layer as an OCI layer tarball (layer.md): whiteout and opaque markers first, then
+ * the entries parents first, hard links as typeflag 1. For tests that
  * hold the tar path to the same oracle as memory layers.
  */
 export async function layerToTar(layer: Layer): Promise<Buffer> {
@@ -14,6 +14,13 @@ export async function layerToTar(layer: Layer): Promise<Buffer> {
     pack.on('end', resolve);
     pack.on('error', reject);
   });
+  // Markers first, as layer.md recommends writers do (readers must accept any order).
+  const marker = (path: string) => pack.entry({ name: path, type: 'file', mode: 0o644, mtime: new Date(0) }, Buffer.alloc(0));
+  for (const d of layer.opaqueDirs) marker(`${d === '/' ? '.' : `.${d}`}/.wh..wh..opq`);
+  for (const w of layer.whiteouts) {
+    const i = w.lastIndexOf('/');
+    marker(`.${w.slice(0, i)}/.wh.${w.slice(i + 1)}`);
+  }
   const firstOfInode = new Map<number, string>();
   const rel = (p: string) => (p === '/' ? './' : `.${p}`);
   for (const [p, e] of layer.entries) {
@@ -37,12 +44,6 @@ export async function layerToTar(layer: Layer): Promise<Buffer> {
         pack.entry({ ...base, type, devmajor: (e.rdev >>> 8) & 0xfff, devminor: e.rdev & 0xff } as never);
       }
     }
-  }
-  const marker = (path: string) => pack.entry({ name: path, type: 'file', mode: 0o644, mtime: new Date(0) }, Buffer.alloc(0));
-  for (const d of layer.opaqueDirs) marker(`${d === '/' ? '.' : `.${d}`}/.wh..wh..opq`);
-  for (const w of layer.whiteouts) {
-    const i = w.lastIndexOf('/');
-    marker(`.${w.slice(0, i)}/.wh.${w.slice(i + 1)}`);
   }
   pack.finalize();
   await ended;
