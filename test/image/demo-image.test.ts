@@ -119,3 +119,24 @@ function ociToKernel(dir: string): void {
   };
   walk(dir);
 }
+
+describe('docker save archives of newer Docker (an OCI layout inside)', () => {
+  it('are read through their OCI index when oci-layout and index.json are present', async () => {
+    // Docker 25+ writes manifest.json beside an OCI layout in one tar; the OCI side is read.
+    const dir = join(work, 'docker25');
+    fs.cpSync(DEMO, dir, { recursive: true });
+    const index = JSON.parse(fs.readFileSync(join(dir, 'index.json'), 'utf8'));
+    const manifest = JSON.parse(fs.readFileSync(join(dir, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+    fs.writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{
+      Config: `blobs/sha256/${manifest.config.digest.slice(7)}`,
+      RepoTags: ['demo:latest'],
+      Layers: manifest.layers.map((l: { digest: string }) => `blobs/sha256/${l.digest.slice(7)}`),
+    }]));
+    const archive = join(work, 'docker25.tar');
+    execFileSync('tar', ['-C', dir, '-cf', archive, '.']);
+    const image = await openImage(archive);
+    expect(image.format).toBe('oci-archive');
+    expect(image.layers).toHaveLength(4);
+    expect(essentials(merged(image.overlay()))).toEqual(essentials(merged((await openImage(DEMO)).overlay())));
+  });
+});
