@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openImage, type Overlay } from '../../src/index.js';
 import { kernelOverlayAvailable } from '../kernel/kernel-overlay.js';
-import { snapshot, type FsLike, type TreeEntry } from '../support/tree.js';
+import { essentials, snapshot, type FsLike } from '../support/tree.js';
 
 /**
  * The bundled image (images/demo, built by images/build-demo.sh with umoci, GNU tar and
@@ -17,12 +17,6 @@ const DEMO = join(dirname(fileURLToPath(import.meta.url)), '../../images/demo');
 const work = fs.mkdtempSync(join(tmpdir(), 'lfs-img-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-/** type, mode, owner, size, content hash, link target: what every tool agrees on. */
-function essentials(tree: Map<string, TreeEntry>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [p, e] of tree) if (p !== '/') out[p] = { type: e.type, mode: e.mode, owner: e.owner, size: e.size, sha256: e.sha256, target: e.target };
-  return out;
-}
 
 const merged = (ov: Overlay) => snapshot(ov as unknown as FsLike, '');
 

@@ -8,7 +8,7 @@ import { MemoryLayer, openImage, type LayerJSON } from '../../src/index.js';
 import { stackArb } from '../differential/generate.js';
 import { layerToTar } from '../support/to-tar.js';
 import { writeOciLayout } from '../support/oci-layout.js';
-import { snapshot, type FsLike, type TreeEntry } from '../support/tree.js';
+import { essentials, snapshot, type FsLike } from '../support/tree.js';
 
 /**
  * Random images (the differential harness's stacks, as OCI layer tarballs in an OCI layout)
@@ -18,11 +18,6 @@ const RUNS = Number(process.env.LAYERFS_IMAGE_RUNS ?? 25);
 const work = fs.mkdtempSync(join(tmpdir(), 'lfs-gen-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-function essentials(tree: Map<string, TreeEntry>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [p, e] of tree) if (p !== '/') out[p] = { type: e.type, mode: e.mode, owner: e.owner, size: e.size, sha256: e.sha256, target: e.target };
-  return out;
-}
 
 /**
  * Every parent gets an explicit directory entry. umoci cannot apply a layer that leaves out a

@@ -77,3 +77,10 @@ export function snapshot(fs: FsLike, root: string): Map<string, TreeEntry> {
   visit('');
   return out;
 }
+
+/** What every extracting tool agrees on: type, mode, owner, size, content hash, link target (root left out). */
+export function essentials(tree: Map<string, TreeEntry>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [p, e] of tree) if (p !== '/') out[p] = { type: e.type, mode: e.mode, owner: e.owner, size: e.size, sha256: e.sha256, target: e.target };
+  return out;
+}
