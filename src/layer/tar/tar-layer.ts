@@ -90,7 +90,8 @@ export class TarLayer extends IndexedLayer {
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
     const onDisk = (options.content ?? 'disk') === 'disk' && typeof source === 'string' && compression === 'none';
     const offsets = onDisk ? new TarOffsets() : undefined;
-    const stages = [rest, rawHash, decompressor(compression), limit, tarHash, offsets, extract].filter((s) => s !== undefined);
+    // An uncompressed layer's digest is its diff_id: hash it once.
+    const stages = [rest, rawHash, decompressor(compression), limit, compression === 'none' ? undefined : tarHash, offsets, extract].filter((s) => s !== undefined);
     let streamError: unknown;
     const done = pipeline(stages as unknown as [Readable, ...Transform[]]).catch((e: unknown) => {
       streamError = e;
@@ -125,9 +126,9 @@ export class TarLayer extends IndexedLayer {
     const info: TarLayerInfo = {
       compression,
       digest: rawHash.digest(),
-      diffId: tarHash.digest(),
+      diffId: compression === 'none' ? rawHash.digest() : tarHash.digest(),
       compressedSize: rawHash.bytes,
-      size: tarHash.bytes,
+      size: compression === 'none' ? rawHash.bytes : tarHash.bytes,
       entryCount: count,
       contentOnDisk: onDisk,
     };
@@ -188,7 +189,9 @@ async function collect(stream: AsyncIterable<Buffer>, keep: boolean): Promise<{ 
     length += c.length;
     if (keep) chunks.push(c);
   }
-  return { buffer: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), length };
+  // concat copies even a single chunk: a chunk is a view into the decompressor's larger
+  // buffer, and keeping the view would keep all of that buffer alive.
+  return { buffer: keep ? Buffer.concat(chunks, length) : Buffer.alloc(0), length };
 }
 
 /** Reads the first chunk (for the magic bytes) and gives back a stream of everything. */
@@ -217,7 +220,10 @@ class Hashing extends Transform {
     cb(null, chunk);
   }
 
+  private result: string | undefined;
+
   digest(): string {
-    return `sha256:${this.hash.digest('hex')}`;
+    this.result ??= `sha256:${this.hash.digest('hex')}`;
+    return this.result;
   }
 }
