@@ -83,9 +83,12 @@ def read_all(path):
 
 def rm_recursive(path):
     # Node 20's rmSync({ recursive: true }): lstat, then unlink or empty the directory and rmdir.
+    # Names are taken in sorted order, as layerfs lists them: the kernel's readdir order is the
+    # layers' filesystems' (lowest layer first, then upper), and a removal through a symlink to
+    # an ancestor ends differently depending on it. docs/semantics.md, "Known differences".
     st = os.lstat(path)
     if stat.S_ISDIR(st.st_mode):
-        for name in os.listdir(path):
+        for name in sorted(os.listdir(path)):
             rm_recursive(os.path.join(path, name))
         os.rmdir(path)
     else:

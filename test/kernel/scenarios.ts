@@ -186,6 +186,9 @@ export const scenarios: Scenario[] = [
   { rule: 'regression', name: 'rm -r through a symlink to a parent removes by path, as Node does', layers: [
     { '/b/c': link('..', T0) },
   ], ops: [['rmrf', '/b/c/b']] },
+  { rule: 'regression', name: 'rm -r through a symlink to the root, next to a directory only a lower layer has', layers: [
+    { '/b/c/.wh.a': '' },
+  ], ops: [['symlink', '/', '/b/a'], ['rmrf', '/b/a/b']] },
 ];
 
 export function layersOf(s: Scenario): MemoryLayer[] {
