@@ -389,6 +389,7 @@ export class OverlayEngine {
     const srcLink = this.copyUp(src);
     const oldDir = this.copyUp(src.parent);
     const newDir = this.copyUp(to.parent!);
+    let markedOpaque = false;
     if (srcIsDir) {
       if (srcMerged) {
         // The redirect names the lower directory this one merges with (trusted.overlay.redirect).
@@ -397,12 +398,16 @@ export class OverlayEngine {
         // A pure upper directory moved into a merged parent is marked opaque, so lower
         // content under the new name cannot show through (ovl_rename).
         this.upper.setOpaque(srcLink);
-        this.emit({ type: 'opaque', path: to.parent!.childPath(to.name) });
+        markedOpaque = true;
       }
     }
-    if (targetNotEmpty) fail('ENOTEMPTY');
+    if (targetNotEmpty) {
+      if (markedOpaque) this.emit({ type: 'opaque', path: src.path });
+      fail('ENOTEMPTY');
+    }
     this.upper.removeWhiteout(newDir, to.name);
     this.upper.move(oldDir, src.name, newDir, to.name);
+    if (markedOpaque) this.emit({ type: 'opaque', path: to.parent!.childPath(to.name) });
     if (oldLowerPositive) {
       this.upper.addWhiteout(oldDir, src.name);
       this.emit({ type: 'whiteout', path: src.path });
@@ -436,12 +441,6 @@ export class OverlayEngine {
     node.ctime = new Date();
   }
 
-  setXattr(obj: Obj, name: string, value: Buffer): void {
-    const node = this.copyUp(obj).getNode();
-    const map = this.upper.xattrs.get(node) ?? new Map<string, Buffer>();
-    map.set(name, Buffer.from(value));
-    this.upper.xattrs.set(node, map);
-  }
 }
 
 /**
