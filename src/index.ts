@@ -13,3 +13,4 @@ export type { OverlayEvent } from './overlay/engine.js';
 export type { Provenance, LayerVersion, LayerRef } from './overlay/provenance.js';
 export { openImage, Image, type ImageConfig, type ImageLayer, type OpenImageOptions, type Platform, type Descriptor } from './image/image.js';
 export { ImageError } from './image/errors.js';
+export { collectStream, type TarWriteOptions, type TarWriteResult } from './export/tar-writer.js';

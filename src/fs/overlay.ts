@@ -15,6 +15,9 @@ import {
 import { FileTable, readable, writable, type OpenFile } from './file-table.js';
 import { Stats, Dirent } from './stats.js';
 import { makePromises, type OverlayPromises } from './promises.js';
+import { upperEntries } from '../export/commit.js';
+import { mergedEntries } from '../export/export-tar.js';
+import { writeTar, type TarWriteOptions, type TarWriteResult } from '../export/tar-writer.js';
 
 const { O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW, O_DIRECTORY, COPYFILE_EXCL, X_OK } = constants;
 
@@ -77,6 +80,22 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
   whereIs(path: PathLike): Provenance {
     const p = pathArg(path);
     return this.call('lstat', p, undefined, () => whereIs(this.engine, p));
+  }
+
+  // ---- materialise --------------------------------------------------------------------
+
+  /**
+   * The upper layer as an OCI layer tarball: deterministic (sorted, normalised headers,
+   * optional SOURCE_DATE_EPOCH clamp), `.wh.` whiteouts and `.wh..wh..opq` markers, gzip by
+   * default. `info` resolves to the digest, diff_id and size once the stream is read.
+   */
+  commit(options: TarWriteOptions = {}): TarWriteResult {
+    return writeTar(upperEntries(this.engine), options);
+  }
+
+  /** The merged view as one flat tar (no whiteouts), uncompressed by default. */
+  exportTar(options: TarWriteOptions = {}): TarWriteResult {
+    return writeTar(mergedEntries(this.engine, this.engine.root), { compression: 'none', ...options });
   }
 
   // ---- metadata -----------------------------------------------------------------------

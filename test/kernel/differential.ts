@@ -1,3 +1,4 @@
+import { major, minor } from '../../src/layer/device.js';
 import { createHash } from 'node:crypto';
 import * as nodefs from 'node:fs';
 import { expect } from 'vitest';
@@ -151,7 +152,7 @@ export function layerfsUpper(ov: Overlay): Map<string, UpperEntry> {
       e.sha256 = createHashHex(data);
     }
     if (type === 'symlink') e.target = node.symlink;
-    if (type === 'char' || type === 'block') e.rdev = `${node.rdev >>> 8 & 0xfff}:${node.rdev & 0xff}`;
+    if (type === 'char' || type === 'block') e.rdev = `${major(node.rdev)}:${minor(node.rdev)}`;
     if (isDir && up.isOpaque(link)) e.opaque = true;
     const redirect = up.redirects.get(node);
     if (redirect !== undefined) e.redirect = redirect;

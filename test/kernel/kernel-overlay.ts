@@ -7,6 +7,7 @@ import { join as pjoin, dirname, posix } from 'node:path';
 const posixDirname = posix.dirname;
 import { fileURLToPath } from 'node:url';
 import type { Layer } from '../../src/index.js';
+import { major, minor } from '../../src/layer/device.js';
 import { LowerIndex, type LowerNode } from '../../src/overlay/lower-index.js';
 
 const FSOPS = pjoin(dirname(fileURLToPath(import.meta.url)), 'fsops.py');
@@ -123,12 +124,14 @@ function writeLayer(layer: Layer, dir: string, special: object[], below: LowerIn
     const full = at(p);
     switch (e.type) {
       case 'directory': fs.mkdirSync(full); break;
-      case 'symlink': fs.symlinkSync(e.linkTarget!, full); break;
+      case 'symlink':
       case 'file': {
         const first = firstPathOfInode.get(e.inode);
+        // Names of one inode are hard links (link(2) does not follow a symlink on Linux).
         if (first !== undefined) fs.linkSync(at(first), full);
         else {
-          fs.writeFileSync(full, layer.read(e));
+          if (e.type === 'symlink') fs.symlinkSync(e.linkTarget!, full);
+          else fs.writeFileSync(full, layer.read(e));
           firstPathOfInode.set(e.inode, p);
         }
         break;
@@ -172,13 +175,4 @@ function seenBelow(layer: Layer, p: string, below: LowerIndex): LowerNode | unde
     if (layer.opaqueDirs.has(d) || layer.whiteouts.has(d)) return undefined;
     if (d === '/') return node;
   }
-}
-
-/** Linux's `makedev` encoding, as Node reports st_rdev. */
-export function major(rdev: number): number {
-  return ((rdev >>> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
-}
-
-export function minor(rdev: number): number {
-  return (rdev & 0xff) | ((rdev >>> 12) & ~0xff);
 }

@@ -1,3 +1,4 @@
+import { major, minor } from '../../src/layer/device.js';
 import { pack as tarPack } from 'tar-stream';
 import type { Layer } from '../../src/index.js';
 
@@ -41,7 +42,7 @@ export async function layerToTar(layer: Layer): Promise<Buffer> {
       }
       default: {
         const type = e.type === 'char' ? 'character-device' : e.type === 'block' ? 'block-device' : 'fifo';
-        pack.entry({ ...base, type, devmajor: (e.rdev >>> 8) & 0xfff, devminor: e.rdev & 0xff } as never);
+        pack.entry({ ...base, type, devmajor: major(e.rdev), devminor: minor(e.rdev) } as never);
       }
     }
   }

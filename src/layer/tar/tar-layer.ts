@@ -10,6 +10,7 @@ import { ByteLimit, decompressor, detectCompression, type Compression } from './
 import { TarLayerError } from './errors.js';
 import { layerPath, printable, utf8Name } from './entry-name.js';
 import { TarOffsets } from './offsets.js';
+import { makedev } from '../device.js';
 
 export interface TarLayerOptions {
   /** A label for reports and errors; the file name or `tar` by default. */
@@ -174,11 +175,6 @@ function xattrsOf(pax: Record<string, string>): Record<string, Buffer> {
     else if (k.startsWith('LIBARCHIVE.xattr.')) out[decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length))] = Buffer.from(v, 'base64');
   }
   return out;
-}
-
-/** Linux's device number encoding (as st_rdev reports it). */
-export function makedev(major: number, minor: number): number {
-  return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12) | (Math.floor(major / 0x1000) * 2 ** 32);
 }
 
 /** Reads an entry's data; when it stays on disk only its length is kept. */

@@ -1,0 +1,37 @@
+import type { OverlayEngine } from '../overlay/engine.js';
+import type { Obj } from '../overlay/resolve.js';
+import type { TarEntry } from './tar-writer.js';
+
+/**
+ * The merged view as flat tar entries (no whiteouts): sorted by name, parents first, modes,
+ * owners, times, symlinks, xattrs, and hard links as links, each inode's content written once.
+ */
+export function* mergedEntries(engine: OverlayEngine, top: Obj, options: { includeSelf: boolean } = { includeSelf: true }): Generator<TarEntry> {
+  const firstPathOf = new Map<unknown, string>();
+  const rel = (path: string) => (path === '/' ? './' : path.slice(1));
+
+  function* visit(obj: Obj, self: boolean): Generator<TarEntry> {
+    const info = engine.info(obj);
+    const meta = { mode: info.mode & 0o7777, uid: info.uid, gid: info.gid, mtimeMs: info.mtimeMs, xattrs: engine.xattrs(obj) };
+    const type = obj.type;
+    if (type === 'directory') {
+      if (self) yield { path: obj.path === '/' ? './' : `${rel(obj.path)}/`, type, ...meta };
+      for (const name of engine.list(obj)) yield* visit(engine.child(obj, name)!, true);
+      return;
+    }
+    // One inode, one content: an upper node, or a lower layer's inode (names of a lower hard
+    // link that are still lower objects).
+    const identity = obj.upper ? obj.upper.getNode() : `${obj.lower!.layer}:${obj.lower!.entry.inode}`;
+    const first = info.nlink > 1 ? firstPathOf.get(identity) : undefined;
+    if (first !== undefined) {
+      yield { path: rel(obj.path), type: 'hardlink', ...meta, linkTarget: rel(first) };
+      return;
+    }
+    if (info.nlink > 1) firstPathOf.set(identity, obj.path);
+    if (type === 'file') yield { path: rel(obj.path), type, ...meta, data: engine.read(obj) };
+    else if (type === 'symlink') yield { path: rel(obj.path), type, ...meta, linkTarget: engine.readlink(obj) };
+    else yield { path: rel(obj.path), type, ...meta, rdev: info.rdev };
+  }
+
+  yield* visit(top, options.includeSelf);
+}

@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { pack as tarPack } from 'tar-stream';
+import type { EntryType } from '../layer/entry.js';
+import { major, minor } from '../layer/device.js';
+
+/** One entry to write, already normalised (path relative, times in ms). */
+export interface TarEntry {
+  path: string;
+  type: EntryType | 'hardlink';
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeMs: number;
+  linkTarget?: string;
+  rdev?: number;
+  xattrs?: ReadonlyMap<string, Buffer>;
+  data?: Buffer;
+}
+
+export interface TarWriteOptions {
+  /** `gzip` (the OCI default) or `none`. */
+  compression?: 'gzip' | 'none';
+  /**
+   * Clamp every mtime to at most this time (seconds since the epoch), as SOURCE_DATE_EPOCH
+   * asks of reproducible builds; omitted, times are kept.
+   */
+  sourceDateEpoch?: number;
+}
+
+export interface TarWriteResult {
+  /** The (compressed) bytes as they will be stored. */
+  stream: Readable;
+  /** Digest and sizes, once the stream has been read to its end. */
+  info: Promise<{ digest: string; diffId: string; size: number; uncompressedSize: number; mediaType: string }>;
+}
+
+const TAR_TYPE: Record<TarEntry['type'], string> = {
+  file: 'file', directory: 'directory', symlink: 'symlink', hardlink: 'link',
+  char: 'character-device', block: 'block-device', fifo: 'fifo',
+};
+
+/** The largest value the 8-byte octal uid/gid fields hold; larger ones go in PAX records. */
+const OCTAL7_MAX = 0o7777777;
+
+/**
+ * Writes entries as a deterministic tar (the order given, headers normalised: no user or
+ * group names, PAX only where a field does not fit), then compresses it, measuring the
+ * diff_id of the tar and the digest of what is stored.
+ */
+export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions = {}): TarWriteResult {
+  const pack = tarPack();
+  const tarHash = new HashCount();
+  const outHash = new HashCount();
+  const compression = options.compression ?? 'gzip';
+  const out = new PassThrough();
+  const clamp = options.sourceDateEpoch !== undefined ? options.sourceDateEpoch * 1000 : Infinity;
+
+  const fill = async () => {
+    for (const e of entries) {
+      const pax: Record<string, string> = {};
+      for (const [k, v] of e.xattrs ?? []) pax[`SCHILY.xattr.${k}`] = v.toString('utf8');
+      if (e.uid > OCTAL7_MAX) pax.uid = String(e.uid);
+      if (e.gid > OCTAL7_MAX) pax.gid = String(e.gid);
+      const mtime = Math.min(e.mtimeMs, clamp);
+      const header = {
+        name: e.path,
+        type: TAR_TYPE[e.type],
+        mode: e.mode & 0o7777,
+        uid: e.uid > OCTAL7_MAX ? 0 : e.uid,
+        gid: e.gid > OCTAL7_MAX ? 0 : e.gid,
+        uname: '',
+        gname: '',
+        mtime: new Date(Math.floor(mtime / 1000) * 1000),
+        ...(e.linkTarget !== undefined ? { linkname: e.linkTarget } : {}),
+        ...(e.type === 'char' || e.type === 'block' ? { devmajor: major(e.rdev ?? 0), devminor: minor(e.rdev ?? 0) } : {}),
+        ...(Object.keys(pax).length > 0 ? { pax } : {}),
+      };
+      await new Promise<void>((resolve, reject) => {
+        const done = (err?: Error | null) => (err ? reject(err) : resolve());
+        if (e.type === 'file') pack.entry(header as never, e.data ?? Buffer.alloc(0), done);
+        else pack.entry(header as never, done);
+      });
+    }
+    pack.finalize();
+  };
+
+  const compressed = compression === 'gzip' ? createGzip({ level: 6 }) : new PassThrough();
+  pack.pipe(tarHash).pipe(compressed).pipe(outHash).pipe(out);
+  const filling = fill().catch((e: unknown) => out.destroy(e as Error));
+  const info = new Promise<Awaited<TarWriteResult['info']>>((resolve, reject) => {
+    out.on('error', reject);
+    outHash.on('finish', () => {
+      void filling.then(() => resolve({
+        digest: outHash.digest(),
+        diffId: tarHash.digest(),
+        size: outHash.bytes,
+        uncompressedSize: tarHash.bytes,
+        mediaType: compression === 'gzip' ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar',
+      }));
+    });
+  });
+  return { stream: out, info };
+}
+
+class HashCount extends Transform {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+  private result: string | undefined;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+
+  digest(): string {
+    this.result ??= `sha256:${this.hash.digest('hex')}`;
+    return this.result;
+  }
+}
+
+/** Reads a stream to the end. */
+export async function collectStream(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
