@@ -14,3 +14,4 @@ export type { Provenance, LayerVersion, LayerRef } from './overlay/provenance.js
 export { openImage, Image, type ImageConfig, type ImageLayer, type OpenImageOptions, type Platform, type Descriptor } from './image/image.js';
 export { ImageError } from './image/errors.js';
 export { collectStream, type TarWriteOptions, type TarWriteResult } from './export/tar-writer.js';
+export { ExportError, type ExportDirOptions, type ExportDirReport } from './export/export-dir.js';
