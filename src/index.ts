@@ -15,3 +15,4 @@ export { openImage, Image, type ImageConfig, type ImageLayer, type OpenImageOpti
 export { ImageError } from './image/errors.js';
 export { collectStream, type TarWriteOptions, type TarWriteResult } from './export/tar-writer.js';
 export { ExportError, type ExportDirOptions, type ExportDirReport } from './export/export-dir.js';
+export { saveImage, type SaveImageOptions, type SavedImage } from './export/save-image.js';

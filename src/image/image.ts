@@ -57,7 +57,14 @@ export class Image {
     readonly manifest: unknown,
     readonly config: ImageConfig,
     readonly layers: ImageLayer[],
+    private readonly files: FileSource,
+    private readonly blobPaths: string[],
   ) {}
+
+  /** The stored bytes of layer `i` (as verified when the image was opened). */
+  layerBlob(i: number): Promise<Buffer> {
+    return this.files.read(this.blobPaths[i]!);
+  }
 
   /** An overlay over the image's layers with a fresh (or the given) upper layer. */
   overlay(options: Omit<OverlayOptions, 'lower'> & { upper?: Volume } = {}): Overlay {
@@ -170,7 +177,7 @@ async function openOci(source: FileSource, format: 'oci-layout' | 'oci-archive',
     if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, uncompressed layer is ${layer.info.diffId}`);
     layers.push({ digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer });
   }
-  return new Image(source.label, format, manifest, config, layers);
+  return new Image(source.label, format, manifest, config, layers, source, manifest.layers.map((d) => blobPath(d.digest, source.label)));
 }
 
 /** Reads a layer blob; a blob that does not parse is reported as the image's error, naming the blob. */
@@ -213,7 +220,7 @@ async function openDockerArchive(source: FileSource, options: OpenImageOptions):
     const where = `${source.label}: ${path}`;
     const layer = await readLayer(source, path, path, where, options);
     if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, layer is ${layer.info.diffId}`);
-    layers.push({ digest: layer.info.digest, diffId: layer.info.diffId, size: layer.info.compressedSize, mediaType: 'application/vnd.docker.image.rootfs.diff.tar', layer });
+    layers.push({ digest: layer.info.digest, diffId: layer.info.diffId, size: layer.info.compressedSize, mediaType: 'application/vnd.oci.image.layer.v1.tar', layer });
   }
-  return new Image(source.label, 'docker-archive', entry, config, layers);
+  return new Image(source.label, 'docker-archive', entry, config, layers, source, entry.Layers);
 }
