@@ -1,17 +1,10 @@
-import { expect, it, vi } from 'vitest';
+import { expect, it } from 'vitest';
+import { DEMO_IMAGE, walkthrough } from '../src/demo/walkthrough.js';
 
 /** `npm run demo` narrates the bundled image; its story must stay true. */
 it('the demo walks through copy-up, whiteout, opaque and rename on the bundled image', async () => {
   let text = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    text += String(chunk);
-    return true;
-  });
-  try {
-    await import('../src/demo/walkthrough.js');
-  } finally {
-    spy.mockRestore();
-  }
+  await walkthrough(DEMO_IMAGE, (t) => void (text += t));
   expect(text).toContain('4 read-only layers (bottom first), verified against their digests');
   expect(text).toContain('event copy-up   /etc/passwd (file, from layer 1)');
   expect(text).toContain('event whiteout  /var/cache/demo/b');

@@ -4,78 +4,82 @@
  * merged view after each step. Plain text; an image path may be given instead.
  */
 import { fileURLToPath } from 'node:url';
-import { openImage } from '../index.js';
+import { openImage } from '../image/image.js';
 
-const imagePath = process.argv[2] ?? fileURLToPath(new URL('../../images/demo', import.meta.url));
-const image = await openImage(imagePath);
-const ov = image.overlay();
-const out = (s = ''): void => void process.stdout.write(s + '\n');
-ov.on('copy-up', (e) => out(`    event copy-up   ${e.path} (${e.entryType}, from layer ${e.fromLayer})`));
-ov.on('whiteout', (e) => out(`    event whiteout  ${e.path}`));
-ov.on('opaque', (e) => out(`    event opaque    ${e.path}`));
+/** The bundled image, images/demo, wherever the package is installed. */
+export const DEMO_IMAGE = fileURLToPath(new URL('../../images/demo', import.meta.url));
 
-function tree(list: (dir: string) => string[], dir = '/', indent = '    '): void {
-  for (const name of list(dir)) {
-    const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
-    out(`${indent}${name}`);
-    if (isDir(path)) tree(list, path, indent + '  ');
+export async function walkthrough(imagePath: string, write: (text: string) => void): Promise<void> {
+  const image = await openImage(imagePath);
+  const ov = image.overlay();
+  const out = (s = ''): void => write(s + '\n');
+  ov.on('copy-up', (e) => out(`    event copy-up   ${e.path} (${e.entryType}, from layer ${e.fromLayer})`));
+  ov.on('whiteout', (e) => out(`    event whiteout  ${e.path}`));
+  ov.on('opaque', (e) => out(`    event opaque    ${e.path}`));
+
+  function tree(list: (dir: string) => string[], dir = '/', indent = '    '): void {
+    for (const name of list(dir)) {
+      const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
+      out(`${indent}${name}`);
+      if (isDir(path)) tree(list, path, indent + '  ');
+    }
+    function isDir(p: string): boolean {
+      return ov.lstatSync(p).isDirectory();
+    }
   }
-  function isDir(p: string): boolean {
-    return ov.lstatSync(p).isDirectory();
+
+  function showUpper(): void {
+    const files = Object.keys(ov.upper.toJSON()).sort();
+    out('  upper layer (OCI changeset form):');
+    if (files.length === 0) out('    (empty)');
+    for (const f of files) out(`    ${f}`);
   }
-}
 
-function showUpper(): void {
-  const files = Object.keys(ov.upper.toJSON()).sort();
-  out('  upper layer (OCI changeset form):');
-  if (files.length === 0) out('    (empty)');
-  for (const f of files) out(`    ${f}`);
-}
-
-function step(title: string, action: () => void): void {
-  out(`\n== ${title}`);
-  action();
-  showUpper();
-}
-
-out(`layerfs demo: ${imagePath}`);
-out(`  ${image.layers.length} read-only layers (bottom first), verified against their digests, and an empty upper layer:`);
-image.layers.forEach((l, i) => out(`    ${i}  ${l.digest.slice(0, 19)}  ${String(l.size).padStart(8)} bytes  ${image.config.history?.filter((h) => !h.empty_layer)[i]?.created_by ?? ''}`));
-out('\n  merged view:');
-tree((d) => ov.readdirSync(d));
-for (const p of ['/etc/os-release', '/opt/app', '/var/cache/demo/a', '/usr/share/doc/demo']) {
-  const w = ov.whereIs(p);
-  out(`  whereIs(${p}): ${w.provider === undefined ? 'not visible' : `from layer ${w.provider}`}${w.shadowed.length ? `, shadows layer ${w.shadowed.join(', ')}` : ''}${w.hiddenBy.length ? `, hidden by ${w.hiddenBy.map((h) => `${h.kind} in layer ${h.layer}`).join(', ')}` : ''}`);
-}
-
-step('1. Append to a lower file: copy-up (parents first, then the file)', () => {
-  ov.appendFileSync('/etc/passwd', 'guest:x:1001:1001::/home/guest:/bin/sh\n');
-  out(`    /etc/passwd now reads:\n${String(ov.readFileSync('/etc/passwd', 'utf8')).trimEnd().replace(/^/gm, '      ')}`);
-});
-
-step('2. Delete a lower file: a whiteout hides it in every layer below', () => {
-  ov.unlinkSync('/var/cache/demo/b');
-  out(`    exists('/var/cache/demo/b') = ${ov.existsSync('/var/cache/demo/b')}`);
-});
-
-step('3. Delete a directory and make it again: the new one is opaque', () => {
-  ov.rmSync('/usr/share/doc/demo', { recursive: true });
-  ov.mkdirSync('/usr/share/doc/demo');
-  ov.writeFileSync('/usr/share/doc/demo/NOTES', 'written in the upper layer\n');
-  out(`    readdir('/usr/share/doc/demo') = ${JSON.stringify(ov.readdirSync('/usr/share/doc/demo'))} (README from layer 3 stays hidden)`);
-});
-
-step('4. Rename a lower file: copy-up, then a whiteout at the old name', () => {
-  ov.renameSync('/etc/motd', '/etc/motd.old');
-});
-
-step('5. Rename a lower directory: EXDEV, as the kernel without redirect_dir', () => {
-  try {
-    ov.renameSync('/var/cache', '/var/cache2');
-  } catch (e) {
-    out(`    ${(e as Error).message}`);
+  function step(title: string, action: () => void): void {
+    out(`\n== ${title}`);
+    action();
+    showUpper();
   }
-});
 
-out('\n== merged view at the end:');
-tree((d) => ov.readdirSync(d));
+  out(`layerfs demo: ${imagePath}`);
+  out(`  ${image.layers.length} read-only layers (bottom first), verified against their digests, and an empty upper layer:`);
+  image.layers.forEach((l, i) => out(`    ${i}  ${l.digest.slice(0, 19)}  ${String(l.size).padStart(8)} bytes  ${image.config.history?.filter((h) => !h.empty_layer)[i]?.created_by ?? ''}`));
+  out('\n  merged view:');
+  tree((d) => ov.readdirSync(d));
+  for (const p of ['/etc/os-release', '/opt/app', '/var/cache/demo/a', '/usr/share/doc/demo']) {
+    const w = ov.whereIs(p);
+    out(`  whereIs(${p}): ${w.provider === undefined ? 'not visible' : `from layer ${w.provider}`}${w.shadowed.length ? `, shadows layer ${w.shadowed.join(', ')}` : ''}${w.hiddenBy.length ? `, hidden by ${w.hiddenBy.map((h) => `${h.kind} in layer ${h.layer}`).join(', ')}` : ''}`);
+  }
+
+  step('1. Append to a lower file: copy-up (parents first, then the file)', () => {
+    ov.appendFileSync('/etc/passwd', 'guest:x:1001:1001::/home/guest:/bin/sh\n');
+    out(`    /etc/passwd now reads:\n${String(ov.readFileSync('/etc/passwd', 'utf8')).trimEnd().replace(/^/gm, '      ')}`);
+  });
+
+  step('2. Delete a lower file: a whiteout hides it in every layer below', () => {
+    ov.unlinkSync('/var/cache/demo/b');
+    out(`    exists('/var/cache/demo/b') = ${ov.existsSync('/var/cache/demo/b')}`);
+  });
+
+  step('3. Delete a directory and make it again: the new one is opaque', () => {
+    ov.rmSync('/usr/share/doc/demo', { recursive: true });
+    ov.mkdirSync('/usr/share/doc/demo');
+    ov.writeFileSync('/usr/share/doc/demo/NOTES', 'written in the upper layer\n');
+    out(`    readdir('/usr/share/doc/demo') = ${JSON.stringify(ov.readdirSync('/usr/share/doc/demo'))} (README from layer 3 stays hidden)`);
+  });
+
+  step('4. Rename a lower file: copy-up, then a whiteout at the old name', () => {
+    ov.renameSync('/etc/motd', '/etc/motd.old');
+  });
+
+  step('5. Rename a lower directory: EXDEV, as the kernel without redirect_dir', () => {
+    try {
+      ov.renameSync('/var/cache', '/var/cache2');
+    } catch (e) {
+      out(`    ${(e as Error).message}`);
+    }
+  });
+
+  out('\n== merged view at the end:');
+  tree((d) => ov.readdirSync(d));
+}

@@ -1,5 +1,8 @@
 import type { EntryType } from '../layer/entry.js';
 import type { OverlayEngine } from './engine.js';
+import type { Resolution } from './resolve.js';
+import { Errno } from '../fs/errors.js';
+import { basename, normalize } from './path.js';
 
 /** `'upper'` or the index of a lower layer (0 = bottom, as in the image manifest). */
 export type LayerRef = 'upper' | number;
@@ -32,7 +35,16 @@ export interface Provenance {
  * it is for explaining, while lookups use the merged index.
  */
 export function whereIs(engine: OverlayEngine, path: string): Provenance {
-  const r = engine.resolve(path, false);
+  let r: Resolution;
+  try {
+    r = engine.resolve(path, false);
+  } catch (e) {
+    // A parent that is missing, a non-directory or a symlink loop hides the path: nothing is
+    // visible there, but the layers may still hold versions of it.
+    if (!(e instanceof Errno)) throw e;
+    const p = normalize(path);
+    r = { parent: undefined, name: basename(p), obj: undefined, path, resolved: p };
+  }
   const obj = r.obj;
   const p = r.resolved;
   const layers = engine.lower.layers;

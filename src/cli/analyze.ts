@@ -1,0 +1,43 @@
+import type { Image } from '../image/image.js';
+
+export interface Analysis {
+  totalBytes: number;
+  wastedBytes: number;
+  /** 1 - wasted / total: the share of layer bytes that reach the final filesystem. */
+  efficiency: number;
+  /** Files whose bytes are in the image but not in its filesystem (overwritten or deleted later). */
+  wasted: Array<{ path: string; layer: number; size: number; reason: 'overwritten' | 'deleted' }>;
+  largest: Array<{ path: string; layer: number; size: number }>;
+}
+
+/**
+ * Wasted bytes in the manner of dive: every file a layer ships whose content a later layer
+ * overwrites or deletes still costs its bytes in the image. A file counts as visible when the
+ * merged view shows that layer's version of it.
+ */
+export function analyze(image: Image, top = 10): Analysis {
+  const ov = image.overlay();
+  const wasted: Analysis['wasted'] = [];
+  const all: Analysis['largest'] = [];
+  let totalBytes = 0;
+  image.layers.forEach(({ layer }, i) => {
+    const seen = new Set<number>();
+    for (const [p, e] of layer.entries) {
+      if (e.type !== 'file' || seen.has(e.inode)) continue;
+      seen.add(e.inode);
+      totalBytes += e.size;
+      all.push({ path: p, layer: i, size: e.size });
+      const w = ov.whereIs(p);
+      if (w.provider === i) continue;
+      wasted.push({ path: p, layer: i, size: e.size, reason: w.provider === undefined ? 'deleted' : 'overwritten' });
+    }
+  });
+  const wastedBytes = wasted.reduce((n, w) => n + w.size, 0);
+  return {
+    totalBytes,
+    wastedBytes,
+    efficiency: totalBytes === 0 ? 1 : 1 - wastedBytes / totalBytes,
+    wasted: wasted.sort((a, b) => b.size - a.size),
+    largest: all.sort((a, b) => b.size - a.size).slice(0, top),
+  };
+}

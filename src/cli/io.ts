@@ -1,0 +1,43 @@
+/** Where a command writes, and what it knows about the terminal (so tests can run verbs in-process). */
+export interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** stderr is a terminal: progress may be shown there. */
+  stderrIsTTY: boolean;
+  /** Colour allowed: a terminal and no NO_COLOR (https://no-color.org). */
+  color: boolean;
+}
+
+/** A user error: printed as one line, exit status 1 (2 for usage errors). */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+export function paint(io: CliIO, code: number, text: string): string {
+  return io.color ? `\u001b[${code}m${text}\u001b[0m` : text;
+}
+
+/** Fixed-width columns; the last column is left unpadded. */
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(c).length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - visible(c).length))).join('  ')).join('\n');
+}
+
+function visible(s: string): string {
+  return s.replace(/\u001b\[[0-9;]*m/g, '');
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}

@@ -1,0 +1,134 @@
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { openImage } from '../../src/index.js';
+
+const DEMO = join(dirname(fileURLToPath(import.meta.url)), '../../images/demo');
+const work = fs.mkdtempSync(join(tmpdir(), 'lfs-cli-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+async function run(argv: string[], opts: { tty?: boolean; color?: boolean } = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), stderrIsTTY: opts.tty ?? false, color: opts.color ?? false });
+  return { code, stdout, stderr };
+}
+const ESC = '\u001b[';
+
+describe('layerfs CLI on the bundled image', () => {
+  it('--help lists every verb; each verb has --help', async () => {
+    const h = await run(['--help']);
+    expect(h.code).toBe(0);
+    for (const v of ['inspect', 'tree', 'ls', 'why', 'cat', 'stat', 'diff', 'analyze', 'export', 'commit', 'demo']) {
+      expect(h.stdout).toContain(`  ${v} `);
+      const vh = await run([v, '--help']);
+      expect(vh.code, v).toBe(0);
+      expect(vh.stdout).toMatch(new RegExp(`^usage: layerfs ${v}`));
+    }
+  });
+
+  it('inspect: a layer table, and --json with manifest, config and per-layer counts', async () => {
+    const t = await run(['inspect', DEMO]);
+    expect(t.stdout).toMatch(/L3\s+5043c0f0d561\s+462 B\s+6\s+0\s+5\s+1\s+docs: replace/);
+    const j = JSON.parse((await run(['inspect', DEMO, '--json'])).stdout);
+    expect(j.format).toBe('oci-layout');
+    expect(j.config.config.Cmd).toEqual(['/bin/sh']);
+    expect(j.layers).toHaveLength(4);
+    expect(j.layers[1]).toMatchObject({ index: 1, added: 1, changed: 3, deleted: 1 });
+    expect(Object.keys(j.layers[0]).sort()).toEqual(['added', 'changed', 'createdBy', 'deleted', 'diffId', 'digest', 'entries', 'index', 'mediaType', 'size']);
+  });
+
+  it('tree --layers marks providers, shadowed versions, opaque dirs and whiteouts', async () => {
+    const t = await run(['tree', DEMO, '/usr/share/doc', '--layers']);
+    expect(t.stdout).toContain('demo/  [L3] shadows L0 opaque');
+    const v = await run(['tree', DEMO, '/var', '--layers']);
+    expect(v.stdout).toMatch(/- a \(whiteout in L1\)/);
+    const j = JSON.parse((await run(['tree', DEMO, '/etc', '--json'])).stdout);
+    expect(j.children.map((c: { path: string; layer: string }) => [c.path, c.layer])).toEqual([
+      ['/etc/group', 'L0'], ['/etc/motd', 'L1'], ['/etc/os-release', 'L2'], ['/etc/passwd', 'L1'],
+    ]);
+  });
+
+  it('why, ls, cat, stat', async () => {
+    expect((await run(['why', DEMO, '/etc/os-release'])).stdout).toMatch(/L2\s+file\s+wins: the topmost version\n\s+L0\s+file\s+shadowed/);
+    expect(JSON.parse((await run(['why', DEMO, '/var/cache/demo/a', '--json'])).stdout)).toMatchObject({ shadowed: [0], hiddenBy: [{ layer: 1, kind: 'whiteout' }] });
+    expect((await run(['ls', DEMO, '/opt'])).stdout).toMatch(/755\s+0:0\s+41\s+L2>L0\s+app/);
+    expect((await run(['cat', DEMO, '/etc/motd'])).stdout).toBe('welcome to the layerfs demo\n');
+    expect(JSON.parse((await run(['stat', DEMO, '/bin/sh', '--json'])).stdout)).toMatchObject({ type: 'symlink', target: 'busybox', layer: 0 });
+  });
+
+  it('diff lists each layer with A/C/D/O lines', async () => {
+    const d = await run(['diff', DEMO]);
+    expect(d.stdout).toContain('  D /var/cache/demo/a');
+    expect(d.stdout).toContain('  O /usr/share/doc/demo');
+    expect(d.stdout).toContain('  C /etc/os-release  (28 B)');
+    const j = JSON.parse((await run(['diff', DEMO, '--json'])).stdout);
+    expect(j[2].changes.map((c: { kind: string; path: string }) => `${c.kind} ${c.path}`)).toEqual(['changed /etc/os-release', 'changed /opt', 'changed /opt/app', 'deleted /opt/app/run']);
+  });
+
+  it('analyze: wasted bytes, efficiency, and --ci --threshold for pipelines', async () => {
+    const j = JSON.parse((await run(['analyze', DEMO, '--json'])).stdout);
+    expect(j.wastedBytes).toBe(30 + 28 + 27 + 22 + 18 + 9);
+    expect(j.wasted.find((w: { path: string }) => w.path === '/var/cache/demo/a')).toMatchObject({ layer: 0, reason: 'deleted', size: 9 });
+    expect((await run(['analyze', DEMO, '--ci', '--threshold', '0.9'])).code).toBe(0);
+    const fail = await run(['analyze', DEMO, '--ci', '--threshold', '0.99999']);
+    expect(fail.code).toBe(1);
+    expect(fail.stderr).toMatch(/^layerfs: efficiency .* is below the threshold 0.99999\n$/);
+    expect((await run(['analyze', DEMO, '--threshold', 'x'])).code).toBe(2);
+  });
+
+  it('export --tar and --dir write the merged rootfs; progress only on a terminal', async () => {
+    const tar = join(work, 'root.tar');
+    expect((await run(['export', DEMO, '--tar', tar])).code).toBe(0);
+    expect(fs.statSync(tar).size).toBeGreaterThan(1_000_000);
+    const dir = join(work, 'root');
+    fs.mkdirSync(dir);
+    const quiet = await run(['export', DEMO, '--dir', dir]);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toMatch(/^\d+ entries, .* written to /);
+    expect(fs.readFileSync(join(dir, 'etc/motd'), 'utf8')).toBe('welcome to the layerfs demo\n');
+    const dir2 = join(work, 'root2');
+    fs.mkdirSync(dir2);
+    expect((await run(['export', DEMO, '--dir', dir2], { tty: true })).stderr).toMatch(/exporting: \d+ entries/);
+  });
+
+  it('commit applies scripted changes and saves a new image', async () => {
+    const changes = join(work, 'changes.json');
+    fs.writeFileSync(changes, JSON.stringify([['writeFile', '/etc/motd', 'changed\n'], ['rm', '/var/cache', { recursive: true }]]));
+    const out = join(work, 'committed');
+    const r = await run(['commit', DEMO, '--changes', changes, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const ov = (await openImage(out)).overlay();
+    expect(ov.readFileSync('/etc/motd', 'utf8')).toBe('changed\n');
+    expect(ov.existsSync('/var/cache')).toBe(false);
+    fs.writeFileSync(changes, JSON.stringify([['unlink', '/nope']]));
+    const bad = await run(['commit', DEMO, '--changes', changes, '--out', join(work, 'c2')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe("layerfs: change 1 (unlink): ENOENT: no such file or directory, unlink '/nope'\n");
+  });
+
+  it('errors: one line on stderr and a non-zero exit; usage errors exit 2', async () => {
+    const missing = await run(['inspect', join(work, 'no-such-image')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^layerfs: .*no-such-image: no such file or directory\n$/);
+    expect((await run(['frobnicate', DEMO])).code).toBe(2);
+    expect((await run(['inspect'])).code).toBe(2);
+    expect((await run(['inspect', DEMO, '--bogus'])).code).toBe(2);
+    const notFile = await run(['cat', DEMO, '/etc']);
+    expect(notFile).toMatchObject({ code: 1, stderr: "layerfs: EISDIR: illegal operation on a directory, read\n" });
+  });
+
+  it('colour only when allowed (a terminal and no NO_COLOR)', async () => {
+    expect((await run(['tree', DEMO, '/etc'], { color: false })).stdout).not.toContain(ESC);
+    expect((await run(['tree', DEMO, '/etc'], { color: true })).stdout).toContain(ESC);
+  });
+
+  it('demo narrates the bundled image', async () => {
+    const d = await run(['demo']);
+    expect(d.code).toBe(0);
+    expect(d.stdout).toContain('event opaque    /usr/share/doc/demo');
+  });
+});
