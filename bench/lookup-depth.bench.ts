@@ -1,15 +1,25 @@
 /**
- * Lookup cost against stack depth: layerfs against plain memfs (one volume, the floor) and
- * unionfs over N memfs volumes (the npm peer), measured in the same run on the same data.
- * `npm run bench`; vitest prints each peer's ratio to the fastest. The kernel overlay peer
- * and the full matrix (first lookup, readdir, mount, export) are issue 7's benchmark.
+ * Lookup cost against stack depth, in one run on the same data: layerfs, plain memfs (one
+ * volume: the floor), unionfs over N memfs volumes (the npm peer), and Node's fs on a real
+ * kernel overlay mount of the same stack (when running as root). `npm run bench`; vitest
+ * prints each peer's ratio to the fastest.
+ *
+ * - warm stat of a file only the bottom layer has;
+ * - stat of a missing path with a name never looked up before (every layer is searched; the
+ *   kernel's dentry cache cannot help), with throwIfNoEntry: false;
+ * - readdir of a directory every layer adds a name to.
  */
+import * as fs from 'node:fs';
 import { Volume } from 'memfs';
 import { Union } from 'unionfs';
-import { bench, describe } from 'vitest';
+import { afterAll, bench, describe } from 'vitest';
 import { MemoryLayer, Overlay } from '../src/index.js';
+import { KernelOverlay, kernelOverlayAvailable } from '../test/kernel/kernel-overlay.js';
 
-const DEPTHS = [1, 64, 500];
+const DEPTHS = [1, 8, 64, 128, 500];
+const kernel = kernelOverlayAvailable().ok;
+const mounts: KernelOverlay[] = [];
+afterAll(() => mounts.forEach((m) => m.dispose()));
 
 function stack(depth: number) {
   const layers = [];
@@ -21,22 +31,35 @@ function stack(depth: number) {
     volumes.push(Volume.fromJSON(json));
   }
   const ov = new Overlay({ lower: layers });
-  // unionfs asks volumes in the order they were added, last first: add bottom first.
   const union = new Union();
   for (const v of volumes) union.use(v as never);
-  const flat = Volume.fromJSON({ '/usr/lib/bottom.so': 'bottom' });
-  return { ov, union, flat };
+  const flat = Volume.fromJSON({ '/usr/lib/bottom.so': 'bottom', ...Object.fromEntries(Array.from({ length: depth }, (_, i) => [`/shared/dir/f${i}`, String(i)])) });
+  let mount: string | undefined;
+  if (kernel) {
+    const k = new KernelOverlay(layers, { upperRoot: { mode: 0o755, uid: 0, gid: 0, atimeMs: 0, mtimeMs: 0 } });
+    mounts.push(k);
+    mount = k.mountpoint;
+  }
+  return { ov, union, flat, mount };
 }
 
+let unique = 0;
 for (const depth of DEPTHS) {
-  const { ov, union, flat } = stack(depth);
+  const { ov, union, flat, mount } = stack(depth);
   describe(`warm stat of a bottom-layer file, ${depth} layer(s)`, () => {
     bench('layerfs', () => void ov.statSync('/usr/lib/bottom.so'));
     bench('memfs (one volume)', () => void flat.statSync('/usr/lib/bottom.so'));
     bench('unionfs over memfs', () => void union.statSync('/usr/lib/bottom.so'));
+    if (mount) bench('kernel overlay (node fs)', () => void fs.statSync(`${mount}/usr/lib/bottom.so`));
   });
-  describe(`stat of a missing path (throwIfNoEntry: false), ${depth} layer(s)`, () => {
-    bench('layerfs', () => void ov.statSync('/usr/lib/missing.so', { throwIfNoEntry: false }));
-    bench('memfs (one volume)', () => void flat.statSync('/usr/lib/missing.so', { throwIfNoEntry: false }));
+  describe(`first lookup of a missing name (throwIfNoEntry: false), ${depth} layer(s)`, () => {
+    bench('layerfs', () => void ov.statSync(`/usr/lib/missing${unique++}`, { throwIfNoEntry: false }));
+    bench('memfs (one volume)', () => void flat.statSync(`/usr/lib/missing${unique++}`, { throwIfNoEntry: false }));
+    if (mount) bench('kernel overlay (node fs)', () => void fs.statSync(`${mount}/usr/lib/missing${unique++}`, { throwIfNoEntry: false }));
+  });
+  describe(`readdir of a directory all ${depth} layer(s) add to`, () => {
+    bench('layerfs', () => void ov.readdirSync('/shared/dir'));
+    bench('memfs (one volume)', () => void flat.readdirSync('/shared/dir'));
+    if (mount) bench('kernel overlay (node fs)', () => void fs.readdirSync(`${mount}/shared/dir`));
   });
 }

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Turns vitest's benchmark JSON (bench/results.json) into docs/benchmarks.md and the chart
+// docs/lookup-depth.svg. Every number comes from the one run that wrote the JSON; each table
+// names the command. Medians are used: the means of sub-microsecond calls carry GC outliers.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+
+const data = JSON.parse(readFileSync('bench/results.json', 'utf8'));
+const groups = data.files.flatMap((f) => f.groups.map((g) => ({ file: f.filepath.replace(/^.*\/bench\//, 'bench/'), ...g })));
+
+const fmt = (ms) => (ms < 0.001 ? `${(ms * 1e6).toFixed(0)} ns` : ms < 1 ? `${(ms * 1000).toFixed(2)} µs` : ms < 1000 ? `${ms.toFixed(2)} ms` : `${(ms / 1000).toFixed(2)} s`);
+const lines = [
+  '# Benchmarks',
+  '',
+  `Written by \`npm run bench\` (${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()}, Node ${process.version}).`,
+  'Peers are measured in the same run on the same data; "vs layerfs" is the peer\'s median time divided by layerfs\'s',
+  '(above 1: layerfs is faster). Times are medians per call.',
+  '',
+];
+for (const g of groups) {
+  const title = g.fullName.split(' > ').slice(1).join(' > ');
+  const mine = g.benchmarks.find((b) => b.name.startsWith('layerfs'));
+  lines.push(`## ${title}`, '', `\`npx vitest bench --run ${g.file}\``, '', '| implementation | median | calls/s | vs layerfs |', '|---|---:|---:|---:|');
+  for (const b of [...g.benchmarks].sort((a, b) => a.median - b.median)) {
+    lines.push(`| ${b.name} | ${fmt(b.median)} | ${Math.round(1000 / b.median).toLocaleString('en')} | ${mine ? (b.median / mine.median).toFixed(2) : ''} |`);
+  }
+  lines.push('');
+}
+
+// The chart: warm stat and first lookup against depth, log-log.
+const series = new Map();
+for (const g of groups) {
+  const m = /(warm stat of a bottom-layer file|first lookup of a missing name).*?, (\d+) layer/.exec(g.fullName);
+  if (!m) continue;
+  for (const b of g.benchmarks) {
+    const key = `${b.name}: ${m[1].startsWith('warm') ? 'warm stat' : 'first lookup'}`;
+    if (!series.has(key)) series.set(key, []);
+    series.get(key).push([Number(m[2]), b.median * 1000]);
+  }
+}
+if (series.size > 0) {
+  const W = 720, H = 420, L = 70, R = 250, T = 20, B = 50;
+  const xs = [...series.values()].flat().map((p) => p[0]);
+  const ys = [...series.values()].flat().map((p) => p[1]);
+  const lx = (x) => L + ((Math.log10(x) - Math.log10(Math.min(...xs))) / (Math.log10(Math.max(...xs)) - Math.log10(Math.min(...xs)) || 1)) * (W - L - R);
+  const y0 = Math.floor(Math.log10(Math.min(...ys))), y1 = Math.ceil(Math.log10(Math.max(...ys)));
+  const ly = (y) => H - B - ((Math.log10(y) - y0) / (y1 - y0 || 1)) * (H - T - B);
+  const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+  const svg = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`];
+  for (let e = y0; e <= y1; e++) svg.push(`<line x1="${L}" x2="${W - R}" y1="${ly(10 ** e)}" y2="${ly(10 ** e)}" stroke="#ddd"/><text x="${L - 6}" y="${ly(10 ** e) + 4}" text-anchor="end">${fmt(10 ** e / 1000)}</text>`);
+  for (const x of [...new Set(xs)].sort((a, b) => a - b)) svg.push(`<text x="${lx(x)}" y="${H - B + 18}" text-anchor="middle">${x}</text>`);
+  svg.push(`<text x="${(L + W - R) / 2}" y="${H - 10}" text-anchor="middle">lower layers (log scale)</text>`);
+  [...series].forEach(([name, pts], i) => {
+    const c = colours[i % colours.length];
+    const dash = name.endsWith('first lookup') ? ' stroke-dasharray="5,3"' : '';
+    pts.sort((a, b) => a[0] - b[0]);
+    svg.push(`<polyline fill="none" stroke="${c}" stroke-width="2"${dash} points="${pts.map(([x, y]) => `${lx(x)},${ly(y)}`).join(' ')}"/>`);
+    svg.push(`<line x1="${W - R + 15}" x2="${W - R + 40}" y1="${T + 10 + i * 18}" y2="${T + 10 + i * 18}" stroke="${c}" stroke-width="2"${dash}/><text x="${W - R + 45}" y="${T + 14 + i * 18}">${name}</text>`);
+  });
+  svg.push('</svg>');
+  writeFileSync('docs/lookup-depth.svg', svg.join('\n'));
+  lines.splice(6, 0, '![Lookup cost against stack depth](lookup-depth.svg)', '');
+}
+writeFileSync('docs/benchmarks.md', lines.join('\n'));
+console.log(`wrote docs/benchmarks.md (${groups.length} tables)${series.size ? ' and docs/lookup-depth.svg' : ''}`);
