@@ -1,6 +1,6 @@
 /** Where a command writes, and what it knows about the terminal (so tests can run verbs in-process). */
 export interface CliIO {
-  stdout: (text: string) => void;
+  stdout: (text: string | Buffer) => void;
   stderr: (text: string) => void;
   /** stderr is a terminal: progress may be shown there. */
   stderrIsTTY: boolean;

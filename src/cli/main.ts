@@ -5,6 +5,8 @@
  * stderr only on a terminal, one line to stderr and a non-zero exit status on error, and no
  * colour under NO_COLOR or when not on a terminal.
  */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openImage } from '../image/image.js';
 import { DEMO_IMAGE, walkthrough } from '../demo/walkthrough.js';
@@ -83,8 +85,16 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isMain || process.argv[1]?.endsWith('/bin/layerfs')) {
+/** Run as a program (also through node_modules/.bin/layerfs, a symlink), not imported. */
+function invokedDirectly(): boolean {
+  try {
+    return process.argv[1] !== undefined && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
   const tty = process.stderr.isTTY === true;
   const code = await main(process.argv.slice(2), {
     stdout: (t) => void process.stdout.write(t),

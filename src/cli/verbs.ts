@@ -131,7 +131,7 @@ export async function why(ctx: VerbContext): Promise<void> {
 export async function cat(ctx: VerbContext): Promise<void> {
   const ov = ctx.image.overlay();
   const data = ov.readFileSync(pathArg(ctx)) as Buffer;
-  ctx.io.stdout(data.toString('latin1'));
+  ctx.io.stdout(data); // the bytes as they are, not re-encoded
 }
 
 export async function stat(ctx: VerbContext): Promise<void> {

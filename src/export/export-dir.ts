@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { constants, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, symlinkSync, writeSync, chmodSync, chownSync, utimesSync, type Stats } from 'node:fs';
+import { constants, closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, symlinkSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { OverlayEngine } from '../overlay/engine.js';
 import { major, minor } from '../layer/device.js';
@@ -27,7 +27,7 @@ export interface ExportDirReport {
   skipped: Array<{ path: string; reason: string }>;
 }
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = constants;
 const isRoot = () => process.getuid?.() === 0;
 
 /**
@@ -55,7 +55,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
   const report: ExportDirReport = { entries: 0, bytes: 0, skipped: [] };
   /** Directories this export made (or the target), by relative path, with their inode. */
   const made = new Map<string, { dev: number; ino: number }>([['', { dev: st.dev, ino: st.ino }]]);
-  const dirMeta: Array<{ full: string; mode: number; uid: number; gid: number; mtimeMs: number }> = [];
+  const dirMeta: Array<{ rel: string; full: string; mode: number; uid: number; gid: number; mtimeMs: number }> = [];
 
   const checkParent = (rel: string): void => {
     const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
@@ -79,7 +79,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
         mkdirSync(full, 0o700);
         const s = lstatSync(full);
         made.set(rel, { dev: s.dev, ino: s.ino });
-        dirMeta.push({ full, mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs });
+        dirMeta.push({ rel, full, mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs });
         break;
       }
       case 'file': {
@@ -117,7 +117,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
         lutimesSync(full, e.mtimeMs / 1000, e.mtimeMs / 1000);
       }
     }
-    if (!root && e.type !== 'directory' && (e.uid !== process.getuid?.() || e.gid !== process.getgid?.())) {
+    if (!root && (e.uid !== process.getuid?.() || e.gid !== process.getgid?.())) {
       report.skipped.push({ path: e.path, reason: `owner ${e.uid}:${e.gid} needs root` });
     }
     report.entries++;
@@ -125,10 +125,25 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
   }
   // Directory metadata last, deepest first: writing into a directory changes its mtime, and a
   // read-only mode would stop the writes.
+  // Through a descriptor opened without following a symlink, on the same inode this export
+  // made: a directory swapped since cannot redirect these calls.
   for (const d of dirMeta.reverse()) {
-    if (root) chownSync(d.full, d.uid, d.gid);
-    chmodSync(d.full, d.mode);
-    utimesSync(d.full, d.mtimeMs / 1000, d.mtimeMs / 1000);
+    let fd: number;
+    try {
+      fd = openSync(d.full, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    } catch {
+      throw new ExportError(d.full, 'the directory changed while exporting (replaced or made a symlink); stopped');
+    }
+    try {
+      const s = fstatSync(fd);
+      const want = made.get(d.rel)!;
+      if (s.dev !== want.dev || s.ino !== want.ino) throw new ExportError(d.full, 'the directory changed while exporting (replaced); stopped');
+      if (root) fchownSync(fd, d.uid, d.gid);
+      fchmodSync(fd, d.mode);
+      futimesSync(fd, d.mtimeMs / 1000, d.mtimeMs / 1000);
+    } finally {
+      closeSync(fd);
+    }
   }
   return report;
 }

@@ -67,7 +67,9 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
       const header = {
         name: e.path,
         type: TAR_TYPE[e.type],
-        mode: e.mode & 0o7777,
+        // tar-stream replaces a falsy mode with its default (0644/0755): a type bit keeps mode 0
+        // (/etc/shadow is 0000 on some distributions) while the header still gets mode & 07777.
+        mode: (e.mode & 0o7777) | 0o100000,
         uid: e.uid > OCTAL7_MAX ? 0 : e.uid,
         gid: e.gid > OCTAL7_MAX ? 0 : e.gid,
         uname: '',
@@ -101,6 +103,9 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
       }));
     });
   });
+  // A caller that only reads the stream still sees the error there; this keeps a rejected
+  // `info` nobody awaits from becoming an unhandled rejection.
+  info.catch(() => {});
   return { stream: out, info };
 }
 

@@ -233,13 +233,21 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
     const parts = p.split('/').filter((c) => c !== '');
     let first: string | undefined;
     for (let i = 1; i <= parts.length; i++) {
-      const r = this.engine.resolve('/' + parts.slice(0, i).join('/'), true);
+      const prefix = '/' + parts.slice(0, i).join('/');
+      // The last name is not followed: a dangling symlink there is ENOENT, as mkdir -p on Linux.
+      const r = i === parts.length ? this.engine.resolveEntry(prefix) : this.engine.resolve(prefix, true);
       if (r.obj) {
+        if (i === parts.length && r.obj.type === 'symlink') {
+          const target = this.engine.resolve(prefix, true).obj;
+          if (!target) fail('ENOENT');
+          if (!target.isDir) fail('EEXIST');
+          continue;
+        }
         if (!r.obj.isDir) fail(i === parts.length ? 'EEXIST' : 'ENOTDIR');
         continue;
       }
       this.engine.create(r, 'directory', this.newMeta(mode));
-      first ??= r.resolved;
+      first ??= prefix;
     }
     return first;
   }
@@ -308,6 +316,8 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
       // Both parents are walked before the source name is looked up (do_renameat2), so an
       // error in the new path's parents wins over a missing source.
       const src = this.engine.resolveEntry(from);
+      // do_renameat2: a last component of '.' or '..' is not a name to rename.
+      if ([from, to].some((x) => /(^|\/)\.{1,2}\/*$/.test(x))) fail('EBUSY');
       const dst = this.engine.resolveEntry(to);
       this.engine.rename(src, dst);
     });
@@ -326,6 +336,7 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
     const t = typeof target === 'string' ? target : Buffer.isBuffer(target) ? target.toString() : pathArg(target, 'target');
     const p = pathArg(path);
     this.call('symlink', t, p, () => {
+      if (t === '') fail('ENOENT'); // symlink(2): an empty target
       const r = this.engine.resolveEntry(p);
       if (!r.obj && r.trailingSlash) fail('ENOENT');
       this.engine.create(r, 'symlink', this.newMeta(0o777, true), { target: t });
@@ -336,7 +347,9 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
   mknodSync(path: PathLike, type: Extract<EntryType, 'char' | 'block' | 'fifo'>, mode: number, rdev = 0): void {
     const p = pathArg(path);
     this.call('mknod', p, undefined, () => {
-      this.engine.create(this.engine.resolve(p, false), type, this.newMeta(mode & ~this.umask), { rdev });
+      const r = this.engine.resolveEntry(p);
+      if (!r.obj && r.trailingSlash) fail('ENOENT'); // filename_create
+      this.engine.create(r, type, this.newMeta(mode & ~this.umask), { rdev });
     });
   }
 
@@ -353,7 +366,11 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
     const enc = encodingOf(options);
     let data: Buffer;
     if (typeof path === 'number') {
-      const f = this.call('read', undefined, undefined, () => this.files.get(path));
+      const f = this.call('read', undefined, undefined, () => {
+        const file = this.files.get(path);
+        if (!readable(file)) fail('EBADF');
+        return file;
+      });
       data = this.call('read', undefined, undefined, () => {
         const all = this.contentOf(f);
         const rest = all.subarray(f.position);
@@ -575,6 +592,10 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
       },
       final: (cb) => {
         try { this.closeSync(fd); cb(); } catch (e) { cb(e as Error); }
+      },
+      destroy: (err, cb) => {
+        try { this.closeSync(fd); } catch { /* closed by final */ }
+        cb(err);
       },
     });
   }

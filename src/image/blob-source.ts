@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
 import { ImageError } from './errors.js';
 import { layerPath } from '../layer/tar/entry-name.js';
@@ -60,16 +61,16 @@ export class ArchiveSource implements FileSource {
         files.set(where.path.slice(1), Buffer.concat(chunks));
       }
     })();
-    const feeding = new Promise<void>((resolve, reject) => {
-      const input = createReadStream(path);
-      input.on('error', reject);
-      extract.on('error', reject);
-      extract.on('finish', resolve);
-      input.pipe(extract);
-    });
+    const input = createReadStream(path);
+    const feeding = pipeline(input, extract);
     try {
-      await Promise.all([feeding, reading]);
+      await Promise.all([feeding, reading.catch((e: unknown) => {
+        input.destroy();
+        extract.destroy();
+        throw e;
+      })]);
     } catch (e) {
+      await feeding.catch(() => {});
       if (e instanceof ImageError) throw e;
       throw new ImageError(path, `not a readable tar archive: ${(e as Error).message}`);
     }

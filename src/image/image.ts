@@ -155,17 +155,33 @@ async function selectManifest(source: FileSource, index: { manifests?: Descripto
   throw new ImageError(where, `no manifest for platform ${platformName(want)}; available: ${available.join(', ')}`);
 }
 
+/** Checks a parsed index's shape before it is used: an object with a list of descriptors. */
+function asIndex(value: unknown, where: string): { manifests: Descriptor[] } {
+  const v = value as { manifests?: unknown } | null;
+  if (!v || typeof v !== 'object' || !Array.isArray(v.manifests)) throw new ImageError(where, 'not an image index (no manifests list)');
+  for (const d of v.manifests) asDescriptor(d, where);
+  return v as { manifests: Descriptor[] };
+}
+
+function asDescriptor(value: unknown, where: string): Descriptor {
+  const d = value as Descriptor | null;
+  if (!d || typeof d !== 'object' || typeof d.digest !== 'string' || typeof d.size !== 'number') throw new ImageError(where, 'a descriptor lacks a digest or size');
+  return d;
+}
+
 async function openOci(source: FileSource, format: 'oci-layout' | 'oci-archive', options: OpenImageOptions): Promise<Image> {
-  let index = (await readJson(source, 'index.json')) as { manifests?: Descriptor[] };
+  let index = asIndex(await readJson(source, 'index.json'), `${source.label}: index.json`);
   let desc = await selectManifest(source, index, options, `${source.label}: index.json`);
   // An index may point at another index (a multi-platform image inside a layout).
   for (let depth = 0; isIndex(desc.mediaType); depth++) {
     if (depth > 8) throw new ImageError(source.label, 'indexes nested too deep');
-    index = parseJson(await readBlob(source, desc, 'index'), `${source.label}: index ${desc.digest}`) as { manifests?: Descriptor[] };
+    index = asIndex(parseJson(await readBlob(source, desc, 'index'), `${source.label}: index ${desc.digest}`), `${source.label}: index ${desc.digest}`);
     desc = await selectManifest(source, index, { ...options, ref: undefined }, `${source.label}: index ${desc.digest}`);
   }
   const manifest = parseJson(await readBlob(source, desc, 'manifest'), `${source.label}: manifest ${desc.digest}`) as { config?: Descriptor; layers?: Descriptor[] };
-  if (!manifest.config || !Array.isArray(manifest.layers)) throw new ImageError(`${source.label}: manifest ${desc.digest}`, 'no config or layers');
+  if (!manifest || typeof manifest !== 'object' || !manifest.config || !Array.isArray(manifest.layers)) throw new ImageError(`${source.label}: manifest ${desc.digest}`, 'no config or layers');
+  asDescriptor(manifest.config, `${source.label}: manifest ${desc.digest}`);
+  for (const l of manifest.layers) asDescriptor(l, `${source.label}: manifest ${desc.digest}`);
   const config = parseJson(await readBlob(source, manifest.config, 'config'), `${source.label}: config ${manifest.config.digest}`) as ImageConfig;
   const diffIds = checkDiffIds(config, manifest.layers.length, `${source.label}: config ${manifest.config.digest}`);
   const layers: ImageLayer[] = [];
@@ -191,6 +207,7 @@ async function readLayer(source: FileSource, path: string, name: string, where: 
 }
 
 function checkDiffIds(config: ImageConfig, count: number, where: string): string[] {
+  if (!config || typeof config !== 'object') throw new ImageError(where, 'the config is not a JSON object');
   const ids = config.rootfs?.diff_ids;
   if (!Array.isArray(ids) || ids.length !== count) throw new ImageError(where, `rootfs.diff_ids lists ${Array.isArray(ids) ? ids.length : 'no'} layers, the manifest ${count}`);
   for (const id of ids) parseDigest(id, where);
@@ -201,6 +218,11 @@ function checkDiffIds(config: ImageConfig, count: number, where: string): string
 async function openDockerArchive(source: FileSource, options: OpenImageOptions): Promise<Image> {
   const entries = (await readJson(source, 'manifest.json')) as Array<{ Config: string; RepoTags?: string[] | null; Layers: string[] }>;
   if (!Array.isArray(entries) || entries.length === 0) throw new ImageError(`${source.label}: manifest.json`, 'lists no images');
+  for (const e of entries) {
+    if (!e || typeof e.Config !== 'string' || !Array.isArray(e.Layers) || !e.Layers.every((l) => typeof l === 'string')) {
+      throw new ImageError(`${source.label}: manifest.json`, 'an entry lacks Config or Layers');
+    }
+  }
   let entry = entries[0]!;
   if (options.ref !== undefined) {
     const found = entries.find((e) => e.RepoTags?.includes(options.ref!));

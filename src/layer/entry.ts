@@ -67,10 +67,17 @@ export function typeBits(type: EntryType): number {
   return TYPE_BITS[type];
 }
 
+/** The entry type of a mode's S_IFMT bits (on every lookup: a switch, no allocation). */
 export function typeFromMode(mode: number): EntryType | undefined {
-  const bits = mode & S_IFMT;
-  for (const [type, b] of Object.entries(TYPE_BITS)) if (b === bits) return type as EntryType;
-  return undefined;
+  switch (mode & S_IFMT) {
+    case 0o100000: return 'file';
+    case 0o040000: return 'directory';
+    case 0o120000: return 'symlink';
+    case 0o020000: return 'char';
+    case 0o060000: return 'block';
+    case 0o010000: return 'fifo';
+    default: return undefined;
+  }
 }
 
 export function defaultMode(type: EntryType): number {

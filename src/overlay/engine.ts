@@ -153,7 +153,7 @@ export class OverlayEngine {
         }
         continue;
       }
-      if (name.length > NAME_MAX) fail('ENAMETOOLONG');
+      if (name.length > NAME_MAX / 4 && Buffer.byteLength(name) > NAME_MAX) fail('ENAMETOOLONG');
       const obj = this.child(dir, name);
       if (!obj) {
         if (!isLast) fail('ENOENT');
@@ -162,6 +162,7 @@ export class OverlayEngine {
       if (obj.type === 'symlink' && (!isLast || follow || trailingSlash)) {
         if (++hops > MAX_SYMLINK_HOPS) fail('ELOOP');
         const target = this.readlink(obj);
+        if (target === '') fail('ENOENT'); // an empty target names nothing (path_resolution(7))
         if (target.startsWith('/')) stack = [this.root];
         pending = [...toComponents(target), ...pending];
         if (pending.length === 0) {

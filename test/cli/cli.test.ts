@@ -13,7 +13,7 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 async function run(argv: string[], opts: { tty?: boolean; color?: boolean } = {}) {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), stderrIsTTY: opts.tty ?? false, color: opts.color ?? false });
+  const code = await main(argv, { stdout: (t) => void (stdout += Buffer.isBuffer(t) ? t.toString('utf8') : t), stderr: (t) => void (stderr += t), stderrIsTTY: opts.tty ?? false, color: opts.color ?? false });
   return { code, stdout, stderr };
 }
 const ESC = '\u001b[';

@@ -104,6 +104,21 @@ describe('exportDir never writes outside its target', () => {
     outsideUntouched();
   });
 
+  it('sets directory metadata last through descriptors: a directory swapped after its entries were written stops it', () => {
+    const dir = fresh();
+    const ov = overlay({ '/d': { type: 'directory', mode: 0o700, mtimeMs: 1e12 }, '/d/last': 'x' });
+    expect(() => ov.exportDir(dir, {
+      onProgress: ({ path }) => {
+        if (path === 'd/last') {
+          fs.renameSync(join(dir, 'd'), join(dir, 'd.moved'));
+          fs.symlinkSync(outside, join(dir, 'd'));
+        }
+      },
+    })).toThrow(ExportError);
+    outsideUntouched();
+    expect(fs.statSync(outside).mode & 0o7777).not.toBe(0o700);
+  });
+
   it('refuses a non-empty target, and a target that is a symlink', () => {
     const dir = fresh();
     fs.writeFileSync(join(dir, 'x'), '');

@@ -71,6 +71,15 @@ describe('commit and export round trips', () => {
     expect(flat.entries.has('/c')).toBe(false);
   });
 
+  it('keeps mode 0 (as /etc/shadow has on some distributions) in commit and export', async () => {
+    const { ov } = changed([{ '/etc/shadow': { type: 'file', content: 's', mode: 0 } }], [['chmod', '/etc/shadow', 0], ['mkdir', '/locked'], ['chmod', '/locked', 0]]);
+    const committed = await TarLayer.from(await collectStream(ov.commit().stream));
+    expect(committed.entries.get('/etc/shadow')!.mode).toBe(0);
+    expect(committed.entries.get('/locked')!.mode).toBe(0);
+    const flat = await TarLayer.from(await collectStream(ov.exportTar().stream));
+    expect(flat.entries.get('/etc/shadow')!.mode).toBe(0);
+  });
+
   it('commits are deterministic, and SOURCE_DATE_EPOCH clamps every time', async () => {
     const { ov } = changed([{ '/etc/passwd': 'root' }], [['appendFile', '/etc/passwd', 'x'], ['mkdir', '/new'], ['unlink', '/etc/passwd']]);
     const a = await collectStream(ov.commit({ sourceDateEpoch: 1_000_000_000 }).stream);

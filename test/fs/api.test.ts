@@ -124,6 +124,18 @@ describe('descriptors', () => {
     expect(() => ov.closeSync(afd)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'close' }));
   });
 
+  it('reading a write-only descriptor is EBADF', () => {
+    const ov = new Overlay({ lower: image() });
+    const fd = ov.openSync('/etc/passwd', 'a');
+    expect(() => ov.readFileSync(fd)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
+  it('mknod of a missing name with a trailing slash is ENOENT (filename_create)', () => {
+    const ov = new Overlay({ lower: image() });
+    expect(() => ov.mknodSync('/fifo/', 'fifo', 0o644)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(ov.existsSync('/fifo')).toBe(false);
+  });
+
   it('writing to a read-only descriptor is EBADF', () => {
     const ov = new Overlay({ lower: image() });
     const fd = ov.openSync('/etc/passwd', 'r');

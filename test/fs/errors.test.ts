@@ -16,10 +16,11 @@ fs.writeFileSync(join(real, 'dir/file'), 'x');
 fs.mkdirSync(join(real, 'full'));
 fs.writeFileSync(join(real, 'full/f'), 'x');
 fs.symlinkSync('file', join(real, 'dir/link'));
+fs.symlinkSync('missing-target', join(real, 'dangling'));
 afterAll(() => fs.rmSync(real, { recursive: true, force: true }));
 
 const ov = new Overlay({
-  lower: [MemoryLayer.fromJSON({ '/dir/file': 'x', '/dir/link': { type: 'symlink', linkTarget: 'file' }, '/full/f': 'x' })],
+  lower: [MemoryLayer.fromJSON({ '/dir/file': 'x', '/dir/link': { type: 'symlink', linkTarget: 'file' }, '/full/f': 'x', '/dangling': { type: 'symlink', linkTarget: 'missing-target' } })],
 });
 
 function caught(fn: () => unknown): Record<string, unknown> {
@@ -56,6 +57,11 @@ const calls: Call[] = [
   ['chmod of a missing file', (f, at) => f.chmodSync(at('/nope'), 0o600)],
   ['access of a missing file', (f, at) => f.accessSync(at('/nope'))],
   ['realpath of a missing file', (f, at) => f.realpathSync(at('/dir/nope'))],
+  ['rename of a path ending in .', (f, at) => f.renameSync(at('/dir/.'), at('/moved'))],
+  ['rename of a path ending in ..', (f, at) => f.renameSync(at('/dir/file'), at('/full/..'))],
+  ['symlink with an empty target', (f, at) => f.symlinkSync('', at('/empty-link'))],
+  ['mkdir -p onto a dangling symlink', (f, at) => f.mkdirSync(at('/dangling'), { recursive: true })],
+  ['a name of 256 bytes in 128 characters', (f, at) => f.writeFileSync(at(`/${'é'.repeat(128)}`), 'x')],
   ['copyFile with COPYFILE_EXCL onto a file', (f, at) => f.copyFileSync(at('/dir/file'), at('/full/f'), fs.constants.COPYFILE_EXCL)],
 ];
 

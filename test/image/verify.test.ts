@@ -110,6 +110,18 @@ describe('image verification', () => {
     await expect(openImage(d)).rejects.toThrow(/corrupt or truncated|diff_id mismatch/);
   });
 
+  it('malformed JSON where an index or a docker manifest should be is an ImageError, not a crash', async () => {
+    const d = copyDemo();
+    fs.writeFileSync(join(d, 'index.json'), 'null');
+    await fails(openImage(d), /not an image index/);
+    fs.writeFileSync(join(d, 'index.json'), JSON.stringify({ manifests: [{ digest: 42 }] }));
+    await fails(openImage(d), /lacks a digest or size/);
+    const docker = fs.mkdtempSync(join(tmpdir(), 'lfs-docker-'));
+    fs.writeFileSync(join(docker, 'manifest.json'), JSON.stringify([{ Config: 'c.json' }]));
+    await fails(openImage(docker), /lacks Config or Layers/);
+    fs.rmSync(docker, { recursive: true });
+  });
+
   it('gunzip of the demo layers matches their diff_ids (the fixture itself is consistent)', () => {
     const d = copyDemo();
     const { manifest } = manifestOf(d);

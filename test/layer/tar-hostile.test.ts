@@ -106,6 +106,21 @@ describe('broken archives', () => {
   });
 });
 
+describe('resources', () => {
+  it('failing to read a tar on disk leaves no file descriptor open', async () => {
+    const { writeFileSync, readdirSync, mkdtempSync, rmSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/lfs-fd-');
+    const big = await tar([{ name: 'a', content: 'x'.repeat(3_000_000) }, { name: '../escape', content: 'y' }]);
+    writeFileSync(`${dir}/bad.tar`, big);
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 10; i++) await expect(TarLayer.from(`${dir}/bad.tar`)).rejects.toThrow(TarLayerError);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fds()).toBeLessThanOrEqual(before + 1);
+    rmSync(dir, { recursive: true });
+  });
+});
+
 describe('bombs', () => {
   it('a decompression bomb stops at maxBytes with a typed error', async () => {
     const bomb = gzipSync(await tar([{ name: 'zeros', content: '\0'.repeat(20_000_000) }]));

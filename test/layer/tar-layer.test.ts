@@ -100,3 +100,24 @@ describe('TarLayer reads what GNU tar writes, as GNU tar extracts it', () => {
 function* chunksOf(buf: Buffer, size: number): Generator<Buffer> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
 }
+
+describe('content read by offset cannot be misled by PAX record values', () => {
+  it('a PAX value that looks like a size record does not shift later offsets', async () => {
+    const { pack: tarPack } = await import('tar-stream');
+    const p = tarPack();
+    const chunks: Buffer[] = [];
+    p.on('data', (c: unknown) => void chunks.push(c as Buffer));
+    const done = new Promise<void>((r) => p.on('end', () => r()));
+    p.entry({ name: 'a', pax: { 'SCHILY.xattr.user.trick': 'x\n5 size=2048\n' } } as never, 'first');
+    p.entry({ name: 'b' }, 'second file');
+    p.entry({ name: 'c' }, Buffer.alloc(3000, 'c'));
+    p.finalize();
+    await done;
+    const file = join(work, 'pax-trick.tar');
+    fs.writeFileSync(file, Buffer.concat(chunks));
+    const disk = await TarLayer.from(file);
+    expect(disk.info.contentOnDisk).toBe(true);
+    expect(disk.read(disk.entries.get('/b')!).toString()).toBe('second file');
+    expect(disk.read(disk.entries.get('/c')!)).toEqual(Buffer.alloc(3000, 'c'));
+  });
+});

@@ -9,7 +9,6 @@ import { LayerBuilder, LayerError } from '../layer-builder.js';
 import { ByteLimit, decompressor, detectCompression, type Compression } from './decompress.js';
 import { TarLayerError } from './errors.js';
 import { layerPath, printable, utf8Name } from './entry-name.js';
-import { TarOffsets } from './offsets.js';
 import { makedev } from '../device.js';
 
 export interface TarLayerOptions {
@@ -51,6 +50,7 @@ interface TarHeader {
   gid?: number;
   mtime?: Date;
   linkname?: string | null;
+  byteOffset?: number;
   devmajor?: number;
   devminor?: number;
   pax?: Record<string, string> | null;
@@ -68,8 +68,8 @@ const TYPES: Record<string, EntryType> = {
 
 /**
  * A read-only layer read from an OCI/Docker layer tarball (plain, gzip or zstd, told apart by
- * magic bytes), indexed in one streaming pass. Content is held decompressed in memory (see
- * docs/layers.md for the strategy and its bounds).
+ * magic bytes), indexed in one streaming pass. File content stays in an uncompressed tar on
+ * disk (read by offset) or is held decompressed in memory: docs/layers.md.
  */
 export class TarLayer extends IndexedLayer {
   private constructor(name: string, built: ReturnType<LayerBuilder['build']>, readonly info: TarLayerInfo) {
@@ -91,9 +91,8 @@ export class TarLayer extends IndexedLayer {
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
     const onDisk = (options.content ?? 'disk') === 'disk' && typeof source === 'string' && compression === 'none';
-    const offsets = onDisk ? new TarOffsets() : undefined;
     // An uncompressed layer's digest is its diff_id: hash it once.
-    const stages = [rest, rawHash, decompressor(compression), limit, compression === 'none' ? undefined : tarHash, offsets, extract].filter((s) => s !== undefined);
+    const stages = [rest, rawHash, decompressor(compression), limit, compression === 'none' ? undefined : tarHash, extract].filter((s) => s !== undefined);
     let streamError: unknown;
     const done = pipeline(stages as unknown as [Readable, ...Transform[]]).catch((e: unknown) => {
       streamError = e;
@@ -110,18 +109,21 @@ export class TarLayer extends IndexedLayer {
         last = display;
         if (++count > maxEntries) throw new TarLayerError(name, display, `more than ${maxEntries} entries (maxEntries)`);
         const data = await collect(entry as AsyncIterable<Buffer>, !onDisk);
-        const ref = onDisk && h.type !== 'link' ? { file: source as string, offset: offsets!.dataOffsets[count - 1]!, size: data.length } : undefined;
+        // tar-stream's byteOffset is where the entry's data starts in the uncompressed tar.
+        const ref = onDisk && h.type !== 'link' ? { file: source as string, offset: h.byteOffset!, size: data.length } : undefined;
         addEntry(builder, name, h, ref ?? data.buffer);
       }
       await done;
     } catch (e) {
       await done;
+      input.destroy();
       if (e instanceof LayerError) throw e;
       const cause = streamError ?? e;
       if (cause instanceof LayerError) throw cause;
       throw new TarLayerError(name, `after ${last} (byte ${limit.bytes} of the uncompressed tar)`, `corrupt or truncated archive: ${(cause as Error).message}`);
     }
     if (streamError) {
+      input.destroy();
       if (streamError instanceof LayerError) throw streamError;
       throw new TarLayerError(name, `after ${last}`, `corrupt or truncated archive: ${(streamError as Error).message}`);
     }
