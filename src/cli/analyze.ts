@@ -13,10 +13,10 @@ export interface Analysis {
 /**
  * Wasted bytes in the manner of dive: every file a layer ships whose content a later layer
  * overwrites or deletes still costs its bytes in the image. A file counts as visible when the
- * merged view shows that layer's version of it.
+ * merged view shows that layer's version of it (at the path the layer gives it).
  */
 export function analyze(image: Image, top = 10): Analysis {
-  const ov = image.overlay();
+  const merged = image.overlay().engine.lower;
   const wasted: Analysis['wasted'] = [];
   const all: Analysis['largest'] = [];
   let totalBytes = 0;
@@ -27,9 +27,11 @@ export function analyze(image: Image, top = 10): Analysis {
       seen.add(e.inode);
       totalBytes += e.size;
       all.push({ path: p, layer: i, size: e.size });
-      const w = ov.whereIs(p);
-      if (w.provider === i) continue;
-      wasted.push({ path: p, layer: i, size: e.size, reason: w.provider === undefined ? 'deleted' : 'overwritten' });
+      // Visible when the merged view shows this very entry at this path (a symlinked parent
+      // elsewhere does not count), found in O(1) in the merged index.
+      const shown = merged.get(p);
+      if (shown?.layer === i && shown.entry.inode === e.inode) continue;
+      wasted.push({ path: p, layer: i, size: e.size, reason: shown === undefined ? 'deleted' : 'overwritten' });
     }
   });
   const wastedBytes = wasted.reduce((n, w) => n + w.size, 0);

@@ -14,9 +14,8 @@ export interface LayerChange {
  * Implicit parents are not changes.
  */
 export function layerChanges(image: Image): LayerChange[][] {
-  const layers = image.layers.map((l) => l.layer);
-  return layers.map((layer, i) => {
-    const below = new LowerIndex(layers.slice(0, i));
+  const below = new LowerIndex([]);
+  return image.layers.map(({ layer }) => {
     const out: LayerChange[] = [];
     for (const d of layer.opaqueDirs) out.push({ path: d, kind: 'opaque', size: 0 });
     for (const w of layer.whiteouts) if (below.get(w)) out.push({ path: w, kind: 'deleted', size: 0 });
@@ -24,6 +23,7 @@ export function layerChanges(image: Image): LayerChange[][] {
       if (e.implicit || p === '/') continue;
       out.push({ path: p, kind: below.get(p) ? 'changed' : 'added', type: e.type, size: e.type === 'file' ? e.size : 0 });
     }
+    below.add(layer);
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   });
 }

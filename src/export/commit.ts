@@ -3,6 +3,7 @@ import { OPAQUE_MARKER } from '../layer/oci-names.js';
 import type { OverlayEngine } from '../overlay/engine.js';
 import type { MemfsLink, MemfsNode } from '../overlay/memfs-types.js';
 import { mergedEntries } from './export-tar.js';
+import { marker } from './layer-entries.js';
 import type { TarEntry } from './tar-writer.js';
 
 const rel = (path: string) => path.slice(1);
@@ -23,8 +24,8 @@ export function* upperEntries(engine: OverlayEngine): Generator<TarEntry> {
   function* visit(link: MemfsLink, path: string): Generator<TarEntry> {
     const names = [...link.children.keys()].filter((n) => n !== '.' && n !== '..').sort();
     const markers = names.filter((n) => n.startsWith('.wh.'));
-    // The opaque marker first, then the whiteouts (both sorted: OPAQUE_MARKER sorts first anyway).
-    for (const m of markers) yield marker(path === '/' ? `/${m}` : `${path}/${m}`);
+    // Markers (the opaque marker and whiteouts) before the other entries of the directory.
+    for (const m of markers) yield marker(rel(path === '/' ? `/${m}` : `${path}/${m}`));
     for (const name of names) {
       if (name.startsWith('.wh.')) continue;
       const child = link.children.get(name)!;
@@ -35,7 +36,7 @@ export function* upperEntries(engine: OverlayEngine): Generator<TarEntry> {
       if (type === 'directory') {
         yield { path: `${rel(childPath)}/`, type, ...meta };
         if (up.redirects.has(node)) {
-          yield marker(`${childPath}/${OPAQUE_MARKER}`);
+          yield marker(rel(`${childPath}/${OPAQUE_MARKER}`));
           yield* mergedEntries(engine, engine.lookup(childPath, false), { includeSelf: false });
         } else {
           yield* visit(child, childPath);
@@ -57,8 +58,4 @@ export function* upperEntries(engine: OverlayEngine): Generator<TarEntry> {
   const root = up.root.getNode();
   yield { path: './', type: 'directory', mode: root.mode & 0o7777, uid: root.uid, gid: root.gid, mtimeMs: root.mtime.getTime(), xattrs: up.xattrs.get(root) };
   yield* visit(up.root, '/');
-}
-
-function marker(path: string): TarEntry {
-  return { path: rel(path), type: 'file', mode: 0, uid: 0, gid: 0, mtimeMs: 0, data: Buffer.alloc(0) };
 }

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Overlay } from '../fs/overlay.js';
 import type { Image, ImageConfig } from '../image/image.js';
 import { OCI_MANIFEST } from '../image/media-types.js';
+import { digestOf } from '../image/digest.js';
 import { layerEntries } from './layer-entries.js';
 import { collectStream, writeTar, type TarWriteOptions } from './tar-writer.js';
 
@@ -24,7 +24,6 @@ export interface SavedImage {
   layers: Array<{ digest: string; diffId: string; size: number; mediaType: string }>;
 }
 
-const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 /**
  * `docker commit` for files: the overlay's upper layer committed and appended to its lower
@@ -37,7 +36,7 @@ export async function saveImage(ov: Overlay, target: string, options: SaveImageO
   if (existing && existing.length > 0) throw new Error(`${target}: not empty; saveImage writes a new image layout`);
   await mkdir(join(target, 'blobs', 'sha256'), { recursive: true });
   const put = async (data: Buffer) => {
-    const digest = sha256(data);
+    const digest = digestOf(data);
     await writeFile(join(target, 'blobs', 'sha256', digest.slice(7)), data);
     return { digest, size: data.length };
   };

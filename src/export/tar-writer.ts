@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { HashingStream } from '../layer/tar/hashing-stream.js';
+import { PassThrough, type Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { pack as tarPack } from 'tar-stream';
 import type { EntryType } from '../layer/entry.js';
@@ -51,8 +51,8 @@ const OCTAL7_MAX = 0o7777777;
  */
 export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions = {}): TarWriteResult {
   const pack = tarPack();
-  const tarHash = new HashCount();
-  const outHash = new HashCount();
+  const tarHash = new HashingStream();
+  const outHash = new HashingStream();
   const compression = options.compression ?? 'gzip';
   const out = new PassThrough();
   const clamp = options.sourceDateEpoch !== undefined ? options.sourceDateEpoch * 1000 : Infinity;
@@ -109,22 +109,6 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
   return { stream: out, info };
 }
 
-class HashCount extends Transform {
-  private readonly hash = createHash('sha256');
-  bytes = 0;
-  private result: string | undefined;
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
-
-  digest(): string {
-    this.result ??= `sha256:${this.hash.digest('hex')}`;
-    return this.result;
-  }
-}
 
 /** Reads a stream to the end. */
 export async function collectStream(stream: Readable): Promise<Buffer> {

@@ -4,7 +4,7 @@ import { getSystemErrorMap } from 'node:util';
 /** The errno names layerfs can raise; every one is a real Linux errno. */
 export type ErrnoCode =
   | 'ENOENT' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EXDEV' | 'EINVAL'
-  | 'ELOOP' | 'EPERM' | 'EBADF' | 'EBUSY' | 'ENAMETOOLONG' | 'EOPNOTSUPP' | 'ENODATA' | 'EACCES';
+  | 'ELOOP' | 'EPERM' | 'EBADF' | 'EBUSY' | 'ENAMETOOLONG' | 'EOPNOTSUPP' | 'EACCES';
 
 const systemErrors = getSystemErrorMap();
 
@@ -47,8 +47,4 @@ export class Errno extends Error {
 
 export function fail(code: ErrnoCode, hint?: string): never {
   throw new Errno(code, hint);
-}
-
-export function isErrno(e: unknown, code?: ErrnoCode): e is Errno | OverlayFsError {
-  return (e instanceof Errno || e instanceof OverlayFsError) && (code === undefined || e.code === code);
 }

@@ -91,12 +91,7 @@ export async function openImage(path: string, options: OpenImageOptions = {}): P
 }
 
 async function readJson(source: FileSource, path: string): Promise<unknown> {
-  const data = await source.read(path);
-  try {
-    return JSON.parse(data.toString('utf8'));
-  } catch {
-    throw new ImageError(`${source.label}: ${path}`, 'not valid JSON');
-  }
+  return parseJson(await source.read(path), `${source.label}: ${path}`);
 }
 
 function blobPath(digest: string, where: string): string {

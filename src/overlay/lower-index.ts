@@ -44,10 +44,18 @@ export class LowerIndex {
   readonly root: LowerNode;
   private readonly byPath = new Map<string, LowerNode>();
 
-  constructor(readonly layers: readonly Layer[]) {
+  readonly layers: Layer[] = [];
+
+  constructor(layers: readonly Layer[]) {
     this.root = { path: '/', entry: ROOT_ENTRY, layer: -1, children: new Map(), dirLayers: [], top: ROOT_ENTRY };
     this.byPath.set('/', this.root);
-    layers.forEach((layer, i) => this.apply(layer, i));
+    for (const layer of layers) this.add(layer);
+  }
+
+  /** Places one more layer on top (tools that walk an image layer by layer reuse one index). */
+  add(layer: Layer): void {
+    this.layers.push(layer);
+    this.apply(layer, this.layers.length - 1);
   }
 
   get(path: string): LowerNode | undefined {

@@ -54,13 +54,6 @@ export class Upper {
     }
   }
 
-  /** Names a directory whites out. */
-  *whiteouts(dir: MemfsLink): Iterable<string> {
-    for (const name of dir.children.keys()) {
-      if (name.startsWith('.wh.') && name !== OPAQUE_MARKER) yield name.slice(4);
-    }
-  }
-
   create(dir: MemfsLink, name: string, type: EntryType, meta: NodeMeta, extra: { target?: string; rdev?: number; data?: Buffer } = {}): MemfsLink {
     if (dir.children.has(name)) throw new Error(`layerfs internal error: ${name} already exists in the upper layer`);
     const node = this.volume._core.createNode(typeBits(type) | (meta.mode & 0o7777));

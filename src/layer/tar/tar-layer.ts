@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { HashingStream } from './hashing-stream.js';
 import { createReadStream } from 'node:fs';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
 import type { ContentRef, EntrySpec, EntryType } from '../entry.js';
@@ -85,8 +85,8 @@ export class TarLayer extends IndexedLayer {
 
     const { head, rest } = await peek(input);
     const compression = detectCompression(head);
-    const rawHash = new Hashing();
-    const tarHash = new Hashing();
+    const rawHash = new HashingStream();
+    const tarHash = new HashingStream();
     const limit = new ByteLimit(maxBytes, () => new TarLayerError(name, `byte ${maxBytes}`, `uncompressed size exceeds the bound of ${maxBytes} bytes (maxBytes)`));
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
@@ -210,20 +210,3 @@ async function peek(input: Readable): Promise<{ head: Buffer; rest: Readable }> 
   return { head, rest: Readable.from(all(), { objectMode: false }) };
 }
 
-class Hashing extends Transform {
-  private readonly hash = createHash('sha256');
-  bytes = 0;
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
-
-  private result: string | undefined;
-
-  digest(): string {
-    this.result ??= `sha256:${this.hash.digest('hex')}`;
-    return this.result;
-  }
-}
