@@ -113,9 +113,13 @@ export class LowerIndex {
     this.forget(node, path);
   }
 
-  /** Drops a node and its subtree from the path table. */
+  /** Drops a node and its subtree from the path table (iteratively: layers can nest deep). */
   private forget(node: LowerNode, path: string): void {
-    this.byPath.delete(path);
-    if (node.children) for (const [name, child] of node.children) this.forget(child, join(path, name));
+    const todo: Array<[LowerNode, string]> = [[node, path]];
+    for (let item = todo.pop(); item; item = todo.pop()) {
+      const [n, p] = item;
+      this.byPath.delete(p);
+      if (n.children) for (const [name, child] of n.children) todo.push([child, join(p, name)]);
+    }
   }
 }

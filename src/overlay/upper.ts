@@ -81,15 +81,19 @@ export class Upper {
     this.release(link);
   }
 
+  /** Frees the inodes of a removed subtree (iteratively: trees can nest deep). */
   private release(link: MemfsLink): void {
-    const node = link.getNode();
-    if (node.isDirectory()) {
-      for (const [n, c] of link.children) if (n !== '.' && n !== '..' && c) this.release(c);
-      this.volume._core.deleteNode(node);
-      return;
+    const todo = [link];
+    for (let l = todo.pop(); l; l = todo.pop()) {
+      const node = l.getNode();
+      if (node.isDirectory()) {
+        for (const [n, c] of l.children) if (n !== '.' && n !== '..' && c) todo.push(c);
+        this.volume._core.deleteNode(node);
+        continue;
+      }
+      node.nlink--;
+      if (node.nlink <= 0) this.volume._core.deleteNode(node);
     }
-    node.nlink--;
-    if (node.nlink <= 0) this.volume._core.deleteNode(node);
   }
 
   /** Moves a name, replacing whatever is at the destination (rename(2) on the upper). */
