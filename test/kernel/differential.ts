@@ -102,7 +102,13 @@ export interface UpperEntry {
 /** The kernel's upperdir in comparable form: char 0/0 is a whiteout, xattrs mark opaque and redirect. */
 export function kernelUpper(dump: UpperDumpEntry[]): Map<string, UpperEntry> {
   const out = new Map<string, UpperEntry>();
-  for (const d of dump) {
+  // The lower path each upper directory merges with: its redirect, or its parent's lower path
+  // and its own name. A relative redirect names a sibling within the parent's lower directory
+  // (overlayfs.rst "Redirect dir"), which may itself be redirected.
+  const lowerPathOf = new Map<string, string>([['/', '/']]);
+  const parentOf = (p: string) => p.slice(0, p.lastIndexOf('/')) || '/';
+  const childOf = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+  for (const d of [...dump].sort((a, b) => (a.path < b.path ? -1 : 1))) {
     if (d.type === 'char' && d.rdev?.[0] === 0 && d.rdev[1] === 0) {
       out.set(d.path, { type: 'whiteout' });
       continue;
@@ -120,10 +126,12 @@ export function kernelUpper(dump: UpperDumpEntry[]): Map<string, UpperEntry> {
     if (d.rdev) e.rdev = d.rdev.join(':');
     if (d.xattrs?.['trusted.overlay.opaque'] === 'y') e.opaque = true;
     const redirect = d.xattrs?.['trusted.overlay.redirect'];
-    if (redirect !== undefined) {
-      // A relative redirect names a sibling in the same parent (overlayfs.rst "Redirect_dir").
-      const parent = d.path.slice(0, d.path.lastIndexOf('/')) || '';
-      e.redirect = redirect.startsWith('/') ? redirect : `${parent}/${redirect}`;
+    if (d.path !== '/') {
+      const parentLower = lowerPathOf.get(parentOf(d.path)) ?? parentOf(d.path);
+      const name = d.path.slice(d.path.lastIndexOf('/') + 1);
+      const lower = redirect === undefined ? childOf(parentLower, name) : redirect.startsWith('/') ? redirect : childOf(parentLower, redirect);
+      lowerPathOf.set(d.path, lower);
+      if (redirect !== undefined) e.redirect = lower;
     }
     out.set(d.path, e);
   }

@@ -189,6 +189,9 @@ export const scenarios: Scenario[] = [
   { rule: 'regression', name: 'rm -r through a symlink to the root, next to a directory only a lower layer has', layers: [
     { '/b/c/.wh.a': '' },
   ], ops: [['symlink', '/', '/b/a'], ['rmrf', '/b/a/b']] },
+  { rule: 'regression', name: 'a redirected directory inside a redirected directory names its lower path through the parent', redirectDir: true, layers: [
+    { '/a/a': dir(0o755, T0) }, { '/b/.wh..wh..opq': '' },
+  ], ops: [['rename', '/a', '/b/a'], ['rename', '/b/a/a', '/b/a/c'], ['readdir', '/b/a']] },
 ];
 
 export function layersOf(s: Scenario): MemoryLayer[] {
