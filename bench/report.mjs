@@ -30,7 +30,7 @@ for (const g of groups) {
 // The chart: warm stat and first lookup against depth, log-log.
 const series = new Map();
 for (const g of groups) {
-  const m = /(warm stat of a bottom-layer file|first lookup of a missing name).*?, (\d+) layer/.exec(g.fullName);
+  const m = /(warm stat of a bottom-layer file|first lookup of a missing name).*? (\d+) layer/.exec(g.fullName);
   if (!m) continue;
   for (const b of g.benchmarks) {
     const key = `${b.name}: ${m[1].startsWith('warm') ? 'warm stat' : 'first lookup'}`;
