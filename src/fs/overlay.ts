@@ -177,8 +177,12 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
       const out: Array<string | Dirent> = [];
       const visit = (d: Obj, prefix: string): void => {
         for (const name of this.engine.list(d)) {
-          const child = this.engine.child(d, name)!;
           const rel = prefix ? `${prefix}/${name}` : name;
+          if (!opts.withFileTypes && !opts.recursive) {
+            out.push(rel); // names only: no child lookup needed
+            continue;
+          }
+          const child = this.engine.child(d, name)!;
           out.push(opts.withFileTypes ? new Dirent(name, prefix ? `${p.replace(/\/$/, '')}/${prefix}` : p, this.engine.info(child).mode) : rel);
           if (opts.recursive && child.isDir) visit(child, rel);
         }

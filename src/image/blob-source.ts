@@ -18,7 +18,8 @@ export interface FileSource {
 export class DirectorySource implements FileSource {
   constructor(readonly label: string) {}
 
-  private at(path: string): string {
+  /** The file's path on disk (for readers that can seek, such as an uncompressed TarLayer). */
+  at(path: string): string {
     const where = layerPath(path);
     if ('refused' in where) throw new ImageError(`${this.label}/${path}`, where.refused);
     return join(this.label, where.path);

@@ -194,7 +194,9 @@ async function openOci(source: FileSource, format: 'oci-layout' | 'oci-archive',
 /** Reads a layer blob; a blob that does not parse is reported as the image's error, naming the blob. */
 async function readLayer(source: FileSource, path: string, name: string, where: string, options: OpenImageOptions): Promise<TarLayer> {
   try {
-    return await TarLayer.from(await source.stream(path), { ...options, name });
+    // From a directory, a layer is read by path, so an uncompressed one is indexed in place.
+    const input = source instanceof DirectorySource ? source.at(path) : await source.stream(path);
+    return await TarLayer.from(input, { ...options, name });
   } catch (e) {
     if (e instanceof LayerError) throw new ImageError(where, `corrupt layer (${e.message})`, { cause: e });
     throw e;

@@ -91,7 +91,7 @@ export class LayerBuilder {
     const inodeOfPath = new Map<string, number>();
     const content = new Map<number, Buffer | ContentRef>();
     let nextInode = 1;
-    const ordered = [...new Set([...specs.keys(), ...implicit, ...linkOf.keys()])].sort(byDepthThenName);
+    const ordered = sortParentsFirst([...new Set([...specs.keys(), ...implicit, ...linkOf.keys()])]);
     for (const p of ordered) if (specs.has(p) || implicit.has(p)) inodeOfPath.set(p, nextInode++);
     for (const p of linkOf.keys()) {
       let target = linkOf.get(p)!;
@@ -177,7 +177,13 @@ function resolveLink(p: string, linkOf: Map<string, string>): string {
   return t;
 }
 
-/** Parents before children, then by name, so indexes and tars come out in one stable order. */
-export function byDepthThenName(a: string, b: string): number {
-  return depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0);
+/**
+ * Parents before children, then by name, so indexes and tars come out in one stable order
+ * (each path's depth computed once, not on every comparison).
+ */
+function sortParentsFirst(paths: string[]): string[] {
+  return paths
+    .map((p) => ({ p, d: depth(p) }))
+    .sort((a, b) => a.d - b.d || (a.p < b.p ? -1 : a.p > b.p ? 1 : 0))
+    .map((x) => x.p);
 }
