@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { typeFromMode } from '../../src/layer/entry.js';
 
 /** The subset of `fs` the tree walker needs; Node's `fs` and an `Overlay` both have it. */
 export interface FsLike {
@@ -28,15 +29,7 @@ export function canonicalTime(ms: number): string {
 }
 
 function typeOf(mode: number): string {
-  switch (mode & 0o170000) {
-    case 0o100000: return 'file';
-    case 0o040000: return 'directory';
-    case 0o120000: return 'symlink';
-    case 0o020000: return 'char';
-    case 0o060000: return 'block';
-    case 0o010000: return 'fifo';
-    default: return 'other';
-  }
+  return typeFromMode(mode) ?? 'other';
 }
 
 /**
