@@ -404,6 +404,9 @@ export class OverlayEngine {
     }
     if (targetNotEmpty) {
       if (markedOpaque) this.emit({ type: 'opaque', path: src.path });
+      // Observed on 6.18 with redirect_dir=on: a redirected directory that fails to move to
+      // another directory leaves its old parent's mtime at the time of the attempt.
+      if (srcMerged && oldDir !== newDir) oldDir.getNode().mtime = new Date();
       fail('ENOTEMPTY');
     }
     this.upper.removeWhiteout(newDir, to.name);

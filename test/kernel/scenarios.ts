@@ -192,6 +192,9 @@ export const scenarios: Scenario[] = [
   { rule: 'regression', name: 'a redirected directory inside a redirected directory names its lower path through the parent', redirectDir: true, layers: [
     { '/a/a': dir(0o755, T0) }, { '/b/.wh..wh..opq': '' },
   ], ops: [['rename', '/a', '/b/a'], ['rename', '/b/a/a', '/b/a/c'], ['readdir', '/b/a']] },
+  { rule: 'regression', name: 'a redirected directory that fails to move to another directory touches its old parent', redirectDir: true, layers: [
+    { '/c/a': file('') }, { '/a/a': file('') }, { '/p/c/a': file(''), '/q/z': file('') },
+  ], ops: [['mkdir', '/a/c'], ['symlink', 'a', '/a/c/a'], ['rename', '/c', '/a/c'], ['mkdir', '/q/c'], ['writeFile', '/q/c/f', ''], ['rename', '/p/c', '/q/c']] },
 ];
 
 export function layersOf(s: Scenario): MemoryLayer[] {
