@@ -254,6 +254,16 @@ export class OverlayEngine {
     return [...names].sort();
   }
 
+  /** Whether a directory shows any name, stopping at the first (rmdir and rename ask only this). */
+  isEmpty(dir: Obj): boolean {
+    if (dir.upper) for (const _ of this.upper.names(dir.upper)) return false;
+    if (dir.lower?.children) {
+      // Any upper name has already answered; a lower name shows unless the upper whites it out.
+      for (const n of dir.lower.children.keys()) if (!(dir.upper && this.upper.hasWhiteout(dir.upper, n))) return false;
+    }
+    return true;
+  }
+
   xattrs(obj: Obj): ReadonlyMap<string, Buffer> {
     if (obj.upper) return this.upper.xattrs.get(obj.upper.getNode()) ?? new Map();
     return obj.lower!.entry.xattrs;
@@ -334,7 +344,7 @@ export class OverlayEngine {
   remove(obj: Obj): void {
     const parent = obj.parent;
     if (!parent) fail('EBUSY');
-    if (obj.isDir && this.list(obj).length > 0) fail('ENOTEMPTY');
+    if (obj.isDir && !this.isEmpty(obj)) fail('ENOTEMPTY');
     const lowerPositive = obj.lowerPositive;
     const dirLink = this.copyUp(parent);
     if (obj.upper) this.upper.remove(dirLink, obj.name);
@@ -383,7 +393,7 @@ export class OverlayEngine {
     // A target with lower content is checked for emptiness here; a pure upper target only
     // when the upper filesystem renames, after the steps below have taken effect (observed:
     // a failed rename still leaves the source copied up and marked).
-    const targetNotEmpty = dst?.isDir === true && this.list(dst).length > 0;
+    const targetNotEmpty = dst?.isDir === true && !this.isEmpty(dst);
     if (targetNotEmpty && dst!.lower !== undefined) fail('ENOTEMPTY');
 
     const oldLowerPositive = src.lowerPositive;

@@ -90,31 +90,26 @@ describe('exportDir never writes outside its target', () => {
     outsideUntouched();
   });
 
+  /** A progress callback that, once `when` is written, swaps directory `name` for a symlink to `outside`. */
+  const swapAfter = (dir: string, when: string, name: string) => ({
+    onProgress: ({ path }: { path: string }) => {
+      if (path !== when) return;
+      fs.renameSync(join(dir, name), join(dir, `${name}.moved`));
+      fs.symlinkSync(outside, join(dir, name));
+    },
+  });
+
   it('stops when a directory is swapped for a symlink while it exports (a target changed under it)', () => {
     const dir = fresh();
     const ov = overlay({ '/a/one': '1', '/a/two': '2', '/a/three': '3' });
-    expect(() => ov.exportDir(dir, {
-      onProgress: ({ path }) => {
-        if (path === 'a/') {
-          fs.renameSync(join(dir, 'a'), join(dir, 'a.moved'));
-          fs.symlinkSync(outside, join(dir, 'a'));
-        }
-      },
-    })).toThrow(ExportError);
+    expect(() => ov.exportDir(dir, swapAfter(dir, 'a/', 'a'))).toThrow(ExportError);
     outsideUntouched();
   });
 
   it('sets directory metadata last through descriptors: a directory swapped after its entries were written stops it', () => {
     const dir = fresh();
     const ov = overlay({ '/d': { type: 'directory', mode: 0o700, mtimeMs: 1e12 }, '/d/last': 'x' });
-    expect(() => ov.exportDir(dir, {
-      onProgress: ({ path }) => {
-        if (path === 'd/last') {
-          fs.renameSync(join(dir, 'd'), join(dir, 'd.moved'));
-          fs.symlinkSync(outside, join(dir, 'd'));
-        }
-      },
-    })).toThrow(ExportError);
+    expect(() => ov.exportDir(dir, swapAfter(dir, 'd/last', 'd'))).toThrow(ExportError);
     outsideUntouched();
     expect(fs.statSync(outside).mode & 0o7777).not.toBe(0o700);
   });
