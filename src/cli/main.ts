@@ -30,7 +30,7 @@ const VERBS: Record<string, Verb> = {
   diff: { usage: 'diff IMAGE', summary: 'what each layer adds (A), changes (C), deletes (D) or makes opaque (O)', run: verbs.diff },
   analyze: { usage: 'analyze IMAGE [--ci] [--threshold 0.9]', summary: 'wasted bytes (files later layers overwrite or delete), efficiency, largest files; --ci exits 1 below the threshold', run: verbs.analyzeVerb, options: { ci: { type: 'boolean' }, threshold: { type: 'string' } } },
   export: { usage: 'export IMAGE (--tar FILE | --dir DIR)', summary: 'the merged rootfs as one tar or into an empty directory', run: verbs.exportVerb, options: { tar: { type: 'string' }, dir: { type: 'string' } } },
-  commit: { usage: 'commit IMAGE --changes FILE.json --out DIR', summary: 'apply a JSON list of fs calls ([["writeFile","/etc/motd","hi"], ...]) and save the result as a new OCI image', run: verbs.commitVerb, options: { changes: { type: 'string' }, out: { type: 'string' } } },
+  commit: { usage: 'commit IMAGE --changes FILE.json --out DIR [--compression gzip|zstd|none]', summary: 'apply a JSON list of fs calls ([["writeFile","/etc/motd","hi"], ...]) and save the result as a new OCI image', run: verbs.commitVerb, options: { changes: { type: 'string' }, out: { type: 'string' }, compression: { type: 'string' } } },
   demo: { usage: 'demo [IMAGE]', summary: 'a narrated walk through copy-up, whiteouts, opaque dirs and rename (the bundled image by default)' },
 };
 

@@ -225,9 +225,13 @@ export async function commitVerb(ctx: VerbContext): Promise<void> {
     throw new CliError(`${script}: ${(e as Error).message}`);
   }
   if (!Array.isArray(ops)) throw new CliError(`${script}: expected a JSON list of calls`);
+  const compression = ctx.flags.compression ?? 'gzip';
+  if (compression !== 'gzip' && compression !== 'zstd' && compression !== 'none') {
+    throw new CliError(`--compression: expected gzip, zstd or none, not ${JSON.stringify(compression)}`, 2);
+  }
   const ov = ctx.image.overlay();
   applyScript(ov, ops);
-  const saved = await saveImage(ov, target, { base: ctx.image, createdBy: `layerfs commit --changes ${script}` });
+  const saved = await saveImage(ov, target, { base: ctx.image, compression, createdBy: `layerfs commit --changes ${script}` });
   if (ctx.json) return emitJson(ctx, saved);
   out(ctx, `${target}: ${saved.layers.length} layers; new layer ${short(saved.layers.at(-1)!.digest)} (${bytes(saved.layers.at(-1)!.size)}), manifest ${short(saved.manifest.digest)}`);
 }

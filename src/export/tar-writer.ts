@@ -1,9 +1,9 @@
 import { HashingStream } from '../layer/tar/hashing-stream.js';
 import { PassThrough, type Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import { pack as tarPack } from 'tar-stream';
 import type { EntryType } from '../layer/entry.js';
 import { major, minor } from '../layer/device.js';
+import { compressor, LAYER_MEDIA_TYPE, type OutputCompression } from './compress.js';
 
 /** One entry to write, already normalised (path relative, times in ms). */
 export interface TarEntry {
@@ -20,8 +20,8 @@ export interface TarEntry {
 }
 
 export interface TarWriteOptions {
-  /** `gzip` (the OCI default) or `none`. */
-  compression?: 'gzip' | 'none';
+  /** `gzip` (the OCI default), `zstd` or `none`. */
+  compression?: OutputCompression;
   /**
    * Clamp every mtime to at most this time (seconds since the epoch), as SOURCE_DATE_EPOCH
    * asks of reproducible builds; omitted, times are kept.
@@ -88,7 +88,7 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
     pack.finalize();
   };
 
-  const compressed = compression === 'gzip' ? createGzip({ level: 6 }) : new PassThrough();
+  const compressed = compressor(compression);
   pack.pipe(tarHash).pipe(compressed).pipe(outHash).pipe(out);
   const filling = fill().catch((e: unknown) => out.destroy(e as Error));
   const info = new Promise<Awaited<TarWriteResult['info']>>((resolve, reject) => {
@@ -99,7 +99,7 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
         diffId: tarHash.digest(),
         size: outHash.bytes,
         uncompressedSize: tarHash.bytes,
-        mediaType: compression === 'gzip' ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar',
+        mediaType: LAYER_MEDIA_TYPE[compression],
       }));
     });
   });

@@ -108,6 +108,14 @@ describe('layerfs CLI on the bundled image', () => {
     const bad = await run(['commit', DEMO, '--changes', changes, '--out', join(work, 'c2')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe("layerfs: change 1 (unlink): ENOENT: no such file or directory, unlink '/nope'\n");
+    fs.writeFileSync(changes, JSON.stringify([['writeFile', '/etc/motd', 'zstd\n']]));
+    const z = await run(['commit', DEMO, '--changes', changes, '--out', join(work, 'c3'), '--compression', 'zstd', '--json']);
+    expect(z.code, z.stderr).toBe(0);
+    expect(JSON.parse(z.stdout).layers.at(-1).mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+    expect((await openImage(join(work, 'c3'))).overlay().readFileSync('/etc/motd', 'utf8')).toBe('zstd\n');
+    const wrong = await run(['commit', DEMO, '--changes', changes, '--out', join(work, 'c4'), '--compression', 'lz4']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toBe('layerfs: --compression: expected gzip, zstd or none, not "lz4"\n');
   });
 
   it('errors: one line on stderr and a non-zero exit; usage errors exit 2', async () => {

@@ -38,7 +38,7 @@ function changed(stack: LayerJSON[], ops: Op[]): { lower: MemoryLayer[]; ov: Ove
 
 describe('commit and export round trips', () => {
   it('lower + commit(upper) shows the merged view; commit info is the tar digest', async () => {
-    await fc.assert(fc.asyncProperty(stackArb(1, 6), opsArb(5, 30), fc.constantFrom('gzip' as const, 'none' as const), async (stack, ops, compression) => {
+    await fc.assert(fc.asyncProperty(stackArb(1, 6), opsArb(5, 30), fc.constantFrom('gzip' as const, 'zstd' as const, 'none' as const), async (stack, ops, compression) => {
       const { lower, ov } = changed(stack, ops);
       const c = ov.commit({ compression });
       const bytes = await collectStream(c.stream);
@@ -87,6 +87,16 @@ describe('commit and export round trips', () => {
     expect(a).toEqual(b);
     const layer = await TarLayer.from(a);
     for (const e of layer.entries.values()) expect(e.mtimeMs).toBeLessThanOrEqual(1_000_000_000_000);
+  });
+
+  it('zstd commits made one after another and side by side are byte-identical and read back', async () => {
+    // The WebAssembly zstd module once re-instantiated per commit and wrote zeroes.
+    const { ov } = changed([{ '/etc/passwd': 'root' }], [['appendFile', '/etc/passwd', 'x'], ['mkdir', '/new']]);
+    const one = () => collectStream(ov.commit({ compression: 'zstd', sourceDateEpoch: 1_000_000_000 }).stream);
+    const first = await one();
+    const all = [...await Promise.all([one(), one(), one()]), await one(), await one()];
+    for (const b of all) expect(b).toEqual(first);
+    expect((await TarLayer.from(first)).entries.get('/etc/passwd')!.size).toBe(5);
   });
 
   it('GNU tar reads a commit and lists exactly the entries layerfs wrote, whiteouts first', async () => {

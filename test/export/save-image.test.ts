@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -50,6 +51,26 @@ describe('saveImage', () => {
     const docker = join(work, 'saved-docker.tar');
     execFileSync('skopeo', ['copy', '--quiet', `oci:${out}:v2`, `docker-archive:${docker}:demo:v2`], { stdio: 'pipe' });
     expect(view((await openImage(docker)).overlay())).toEqual(want);
+  });
+
+  it('writes a zstd layer that the zstd command and skopeo decompress to its diff_id; umoci unpacks the converted image', async () => {
+    const base = await openImage(DEMO);
+    const ov = base.overlay();
+    change(ov);
+    const out = join(work, 'saved-zstd');
+    const saved = await saveImage(ov, out, { base, ref: 'v2', compression: 'zstd' });
+    const top = saved.layers.at(-1)!;
+    expect(top.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+    const blob = join(out, 'blobs', 'sha256', top.digest.slice(7));
+    const tar = execFileSync('zstd', ['-dc', blob], { maxBuffer: 1 << 26 });
+    expect(`sha256:${createHash('sha256').update(tar).digest('hex')}`).toBe(top.diffId);
+    expect(view((await openImage(out, { ref: 'v2' })).overlay())).toEqual(view(ov));
+    // umoci 0.4.7 refuses +zstd layers; skopeo decompresses ours (verifying the digest) and
+    // writes gzip, and umoci unpacks that to the merged view.
+    const gz = join(work, 'saved-zstd-as-gzip');
+    execFileSync('skopeo', ['copy', '--quiet', '--dest-compress', '--dest-compress-format', 'gzip', `oci:${out}:v2`, `oci:${gz}:v2`], { stdio: 'pipe' });
+    execFileSync('umoci', ['unpack', '--image', `${gz}:v2`, join(work, 'bundle-zstd')], { stdio: 'pipe' });
+    expect(essentials(snapshot(fs as unknown as FsLike, join(work, 'bundle-zstd', 'rootfs')))).toEqual(view(ov));
   });
 
   it('without a base image, writes the lower layers too', async () => {

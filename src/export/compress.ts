@@ -1,0 +1,43 @@
+import { init as initZstd, compress as zstdCompress } from '@bokuweb/zstd-wasm';
+import { PassThrough, Transform, type TransformCallback } from 'node:stream';
+import { createGzip } from 'node:zlib';
+
+/** How a written layer is stored (image-spec layer.md, "Distributable Format"). */
+export type OutputCompression = 'gzip' | 'zstd' | 'none';
+
+/** The layer media type for each compression (image-spec media-types.md). */
+export const LAYER_MEDIA_TYPE: Record<OutputCompression, string> = {
+  none: 'application/vnd.oci.image.layer.v1.tar',
+  gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+};
+
+/** zstd's own default level, as the `zstd` command uses. */
+const ZSTD_LEVEL = 3;
+
+/**
+ * The WebAssembly module is loaded once: the package's `init()` instantiates a fresh module on
+ * every call, and a second call while a compression runs left that compression reading zeroes.
+ */
+let zstdReady: Promise<void> | undefined;
+const loadZstd = () => (zstdReady ??= initZstd());
+
+/**
+ * A stream that compresses what goes through it. Node 20's zlib has no zstd compressor, so
+ * zstd runs in WebAssembly over the whole tar at the end: the tar is held in memory once
+ * (it is the upper layer, already in memory) and written as a single zstd frame.
+ */
+export function compressor(compression: OutputCompression): Transform {
+  if (compression === 'gzip') return createGzip({ level: 6 });
+  if (compression === 'none') return new PassThrough();
+  const chunks: Buffer[] = [];
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      chunks.push(chunk);
+      done();
+    },
+    flush(done: TransformCallback) {
+      loadZstd().then(() => done(null, Buffer.from(zstdCompress(Buffer.concat(chunks), ZSTD_LEVEL))), done);
+    },
+  });
+}
