@@ -11,6 +11,7 @@ export { TarLayerError } from './layer/tar/errors.js';
 export { WHITEOUT_PREFIX, OPAQUE_MARKER } from './layer/oci-names.js';
 export type { OverlayEvent } from './overlay/engine.js';
 export type { Provenance, LayerVersion, LayerRef } from './overlay/provenance.js';
+export type { StackView, StackBand, StackCell } from './overlay/stack-view.js';
 export { openImage, Image, type ImageConfig, type ImageLayer, type OpenImageOptions, type Platform, type Descriptor } from './image/image.js';
 export { ImageError } from './image/errors.js';
 export { collectStream, type TarWriteOptions, type TarWriteResult } from './export/tar-writer.js';

@@ -7,6 +7,7 @@ import type { EntryType } from '../layer/entry.js';
 import { OverlayEngine, type OverlayEvent } from '../overlay/engine.js';
 import type { Obj } from '../overlay/resolve.js';
 import { whereIs, type Provenance } from '../overlay/provenance.js';
+import { stackView, type StackView } from '../overlay/stack-view.js';
 import { Errno, OverlayFsError, fail } from './errors.js';
 import {
   pathArg, flagsArg, modeArg, timeArg, encodingOf, toBuffer,
@@ -81,6 +82,12 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
   whereIs(path: PathLike): Provenance {
     const p = pathArg(path);
     return this.call('lstat', p, undefined, () => whereIs(this.engine, p));
+  }
+
+  /** The stack as a textbook draws it for one directory: each layer's entries, top first, and the merged result. */
+  stackView(path: PathLike): StackView {
+    const p = pathArg(path);
+    return this.call('scandir', p, undefined, () => stackView(this.engine, p));
   }
 
   // ---- materialise --------------------------------------------------------------------
