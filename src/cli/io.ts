@@ -6,6 +6,8 @@ export interface CliIO {
   stderrIsTTY: boolean;
   /** Colour allowed: a terminal and no NO_COLOR (https://no-color.org). */
   color: boolean;
+  /** Ends a long-running verb (serve) when aborted; a program run also ends it on SIGINT/SIGTERM. */
+  signal?: AbortSignal;
 }
 
 /** A user error: printed as one line, exit status 1 (2 for usage errors). */

@@ -12,6 +12,7 @@ import { openImage } from '../image/image.js';
 import { DEMO_IMAGE, walkthrough } from '../demo/walkthrough.js';
 import { CliError, type CliIO } from './io.js';
 import * as verbs from './verbs.js';
+import { serveVerb } from './serve.js';
 
 interface Verb {
   usage: string;
@@ -31,6 +32,7 @@ const VERBS: Record<string, Verb> = {
   analyze: { usage: 'analyze IMAGE [--ci] [--threshold 0.9]', summary: 'wasted bytes (files later layers overwrite or delete), efficiency, largest files; --ci exits 1 below the threshold', run: verbs.analyzeVerb, options: { ci: { type: 'boolean' }, threshold: { type: 'string' } } },
   export: { usage: 'export IMAGE (--tar FILE | --dir DIR)', summary: 'the merged rootfs as one tar or into an empty directory', run: verbs.exportVerb, options: { tar: { type: 'string' }, dir: { type: 'string' } } },
   commit: { usage: 'commit IMAGE --changes FILE.json --out DIR [--compression gzip|zstd|none]', summary: 'apply a JSON list of fs calls ([["writeFile","/etc/motd","hi"], ...]) and save the result as a new OCI image', run: verbs.commitVerb, options: { changes: { type: 'string' }, out: { type: 'string' }, compression: { type: 'string' } } },
+  serve: { usage: 'serve [IMAGE] [--port N] [--host ADDR]', summary: 'the teaching page: the layer stack drawn, changed and animated in the browser (the bundled image by default)', options: { port: { type: 'string' }, host: { type: 'string' } } },
   demo: { usage: 'demo [IMAGE]', summary: 'a narrated walk through copy-up, whiteouts, opaque dirs and rename (the bundled image by default)' },
 };
 
@@ -71,6 +73,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       await walkthrough(positionals[0] ?? DEMO_IMAGE, io.stdout);
       return 0;
     }
+    if (name === 'serve') {
+      await serveVerb({ io, json: values.json === true, image: await openImage(positionals[0] ?? DEMO_IMAGE), args: positionals.slice(1), flags: values as verbs.VerbContext['flags'] }, positionals[0] ?? 'the bundled demo image');
+      return 0;
+    }
     const [imagePath, ...args] = positionals;
     if (!imagePath) throw new CliError(`usage: layerfs ${verb.usage}`, 2);
     if (io.stderrIsTTY) io.stderr(`opening ${imagePath}...\r`);
@@ -94,6 +100,13 @@ function invokedDirectly(): boolean {
   }
 }
 
+/** Aborted by the first SIGINT or SIGTERM (serve stops; other verbs end on their own). */
+function stopSignal(): AbortSignal {
+  const stop = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
+  return stop.signal;
+}
+
 if (invokedDirectly()) {
   const tty = process.stderr.isTTY === true;
   const code = await main(process.argv.slice(2), {
@@ -101,6 +114,7 @@ if (invokedDirectly()) {
     stderr: (t) => void process.stderr.write(t),
     stderrIsTTY: tty,
     color: process.stdout.isTTY === true && !('NO_COLOR' in process.env && process.env.NO_COLOR !== ''),
+    signal: stopSignal(),
   });
   process.exitCode = code;
 }

@@ -5,15 +5,26 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { openImage } from '../../src/index.js';
+import { bundlePage } from '../../src/serve/bundle-page.js';
 
 const DEMO = join(dirname(fileURLToPath(import.meta.url)), '../../images/demo');
 const work = fs.mkdtempSync(join(tmpdir(), 'lfs-cli-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-async function run(argv: string[], opts: { tty?: boolean; color?: boolean } = {}) {
+async function run(argv: string[], opts: { tty?: boolean; color?: boolean; signal?: AbortSignal; onStdout?: (text: string) => void } = {}) {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: (t) => void (stdout += Buffer.isBuffer(t) ? t.toString('utf8') : t), stderr: (t) => void (stderr += t), stderrIsTTY: opts.tty ?? false, color: opts.color ?? false });
+  const code = await main(argv, {
+    stdout: (t) => {
+      const text = Buffer.isBuffer(t) ? t.toString('utf8') : t;
+      stdout += text;
+      opts.onStdout?.(text);
+    },
+    stderr: (t) => void (stderr += t),
+    stderrIsTTY: opts.tty ?? false,
+    color: opts.color ?? false,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   return { code, stdout, stderr };
 }
 const ESC = '\u001b[';
@@ -22,7 +33,7 @@ describe('layerfs CLI on the bundled image', () => {
   it('--help lists every verb; each verb has --help', async () => {
     const h = await run(['--help']);
     expect(h.code).toBe(0);
-    for (const v of ['inspect', 'tree', 'ls', 'why', 'cat', 'stat', 'diff', 'analyze', 'export', 'commit', 'demo']) {
+    for (const v of ['inspect', 'tree', 'ls', 'why', 'cat', 'stat', 'diff', 'analyze', 'export', 'commit', 'demo', 'serve']) {
       expect(h.stdout).toContain(`  ${v} `);
       const vh = await run([v, '--help']);
       expect(vh.code, v).toBe(0);
@@ -116,6 +127,28 @@ describe('layerfs CLI on the bundled image', () => {
     const wrong = await run(['commit', DEMO, '--changes', changes, '--out', join(work, 'c4'), '--compression', 'lz4']);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toBe('layerfs: --compression: expected gzip, zstd or none, not "lz4"\n');
+  });
+
+  it('serve: prints where the teaching page is, serves the page and the image, stops when told', async () => {
+    process.env.LAYERFS_PAGE_DIR = join(work, 'page');
+    await bundlePage(process.env.LAYERFS_PAGE_DIR);
+    const stop = new AbortController();
+    let printed!: (info: { url: string; layers: number }) => void;
+    const started = new Promise<{ url: string; layers: number }>((resolve) => (printed = resolve));
+    const served = run(['serve', DEMO, '--port', '0', '--json'], { signal: stop.signal, onStdout: (t) => printed(JSON.parse(t)) });
+    const { url, layers } = await started;
+    expect(layers).toBe(4);
+    const html = await (await fetch(url)).text();
+    expect(html).toContain('<script type="module" src="app.js"></script>');
+    const image = (await (await fetch(new URL('image.json', url))).json()) as { layers: Array<{ label: string }> };
+    expect(image.layers.map((l) => l.label)).toEqual((await openImage(DEMO)).layers.map((l) => l.layer.name));
+    stop.abort();
+    expect((await served).code).toBe(0);
+    await expect(fetch(url)).rejects.toThrow();
+
+    const bad = await run(['serve', DEMO, '--port', 'eighty']);
+    expect(bad).toMatchObject({ code: 2, stderr: 'layerfs: --port: expected a port number, not "eighty"\n' });
+    delete process.env.LAYERFS_PAGE_DIR;
   });
 
   it('errors: one line on stderr and a non-zero exit; usage errors exit 2', async () => {

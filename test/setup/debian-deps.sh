@@ -5,9 +5,10 @@
 #   zstd     the zstd-compressed layer fixtures
 #   umoci    the image cross-checks (umoci unpack) and saved-image checks
 #   skopeo   docker-archive copies of the demo image and inspect of saved images
+#   chromium the teaching page's end-to-end test (test/serve), driven by playwright-core
 set -euo pipefail
 missing=()
-for pair in python3:python3 setfattr:attr zstd:zstd umoci:umoci skopeo:skopeo; do
+for pair in python3:python3 setfattr:attr zstd:zstd umoci:umoci skopeo:skopeo chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -1,0 +1,87 @@
+import type { StackBand, StackCell, StackView } from '../../overlay/stack-view.js';
+import { h } from './dom.js';
+import { layerName } from './narrate.js';
+
+const ROLE_TEXT: Record<StackCell['role'], string> = {
+  wins: 'the merged view shows this version',
+  merged: 'its content merges into the directory the merged view shows',
+  shadowed: 'hidden: a layer above has this name, deletes it, or hides the directory',
+};
+
+const join = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+
+function cellLabel(c: StackCell): string {
+  if (c.kind === 'whiteout') return `.wh.${c.name}`;
+  return c.kind === 'directory' ? `${c.name}/` : c.name;
+}
+
+function bandLabel(b: StackBand): HTMLElement {
+  const title = b.layer === 'upper' ? 'upper · writable' : `${layerName(b.layer)} · read-only`;
+  const sub = b.layer === 'upper' ? 'memfs Volume' : b.label.replace(/^sha256:/, '').slice(0, 12);
+  return h('div', { class: 'band-label' }, h('strong', {}, title), h('span', {}, sub),
+    b.opaque ? h('span', { class: 'badge opaque', title: 'this layer marks the directory opaque (.wh..wh..opq)' }, 'opaque') : undefined);
+}
+
+/**
+ * The stack for one directory, textbook style: one band per layer, the writable layer on top,
+ * one column per name so that a name's versions line up vertically.
+ */
+export function drawStack(view: StackView, selected: string | undefined, select: (path: string) => void): HTMLElement {
+  const names = new Set<string>();
+  for (const b of view.bands) for (const c of b.cells) names.add(c.name);
+  for (const m of view.merged) names.add(m.name);
+  const columns = [...names].sort();
+  const grid = `var(--label-width) repeat(${columns.length}, var(--cell-width))`;
+
+  const rows = view.bands.map((b) => {
+    const byName = new Map(b.cells.map((c) => [c.name, c]));
+    return h('div', {
+      class: 'band',
+      style: `grid-template-columns: ${grid}`,
+      'data-layer': String(b.layer),
+      'data-present': b.present,
+      'data-opaque': b.opaque,
+      'data-hidden': b.hidden && b.present,
+    },
+    bandLabel(b),
+    ...columns.map((name) => {
+      const c = byName.get(name);
+      if (!c) return h('div', { class: 'slot' });
+      const path = join(view.dir, name);
+      return h('button', {
+        class: 'cell',
+        type: 'button',
+        'data-name': name,
+        'data-kind': c.kind,
+        'data-role': c.role,
+        'data-selected': selected === path,
+        title: `${cellLabel(c)} in ${layerName(b.layer)}: ${ROLE_TEXT[c.role]}`,
+        onclick: () => select(path),
+      }, cellLabel(c));
+    }));
+  });
+  const merged = new Map(view.merged.map((m) => [m.name, m]));
+  const top = h('div', { class: 'band merged-band', style: `grid-template-columns: ${grid}`, 'data-layer': 'merged' },
+    h('div', { class: 'band-label' }, h('strong', {}, 'merged view'), h('span', {}, 'what programs see')),
+    ...columns.map((name) => {
+      const m = merged.get(name);
+      if (!m) return h('div', { class: 'slot' });
+      const path = join(view.dir, name);
+      return h('button', {
+        class: 'cell', type: 'button', 'data-name': name, 'data-kind': m.type, 'data-role': 'wins', 'data-selected': selected === path,
+        title: `${name}: from ${layerName(m.provider)}`, onclick: () => select(path),
+      }, m.type === 'directory' ? `${name}/` : name, h('small', {}, ` ${layerName(m.provider)}`));
+    }));
+  return h('div', { class: 'stack', 'data-dir': view.dir }, top, ...rows);
+}
+
+/** The merged directory, as a program sees it, with the layer each entry comes from. */
+export function drawMerged(view: StackView, selected: string | undefined, open: (path: string, isDir: boolean) => void): HTMLElement {
+  if (view.merged.length === 0) return h('p', { class: 'empty' }, '(empty directory)');
+  return h('ul', { class: 'merged-list' }, ...view.merged.map((m) => {
+    const path = join(view.dir, m.name);
+    return h('li', { 'data-name': m.name, 'data-type': m.type, 'data-provider': String(m.provider), 'data-selected': selected === path },
+      h('button', { type: 'button', onclick: () => open(path, m.type === 'directory') }, m.type === 'directory' ? `${m.name}/` : m.name),
+      h('span', { class: `from from-${m.provider === 'upper' ? 'upper' : 'lower'}` }, layerName(m.provider)));
+  }));
+}
