@@ -74,8 +74,11 @@ export class LayerBuilder {
     }
     // Every name a layer mentions lives in a directory of that layer.
     const implicit = new Set<string>();
+    // A directory's ancestors are walked once: every later path under it stops there.
+    const walked = new Set<string>();
     const needParent = (p: string): void => {
-      for (let d = dirname(p); ; d = dirname(d)) {
+      for (let d = dirname(p); !walked.has(d); d = dirname(d)) {
+        walked.add(d);
         if (!specs.has(d) && !linkOf.has(d)) implicit.add(d);
         if (d === '/') break;
       }

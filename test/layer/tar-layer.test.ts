@@ -84,6 +84,22 @@ describe('TarLayer reads what GNU tar writes, as GNU tar extracts it', () => {
     for (const [p, e] of disk.entries) if (e.type === 'file') expect(disk.read(e), p).toEqual(memory.read(memory.entries.get(p)!));
   });
 
+  it('a large uncompressed layer (hashed on a worker thread) has the digest sha256sum gives, and a truncated one fails', async () => {
+    const big = join(work, 'big.tar');
+    fs.mkdirSync(join(work, 'bigsrc'), { recursive: true });
+    fs.writeFileSync(join(work, 'bigsrc', 'blob'), Buffer.alloc(40 * 2 ** 20, 'not very random; '));
+    fs.writeFileSync(join(work, 'bigsrc', 'after'), 'after the blob\n');
+    execFileSync('tar', ['--format=pax', '-C', join(work, 'bigsrc'), '-cf', big, 'blob', 'after']);
+    const layer = await TarLayer.from(big);
+    const sha = execFileSync('sha256sum', [big], { encoding: 'utf8' }).split(' ')[0];
+    expect(layer.info).toMatchObject({ digest: `sha256:${sha}`, diffId: `sha256:${sha}`, size: fs.statSync(big).size, contentOnDisk: true });
+    expect(layer.read(layer.entries.get('/after')!).toString()).toBe('after the blob\n');
+    expect(layer.read(layer.entries.get('/blob')!).equals(fs.readFileSync(join(work, 'bigsrc', 'blob')))).toBe(true);
+    const cut = join(work, 'big-cut.tar');
+    fs.writeFileSync(cut, fs.readFileSync(big).subarray(0, 36 * 2 ** 20));
+    await expect(TarLayer.from(cut)).rejects.toThrow(/layer .*big-cut.tar: after blob .*corrupt or truncated archive/);
+  });
+
   it('reads from a path, a Buffer and a stream alike, detecting compression by magic bytes', async () => {
     const renamed = join(work, 'misnamed.tar');
     fs.copyFileSync(join(work, 'pax.tar.zst'), renamed);

@@ -35,7 +35,7 @@ class ZstdStream extends Transform {
 }
 
 export function decompressor(kind: Compression): Transform | undefined {
-  if (kind === 'gzip') return createGunzip();
+  if (kind === 'gzip') return createGunzip({ chunkSize: 1 << 20 });
   if (kind === 'zstd') return new ZstdStream();
   return undefined;
 }

@@ -1,5 +1,6 @@
 import { HashingStream } from './hashing-stream.js';
-import { createReadStream } from 'node:fs';
+import { hashFileInWorker } from './hash-file.js';
+import { createReadStream, statSync } from 'node:fs';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
@@ -51,6 +52,7 @@ interface TarHeader {
   mtime?: Date;
   linkname?: string | null;
   byteOffset?: number;
+  size?: number;
   devmajor?: number;
   devminor?: number;
   pax?: Record<string, string> | null;
@@ -71,6 +73,9 @@ const TYPES: Record<string, EntryType> = {
  * magic bytes), indexed in one streaming pass. File content stays in an uncompressed tar on
  * disk (read by offset) or is held decompressed in memory: docs/layers.md.
  */
+/** Uncompressed layer files at least this large are hashed on a worker thread. */
+const HASH_ASIDE_BYTES = 32 * 2 ** 20;
+
 export class TarLayer extends IndexedLayer {
   private constructor(name: string, built: ReturnType<LayerBuilder['build']>, readonly info: TarLayerInfo) {
     super(name, built);
@@ -91,8 +96,12 @@ export class TarLayer extends IndexedLayer {
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
     const onDisk = (options.content ?? 'disk') === 'disk' && typeof source === 'string' && compression === 'none';
+    // A large uncompressed file is hashed on another thread while this one parses it; a
+    // worker costs tens of milliseconds to start, more than hashing a small layer here.
+    const hashAside = typeof source === 'string' && compression === 'none' && statSync(source).size >= HASH_ASIDE_BYTES
+      ? hashFileInWorker(source) : undefined;
     // An uncompressed layer's digest is its diff_id: hash it once.
-    const stages = [rest, rawHash, decompressor(compression), limit, compression === 'none' ? undefined : tarHash, extract].filter((s) => s !== undefined);
+    const stages = [rest, hashAside ? undefined : rawHash, decompressor(compression), limit, compression === 'none' ? undefined : tarHash, extract].filter((s) => s !== undefined);
     let streamError: unknown;
     const done = pipeline(stages as unknown as [Readable, ...Transform[]]).catch((e: unknown) => {
       streamError = e;
@@ -101,38 +110,45 @@ export class TarLayer extends IndexedLayer {
 
     const builder = new LayerBuilder(name);
     let count = 0;
-    let last = '(start of archive)';
+    let lastHeader: TarHeader | undefined;
+    const last = () => (lastHeader ? displayName(lastHeader) : '(start of archive)');
     try {
       for await (const entry of extract) {
         const h = entry.header as unknown as TarHeader;
-        const display = h.pax?.path ?? printable(h.name);
-        last = display;
-        if (++count > maxEntries) throw new TarLayerError(name, display, `more than ${maxEntries} entries (maxEntries)`);
-        const data = await collect(entry as AsyncIterable<Buffer>, !onDisk);
-        // tar-stream's byteOffset is where the entry's data starts in the uncompressed tar.
-        const ref = onDisk && h.type !== 'link' ? { file: source as string, offset: h.byteOffset!, size: data.length } : undefined;
-        addEntry(builder, name, h, ref ?? data.buffer);
+        lastHeader = h;
+        if (++count > maxEntries) throw new TarLayerError(name, displayName(h), `more than ${maxEntries} entries (maxEntries)`);
+        if (onDisk) {
+          // Content stays in the file: skip it (tar-stream checks it is all there) and keep
+          // where it starts (byteOffset, in the uncompressed tar) and its size.
+          entry.resume();
+          addEntry(builder, name, h, h.type !== 'link' ? { file: source as string, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY);
+        } else {
+          addEntry(builder, name, h, await collect(entry as unknown as Readable)); // a streamx Readable: the same events
+        }
       }
       await done;
     } catch (e) {
       await done;
       input.destroy();
+      hashAside?.stop();
       if (e instanceof LayerError) throw e;
       const cause = streamError ?? e;
       if (cause instanceof LayerError) throw cause;
-      throw new TarLayerError(name, `after ${last} (byte ${limit.bytes} of the uncompressed tar)`, `corrupt or truncated archive: ${(cause as Error).message}`);
+      throw new TarLayerError(name, `after ${last()} (byte ${limit.bytes} of the uncompressed tar)`, `corrupt or truncated archive: ${(cause as Error).message}`);
     }
     if (streamError) {
       input.destroy();
+      hashAside?.stop();
       if (streamError instanceof LayerError) throw streamError;
-      throw new TarLayerError(name, `after ${last}`, `corrupt or truncated archive: ${(streamError as Error).message}`);
+      throw new TarLayerError(name, `after ${last()}`, `corrupt or truncated archive: ${(streamError as Error).message}`);
     }
+    const raw = hashAside ? await hashAside.digest : { digest: rawHash.digest(), bytes: rawHash.bytes };
     const info: TarLayerInfo = {
       compression,
-      digest: rawHash.digest(),
-      diffId: compression === 'none' ? rawHash.digest() : tarHash.digest(),
-      compressedSize: rawHash.bytes,
-      size: compression === 'none' ? rawHash.bytes : tarHash.bytes,
+      digest: raw.digest,
+      diffId: compression === 'none' ? raw.digest : tarHash.digest(),
+      compressedSize: raw.bytes,
+      size: compression === 'none' ? raw.bytes : tarHash.bytes,
       entryCount: count,
       contentOnDisk: onDisk,
     };
@@ -180,17 +196,27 @@ function xattrsOf(pax: Record<string, string>): Record<string, Buffer> {
   return out;
 }
 
-/** Reads an entry's data; when it stays on disk only its length is kept. */
-async function collect(stream: AsyncIterable<Buffer>, keep: boolean): Promise<{ buffer: Buffer; length: number }> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const c of stream) {
-    length += c.length;
-    if (keep) chunks.push(c);
-  }
-  // concat copies even a single chunk: a chunk is a view into the decompressor's larger
-  // buffer, and keeping the view would keep all of that buffer alive.
-  return { buffer: keep ? Buffer.concat(chunks, length) : Buffer.alloc(0), length };
+const EMPTY = Buffer.alloc(0);
+
+/** An entry's name for messages: the PAX path, or the header name shown byte-safe. */
+function displayName(h: TarHeader): string {
+  return h.pax?.path ?? printable(h.name);
+}
+
+/** Reads an entry's data (events, not an async iterator: this runs once per entry). */
+function collect(stream: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    stream.on('data', (c: Buffer) => {
+      chunks.push(c);
+      length += c.length;
+    });
+    stream.once('error', reject);
+    // concat copies even a single chunk: a chunk is a view into the decompressor's larger
+    // buffer, and keeping the view would keep all of that buffer alive.
+    stream.once('end', () => resolve(length === 0 ? EMPTY : Buffer.concat(chunks, length)));
+  });
 }
 
 /** Reads the first chunk (for the magic bytes) and gives back a stream of everything. */

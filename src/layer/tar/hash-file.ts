@@ -1,0 +1,43 @@
+import { Worker } from 'node:worker_threads';
+
+/**
+ * The worker's whole program (plain JavaScript, so that it runs the same from src/ under the
+ * test runner and from dist/): stream the file through sha256 and report the digest and size.
+ */
+const HASH_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { createReadStream } = require('node:fs');
+const hash = createHash('sha256');
+let bytes = 0;
+createReadStream(workerData, { highWaterMark: 1 << 20 })
+  .on('data', (chunk) => { hash.update(chunk); bytes += chunk.length; })
+  .on('end', () => parentPort.postMessage({ digest: 'sha256:' + hash.digest('hex'), bytes }))
+  .on('error', (e) => parentPort.postMessage({ error: e.message }));
+`;
+
+export interface FileDigest {
+  digest: string;
+  bytes: number;
+}
+
+/**
+ * sha256 of a file on another thread. Indexing an uncompressed layer on disk spends a third
+ * of its time hashing (sha256 runs at about 1.1 GiB/s here); on a second core it overlaps the
+ * parse instead of adding to it.
+ */
+export function hashFileInWorker(path: string): { digest: Promise<FileDigest>; stop: () => void } {
+  const worker = new Worker(HASH_WORKER, { eval: true, workerData: path });
+  const digest = new Promise<FileDigest>((resolve, reject) => {
+    worker.once('message', (m: FileDigest | { error: string }) => {
+      void worker.terminate();
+      if ('error' in m) reject(new Error(m.error));
+      else resolve(m);
+    });
+    worker.once('error', reject);
+    worker.once('exit', () => reject(new Error('hashing stopped')));
+  });
+  digest.catch(() => {}); // a caller that stops early does not wait for it
+  // A layer refused halfway (a bomb, a corrupt header) must not keep a thread reading it.
+  return { digest, stop: () => void worker.terminate() };
+}
