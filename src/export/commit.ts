@@ -21,41 +21,48 @@ export function* upperEntries(engine: OverlayEngine): Generator<TarEntry> {
   const firstPathOfNode = new Map<MemfsNode, string>();
   const up = engine.upper;
 
-  function* visit(link: MemfsLink, path: string): Generator<TarEntry> {
-    const names = [...link.children.keys()].filter((n) => n !== '.' && n !== '..').sort();
-    const markers = names.filter((n) => n.startsWith('.wh.'));
-    // Markers (the opaque marker and whiteouts) before the other entries of the directory.
-    for (const m of markers) yield marker(rel(path === '/' ? `/${m}` : `${path}/${m}`));
-    for (const name of names) {
-      if (name.startsWith('.wh.')) continue;
-      const child = link.children.get(name)!;
-      const childPath = path === '/' ? `/${name}` : `${path}/${name}`;
-      const node = child.getNode();
-      const type = typeFromMode(node.mode) ?? 'file';
-      const meta = { mode: node.mode & 0o7777, uid: node.uid, gid: node.gid, mtimeMs: node.mtime.getTime(), xattrs: up.xattrs.get(node) };
-      if (type === 'directory') {
-        yield { path: `${rel(childPath)}/`, type, ...meta };
-        if (up.redirects.has(node)) {
-          yield marker(rel(`${childPath}/${OPAQUE_MARKER}`));
-          yield* mergedEntries(engine, engine.lookup(childPath, false), { includeSelf: false });
-        } else {
-          yield* visit(child, childPath);
-        }
-        continue;
-      }
-      const first = firstPathOfNode.get(node);
-      if (first !== undefined) {
-        yield { path: rel(childPath), type: 'hardlink', ...meta, linkTarget: rel(first) };
-        continue;
-      }
-      firstPathOfNode.set(node, childPath);
-      if (type === 'file') yield { path: rel(childPath), type, ...meta, data: Buffer.from(node.getBuffer()) };
-      else if (type === 'symlink') yield { path: rel(childPath), type, ...meta, linkTarget: node.symlink };
-      else yield { path: rel(childPath), type, ...meta, rdev: node.rdev };
-    }
-  }
-
   const root = up.root.getNode();
   yield { path: './', type: 'directory', mode: root.mode & 0o7777, uid: root.uid, gid: root.gid, mtimeMs: root.mtime.getTime(), xattrs: up.xattrs.get(root) };
-  yield* visit(up.root, '/');
+  // Depth-first with an explicit stack (no recursion: an upper layer may nest arbitrarily deep).
+  const open: Array<{ link: MemfsLink; path: string; names: string[]; next: number }> = [];
+  const enter = (link: MemfsLink, path: string) => {
+    const names = [...link.children.keys()].filter((n) => n !== '.' && n !== '..').sort();
+    // Markers (the opaque marker and whiteouts) before the other entries of the directory.
+    const markers = names.filter((n) => n.startsWith('.wh.'));
+    open.push({ link, path, names: names.filter((n) => !n.startsWith('.wh.')), next: 0 });
+    return markers.map((m) => marker(rel(path === '/' ? `/${m}` : `${path}/${m}`)));
+  };
+  yield* enter(up.root, '/');
+  while (open.length > 0) {
+    const frame = open[open.length - 1]!;
+    if (frame.next === frame.names.length) {
+      open.pop();
+      continue;
+    }
+    const name = frame.names[frame.next++]!;
+    const child = frame.link.children.get(name)!;
+    const childPath = frame.path === '/' ? `/${name}` : `${frame.path}/${name}`;
+    const node = child.getNode();
+    const type = typeFromMode(node.mode) ?? 'file';
+    const meta = { mode: node.mode & 0o7777, uid: node.uid, gid: node.gid, mtimeMs: node.mtime.getTime(), xattrs: up.xattrs.get(node) };
+    if (type === 'directory') {
+      yield { path: `${rel(childPath)}/`, type, ...meta };
+      if (up.redirects.has(node)) {
+        yield marker(rel(`${childPath}/${OPAQUE_MARKER}`));
+        yield* mergedEntries(engine, engine.lookup(childPath, false), { includeSelf: false });
+      } else {
+        yield* enter(child, childPath);
+      }
+      continue;
+    }
+    const first = firstPathOfNode.get(node);
+    if (first !== undefined) {
+      yield { path: rel(childPath), type: 'hardlink', ...meta, linkTarget: rel(first) };
+      continue;
+    }
+    firstPathOfNode.set(node, childPath);
+    if (type === 'file') yield { path: rel(childPath), type, ...meta, data: Buffer.from(node.getBuffer()) };
+    else if (type === 'symlink') yield { path: rel(childPath), type, ...meta, linkTarget: node.symlink };
+    else yield { path: rel(childPath), type, ...meta, rdev: node.rdev };
+  }
 }

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import type { OverlayEngine } from '../overlay/engine.js';
 import { major, minor } from '../layer/device.js';
 import { mergedEntries } from './export-tar.js';
+import type { TarEntry } from './tar-writer.js';
 
 /** Writing the rootfs would leave the target directory, or the target is not usable. */
 export class ExportError extends Error {
-  constructor(readonly path: string, reason: string) {
-    super(`${path}: ${reason}`);
+  constructor(readonly path: string, reason: string, options?: { cause?: unknown }) {
+    super(`${path}: ${reason}`, options);
     this.name = 'ExportError';
   }
 }
@@ -73,7 +74,26 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
       if (part === '' || part === '.' || part === '..' || part.includes('\0')) throw new ExportError(rel, 'not a safe name');
     }
     const full = join(target, rel);
-    checkParent(rel);
+    let written: boolean;
+    try {
+      checkParent(rel);
+      written = writeEntry(e, rel, full);
+    } catch (err) {
+      if (err instanceof ExportError) throw err;
+      // A system refusal (ENAMETOOLONG past PATH_MAX: Node has no openat to write relative
+      // to the parent; ENOSPC...) stops the export, naming the entry.
+      throw new ExportError(full, (err as Error).message, { cause: err });
+    }
+    if (!written) continue;
+    if (!root && (e.uid !== process.getuid?.() || e.gid !== process.getgid?.())) {
+      report.skipped.push({ path: e.path, reason: `owner ${e.uid}:${e.gid} needs root` });
+    }
+    report.entries++;
+    options.onProgress?.({ entries: report.entries, bytes: report.bytes, path: e.path });
+  }
+
+  /** Writes one entry; false when it cannot be made here (reported in `skipped`). */
+  function writeEntry(e: TarEntry, rel: string, full: string): boolean {
     switch (e.type) {
       case 'directory': {
         mkdirSync(full, 0o700);
@@ -108,7 +128,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
       default: {
         if (!root) {
           report.skipped.push({ path: e.path, reason: `a ${e.type} node needs root` });
-          continue;
+          return false;
         }
         const kind = e.type === 'fifo' ? ['p'] : [e.type === 'char' ? 'c' : 'b', String(major(e.rdev ?? 0)), String(minor(e.rdev ?? 0))];
         // Node has no mknod(2); coreutils' mknod makes the node (it does not follow a final symlink).
@@ -117,11 +137,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
         lutimesSync(full, e.mtimeMs / 1000, e.mtimeMs / 1000);
       }
     }
-    if (!root && (e.uid !== process.getuid?.() || e.gid !== process.getgid?.())) {
-      report.skipped.push({ path: e.path, reason: `owner ${e.uid}:${e.gid} needs root` });
-    }
-    report.entries++;
-    options.onProgress?.({ entries: report.entries, bytes: report.bytes, path: e.path });
+    return true;
   }
   // Directory metadata last, deepest first: writing into a directory changes its mtime, and a
   // read-only mode would stop the writes.

@@ -279,7 +279,16 @@ export class OverlayEngine {
    */
   copyUp(obj: Obj): MemfsLink {
     if (obj.upper) return obj.upper;
-    const parentLink = this.copyUp(obj.parent!);
+    // Parents first, top-down, without recursion (a layer may nest deeper than the stack).
+    const missing: Obj[] = [];
+    for (let o: Obj | undefined = obj; o && !o.upper; o = o.parent) missing.push(o);
+    let link: MemfsLink | undefined;
+    for (let i = missing.length - 1; i >= 0; i--) link = this.copyUpOne(missing[i]!, missing[i]!.parent!.upper!);
+    return link!;
+  }
+
+  /** Copies up one object whose parent is already in the upper layer. */
+  private copyUpOne(obj: Obj, parentLink: MemfsLink): MemfsLink {
     // Another lookup of the same path (rename and link resolve two paths) may have copied it up.
     const existing = this.upper.child(parentLink, obj.name);
     if (existing) {

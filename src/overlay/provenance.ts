@@ -2,7 +2,7 @@ import type { EntryType } from '../layer/entry.js';
 import type { OverlayEngine } from './engine.js';
 import type { Resolution } from './resolve.js';
 import { Errno } from '../fs/errors.js';
-import { basename, normalize } from './path.js';
+import { basename, join, normalize } from './path.js';
 
 /** `'upper'` or the index of a lower layer (0 = bottom, as in the image manifest). */
 export type LayerRef = 'upper' | number;
@@ -53,8 +53,10 @@ export function whereIs(engine: OverlayEngine, path: string): Provenance {
   if (obj?.upper) versions.push({ layer: 'upper', kind: 'entry', type: obj.type });
   if (parentUpper && engine.upper.hasWhiteout(parentUpper, r.name)) versions.push({ layer: 'upper', kind: 'whiteout' });
   if (obj?.upper && obj.isDir && engine.upper.isOpaque(obj.upper)) versions.push({ layer: 'upper', kind: 'opaque' });
-  // Lower versions live under the lower path (a redirected directory's children differ from `p`).
-  const lowerPath = obj?.lower?.path ?? p;
+  // Lower versions live under the lower path: a redirected directory's children differ from
+  // `p`, and a copied-up file no longer points at its lower object, so ask its parent.
+  const parentLower = r.parent?.lower?.path;
+  const lowerPath = obj?.lower?.path ?? (parentLower !== undefined ? join(parentLower, r.name) : p);
   for (let i = layers.length - 1; i >= 0; i--) {
     const layer = layers[i]!;
     const e = layer.entries.get(lowerPath);

@@ -99,6 +99,25 @@ describe('commit and export round trips', () => {
     expect((await TarLayer.from(first)).entries.get('/etc/passwd')!.size).toBe(5);
   });
 
+  it('a tree nested deeper than the call stack exports, commits and reads back; exportDir refuses it by name', async () => {
+    // 3,000 levels: a 6,000-byte name (PAX), past PATH_MAX. Recursion over the tree overflowed here.
+    const deep = `/${Array(3000).fill('d').join('/')}/f`;
+    const { lower, ov } = changed([{ [deep]: 'deep' }], []);
+    const flat = await TarLayer.from(await collectStream(ov.exportTar().stream));
+    expect(flat.read(flat.entries.get(deep)!).toString()).toBe('deep');
+    expect(flat.entries.size).toBe(3002);
+    ov.writeFileSync(deep, 'changed'); // copy-up of 3,000 parents
+    const committed = await TarLayer.from(await collectStream(ov.commit().stream));
+    expect(committed.entries.size).toBe(3002);
+    expect(new Overlay({ lower: [...lower, committed] }).readFileSync(deep, 'utf8')).toBe('changed');
+    const out = fs.mkdtempSync(join(work, 'deep-'));
+    try {
+      expect(() => ov.exportDir(out)).toThrow(expect.objectContaining({ name: 'ExportError', message: expect.stringMatching(/ENAMETOOLONG/) }));
+    } finally {
+      execFileSync('rm', ['-rf', out]); // Node's own rmSync recurses, and overflows here
+    }
+  });
+
   it('GNU tar reads a commit and lists exactly the entries layerfs wrote, whiteouts first', async () => {
     const { ov } = changed(
       [{ '/etc/passwd': 'root', '/etc/hosts': 'h', '/usr/share/doc/a': 'a', '/bin/sh': { type: 'symlink', linkTarget: 'busybox' } }],

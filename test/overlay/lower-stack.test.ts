@@ -104,5 +104,9 @@ describe('provenance and events', () => {
     expect(o.readdirSync('/f')).toEqual(['x', 'y']);
     expect(o.readdirSync('/a')).toEqual([]);
     expect(o.whereIs('/f/x')).toMatchObject({ provider: 0 });
+    // Copied up, the file still shadows its version under the old lower path.
+    o.appendFileSync('/f/x', '!');
+    expect(o.whereIs('/f/x')).toMatchObject({ provider: 'upper', shadowed: [0] });
+    expect(o.whereIs('/f/x').versions).toEqual([{ layer: 'upper', kind: 'entry', type: 'file' }, { layer: 0, kind: 'entry', type: 'file' }]);
   });
 });

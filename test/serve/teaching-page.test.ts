@@ -130,6 +130,11 @@ describe('the teaching page in headless Chromium', () => {
     await page.click('#rename');
     expect(await page.$('#log li.error')).toBeNull();
     expect(await page.$$eval('.merged-list li', (li) => li.map((l) => (l as HTMLElement).dataset.name))).toContain('opt2');
+    // Deleting the directory on screen brings the drawing back to /.
+    await page.click('.merged-list li[data-name="opt2"] button');
+    expect(await page.getAttribute('.stack', 'data-dir')).toBe('/opt2');
+    await page.click('#delete');
+    expect(await page.getAttribute('.stack', 'data-dir')).toBe('/');
     expect(errors).toEqual([]);
   });
 

@@ -107,7 +107,8 @@ function run(call: string, args: unknown[], fn: (ov: Overlay) => void): void {
   entry.append(notes);
   $('#log').prepend(entry);
   if (state.selected && !ov.existsSync(state.selected) && !events.some((e) => e.path === state.selected)) state.selected = undefined;
-  if (!ov.existsSync(state.dir)) state.dir = '/';
+  // The directory on screen may be gone, or be a file now.
+  if (!ov.statSync(state.dir, { throwIfNoEntry: false })?.isDirectory()) state.dir = '/';
   state.lastEvents = events;
   render(true);
 }
