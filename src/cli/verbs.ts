@@ -59,31 +59,41 @@ export async function tree(ctx: VerbContext): Promise<void> {
   const start = ctx.args[0] ? pathArg(ctx) : '/';
   const showLayers = ctx.flags.layers === true;
   type Node = { path: string; type: string; layer: string; shadowed: string[]; opaque: boolean; hiddenBelow: string[]; children?: Node[] };
-  const build = (p: string): Node => {
-    const w = ov.whereIs(p);
-    const st = ov.lstatSync(p);
-    const node: Node = {
-      path: p,
-      type: w.type ?? '?',
-      layer: layerName(w.provider),
-      shadowed: w.shadowed.map((s) => `L${s}`),
-      opaque: w.hiddenBy.some((h) => h.kind === 'opaque'),
-      hiddenBelow: [],
-    };
-    if (st.isDirectory()) {
-      node.children = ov.readdirSync(p).map((n) => build(p === '/' ? `/${n}` : `${p}/${n}`));
-      // Names lower layers hold here that a whiteout or opaque marker hides.
-      const visible = new Set(node.children.map((c) => c.path));
-      for (const [i, { layer }] of ctx.image.layers.entries()) {
-        for (const wo of layer.whiteouts) if (wo.slice(0, wo.lastIndexOf('/') || 1) === p && !visible.has(wo)) node.hiddenBelow.push(`${wo} (whiteout in L${i})`);
-      }
+  // Names lower layers hold in each directory that a whiteout hides, indexed once.
+  const whiteoutsIn = new Map<string, string[]>();
+  for (const [i, { layer }] of ctx.image.layers.entries()) {
+    for (const wo of layer.whiteouts) {
+      const dir = wo.slice(0, wo.lastIndexOf('/') || 1);
+      let list = whiteoutsIn.get(dir);
+      if (!list) whiteoutsIn.set(dir, (list = []));
+      list.push(`${wo} (whiteout in L${i})`);
     }
-    return node;
+  }
+  const nodeOf = (p: string): Node => {
+    const w = ov.whereIs(p);
+    return { path: p, type: w.type ?? '?', layer: layerName(w.provider), shadowed: w.shadowed.map((s) => `L${s}`), opaque: w.hiddenBy.some((h) => h.kind === 'opaque'), hiddenBelow: [] };
+  };
+  // Breadth of the tree on a queue, not recursion: an image may nest deeper than the stack.
+  const build = (start: string): Node => {
+    const root = nodeOf(start);
+    const queue = [root];
+    while (queue.length > 0) {
+      const node = queue.pop()!;
+      const p = node.path;
+      if (!ov.lstatSync(p).isDirectory()) continue;
+      node.children = ov.readdirSync(p).map((n) => nodeOf(p === '/' ? `/${n}` : `${p}/${n}`));
+      queue.push(...node.children);
+      const visible = new Set(node.children.map((c) => c.path));
+      node.hiddenBelow = (whiteoutsIn.get(p) ?? []).filter((h) => !visible.has(h.slice(0, h.indexOf(' (whiteout in '))));
+    }
+    return root;
   };
   const root = build(start);
   if (ctx.json) return emitJson(ctx, root);
   const lines: string[] = [];
-  const walk = (n: Node, depth: number) => {
+  const stack: Array<[Node, number]> = [[root, 0]];
+  while (stack.length > 0) {
+    const [n, depth] = stack.pop()!;
     const name = depth === 0 ? n.path : n.path.slice(n.path.lastIndexOf('/') + 1);
     let line = '  '.repeat(depth) + (n.type === 'directory' ? paint(ctx.io, 34, name + '/') : name);
     if (showLayers) {
@@ -93,9 +103,8 @@ export async function tree(ctx: VerbContext): Promise<void> {
     }
     lines.push(line);
     if (showLayers) for (const h of n.hiddenBelow) lines.push('  '.repeat(depth + 1) + paint(ctx.io, 31, `- ${h.slice(h.lastIndexOf('/') + 1)}`));
-    for (const c of n.children ?? []) walk(c, depth + 1);
-  };
-  walk(root, 0);
+    for (const c of [...(n.children ?? [])].reverse()) stack.push([c, depth + 1]);
+  }
   out(ctx, lines.join('\n'));
 }
 
