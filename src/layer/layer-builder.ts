@@ -24,6 +24,9 @@ interface PendingEntry {
   linkTo?: string;
 }
 
+/** Shared by every entry without extended attributes (entries are read-only). */
+const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
+
 const IMPLICIT_DIR: EntrySpec = { type: 'directory', mode: 0o755, uid: 0, gid: 0, mtimeMs: 0 };
 
 /**
@@ -152,8 +155,12 @@ export class LayerBuilder {
     } else if (spec.content !== undefined && (Buffer.isBuffer(spec.content) || typeof spec.content === 'string' ? spec.content.length : spec.content.size) > 0) {
       throw new LayerError(this.layerName, path, `a ${type} cannot have content`);
     }
-    const xattrs = new Map<string, Buffer>();
-    for (const [k, v] of Object.entries(spec.xattrs ?? {})) xattrs.set(k, typeof v === 'string' ? Buffer.from(v) : v);
+    let xattrs: ReadonlyMap<string, Buffer> = NO_XATTRS;
+    if (spec.xattrs) {
+      const own = new Map<string, Buffer>();
+      for (const [k, v] of Object.entries(spec.xattrs)) own.set(k, typeof v === 'string' ? Buffer.from(v) : v);
+      if (own.size > 0) xattrs = own;
+    }
     const mtimeMs = spec.mtimeMs ?? 0;
     const entry: LayerEntry = {
       type,

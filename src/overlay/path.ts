@@ -7,8 +7,16 @@ export function toComponents(path: string): string[] {
   return path.split('/').filter((c) => c !== '' && c !== '.');
 }
 
+/** Already in normal form: absolute, no empty, `.` or `..` components, no trailing slash. */
+export function isNormal(path: string): boolean {
+  if (path === '/') return true;
+  return path.charCodeAt(0) === 47 && path.charCodeAt(path.length - 1) !== 47 && !path.includes('//') && !path.includes('/./')
+    && !path.includes('/../') && !path.endsWith('/.') && !path.endsWith('/..');
+}
+
 /** Lexically normalise a path that contains no symlinks (layer entry names, reports). */
 export function normalize(path: string): string {
+  if (isNormal(path)) return path; // the common case, without splitting
   const out: string[] = [];
   for (const c of path.split('/')) {
     if (c === '' || c === '.') continue;

@@ -1,3 +1,5 @@
+import { isNormal } from '../../overlay/path.js';
+
 /**
  * Turns a tar entry name into a layer path, refusing what could reach outside the root or
  * merge with another name (layer.md: "entries MUST NOT ... escape the root"):
@@ -10,6 +12,11 @@
  * Returns the normalised absolute path, or a reason for refusing.
  */
 export function layerPath(raw: string): { path: string } | { refused: string } {
+  // Most names ("usr/lib/x", "./etc/", "bin/") are normal once given a leading slash.
+  const start = raw.startsWith('./') ? 1 : 0;
+  const end = raw.length > 1 && raw.endsWith('/') ? raw.length - 1 : raw.length;
+  const simple = start === 0 ? `/${raw.slice(0, end)}` : raw.slice(start, end);
+  if (simple !== '/.' && isNormal(simple)) return { path: simple };
   const parts: string[] = [];
   for (const part of raw.split('/')) {
     if (part === '' || part === '.') continue;
@@ -20,12 +27,14 @@ export function layerPath(raw: string): { path: string } | { refused: string } {
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const ASCII = /^[\x00-\x7f]*$/;
 
 /**
  * tar-stream decodes header names as latin1 here (one char per byte), so the bytes survive;
  * PAX `path` records are UTF-8 by definition (POSIX pax). Returns the UTF-8 name or undefined.
  */
 export function utf8Name(latin1: string): string | undefined {
+  if (ASCII.test(latin1)) return latin1; // one byte, one char: nothing to decode
   try {
     return strictUtf8.decode(Buffer.from(latin1, 'latin1'));
   } catch {

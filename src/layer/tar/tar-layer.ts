@@ -91,7 +91,6 @@ export class TarLayer extends IndexedLayer {
     const { head, rest } = await peek(input);
     const compression = detectCompression(head);
     const rawHash = new HashingStream();
-    const tarHash = new HashingStream();
     const limit = new ByteLimit(maxBytes, () => new TarLayerError(name, `byte ${maxBytes}`, `uncompressed size exceeds the bound of ${maxBytes} bytes (maxBytes)`));
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
@@ -100,6 +99,7 @@ export class TarLayer extends IndexedLayer {
     // worker costs tens of milliseconds to start, more than hashing a small layer here.
     const hashAside = typeof source === 'string' && compression === 'none' && statSync(source).size >= HASH_ASIDE_BYTES
       ? hashFileInWorker(source) : undefined;
+    const tarHash = new HashingStream();
     // An uncompressed layer's digest is its diff_id: hash it once.
     const stages = [rest, hashAside ? undefined : rawHash, decompressor(compression), limit, compression === 'none' ? undefined : tarHash, extract].filter((s) => s !== undefined);
     let streamError: unknown;
@@ -142,6 +142,14 @@ export class TarLayer extends IndexedLayer {
       if (streamError instanceof LayerError) throw streamError;
       throw new TarLayerError(name, `after ${last()}`, `corrupt or truncated archive: ${(streamError as Error).message}`);
     }
+    // Build the index while the worker (if any) finishes hashing.
+    let built: ReturnType<LayerBuilder['build']>;
+    try {
+      built = builder.build();
+    } catch (e) {
+      hashAside?.stop();
+      throw e;
+    }
     const raw = hashAside ? await hashAside.digest : { digest: rawHash.digest(), bytes: rawHash.bytes };
     const info: TarLayerInfo = {
       compression,
@@ -152,7 +160,7 @@ export class TarLayer extends IndexedLayer {
       entryCount: count,
       contentOnDisk: onDisk,
     };
-    return new TarLayer(name, builder.build(), info);
+    return new TarLayer(name, built, info);
   }
 }
 
@@ -170,7 +178,7 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
   }
   const type = h.type !== undefined ? TYPES[h.type] : undefined;
   if (!type) throw new TarLayerError(layer, rawName, `unsupported entry type ${h.type}`);
-  const pax = h.pax ?? {};
+  const pax = h.pax ?? NO_PAX;
   const spec: EntrySpec = {
     type,
     mode: (h.mode ?? 0) & 0o7777,
@@ -178,8 +186,9 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
     gid: pax.gid !== undefined ? Number(pax.gid) : h.gid ?? 0,
     mtimeMs: pax.mtime !== undefined ? Number(pax.mtime) * 1000 : (h.mtime?.getTime() ?? 0),
     ...(pax.atime !== undefined ? { atimeMs: Number(pax.atime) * 1000 } : {}),
-    xattrs: xattrsOf(pax),
   };
+  const xattrs = xattrsOf(h.pax);
+  if (xattrs) spec.xattrs = xattrs;
   if (type === 'file') spec.content = data;
   if (type === 'symlink') spec.linkTarget = h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '';
   if (type === 'char' || type === 'block') spec.rdev = makedev(h.devmajor ?? 0, h.devminor ?? 0);
@@ -187,7 +196,8 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
 }
 
 /** xattrs from PAX records: `SCHILY.xattr.<name>` (GNU tar, Docker) and base64 `LIBARCHIVE.xattr.<name>`. */
-function xattrsOf(pax: Record<string, string>): Record<string, Buffer> {
+function xattrsOf(pax: Record<string, string> | null | undefined): Record<string, Buffer> | undefined {
+  if (!pax) return undefined;
   const out: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(pax)) {
     if (k.startsWith('SCHILY.xattr.')) out[k.slice('SCHILY.xattr.'.length)] = Buffer.from(v, 'utf8');
@@ -197,6 +207,7 @@ function xattrsOf(pax: Record<string, string>): Record<string, Buffer> {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_PAX: Readonly<Record<string, string>> = Object.freeze({});
 
 /** An entry's name for messages: the PAX path, or the header name shown byte-safe. */
 function displayName(h: TarHeader): string {
