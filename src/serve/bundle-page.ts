@@ -11,7 +11,7 @@ import { builtPageDir } from './server.js';
 import * as esbuild from 'esbuild';
 
 /** The page's sources (TypeScript, HTML, CSS), found from the repository root. */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/dist\/?$/, '/');
+const ROOT = fileURLToPath(new URL('../..', import.meta.url)); // from src/serve or dist/serve
 const PAGE_SRC = join(ROOT, 'src', 'serve', 'page');
 const SHIMS = join(PAGE_SRC, 'shims');
 
