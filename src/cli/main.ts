@@ -100,7 +100,7 @@ function invokedDirectly(): boolean {
   }
 }
 
-/** Aborted by the first SIGINT or SIGTERM (serve stops; other verbs end on their own). */
+/** Aborted by the first SIGINT or SIGTERM: serve stops its server and exits. */
 function stopSignal(): AbortSignal {
   const stop = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
@@ -114,7 +114,8 @@ if (invokedDirectly()) {
     stderr: (t) => void process.stderr.write(t),
     stderrIsTTY: tty,
     color: process.stdout.isTTY === true && !('NO_COLOR' in process.env && process.env.NO_COLOR !== ''),
-    signal: stopSignal(),
+    // Only serve waits for a signal: other verbs keep Node's default (the first Ctrl-C exits).
+    ...(process.argv[2] === 'serve' ? { signal: stopSignal() } : {}),
   });
   process.exitCode = code;
 }

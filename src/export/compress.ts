@@ -12,6 +12,12 @@ export const LAYER_MEDIA_TYPE: Record<OutputCompression, string> = {
   zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
 };
 
+/**
+ * The WebAssembly module's memory stops at 2 GiB and must hold the tar, its compressed copy
+ * and zstd's tables: larger tars are refused with an error instead of failing inside it.
+ */
+export const ZSTD_MAX_BYTES = 768 * 2 ** 20;
+
 /** zstd's own default level, as the `zstd` command uses. */
 const ZSTD_LEVEL = 3;
 
@@ -27,17 +33,25 @@ const loadZstd = () => (zstdReady ??= initZstd());
  * zstd runs in WebAssembly over the whole tar at the end: the tar is held in memory once
  * (it is the upper layer, already in memory) and written as a single zstd frame.
  */
-export function compressor(compression: OutputCompression): Transform {
+export function compressor(compression: OutputCompression, zstdMaxBytes = ZSTD_MAX_BYTES): Transform {
   if (compression === 'gzip') return createGzip({ level: 6 });
   if (compression === 'none') return new PassThrough();
   const chunks: Buffer[] = [];
+  let length = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
+      length += chunk.length;
+      if (length > zstdMaxBytes) {
+        done(new Error(`zstd output: the tar is larger than ${zstdMaxBytes} bytes, which the WebAssembly compressor cannot hold; use gzip`));
+        return;
+      }
       chunks.push(chunk);
       done();
     },
     flush(done: TransformCallback) {
-      loadZstd().then(() => done(null, Buffer.from(zstdCompress(Buffer.concat(chunks), ZSTD_LEVEL))), done);
+      loadZstd()
+        .then(() => Buffer.from(zstdCompress(Buffer.concat(chunks, length), ZSTD_LEVEL)))
+        .then((out) => done(null, out), (e: unknown) => done(e as Error));
     },
   });
 }

@@ -1,5 +1,5 @@
 import { HashingStream } from '../layer/tar/hashing-stream.js';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { pack as tarPack } from 'tar-stream';
 import type { EntryType } from '../layer/entry.js';
 import { major, minor } from '../layer/device.js';
@@ -89,7 +89,10 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
   };
 
   const compressed = compressor(compression);
-  pack.pipe(tarHash).pipe(compressed).pipe(outHash).pipe(out);
+  // pipeline, not pipe: an error in any stage (a zstd refusal) reaches `out` and ends it.
+  pipeline(pack, tarHash, compressed, outHash, out, (e) => {
+    if (e) out.destroy(e);
+  });
   const filling = fill().catch((e: unknown) => out.destroy(e as Error));
   const info = new Promise<Awaited<TarWriteResult['info']>>((resolve, reject) => {
     out.on('error', reject);

@@ -23,7 +23,10 @@ export interface TeachingServerOptions {
   pageDir?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
-  /** 127.0.0.1 by default: the page is for this machine unless asked otherwise. */
+  /**
+   * 127.0.0.1 by default: the page is for this machine unless asked otherwise. On a loopback
+   * address, requests naming another host are refused (DNS rebinding).
+   */
   host?: string;
   /**
    * Refuse images larger than this many bytes of content (the page receives every layer whole);
@@ -36,6 +39,10 @@ export interface TeachingServer {
   url: string;
   server: Server;
   close(): Promise<void>;
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1' || address === '::ffff:127.0.0.1';
 }
 
 const TYPES: Record<string, string> = {
@@ -63,22 +70,22 @@ export async function startTeachingServer(options: TeachingServerOptions): Promi
     throw new Error(`the teaching page is not built (${e.code} on ${join(pageDir, f)}): run npm run build`);
   }));
 
+  let allowedHosts: Set<string> | undefined;
   const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const text = (status: number, message: string, headers: Record<string, string> = {}) =>
+      void res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(`${message}\n`);
+    // DNS rebinding: a web page the visitor opens elsewhere could name this server under its
+    // own host name and read the image. On a loopback address only loopback names are served.
+    if (allowedHosts && !allowedHosts.has((req.headers.host ?? '').toLowerCase())) return text(421, 'this server answers to its loopback address only');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'GET or HEAD only: the page keeps its changes itself', { allow: 'GET, HEAD' });
+    // Only origin-form targets ("/path?query"); the file map below is all there is to serve.
+    const target = req.url ?? '/';
+    if (!target.startsWith('/')) return text(400, 'bad request target');
+    const path = target.split('?')[0]!;
     const file = path === '/' ? 'index.html' : path.slice(1);
+    if (file === 'favicon.ico') return void res.writeHead(204).end();
     const body = file === 'image.json' ? image : files.get(file);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return;
-    }
-    if (file === 'favicon.ico') {
-      res.writeHead(204).end();
-      return;
-    }
-    if (!body) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`not found: ${path}\n`);
-      return;
-    }
+    if (!body) return text(404, `not found: ${path}`);
     res.writeHead(200, {
       'content-type': file === 'image.json' ? 'application/json' : TYPES[file]!,
       'content-length': body.length,
@@ -93,6 +100,7 @@ export async function startTeachingServer(options: TeachingServerOptions): Promi
   });
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
+  if (isLoopback(address)) allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host}:${port}`]);
   return {
     url: `http://${host}:${port}/`,
     server,

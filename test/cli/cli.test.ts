@@ -131,24 +131,27 @@ describe('layerfs CLI on the bundled image', () => {
 
   it('serve: prints where the teaching page is, serves the page and the image, stops when told', async () => {
     process.env.LAYERFS_PAGE_DIR = join(work, 'page');
-    await bundlePage(process.env.LAYERFS_PAGE_DIR);
-    const stop = new AbortController();
-    let printed!: (info: { url: string; layers: number }) => void;
-    const started = new Promise<{ url: string; layers: number }>((resolve) => (printed = resolve));
-    const served = run(['serve', DEMO, '--port', '0', '--json'], { signal: stop.signal, onStdout: (t) => printed(JSON.parse(t)) });
-    const { url, layers } = await started;
-    expect(layers).toBe(4);
-    const html = await (await fetch(url)).text();
-    expect(html).toContain('<script type="module" src="app.js"></script>');
-    const image = (await (await fetch(new URL('image.json', url))).json()) as { layers: Array<{ label: string }> };
-    expect(image.layers.map((l) => l.label)).toEqual((await openImage(DEMO)).layers.map((l) => l.layer.name));
-    stop.abort();
-    expect((await served).code).toBe(0);
-    await expect(fetch(url)).rejects.toThrow();
+    try {
+      await bundlePage(process.env.LAYERFS_PAGE_DIR);
+      const stop = new AbortController();
+      let printed!: (info: { url: string; layers: number }) => void;
+      const started = new Promise<{ url: string; layers: number }>((resolve) => (printed = resolve));
+      const served = run(['serve', DEMO, '--port', '0', '--json'], { signal: stop.signal, onStdout: (t) => printed(JSON.parse(t)) });
+      const { url, layers } = await started;
+      expect(layers).toBe(4);
+      const html = await (await fetch(url)).text();
+      expect(html).toContain('<script type="module" src="app.js"></script>');
+      const image = (await (await fetch(new URL('image.json', url))).json()) as { layers: Array<{ label: string }> };
+      expect(image.layers.map((l) => l.label)).toEqual((await openImage(DEMO)).layers.map((l) => l.layer.name));
+      stop.abort();
+      expect((await served).code).toBe(0);
+      await expect(fetch(url)).rejects.toThrow();
 
-    const bad = await run(['serve', DEMO, '--port', 'eighty']);
-    expect(bad).toMatchObject({ code: 2, stderr: 'layerfs: --port: expected a port number, not "eighty"\n' });
-    delete process.env.LAYERFS_PAGE_DIR;
+      const bad = await run(['serve', DEMO, '--port', 'eighty']);
+      expect(bad).toMatchObject({ code: 2, stderr: 'layerfs: --port: expected a port number, not "eighty"\n' });
+    } finally {
+      delete process.env.LAYERFS_PAGE_DIR;
+    }
   });
 
   it('errors: one line on stderr and a non-zero exit; usage errors exit 2', async () => {

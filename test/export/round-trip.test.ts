@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectStream, MemoryLayer, Overlay, TarLayer, type LayerJSON } from '../../src/index.js';
 import { runOnLayerfs, type Op } from '../kernel/differential.js';
+import { compressor } from '../../src/export/compress.js';
 import { KernelOverlay, kernelOverlayAvailable } from '../kernel/kernel-overlay.js';
 import { opsArb, stackArb } from '../differential/generate.js';
 import { snapshot, type FsLike } from '../support/tree.js';
@@ -116,6 +117,18 @@ describe('commit and export round trips', () => {
     } finally {
       execFileSync('rm', ['-rf', out]); // Node's own rmSync recurses, and overflows here
     }
+  });
+
+  it('a tar too large for the WebAssembly zstd compressor is an error on the stream, not a hang or a crash', async () => {
+    const { Readable } = await import('node:stream');
+    const { pipeline } = await import('node:stream/promises');
+    const small = compressor('zstd', 1000);
+    const sink = async (source: AsyncIterable<Buffer>) => { for await (const _ of source) { /* drain */ } };
+    await expect(pipeline(Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), small, sink)).rejects.toThrow(/larger than 1000 bytes.*use gzip/);
+    const fine = compressor('zstd', 2000);
+    const out: Buffer[] = [];
+    await pipeline(Readable.from([Buffer.alloc(600, 1), Buffer.alloc(600, 2)]), fine, async (source: AsyncIterable<Buffer>) => { for await (const c of source) out.push(c); });
+    expect(execFileSync('zstd', ['-dc'], { input: Buffer.concat(out) })).toEqual(Buffer.concat([Buffer.alloc(600, 1), Buffer.alloc(600, 2)]));
   });
 
   it('GNU tar reads a commit and lists exactly the entries layerfs wrote, whiteouts first', async () => {

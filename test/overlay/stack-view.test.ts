@@ -47,10 +47,16 @@ describe('stackView: the textbook diagram of one directory', () => {
         expect(view.merged.map((m) => m.name)).toEqual(o.readdirSync(dir));
         for (const m of view.merged) {
           const path = dir === '/' ? `/${m.name}` : `${dir}/${m.name}`;
-          expect(m.provider).toBe(o.whereIs(path).provider);
+          const where = o.whereIs(path);
+          expect(m.provider).toBe(where.provider);
           // Exactly one band draws the visible version, and it is the provider's.
           const winners = view.bands.filter((b) => b.cells.some((c) => c.name === m.name && c.role === 'wins'));
           expect(winners.map((b) => b.layer)).toEqual([m.provider]);
+          // The lower bands agree with whereIs's own per-layer scan: which versions merge into
+          // the visible directory, and which are shadowed.
+          const lowerRoles = (role: string) => view.bands.filter((b) => b.layer !== 'upper' && b.cells.some((c) => c.name === m.name && c.kind !== 'whiteout' && c.role === role)).map((b) => b.layer);
+          expect(lowerRoles('merged')).toEqual(where.mergedFrom.filter((l) => l !== 'upper' && l !== where.provider));
+          expect(lowerRoles('shadowed')).toEqual(where.shadowed);
           if (m.type === 'directory') dirs.push(path);
         }
         // The writable band draws the upper layer's directory as a commit would write it.

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,10 +139,23 @@ describe('the teaching page in headless Chromium', () => {
     expect(errors).toEqual([]);
   });
 
-  it('the server keeps nothing: GET only, and the image it hands out does not change', async () => {
-    const before = await (await fetch(new URL('image.json', server.url))).text();
-    expect((await fetch(server.url, { method: 'POST', body: 'x' })).status).toBe(405);
-    expect((await fetch(new URL('nope', server.url))).status).toBe(404);
-    expect(await (await fetch(new URL('image.json', server.url))).text()).toBe(before);
+  it('the server answers hostile requests without falling over: full URLs, other hosts, traversal, writes', async () => {
+    const { port } = new URL(server.url);
+    /** One raw HTTP/1.1 request; the status code of the answer. */
+    const raw = (target: string, host: string, method = 'GET') => new Promise<number>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write(`${method} ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+      let answer = '';
+      socket.on('data', (d) => (answer += d.toString('latin1')));
+      socket.on('end', () => resolve(Number(answer.split(' ')[1])));
+      socket.on('error', reject);
+    });
+    const here = `127.0.0.1:${port}`;
+    expect(await raw('http://a:99999/', here)).toBe(400); // a full URL as the target once crashed the server
+    expect(await raw('/image.json', `evil.example:${port}`)).toBe(421); // DNS rebinding
+    expect(await raw('/../../../etc/passwd', here)).toBe(404);
+    expect(await raw('/%2e%2e/%2e%2e/etc/passwd', here)).toBe(404);
+    expect(await raw('/image.json', here, 'POST')).toBe(405);
+    expect(await raw('/', `localhost:${port}`)).toBe(200);
+    expect(await raw('/image.json', here)).toBe(200);
   });
 });

@@ -2,7 +2,9 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * The worker's whole program (plain JavaScript, so that it runs the same from src/ under the
- * test runner and from dist/): stream the file through sha256 and report the digest and size.
+ * test runner and from dist/): stream the open file through sha256 and report the digest and
+ * size. It reads the caller's descriptor by position (pread), so it hashes the very file the
+ * caller parses, even if the path is replaced meanwhile, and leaves the descriptor open.
  */
 const HASH_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -10,7 +12,7 @@ const { createHash } = require('node:crypto');
 const { createReadStream } = require('node:fs');
 const hash = createHash('sha256');
 let bytes = 0;
-createReadStream(workerData, { highWaterMark: 1 << 20 })
+createReadStream(null, { fd: workerData, start: 0, autoClose: false, highWaterMark: 1 << 20 })
   .on('data', (chunk) => { hash.update(chunk); bytes += chunk.length; })
   .on('end', () => parentPort.postMessage({ digest: 'sha256:' + hash.digest('hex'), bytes }))
   .on('error', (e) => parentPort.postMessage({ error: e.message }));
@@ -22,12 +24,13 @@ export interface FileDigest {
 }
 
 /**
- * sha256 of a file on another thread. Indexing an uncompressed layer on disk spends a third
- * of its time hashing (sha256 runs at about 1.1 GiB/s here); on a second core it overlaps the
- * parse instead of adding to it.
+ * sha256 of an open file on another thread. Indexing an uncompressed layer on disk spends a
+ * third of its time hashing (sha256 runs at about 1.1 GiB/s here); on a second core it
+ * overlaps the parse instead of adding to it. The caller keeps `fd` open until `digest`
+ * settles or `stop()` resolves.
  */
-export function hashFileInWorker(path: string): { digest: Promise<FileDigest>; stop: () => void } {
-  const worker = new Worker(HASH_WORKER, { eval: true, workerData: path });
+export function hashFileInWorker(fd: number): { digest: Promise<FileDigest>; stop: () => Promise<void> } {
+  const worker = new Worker(HASH_WORKER, { eval: true, workerData: fd });
   const digest = new Promise<FileDigest>((resolve, reject) => {
     worker.once('message', (m: FileDigest | { error: string }) => {
       void worker.terminate();
@@ -39,5 +42,5 @@ export function hashFileInWorker(path: string): { digest: Promise<FileDigest>; s
   });
   digest.catch(() => {}); // a caller that stops early does not wait for it
   // A layer refused halfway (a bomb, a corrupt header) must not keep a thread reading it.
-  return { digest, stop: () => void worker.terminate() };
+  return { digest, stop: async () => void (await worker.terminate()) };
 }
