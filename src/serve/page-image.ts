@@ -2,20 +2,10 @@ import type { Layer } from '../layer/layer.js';
 import { LayerBuilder } from '../layer/layer-builder.js';
 import { MemoryLayer } from '../layer/memory-layer.js';
 import { layerEntries } from '../export/layer-entries.js';
+import type { TarEntry } from '../export/tar-writer.js';
 
-/** One entry of a layer as the teaching page receives it (JSON; content in base64). */
-export interface PageEntry {
-  path: string;
-  type: 'file' | 'directory' | 'symlink' | 'char' | 'block' | 'fifo' | 'hardlink';
-  mode: number;
-  uid: number;
-  gid: number;
-  mtimeMs: number;
-  linkTarget?: string;
-  rdev?: number;
-  data?: string;
-  xattrs?: Record<string, string>;
-}
+/** One entry of a layer as the teaching page receives it: a tar entry in JSON, binary in base64. */
+export type PageEntry = Omit<TarEntry, 'data' | 'xattrs'> & { data?: string; xattrs?: Record<string, string> };
 
 /** An image as the teaching page receives it: its lower layers bottom first, as OCI changesets. */
 export interface PageImage {
@@ -33,17 +23,10 @@ export function toPageImage(name: string, layers: readonly Layer[]): PageImage {
     name,
     layers: layers.map((layer) => ({
       label: layer.name,
-      entries: [...layerEntries(layer)].map((e) => ({
-        path: e.path,
-        type: e.type,
-        mode: e.mode,
-        uid: e.uid,
-        gid: e.gid,
-        mtimeMs: e.mtimeMs,
-        ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}),
-        ...(e.rdev !== undefined ? { rdev: e.rdev } : {}),
-        ...(e.data !== undefined ? { data: e.data.toString('base64') } : {}),
-        ...(e.xattrs && e.xattrs.size > 0 ? { xattrs: Object.fromEntries([...e.xattrs].map(([k, v]) => [k, v.toString('base64')])) } : {}),
+      entries: [...layerEntries(layer)].map(({ data, xattrs, ...meta }): PageEntry => ({
+        ...meta,
+        ...(data !== undefined ? { data: data.toString('base64') } : {}),
+        ...(xattrs && xattrs.size > 0 ? { xattrs: Object.fromEntries([...xattrs].map(([k, v]) => [k, v.toString('base64')])) } : {}),
       })),
     })),
   };
@@ -53,21 +36,13 @@ export function toPageImage(name: string, layers: readonly Layer[]): PageImage {
 export function fromPageImage(image: PageImage): MemoryLayer[] {
   return image.layers.map(({ label, entries }) => {
     const b = new LayerBuilder(label);
-    for (const e of entries) {
-      if (e.type === 'hardlink') {
-        b.addHardLink(e.path, e.linkTarget!);
-        continue;
-      }
-      b.add(e.path, {
-        type: e.type,
-        mode: e.mode,
-        uid: e.uid,
-        gid: e.gid,
-        mtimeMs: e.mtimeMs,
-        ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}),
-        ...(e.rdev !== undefined ? { rdev: e.rdev } : {}),
-        ...(e.data !== undefined ? { content: Buffer.from(e.data, 'base64') } : {}),
-        ...(e.xattrs ? { xattrs: Object.fromEntries(Object.entries(e.xattrs).map(([k, v]) => [k, Buffer.from(v, 'base64')])) } : {}),
+    for (const { path, type, data, xattrs, ...meta } of entries) {
+      if (type === 'hardlink') b.addHardLink(path, meta.linkTarget!);
+      else b.add(path, {
+        type,
+        ...meta,
+        ...(data !== undefined ? { content: Buffer.from(data, 'base64') } : {}),
+        ...(xattrs ? { xattrs: Object.fromEntries(Object.entries(xattrs).map(([k, v]) => [k, Buffer.from(v, 'base64')])) } : {}),
       });
     }
     return MemoryLayer.fromBuilder(b);
