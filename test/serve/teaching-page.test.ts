@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Overlay, openImage, type StackView } from '../../src/index.js';
 import { DEMO_IMAGE } from '../../src/demo/walkthrough.js';
 import { bundlePage } from '../../src/serve/bundle-page.js';
+import { upperEntries } from '../../src/export/commit.js';
 import { startTeachingServer, type TeachingServer } from '../../src/serve/server.js';
 import { chromiumAvailable, CHROMIUM, launchChromium } from '../support/chromium.js';
 
@@ -103,6 +104,10 @@ describe('the teaching page in headless Chromium', () => {
     expect(await page.textContent(cell('upper', 'group'))).toBe('.wh.group');
     expect(await page.$('.merged-list li[data-name="group"]')).toBeNull();
     expect(await drawn(page)).toEqual(expected(node.stackView('/etc')));
+    // The commit panel lists what ov.commit() writes, as the library lists it in Node.
+    expect(await page.$$eval('#changeset li', (li) => li.map((l) => `${(l as HTMLElement).dataset.kind} ${(l as HTMLElement).dataset.path}`)))
+      .toEqual(['directory ./', 'directory etc/', 'whiteout etc/.wh.group', 'file etc/motd']);
+    expect([...upperEntries(node.engine)].map((e) => e.path)).toEqual(['./', 'etc/', 'etc/.wh.group', 'etc/motd']);
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'teaching-page.png'), fullPage: true });
   });

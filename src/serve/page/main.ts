@@ -8,6 +8,7 @@ import type { OverlayEvent } from '../../overlay/engine.js';
 import type { StackView } from '../../overlay/stack-view.js';
 import type { MemoryLayer } from '../../layer/memory-layer.js';
 import { fromPageImage, type PageImage } from '../page-image.js';
+import { upperEntries } from '../../export/commit.js';
 import { $, h } from './dom.js';
 import { drawMerged, drawStack } from './draw.js';
 import { explainError, layerName, narrate } from './narrate.js';
@@ -36,7 +37,17 @@ function render(animate = false): void {
   $('#stack').replaceChildren(drawStack(state.view, state.selected, select));
   $('#merged').replaceChildren(drawMerged(state.view, state.selected, open));
   $('#detail').replaceChildren(...detail(state.selected));
+  $('#changeset').replaceChildren(...changeset());
   animateEvents($('#stack'), state.view, state.lastEvents, animate);
+}
+
+/** The upper layer as a commit writes it, entry by entry (markers told apart). */
+function changeset(): HTMLElement[] {
+  return [...upperEntries(state.ov.engine)].map((e) => {
+    const name = e.path.replace(/\/$/, '').split('/').pop() ?? '';
+    const kind = name === '.wh..wh..opq' ? 'opaque' : name.startsWith('.wh.') ? 'whiteout' : e.type;
+    return h('li', { 'data-kind': kind, 'data-path': e.path }, e.path + (e.type === 'symlink' ? ` -> ${e.linkTarget}` : e.type === 'hardlink' ? ` link to ${e.linkTarget}` : ''));
+  });
 }
 
 function crumbs(dir: string): HTMLElement[] {
