@@ -21,7 +21,8 @@ export interface SaveImageOptions extends TarWriteOptions {
 export interface SavedImage {
   manifest: { digest: string; size: number };
   config: { digest: string; size: number };
-  layers: Array<{ digest: string; diffId: string; size: number; mediaType: string }>;
+  /** Per layer; `lossyXattrs` (for layers written here) lists xattr values tar-stream could not write exactly. */
+  layers: Array<{ digest: string; diffId: string; size: number; mediaType: string; lossyXattrs?: Array<{ path: string; name: string }> }>;
 }
 
 
@@ -56,13 +57,13 @@ export async function saveImage(ov: Overlay, target: string, options: SaveImageO
       const w = writeTar(layerEntries(layer), options);
       const stored = await put(await collectStream(w.stream));
       const info = await w.info;
-      layers.push({ ...stored, diffId: info.diffId, mediaType: info.mediaType });
+      layers.push({ ...stored, diffId: info.diffId, mediaType: info.mediaType, lossyXattrs: info.lossyXattrs });
     }
   }
   const commit = ov.commit(options);
   const stored = await put(await collectStream(commit.stream));
   const info = await commit.info;
-  layers.push({ ...stored, diffId: info.diffId, mediaType: info.mediaType });
+  layers.push({ ...stored, diffId: info.diffId, mediaType: info.mediaType, lossyXattrs: info.lossyXattrs });
 
   const created = new Date(options.sourceDateEpoch !== undefined ? options.sourceDateEpoch * 1000 : Date.now()).toISOString();
   const baseConfig: ImageConfig = base?.config ?? { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, history: lower.map((l) => ({ created, created_by: `layerfs: layer ${l.name}` })) };

@@ -33,13 +33,35 @@ export interface TarWriteResult {
   /** The (compressed) bytes as they will be stored. */
   stream: Readable;
   /** Digest and sizes, once the stream has been read to its end. */
-  info: Promise<{ digest: string; diffId: string; size: number; uncompressedSize: number; mediaType: string }>;
+  info: Promise<{
+    digest: string;
+    diffId: string;
+    size: number;
+    uncompressedSize: number;
+    mediaType: string;
+    /**
+     * Extended attributes whose value is not valid UTF-8 (security.capability, say): tar-stream
+     * writes PAX records as UTF-8 text, so these were written changed. Listed so that the loss
+     * is not silent (docs/export.md).
+     */
+    lossyXattrs: Array<{ path: string; name: string }>;
+  }>;
 }
 
 const TAR_TYPE: Record<TarEntry['type'], string> = {
   file: 'file', directory: 'directory', symlink: 'symlink', hardlink: 'link',
   char: 'character-device', block: 'block-device', fifo: 'fifo',
 };
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+function isUtf8(bytes: Buffer): boolean {
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The largest value the 8-byte octal uid/gid fields hold; larger ones go in PAX records. */
 const OCTAL7_MAX = 0o7777777;
@@ -56,11 +78,15 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
   const compression = options.compression ?? 'gzip';
   const out = new PassThrough();
   const clamp = options.sourceDateEpoch !== undefined ? options.sourceDateEpoch * 1000 : Infinity;
+  const lossyXattrs: Awaited<TarWriteResult['info']>['lossyXattrs'] = [];
 
   const fill = async () => {
     for (const e of entries) {
       const pax: Record<string, string> = {};
-      for (const [k, v] of e.xattrs ?? []) pax[`SCHILY.xattr.${k}`] = v.toString('utf8');
+      for (const [k, v] of e.xattrs ?? []) {
+        pax[`SCHILY.xattr.${k}`] = v.toString('utf8');
+        if (!isUtf8(v)) lossyXattrs.push({ path: e.path, name: k });
+      }
       if (e.uid > OCTAL7_MAX) pax.uid = String(e.uid);
       if (e.gid > OCTAL7_MAX) pax.gid = String(e.gid);
       const mtime = Math.min(e.mtimeMs, clamp);
@@ -103,6 +129,7 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
         size: outHash.bytes,
         uncompressedSize: tarHash.bytes,
         mediaType: LAYER_MEDIA_TYPE[compression],
+        lossyXattrs,
       }));
     });
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Overlay, TarLayer } from '../../src/index.js';
+import { collectStream, MemoryLayer, Overlay, TarLayer } from '../../src/index.js';
 import { snapshot, type FsLike } from '../support/tree.js';
 
 /**
@@ -98,6 +98,25 @@ describe('TarLayer reads what GNU tar writes, as GNU tar extracts it', () => {
     const cut = join(work, 'big-cut.tar');
     fs.writeFileSync(cut, fs.readFileSync(big).subarray(0, 36 * 2 ** 20));
     await expect(TarLayer.from(cut)).rejects.toThrow(/layer .*big-cut.tar: after blob .*corrupt or truncated archive/);
+  });
+
+  it('lists xattr values that are not UTF-8 (tar-stream reads PAX as text) instead of changing them silently', async () => {
+    const dir = join(work, 'xattr-src');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(join(dir, 'bin'), 'b');
+    fs.writeFileSync(join(dir, 'text'), 't');
+    execFileSync('setfattr', ['-n', 'user.raw', '-v', '0xff00fe01', join(dir, 'bin')]);
+    execFileSync('setfattr', ['-n', 'user.note', '-v', 'plain text', join(dir, 'text')]);
+    const tar = join(work, 'xattrs.tar');
+    execFileSync('tar', ['--format=pax', '--xattrs', '--xattrs-include=user.*', '-C', dir, '-cf', tar, 'bin', 'text']);
+    const layer = await TarLayer.from(tar);
+    expect(layer.info.lossyXattrs).toEqual([{ path: '/bin', name: 'user.raw' }]);
+    expect(layer.entries.get('/text')!.xattrs.get('user.note')!.toString()).toBe('plain text');
+
+    const ov = new Overlay({ lower: [MemoryLayer.fromJSON({ '/cap': { type: 'file', content: 'c', xattrs: { 'security.capability': Buffer.from([1, 0, 0, 2, 0x20, 0, 0, 0, 0xff]) } }, '/t': { type: 'file', content: 't', xattrs: { 'user.k': 'v' } } })] });
+    const written = ov.exportTar();
+    await collectStream(written.stream);
+    expect((await written.info).lossyXattrs).toEqual([{ path: 'cap', name: 'security.capability' }]);
   });
 
   it('reads from a path, a Buffer and a stream alike, detecting compression by magic bytes', async () => {

@@ -40,6 +40,12 @@ export interface TarLayerInfo {
   entryCount: number;
   /** File content is read from the tar on disk by offset (not held in memory). */
   contentOnDisk: boolean;
+  /**
+   * Extended attributes whose value was not valid UTF-8 (security.capability, say): tar-stream
+   * reads PAX records as UTF-8 text, so each invalid byte became U+FFFD and the value is not
+   * the one in the tar. Listed so that the loss is not silent (docs/layers.md).
+   */
+  lossyXattrs: Array<{ path: string; name: string }>;
 }
 
 /** A header as tar-stream 3 gives it (its published types lag behind: pax, devmajor, options). */
@@ -119,6 +125,7 @@ export class TarLayer extends IndexedLayer {
     });
 
     const builder = new LayerBuilder(name);
+    const lossyXattrs: TarLayerInfo['lossyXattrs'] = [];
     let count = 0;
     let lastHeader: TarHeader | undefined;
     const last = () => (lastHeader ? displayName(lastHeader) : '(start of archive)');
@@ -131,9 +138,9 @@ export class TarLayer extends IndexedLayer {
           // Content stays in the file: skip it (tar-stream checks it is all there) and keep
           // where it starts (byteOffset, in the uncompressed tar) and its size.
           entry.resume();
-          addEntry(builder, name, h, h.type !== 'link' ? { file: source as string, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY);
+          addEntry(builder, name, h, h.type !== 'link' ? { file: source as string, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY, lossyXattrs);
         } else {
-          addEntry(builder, name, h, await collect(entry as unknown as Readable)); // a streamx Readable: the same events
+          addEntry(builder, name, h, await collect(entry as unknown as Readable), lossyXattrs); // a streamx Readable: the same events
         }
       }
       await done;
@@ -175,12 +182,13 @@ export class TarLayer extends IndexedLayer {
       size: compression === 'none' ? raw.bytes : tarHash.bytes,
       entryCount: count,
       contentOnDisk: onDisk,
+      lossyXattrs,
     };
     return new TarLayer(name, built, info);
   }
 }
 
-function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer | ContentRef): void {
+function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer | ContentRef, lossy: TarLayerInfo['lossyXattrs']): void {
   const rawName = h.pax?.path ?? utf8Name(h.name);
   if (rawName === undefined || rawName.includes('\uFFFD')) throw new TarLayerError(layer, printable(h.name), 'name is not valid UTF-8');
   const where = layerPath(rawName);
@@ -203,7 +211,7 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
     mtimeMs: pax.mtime !== undefined ? Number(pax.mtime) * 1000 : (h.mtime?.getTime() ?? 0),
     ...(pax.atime !== undefined ? { atimeMs: Number(pax.atime) * 1000 } : {}),
   };
-  const xattrs = xattrsOf(h.pax);
+  const xattrs = xattrsOf(h.pax, (xattr) => lossy.push({ path, name: xattr }));
   if (xattrs) spec.xattrs = xattrs;
   if (type === 'file') spec.content = data;
   if (type === 'symlink') spec.linkTarget = h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '';
@@ -212,12 +220,15 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
 }
 
 /** xattrs from PAX records: `SCHILY.xattr.<name>` (GNU tar, Docker) and base64 `LIBARCHIVE.xattr.<name>`. */
-function xattrsOf(pax: Record<string, string> | null | undefined): Record<string, Buffer> | undefined {
+function xattrsOf(pax: Record<string, string> | null | undefined, onLossy: (name: string) => void): Record<string, Buffer> | undefined {
   if (!pax) return undefined;
   const out: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(pax)) {
-    if (k.startsWith('SCHILY.xattr.')) out[k.slice('SCHILY.xattr.'.length)] = Buffer.from(v, 'utf8');
-    else if (k.startsWith('LIBARCHIVE.xattr.')) out[decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length))] = Buffer.from(v, 'base64');
+    if (k.startsWith('SCHILY.xattr.')) {
+      const name = k.slice('SCHILY.xattr.'.length);
+      out[name] = Buffer.from(v, 'utf8');
+      if (v.includes('\uFFFD')) onLossy(name);
+    } else if (k.startsWith('LIBARCHIVE.xattr.')) out[decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length))] = Buffer.from(v, 'base64');
   }
   return out;
 }
