@@ -4,6 +4,7 @@ import { pack as tarPack } from 'tar-stream';
 import type { EntryType } from '../layer/entry.js';
 import { major, minor } from '../layer/device.js';
 import { compressor, LAYER_MEDIA_TYPE, type OutputCompression } from './compress.js';
+import { RAW_XATTRS, writeExactXattrs } from '../layer/tar/pax-xattrs.js';
 
 /** One entry to write, already normalised (path relative, times in ms). */
 export interface TarEntry {
@@ -40,9 +41,8 @@ export interface TarWriteResult {
     uncompressedSize: number;
     mediaType: string;
     /**
-     * Extended attributes whose value is not valid UTF-8 (security.capability, say): tar-stream
-     * writes PAX records as UTF-8 text, so these were written changed. Listed so that the loss
-     * is not silent (docs/export.md).
+     * Extended attributes whose value is not valid UTF-8 that were written changed: empty
+     * unless tar-stream's internals differ from what pax-xattrs.ts patches (docs/export.md).
      */
     lossyXattrs: Array<{ path: string; name: string }>;
   }>;
@@ -73,6 +73,7 @@ const OCTAL7_MAX = 0o7777777;
  */
 export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions = {}): TarWriteResult {
   const pack = tarPack();
+  const exact = writeExactXattrs(pack);
   const tarHash = new HashingStream();
   const outHash = new HashingStream();
   const compression = options.compression ?? 'gzip';
@@ -83,10 +84,13 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
   const fill = async () => {
     for (const e of entries) {
       const pax: Record<string, string> = {};
+      let binary = false;
       for (const [k, v] of e.xattrs ?? []) {
         pax[`SCHILY.xattr.${k}`] = v.toString('utf8');
-        if (!isUtf8(v)) lossyXattrs.push({ path: e.path, name: k });
+        if (!isUtf8(v)) binary = true;
       }
+      // Values that are not UTF-8 go through pax-xattrs.ts as bytes; only without it are they changed.
+      if (binary && !exact) for (const [k, v] of e.xattrs ?? []) if (!isUtf8(v)) lossyXattrs.push({ path: e.path, name: k });
       if (e.uid > OCTAL7_MAX) pax.uid = String(e.uid);
       if (e.gid > OCTAL7_MAX) pax.gid = String(e.gid);
       const mtime = Math.min(e.mtimeMs, clamp);
@@ -104,6 +108,7 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
         ...(e.linkTarget !== undefined ? { linkname: e.linkTarget } : {}),
         ...(e.type === 'char' || e.type === 'block' ? { devmajor: major(e.rdev ?? 0), devminor: minor(e.rdev ?? 0) } : {}),
         ...(Object.keys(pax).length > 0 ? { pax } : {}),
+        ...(binary && exact ? { [RAW_XATTRS]: e.xattrs } : {}),
       };
       await new Promise<void>((resolve, reject) => {
         const done = (err?: Error | null) => (err ? reject(err) : resolve());

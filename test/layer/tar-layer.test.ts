@@ -100,23 +100,34 @@ describe('TarLayer reads what GNU tar writes, as GNU tar extracts it', () => {
     await expect(TarLayer.from(cut)).rejects.toThrow(/layer .*big-cut.tar: after blob .*corrupt or truncated archive/);
   });
 
-  it('lists xattr values that are not UTF-8 (tar-stream reads PAX as text) instead of changing them silently', async () => {
+  it('keeps xattr values that are not UTF-8 exact, reading what GNU tar writes and writing what GNU tar extracts', async () => {
     const dir = join(work, 'xattr-src');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(join(dir, 'bin'), 'b');
     fs.writeFileSync(join(dir, 'text'), 't');
-    execFileSync('setfattr', ['-n', 'user.raw', '-v', '0xff00fe01', join(dir, 'bin')]);
+    execFileSync('setfattr', ['-n', 'user.raw', '-v', '0xff00fe01c3', join(dir, 'bin')]);
     execFileSync('setfattr', ['-n', 'user.note', '-v', 'plain text', join(dir, 'text')]);
     const tar = join(work, 'xattrs.tar');
     execFileSync('tar', ['--format=pax', '--xattrs', '--xattrs-include=user.*', '-C', dir, '-cf', tar, 'bin', 'text']);
     const layer = await TarLayer.from(tar);
-    expect(layer.info.lossyXattrs).toEqual([{ path: '/bin', name: 'user.raw' }]);
+    expect(layer.info.lossyXattrs).toEqual([]);
+    expect(layer.entries.get('/bin')!.xattrs.get('user.raw')).toEqual(Buffer.from([0xff, 0x00, 0xfe, 0x01, 0xc3]));
     expect(layer.entries.get('/text')!.xattrs.get('user.note')!.toString()).toBe('plain text');
 
-    const ov = new Overlay({ lower: [MemoryLayer.fromJSON({ '/cap': { type: 'file', content: 'c', xattrs: { 'security.capability': Buffer.from([1, 0, 0, 2, 0x20, 0, 0, 0, 0xff]) } }, '/t': { type: 'file', content: 't', xattrs: { 'user.k': 'v' } } })] });
+    // Written: a binary value beside a text one and a long, non-ASCII name (the PAX path decides).
+    const long = `/${'ü'.repeat(80)}/file`;
+    const raw = Buffer.from([0x01, 0x00, 0x00, 0x02, 0xff, 0xfe, 0x80]);
+    const ov = new Overlay({ lower: [MemoryLayer.fromJSON({ [long]: { type: 'file', content: 'c', xattrs: { 'user.raw': raw, 'user.k': 'v' } } })] });
     const written = ov.exportTar();
-    await collectStream(written.stream);
-    expect((await written.info).lossyXattrs).toEqual([{ path: 'cap', name: 'security.capability' }]);
+    const bytes = await collectStream(written.stream);
+    expect((await written.info).lossyXattrs).toEqual([]);
+    const again = await TarLayer.from(bytes);
+    expect(again.entries.get(long)!.xattrs).toEqual(new Map([['user.raw', raw], ['user.k', Buffer.from('v')]]));
+    const out = join(work, 'xattr-out');
+    fs.mkdirSync(out, { recursive: true });
+    execFileSync('tar', ['--xattrs', '--xattrs-include=user.*', '-xpf', '-', '-C', out], { input: bytes });
+    const hex = execFileSync('getfattr', ['-e', 'hex', '-n', 'user.raw', join(out, long)], { encoding: 'utf8' });
+    expect(hex).toContain(`user.raw=0x${raw.toString('hex')}`);
   });
 
   it('reads from a path, a Buffer and a stream alike, detecting compression by magic bytes', async () => {

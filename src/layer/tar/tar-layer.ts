@@ -1,5 +1,6 @@
 import { HashingStream } from './hashing-stream.js';
 import { hashFileInWorker } from './hash-file.js';
+import { keepExactXattrs, RAW_XATTRS } from './pax-xattrs.js';
 import { closeSync, fstatSync, openSync, read } from 'node:fs';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -41,9 +42,9 @@ export interface TarLayerInfo {
   /** File content is read from the tar on disk by offset (not held in memory). */
   contentOnDisk: boolean;
   /**
-   * Extended attributes whose value was not valid UTF-8 (security.capability, say): tar-stream
-   * reads PAX records as UTF-8 text, so each invalid byte became U+FFFD and the value is not
-   * the one in the tar. Listed so that the loss is not silent (docs/layers.md).
+   * Extended attributes whose value was not valid UTF-8 and came out changed (each invalid
+   * byte as U+FFFD): empty unless tar-stream's internals differ from what pax-xattrs.ts
+   * patches, or a global PAX header carried the value (docs/layers.md).
    */
   lossyXattrs: Array<{ path: string; name: string }>;
 }
@@ -110,6 +111,7 @@ export class TarLayer extends IndexedLayer {
     const limit = new ByteLimit(maxBytes, () => new TarLayerError(name, `byte ${maxBytes}`, `uncompressed size exceeds the bound of ${maxBytes} bytes (maxBytes)`));
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
+    keepExactXattrs(extract); // xattr values as bytes (pax-xattrs.ts); without it they are reported lossy
     const onDisk = (options.content ?? 'disk') === 'disk' && typeof source === 'string' && compression === 'none';
     // A large uncompressed file is hashed on another thread while this one parses it; a
     // worker costs tens of milliseconds to start, more than hashing a small layer here.
@@ -222,12 +224,14 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
 /** xattrs from PAX records: `SCHILY.xattr.<name>` (GNU tar, Docker) and base64 `LIBARCHIVE.xattr.<name>`. */
 function xattrsOf(pax: Record<string, string> | null | undefined, onLossy: (name: string) => void): Record<string, Buffer> | undefined {
   if (!pax) return undefined;
+  const exact = (pax as { [RAW_XATTRS]?: Map<string, Buffer> })[RAW_XATTRS];
   const out: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(pax)) {
     if (k.startsWith('SCHILY.xattr.')) {
       const name = k.slice('SCHILY.xattr.'.length);
-      out[name] = Buffer.from(v, 'utf8');
-      if (v.includes('\uFFFD')) onLossy(name);
+      const bytes = exact?.get(name);
+      out[name] = bytes ?? Buffer.from(v, 'utf8');
+      if (!bytes && v.includes('\uFFFD')) onLossy(name);
     } else if (k.startsWith('LIBARCHIVE.xattr.')) out[decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length))] = Buffer.from(v, 'base64');
   }
   return out;
