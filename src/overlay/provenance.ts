@@ -1,6 +1,6 @@
 import type { EntryType } from '../layer/entry.js';
 import type { OverlayEngine } from './engine.js';
-import type { Resolution } from './resolve.js';
+import type { Obj, Resolution } from './resolve.js';
 import { Errno } from '../fs/errors.js';
 import { basename, join, normalize } from './path.js';
 
@@ -64,12 +64,8 @@ export function whereIs(engine: OverlayEngine, path: string): Provenance {
     if (layer.whiteouts.has(lowerPath)) versions.push({ layer: i, kind: 'whiteout' });
     if (layer.opaqueDirs.has(lowerPath)) versions.push({ layer: i, kind: 'opaque' });
   }
-  const provider: LayerRef | undefined = obj ? (obj.upper ? 'upper' : obj.lower!.layer) : undefined;
-  const mergedFrom: LayerRef[] = [];
-  if (obj?.isDir) {
-    if (obj.upper) mergedFrom.push('upper');
-    for (const i of [...(obj.lower?.dirLayers ?? [])].reverse()) mergedFrom.push(i);
-  }
+  const provider = obj ? providerOf(obj) : undefined;
+  const mergedFrom = obj ? mergedFromOf(obj) : [];
   const visibleLower = new Set(mergedFrom);
   const shadowed = versions
     .filter((v): v is LayerVersion & { layer: number } => v.kind === 'entry' && typeof v.layer === 'number' && v.layer !== provider && !visibleLower.has(v.layer))
@@ -83,4 +79,18 @@ export function whereIs(engine: OverlayEngine, path: string): Provenance {
     hiddenBy,
     versions,
   };
+}
+
+/** The layer a visible object comes from (for a directory, the layer of its metadata). */
+export function providerOf(obj: Obj): LayerRef {
+  return obj.upper ? 'upper' : obj.lower!.layer;
+}
+
+/** For a merged directory: every layer whose content shows through, top first; none otherwise. */
+export function mergedFromOf(obj: Obj): LayerRef[] {
+  if (!obj.isDir) return [];
+  const from: LayerRef[] = obj.upper ? ['upper'] : [];
+  const lower = obj.lower?.dirLayers ?? [];
+  for (let i = lower.length - 1; i >= 0; i--) from.push(lower[i]!);
+  return from;
 }

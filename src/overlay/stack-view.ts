@@ -2,7 +2,7 @@ import type { EntryType } from '../layer/entry.js';
 import type { Layer } from '../layer/layer.js';
 import { OPAQUE_MARKER, whitedOutName } from '../layer/oci-names.js';
 import type { OverlayEngine } from './engine.js';
-import type { LayerRef } from './provenance.js';
+import { mergedFromOf, providerOf, type LayerRef } from './provenance.js';
 import { basename, dirname } from './path.js';
 import { fail } from '../fs/errors.js';
 
@@ -77,22 +77,18 @@ export function stackView(engine: OverlayEngine, dir: string): StackView {
   if (!obj.isDir) fail('ENOTDIR');
 
   const merged: StackView['merged'] = [];
-  const providerOf = new Map<string, LayerRef>();
+  const providers = new Map<string, LayerRef>();
   const mergedLayersOf = new Map<string, Set<LayerRef>>();
   for (const name of engine.list(obj)) {
     const child = engine.child(obj, name)!;
-    const provider: LayerRef = child.upper ? 'upper' : child.lower!.layer;
-    providerOf.set(name, provider);
+    const provider = providerOf(child);
+    providers.set(name, provider);
     merged.push({ name, type: child.type, provider });
-    if (child.isDir) {
-      const from = new Set<LayerRef>(child.lower?.dirLayers ?? []);
-      if (child.upper) from.add('upper');
-      mergedLayersOf.set(name, from);
-    }
+    if (child.isDir) mergedLayersOf.set(name, new Set(mergedFromOf(child)));
   }
   const roleOf = (layer: LayerRef, name: string, kind: StackCell['kind']): StackCell['role'] => {
-    if (kind === 'whiteout' || providerOf.get(name) === undefined) return 'shadowed';
-    if (providerOf.get(name) === layer) return 'wins';
+    if (kind === 'whiteout' || providers.get(name) === undefined) return 'shadowed';
+    if (providers.get(name) === layer) return 'wins';
     return mergedLayersOf.get(name)?.has(layer) && kind === 'directory' ? 'merged' : 'shadowed';
   };
 
