@@ -1,4 +1,5 @@
 import { HashingStream } from '../layer/tar/hashing-stream.js';
+import { isUtf8 } from 'node:buffer';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { pack as tarPack } from 'tar-stream';
 import type { EntryType } from '../layer/entry.js';
@@ -53,16 +54,6 @@ const TAR_TYPE: Record<TarEntry['type'], string> = {
   char: 'character-device', block: 'block-device', fifo: 'fifo',
 };
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-function isUtf8(bytes: Buffer): boolean {
-  try {
-    strictUtf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The largest value the 8-byte octal uid/gid fields hold; larger ones go in PAX records. */
 const OCTAL7_MAX = 0o7777777;
 
@@ -84,13 +75,13 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
   const fill = async () => {
     for (const e of entries) {
       const pax: Record<string, string> = {};
-      let binary = false;
+      const binary: string[] = [];
       for (const [k, v] of e.xattrs ?? []) {
         pax[`SCHILY.xattr.${k}`] = v.toString('utf8');
-        if (!isUtf8(v)) binary = true;
+        if (!isUtf8(v)) binary.push(k);
       }
       // Values that are not UTF-8 go through pax-xattrs.ts as bytes; only without it are they changed.
-      if (binary && !exact) for (const [k, v] of e.xattrs ?? []) if (!isUtf8(v)) lossyXattrs.push({ path: e.path, name: k });
+      if (!exact) for (const name of binary) lossyXattrs.push({ path: e.path, name });
       if (e.uid > OCTAL7_MAX) pax.uid = String(e.uid);
       if (e.gid > OCTAL7_MAX) pax.gid = String(e.gid);
       const mtime = Math.min(e.mtimeMs, clamp);
@@ -108,7 +99,7 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
         ...(e.linkTarget !== undefined ? { linkname: e.linkTarget } : {}),
         ...(e.type === 'char' || e.type === 'block' ? { devmajor: major(e.rdev ?? 0), devminor: minor(e.rdev ?? 0) } : {}),
         ...(Object.keys(pax).length > 0 ? { pax } : {}),
-        ...(binary && exact ? { [RAW_XATTRS]: e.xattrs } : {}),
+        ...(binary.length > 0 && exact ? { [RAW_XATTRS]: e.xattrs } : {}),
       };
       await new Promise<void>((resolve, reject) => {
         const done = (err?: Error | null) => (err ? reject(err) : resolve());
