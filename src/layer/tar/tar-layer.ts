@@ -120,74 +120,95 @@ export class TarLayer extends IndexedLayer {
     const tarHash = new HashingStream();
     // An uncompressed layer's digest is its diff_id: hash it once.
     const stages = [rest, hashAside ? undefined : rawHash, decompressor(compression), limit, compression === 'none' ? undefined : tarHash, extract].filter((s) => s !== undefined);
-    let streamError: unknown;
-    const done = pipeline(stages as unknown as [Readable, ...Transform[]]).catch((e: unknown) => {
-      streamError = e;
+    // Settles with the error that stopped the pipeline, if any (the extract is ended with it).
+    const ended = pipeline(stages as unknown as [Readable, ...Transform[]]).then(() => undefined, (e: unknown) => {
       extract.destroy(e as Error);
+      return e;
     });
 
-    const builder = new LayerBuilder(name);
-    const lossyXattrs: TarLayerInfo['lossyXattrs'] = [];
-    let count = 0;
-    let lastHeader: TarHeader | undefined;
-    const last = () => (lastHeader ? displayName(lastHeader) : '(start of archive)');
+    // Whatever stops the pass stops the hashing worker too (it must not go on reading the file).
     try {
-      for await (const entry of extract) {
-        const h = entry.header as unknown as TarHeader;
-        lastHeader = h;
-        if (++count > maxEntries) throw new TarLayerError(name, displayName(h), `more than ${maxEntries} entries (maxEntries)`);
-        if (onDisk) {
-          // Content stays in the file: skip it (tar-stream checks it is all there) and keep
-          // where it starts (byteOffset, in the uncompressed tar) and its size.
-          entry.resume();
-          addEntry(builder, name, h, h.type !== 'link' ? { file: source as string, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY, lossyXattrs);
-        } else {
-          addEntry(builder, name, h, await collect(entry as unknown as Readable), lossyXattrs); // a streamx Readable: the same events
-        }
+      const { builder, count, lossyXattrs } = await indexEntries(extract, {
+        name, maxEntries, limit, input,
+        file: onDisk ? source as string : undefined,
+        ended,
+      });
+      // Build the index while the worker (if any) finishes hashing.
+      const built = builder.build();
+      const raw = hashAside ? await hashAside.digest.catch((e: unknown) => {
+        throw new TarLayerError(name, 'the whole file', `could not be hashed: ${(e as Error).message}`);
+      }) : { digest: rawHash.digest(), bytes: rawHash.bytes };
+      // The worker read to the end on its own: a file that grew or shrank meanwhile is refused.
+      if (hashAside && raw.bytes !== limit.bytes) {
+        throw new TarLayerError(name, 'the whole file', `changed while it was read (${limit.bytes} bytes indexed, ${raw.bytes} hashed)`);
       }
-      await done;
-    } catch (e) {
-      await done;
-      input.destroy();
-      await hashAside?.stop();
-      if (e instanceof LayerError) throw e;
-      const cause = streamError ?? e;
-      if (cause instanceof LayerError) throw cause;
-      throw new TarLayerError(name, `after ${last()} (byte ${limit.bytes} of the uncompressed tar)`, `corrupt or truncated archive: ${(cause as Error).message}`);
-    }
-    if (streamError) {
-      input.destroy();
-      await hashAside?.stop();
-      if (streamError instanceof LayerError) throw streamError;
-      throw new TarLayerError(name, `after ${last()}`, `corrupt or truncated archive: ${(streamError as Error).message}`);
-    }
-    // Build the index while the worker (if any) finishes hashing.
-    let built: ReturnType<LayerBuilder['build']>;
-    try {
-      built = builder.build();
+      const info: TarLayerInfo = {
+        compression,
+        digest: raw.digest,
+        diffId: compression === 'none' ? raw.digest : tarHash.digest(),
+        compressedSize: raw.bytes,
+        size: compression === 'none' ? raw.bytes : tarHash.bytes,
+        entryCount: count,
+        contentOnDisk: onDisk,
+        lossyXattrs,
+      };
+      return new TarLayer(name, built, info);
     } catch (e) {
       await hashAside?.stop();
       throw e;
     }
-    const raw = hashAside ? await hashAside.digest.catch((e: unknown) => {
-      throw new TarLayerError(name, 'the whole file', `could not be hashed: ${(e as Error).message}`);
-    }) : { digest: rawHash.digest(), bytes: rawHash.bytes };
-    // The worker read to the end on its own: a file that grew or shrank meanwhile is refused.
-    if (hashAside && raw.bytes !== limit.bytes) {
-      throw new TarLayerError(name, 'the whole file', `changed while it was read (${limit.bytes} bytes indexed, ${raw.bytes} hashed)`);
-    }
-    const info: TarLayerInfo = {
-      compression,
-      digest: raw.digest,
-      diffId: compression === 'none' ? raw.digest : tarHash.digest(),
-      compressedSize: raw.bytes,
-      size: compression === 'none' ? raw.bytes : tarHash.bytes,
-      entryCount: count,
-      contentOnDisk: onDisk,
-      lossyXattrs,
-    };
-    return new TarLayer(name, built, info);
   }
+}
+
+interface IndexContext {
+  name: string;
+  maxEntries: number;
+  limit: ByteLimit;
+  input: Readable;
+  /** The uncompressed tar on disk whose content stays there; undefined to read content into memory. */
+  file: string | undefined;
+  /** Settles when the pipeline has ended, with the error that stopped it, if any. */
+  ended: Promise<unknown>;
+}
+
+/** Adds every entry of the archive to a builder; a broken archive is a TarLayerError naming where. */
+async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext): Promise<{ builder: LayerBuilder; count: number; lossyXattrs: TarLayerInfo['lossyXattrs'] }> {
+  const { name, maxEntries, file } = ctx;
+  const builder = new LayerBuilder(name);
+  const lossyXattrs: TarLayerInfo['lossyXattrs'] = [];
+  let count = 0;
+  let lastHeader: TarHeader | undefined;
+  const last = () => (lastHeader ? displayName(lastHeader) : '(start of archive)');
+  let streamError: unknown;
+  try {
+    for await (const entry of extract as AsyncIterable<{ header: unknown; resume(): void }>) {
+      const h = entry.header as TarHeader;
+      lastHeader = h;
+      if (++count > maxEntries) throw new TarLayerError(name, displayName(h), `more than ${maxEntries} entries (maxEntries)`);
+      if (file !== undefined) {
+        // Content stays in the file: skip it (tar-stream checks it is all there) and keep
+        // where it starts (byteOffset, in the uncompressed tar) and its size.
+        entry.resume();
+        addEntry(builder, name, h, h.type !== 'link' ? { file, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY, lossyXattrs);
+      } else {
+        addEntry(builder, name, h, await collect(entry as unknown as Readable), lossyXattrs); // a streamx Readable: the same events
+      }
+    }
+    streamError = await ctx.ended;
+  } catch (e) {
+    streamError = await ctx.ended;
+    ctx.input.destroy();
+    if (e instanceof LayerError) throw e;
+    const cause = streamError ?? e;
+    if (cause instanceof LayerError) throw cause;
+    throw new TarLayerError(name, `after ${last()} (byte ${ctx.limit.bytes} of the uncompressed tar)`, `corrupt or truncated archive: ${(cause as Error).message}`);
+  }
+  if (streamError) {
+    ctx.input.destroy();
+    if (streamError instanceof LayerError) throw streamError;
+    throw new TarLayerError(name, `after ${last()}`, `corrupt or truncated archive: ${(streamError as Error).message}`);
+  }
+  return { builder, count, lossyXattrs };
 }
 
 function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer | ContentRef, lossy: TarLayerInfo['lossyXattrs']): void {
