@@ -4,6 +4,8 @@ import type { OverlayEngine } from '../overlay/engine.js';
 import type { MemfsLink, MemfsNode } from '../overlay/memfs-types.js';
 import { mergedEntries } from './export-tar.js';
 import { marker } from './layer-entries.js';
+import { preorder } from '../overlay/preorder.js';
+import { join } from '../overlay/path.js';
 import type { TarEntry } from './tar-writer.js';
 
 const rel = (path: string) => path.slice(1);
@@ -21,48 +23,42 @@ export function* upperEntries(engine: OverlayEngine): Generator<TarEntry> {
   const firstPathOfNode = new Map<MemfsNode, string>();
   const up = engine.upper;
 
-  const root = up.root.getNode();
-  yield { path: './', type: 'directory', mode: root.mode & 0o7777, uid: root.uid, gid: root.gid, mtimeMs: root.mtime.getTime(), xattrs: up.xattrs.get(root) };
-  // Depth-first with an explicit stack (no recursion: an upper layer may nest arbitrarily deep).
-  const open: Array<{ link: MemfsLink; path: string; names: string[]; next: number }> = [];
-  const enter = (link: MemfsLink, path: string) => {
-    const names = [...link.children.keys()].filter((n) => n !== '.' && n !== '..').sort();
-    // Markers (the opaque marker and whiteouts) before the other entries of the directory.
-    const markers = names.filter((n) => n.startsWith('.wh.'));
-    open.push({ link, path, names: names.filter((n) => !n.startsWith('.wh.')), next: 0 });
-    return markers.map((m) => marker(rel(path === '/' ? `/${m}` : `${path}/${m}`)));
+  // Markers and the content of redirected directories are written by the loop; the walk
+  // descends into the other directories, names sorted.
+  const childrenOf = ({ link, path }: { link: MemfsLink; path: string }) => {
+    const node = link.getNode();
+    if (!node.isDirectory() || up.redirects.has(node)) return undefined;
+    return namesOf(link).filter((n) => !n.startsWith('.wh.')).map((name) => ({ link: link.children.get(name)!, path: join(path, name) }));
   };
-  yield* enter(up.root, '/');
-  while (open.length > 0) {
-    const frame = open[open.length - 1]!;
-    if (frame.next === frame.names.length) {
-      open.pop();
-      continue;
-    }
-    const name = frame.names[frame.next++]!;
-    const child = frame.link.children.get(name)!;
-    const childPath = frame.path === '/' ? `/${name}` : `${frame.path}/${name}`;
-    const node = child.getNode();
+
+  for (const { link, path } of preorder({ link: up.root, path: '/' }, childrenOf)) {
+    const node = link.getNode();
     const type = typeFromMode(node.mode) ?? 'file';
     const meta = { mode: node.mode & 0o7777, uid: node.uid, gid: node.gid, mtimeMs: node.mtime.getTime(), xattrs: up.xattrs.get(node) };
     if (type === 'directory') {
-      yield { path: `${rel(childPath)}/`, type, ...meta };
+      yield { path: path === '/' ? './' : `${rel(path)}/`, type, ...meta };
       if (up.redirects.has(node)) {
-        yield marker(rel(`${childPath}/${OPAQUE_MARKER}`));
-        yield* mergedEntries(engine, engine.lookup(childPath, false), { includeSelf: false });
+        yield marker(rel(join(path, OPAQUE_MARKER)));
+        yield* mergedEntries(engine, engine.lookup(path, false), { includeSelf: false });
       } else {
-        yield* enter(child, childPath);
+        // Markers (the opaque marker and whiteouts) before the other entries of the directory.
+        for (const m of namesOf(link)) if (m.startsWith('.wh.')) yield marker(rel(join(path, m)));
       }
       continue;
     }
     const first = firstPathOfNode.get(node);
     if (first !== undefined) {
-      yield { path: rel(childPath), type: 'hardlink', ...meta, linkTarget: rel(first) };
+      yield { path: rel(path), type: 'hardlink', ...meta, linkTarget: rel(first) };
       continue;
     }
-    firstPathOfNode.set(node, childPath);
-    if (type === 'file') yield { path: rel(childPath), type, ...meta, data: Buffer.from(node.getBuffer()) };
-    else if (type === 'symlink') yield { path: rel(childPath), type, ...meta, linkTarget: node.symlink };
-    else yield { path: rel(childPath), type, ...meta, rdev: node.rdev };
+    firstPathOfNode.set(node, path);
+    if (type === 'file') yield { path: rel(path), type, ...meta, data: Buffer.from(node.getBuffer()) };
+    else if (type === 'symlink') yield { path: rel(path), type, ...meta, linkTarget: node.symlink };
+    else yield { path: rel(path), type, ...meta, rdev: node.rdev };
   }
+}
+
+/** A directory's names, sorted, without `.` and `..`. */
+function namesOf(link: MemfsLink): string[] {
+  return [...link.children.keys()].filter((n) => n !== '.' && n !== '..').sort();
 }

@@ -4,6 +4,7 @@ import { typeFromMode } from './entry.js';
 import { IndexedLayer } from './indexed-layer.js';
 import { LayerBuilder, LayerError } from './layer-builder.js';
 import { join } from '../overlay/path.js';
+import { preorder } from '../overlay/preorder.js';
 import type { MemfsLink } from '../overlay/memfs-types.js';
 
 /** A JSON description of a layer: `string`/`Buffer` is a file, `null` a directory, or a full spec. */
@@ -36,7 +37,12 @@ export class MemoryLayer extends IndexedLayer {
   static fromVolume(volume: Volume, name = 'volume'): MemoryLayer {
     const b = new LayerBuilder(name);
     const firstPathOfNode = new Map<number, string>();
-    const walk = (link: MemfsLink, path: string): void => {
+    const childrenOf = ({ link, path }: { link: MemfsLink; path: string }) => {
+      const out: Array<{ link: MemfsLink; path: string }> = [];
+      for (const [childName, child] of link.children) if (childName !== '.' && childName !== '..' && child) out.push({ link: child, path: join(path, childName) });
+      return out;
+    };
+    for (const { link, path } of preorder({ link: volume._core.root, path: '/' }, childrenOf)) {
       const node = link.getNode();
       const type = typeFromMode(node.mode);
       if (!type) throw new LayerError(name, path, `unsupported file type ${(node.mode >>> 12).toString(8)}`);
@@ -47,12 +53,7 @@ export class MemoryLayer extends IndexedLayer {
       else if (type === 'symlink') b.add(path, { type, ...meta, linkTarget: node.symlink });
       else b.add(path, { type, ...meta, rdev: node.rdev });
       if (type !== 'directory') firstPathOfNode.set(node.ino, path);
-      for (const [childName, child] of link.children) {
-        if (childName === '.' || childName === '..' || !child) continue;
-        walk(child, join(path, childName));
-      }
-    };
-    walk(volume._core.root, '/');
+    }
     return new MemoryLayer(name, b.build());
   }
 }
