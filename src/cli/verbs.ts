@@ -1,5 +1,6 @@
 import { writeFileSync, readFileSync } from 'node:fs';
 import type { Image } from '../image/image.js';
+import { layerLabel, type LayerRef } from '../overlay/provenance.js';
 import type { Overlay } from '../fs/overlay.js';
 import { collectStream } from '../export/tar-writer.js';
 import { saveImage } from '../export/save-image.js';
@@ -17,8 +18,11 @@ export interface VerbContext {
 
 const out = (ctx: VerbContext, text: string) => ctx.io.stdout(text.endsWith('\n') ? text : text + '\n');
 const emitJson = (ctx: VerbContext, value: unknown) => out(ctx, JSON.stringify(value, null, 2));
-const layerName = (l: number | 'upper' | undefined) => (l === undefined ? '-' : l === 'upper' ? 'upper' : `L${l}`);
+const layerName = (l: LayerRef | undefined) => (l === undefined ? '-' : layerLabel(l));
 const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
+
+/** The history entry of layer i (history also lists steps that made no layer). */
+const createdBy = (image: Image, i: number) => image.config.history?.filter((h) => !h.empty_layer)[i]?.created_by;
 
 function pathArg(ctx: VerbContext, index = 0): string {
   const p = ctx.args[index];
@@ -39,7 +43,7 @@ export async function inspect(ctx: VerbContext): Promise<void> {
     added: changes[i]!.filter((c) => c.kind === 'added').length,
     changed: changes[i]!.filter((c) => c.kind === 'changed').length,
     deleted: changes[i]!.filter((c) => c.kind === 'deleted' || c.kind === 'opaque').length,
-    createdBy: image.config.history?.filter((h) => !h.empty_layer)[i]?.created_by,
+    createdBy: createdBy(image, i),
   }));
   if (ctx.json) return emitJson(ctx, { source: image.source, format: image.format, manifest: image.manifest, config: image.config, layers });
   const c = image.config.config ?? {};
@@ -60,13 +64,13 @@ export async function tree(ctx: VerbContext): Promise<void> {
   const showLayers = ctx.flags.layers === true;
   type Node = { path: string; type: string; layer: string; shadowed: string[]; opaque: boolean; hiddenBelow: string[]; children?: Node[] };
   // Names lower layers hold in each directory that a whiteout hides, indexed once.
-  const whiteoutsIn = new Map<string, string[]>();
+  const whiteoutsIn = new Map<string, Array<{ path: string; layer: number }>>();
   for (const [i, { layer }] of ctx.image.layers.entries()) {
     for (const wo of layer.whiteouts) {
       const dir = wo.slice(0, wo.lastIndexOf('/') || 1);
       let list = whiteoutsIn.get(dir);
       if (!list) whiteoutsIn.set(dir, (list = []));
-      list.push(`${wo} (whiteout in L${i})`);
+      list.push({ path: wo, layer: i });
     }
   }
   const nodeOf = (p: string): Node => {
@@ -84,7 +88,7 @@ export async function tree(ctx: VerbContext): Promise<void> {
       node.children = ov.readdirSync(p).map((n) => nodeOf(p === '/' ? `/${n}` : `${p}/${n}`));
       queue.push(...node.children);
       const visible = new Set(node.children.map((c) => c.path));
-      node.hiddenBelow = (whiteoutsIn.get(p) ?? []).filter((h) => !visible.has(h.slice(0, h.indexOf(' (whiteout in '))));
+      node.hiddenBelow = (whiteoutsIn.get(p) ?? []).filter((w) => !visible.has(w.path)).map((w) => `${w.path} (whiteout in L${w.layer})`);
     }
     return root;
   };
@@ -159,7 +163,7 @@ export async function diff(ctx: VerbContext): Promise<void> {
   const mark: Record<string, string> = { added: paint(ctx.io, 32, 'A'), changed: paint(ctx.io, 33, 'C'), deleted: paint(ctx.io, 31, 'D'), opaque: paint(ctx.io, 35, 'O') };
   const lines: string[] = [];
   changes.forEach((c, i) => {
-    lines.push(`L${i} ${short(ctx.image.layers[i]!.digest)}  ${ctx.image.config.history?.filter((h) => !h.empty_layer)[i]?.created_by ?? ''}`);
+    lines.push(`L${i} ${short(ctx.image.layers[i]!.digest)}  ${createdBy(ctx.image, i) ?? ''}`);
     for (const ch of c) lines.push(`  ${mark[ch.kind]} ${ch.path}${ch.type === 'directory' ? '/' : ''}${ch.size ? `  (${bytes(ch.size)})` : ''}`);
   });
   out(ctx, lines.join('\n'));

@@ -94,3 +94,8 @@ export function mergedFromOf(obj: Obj): LayerRef[] {
   for (let i = lower.length - 1; i >= 0; i--) from.push(lower[i]!);
   return from;
 }
+
+/** How reports name a layer: `upper`, or `L0` for the bottom lower layer. */
+export function layerLabel(layer: LayerRef): string {
+  return layer === 'upper' ? 'upper' : `L${layer}`;
+}

@@ -1,6 +1,6 @@
 import type { StackBand, StackCell, StackView } from '../../overlay/stack-view.js';
 import { h } from './dom.js';
-import { layerName } from './narrate.js';
+import { layerLabel } from '../../overlay/provenance.js';
 
 const ROLE_TEXT: Record<StackCell['role'], string> = {
   wins: 'the merged view shows this version',
@@ -16,7 +16,7 @@ function cellLabel(c: StackCell): string {
 }
 
 function bandLabel(b: StackBand): HTMLElement {
-  const title = b.layer === 'upper' ? 'upper · writable' : `${layerName(b.layer)} · read-only`;
+  const title = b.layer === 'upper' ? 'upper · writable' : `${layerLabel(b.layer)} · read-only`;
   const sub = b.layer === 'upper' ? 'memfs Volume' : b.label.replace(/^sha256:/, '').slice(0, 12);
   return h('div', { class: 'band-label' }, h('strong', {}, title), h('span', {}, sub),
     b.opaque ? h('span', { class: 'badge opaque', title: 'this layer marks the directory opaque (.wh..wh..opq)' }, 'opaque') : undefined);
@@ -55,7 +55,7 @@ export function drawStack(view: StackView, selected: string | undefined, select:
         'data-kind': c.kind,
         'data-role': c.role,
         'data-selected': selected === path,
-        title: `${cellLabel(c)} in ${layerName(b.layer)}: ${ROLE_TEXT[c.role]}`,
+        title: `${cellLabel(c)} in ${layerLabel(b.layer)}: ${ROLE_TEXT[c.role]}`,
         onclick: () => select(path),
       }, cellLabel(c));
     }));
@@ -69,8 +69,8 @@ export function drawStack(view: StackView, selected: string | undefined, select:
       const path = join(view.dir, name);
       return h('button', {
         class: 'cell', type: 'button', 'data-name': name, 'data-kind': m.type, 'data-role': 'wins', 'data-selected': selected === path,
-        title: `${name}: from ${layerName(m.provider)}`, onclick: () => select(path),
-      }, m.type === 'directory' ? `${name}/` : name, h('small', {}, ` ${layerName(m.provider)}`));
+        title: `${name}: from ${layerLabel(m.provider)}`, onclick: () => select(path),
+      }, m.type === 'directory' ? `${name}/` : name, h('small', {}, ` ${layerLabel(m.provider)}`));
     }));
   return h('div', { class: 'stack', 'data-dir': view.dir }, top, ...rows);
 }
@@ -82,6 +82,6 @@ export function drawMerged(view: StackView, selected: string | undefined, open: 
     const path = join(view.dir, m.name);
     return h('li', { 'data-name': m.name, 'data-type': m.type, 'data-provider': String(m.provider), 'data-selected': selected === path },
       h('button', { type: 'button', onclick: () => open(path, m.type === 'directory') }, m.type === 'directory' ? `${m.name}/` : m.name),
-      h('span', { class: `from from-${m.provider === 'upper' ? 'upper' : 'lower'}` }, layerName(m.provider)));
+      h('span', { class: `from from-${m.provider === 'upper' ? 'upper' : 'lower'}` }, layerLabel(m.provider)));
   }));
 }

@@ -11,7 +11,8 @@ import { fromPageImage, type PageImage } from '../page-image.js';
 import { upperEntries } from '../../export/commit.js';
 import { $, h } from './dom.js';
 import { drawMerged, drawStack } from './draw.js';
-import { explainError, layerName, narrate } from './narrate.js';
+import { explainError, narrate } from './narrate.js';
+import { layerLabel } from '../../overlay/provenance.js';
 import { animateEvents } from './animate.js';
 
 interface State {
@@ -83,11 +84,11 @@ function detail(path: string | undefined): Array<HTMLElement | string> {
   const lines: Array<HTMLElement | string> = [h('code', {}, path)];
   if (where.provider === undefined) lines.push(h('p', {}, 'not in the merged view'));
   else {
-    const from = where.mergedFrom.length > 1 ? `merged from ${where.mergedFrom.map(layerName).join(', ')}` : `from ${layerName(where.provider)}`;
+    const from = where.mergedFrom.length > 1 ? `merged from ${where.mergedFrom.map(layerLabel).join(', ')}` : `from ${layerLabel(where.provider)}`;
     lines.push(h('p', {}, `${where.type}, ${from}`));
   }
-  if (where.shadowed.length > 0) lines.push(h('p', {}, `shadows ${where.shadowed.map(layerName).join(', ')}`));
-  for (const v of where.hiddenBy) lines.push(h('p', {}, `${v.kind === 'whiteout' ? 'whited out' : 'hidden by an opaque directory'} in ${layerName(v.layer)}`));
+  if (where.shadowed.length > 0) lines.push(h('p', {}, `shadows ${where.shadowed.map(layerLabel).join(', ')}`));
+  for (const v of where.hiddenBy) lines.push(h('p', {}, `${v.kind === 'whiteout' ? 'whited out' : 'hidden by an opaque directory'} in ${layerLabel(v.layer)}`));
   if (where.type === 'file') {
     const data = ov.readFileSync(path) as Buffer;
     const text = data.subarray(0, 400).toString('utf8');

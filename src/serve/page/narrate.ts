@@ -1,15 +1,13 @@
 import type { OverlayEvent } from '../../overlay/engine.js';
-import type { LayerRef } from '../../overlay/provenance.js';
-
-export const layerName = (l: LayerRef): string => (l === 'upper' ? 'upper' : `L${l}`);
+import { layerLabel } from '../../overlay/provenance.js';
 
 /** What the kernel did, in words a class can follow (sections of overlayfs.rst in brackets). */
 export function narrate(e: OverlayEvent): string {
   switch (e.type) {
     case 'copy-up':
       return e.entryType === 'directory'
-        ? `copy-up ${e.path}: the directory from ${layerName(e.fromLayer)} is made in the upper layer first, so that what is written below it has a parent there ("Non-directories": parents first)`
-        : `copy-up ${e.path}: the ${e.entryType} is copied from ${layerName(e.fromLayer)} into the upper layer, data and metadata, before it is changed; the lower copy is never touched ("Non-directories")`;
+        ? `copy-up ${e.path}: the directory from ${layerLabel(e.fromLayer)} is made in the upper layer first, so that what is written below it has a parent there ("Non-directories": parents first)`
+        : `copy-up ${e.path}: the ${e.entryType} is copied from ${layerLabel(e.fromLayer)} into the upper layer, data and metadata, before it is changed; the lower copy is never touched ("Non-directories")`;
     case 'whiteout':
       return `whiteout ${e.path}: a lower layer still has this name, so the upper layer records the deletion as .wh.${e.path.slice(e.path.lastIndexOf('/') + 1)} ("whiteouts and opaque directories")`;
     case 'opaque':
