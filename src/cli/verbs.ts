@@ -21,9 +21,6 @@ const emitJson = (ctx: VerbContext, value: unknown) => out(ctx, JSON.stringify(v
 const layerName = (l: LayerRef | undefined) => (l === undefined ? '-' : layerLabel(l));
 const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 
-/** The history entry of layer i (history also lists steps that made no layer). */
-const createdBy = (image: Image, i: number) => image.config.history?.filter((h) => !h.empty_layer)[i]?.created_by;
-
 function pathArg(ctx: VerbContext, index = 0): string {
   const p = ctx.args[index];
   if (!p) throw new CliError('a PATH inside the image is needed', 2);
@@ -43,7 +40,7 @@ export async function inspect(ctx: VerbContext): Promise<void> {
     added: changes[i]!.filter((c) => c.kind === 'added').length,
     changed: changes[i]!.filter((c) => c.kind === 'changed').length,
     deleted: changes[i]!.filter((c) => c.kind === 'deleted' || c.kind === 'opaque').length,
-    createdBy: createdBy(image, i),
+    createdBy: image.createdBy(i),
   }));
   if (ctx.json) return emitJson(ctx, { source: image.source, format: image.format, manifest: image.manifest, config: image.config, layers });
   const c = image.config.config ?? {};
@@ -163,7 +160,7 @@ export async function diff(ctx: VerbContext): Promise<void> {
   const mark: Record<string, string> = { added: paint(ctx.io, 32, 'A'), changed: paint(ctx.io, 33, 'C'), deleted: paint(ctx.io, 31, 'D'), opaque: paint(ctx.io, 35, 'O') };
   const lines: string[] = [];
   changes.forEach((c, i) => {
-    lines.push(`L${i} ${short(ctx.image.layers[i]!.digest)}  ${createdBy(ctx.image, i) ?? ''}`);
+    lines.push(`L${i} ${short(ctx.image.layers[i]!.digest)}  ${ctx.image.createdBy(i) ?? ''}`);
     for (const ch of c) lines.push(`  ${mark[ch.kind]} ${ch.path}${ch.type === 'directory' ? '/' : ''}${ch.size ? `  (${bytes(ch.size)})` : ''}`);
   });
   out(ctx, lines.join('\n'));

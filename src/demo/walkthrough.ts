@@ -17,14 +17,11 @@ export async function walkthrough(imagePath: string, write: (text: string) => vo
   ov.on('whiteout', (e) => out(`    event whiteout  ${e.path}`));
   ov.on('opaque', (e) => out(`    event opaque    ${e.path}`));
 
-  function tree(list: (dir: string) => string[], dir = '/', indent = '    '): void {
-    for (const name of list(dir)) {
+  function tree(dir = '/', indent = '    '): void {
+    for (const name of ov.readdirSync(dir)) {
       const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
       out(`${indent}${name}`);
-      if (isDir(path)) tree(list, path, indent + '  ');
-    }
-    function isDir(p: string): boolean {
-      return ov.lstatSync(p).isDirectory();
+      if (ov.lstatSync(path).isDirectory()) tree(path, indent + '  ');
     }
   }
 
@@ -43,9 +40,9 @@ export async function walkthrough(imagePath: string, write: (text: string) => vo
 
   out(`layerfs demo: ${imagePath}`);
   out(`  ${image.layers.length} read-only layers (bottom first), verified against their digests, and an empty upper layer:`);
-  image.layers.forEach((l, i) => out(`    ${i}  ${l.digest.slice(0, 19)}  ${String(l.size).padStart(8)} bytes  ${image.config.history?.filter((h) => !h.empty_layer)[i]?.created_by ?? ''}`));
+  image.layers.forEach((l, i) => out(`    ${i}  ${l.digest.slice(0, 19)}  ${String(l.size).padStart(8)} bytes  ${image.createdBy(i) ?? ''}`));
   out('\n  merged view:');
-  tree((d) => ov.readdirSync(d));
+  tree();
   for (const p of ['/etc/os-release', '/opt/app', '/var/cache/demo/a', '/usr/share/doc/demo']) {
     const w = ov.whereIs(p);
     out(`  whereIs(${p}): ${w.provider === undefined ? 'not visible' : `from layer ${w.provider}`}${w.shadowed.length ? `, shadows layer ${w.shadowed.join(', ')}` : ''}${w.hiddenBy.length ? `, hidden by ${w.hiddenBy.map((h) => `${h.kind} in layer ${h.layer}`).join(', ')}` : ''}`);
@@ -81,5 +78,5 @@ export async function walkthrough(imagePath: string, write: (text: string) => vo
   });
 
   out('\n== merged view at the end:');
-  tree((d) => ov.readdirSync(d));
+  tree();
 }

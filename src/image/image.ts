@@ -61,6 +61,11 @@ export class Image {
     private readonly blobPaths: string[],
   ) {}
 
+  /** The `created_by` of layer `i`'s history entry (history also lists steps that made no layer). */
+  createdBy(i: number): string | undefined {
+    return this.config.history?.filter((h) => !h.empty_layer)[i]?.created_by;
+  }
+
   /** The stored bytes of layer `i` (as verified when the image was opened). */
   layerBlob(i: number): Promise<Buffer> {
     return this.files.read(this.blobPaths[i]!);
