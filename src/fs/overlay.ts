@@ -348,9 +348,7 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
     const p = pathArg(path);
     this.call('symlink', t, p, () => {
       if (t === '') fail('ENOENT'); // symlink(2): an empty target
-      const r = this.engine.resolveEntry(p);
-      if (!r.obj && r.trailingSlash) fail('ENOENT');
-      this.engine.create(r, 'symlink', this.newMeta(0o777, true), { target: t });
+      this.engine.create(this.engine.resolveEntry(p), 'symlink', this.newMeta(0o777, true), { target: t });
     });
   }
 
@@ -358,9 +356,7 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
   mknodSync(path: PathLike, type: Extract<EntryType, 'char' | 'block' | 'fifo'>, mode: number, rdev = 0): void {
     const p = pathArg(path);
     this.call('mknod', p, undefined, () => {
-      const r = this.engine.resolveEntry(p);
-      if (!r.obj && r.trailingSlash) fail('ENOENT'); // filename_create
-      this.engine.create(r, type, this.newMeta(mode & ~this.umask), { rdev });
+      this.engine.create(this.engine.resolveEntry(p), type, this.newMeta(mode & ~this.umask), { rdev });
     });
   }
 

@@ -329,6 +329,8 @@ export class OverlayEngine {
   /** Creates a new object where `r` found nothing (mkdir, mknod, symlink, open O_CREAT). */
   create(r: Resolution, type: EntryType, meta: NodeMeta, extra: { target?: string; rdev?: number } = {}): Obj {
     if (r.obj) fail('EEXIST');
+    // filename_create: a missing name with a trailing slash can only be made as a directory.
+    if (r.trailingSlash && type !== 'directory') fail('ENOENT');
     const parent = r.parent!;
     this.checkNewName(r.name);
     const dirLink = this.copyUp(parent);

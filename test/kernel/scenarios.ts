@@ -174,6 +174,10 @@ export const scenarios: Scenario[] = [
     ['symlink', 'x', '/etc/shadow'], ['writeFile', '/dangling', 'created through a dangling link'], ['mkdir', '/nowhere'],
     ['writeFile', '/dangling', 'created through a dangling link'], ['readFile', '/nowhere/file'],
   ] },
+  { rule: 'symlink', name: 'a new name with a trailing slash: link and symlink (filename_create)', layers: image, ops: [
+    ['symlink', 'target', '/new/'], ['symlink', 'target', '/etc/'], ['symlink', 'target', '/etc/passwd/'], ['symlink', '', '/empty'],
+    ['link', '/etc/passwd', '/new2/'], ['link', '/etc/passwd', '/etc/'], ['link', '/etc/passwd', '/etc/hosts/'], ['stat', '/new'], ['stat', '/new2'],
+  ] },
   // ---- errors
   { rule: 'errors', name: 'errno of failing calls (and no copy-up from them)', layers: image, ops: [
     ['mkdir', '/etc'], ['mkdir', '/etc/passwd'], ['mkdir', '/etc/passwd/x'], ['mkdir', '/nope/x'], ['mkdir', `/${'n'.repeat(256)}`],
