@@ -9,13 +9,18 @@ import { Worker } from 'node:worker_threads';
 const HASH_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { createReadStream } = require('node:fs');
-const hash = createHash('sha256');
-let bytes = 0;
-createReadStream(null, { fd: workerData, start: 0, autoClose: false, highWaterMark: 1 << 20 })
-  .on('data', (chunk) => { hash.update(chunk); bytes += chunk.length; })
-  .on('end', () => parentPort.postMessage({ digest: 'sha256:' + hash.digest('hex'), bytes }))
-  .on('error', (e) => parentPort.postMessage({ error: e.message }));
+const { readSync } = require('node:fs');
+try {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  let bytes = 0;
+  for (let n; (n = readSync(workerData, buffer, 0, buffer.length, bytes)) > 0; bytes += n) {
+    hash.update(buffer.subarray(0, n));
+  }
+  parentPort.postMessage({ digest: 'sha256:' + hash.digest('hex'), bytes });
+} catch (e) {
+  parentPort.postMessage({ error: e.message });
+}
 `;
 
 export interface FileDigest {
