@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectStream, MemoryLayer, Overlay, TarLayer } from '../../src/index.js';
 import { snapshot, type FsLike } from '../support/tree.js';
@@ -165,5 +167,70 @@ describe('content read by offset cannot be misled by PAX record values', () => {
     expect(disk.info.contentOnDisk).toBe(true);
     expect(disk.read(disk.entries.get('/b')!).toString()).toBe('second file');
     expect(disk.read(disk.entries.get('/c')!)).toEqual(Buffer.alloc(3000, 'c'));
+  });
+});
+
+/** A tar of `entries` built with tar-stream: [name, content or null for a directory]. */
+async function tarOf(entries: Array<[string, Buffer | null]>): Promise<Buffer> {
+  const { pack: tarPack } = await import('tar-stream');
+  const p = tarPack();
+  const chunks: Buffer[] = [];
+  p.on('data', (c: unknown) => void chunks.push(c as Buffer));
+  const done = new Promise<void>((r) => p.on('end', () => r()));
+  for (const [name, body] of entries) {
+    if (body === null) p.entry({ name, type: 'directory' });
+    else p.entry({ name }, body);
+  }
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+describe('decompressed content in memory', () => {
+  it('dense content stays in the chunks it was inflated into (one copy of the bytes, not two)', async () => {
+    const files = Array.from({ length: 2000 }, (_, i): [string, Buffer] => [`d/f${i}`, Buffer.alloc(3000 + (i % 7), `${i};`)]);
+    const layer = await TarLayer.from(gzipSync(await tarOf(files)));
+    const backing = new Set<ArrayBufferLike>();
+    for (const [name, body] of files) {
+      const got = layer.read(layer.entries.get(`/${name}`)!);
+      expect(got.equals(body), name).toBe(true);
+      backing.add(got.buffer);
+    }
+    // About 6 MiB of tar in 1 MiB inflate chunks: a handful of backing buffers, not one per file.
+    expect(backing.size).toBeLessThan(20);
+  });
+
+  it('a small file among many directory headers does not keep its whole inflated chunk alive', async () => {
+    const entries: Array<[string, Buffer | null]> = [];
+    for (let i = 0; i < 6000; i++) entries.push([`dirs/d${i}`, null], ...(i % 1500 === 0 ? [[`small${i}`, Buffer.from(`small file ${i}`)] as [string, Buffer]] : []));
+    const layer = await TarLayer.from(gzipSync(await tarOf(entries)));
+    for (const [name, body] of entries) {
+      if (body === null) continue;
+      const got = layer.read(layer.entries.get(`/${name}`)!);
+      expect(got.toString()).toBe(body.toString());
+      // Copied out of the chunk (3 MiB of directory headers around four 16-byte files).
+      expect(got.buffer.byteLength, name).toBeLessThan(64 * 1024);
+    }
+  });
+
+  it('an uncompressed tar given as a Buffer is copied: changing the caller\'s Buffer later changes nothing', async () => {
+    const tar = await tarOf([['a', Buffer.from('original')]]);
+    const layer = await TarLayer.from(tar, { content: 'memory' });
+    tar.fill(0x58);
+    expect(layer.read(layer.entries.get('/a')!).toString()).toBe('original');
+  });
+
+  it('a large gzip layer (its file hashed on a worker thread) has the digest sha256sum gives and the diff_id of the tar', async () => {
+    const tar = await tarOf([['random', randomBytes(34 * 2 ** 20)], ['after', Buffer.from('after\n')]]);
+    const file = join(work, 'big-random.tar.gz');
+    fs.writeFileSync(file, gzipSync(tar, { level: 1 }));
+    expect(fs.statSync(file).size).toBeGreaterThan(32 * 2 ** 20);
+    const layer = await TarLayer.from(file);
+    const sha = execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
+    expect(layer.info).toMatchObject({ compression: 'gzip', digest: `sha256:${sha}`, diffId: `sha256:${createHash('sha256').update(tar).digest('hex')}`, size: tar.length });
+    expect(layer.read(layer.entries.get('/after')!).toString()).toBe('after\n');
+    const cut = join(work, 'big-random-cut.tar.gz');
+    fs.writeFileSync(cut, fs.readFileSync(file).subarray(0, 33 * 2 ** 20));
+    await expect(TarLayer.from(cut)).rejects.toThrow(/big-random-cut.tar.gz: .*corrupt or truncated archive/);
   });
 });

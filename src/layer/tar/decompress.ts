@@ -40,6 +40,19 @@ export function decompressor(kind: Compression): Transform | undefined {
   return undefined;
 }
 
+/**
+ * Passes chunks on one microtask later. Node's zlib pushes each inflated chunk before it asks
+ * the thread pool for the next one, and a push runs the stages after it synchronously (the
+ * hash, the tar parse): without this hand-off, inflating waits for all of that on every
+ * chunk. With it, the next chunk inflates on another core meanwhile (a 166 MiB gzip layer:
+ * gunzip plus sha256 of the output 610 -> 540 ms here; gunzip alone 520 ms).
+ */
+export class HandOff extends Transform {
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    queueMicrotask(() => cb(null, chunk));
+  }
+}
+
 /** Passes bytes through, failing once more than `limit` have gone by (decompression bombs). */
 export class ByteLimit extends Transform {
   bytes = 0;

@@ -1,3 +1,4 @@
+import { ContentViews } from './content-views.js';
 import { HashingStream } from './hashing-stream.js';
 import { hashFileInWorker } from './hash-file.js';
 import { keepExactXattrs, RAW_XATTRS } from './pax-xattrs.js';
@@ -8,7 +9,7 @@ import { extract as tarExtract } from 'tar-stream';
 import type { ContentRef, EntrySpec, EntryType } from '../entry.js';
 import { IndexedLayer } from '../indexed-layer.js';
 import { LayerBuilder, LayerError } from '../layer-builder.js';
-import { ByteLimit, decompressor, detectCompression, type Compression } from './decompress.js';
+import { ByteLimit, decompressor, detectCompression, HandOff, type Compression } from './decompress.js';
 import { TarLayerError } from './errors.js';
 import { layerPath, printable, utf8Name } from './entry-name.js';
 import { makedev } from '../device.js';
@@ -113,13 +114,16 @@ export class TarLayer extends IndexedLayer {
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
     keepExactXattrs(extract); // xattr values as bytes (pax-xattrs.ts); without it they are reported lossy
     const onDisk = (options.content ?? 'disk') === 'disk' && typeof source === 'string' && compression === 'none';
-    // A large uncompressed file is hashed on another thread while this one parses it; a
-    // worker costs tens of milliseconds to start, more than hashing a small layer here.
-    const hashAside = fd !== undefined && compression === 'none' && fstatSync(fd).size >= HASH_ASIDE_BYTES
-      ? hashFileInWorker(fd) : undefined;
+    // A large layer file (compressed or not) is hashed on another thread while this one
+    // decompresses and parses it; a worker costs tens of milliseconds to start, more than
+    // hashing a small layer here.
+    const hashAside = fd !== undefined && fstatSync(fd).size >= HASH_ASIDE_BYTES ? hashFileInWorker(fd) : undefined;
+    const rawCount = new ByteLimit(Number.POSITIVE_INFINITY, () => new Error('unreachable'));
     const tarHash = new HashingStream();
     // An uncompressed layer's digest is its diff_id: hash it once.
-    const stages = [rest, hashAside ? undefined : rawHash, decompressor(compression), limit, compression === 'none' ? undefined : tarHash, extract].filter((s) => s !== undefined);
+    const stages = compression === 'none'
+      ? [rest, hashAside ? rawCount : rawHash, limit, extract]
+      : [rest, hashAside ? rawCount : rawHash, decompressor(compression), new HandOff(), limit, tarHash, extract];
     // Settles with the error that stopped the pipeline, if any (the extract is ended with it).
     const ended = pipeline(stages as unknown as [Readable, ...Transform[]]).then(() => undefined, (e: unknown) => {
       extract.destroy(e as Error);
@@ -128,19 +132,23 @@ export class TarLayer extends IndexedLayer {
 
     // Whatever stops the pass stops the hashing worker too (it must not go on reading the file).
     try {
+      // Decompressor output belongs to this layer: files can stay views into it.
+      const views = compression === 'none' ? undefined : new ContentViews();
       const { builder, count, lossyXattrs } = await indexEntries(extract, {
         name, maxEntries, limit, input,
         file: onDisk ? source as string : undefined,
+        views,
         ended,
       });
       // Build the index while the worker (if any) finishes hashing.
       const built = builder.build();
+      views?.compact(built.content);
       const raw = hashAside ? await hashAside.digest.catch((e: unknown) => {
         throw new TarLayerError(name, 'the whole file', `could not be hashed: ${(e as Error).message}`);
       }) : { digest: rawHash.digest(), bytes: rawHash.bytes };
       // The worker read to the end on its own: a file that grew or shrank meanwhile is refused.
-      if (hashAside && raw.bytes !== limit.bytes) {
-        throw new TarLayerError(name, 'the whole file', `changed while it was read (${limit.bytes} bytes indexed, ${raw.bytes} hashed)`);
+      if (hashAside && raw.bytes !== rawCount.bytes) {
+        throw new TarLayerError(name, 'the whole file', `changed while it was read (${rawCount.bytes} bytes read, ${raw.bytes} hashed)`);
       }
       const info: TarLayerInfo = {
         compression,
@@ -167,6 +175,8 @@ interface IndexContext {
   input: Readable;
   /** The uncompressed tar on disk whose content stays there; undefined to read content into memory. */
   file: string | undefined;
+  /** Where in-memory content may be kept as views of the chunks it came in (else copied). */
+  views: ContentViews | undefined;
   /** Settles when the pipeline has ended, with the error that stopped it, if any. */
   ended: Promise<unknown>;
 }
@@ -191,7 +201,7 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
         entry.resume();
         addEntry(builder, name, h, h.type !== 'link' ? { file, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY, lossyXattrs);
       } else {
-        addEntry(builder, name, h, await collect(entry as unknown as Readable), lossyXattrs); // a streamx Readable: the same events
+        addEntry(builder, name, h, await collect(entry as unknown as Readable, ctx.views), lossyXattrs); // a streamx Readable: the same events
       }
     }
     streamError = await ctx.ended;
@@ -267,7 +277,7 @@ function displayName(h: TarHeader): string {
 }
 
 /** Reads an entry's data (events, not an async iterator: this runs once per entry). */
-function collect(stream: Readable): Promise<Buffer> {
+function collect(stream: Readable, views: ContentViews | undefined): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
@@ -276,9 +286,8 @@ function collect(stream: Readable): Promise<Buffer> {
       length += c.length;
     });
     stream.once('error', reject);
-    // concat copies even a single chunk: a chunk is a view into the decompressor's larger
-    // buffer, and keeping the view would keep all of that buffer alive.
-    stream.once('end', () => resolve(length === 0 ? EMPTY : Buffer.concat(chunks, length)));
+    // Without `views`, concat copies even a single chunk: it may be a caller's buffer.
+    stream.once('end', () => resolve(length === 0 ? EMPTY : views ? views.take(chunks, length) : Buffer.concat(chunks, length)));
     // No 'close' listener: with one, streamx emits a close event per entry, which made a
     // 20,000-entry gzip layer open 35% slower. An entry ends or errors: the extract stream
     // destroys its entry with the error that stopped it.
