@@ -2,25 +2,26 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * The worker's whole program (plain JavaScript, so that it runs the same from src/ under the
- * test runner and from dist/): stream the open file through sha256 and report the digest and
- * size. It reads the caller's descriptor by position (pread), so it hashes the very file the
- * caller parses, even if the path is replaced meanwhile, and leaves the descriptor open.
+ * test runner and from dist/): hash the open file and report the digest and size. It reads
+ * the caller's descriptor by position (pread), so it hashes the very file the caller parses,
+ * even if the path is replaced meanwhile, and leaves the descriptor open. It loads modules
+ * with import(), not require: a worker inherits the process's flags, and under
+ * `node --input-type=module` eval'd code is an ES module, where require is not defined.
  */
-const HASH_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const { readSync } = require('node:fs');
-try {
-  const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  let bytes = 0;
-  for (let n; (n = readSync(workerData, buffer, 0, buffer.length, bytes)) > 0; bytes += n) {
-    hash.update(buffer.subarray(0, n));
+export const HASH_WORKER = `
+Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs')]).then(([{ parentPort, workerData }, { createHash }, { readSync }]) => {
+  try {
+    const hash = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    let bytes = 0;
+    for (let n; (n = readSync(workerData, buffer, 0, buffer.length, bytes)) > 0; bytes += n) {
+      hash.update(buffer.subarray(0, n));
+    }
+    parentPort.postMessage({ digest: 'sha256:' + hash.digest('hex'), bytes });
+  } catch (e) {
+    parentPort.postMessage({ error: e.message });
   }
-  parentPort.postMessage({ digest: 'sha256:' + hash.digest('hex'), bytes });
-} catch (e) {
-  parentPort.postMessage({ error: e.message });
-}
+});
 `;
 
 export interface FileDigest {
