@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { arch } from 'node:process';
 import type { Volume } from 'memfs';
 import { Overlay, type OverlayOptions } from '../fs/overlay.js';
@@ -184,16 +185,44 @@ async function openOci(source: FileSource, format: 'oci-layout' | 'oci-archive',
   for (const l of manifest.layers) asDescriptor(l, `${source.label}: manifest ${desc.digest}`);
   const config = parseJson(await readBlob(source, manifest.config, 'config'), `${source.label}: config ${manifest.config.digest}`) as ImageConfig;
   const diffIds = checkDiffIds(config, manifest.layers.length, `${source.label}: config ${manifest.config.digest}`);
-  const layers: ImageLayer[] = [];
-  for (const [i, d] of manifest.layers.entries()) {
+  const layers = await mapInOrder(manifest.layers, async (d, i): Promise<ImageLayer> => {
     const where = `${source.label}: layer ${d.digest}`;
     const layer = await readLayer(source, blobPath(d.digest, where), d.digest, where, options);
     if (layer.info.digest !== d.digest) throw new ImageError(where, `digest mismatch: got ${layer.info.digest}`);
     if (layer.info.compressedSize !== d.size) throw new ImageError(where, `size mismatch: descriptor says ${d.size}, blob has ${layer.info.compressedSize} bytes`);
     if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, uncompressed layer is ${layer.info.diffId}`);
-    layers.push({ digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer });
-  }
+    return { digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer };
+  });
   return new Image(source.label, format, manifest, config, layers, source, manifest.layers.map((d) => blobPath(d.digest, source.label)));
+}
+
+/**
+ * Opens an image's layers as many at a time as the machine has cores: a gzip layer inflates on
+ * the thread pool while this thread parses and hashes it, so one layer at a time left a core
+ * idle. Results keep manifest order, and a failure is reported as the first failing layer in
+ * that order (every earlier layer was started, so all of them settle); no new layer is
+ * started once one has failed.
+ */
+async function mapInOrder<T, R>(items: readonly T[], open: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const results: Array<{ ok: true; value: R } | { ok: false; error: unknown }> = [];
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (next < items.length && !failed) {
+      const i = next++;
+      try {
+        results[i] = { ok: true, value: await open(items[i]!, i) };
+      } catch (error) {
+        results[i] = { ok: false, error };
+        failed = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(availableParallelism(), items.length) }, lane));
+  return results.map((r) => {
+    if (!r.ok) throw r.error;
+    return r.value;
+  });
 }
 
 /** Reads a layer blob; a blob that does not parse is reported as the image's error, naming the blob. */
@@ -239,12 +268,11 @@ async function openDockerArchive(source: FileSource, options: OpenImageOptions):
   if (hex) verifyBlob(configData, `sha256:${hex}`, undefined, `${source.label}: ${entry.Config}`);
   const config = parseJson(configData, `${source.label}: ${entry.Config}`) as ImageConfig;
   const diffIds = checkDiffIds(config, entry.Layers.length, `${source.label}: ${entry.Config}`);
-  const layers: ImageLayer[] = [];
-  for (const [i, path] of entry.Layers.entries()) {
+  const layers = await mapInOrder(entry.Layers, async (path, i): Promise<ImageLayer> => {
     const where = `${source.label}: ${path}`;
     const layer = await readLayer(source, path, path, where, options);
     if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, layer is ${layer.info.diffId}`);
-    layers.push({ digest: layer.info.digest, diffId: layer.info.diffId, size: layer.info.compressedSize, mediaType: 'application/vnd.oci.image.layer.v1.tar', layer });
-  }
+    return { digest: layer.info.digest, diffId: layer.info.diffId, size: layer.info.compressedSize, mediaType: 'application/vnd.oci.image.layer.v1.tar', layer };
+  });
   return new Image(source.label, 'docker-archive', entry, config, layers, source, entry.Layers);
 }

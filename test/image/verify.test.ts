@@ -54,6 +54,19 @@ describe('image verification', () => {
     await fails(openImage(d), new RegExp(`layer ${layer}.*(digest mismatch|corrupt)`));
   });
 
+  it('layers open side by side, but the error named is the first bad layer in manifest order', async () => {
+    const d = copyDemo();
+    const { manifest } = manifestOf(d);
+    // Layer 0 is the large one (about 1 MiB): a tiny bad layer 2 fails long before it does.
+    for (const i of [0, 2]) {
+      const path = blob(d, manifest.layers[i].digest);
+      const data = fs.readFileSync(path);
+      data[data.length - 1] = data[data.length - 1]! ^ 1;
+      fs.writeFileSync(path, data);
+    }
+    await fails(openImage(d), new RegExp(`layer ${manifest.layers[0].digest}.*(digest mismatch|corrupt)`));
+  });
+
   it('a tampered manifest fails its digest', async () => {
     const d = copyDemo();
     const { index } = manifestOf(d);
