@@ -2,7 +2,7 @@
 // Turns vitest's benchmark JSON (bench/results.json) into docs/benchmarks.md and the chart
 // docs/lookup-depth.svg. Every number comes from the one run that wrote the JSON; each table
 // names the command. Medians are used: the means of sub-microsecond calls carry GC outliers.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 
 const data = JSON.parse(readFileSync('bench/results.json', 'utf8'));
@@ -60,6 +60,22 @@ if (series.size > 0) {
   svg.push('</svg>');
   writeFileSync('docs/lookup-depth.svg', svg.join('\n'));
   lines.splice(6, 0, '![Lookup cost against stack depth](lookup-depth.svg)', '');
+}
+// Memory when opening a layer, written by bench/mount.bench.ts in the same run.
+if (existsSync('bench/memory.json')) {
+  const m = JSON.parse(readFileSync('bench/memory.json', 'utf8'));
+  const mib = (n) => (n === undefined || n === null ? 'n/a (no dist/)' : `${(n / 2 ** 20).toFixed(1)} MiB`);
+  lines.push(
+    `## memory when opening the generated layer (${m.entries.toLocaleString('en')} entries, ${mib(m.uncompressedBytes)} uncompressed)`,
+    '',
+    '`npx vitest bench --run bench/mount.bench.ts` (heap: `process.memoryUsage()` heap + array buffers after GC, before and after the open; peak RSS: VmHWM of a fresh `node` that opens the layer with dist/, less one that only loads it)',
+    '',
+    '| layer | kept per entry | kept in all | peak RSS of the open |',
+    '|---|---:|---:|---:|',
+    `| uncompressed tar on disk (index only, content read by offset) | ${Math.round(m.onDisk.bytesPerEntry)} bytes | ${mib(m.onDisk.keptBytes)} | ${mib(m.onDisk.peakRssBytes)} |`,
+    `| gzip (content held in memory) | ${Math.round(m.inMemory.bytesPerEntry)} bytes | ${mib(m.inMemory.keptBytes)} | ${mib(m.inMemory.peakRssBytes)} |`,
+    '',
+  );
 }
 writeFileSync('docs/benchmarks.md', lines.join('\n'));
 console.log(`wrote docs/benchmarks.md (${groups.length} tables)${series.size ? ' and docs/lookup-depth.svg' : ''}`);
