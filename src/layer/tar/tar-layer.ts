@@ -1,8 +1,10 @@
 import { ContentViews } from './content-views.js';
 import { HashingStream } from './hashing-stream.js';
-import { hashFileInWorker } from './hash-file.js';
+import { hashFileInWorker, hashOpenFile } from './hash-file.js';
+import { walkHeaders, type WalkedHeader } from './header-walk.js';
 import { keepExactXattrs, RAW_XATTRS } from './pax-xattrs.js';
-import { closeSync, fstatSync, openSync, read } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
@@ -108,16 +110,30 @@ export class TarLayer extends IndexedLayer {
 
     const { head, rest } = await peek(input);
     const compression = detectCompression(head);
+    const onDisk = (options.content ?? 'disk') === 'disk' && typeof source === 'string' && compression === 'none';
+    const fileSize = fd !== undefined ? fstatSync(fd).size : 0;
+    // A large layer file (compressed or not) is hashed on another thread while this one
+    // decompresses and parses it; a worker costs tens of milliseconds to start, more than
+    // hashing a small layer here.
+    const hashAside = fd !== undefined && fileSize >= HASH_ASIDE_BYTES ? hashFileInWorker(fd) : undefined;
+    if (onDisk && fileSize <= maxBytes) {
+      // Content stays on disk: read the header blocks only (header-walk.ts). An archive that
+      // is not plainly well formed is left to the streaming pass below, errors and all.
+      const headers = await walkHeaders(fd!, fileSize).catch(async (e: unknown) => {
+        await hashAside?.stop();
+        throw e;
+      });
+      if (headers) {
+        input.destroy();
+        return TarLayer.fromWalk(headers, { name, maxEntries, file: source as string, fd: fd!, fileSize, hashAside });
+      }
+    }
+
     const rawHash = new HashingStream();
     const limit = new ByteLimit(maxBytes, () => new TarLayerError(name, `byte ${maxBytes}`, `uncompressed size exceeds the bound of ${maxBytes} bytes (maxBytes)`));
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
     keepExactXattrs(extract); // xattr values as bytes (pax-xattrs.ts); without it they are reported lossy
-    const onDisk = (options.content ?? 'disk') === 'disk' && typeof source === 'string' && compression === 'none';
-    // A large layer file (compressed or not) is hashed on another thread while this one
-    // decompresses and parses it; a worker costs tens of milliseconds to start, more than
-    // hashing a small layer here.
-    const hashAside = fd !== undefined && fstatSync(fd).size >= HASH_ASIDE_BYTES ? hashFileInWorker(fd) : undefined;
     const rawCount = new ByteLimit(Number.POSITIVE_INFINITY, () => new Error('unreachable'));
     const tarHash = new HashingStream();
     // An uncompressed layer's digest is its diff_id: hash it once.
@@ -166,6 +182,45 @@ export class TarLayer extends IndexedLayer {
       throw e;
     }
   }
+
+  /** The layer from walked headers (content on disk), with the file's digest. */
+  private static async fromWalk(headers: WalkedHeader[], w: WalkContext): Promise<TarLayer> {
+    try {
+      const builder = new LayerBuilder(w.name);
+      const lossyXattrs: TarLayerInfo['lossyXattrs'] = [];
+      let count = 0;
+      for (const h of headers as TarHeader[]) {
+        if (++count > w.maxEntries) throw new TarLayerError(w.name, displayName(h), `more than ${w.maxEntries} entries (maxEntries)`);
+        addEntry(builder, w.name, h, h.type !== 'link' ? { file: w.file, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY, lossyXattrs);
+      }
+      // Build the index while the worker (if any) finishes hashing.
+      const built = builder.build();
+      const raw = w.hashAside ? await w.hashAside.digest.catch((e: unknown) => {
+        throw new TarLayerError(w.name, 'the whole file', `could not be hashed: ${(e as Error).message}`);
+      }) : hashOpenFile(w.fd, readSync, createHash);
+      if (raw.bytes !== w.fileSize) {
+        throw new TarLayerError(w.name, 'the whole file', `changed while it was read (${w.fileSize} bytes indexed, ${raw.bytes} hashed)`);
+      }
+      const info: TarLayerInfo = {
+        compression: 'none', digest: raw.digest, diffId: raw.digest, compressedSize: raw.bytes, size: raw.bytes,
+        entryCount: count, contentOnDisk: true, lossyXattrs,
+      };
+      return new TarLayer(w.name, built, info);
+    } catch (e) {
+      await w.hashAside?.stop();
+      throw e;
+    }
+  }
+}
+
+interface WalkContext {
+  name: string;
+  maxEntries: number;
+  /** The tar's path (content refs name it) and its open descriptor and size. */
+  file: string;
+  fd: number;
+  fileSize: number;
+  hashAside: ReturnType<typeof hashFileInWorker> | undefined;
 }
 
 interface IndexContext {

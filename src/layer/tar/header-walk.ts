@@ -1,0 +1,161 @@
+import { readSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { paxXattrs, RAW_XATTRS } from './pax-xattrs.js';
+
+/**
+ * Indexing an uncompressed tar on disk by reading only the blocks that hold headers.
+ *
+ * A streaming extract must be fed every byte, content included, even where the content stays
+ * on disk; this pass jumps from header to header by position instead. It does not decode
+ * anything itself: headers, PAX records and GNU long names go through tar-stream's own
+ * codec (its headers.js, which its package does not export, hence the path lookup), and the
+ * order in which long headers apply follows tar-stream's Extract (extract.js,
+ * `_applyLongHeaders`, `_decodeLongHeader`). This module only chooses which bytes to read.
+ *
+ * It takes the well-formed case only. Anything else — a header tar-stream refuses, a record
+ * or an entry that runs past the end of the file, a size that is not a whole number, a file
+ * shorter than it was — makes it give up (`undefined`), and the caller runs the streaming
+ * extract over the whole file: the errors and edge cases stay tar-stream's, and both paths
+ * are checked to give the same index (test/layer/header-walk.test.ts).
+ */
+
+/** A header as tar-stream's Extract hands it on (type names, pax, byteOffset). */
+export interface WalkedHeader {
+  name: string;
+  type: string | null;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: Date;
+  linkname: string | null;
+  devmajor: number;
+  devminor: number;
+  byteOffset: number;
+  pax: Record<string, string> | null;
+}
+
+interface HeaderCodec {
+  decode(block: Buffer, filenameEncoding: string, allowUnknownFormat: boolean): WalkedHeader | null;
+  decodePax(body: Buffer): Record<string, string>;
+  decodeLongPath(body: Buffer, encoding: string): string;
+}
+
+/** tar-stream's header codec, or undefined if this tar-stream has none where 3.x keeps it. */
+const codec: HeaderCodec | undefined = (() => {
+  try {
+    const require = createRequire(import.meta.url);
+    const found = require(join(dirname(require.resolve('tar-stream')), 'headers.js')) as Partial<HeaderCodec>;
+    return typeof found.decode === 'function' && typeof found.decodePax === 'function' && typeof found.decodeLongPath === 'function'
+      ? found as HeaderCodec : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Long-header bodies larger than this are refused by tar-stream (extract.js MAX_HEADER_SIZE). */
+const MAX_LONG_HEADER = 4 * 1024 * 1024;
+/** Headers are read through a window this large: small files' headers come in one read. */
+const WINDOW = 16 * 1024;
+/** The walk yields to the event loop this often (headers), so a large layer does not stall it. */
+const YIELD_EVERY = 2048;
+
+/** Padding after `size` bytes up to the next 512-byte block. */
+function padding(size: number): number {
+  const rest = size % 512;
+  return rest === 0 ? 0 : 512 - rest;
+}
+
+class GiveUp extends Error {}
+
+/**
+ * Every entry header of the tar in `fd` (`fileSize` bytes), as tar-stream's Extract would
+ * emit them, or undefined where the archive is not plainly well formed (see above).
+ */
+export async function walkHeaders(fd: number, fileSize: number): Promise<WalkedHeader[] | undefined> {
+  if (!codec) return undefined;
+  const window = Buffer.allocUnsafe(WINDOW);
+  let windowStart = 0;
+  let windowLength = 0;
+  /** `length` bytes at `at`: a view of the window, or a fresh buffer for a long record. */
+  const bytes = (at: number, length: number): Buffer => {
+    if (at + length > fileSize) throw new GiveUp();
+    if (at >= windowStart && at + length <= windowStart + windowLength) return window.subarray(at - windowStart, at - windowStart + length);
+    const into = length > WINDOW ? Buffer.allocUnsafe(length) : window;
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, into, got, into.length - got, at + got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got < length) throw new GiveUp(); // the file is shorter than it was
+    if (into === window) {
+      windowStart = at;
+      windowLength = got;
+    }
+    return into.subarray(0, length);
+  };
+
+  const headers: WalkedHeader[] = [];
+  let pax: Record<string | symbol, unknown> | null = null;
+  let paxGlobal: Record<string, string> | null = null;
+  let longPath: string | null = null;
+  let longLinkPath: string | null = null;
+  try {
+    for (let at = 0, seen = 0; at < fileSize;) {
+      if (++seen % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+      const header = codec.decode(bytes(at, 512), 'latin1', false);
+      at += 512;
+      if (header === null) continue; // a zero block: tar-stream reads on
+      header.byteOffset = at;
+      const type = header.type;
+      if (type === 'gnu-long-path' || type === 'gnu-long-link-path' || type === 'pax-global-header' || type === 'pax-header') {
+        const size = header.size;
+        if (!Number.isSafeInteger(size) || size <= 0 || size > MAX_LONG_HEADER) return undefined;
+        const body = bytes(at, size);
+        if (type === 'gnu-long-path') longPath = codec.decodeLongPath(body, 'latin1');
+        else if (type === 'gnu-long-link-path') longLinkPath = codec.decodeLongPath(body, 'latin1');
+        else if (type === 'pax-global-header') paxGlobal = codec.decodePax(body);
+        else {
+          pax = paxGlobal === null ? codec.decodePax(body) : Object.assign({}, paxGlobal, codec.decodePax(body));
+          const exact = paxXattrs(body); // byte-exact xattr values, as keepExactXattrs gives the extract
+          if (exact.size > 0) pax[RAW_XATTRS] = exact;
+        }
+        at += size + padding(size);
+        if (at > fileSize) return undefined;
+        continue;
+      }
+      // Long headers apply to the next entry, in tar-stream's order.
+      if (longPath) {
+        header.name = longPath;
+        longPath = null;
+      }
+      if (longLinkPath) {
+        header.linkname = longLinkPath;
+        longLinkPath = null;
+      }
+      if (pax) {
+        const p = pax as Record<string, string>;
+        if (p.path) header.name = p.path;
+        if (p.linkpath) header.linkname = p.linkpath;
+        if (p.size) header.size = parseInt(p.size, 10);
+        header.pax = p;
+        pax = null;
+      }
+      if (!Number.isSafeInteger(header.size) || header.size < 0) return undefined;
+      headers.push(header);
+      // tar-stream skips no content for a directory, whatever its size says.
+      if (header.size > 0 && type !== 'directory') {
+        at += header.size + padding(header.size);
+        if (at > fileSize) return undefined;
+      }
+    }
+  } catch {
+    // tar-stream's decoder refused a header (checksum, format), the file ended early or a
+    // read failed: the streaming pass will say so, naming where.
+    return undefined;
+  }
+  // A long header with no entry after it: the streaming pass decides what that means.
+  return longPath === null && longLinkPath === null && pax === null ? headers : undefined;
+}
