@@ -4,8 +4,24 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
-import { HASH_WORKER } from '../../src/layer/tar/hash-file.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { HASH_WORKER, hashFileInWorker } from '../../src/layer/tar/hash-file.js';
+
+const dir = fs.mkdtempSync(join(tmpdir(), 'lfs-hash-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+function randomFile(name: string, size: number): { path: string; sha: string } {
+  const path = join(dir, name);
+  fs.writeFileSync(path, randomBytes(size));
+  return { path, sha: `sha256:${execFileSync('sha256sum', [path], { encoding: 'utf8' }).split(' ')[0]}` };
+}
+async function withFd<T>(path: string, f: (fd: number) => Promise<T>): Promise<T> {
+  const fd = fs.openSync(path, 'r');
+  try {
+    return await f(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 describe('the hashing worker', () => {
   // A worker inherits the process's flags: under `node --input-type=module` its eval'd program
@@ -13,22 +29,44 @@ describe('the hashing worker', () => {
   // be opened from such a process).
   for (const execArgv of [[], ['--input-type=module']]) {
     it(`gives sha256sum's digest with flags [${execArgv.join(' ')}]`, async () => {
-      const file = join(fs.mkdtempSync(join(tmpdir(), 'lfs-hash-')), 'data');
-      fs.writeFileSync(file, randomBytes(3 * 2 ** 20 + 123));
-      const fd = fs.openSync(file, 'r');
-      try {
-        const worker = new Worker(HASH_WORKER, { eval: true, workerData: fd, execArgv });
+      const { path, sha } = randomFile(`flags${execArgv.length}`, 3 * 2 ** 20 + 123);
+      await withFd(path, async (fd) => {
+        const worker = new Worker(HASH_WORKER, { eval: true, execArgv });
+        const messages: unknown[] = [];
         const result = await new Promise((resolve, reject) => {
-          worker.once('message', resolve);
+          worker.on('message', (m) => {
+            messages.push(m);
+            if (messages.length === 1) worker.postMessage(fd); // the first says it is ready
+            else resolve(m);
+          });
           worker.once('error', reject);
         });
         await worker.terminate();
-        const sha = execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
-        expect(result).toEqual({ digest: `sha256:${sha}`, bytes: 3 * 2 ** 20 + 123 });
-      } finally {
-        fs.closeSync(fd);
-        fs.rmSync(file);
-      }
+        expect(result).toEqual({ digest: sha, bytes: 3 * 2 ** 20 + 123 });
+      });
     });
   }
+
+  it('kept workers hash file after file; stopping a job that finished does not touch its worker\'s next job', async () => {
+    const files = [randomFile('a', 2 ** 20), randomFile('b', 5), randomFile('c', 8 * 2 ** 20 + 1)];
+    for (const { path, sha } of files) await withFd(path, async (fd) => expect((await hashFileInWorker(fd).digest).digest).toBe(sha));
+    const [a, , c] = files;
+    await withFd(a!.path, (fdA) => withFd(c!.path, async (fdC) => {
+      const first = hashFileInWorker(fdA);
+      await first.digest;
+      const next = hashFileInWorker(fdC); // takes the worker the first job gave back
+      await first.stop(); // as TarLayer does when a check after hashing fails
+      expect((await next.digest).digest).toBe(c!.sha);
+    }));
+  });
+
+  it('stopping a worker mid-file ends it, and later files still hash', async () => {
+    const big = randomFile('big', 64 * 2 ** 20);
+    await withFd(big.path, async (fd) => {
+      const job = hashFileInWorker(fd);
+      await job.stop();
+      await expect(job.digest).rejects.toThrow(/hashing stopped/);
+    });
+    await withFd(big.path, async (fd) => expect((await hashFileInWorker(fd).digest).digest).toBe(big.sha));
+  });
 });

@@ -1,26 +1,39 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
+/** sha256 of an open file, read by position into one reused buffer (no module imports: it is
+ * also the hashing worker's program, by its source text). */
+export function hashOpenFile(
+  fd: number,
+  readSync: (fd: number, buffer: Buffer, offset: number, length: number, position: number) => number,
+  createHash: (algorithm: string) => { update(data: Buffer): unknown; digest(encoding: 'hex'): string },
+): FileDigest {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  let bytes = 0;
+  for (let n; (n = readSync(fd, buffer, 0, buffer.length, bytes)) > 0; bytes += n) hash.update(buffer.subarray(0, n));
+  return { digest: 'sha256:' + hash.digest('hex'), bytes };
+}
+
 /**
- * The worker's whole program (plain JavaScript, so that it runs the same from src/ under the
- * test runner and from dist/): hash the open file and report the digest and size. It reads
- * the caller's descriptor by position (pread), so it hashes the very file the caller parses,
- * even if the path is replaced meanwhile, and leaves the descriptor open. It loads modules
- * with import(), not require: a worker inherits the process's flags, and under
- * `node --input-type=module` eval'd code is an ES module, where require is not defined.
+ * The workers' whole program (plain JavaScript, so that it runs the same from src/ under the
+ * test runner and from dist/): for each descriptor posted, hashOpenFile, reported back. It
+ * reads by position (pread), so it hashes the very file the caller parses, even if the path is
+ * replaced meanwhile, and leaves the descriptor open. It loads modules with import(), not
+ * require: a worker inherits the process's flags, and under `node --input-type=module` eval'd
+ * code is an ES module, where require is not defined.
  */
 export const HASH_WORKER = `
-Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs')]).then(([{ parentPort, workerData }, { createHash }, { readSync }]) => {
-  try {
-    const hash = createHash('sha256');
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    let bytes = 0;
-    for (let n; (n = readSync(workerData, buffer, 0, buffer.length, bytes)) > 0; bytes += n) {
-      hash.update(buffer.subarray(0, n));
+Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs')]).then(([{ parentPort }, { createHash }, { readSync }]) => {
+  const hashOpenFile = ${hashOpenFile.toString()};
+  parentPort.on('message', (fd) => {
+    try {
+      parentPort.postMessage(hashOpenFile(fd, readSync, createHash));
+    } catch (e) {
+      parentPort.postMessage({ error: e.message });
     }
-    parentPort.postMessage({ digest: 'sha256:' + hash.digest('hex'), bytes });
-  } catch (e) {
-    parentPort.postMessage({ error: e.message });
-  }
+  });
+  parentPort.postMessage({ ready: true });
 });
 `;
 
@@ -29,24 +42,82 @@ export interface FileDigest {
   bytes: number;
 }
 
+/** Idle hashing workers, kept for the next layer: starting one costs 20-30 ms here. */
+const idle: Worker[] = [];
+/** An idle worker is ended after this long unused (its thread holds a few MiB). */
+const IDLE_MS = 5000;
+
+/** A started worker whose program has loaded (it says so once). */
+function startWorker(): Promise<Worker> {
+  const worker = new Worker(HASH_WORKER, { eval: true });
+  // A kept worker that dies (terminated by its timer, or crashed) leaves the pool.
+  worker.on('exit', () => {
+    const i = idle.indexOf(worker);
+    if (i >= 0) idle.splice(i, 1);
+  });
+  return new Promise((resolve, reject) => {
+    worker.once('message', () => {
+      worker.off('error', reject);
+      resolve(worker);
+    });
+    worker.once('error', reject);
+  });
+}
+
+/** Keeps a worker that finished a file for the next one, or ends it if enough are kept. */
+function release(worker: Worker): void {
+  if (idle.length >= availableParallelism()) return void worker.terminate();
+  worker.unref(); // an idle worker does not keep the process alive
+  idle.push(worker);
+  setTimeout(() => {
+    if (idle.includes(worker)) void worker.terminate(); // its exit listener takes it out
+  }, IDLE_MS).unref();
+}
+
 /**
- * sha256 of an open file on another thread. Indexing an uncompressed layer on disk spends a
- * third of its time hashing (sha256 runs at about 1.1 GiB/s here); on a second core it
- * overlaps the parse instead of adding to it. The caller keeps `fd` open until `digest`
- * settles or `stop()` resolves.
+ * sha256 of an open file on another thread. Indexing an uncompressed layer on disk spends most
+ * of its time hashing (sha256 runs at about 1.3 GiB/s here); on a second core it overlaps the
+ * parse instead of adding to it. Workers are kept a few seconds for the next layer. The caller
+ * keeps `fd` open until `digest` settles or `stop()` resolves.
  */
 export function hashFileInWorker(fd: number): { digest: Promise<FileDigest>; stop: () => Promise<void> } {
-  const worker = new Worker(HASH_WORKER, { eval: true, workerData: fd });
-  const digest = new Promise<FileDigest>((resolve, reject) => {
+  const kept = idle.pop();
+  const started = kept ? Promise.resolve(kept) : startWorker();
+  let stopped = false;
+  let finished = false;
+  const digest = started.then((worker) => new Promise<FileDigest>((resolve, reject) => {
+    worker.ref();
+    const onError = (e: Error) => {
+      worker.off('exit', onExit);
+      reject(e);
+    };
+    const onExit = () => {
+      worker.off('error', onError);
+      reject(new Error('hashing stopped'));
+    };
     worker.once('message', (m: FileDigest | { error: string }) => {
-      void worker.terminate();
+      finished = true;
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      if (stopped) return void worker.terminate();
+      release(worker);
       if ('error' in m) reject(new Error(m.error));
       else resolve(m);
     });
-    worker.once('error', reject);
-    worker.once('exit', () => reject(new Error('hashing stopped')));
-  });
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+    worker.postMessage(fd);
+  }));
   digest.catch(() => {}); // a caller that stops early does not wait for it
-  // A layer refused halfway (a bomb, a corrupt header) must not keep a thread reading it.
-  return { digest, stop: async () => void (await worker.terminate()) };
+  return {
+    digest,
+    // A layer refused halfway (a bomb, a corrupt header) must not keep a thread reading it:
+    // the worker is ended, not kept.
+    stop: async () => {
+      if (finished) return; // the worker went back to the pool
+      stopped = true;
+      const worker = await started.catch(() => undefined);
+      if (worker) await worker.terminate();
+    },
+  };
 }
