@@ -30,6 +30,7 @@ async function extracted(tar: Buffer): Promise<Outcome> {
     const done = new Promise<void>((resolve, reject) => {
       x.on('entry', (h, stream, next) => {
         headers.push(plain(h));
+        stream.on('error', () => {}); // the extract reports the error too (below)
         stream.on('end', next);
         stream.resume();
       });
