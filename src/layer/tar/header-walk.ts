@@ -58,6 +58,12 @@ const codec: HeaderCodec | undefined = (() => {
 const MAX_LONG_HEADER = 4 * 1024 * 1024;
 /** Headers are read through a window this large: small files' headers come in one read. */
 const WINDOW = 16 * 1024;
+/**
+ * After a file of a quarter window or more, a read this large: enough for a header and its
+ * PAX header. A window then holds three headers at most, and copying 16 KiB to find one or
+ * two cost more than reading each (20,000 8 KiB files: 36 -> 24 ms of reads).
+ */
+const AFTER_LARGE_FILE = 2048;
 /** The walk yields to the event loop this often (headers), so a large layer does not stall it. */
 const YIELD_EVERY = 2048;
 
@@ -78,14 +84,16 @@ export async function walkHeaders(fd: number, fileSize: number): Promise<WalkedH
   const window = Buffer.allocUnsafe(WINDOW);
   let windowStart = 0;
   let windowLength = 0;
+  let readAhead = WINDOW;
   /** `length` bytes at `at`: a view of the window, or a fresh buffer for a long record. */
   const bytes = (at: number, length: number): Buffer => {
     if (at + length > fileSize) throw new GiveUp();
     if (at >= windowStart && at + length <= windowStart + windowLength) return window.subarray(at - windowStart, at - windowStart + length);
     const into = length > WINDOW ? Buffer.allocUnsafe(length) : window;
+    const want = Math.max(length, Math.min(readAhead, into.length));
     let got = 0;
-    while (got < length) {
-      const n = readSync(fd, into, got, into.length - got, at + got);
+    while (got < want) {
+      const n = readSync(fd, into, got, want - got, at + got);
       if (n === 0) break;
       got += n;
     }
@@ -149,6 +157,7 @@ export async function walkHeaders(fd: number, fileSize: number): Promise<WalkedH
       if (header.size > 0 && type !== 'directory') {
         at += header.size + padding(header.size);
         if (at > fileSize) return undefined;
+        readAhead = header.size >= WINDOW / 4 ? AFTER_LARGE_FILE : WINDOW;
       }
     }
   } catch {
