@@ -1,5 +1,5 @@
-import { Transform, type TransformCallback } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { Transform, type TransformCallback, type TransformOptions } from 'node:stream';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -40,7 +40,8 @@ export function decompressor(kind: Compression): Transform | undefined {
   // (a collection, a burst of small entries) stopped it too. 166 MiB layer: 808 -> 673-740 ms
   // here. The chunks become the layer's content (content-views.ts), so this is not extra
   // memory, and a bomb is still stopped by maxBytes, 64 MiB later at most.
-  if (kind === 'gzip') return createGunzip({ chunkSize: 1 << 20, highWaterMark: 64 << 20 });
+  // (Node passes zlib options on to its Transform; @types/node's ZlibOptions omits that.)
+  if (kind === 'gzip') return createGunzip({ chunkSize: 1 << 20, highWaterMark: 64 << 20 } as ZlibOptions & TransformOptions);
   if (kind === 'zstd') return new ZstdStream();
   return undefined;
 }
