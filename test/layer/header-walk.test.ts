@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { extract as tarExtract, pack as tarPack } from 'tar-stream';
+import { extract as tarExtract } from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TarLayer } from '../../src/index.js';
 import { walkHeaders } from '../../src/layer/tar/header-walk.js';
 import { keepExactXattrs, RAW_XATTRS } from '../../src/layer/tar/pax-xattrs.js';
+import { packTar } from '../support/to-tar.js';
 
 /**
  * The header walk (content on disk: header blocks read by position) against tar-stream's
@@ -82,23 +83,15 @@ const entryArb: fc.Arbitrary<EntryArb> = fc.record({
   uid: fc.constantFrom(0, 1000, 3_000_000), // over 2^21: base-256 or PAX
 });
 
-async function tarOf(entries: EntryArb[]): Promise<Buffer> {
-  const p = tarPack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => void chunks.push(c as Buffer));
-  const done = new Promise<void>((r) => p.on('end', () => r()));
-  for (const e of entries) {
-    const header = {
+function tarOf(entries: EntryArb[]): Promise<Buffer> {
+  return packTar(entries.map((e) => ({
+    header: {
       name: e.name, type: e.type, uid: e.uid, mode: 0o644,
       ...(e.type === 'symlink' || e.type === 'link' ? { linkname: e.linkname } : {}),
       ...(e.xattr ? { pax: { 'SCHILY.xattr.user.x': e.xattr.toString('latin1') } } : {}),
-    };
-    if (e.type === 'file') p.entry(header, Buffer.alloc(e.size, e.name));
-    else p.entry(header);
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
+    },
+    ...(e.type === 'file' ? { body: Buffer.alloc(e.size, e.name) } : {}),
+  })));
 }
 
 describe('the header walk gives what the streaming extract gives', () => {

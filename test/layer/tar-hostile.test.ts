@@ -1,25 +1,19 @@
 import { gzipSync } from 'node:zlib';
-import { pack as tarPack } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { LayerError, MemoryLayer, Overlay, TarLayer, TarLayerError } from '../../src/index.js';
+import { packTar } from '../support/to-tar.js';
 
 /** One test per class of hostile or broken layer tarball: a typed error or a contained result, never a crash, hang or escape. */
 
 type E = { name: string; type?: string; linkname?: string; content?: string; mode?: number };
 
-async function tar(entries: E[]): Promise<Buffer> {
-  const p = tarPack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => void chunks.push(c as Buffer));
-  const done = new Promise<void>((r) => p.on('end', () => r()));
-  for (const e of entries) {
+function tar(entries: E[]): Promise<Buffer> {
+  return packTar(entries.map((e) => {
     const type = (e.type ?? 'file') as 'file';
-    if (type === 'file') p.entry({ name: e.name, mode: e.mode ?? 0o644 }, e.content ?? '');
-    else p.entry({ name: e.name, type, linkname: e.linkname, mode: e.mode ?? 0o755 } as never);
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
+    return type === 'file'
+      ? { header: { name: e.name, mode: e.mode ?? 0o644 }, body: e.content ?? '' }
+      : { header: { name: e.name, type, linkname: e.linkname, mode: e.mode ?? 0o755 } as never };
+  }));
 }
 
 /** Replaces the bytes of the first header's name (patched in place) and fixes the checksum. */

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectStream, MemoryLayer, Overlay, TarLayer } from '../../src/index.js';
+import { packTar } from '../support/to-tar.js';
 import { snapshot, type FsLike } from '../support/tree.js';
 
 /**
@@ -151,18 +152,13 @@ function* chunksOf(buf: Buffer, size: number): Generator<Buffer> {
 
 describe('content read by offset cannot be misled by PAX record values', () => {
   it('a PAX value that looks like a size record does not shift later offsets', async () => {
-    const { pack: tarPack } = await import('tar-stream');
-    const p = tarPack();
-    const chunks: Buffer[] = [];
-    p.on('data', (c: unknown) => void chunks.push(c as Buffer));
-    const done = new Promise<void>((r) => p.on('end', () => r()));
-    p.entry({ name: 'a', pax: { 'SCHILY.xattr.user.trick': 'x\n5 size=2048\n' } } as never, 'first');
-    p.entry({ name: 'b' }, 'second file');
-    p.entry({ name: 'c' }, Buffer.alloc(3000, 'c'));
-    p.finalize();
-    await done;
+    const tar = await packTar([
+      { header: { name: 'a', pax: { 'SCHILY.xattr.user.trick': 'x\n5 size=2048\n' } } as never, body: 'first' },
+      { header: { name: 'b' }, body: 'second file' },
+      { header: { name: 'c' }, body: Buffer.alloc(3000, 'c') },
+    ]);
     const file = join(work, 'pax-trick.tar');
-    fs.writeFileSync(file, Buffer.concat(chunks));
+    fs.writeFileSync(file, tar);
     const disk = await TarLayer.from(file);
     expect(disk.info.contentOnDisk).toBe(true);
     expect(disk.read(disk.entries.get('/b')!).toString()).toBe('second file');
@@ -171,19 +167,8 @@ describe('content read by offset cannot be misled by PAX record values', () => {
 });
 
 /** A tar of `entries` built with tar-stream: [name, content or null for a directory]. */
-async function tarOf(entries: Array<[string, Buffer | null]>): Promise<Buffer> {
-  const { pack: tarPack } = await import('tar-stream');
-  const p = tarPack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => void chunks.push(c as Buffer));
-  const done = new Promise<void>((r) => p.on('end', () => r()));
-  for (const [name, body] of entries) {
-    if (body === null) p.entry({ name, type: 'directory' });
-    else p.entry({ name }, body);
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
+function tarOf(entries: Array<[string, Buffer | null]>): Promise<Buffer> {
+  return packTar(entries.map(([name, body]) => (body === null ? { header: { name, type: 'directory' } } : { header: { name }, body })));
 }
 
 describe('decompressed content in memory', () => {

@@ -1,3 +1,4 @@
+import { pack as tarPack } from 'tar-stream';
 import type { Layer } from '../../src/index.js';
 import { collectStream } from '../../src/index.js';
 import { layerEntries } from '../../src/export/layer-entries.js';
@@ -10,4 +11,28 @@ import { writeTar } from '../../src/export/tar-writer.js';
  */
 export async function layerToTar(layer: Layer): Promise<Buffer> {
   return collectStream(writeTar(layerEntries(layer), { compression: 'none' }).stream);
+}
+
+/** One entry for `packTar`: a tar-stream header, and the body of a file. */
+export interface PackEntry {
+  header: Parameters<ReturnType<typeof tarPack>['entry']>[0];
+  body?: Buffer | string;
+}
+
+/**
+ * A tar exactly as tar-stream's pack writes `entries`, in order, nothing normalised: for tests
+ * that need headers layerfs itself would never write (hostile names, odd PAX records).
+ */
+export async function packTar(entries: Iterable<PackEntry>): Promise<Buffer> {
+  const p = tarPack();
+  const chunks: Buffer[] = [];
+  p.on('data', (c: unknown) => void chunks.push(c as Buffer));
+  const done = new Promise<void>((r) => p.on('end', () => r()));
+  for (const { header, body } of entries) {
+    if (body === undefined) p.entry(header);
+    else p.entry(header, body);
+  }
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
 }
