@@ -51,7 +51,8 @@ async function walked(tar: Buffer): Promise<unknown[] | undefined> {
   fs.writeFileSync(file, tar);
   const fd = fs.openSync(file, 'r');
   try {
-    return (await walkHeaders(fd, tar.length))?.map(plain);
+    const headers: unknown[] = [];
+    return (await walkHeaders(fd, tar.length, (h) => headers.push(plain(h)))) ? headers : undefined;
   } finally {
     fs.closeSync(fd);
   }

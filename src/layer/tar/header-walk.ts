@@ -15,7 +15,7 @@ import { paxXattrs, RAW_XATTRS } from './pax-xattrs.js';
  *
  * It takes the well-formed case only. Anything else — a header tar-stream refuses, a record
  * or an entry that runs past the end of the file, a size that is not a whole number, a file
- * shorter than it was — makes it give up (`undefined`), and the caller runs the streaming
+ * shorter than it was — makes it give up (`false`), and the caller runs the streaming
  * extract over the whole file: the errors and edge cases stay tar-stream's, and both paths
  * are checked to give the same index (test/layer/header-walk.test.ts).
  */
@@ -76,11 +76,14 @@ function padding(size: number): number {
 class GiveUp extends Error {}
 
 /**
- * Every entry header of the tar in `fd` (`fileSize` bytes), as tar-stream's Extract would
- * emit them, or undefined where the archive is not plainly well formed (see above).
+ * Calls `onEntry` with every entry header of the tar in `fd` (`fileSize` bytes) in order, as
+ * tar-stream's Extract would emit them; false if it gave up because the archive is not
+ * plainly well formed (see above), after which the caller discards what it was given. An
+ * error thrown by `onEntry` ends the walk and is passed on. Each header is handed on as soon
+ * as it is read, so none outlives its entry (a list of 20,000 kept the collector busy).
  */
-export async function walkHeaders(fd: number, fileSize: number): Promise<WalkedHeader[] | undefined> {
-  if (!codec) return undefined;
+export async function walkHeaders(fd: number, fileSize: number, onEntry: (header: WalkedHeader) => void): Promise<boolean> {
+  if (!codec) return false;
   const window = Buffer.allocUnsafe(WINDOW);
   let windowStart = 0;
   let windowLength = 0;
@@ -105,7 +108,7 @@ export async function walkHeaders(fd: number, fileSize: number): Promise<WalkedH
     return into.subarray(0, length);
   };
 
-  const headers: WalkedHeader[] = [];
+  let handing = false; // an error thrown while onEntry runs is the caller's: passed on
   let pax: Record<string | symbol, unknown> | null = null;
   let paxGlobal: Record<string, string> | null = null;
   let longPath: string | null = null;
@@ -120,7 +123,7 @@ export async function walkHeaders(fd: number, fileSize: number): Promise<WalkedH
       const type = header.type;
       if (type === 'gnu-long-path' || type === 'gnu-long-link-path' || type === 'pax-global-header' || type === 'pax-header') {
         const size = header.size;
-        if (!Number.isSafeInteger(size) || size <= 0 || size > MAX_LONG_HEADER) return undefined;
+        if (!Number.isSafeInteger(size) || size <= 0 || size > MAX_LONG_HEADER) return false;
         const body = bytes(at, size);
         if (type === 'gnu-long-path') longPath = codec.decodeLongPath(body, 'latin1');
         else if (type === 'gnu-long-link-path') longLinkPath = codec.decodeLongPath(body, 'latin1');
@@ -131,7 +134,7 @@ export async function walkHeaders(fd: number, fileSize: number): Promise<WalkedH
           if (exact.size > 0) pax[RAW_XATTRS] = exact;
         }
         at += size + padding(size);
-        if (at > fileSize) return undefined;
+        if (at > fileSize) return false;
         continue;
       }
       // Long headers apply to the next entry, in tar-stream's order.
@@ -151,20 +154,23 @@ export async function walkHeaders(fd: number, fileSize: number): Promise<WalkedH
         header.pax = p;
         pax = null;
       }
-      if (!Number.isSafeInteger(header.size) || header.size < 0) return undefined;
-      headers.push(header);
+      if (!Number.isSafeInteger(header.size) || header.size < 0) return false;
+      handing = true;
+      onEntry(header);
+      handing = false;
       // tar-stream skips no content for a directory, whatever its size says.
       if (header.size > 0 && type !== 'directory') {
         at += header.size + padding(header.size);
-        if (at > fileSize) return undefined;
+        if (at > fileSize) return false;
         readAhead = header.size >= WINDOW / 4 ? AFTER_LARGE_FILE : WINDOW;
       }
     }
-  } catch {
+  } catch (e) {
+    if (handing) throw e;
     // tar-stream's decoder refused a header (checksum, format), the file ended early or a
     // read failed: the streaming pass will say so, naming where.
-    return undefined;
+    return false;
   }
   // A long header with no entry after it: the streaming pass decides what that means.
-  return longPath === null && longLinkPath === null && pax === null ? headers : undefined;
+  return longPath === null && longLinkPath === null && pax === null;
 }

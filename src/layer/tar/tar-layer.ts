@@ -119,13 +119,14 @@ export class TarLayer extends IndexedLayer {
     if (onDisk && fileSize <= maxBytes) {
       // Content stays on disk: read the header blocks only (header-walk.ts). An archive that
       // is not plainly well formed is left to the streaming pass below, errors and all.
-      const headers = await walkHeaders(fd!, fileSize).catch(async (e: unknown) => {
+      const walk = new WalkIndex(name, maxEntries, source as string);
+      const complete = await walkHeaders(fd!, fileSize, (h) => walk.add(h)).catch(async (e: unknown) => {
         await hashAside?.stop();
         throw e;
       });
-      if (headers) {
+      if (complete) {
         input.destroy();
-        return TarLayer.fromWalk(headers, { name, maxEntries, file: source as string, fd: fd!, fileSize, hashAside });
+        return TarLayer.fromWalk(walk, { name, fd: fd!, fileSize, hashAside });
       }
     }
 
@@ -183,18 +184,11 @@ export class TarLayer extends IndexedLayer {
     }
   }
 
-  /** The layer from walked headers (content on disk), with the file's digest. */
-  private static async fromWalk(headers: WalkedHeader[], w: WalkContext): Promise<TarLayer> {
+  /** The layer from a complete walk (content on disk), with the file's digest. */
+  private static async fromWalk(walk: WalkIndex, w: WalkContext): Promise<TarLayer> {
     try {
-      const builder = new LayerBuilder(w.name);
-      const lossyXattrs: TarLayerInfo['lossyXattrs'] = [];
-      let count = 0;
-      for (const h of headers as TarHeader[]) {
-        if (++count > w.maxEntries) throw new TarLayerError(w.name, displayName(h), `more than ${w.maxEntries} entries (maxEntries)`);
-        addEntry(builder, w.name, h, h.type !== 'link' ? { file: w.file, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY, lossyXattrs);
-      }
       // Build the index while the worker (if any) finishes hashing.
-      const built = builder.build();
+      const built = walk.builder.build();
       const raw = w.hashAside ? await w.hashAside.digest.catch((e: unknown) => {
         throw new TarLayerError(w.name, 'the whole file', `could not be hashed: ${(e as Error).message}`);
       }) : hashOpenFile(w.fd, readSync, createHash);
@@ -203,7 +197,7 @@ export class TarLayer extends IndexedLayer {
       }
       const info: TarLayerInfo = {
         compression: 'none', digest: raw.digest, diffId: raw.digest, compressedSize: raw.bytes, size: raw.bytes,
-        entryCount: count, contentOnDisk: true, lossyXattrs,
+        entryCount: walk.count, contentOnDisk: true, lossyXattrs: walk.lossyXattrs,
       };
       return new TarLayer(w.name, built, info);
     } catch (e) {
@@ -213,11 +207,26 @@ export class TarLayer extends IndexedLayer {
   }
 }
 
+/** Entries of a header walk as they come: content stays in the file, found by offset. */
+class WalkIndex {
+  readonly builder: LayerBuilder;
+  readonly lossyXattrs: TarLayerInfo['lossyXattrs'] = [];
+  count = 0;
+
+  constructor(private readonly name: string, private readonly maxEntries: number, private readonly file: string) {
+    this.builder = new LayerBuilder(name);
+  }
+
+  add(header: WalkedHeader): void {
+    const h = header as TarHeader;
+    if (++this.count > this.maxEntries) throw new TarLayerError(this.name, displayName(h), `more than ${this.maxEntries} entries (maxEntries)`);
+    addEntry(this.builder, this.name, h, h.type !== 'link' ? { file: this.file, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY, this.lossyXattrs);
+  }
+}
+
 interface WalkContext {
   name: string;
-  maxEntries: number;
-  /** The tar's path (content refs name it) and its open descriptor and size. */
-  file: string;
+  /** The tar's open descriptor and its size. */
   fd: number;
   fileSize: number;
   hashAside: ReturnType<typeof hashFileInWorker> | undefined;
