@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HASH_WORKER, hashFileInWorker } from '../../src/layer/tar/hash-file.js';
+import { HASH_WORKER, hashFileInWorker, IDLE_MS } from '../../src/layer/tar/hash-file.js';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'lfs-hash-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -58,6 +58,15 @@ describe('the hashing worker', () => {
       await first.stop(); // as TarLayer does when a check after hashing fails
       expect((await next.digest).digest).toBe(c!.sha);
     }));
+  });
+
+  it('a file hashed just as a kept worker\'s idle time runs out gets a live worker', async () => {
+    const { path, sha } = randomFile('idle', 2 ** 20);
+    await withFd(path, async (fd) => expect((await hashFileInWorker(fd).digest).digest).toBe(sha));
+    // Timers due at the same time run in the order they were set: the pool's first, which
+    // ends the idle worker. The pool once still held it then, exiting, and handed it out.
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    await withFd(path, async (fd) => expect((await hashFileInWorker(fd).digest).digest).toBe(sha));
   });
 
   it('stopping a worker mid-file ends it, and later files still hash', async () => {

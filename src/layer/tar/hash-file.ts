@@ -42,19 +42,26 @@ export interface FileDigest {
   bytes: number;
 }
 
-/** Idle hashing workers, kept for the next layer: starting one costs 20-30 ms here. */
-const idle: Worker[] = [];
+/** Idle hashing workers, kept for the next layer (starting one costs 20-30 ms here), each with
+ * the timer that ends it. A worker is taken out of the pool before anything ends it, so the
+ * pool never hands out a worker that is exiting. */
+const idle: Array<{ worker: Worker; timer: NodeJS.Timeout }> = [];
 /** An idle worker is ended after this long unused (its thread holds a few MiB). */
-const IDLE_MS = 5000;
+export const IDLE_MS = 2000;
+
+/** Takes `worker` out of the pool (its timer with it); false if it was not there. */
+function unpool(worker: Worker): boolean {
+  const i = idle.findIndex((w) => w.worker === worker);
+  if (i < 0) return false;
+  clearTimeout(idle[i]!.timer);
+  idle.splice(i, 1);
+  return true;
+}
 
 /** A started worker whose program has loaded (it says so once). */
 function startWorker(): Promise<Worker> {
   const worker = new Worker(HASH_WORKER, { eval: true });
-  // A kept worker that dies (terminated by its timer, or crashed) leaves the pool.
-  worker.on('exit', () => {
-    const i = idle.indexOf(worker);
-    if (i >= 0) idle.splice(i, 1);
-  });
+  worker.on('exit', () => unpool(worker)); // one that crashed while idle leaves the pool
   return new Promise((resolve, reject) => {
     worker.once('message', () => {
       worker.off('error', reject);
@@ -64,14 +71,22 @@ function startWorker(): Promise<Worker> {
   });
 }
 
+/** A kept worker, out of the pool, or a new one. */
+function takeWorker(): Promise<Worker> {
+  const kept = idle.pop();
+  if (!kept) return startWorker();
+  clearTimeout(kept.timer);
+  return Promise.resolve(kept.worker);
+}
+
 /** Keeps a worker that finished a file for the next one, or ends it if enough are kept. */
 function release(worker: Worker): void {
   if (idle.length >= availableParallelism()) return void worker.terminate();
   worker.unref(); // an idle worker does not keep the process alive
-  idle.push(worker);
-  setTimeout(() => {
-    if (idle.includes(worker)) void worker.terminate(); // its exit listener takes it out
+  const timer = setTimeout(() => {
+    if (unpool(worker)) void worker.terminate();
   }, IDLE_MS).unref();
+  idle.push({ worker, timer });
 }
 
 /**
@@ -81,8 +96,7 @@ function release(worker: Worker): void {
  * keeps `fd` open until `digest` settles or `stop()` resolves.
  */
 export function hashFileInWorker(fd: number): { digest: Promise<FileDigest>; stop: () => Promise<void> } {
-  const kept = idle.pop();
-  const started = kept ? Promise.resolve(kept) : startWorker();
+  const started = takeWorker();
   let stopped = false;
   let finished = false;
   const digest = started.then((worker) => new Promise<FileDigest>((resolve, reject) => {
