@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LayerError, MemoryLayer, Overlay, TarLayer, TarLayerError } from '../../src/index.js';
-import { packTar } from '../support/to-tar.js';
+import { packTar, patchHeader } from '../support/to-tar.js';
 
 /** One test per class of hostile or broken layer tarball: a typed error or a contained result, never a crash, hang or escape. */
 
@@ -16,16 +16,12 @@ function tar(entries: E[]): Promise<Buffer> {
   }));
 }
 
-/** Replaces the bytes of the first header's name (patched in place) and fixes the checksum. */
+/** Replaces the bytes of the first header's name and fixes the checksum. */
 function withRawName(archive: Buffer, name: Buffer): Buffer {
-  const out = Buffer.from(archive);
-  out.fill(0, 0, 100);
-  name.copy(out, 0);
-  out.fill(0x20, 148, 156);
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += out[i]!;
-  out.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
-  return out;
+  return patchHeader(archive, 0, (block) => {
+    block.fill(0, 0, 100);
+    name.copy(block, 0);
+  });
 }
 
 const rejects = (p: Promise<unknown>, entry: RegExp | string, reason: RegExp) =>
@@ -101,6 +97,24 @@ describe('broken archives', () => {
 });
 
 describe('resources', () => {
+  it('a device given as a layer path is read as a stream and refused, not walked or hashed without end', async () => {
+    // fstat gives a character device size 0: taken as a file, it was "complete" at once and
+    // then hashed until end of file, which /dev/urandom never reaches.
+    await expect(TarLayer.from('/dev/urandom')).rejects.toThrow(TarLayerError);
+  });
+
+  it('a directory whose header gives it a size opens, content held in memory or not (it hung in memory)', async () => {
+    // A file entry turned into a directory (typeflag 5) keeps its size: tar-stream reads no
+    // content for a directory, so the 1,024 zero bytes after it are read as end blocks.
+    const archive = patchHeader(await tar([{ name: 'd', content: '\0'.repeat(1024) }, { name: 'after', content: 'after' }]), 0, (block) => {
+      block[156] = 0x35;
+    });
+    for (const layer of [await TarLayer.from(archive), await TarLayer.from(gzipSync(archive))]) {
+      expect(layer.entries.get('/d')?.type).toBe('directory');
+      expect(layer.read(layer.entries.get('/after')!).toString()).toBe('after');
+    }
+  });
+
   it('failing to read a tar on disk leaves no file descriptor open', async () => {
     const { writeFileSync, readdirSync, mkdtempSync, rmSync } = await import('node:fs');
     const dir = mkdtempSync('/tmp/lfs-fd-');

@@ -36,3 +36,15 @@ export async function packTar(entries: Iterable<PackEntry>): Promise<Buffer> {
   await done;
   return Buffer.concat(chunks);
 }
+
+/** A copy of `archive` with the 512-byte header at `at` edited by `edit`, its checksum made right. */
+export function patchHeader(archive: Buffer, at: number, edit: (block: Buffer) => void): Buffer {
+  const out = Buffer.from(archive);
+  const block = out.subarray(at, at + 512);
+  edit(block);
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += block[i]!;
+  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  return out;
+}

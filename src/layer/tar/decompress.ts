@@ -38,10 +38,10 @@ export function decompressor(kind: Compression): Transform | undefined {
   // Up to 64 MiB inflated ahead of the parse: zlib stops inflating once its output buffer
   // holds highWaterMark bytes, and with the default (one chunk) every pause of this thread
   // (a collection, a burst of small entries) stopped it too. 166 MiB layer: 808 -> 673-740 ms
-  // here. The chunks become the layer's content (content-views.ts), so this is not extra
-  // memory, and a bomb is still stopped by maxBytes, 64 MiB later at most.
-  // (Node passes zlib options on to its Transform; @types/node's ZlibOptions omits that.)
-  if (kind === 'gzip') return createGunzip({ chunkSize: 1 << 20, highWaterMark: 64 << 20 } as ZlibOptions & TransformOptions);
+  // here. Inflated chunks become the layer's content (content-views.ts); the input side keeps
+  // its default, so compressed bytes do not pile up as well. maxBytes still stops a bomb, at
+  // most 64 MiB later. (Node passes these options on to the Transform; @types/node omits them.)
+  if (kind === 'gzip') return createGunzip({ chunkSize: 1 << 20, readableHighWaterMark: 64 << 20 } as ZlibOptions & TransformOptions);
   if (kind === 'zstd') return new ZstdStream();
   return undefined;
 }

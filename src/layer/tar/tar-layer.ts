@@ -78,14 +78,15 @@ const TYPES: Record<string, EntryType> = {
   fifo: 'fifo',
 };
 
-/**
- * A read-only layer read from an OCI/Docker layer tarball (plain, gzip or zstd, told apart by
- * magic bytes), indexed in one streaming pass. File content stays in an uncompressed tar on
- * disk (read by offset) or is held decompressed in memory: docs/layers.md.
- */
-/** Uncompressed layer files at least this large are hashed on a worker thread. */
+/** Layer files (compressed or not) at least this large are hashed on a worker thread. */
 const HASH_ASIDE_BYTES = 32 * 2 ** 20;
 
+/**
+ * A read-only layer read from an OCI/Docker layer tarball (plain, gzip or zstd, told apart by
+ * magic bytes). An uncompressed tar file on disk is indexed by walking its headers and its
+ * content stays there (read by offset); anything else is indexed in one streaming pass, its
+ * content held decompressed in memory: docs/layers.md.
+ */
 export class TarLayer extends IndexedLayer {
   private constructor(name: string, built: ReturnType<LayerBuilder['build']>, readonly info: TarLayerInfo) {
     super(name, built);
@@ -110,12 +111,16 @@ export class TarLayer extends IndexedLayer {
 
     const { head, rest } = await peek(input);
     const compression = detectCompression(head);
-    const onDisk = (options.content ?? 'disk') === 'disk' && typeof source === 'string' && compression === 'none';
-    const fileSize = fd !== undefined ? fstatSync(fd).size : 0;
+    // Only a regular file can be read by offset later, or has a size to walk and hash to: a
+    // device or FIFO given by path is read as a stream (fstat gives a device size 0).
+    const stats = fd !== undefined ? fstatSync(fd) : undefined;
+    const regular = stats?.isFile() === true;
+    const fileSize = regular ? stats!.size : 0;
+    const onDisk = (options.content ?? 'disk') === 'disk' && regular && compression === 'none';
     // A large layer file (compressed or not) is hashed on another thread while this one
     // decompresses and parses it; a worker costs tens of milliseconds to start, more than
     // hashing a small layer here.
-    const hashAside = fd !== undefined && fileSize >= HASH_ASIDE_BYTES ? hashFileInWorker(fd) : undefined;
+    const hashAside = regular && fileSize >= HASH_ASIDE_BYTES ? hashFileInWorker(fd!) : undefined;
     if (onDisk && fileSize <= maxBytes) {
       // Content stays on disk: read the header blocks only (header-walk.ts). An archive that
       // is not plainly well formed is left to the streaming pass below, errors and all.
@@ -264,8 +269,13 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
         // where it starts (byteOffset, in the uncompressed tar) and its size.
         entry.resume();
         addEntry(builder, name, h, h.type !== 'link' ? { file, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY, lossyXattrs);
-      } else {
+      } else if (h.type === 'file' || h.type === 'contiguous-file') {
         addEntry(builder, name, h, await collect(entry as unknown as Readable, ctx.views), lossyXattrs); // a streamx Readable: the same events
+      } else {
+        // Only files keep content. tar-stream never ends the stream of a directory whose
+        // header gives it a size (it reads no content for directories): waiting for it hung.
+        entry.resume();
+        addEntry(builder, name, h, EMPTY, lossyXattrs);
       }
     }
     streamError = await ctx.ended;
