@@ -107,22 +107,25 @@ export class LayerBuilder {
       if (n.implicit || (n.pe !== undefined && n.pe.linkTo === undefined)) n.inode = nextInode++;
       if (n.pe !== undefined) n.pe.inode = n.inode;
     }
+    // Links are resolved in the order they were added, so that of two broken links the one
+    // named is the one a tar lists first.
     const targetOf = new Map<string, string>();
-    for (const n of nodes) {
-      if (n.pe?.linkTo === undefined) continue;
-      let target = n.pe.linkTo;
-      const seen = new Set([n.p]);
+    for (const [p, pe] of pending) {
+      if (pe.linkTo === undefined) continue;
+      let target = pe.linkTo;
+      const seen = new Set([p]);
       for (let next = pending.get(target); next?.linkTo !== undefined; next = pending.get(target)) {
-        if (seen.has(target)) throw new LayerError(this.layerName, n.p, 'hard link cycle');
+        if (seen.has(target)) throw new LayerError(this.layerName, p, 'hard link cycle');
         seen.add(target);
         target = next.linkTo;
       }
       const spec = pending.get(target)?.spec;
-      if (!spec) throw new LayerError(this.layerName, n.p, `hard link to missing entry ${target}`);
-      if (spec.type === 'directory') throw new LayerError(this.layerName, n.p, `hard link to directory ${target}`);
-      n.inode = pending.get(target)!.inode!;
-      targetOf.set(n.p, target);
+      if (!spec) throw new LayerError(this.layerName, p, `hard link to missing entry ${target}`);
+      if (spec.type === 'directory') throw new LayerError(this.layerName, p, `hard link to directory ${target}`);
+      pe.inode = pending.get(target)!.inode!;
+      targetOf.set(p, target);
     }
+    for (const n of nodes) if (n.pe?.linkTo !== undefined) n.inode = n.pe.inode!;
 
     const linksOfInode: number[] = new Array<number>(nextInode).fill(0);
     const subdirs = new Map<string, number>();
