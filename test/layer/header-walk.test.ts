@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TarLayer } from '../../src/index.js';
 import { walkHeaders } from '../../src/layer/tar/header-walk.js';
 import { keepExactXattrs, RAW_XATTRS } from '../../src/layer/tar/pax-xattrs.js';
-import { packTar } from '../support/to-tar.js';
+import { packTar, patchHeader } from '../support/to-tar.js';
 
 /**
  * The header walk (content on disk: header blocks read by position) against tar-stream's
@@ -32,8 +32,10 @@ async function extracted(tar: Buffer): Promise<Outcome> {
       x.on('entry', (h, stream, next) => {
         headers.push(plain(h));
         stream.on('error', () => {}); // the extract reports the error too (below)
-        stream.on('end', next);
         stream.resume();
+        // tar-stream never ends a directory's stream when its header gives it a size.
+        if (h.type === 'directory') next();
+        else stream.on('end', next);
       });
       x.on('finish', resolve);
       x.on('error', reject);
@@ -122,6 +124,36 @@ describe('the header walk gives what the streaming extract gives', () => {
       expect(stream, format).toHaveProperty('headers');
       expect(await walked(tar), format).toEqual((stream as { headers: unknown[] }).headers);
     }
+  });
+
+  it('on the rarer forms: a global PAX header, a directory with a size, a PAX size over the ustar one', async () => {
+    const same = async (label: string, tar: Buffer) => {
+      const stream = await extracted(tar);
+      expect(stream, label).toHaveProperty('headers');
+      expect(await walked(tar), label).toEqual((stream as { headers: unknown[] }).headers);
+    };
+    // GNU tar puts `keyword=value` pax options in a global header at the start; tar-stream
+    // merges it into each later local PAX header (a long name makes one).
+    const src = join(dir, 'global-src');
+    fs.mkdirSync(src, { recursive: true });
+    fs.writeFileSync(join(src, 'n'.repeat(150)), 'long');
+    fs.writeFileSync(join(src, 'short'), 'short');
+    const globalTar = join(dir, 'global.tar');
+    execFileSync('tar', ['--format=pax', '--pax-option=comment=made by the test', '-C', src, '-cf', globalTar, '.']);
+    const withGlobal = fs.readFileSync(globalTar);
+    expect(withGlobal[156]).toBe(0x67); // 'g': the archive does start with a global header
+    await same('global PAX header', withGlobal);
+    // A file entry turned into a directory keeps its size; tar-stream skips no content for a
+    // directory, so what was its content is read as headers: here, an entry of its own.
+    const inner = (await packTar([{ header: { name: 'inner' }, body: '' }])).subarray(0, 1024);
+    await same('directory with a size', patchHeader(await packTar([
+      { header: { name: 'd' }, body: inner }, { header: { name: 'after' }, body: 'after' },
+    ]), 0, (block) => void (block[156] = 0x35)));
+    // A PAX `size` record (as written for files of 8 GiB and more) wins over the ustar field,
+    // here zeroed: the entry is PAX header (512) + records (512) + ustar header at 1024.
+    await same('PAX size', patchHeader(await packTar([
+      { header: { name: 'sized', pax: { size: '5' } } as never, body: 'fives' }, { header: { name: 'after' }, body: 'after' },
+    ]), 1024, (block) => void block.write('00000000000\0', 124, 'latin1')));
   });
 
   it('on cut and corrupted archives: the same headers, or it gives up (and TarLayer answers as the extract does)', async () => {
