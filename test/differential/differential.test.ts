@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryLayer, TarLayer, type Layer, type LayerJSON } from '../../src/index.js';
 import { layerToTar } from '../support/to-tar.js';
 import { expectSameAsKernel, runOnBoth, type Op } from '../kernel/differential.js';
@@ -31,9 +34,22 @@ if (!kernel.ok) {
 
 const toLayers = (json: LayerJSON[]) => json.map((l, i) => MemoryLayer.fromJSON(l, `L${i}`));
 
-/** The same layers as OCI layer tarballs read back by TarLayer: the tar path held to the same oracle. */
+/**
+ * The same layers as OCI layer tarballs read back by TarLayer: the tar path held to the same
+ * oracle. Every other layer is a file on disk (indexed by the header walk, content read by
+ * offset), the rest Buffers (the streaming extract, content in memory).
+ */
+const tarDir = mkdtempSync(join(tmpdir(), 'lfs-diff-tars-'));
+afterAll(() => rmSync(tarDir, { recursive: true, force: true }));
+let tarFiles = 0;
 async function asTarLayers(json: LayerJSON[]): Promise<Layer[]> {
-  return Promise.all(toLayers(json).map(async (l) => TarLayer.from(await layerToTar(l), { name: l.name })));
+  return Promise.all(toLayers(json).map(async (l, i) => {
+    const tar = await layerToTar(l);
+    if (i % 2 === 0) return TarLayer.from(tar, { name: l.name });
+    const file = join(tarDir, `${tarFiles++}.tar`);
+    writeFileSync(file, tar);
+    return TarLayer.from(file, { name: l.name });
+  }));
 }
 
 type MakeLayers = (json: LayerJSON[]) => Promise<Layer[]>;
