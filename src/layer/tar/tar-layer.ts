@@ -1,7 +1,7 @@
 import { ContentViews } from './content-views.js';
 import { HashingStream } from './hashing-stream.js';
-import { hashFileInWorker, hashOpenFile } from './hash-file.js';
-import { walkHeaders, type WalkedHeader } from './header-walk.js';
+import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js';
+import { walkHeaders } from './header-walk.js';
 import { keepExactXattrs, RAW_XATTRS } from './pax-xattrs.js';
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
@@ -124,8 +124,9 @@ export class TarLayer extends IndexedLayer {
     if (onDisk && fileSize <= maxBytes) {
       // Content stays on disk: read the header blocks only (header-walk.ts). An archive that
       // is not plainly well formed is left to the streaming pass below, errors and all.
-      const walk = new WalkIndex(name, maxEntries, source as string);
-      const complete = await walkHeaders(fd!, fileSize, (h) => walk.add(h)).catch(async (e: unknown) => {
+      const file = source as string;
+      const walk = new EntryIndex(name, maxEntries);
+      const complete = await walkHeaders(fd!, fileSize, (h) => walk.next(h as TarHeader).addOnDisk(h as TarHeader, file)).catch(async (e: unknown) => {
         await hashAside?.stop();
         throw e;
       });
@@ -156,31 +157,25 @@ export class TarLayer extends IndexedLayer {
     try {
       // Decompressor output belongs to this layer: files can stay views into it.
       const views = compression === 'none' ? undefined : new ContentViews();
-      const { builder, count, lossyXattrs } = await indexEntries(extract, {
+      const index = await indexEntries(extract, {
         name, maxEntries, limit, input,
         file: onDisk ? source as string : undefined,
         views,
         ended,
       });
       // Build the index while the worker (if any) finishes hashing.
-      const built = builder.build();
+      const built = index.builder.build();
       views?.compact(built.content);
-      const raw = hashAside ? await hashAside.digest.catch((e: unknown) => {
-        throw new TarLayerError(name, 'the whole file', `could not be hashed: ${(e as Error).message}`);
-      }) : { digest: rawHash.digest(), bytes: rawHash.bytes };
-      // The worker read to the end on its own: a file that grew or shrank meanwhile is refused.
-      if (hashAside && raw.bytes !== rawCount.bytes) {
-        throw new TarLayerError(name, 'the whole file', `changed while it was read (${rawCount.bytes} bytes read, ${raw.bytes} hashed)`);
-      }
+      const raw = await fileDigest(name, hashAside, hashAside ? rawCount.bytes : rawHash.bytes, () => ({ digest: rawHash.digest(), bytes: rawHash.bytes }));
       const info: TarLayerInfo = {
         compression,
         digest: raw.digest,
         diffId: compression === 'none' ? raw.digest : tarHash.digest(),
         compressedSize: raw.bytes,
         size: compression === 'none' ? raw.bytes : tarHash.bytes,
-        entryCount: count,
+        entryCount: index.count,
         contentOnDisk: onDisk,
-        lossyXattrs,
+        lossyXattrs: index.lossyXattrs,
       };
       return new TarLayer(name, built, info);
     } catch (e) {
@@ -190,16 +185,11 @@ export class TarLayer extends IndexedLayer {
   }
 
   /** The layer from a complete walk (content on disk), with the file's digest. */
-  private static async fromWalk(walk: WalkIndex, w: WalkContext): Promise<TarLayer> {
+  private static async fromWalk(walk: EntryIndex, w: WalkContext): Promise<TarLayer> {
     try {
       // Build the index while the worker (if any) finishes hashing.
       const built = walk.builder.build();
-      const raw = w.hashAside ? await w.hashAside.digest.catch((e: unknown) => {
-        throw new TarLayerError(w.name, 'the whole file', `could not be hashed: ${(e as Error).message}`);
-      }) : hashOpenFile(w.fd, readSync, createHash);
-      if (raw.bytes !== w.fileSize) {
-        throw new TarLayerError(w.name, 'the whole file', `changed while it was read (${w.fileSize} bytes indexed, ${raw.bytes} hashed)`);
-      }
+      const raw = await fileDigest(w.name, w.hashAside, w.fileSize, () => hashOpenFile(w.fd, readSync, createHash));
       const info: TarLayerInfo = {
         compression: 'none', digest: raw.digest, diffId: raw.digest, compressedSize: raw.bytes, size: raw.bytes,
         entryCount: walk.count, contentOnDisk: true, lossyXattrs: walk.lossyXattrs,
@@ -212,20 +202,43 @@ export class TarLayer extends IndexedLayer {
   }
 }
 
-/** Entries of a header walk as they come: content stays in the file, found by offset. */
-class WalkIndex {
+/**
+ * The layer file's digest, from the hashing worker if one was started, else from `here`. Either
+ * read the file to its end on its own: a file that grew or shrank since this pass read its
+ * `bytesRead` bytes is refused.
+ */
+async function fileDigest(name: string, aside: ReturnType<typeof hashFileInWorker> | undefined, bytesRead: number, here: () => FileDigest): Promise<FileDigest> {
+  const raw = aside ? await aside.digest.catch((e: unknown) => {
+    throw new TarLayerError(name, 'the whole file', `could not be hashed: ${(e as Error).message}`);
+  }) : here();
+  if (raw.bytes !== bytesRead) throw new TarLayerError(name, 'the whole file', `changed while it was read (${bytesRead} bytes read, ${raw.bytes} hashed)`);
+  return raw;
+}
+
+/** A layer's entries as a pass reads them, their number bounded by maxEntries. */
+class EntryIndex {
   readonly builder: LayerBuilder;
+  /** xattrs whose values could not be kept exact (pax-xattrs.ts). */
   readonly lossyXattrs: TarLayerInfo['lossyXattrs'] = [];
   count = 0;
 
-  constructor(private readonly name: string, private readonly maxEntries: number, private readonly file: string) {
+  constructor(private readonly name: string, private readonly maxEntries: number) {
     this.builder = new LayerBuilder(name);
   }
 
-  add(header: WalkedHeader): void {
-    const h = header as TarHeader;
+  /** Counts the next entry, refusing one past maxEntries (before its content is read). */
+  next(h: TarHeader): this {
     if (++this.count > this.maxEntries) throw new TarLayerError(this.name, displayName(h), `more than ${this.maxEntries} entries (maxEntries)`);
-    addEntry(this.builder, this.name, h, h.type !== 'link' ? { file: this.file, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY, this.lossyXattrs);
+    return this;
+  }
+
+  add(h: TarHeader, data: Buffer | ContentRef): void {
+    addEntry(this.builder, this.name, h, data, this.lossyXattrs);
+  }
+
+  /** An entry whose content stays in the uncompressed tar `file`: where it starts, and its size. */
+  addOnDisk(h: TarHeader, file: string): void {
+    this.add(h, h.type !== 'link' ? { file, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY);
   }
 }
 
@@ -250,12 +263,10 @@ interface IndexContext {
   ended: Promise<unknown>;
 }
 
-/** Adds every entry of the archive to a builder; a broken archive is a TarLayerError naming where. */
-async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext): Promise<{ builder: LayerBuilder; count: number; lossyXattrs: TarLayerInfo['lossyXattrs'] }> {
-  const { name, maxEntries, file } = ctx;
-  const builder = new LayerBuilder(name);
-  const lossyXattrs: TarLayerInfo['lossyXattrs'] = [];
-  let count = 0;
+/** Indexes every entry of the archive; a broken archive is a TarLayerError naming where. */
+async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext): Promise<EntryIndex> {
+  const { name, file } = ctx;
+  const index = new EntryIndex(name, ctx.maxEntries);
   let lastHeader: TarHeader | undefined;
   const last = () => (lastHeader ? displayName(lastHeader) : '(start of archive)');
   let streamError: unknown;
@@ -263,19 +274,18 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
     for await (const entry of extract as AsyncIterable<{ header: unknown; resume(): void }>) {
       const h = entry.header as TarHeader;
       lastHeader = h;
-      if (++count > maxEntries) throw new TarLayerError(name, displayName(h), `more than ${maxEntries} entries (maxEntries)`);
+      index.next(h);
       if (file !== undefined) {
-        // Content stays in the file: skip it (tar-stream checks it is all there) and keep
-        // where it starts (byteOffset, in the uncompressed tar) and its size.
+        // Content stays in the file: skip it (tar-stream checks it is all there).
         entry.resume();
-        addEntry(builder, name, h, h.type !== 'link' ? { file, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY, lossyXattrs);
+        index.addOnDisk(h, file);
       } else if (h.type === 'file' || h.type === 'contiguous-file') {
-        addEntry(builder, name, h, await collect(entry as unknown as Readable, ctx.views), lossyXattrs); // a streamx Readable: the same events
+        index.add(h, await collect(entry as unknown as Readable, ctx.views)); // a streamx Readable: the same events
       } else {
         // Only files keep content. tar-stream never ends the stream of a directory whose
         // header gives it a size (it reads no content for directories): waiting for it hung.
         entry.resume();
-        addEntry(builder, name, h, EMPTY, lossyXattrs);
+        index.add(h, EMPTY);
       }
     }
     streamError = await ctx.ended;
@@ -292,7 +302,7 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
     if (streamError instanceof LayerError) throw streamError;
     throw new TarLayerError(name, `after ${last()}`, `corrupt or truncated archive: ${(streamError as Error).message}`);
   }
-  return { builder, count, lossyXattrs };
+  return index;
 }
 
 function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer | ContentRef, lossy: TarLayerInfo['lossyXattrs']): void {
