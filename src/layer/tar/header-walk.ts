@@ -1,7 +1,7 @@
 import { readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { paxXattrs, RAW_XATTRS } from './pax-xattrs.js';
+import { keepExactOn } from './pax-xattrs.js';
 
 /**
  * Indexing an uncompressed tar on disk by reading only the blocks that hold headers.
@@ -130,8 +130,7 @@ export async function walkHeaders(fd: number, fileSize: number, onEntry: (header
         else if (type === 'pax-global-header') paxGlobal = codec.decodePax(body);
         else {
           pax = paxGlobal === null ? codec.decodePax(body) : Object.assign({}, paxGlobal, codec.decodePax(body));
-          const exact = paxXattrs(body); // byte-exact xattr values, as keepExactXattrs gives the extract
-          if (exact.size > 0) pax[RAW_XATTRS] = exact;
+          keepExactOn(pax, body); // byte-exact xattr values, as keepExactXattrs gives the extract
         }
         at += size + padding(size);
         if (at > fileSize) return false;

@@ -44,6 +44,12 @@ export function paxRecord(key: string, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`${length} ${key}=`), value, Buffer.from('\n')]);
 }
 
+/** Puts the exact values of a PAX header's xattr records (`body`) on its decoded `pax`. */
+export function keepExactOn(pax: Record<string | symbol, unknown>, body: Buffer): void {
+  const exact = paxXattrs(body);
+  if (exact.size > 0) pax[RAW_XATTRS] = exact;
+}
+
 interface ExtractInternals {
   _decodeLongHeader?: (body: Buffer) => void;
   _header?: { type?: string } | null;
@@ -57,10 +63,7 @@ export function keepExactXattrs(extract: object): boolean {
   if (typeof decode !== 'function') return false;
   x._decodeLongHeader = function (this: ExtractInternals, body: Buffer) {
     decode.call(this, body);
-    if (this._header?.type === 'pax-header' && this._pax) {
-      const exact = paxXattrs(body);
-      if (exact.size > 0) this._pax[RAW_XATTRS] = exact;
-    }
+    if (this._header?.type === 'pax-header' && this._pax) keepExactOn(this._pax, body);
   };
   return true;
 }
