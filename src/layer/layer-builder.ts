@@ -101,10 +101,14 @@ export class LayerBuilder {
 
     // Inodes in path order; a hard link (to an earlier or later entry, possibly through other
     // links) then takes its target's. One record per path: each map is read once per path.
-    const nodes = ordered.map((p) => ({ p, pe: pending.get(p), implicit: implicit.has(p), inode: 0 }));
+    // `own`: the path has an entry of its own (listed, and not a hard link).
+    const nodes = ordered.map((p) => {
+      const pe = pending.get(p);
+      return { p, pe, own: pe !== undefined && pe.linkTo === undefined, implicit: implicit.has(p), inode: 0 };
+    });
     let nextInode = 1;
     for (const n of nodes) {
-      if (n.implicit || (n.pe !== undefined && n.pe.linkTo === undefined)) n.inode = nextInode++;
+      if (n.implicit || n.own) n.inode = nextInode++;
       if (n.pe !== undefined) n.pe.inode = n.inode;
     }
     // Links are resolved in the order they were added, so that of two broken links the one
@@ -131,7 +135,7 @@ export class LayerBuilder {
     const subdirs = new Map<string, number>();
     for (const n of nodes) {
       linksOfInode[n.inode]!++;
-      const isDir = n.pe !== undefined ? n.pe.linkTo === undefined && n.pe.spec.type === 'directory' : n.implicit;
+      const isDir = n.own ? n.pe!.spec.type === 'directory' : n.pe === undefined && n.implicit;
       if (isDir && n.p !== '/') {
         const parent = dirname(n.p);
         subdirs.set(parent, (subdirs.get(parent) ?? 0) + 1);
@@ -141,7 +145,7 @@ export class LayerBuilder {
     const entries = new Map<string, LayerEntry>();
     const content = new Map<number, Buffer | ContentRef>();
     for (const n of nodes) {
-      const isImplicit = n.implicit && !(n.pe !== undefined && n.pe.linkTo === undefined);
+      const isImplicit = n.implicit && !n.own;
       const spec = isImplicit ? IMPLICIT_DIR : n.pe!.linkTo !== undefined ? pending.get(targetOf.get(n.p)!)!.spec : n.pe!.spec;
       const nlink = spec.type === 'directory' ? 2 + (subdirs.get(n.p) ?? 0) : linksOfInode[n.inode]!;
       entries.set(n.p, this.makeEntry(n.p, spec, n.inode, isImplicit, nlink, content));
