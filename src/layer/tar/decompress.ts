@@ -67,17 +67,20 @@ export class HandOff extends Transform {
   }
 }
 
-/** Passes bytes through, failing once more than `limit` have gone by (decompression bombs). */
+/**
+ * Passes bytes through, counting them, and failing once more than `limit` have gone by
+ * (decompression bombs). Without a limit it only counts.
+ */
 export class ByteLimit extends Transform {
   bytes = 0;
 
-  constructor(private readonly limit: number, private readonly onExceed: () => Error) {
+  constructor(private readonly limit = Number.POSITIVE_INFINITY, private readonly onExceed?: () => Error) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.bytes > this.limit) return cb(this.onExceed());
+    if (this.bytes > this.limit) return cb(this.onExceed?.() ?? new Error(`more than ${this.limit} bytes`));
     cb(null, chunk);
   }
 }

@@ -141,7 +141,7 @@ export class TarLayer extends IndexedLayer {
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
     keepExactXattrs(extract); // xattr values as bytes (pax-xattrs.ts); without it they are reported lossy
-    const rawCount = new ByteLimit(Number.POSITIVE_INFINITY, () => new Error('unreachable'));
+    const rawCount = new ByteLimit(); // counts what this pass reads (the worker hashes it)
     const tarHash = new HashingStream();
     // An uncompressed layer's digest is its diff_id: hash it once.
     const stages = compression === 'none'
