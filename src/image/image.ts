@@ -136,7 +136,7 @@ function parsePlatform(p: string | Platform | undefined): Platform {
 const platformName = (p: Platform) => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 
 /** Picks one manifest from an index by ref and platform (image-index.md). */
-async function selectManifest(source: FileSource, index: { manifests?: Descriptor[] }, options: OpenImageOptions, where: string): Promise<Descriptor> {
+async function selectManifest(index: { manifests?: Descriptor[] }, options: OpenImageOptions, where: string): Promise<Descriptor> {
   let candidates = index.manifests ?? [];
   if (candidates.length === 0) throw new ImageError(where, 'the index lists no manifests');
   if (options.ref !== undefined) {
@@ -172,12 +172,12 @@ function asDescriptor(value: unknown, where: string): Descriptor {
 
 async function openOci(source: FileSource, format: 'oci-layout' | 'oci-archive', options: OpenImageOptions): Promise<Image> {
   let index = asIndex(await readJson(source, 'index.json'), `${source.label}: index.json`);
-  let desc = await selectManifest(source, index, options, `${source.label}: index.json`);
+  let desc = await selectManifest(index, options, `${source.label}: index.json`);
   // An index may point at another index (a multi-platform image inside a layout).
   for (let depth = 0; isIndex(desc.mediaType); depth++) {
     if (depth > 8) throw new ImageError(source.label, 'indexes nested too deep');
     index = asIndex(parseJson(await readBlob(source, desc, 'index'), `${source.label}: index ${desc.digest}`), `${source.label}: index ${desc.digest}`);
-    desc = await selectManifest(source, index, { ...options, ref: undefined }, `${source.label}: index ${desc.digest}`);
+    desc = await selectManifest(index, { ...options, ref: undefined }, `${source.label}: index ${desc.digest}`);
   }
   const manifest = parseJson(await readBlob(source, desc, 'manifest'), `${source.label}: manifest ${desc.digest}`) as { config?: Descriptor; layers?: Descriptor[] };
   if (!manifest || typeof manifest !== 'object' || !manifest.config || !Array.isArray(manifest.layers)) throw new ImageError(`${source.label}: manifest ${desc.digest}`, 'no config or layers');

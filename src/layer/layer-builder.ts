@@ -1,4 +1,4 @@
-import type { ContentRef, EntrySpec, EntryType, LayerEntry } from './entry.js';
+import type { ContentRef, EntrySpec, LayerEntry } from './entry.js';
 import { defaultMode } from './entry.js';
 import { OPAQUE_MARKER, whitedOutName } from './oci-names.js';
 import { basename, depth, dirname, join, normalize } from '../overlay/path.js';
