@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { arch } from 'node:process';
+import type { Readable } from 'node:stream';
 import type { Volume } from 'memfs';
 import { Overlay, type OverlayOptions } from '../fs/overlay.js';
 import { TarLayer, type TarLayerOptions } from '../layer/tar/tar-layer.js';
@@ -70,6 +71,11 @@ export class Image {
   /** The stored bytes of layer `i` (as verified when the image was opened). */
   layerBlob(i: number): Promise<Buffer> {
     return this.files.read(this.blobPaths[i]!);
+  }
+
+  /** The stored bytes of layer `i` as a stream (blobs may be larger than a Buffer can hold). */
+  layerBlobStream(i: number): Promise<Readable> {
+    return this.files.stream(this.blobPaths[i]!);
   }
 
   /** An overlay over the image's layers with a fresh (or the given) upper layer. */

@@ -1,0 +1,132 @@
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, renameSync, type Stats } from 'node:fs';
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
+
+/** A name a directory handle refuses: empty, `.`, `..`, or holding `/` or NUL. */
+export class UnsafeNameError extends Error {
+  constructor(readonly dir: string, readonly entry: string) {
+    super(`${dir}: ${JSON.stringify(entry)} is not a single path component`);
+    this.name = 'UnsafeNameError';
+  }
+}
+
+/**
+ * A directory on the host, held open by descriptor, in which names are created and opened
+ * relative to the descriptor, never through a path that could be changed underneath.
+ *
+ * Node has no openat(2)/mkdirat(2). On Linux, `/proc/self/fd/N` is a "magic link": following
+ * it jumps to the open file itself, whatever has happened to its path since (proc(5),
+ * /proc/pid/fd), so `/proc/self/fd/N/name` is resolved inside this directory's inode, as
+ * `openat(N, "name")` would be. The last component is then one name, never followed where
+ * the call is told not to (O_NOFOLLOW, mkdir, symlink, link, rename, lchown, lutimes: none
+ * follow a final symlink). A racing process that swaps a directory on the path for a symlink
+ * cannot redirect a write, and the path given to the kernel stays short, so a tree deeper
+ * than PATH_MAX can still be written.
+ */
+export class DirHandle {
+  private closed = false;
+
+  private constructor(readonly fd: number, readonly label: string, readonly dev: number, readonly ino: number) {}
+
+  /** Opens a directory by path; a final symlink is refused (ELOOP/ENOTDIR from the kernel). */
+  static open(path: string): DirHandle {
+    const fd = openSync(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    return DirHandle.adopt(fd, path);
+  }
+
+  private static adopt(fd: number, label: string): DirHandle {
+    let st: Stats;
+    try {
+      st = fstatSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    return new DirHandle(fd, label, st.dev, st.ino);
+  }
+
+  /** Whether `/proc/self/fd` works here (Linux with /proc mounted). */
+  static supported(): boolean {
+    try {
+      return lstatSync('/proc/self/fd').isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  /** The path of `name` inside this directory, through the descriptor. */
+  at(name: string): string {
+    if (this.closed) throw new Error(`${this.label}: directory handle used after close`);
+    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) throw new UnsafeNameError(this.label, name);
+    return `/proc/self/fd/${this.fd}/${name}`;
+  }
+
+  /** A label for messages: the directory's path as opened, and the name. */
+  labelOf(name: string): string {
+    return this.label.endsWith('/') ? `${this.label}${name}` : `${this.label}/${name}`;
+  }
+
+  /** lstat of a name in this directory (the name itself, never followed); undefined if absent. */
+  lstat(name: string): Stats | undefined {
+    return lstatSync(this.at(name), { throwIfNoEntry: false });
+  }
+
+  /** Opens an existing child directory without following a symlink there. */
+  openDir(name: string): DirHandle {
+    return DirHandle.adopt(openSync(this.at(name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW), this.labelOf(name));
+  }
+
+  /**
+   * Makes a new child directory and opens it. Between the mkdir and the open another process
+   * could replace the name (where it may write this directory): the opened directory must be
+   * owned by this process's user and still have its new mode, or it is not the one made here.
+   */
+  makeDir(name: string, mode = 0o700): DirHandle {
+    mkdirSync(this.at(name), mode);
+    const dir = this.openDir(name);
+    const st = fstatSync(dir.fd);
+    const uid = process.geteuid?.();
+    if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o7777 & ~mode) !== 0) {
+      dir.close();
+      throw new ReplacedError(this.labelOf(name));
+    }
+    return dir;
+  }
+
+  /** Creates a new file for writing: an existing name (a symlink included) is EEXIST, never opened. */
+  createFile(name: string, mode = 0o600): number {
+    return openSync(this.at(name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+  }
+
+  /** Opens an existing file for reading, refusing a symlink there (ELOOP). */
+  openFile(name: string): number {
+    return openSync(this.at(name), O_RDONLY | O_NOFOLLOW);
+  }
+
+  /** rename(2) of a name here to a name in `to` (neither final component is followed). */
+  rename(name: string, to: DirHandle, toName: string): void {
+    renameSync(this.at(name), to.at(toName));
+  }
+
+  /** Whether `name` here is still the directory `child` (same device and inode, not a symlink). */
+  holds(name: string, child: DirHandle): boolean {
+    const st = this.lstat(name);
+    return st !== undefined && st.isDirectory() && st.dev === child.dev && st.ino === child.ino;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+}
+
+/** A directory made by this process was replaced by another before it could be opened. */
+export class ReplacedError extends Error {
+  readonly code = 'EREPLACED';
+
+  constructor(readonly path: string) {
+    super(`${path}: replaced by another process right after it was made`);
+    this.name = 'ReplacedError';
+  }
+}

@@ -1,0 +1,85 @@
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync, writeSync, closeSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DirHandle, UnsafeNameError } from '../../src/host/dir-handle.js';
+
+let base: string;
+beforeEach(() => {
+  base = mkdtempSync(join(tmpdir(), 'lfs-dirh-'));
+});
+// GNU rm walks by descriptor: Node's rmSync cannot remove a tree deeper than PATH_MAX.
+afterEach(() => void execFileSync('rm', ['-rf', base]));
+
+describe('DirHandle', () => {
+  it('refuses names that are not one component', () => {
+    const d = DirHandle.open(base);
+    try {
+      for (const bad of ['', '.', '..', 'a/b', 'x\0y']) expect(() => d.at(bad)).toThrow(UnsafeNameError);
+    } finally {
+      d.close();
+    }
+  });
+
+  it('refuses to open a symlink as the directory', () => {
+    mkdirSync(join(base, 'real'));
+    symlinkSync(join(base, 'real'), join(base, 'link'));
+    expect(() => DirHandle.open(join(base, 'link'))).toThrow(/ELOOP|ENOTDIR/);
+    const d = DirHandle.open(base);
+    try {
+      expect(() => d.openDir('link')).toThrow(/ELOOP|ENOTDIR/);
+    } finally {
+      d.close();
+    }
+  });
+
+  it('keeps writing into the directory it made after its path is swapped for a symlink', () => {
+    const victim = join(base, 'victim');
+    mkdirSync(victim);
+    const target = join(base, 'target');
+    mkdirSync(target);
+    const root = DirHandle.open(target);
+    const etc = root.makeDir('etc');
+    // Another process moves the directory aside and puts a symlink to the victim in its place.
+    renameSync(join(target, 'etc'), join(target, 'etc.moved'));
+    symlinkSync(victim, join(target, 'etc'));
+    const fd = etc.createFile('passwd');
+    writeSync(fd, 'root\n');
+    closeSync(fd);
+    expect(existsSync(join(victim, 'passwd'))).toBe(false);
+    expect(readFileSync(join(target, 'etc.moved', 'passwd'), 'utf8')).toBe('root\n');
+    // The swap is seen: the name no longer holds the directory made.
+    expect(root.holds('etc', etc)).toBe(false);
+    expect(root.holds('etc.moved', etc)).toBe(true);
+    etc.close();
+    root.close();
+  });
+
+  it('never opens an existing name or a planted symlink when creating a file', () => {
+    const victim = join(base, 'victim');
+    writeFileSync(victim, 'keep');
+    symlinkSync(victim, join(base, 'index.json'));
+    const d = DirHandle.open(base);
+    try {
+      expect(() => d.createFile('index.json')).toThrow(/EEXIST/);
+      expect(readFileSync(victim, 'utf8')).toBe('keep');
+      expect(() => d.openFile('index.json')).toThrow(/ELOOP/);
+    } finally {
+      d.close();
+    }
+  });
+
+  it('creates names deeper than PATH_MAX', () => {
+    let d = DirHandle.open(base);
+    const name = 'd'.repeat(200);
+    for (let i = 0; i < 30; i++) {
+      const next = d.makeDir(name);
+      d.close();
+      d = next;
+    }
+    closeSync(d.createFile('deep'));
+    expect(d.lstat('deep')?.isFile()).toBe(true);
+    d.close();
+  });
+});
