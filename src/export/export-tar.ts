@@ -27,10 +27,11 @@ export function* mergedEntries(engine: OverlayEngine, top: Obj, options: { inclu
     const first = info.nlink > 1 ? firstPathOf.get(identity) : undefined;
     if (first !== undefined) yield { path: rel(obj.path), type: 'hardlink', ...meta, linkTarget: rel(first) };
     else {
+      const links = info.nlink > 1 ? { nlink: info.nlink } : {};
       if (info.nlink > 1) firstPathOf.set(identity, obj.path);
-      if (type === 'file') yield { path: rel(obj.path), type, ...meta, data: engine.read(obj) };
-      else if (type === 'symlink') yield { path: rel(obj.path), type, ...meta, linkTarget: engine.readlink(obj) };
-      else yield { path: rel(obj.path), type, ...meta, rdev: info.rdev };
+      if (type === 'file') yield { path: rel(obj.path), type, ...meta, ...links, data: engine.read(obj) };
+      else if (type === 'symlink') yield { path: rel(obj.path), type, ...meta, ...links, linkTarget: engine.readlink(obj) };
+      else yield { path: rel(obj.path), type, ...meta, ...links, rdev: info.rdev };
     }
   }
 }
