@@ -77,22 +77,19 @@ export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: E
     write(name);
     return ino;
   }
-  let temp: string | undefined;
+  const temp = dir.withTempName(write);
   try {
-    temp = dir.withTempName(write);
     dir.place(temp, name, { replace: ctx.replace });
-    return ino;
   } catch (err) {
     // The temporary goes, so only an export killed outright leaves one behind.
-    if (temp !== undefined) {
-      try {
-        dir.unlink(temp);
-      } catch {
-        // Already placed, or the filesystem refuses even that: the error below says why.
-      }
+    try {
+      dir.unlink(temp);
+    } catch {
+      // The filesystem refuses even that: the error below says why.
     }
     throw err;
   }
+  return ino;
 }
 
 /** Sets owner, mode, xattrs and times on an inode held by an O_PATH descriptor. */

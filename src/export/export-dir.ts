@@ -82,8 +82,9 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
       if (o.entry) setDirMetadata(o.dir, o.entry, ctx);
     } catch (err) {
       throw fail(o.rel, err);
+    } finally {
+      if (o.dir !== root) o.dir.close();
     }
-    if (o.dir !== root) o.dir.close();
   };
 
   const writeEntry = (dir: DirHandle, name: string, rel: string, e: TarEntry): boolean => {

@@ -169,7 +169,8 @@ export class DirHandle {
 
   /**
    * Runs `create` with a fresh temporary name (see TEMP_NAME) until it does not fail with
-   * EEXIST, and returns the name used.
+   * EEXIST, and returns the name used. When `create` fails otherwise (ENOSPC while writing),
+   * the name is removed: only a process killed outright leaves a temporary behind.
    */
   withTempName(create: (name: string) => void): string {
     for (;;) {
@@ -178,7 +179,13 @@ export class DirHandle {
         create(name);
         return name;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        try {
+          this.unlink(name);
+        } catch {
+          // Never created (the open itself failed), or the filesystem refuses even this.
+        }
+        throw e;
       }
     }
   }
