@@ -1,9 +1,10 @@
 /*
  * The few Linux calls Node's fs lacks, for writing a root filesystem (src/host/native.ts is the
- * one module that loads this): mknodat(2) for device nodes and fifos, fsetxattr(2)/setxattr(2)
- * for extended attributes, and writeFileAt, the create-write-own-stamp sequence of one file in
- * a single call (what a 200,000-file export spends its time on). Each is synchronous and throws
- * an Error shaped like Node's own fs errors (code, errno, syscall) when a call fails.
+ * one module that loads this): mknodat(2) for device nodes and fifos, fsetxattr(2) and
+ * setxattr(2) for extended attributes, and writeFileAt, the create-write-own-stamp sequence
+ * of one file in a single call (what a 200,000-file export spends its time on). Each is
+ * synchronous and throws an Error shaped like Node's own fs errors (code, errno, syscall)
+ * when a call fails.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -87,46 +88,37 @@ static napi_value js_mknodat(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* fsetxattr(fd, name, value): on the open file itself. */
-static napi_value js_fsetxattr(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  int32_t fd;
-  void *data;
-  size_t size;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 3) return napi_throw_type_error(env, "EINVAL", "fsetxattr(fd, name, value)"), NULL;
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
-  CHECK(napi_get_buffer_info(env, argv[2], &data, &size));
-  char *name = string_arg(env, argv[1]);
-  if (name == NULL) return NULL;
-  int rc = fsetxattr(fd, name, data, size, 0);
-  free(name);
-  if (rc != 0) return throw_errno(env, "fsetxattr");
-  return NULL;
-}
-
 /*
- * setxattr(path, name, value), following the path: used on /proc/self/fd/N of an O_PATH
- * descriptor, whose magic link leads to the inode itself (a symlink included: the walk ends
- * on the inode the descriptor holds, see proc(5) /proc/pid/fd).
+ * setxattr(target, name, value): fsetxattr(2) when target is a descriptor; setxattr(2),
+ * following the path, when it is a path: used on /proc/self/fd/N of an O_PATH descriptor,
+ * whose magic link leads to the inode itself (a symlink included: the walk ends on the inode
+ * the descriptor holds, see proc(5) /proc/pid/fd).
  */
 static napi_value js_setxattr(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
+  napi_valuetype target_type;
   void *data;
   size_t size;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 3) return napi_throw_type_error(env, "EINVAL", "setxattr(path, name, value)"), NULL;
+  if (argc != 3) return napi_throw_type_error(env, "EINVAL", "setxattr(fd or path, name, value)"), NULL;
+  CHECK(napi_typeof(env, argv[0], &target_type));
   CHECK(napi_get_buffer_info(env, argv[2], &data, &size));
-  char *path = string_arg(env, argv[0]);
-  if (path == NULL) return NULL;
   char *name = string_arg(env, argv[1]);
-  if (name == NULL) return free(path), NULL;
-  int rc = setxattr(path, name, data, size, 0);
-  free(path);
+  if (name == NULL) return NULL;
+  int rc;
+  if (target_type == napi_number) {
+    int32_t fd;
+    if (napi_get_value_int32(env, argv[0], &fd) != napi_ok) return free(name), NULL;
+    rc = fsetxattr(fd, name, data, size, 0);
+  } else {
+    char *path = string_arg(env, argv[0]);
+    if (path == NULL) return free(name), NULL;
+    rc = setxattr(path, name, data, size, 0);
+    free(path);
+  }
   free(name);
-  if (rc != 0) return throw_errno(env, "setxattr");
+  if (rc != 0) return throw_errno(env, target_type == napi_number ? "fsetxattr" : "setxattr");
   return NULL;
 }
 
@@ -196,7 +188,6 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknodat", NULL, js_mknodat, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"fsetxattr", NULL, js_fsetxattr, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setxattr", NULL, js_setxattr, NULL, NULL, NULL, napi_enumerable, NULL},
     {"writeFileAt", NULL, js_write_file_at, NULL, NULL, NULL, napi_enumerable, NULL},
   };

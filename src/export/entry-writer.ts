@@ -68,7 +68,7 @@ export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: E
     if (fd === undefined) return;
     try {
       if (linked) ino = fstatSync(fd).ino;
-      writeXattrs(e, ctx, (k, v) => hostCalls()!.fsetxattr(fd, k, v));
+      writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(fd, k, v));
     } finally {
       closeSync(fd);
     }
@@ -153,6 +153,6 @@ export function setDirMetadata(dir: DirHandle, e: TarEntry, ctx: EntryContext): 
   const owner = ownerOf(e, ctx);
   if (owner) fchownSync(dir.fd, owner.uid, owner.gid);
   fchmodSync(dir.fd, e.mode);
-  writeXattrs(e, ctx, (k, v) => hostCalls()!.fsetxattr(dir.fd, k, v));
+  writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(dir.fd, k, v));
   futimesSync(dir.fd, e.mtimeMs / 1000, e.mtimeMs / 1000);
 }

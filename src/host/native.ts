@@ -16,13 +16,12 @@ import { fileURLToPath } from 'node:url';
 export interface HostCalls {
   /** mknodat(2): `mode` holds the type (S_IFCHR, S_IFBLK, S_IFIFO) and the permission bits. */
   mknodat(dirfd: number, name: string, mode: number, major: number, minor: number): void;
-  /** fsetxattr(2) on an open descriptor. */
-  fsetxattr(fd: number, name: string, value: Buffer): void;
   /**
-   * setxattr(2), following the path: for `/proc/self/fd/N` of an O_PATH descriptor, whose
-   * magic link ends on the inode the descriptor holds (a symlink or device node included).
+   * fsetxattr(2) on a descriptor, or setxattr(2) on a path, following it: for
+   * `/proc/self/fd/N` of an O_PATH descriptor, whose magic link ends on the inode the
+   * descriptor holds (a symlink or device node included).
    */
-  setxattr(path: string, name: string, value: Buffer): void;
+  setxattr(target: number | string, name: string, value: Buffer): void;
   /**
    * openat(dirfd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600), write `data`, fchown
    * (uid -1: not), fchmod(mode), futimens(atime = mtime = sec.nsec), and close unless

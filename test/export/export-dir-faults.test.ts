@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ExportError, MemoryLayer, Overlay } from '../../src/index.js';
 import { TEMP_NAME } from '../../src/host/dir-handle.js';
+import { scratch } from '../support/scratch.js';
 import { snapshot, type FsLike } from '../support/tree.js';
 import { faultImage } from './support/fault-image.js';
 
@@ -15,18 +15,11 @@ import { faultImage } from './support/fault-image.js';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '../..');
 const isRoot = process.getuid?.() === 0;
-const work = fs.mkdtempSync(join(tmpdir(), 'lfs-exportdir-faults-'));
+const { work, fresh } = scratch('lfs-exportdir-faults-');
 const mounts: string[] = [];
 afterEach(() => {
   for (const m of mounts.splice(0)) execFileSync('umount', ['-l', m]);
 });
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-let n = 0;
-const fresh = (name: string) => {
-  const d = join(work, `${name}${n++}`);
-  fs.mkdirSync(d);
-  return d;
-};
 const mountTmpfs = (size: string) => {
   const d = fresh('mnt');
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'lfs-test', d]);

@@ -1,19 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { collectStream, MemoryLayer, Overlay, type LayerJSON } from '../../src/index.js';
+import { scratch } from '../support/scratch.js';
 
 const isRoot = process.getuid?.() === 0;
-const work = fs.mkdtempSync(join(tmpdir(), 'lfs-exportdir-meta-'));
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+const { work, fresh } = scratch('lfs-exportdir-meta-');
 let n = 0;
-const fresh = (name: string) => {
-  const d = join(work, `${name}${n++}`);
-  fs.mkdirSync(d);
-  return d;
-};
 
 /** A v2 file capability (vfs_cap_data, linux/capability.h): cap_net_raw, effective. What `setcap cap_net_raw+ep` writes. */
 const CAP_NET_RAW = Buffer.from('0100000200200000000000000000000000000000', 'hex');
