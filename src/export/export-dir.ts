@@ -1,23 +1,13 @@
-import { fchmodSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OverlayEngine } from '../overlay/engine.js';
-import { DirHandle, ReplacedError, TEMP_NAME, UnsafeNameError } from '../host/dir-handle.js';
+import { ReplacedError, type DirHandle } from '../host/dir-handle.js';
+import { ExportError, toExportError } from './export-error.js';
+import { checkStillInPlace, clearName, openTarget, type MadeDir } from './export-target.js';
 import { mergedEntries } from './export-tar.js';
 import { setDirMetadata, writeFileEntry, writeNodeEntry, writeSymlinkEntry, type EntryContext } from './entry-writer.js';
 import type { TarEntry } from './tar-writer.js';
 
-/** Writing the rootfs would leave the target directory, the target is not usable, or a system call failed. */
-export class ExportError extends Error {
-  /** The errno code (`ENOSPC`, `EROFS`, `EEXIST`...) when a system call failed. */
-  readonly code?: string;
-
-  constructor(readonly path: string, reason: string, options?: { cause?: unknown }) {
-    super(`${path}: ${reason}`, options);
-    this.name = 'ExportError';
-    const code = (options?.cause as NodeJS.ErrnoException | undefined)?.code;
-    if (typeof code === 'string') this.code = code;
-  }
-}
+export { ExportError };
 
 export interface ExportDirOptions {
   /** Write into a target that already has entries (they are never followed or replaced). */
@@ -46,14 +36,6 @@ interface OpenDir {
   rel: string;
   dir: DirHandle;
   entry?: TarEntry;
-}
-
-/** A directory this export made or filled, for the final check that it is still at its name. */
-interface MadeDir {
-  depth: number;
-  name: string;
-  dev: number;
-  ino: number;
 }
 
 /**
@@ -146,57 +128,6 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
   return report;
 }
 
-/** Opens the target (never through a final symlink) and checks it may be written. */
-function openTarget(target: string, options: ExportDirOptions): DirHandle {
-  let root: DirHandle;
-  try {
-    root = DirHandle.open(target);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ExportError(target, 'the target directory does not exist', { cause: err });
-    if (code === 'ELOOP' || code === 'ENOTDIR') throw new ExportError(target, 'the target is not a directory (a symlink is not followed)', { cause: err });
-    throw toExportError(target, err);
-  }
-  try {
-    const names = root.names();
-    if (options.overwrite) {
-      for (const n of names) if (TEMP_NAME.test(n)) root.removeTree(n);
-    } else if (!options.allowNonEmpty && names.length > 0) {
-      throw new ExportError(target, 'the target is not empty (pass allowNonEmpty to write beside what is there, overwrite to replace it)');
-    }
-  } catch (err) {
-    root.close();
-    throw toExportError(target, err);
-  }
-  return root;
-}
-
-/**
- * overwrite: makes room for entry `e` at `name`. An existing directory where `e` is one is
- * kept (returned open, its leftover temporaries removed); anything else there is removed by
- * descriptor, except a non-directory where `e` is a file with content, which the rename of
- * the new content replaces in one step.
- */
-function clearName(dir: DirHandle, name: string, e: TarEntry, root: boolean): DirHandle | undefined {
-  const st = dir.lstat(name);
-  if (!st) return undefined;
-  if (e.type === 'directory' && st.isDirectory()) {
-    const kept = dir.openDir(name);
-    try {
-      for (const n of kept.names()) if (TEMP_NAME.test(n)) kept.removeTree(n);
-      // Without root, a directory left read-only cannot be filled; its mode is set again when complete.
-      if (!root) fchmodSync(kept.fd, 0o700);
-    } catch (err) {
-      kept.close();
-      throw err;
-    }
-    return kept;
-  }
-  if (!st.isDirectory() && e.type === 'file' && (e.data?.length ?? 0) > 0) return undefined;
-  dir.removeTree(name);
-  return undefined;
-}
-
 /**
  * A hard link: its target is reached from the root one directory at a time (O_PATH, no
  * symlink followed) and the new name must hold the inode this export wrote there.
@@ -225,44 +156,3 @@ function linkTo(root: DirHandle, dir: DirHandle, name: string, e: TarEntry, link
   return true;
 }
 
-/**
- * The last check: each directory made is still at its name (the same inode, reached without
- * following a symlink), and so is the target. A racing process that moved one aside or put
- * a symlink in its place could not redirect a write (they went through descriptors), but the
- * tree at the target's path is then not the export: an ExportError says so.
- */
-function checkStillInPlace(target: string, root: DirHandle, made: MadeDir[]): void {
-  const st = lstatSync(target, { throwIfNoEntry: false });
-  if (!st || !st.isDirectory() || st.dev !== root.dev || st.ino !== root.ino) {
-    throw new ExportError(target, 'the target was moved or replaced while exporting');
-  }
-  const stack: DirHandle[] = [root];
-  try {
-    for (const d of made) {
-      while (stack.length > d.depth) stack.pop()!.close();
-      const parent = stack[stack.length - 1]!;
-      let now: DirHandle;
-      try {
-        now = parent.openDir(d.name, { pathOnly: true });
-      } catch (err) {
-        throw new ExportError(parent.labelOf(d.name), 'the directory was moved or replaced while exporting (no longer a directory at its name)', { cause: err });
-      }
-      stack.push(now);
-      if (now.dev !== d.dev || now.ino !== d.ino) throw new ExportError(now.label, 'the directory was moved or replaced while exporting');
-    }
-  } finally {
-    for (const h of stack.slice(1)) h.close();
-  }
-}
-
-/** An ExportError naming `path` for any error of writing it (ENOSPC, EROFS, a replaced name...). */
-function toExportError(path: string, err: unknown): ExportError {
-  if (err instanceof ExportError) return err;
-  if (err instanceof ReplacedError) return new ExportError(path, 'replaced by another process while exporting', { cause: err });
-  if (err instanceof UnsafeNameError) return new ExportError(path, 'not a safe name', { cause: err });
-  const e = err as NodeJS.ErrnoException;
-  // Node's message ends with the /proc/self/fd path used; the entry's own path is given instead.
-  const reason = (e.message ?? String(err)).replace(/ '\/proc\/self\/fd\/[^']*'( -> '[^']*')?$/, '');
-  const hint = e.code === 'EEXIST' ? ' (already in the target: pass overwrite to replace it)' : '';
-  return new ExportError(path, reason + hint, { cause: err });
-}
