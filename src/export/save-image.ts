@@ -5,6 +5,7 @@ import type { Image, ImageConfig } from '../image/image.js';
 import { OCI_MANIFEST } from '../image/media-types.js';
 import { digestOf } from '../image/digest.js';
 import { layerEntries } from './layer-entries.js';
+import { checkSaveImageArgs } from './options.js';
 import { collectStream, writeTar, type TarWriteOptions } from './tar-writer.js';
 
 export interface SaveImageOptions extends TarWriteOptions {
@@ -33,6 +34,7 @@ export interface SavedImage {
  * image's blobs are copied as they are; without it, each lower layer is written as a layer.
  */
 export async function saveImage(ov: Overlay, target: string, options: SaveImageOptions = {}): Promise<SavedImage> {
+  options = checkSaveImageArgs(ov, target, options);
   const existing = await readdir(target).catch(() => undefined);
   if (existing && existing.length > 0) throw new Error(`${target}: not empty; saveImage writes a new image layout`);
   await mkdir(join(target, 'blobs', 'sha256'), { recursive: true });
@@ -44,9 +46,6 @@ export async function saveImage(ov: Overlay, target: string, options: SaveImageO
 
   const lower = ov.engine.lower.layers;
   const base = options.base;
-  if (base && (base.layers.length !== lower.length || base.layers.some((l, i) => l.layer !== lower[i]))) {
-    throw new Error('saveImage: the overlay was not made from the base image given (its lower layers differ)');
-  }
   const layers: SavedImage['layers'] = [];
   for (const [i, layer] of lower.entries()) {
     if (base) {
