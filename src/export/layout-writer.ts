@@ -31,6 +31,9 @@ interface Index {
 
 const isSymlinkError = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'ELOOP';
 
+const linkRefused = (path: string, what: 'file' | 'directory', cause?: unknown) =>
+  new SaveImageError('ELOOP', path, `is a symlink; a ${what} of the layout is never followed`, { cause });
+
 /**
  * Writes an OCI image layout so that it is, at every moment, either complete or not
  * referenced, and never writes through a link:
@@ -121,8 +124,10 @@ export class LayoutWriter {
     const { expect } = opts;
     const alg: Algorithm = expect?.digest.startsWith('sha512:') ? 'sha512' : 'sha256';
     const dir = this.algDir(alg);
+    // A blob written here passes its writer's own error through; a copy's is typed.
+    const failCode = opts.failCode ?? (expect ? 'ERR_BLOB_MISMATCH' : undefined);
     const sourceFailure = (reason: string, cause?: unknown) =>
-      opts.failCode ? new SaveImageError(opts.failCode, opts.sourceLabel ?? what, `${what}: ${reason}`, { cause }) : (cause as Error);
+      failCode || cause === undefined ? new SaveImageError(failCode ?? 'ERR_BLOB_MISMATCH', opts.sourceLabel ?? what, `${what}: ${reason}`, { cause }) : (cause as Error);
     if (expect && (await holdsBlob(dir, expect))) return expect;
 
     const { name: temp, fh } = await createTemp(dir);
@@ -163,8 +168,10 @@ export class LayoutWriter {
           : `changed since it was verified: its bytes hash to ${measured.digest}, not ${expect.digest}`);
       }
       await opts.verify?.(measured);
+      let written: { dev: number; ino: number };
       try {
         await fh.sync();
+        written = await fh.stat();
         await fh.close();
       } catch (e) {
         throw systemError(e, tempLabel, `writing ${what}`);
@@ -175,15 +182,16 @@ export class LayoutWriter {
       } catch (e) {
         throw systemError(e, dir.labelOf(hex), `renaming ${what} into place`);
       }
+      // rename(2) goes by name: in a directory others can write, the temporary could have been
+      // replaced before it. The name must now hold the file written and verified here.
+      const now = dir.lstat(hex);
+      if (!now || now.dev !== written.dev || now.ino !== written.ino) {
+        throw new SaveImageError('ERR_TARGET_CHANGED', dir.labelOf(hex), `${what}: its temporary was replaced by another process before it was renamed into place`);
+      }
       return measured;
     } catch (e) {
       await iterator?.return?.().catch(() => {});
-      await fh.close().catch(() => {});
-      try {
-        unlinkSync(dir.at(temp));
-      } catch {
-        // Renamed already, or the directory refuses: a rerun removes it.
-      }
+      await discardTemp(dir, temp, fh);
       throw e;
     }
   }
@@ -239,12 +247,7 @@ export class LayoutWriter {
         throw systemError(e, this.root.labelOf(name), 'renaming it into place');
       }
     } catch (e) {
-      await fh.close().catch(() => {});
-      try {
-        unlinkSync(this.root.at(temp));
-      } catch {
-        // Renamed already, or the directory refuses: a rerun removes it.
-      }
+      await discardTemp(this.root, temp, fh);
       throw e;
     }
   }
@@ -275,7 +278,7 @@ function openTarget(target: string): DirHandle {
 function layoutOpenError(e: unknown, path: string): SaveImageError {
   // open(2) with O_DIRECTORY|O_NOFOLLOW gives ENOTDIR, not ELOOP, for a symlink: look.
   const link = isSymlinkError(e) || ((e as NodeJS.ErrnoException).code === 'ENOTDIR' && lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink());
-  if (link) return new SaveImageError('ELOOP', path, 'is a symlink; a directory of the layout is never followed', { cause: e });
+  if (link) return linkRefused(path, 'directory', e);
   if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return new SaveImageError('ENOTDIR', path, 'not a directory', { cause: e });
   return systemError(e, path, 'opening the layout directory');
 }
@@ -289,13 +292,13 @@ function childDir(parent: DirHandle, name: string): DirHandle {
   } catch (e) {
     throw systemError(e, label, 'making the directory');
   }
-  if (st.isSymbolicLink()) throw new SaveImageError('ELOOP', label, 'is a symlink; a directory of the layout is never followed');
+  if (st.isSymbolicLink()) throw linkRefused(label, 'directory');
   if (!st.isDirectory()) throw new SaveImageError('ERR_NOT_A_LAYOUT', label, 'not a directory');
   try {
     return parent.openDir(name);
   } catch (e) {
     // Replaced since the lstat: a symlink now is refused as one.
-    if (parent.lstat(name)?.isSymbolicLink()) throw new SaveImageError('ELOOP', label, 'is a symlink; a directory of the layout is never followed', { cause: e });
+    if (parent.lstat(name)?.isSymbolicLink()) throw linkRefused(label, 'directory', e);
     throw systemError(e, label, 'opening the directory');
   }
 }
@@ -317,6 +320,16 @@ function removeTemp(dir: DirHandle, name: string): void {
     unlinkSync(dir.at(name));
   } catch (e) {
     throw systemError(e, dir.labelOf(name), 'removing a temporary left by an earlier save');
+  }
+}
+
+/** After a failure: the temporary closed and removed (if the directory refuses, a rerun removes it). */
+async function discardTemp(dir: DirHandle, temp: string, fh: FileHandle): Promise<void> {
+  await fh.close().catch(() => {});
+  try {
+    unlinkSync(dir.at(temp));
+  } catch {
+    // Renamed already, or the directory refuses.
   }
 }
 
@@ -342,7 +355,7 @@ async function openRegular(dir: DirHandle, name: string): Promise<{ fh: FileHand
   try {
     fh = await open(dir.at(name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch (e) {
-    if (isSymlinkError(e)) throw new SaveImageError('ELOOP', dir.labelOf(name), 'is a symlink; a file of the layout is never followed');
+    if (isSymlinkError(e)) throw linkRefused(dir.labelOf(name), 'file', e);
     throw systemError(e, dir.labelOf(name), 'opening it');
   }
   const st = await fh.stat();

@@ -246,4 +246,30 @@ describe('saveImage never follows a link planted while it runs', () => {
     expect((result as SaveImageError).code).toBe('ERR_TARGET_CHANGED');
     expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
   });
+
+  it('a temporary replaced by another process before its rename: ERR_TARGET_CHANGED, no index.json', async () => {
+    const target = join(dir, 'out');
+    const { base, ov } = await changed();
+    const sha = join(target, 'blobs', 'sha256');
+    let swapped: string | undefined;
+    const { planted, result } = await racing(
+      () => saveImage(ov, target, { ...SAVE, base }),
+      () => {
+        const temp = fs.existsSync(sha) ? fs.readdirSync(sha).find((f) => f.startsWith('.layerfs-tmp-')) : undefined;
+        if (!temp) return false;
+        try {
+          fs.renameSync(join(sha, temp), join(dir, 'taken'));
+        } catch {
+          return false; // renamed into place already
+        }
+        swapped = temp;
+        return true;
+      },
+      () => fs.writeFileSync(join(sha, swapped!), 'not the blob'),
+    );
+    expect(planted).toBe(true);
+    expect(result).toBeInstanceOf(SaveImageError);
+    expect((result as SaveImageError).code).toBe('ERR_TARGET_CHANGED');
+    expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+  });
 });
