@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, fsyncSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { DirHandle } from '../host/dir-handle.js';
+import { DirHandle, ReplacedError } from '../host/dir-handle.js';
 import { OCI_INDEX } from '../image/media-types.js';
 import { SaveImageError, systemError } from './save-image-error.js';
 
@@ -290,6 +290,7 @@ function childDir(parent: DirHandle, name: string): DirHandle {
   try {
     if (!st) return parent.makeDir(name, 0o755);
   } catch (e) {
+    if (e instanceof ReplacedError) throw new SaveImageError('ERR_TARGET_CHANGED', label, 'replaced by another process right after it was made', { cause: e });
     throw systemError(e, label, 'making the directory');
   }
   if (st.isSymbolicLink()) throw linkRefused(label, 'directory');

@@ -8,7 +8,8 @@
  *   (changed, truncated, deleted, unreadable); nothing references it in the output;
  * - `ERR_BLOB_MISMATCH`: the bytes written for a layer are not the ones measured for it;
  * - `ERR_NOT_A_LAYOUT`: the target holds something other than an OCI image layout;
- * - `ERR_TARGET_CHANGED`: a directory of the layout was moved or replaced while saving.
+ * - `ERR_TARGET_CHANGED`: a directory or temporary of the layout was moved or replaced by
+ *   another process while saving.
  */
 export class SaveImageError extends Error {
   constructor(readonly code: string, readonly path: string, reason: string, options?: { cause?: unknown }) {

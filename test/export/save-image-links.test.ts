@@ -147,6 +147,15 @@ describe('saveImage never follows a link planted before the save', () => {
     expect(fs.readdirSync(target)).toEqual(['notes.txt']);
   });
 
+  it('a target inside a set-group-ID directory (its new directories inherit the bit): saved', async () => {
+    fs.chmodSync(dir, 0o2775);
+    const target = join(dir, 'out');
+    const { base, ov } = await changed();
+    const saved = await saveImage(ov, target, { ...SAVE, base });
+    expect(fs.statSync(join(target, 'blobs')).mode & 0o2000).toBe(0o2000);
+    expect(readByTools(target, 'v2', dir)).toEqual(saved.layers.map((l) => l.digest));
+  });
+
   it('adds to an existing layout: other refs kept, the same ref replaced', async () => {
     const target = join(dir, 'out');
     const { base, ov } = await changed();
