@@ -86,7 +86,8 @@ export class DirHandle {
     const dir = this.openDir(name);
     const st = fstatSync(dir.fd);
     const uid = process.geteuid?.();
-    if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o7777 & ~mode) !== 0) {
+    // S_ISGID is inherited from a set-group-ID parent (mkdir(2)), not a sign of replacement.
+    if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o5777 & ~mode) !== 0) {
       dir.close();
       throw new ReplacedError(this.labelOf(name));
     }
