@@ -17,3 +17,4 @@ export { ImageError } from './image/errors.js';
 export { collectStream, type TarWriteOptions, type TarWriteResult } from './export/tar-writer.js';
 export { ExportError, type ExportDirOptions, type ExportDirReport } from './export/export-dir.js';
 export { saveImage, type SaveImageOptions, type SavedImage } from './export/save-image.js';
+export { SaveImageError } from './export/save-image-error.js';

@@ -1,11 +1,12 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Overlay } from '../fs/overlay.js';
-import type { Image, ImageConfig } from '../image/image.js';
+import type { Image, ImageConfig, ImageLayer } from '../image/image.js';
 import { OCI_MANIFEST } from '../image/media-types.js';
-import { digestOf } from '../image/digest.js';
 import { layerEntries } from './layer-entries.js';
-import { collectStream, writeTar, type TarWriteOptions } from './tar-writer.js';
+import { LayoutWriter, type BlobRef } from './layout-writer.js';
+import { checkSaveImageArgs } from './options.js';
+import { SaveImageError } from './save-image-error.js';
+import { writeTar, type TarWriteOptions, type TarWriteResult } from './tar-writer.js';
 
 export interface SaveImageOptions extends TarWriteOptions {
   /** The image the overlay's lower layers came from: its blobs and config are reused. */
@@ -25,68 +26,83 @@ export interface SavedImage {
   layers: Array<{ digest: string; diffId: string; size: number; mediaType: string; lossyXattrs?: Array<{ path: string; name: string }> }>;
 }
 
-
 /**
  * `docker commit` for files: the overlay's upper layer committed and appended to its lower
  * layers, written as an OCI image layout (image-layout.md) with a config whose diff_ids and
  * history gain one entry, a manifest, and an index naming it by `ref`. With `base`, the base
- * image's blobs are copied as they are; without it, each lower layer is written as a layer.
+ * image's blobs are copied as they are (streamed, and verified against their digests on the
+ * way); without it, each lower layer is written as a layer.
+ *
+ * Every argument is checked before the first write (src/export/options.ts); the layout is
+ * written by LayoutWriter, which never follows a link in it, names a blob only once it is
+ * whole and verified, and writes index.json last (docs/export.md, "What a caller can rely on").
  */
 export async function saveImage(ov: Overlay, target: string, options: SaveImageOptions = {}): Promise<SavedImage> {
-  const existing = await readdir(target).catch(() => undefined);
-  if (existing && existing.length > 0) throw new Error(`${target}: not empty; saveImage writes a new image layout`);
-  await mkdir(join(target, 'blobs', 'sha256'), { recursive: true });
-  const put = async (data: Buffer) => {
-    const digest = digestOf(data);
-    await writeFile(join(target, 'blobs', 'sha256', digest.slice(7)), data);
-    return { digest, size: data.length };
-  };
-
+  const opts = checkSaveImageArgs(ov, target, options);
   const lower = ov.engine.lower.layers;
-  const base = options.base;
-  if (base && (base.layers.length !== lower.length || base.layers.some((l, i) => l.layer !== lower[i]))) {
-    throw new Error('saveImage: the overlay was not made from the base image given (its lower layers differ)');
-  }
-  const layers: SavedImage['layers'] = [];
-  for (const [i, layer] of lower.entries()) {
-    if (base) {
-      const l = base.layers[i]!;
-      await put(await base.layerBlob(i));
-      layers.push({ digest: l.digest, diffId: l.diffId, size: l.size, mediaType: l.mediaType || 'application/vnd.oci.image.layer.v1.tar' });
-    } else {
-      const w = writeTar(layerEntries(layer), options);
-      const stored = await put(await collectStream(w.stream));
-      const info = await w.info;
-      layers.push({ ...stored, diffId: info.diffId, mediaType: info.mediaType, lossyXattrs: info.lossyXattrs });
-    }
-  }
-  const commit = ov.commit(options);
-  const stored = await put(await collectStream(commit.stream));
-  const info = await commit.info;
-  layers.push({ ...stored, diffId: info.diffId, mediaType: info.mediaType, lossyXattrs: info.lossyXattrs });
+  const base = opts.base;
+  const created = new Date(opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : Date.now()).toISOString();
 
-  const created = new Date(options.sourceDateEpoch !== undefined ? options.sourceDateEpoch * 1000 : Date.now()).toISOString();
-  const baseConfig: ImageConfig = base?.config ?? { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, history: lower.map((l) => ({ created, created_by: `layerfs: layer ${l.name}` })) };
-  const config = {
-    ...baseConfig,
-    created,
-    config: { ...(baseConfig.config ?? {}), ...(options.config ?? {}) },
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: [...(baseConfig.history ?? []), { created, created_by: options.createdBy ?? 'layerfs commit' }],
-  };
-  const configBlob = await put(Buffer.from(JSON.stringify(config)));
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...configBlob },
-    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
-  };
-  const manifestBlob = await put(Buffer.from(JSON.stringify(manifest)));
-  await writeFile(join(target, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  await writeFile(join(target, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [{ mediaType: OCI_MANIFEST, ...manifestBlob, annotations: { 'org.opencontainers.image.ref.name': options.ref ?? 'latest' } }],
-  }));
-  return { manifest: manifestBlob, config: configBlob, layers };
+  const layout = await LayoutWriter.open(target);
+  try {
+    const layers: SavedImage['layers'] = [];
+    for (const [i, layer] of lower.entries()) {
+      if (base) {
+        const l = base.layers[i]!;
+        await layout.put(() => base.layerBlobStream(i), `layer ${i} of the base image (${l.digest})`, {
+          expect: l, failCode: 'ERR_BASE_BLOB', sourceLabel: baseBlobLabel(base, l),
+        });
+        layers.push({ digest: l.digest, diffId: l.diffId, size: l.size, mediaType: l.mediaType || 'application/vnd.oci.image.layer.v1.tar' });
+      } else {
+        layers.push(await putLayer(layout, writeTar(layerEntries(layer), opts), `layer ${i} (${layer.name})`));
+      }
+    }
+    layers.push(await putLayer(layout, ov.commit(opts), 'the committed upper layer'));
+
+    const baseConfig: ImageConfig = base?.config ?? { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, history: lower.map((l) => ({ created, created_by: `layerfs: layer ${l.name}` })) };
+    const config = {
+      ...baseConfig,
+      created,
+      config: { ...(baseConfig.config ?? {}), ...(opts.config ?? {}) },
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      history: [...(baseConfig.history ?? []), { created, created_by: opts.createdBy ?? 'layerfs commit' }],
+    };
+    const configBlob = await putJson(layout, config, 'the image config');
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...configBlob },
+      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    };
+    const manifestBlob = await putJson(layout, manifest, 'the image manifest');
+    await layout.finish({ mediaType: OCI_MANIFEST, ...manifestBlob }, opts.ref ?? 'latest');
+    return { manifest: manifestBlob, config: configBlob, layers };
+  } finally {
+    layout.close();
+  }
+}
+
+/** A layer written here, streamed to its blob; named by what was written, checked against what the writer measured. */
+async function putLayer(layout: LayoutWriter, w: TarWriteResult, what: string): Promise<SavedImage['layers'][number]> {
+  let info: Awaited<TarWriteResult['info']> | undefined;
+  const stored = await layout.put(async () => w.stream, what, {
+    verify: async (measured) => {
+      info = await w.info;
+      if (info.digest !== measured.digest || info.size !== measured.size) {
+        throw new SaveImageError('ERR_BLOB_MISMATCH', layout.target, `${what}: ${measured.size} bytes hashing to ${measured.digest} were written, but the tar writer measured ${info.size} bytes, ${info.digest}`);
+      }
+    },
+  });
+  return { ...stored, diffId: info!.diffId, mediaType: info!.mediaType, lossyXattrs: info!.lossyXattrs };
+}
+
+function putJson(layout: LayoutWriter, value: unknown, what: string): Promise<BlobRef> {
+  const data = Buffer.from(JSON.stringify(value));
+  return layout.put(async () => [data], what);
+}
+
+/** Where a base blob lives, for messages: its file in a layout directory, or the archive. */
+function baseBlobLabel(base: Image, l: ImageLayer): string {
+  const [alg, hex] = l.digest.split(':') as [string, string];
+  return base.format === 'oci-layout' ? join(base.source, 'blobs', alg, hex) : `${base.source} (${l.digest})`;
 }

@@ -6,6 +6,7 @@ import type { EntryType } from '../layer/entry.js';
 import { major, minor } from '../layer/device.js';
 import { compressor, LAYER_MEDIA_TYPE, type OutputCompression } from './compress.js';
 import { RAW_XATTRS, writeExactXattrs } from '../layer/tar/pax-xattrs.js';
+import { checkTarWriteOptions } from './options.js';
 
 /** One entry to write, already normalised (path relative, times in ms). */
 export interface TarEntry {
@@ -24,11 +25,11 @@ export interface TarEntry {
 }
 
 export interface TarWriteOptions {
-  /** `gzip` (the OCI default), `zstd` or `none`. */
+  /** `gzip` (the OCI default; exportTar's default is `none`), `zstd` or `none`. */
   compression?: OutputCompression;
   /**
-   * Clamp every mtime to at most this time (seconds since the epoch), as SOURCE_DATE_EPOCH
-   * asks of reproducible builds; omitted, times are kept.
+   * Clamp every mtime to at most this time (whole seconds since the epoch, 0 to
+   * 253402300799), as SOURCE_DATE_EPOCH asks of reproducible builds; omitted, times are kept.
    */
   sourceDateEpoch?: number;
 }
@@ -62,16 +63,17 @@ const OCTAL7_MAX = 0o7777777;
 /**
  * Writes entries as a deterministic tar (the order given, headers normalised: no user or
  * group names, PAX only where a field does not fit), then compresses it, measuring the
- * diff_id of the tar and the digest of what is stored.
+ * diff_id of the tar and the digest of what is stored. The options are checked first
+ * (src/export/options.ts): a bad one throws here, before any byte is produced.
  */
-export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions = {}): TarWriteResult {
+export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions = {}, defaultCompression: OutputCompression = 'gzip'): TarWriteResult {
+  const { compression, sourceDateEpoch } = checkTarWriteOptions(options, defaultCompression);
   const pack = tarPack();
   const exact = writeExactXattrs(pack);
   const tarHash = new HashingStream();
   const outHash = new HashingStream();
-  const compression = options.compression ?? 'gzip';
   const out = new PassThrough();
-  const clamp = options.sourceDateEpoch !== undefined ? options.sourceDateEpoch * 1000 : Infinity;
+  const clamp = sourceDateEpoch !== undefined ? sourceDateEpoch * 1000 : Infinity;
   const lossyXattrs: Awaited<TarWriteResult['info']>['lossyXattrs'] = [];
 
   const fill = async () => {

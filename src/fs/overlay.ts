@@ -20,6 +20,7 @@ import { upperEntries } from '../export/commit.js';
 import { mergedEntries } from '../export/export-tar.js';
 import { writeTar, type TarWriteOptions, type TarWriteResult } from '../export/tar-writer.js';
 import { exportDir, type ExportDirOptions, type ExportDirReport } from '../export/export-dir.js';
+import { checkExportDirOptions } from '../export/options.js';
 
 const { O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW, O_DIRECTORY, COPYFILE_EXCL, X_OK } = constants;
 
@@ -103,12 +104,12 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
 
   /** The merged view as one flat tar (no whiteouts), uncompressed by default. */
   exportTar(options: TarWriteOptions = {}): TarWriteResult {
-    return writeTar(mergedEntries(this.engine, this.engine.root), { compression: 'none', ...options });
+    return writeTar(mergedEntries(this.engine, this.engine.root), options, 'none');
   }
 
   /** Writes the merged view into a real directory, safely (never outside it); see docs/export.md. */
   exportDir(target: string, options: ExportDirOptions = {}): ExportDirReport {
-    return exportDir(this.engine, target, options);
+    return exportDir(this.engine, target, checkExportDirOptions(options));
   }
 
   // ---- metadata -----------------------------------------------------------------------

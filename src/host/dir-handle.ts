@@ -122,7 +122,8 @@ export class DirHandle {
     const dir = this.openDir(name);
     const st = fstatSync(dir.fd);
     const uid = process.geteuid?.();
-    // A new directory inherits the set-group-ID bit of its parent (mkdir(2)).
+    // S_ISGID is inherited from a set-group-ID parent (mkdir(2)), not a sign of replacement;
+    // only a parent that has it passes it on.
     const inherited = this.mode & S_ISGID;
     if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o7777 & ~(mode | inherited)) !== 0) {
       dir.close();

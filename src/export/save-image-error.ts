@@ -1,0 +1,27 @@
+/**
+ * saveImage could not write the layout, or would have written a wrong one. `path` names the
+ * file or directory concerned; `code` is stable:
+ * - a system errno when a call on the target failed (`ENOSPC`, `EROFS`, `EACCES`, `EDQUOT`,
+ *   `EIO`, `EEXIST`...), and `ELOOP` for a symlink where the layout needs a file or a
+ *   directory (a link in the layout is never followed);
+ * - `ERR_BASE_BLOB`: a blob of the base image is no longer the one openImage verified
+ *   (changed, truncated, deleted, unreadable); nothing references it in the output;
+ * - `ERR_BLOB_MISMATCH`: the bytes written for a layer are not the ones measured for it;
+ * - `ERR_NOT_A_LAYOUT`: the target holds something other than an OCI image layout;
+ * - `ERR_TARGET_CHANGED`: a directory or temporary of the layout was moved or replaced by
+ *   another process while saving.
+ */
+export class SaveImageError extends Error {
+  constructor(readonly code: string, readonly path: string, reason: string, options?: { cause?: unknown }) {
+    super(`${path}: ${reason}`, options);
+    this.name = 'SaveImageError';
+  }
+}
+
+/** A failed system call on `path` as a SaveImageError carrying its errno. */
+export function systemError(e: unknown, path: string, doing: string): SaveImageError {
+  if (e instanceof SaveImageError) return e;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const message = (e as Error)?.message ?? String(e);
+  return new SaveImageError(typeof code === 'string' ? code : 'EIO', path, `${doing}: ${message}`, { cause: e });
+}

@@ -1,0 +1,174 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openImage, saveImage, SaveImageError } from '../../src/index.js';
+import { bundleSaveChild, canMount, checkBlobs, DEMO, readByTools, withTmpfs } from '../support/save-check.js';
+
+/**
+ * saveImage under faults: a full disk (a small tmpfs), a read-only mount, a directory the
+ * saving user may not write, and SIGKILL at several points. After each: a typed error naming
+ * the file (or the killed process), every blob under its digest name whole and right, and a
+ * rerun that completes with an image umoci and skopeo read.
+ */
+const work = fs.mkdtempSync(join(tmpdir(), 'lfs-savefaults-'));
+// Readable and searchable by the unprivileged child of the EACCES test.
+fs.chmodSync(work, 0o755);
+let child: string;
+beforeAll(() => {
+  child = bundleSaveChild();
+});
+afterAll(() => {
+  fs.rmSync(work, { recursive: true, force: true });
+  if (child) fs.rmSync(child, { force: true });
+});
+let n = 0;
+const fresh = (name: string) => join(work, `${name}-${n++}`);
+
+/** An overlay of the demo image with a change and `mib` MiB of incompressible data. */
+async function changed(mib: number) {
+  const base = await openImage(DEMO);
+  const ov = base.overlay();
+  ov.writeFileSync('/etc/motd', 'changed\n');
+  const big = Buffer.alloc(mib * 2 ** 20);
+  for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((Math.imul(i, 2654435761) ^ (i >>> 7)) >>> 0, i);
+  ov.writeFileSync('/big', big);
+  return { base, ov };
+}
+
+/** A rerun finishes the job: every blob right, no temporary left, the tools read the image. */
+async function rerunCompletes(target: string): Promise<void> {
+  const { base, ov } = await changed(1);
+  const saved = await saveImage(ov, target, { base, ref: 'v2' });
+  expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
+  expect(readByTools(target, 'v2', work)).toEqual(saved.layers.map((l) => l.digest));
+}
+
+async function failure(p: Promise<unknown>): Promise<SaveImageError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(SaveImageError);
+  return err as SaveImageError;
+}
+
+describe.runIf(canMount)('saveImage on a full, read-only or forbidden filesystem', () => {
+  it('ENOSPC: a typed error naming the blob being written; nothing torn; a rerun with room completes', async () => {
+    await withTmpfs(fresh('full'), '4m', async (remount) => {
+      const target = join(work, `full-${n - 1}`, 'out');
+      const { base, ov } = await changed(8);
+      const err = await failure(saveImage(ov, target, { base, ref: 'v2' }));
+      expect(err.code).toBe('ENOSPC');
+      expect(err.path).toMatch(/\/out\/blobs\/sha256\/\.layerfs-tmp-[0-9a-f]+$/);
+      expect(err.message).toMatch(/committed upper layer.*ENOSPC/);
+      // The failed temporary is removed (its space freed); what is named by a digest is right.
+      expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
+      expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+      remount('size=64m');
+      await rerunCompletes(target);
+    });
+  });
+
+  it('EROFS: a typed error naming the directory or file; a rerun once writable completes', async () => {
+    const at = fresh('ro');
+    await withTmpfs(at, '32m', async (remount) => {
+      const { base, ov } = await changed(1);
+      remount('ro');
+      const err = await failure(saveImage(ov, at, { base }));
+      expect(err.code).toBe('EROFS');
+      expect(err.path).toBe(join(at, 'blobs'));
+      // A layout left without its index, then read-only: the base blobs there verify and are
+      // reused; the new layer's temporary is refused.
+      remount('rw');
+      await saveImage(ov, at, { base, ref: 'v2' });
+      fs.rmSync(join(at, 'index.json'));
+      ov.writeFileSync('/etc/motd', 'changed again\n');
+      remount('ro');
+      const again = await failure(saveImage(ov, at, { base }));
+      expect(again.code).toBe('EROFS');
+      expect(again.path).toMatch(/\/blobs\/sha256\/\.layerfs-tmp-[0-9a-f]+$/);
+      expect(checkBlobs(at)).toMatchObject({ temps: [], wrong: [] });
+      remount('rw');
+      await rerunCompletes(at);
+    });
+  });
+
+  /** Runs the bundled child as `nobody`; resolves with what it printed. */
+  function runAsNobody(target: string): Promise<{ ok: boolean; name?: string; code?: string; path?: string; message?: string }> {
+    return new Promise((resolve, reject) => {
+      const p = spawn(process.execPath, [child, DEMO, target, '0'], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let errText = '';
+      p.stdout.on('data', (c) => (out += c));
+      p.stderr.on('data', (c) => (errText += c));
+      p.on('error', reject);
+      p.on('close', () => {
+        try {
+          resolve(JSON.parse(out));
+        } catch {
+          reject(new Error(`child printed ${JSON.stringify(out)}, stderr ${errText}`));
+        }
+      });
+    });
+  }
+
+  it('EACCES (run as nobody): a typed error naming the directory or file; a rerun with rights completes', async () => {
+    const target = fresh('forbidden');
+    fs.mkdirSync(target, { mode: 0o755 });
+    const r = await runAsNobody(target);
+    expect(r).toMatchObject({ ok: false, name: 'SaveImageError', code: 'EACCES', path: join(target, 'blobs') });
+
+    // A layout whose blobs/sha256 the user may not write (the rest it may).
+    const { base, ov } = await changed(1);
+    await saveImage(ov, target, { base, ref: 'v2' });
+    fs.rmSync(join(target, 'index.json'));
+    fs.chmodSync(target, 0o777);
+    fs.chmodSync(join(target, 'blobs'), 0o777);
+    const r2 = await runAsNobody(target);
+    expect(r2).toMatchObject({ ok: false, name: 'SaveImageError', code: 'EACCES' });
+    expect(r2.path).toMatch(/\/blobs\/sha256\/\.layerfs-tmp-[0-9a-f]+$/);
+    expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
+    expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+    await rerunCompletes(target);
+  });
+});
+
+describe.runIf(canMount)('saveImage killed (SIGKILL) mid-save', () => {
+  /** The points a kill lands at: the target's state when the child is killed, or a delay. */
+  const entries = (target: string) => {
+    try {
+      return fs.readdirSync(join(target, 'blobs', 'sha256')).length;
+    } catch {
+      return 0;
+    }
+  };
+  const POINTS: Array<[string, (target: string, ms: number) => boolean]> = [
+    ...[1, 2, 3, 4, 5, 6, 7].map((k): [string, (t: string) => boolean] => [`${k} entries in blobs/sha256`, (t) => entries(t) >= k]),
+    ['oci-layout written', (t) => fs.existsSync(join(t, 'oci-layout'))],
+    ...[250, 400, 550, 700].map((d): [string, (t: string, ms: number) => boolean] => [`${d} ms after the start`, (_t, ms) => ms >= d]),
+  ];
+
+  it('after a kill at any point, nothing under a digest name is torn, an index is complete or absent, and a rerun completes', async () => {
+    const killedMidSave: string[] = [];
+    for (const [label, when] of POINTS) {
+      const target = fresh('killed');
+      const start = Date.now();
+      const p = spawn(process.execPath, [child, DEMO, target, '16'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise<void>((resolve) => p.on('close', () => resolve()));
+      // Polled synchronously: the child runs on its own while this process watches its target.
+      while (Date.now() - start < 20_000 && !fs.existsSync(join(target, 'index.json'))) {
+        if (when(target, Date.now() - start)) {
+          p.kill('SIGKILL');
+          break;
+        }
+      }
+      await exited;
+      if (p.signalCode === 'SIGKILL' && !fs.existsSync(join(target, 'index.json'))) killedMidSave.push(label);
+      const state = checkBlobs(target);
+      expect(state.wrong, `${label}: blobs under a digest name with other bytes`).toEqual([]);
+      if (fs.existsSync(join(target, 'index.json'))) readByTools(target, 'v2', work);
+      await rerunCompletes(target);
+    }
+    // Most points land before the save completes (the last ones may come after it).
+    expect(killedMidSave.length, killedMidSave.join(', ')).toBeGreaterThanOrEqual(6);
+  }, 180_000);
+});

@@ -1,0 +1,284 @@
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setImmediate as tick } from 'node:timers/promises';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { openImage, saveImage, SaveImageError, type Image, type Overlay } from '../../src/index.js';
+import { checkBlobs, DEMO, readByTools } from '../support/save-check.js';
+
+/**
+ * saveImage into a directory another user can write: a link planted in the layout, before
+ * the save or while it runs, is never followed (src/export/layout-writer.ts).
+ */
+const work = fs.mkdtempSync(join(tmpdir(), 'lfs-savelinks-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+let dir: string;
+let victim: string;
+let elsewhere: string;
+let n = 0;
+beforeEach(() => {
+  dir = join(work, `case-${n++}`);
+  fs.mkdirSync(dir);
+  victim = join(dir, 'victim');
+  fs.writeFileSync(victim, 'keep me\n');
+  elsewhere = join(dir, 'elsewhere');
+  fs.mkdirSync(elsewhere);
+});
+
+async function changed(): Promise<{ base: Image; ov: Overlay }> {
+  const base = await openImage(DEMO);
+  const ov = base.overlay();
+  ov.writeFileSync('/etc/motd', 'changed\n');
+  ov.writeFileSync('/big', Buffer.alloc(1 << 20, 7));
+  return { base, ov };
+}
+
+const SAVE = { ref: 'v2', sourceDateEpoch: 1_700_000_000 } as const;
+
+/** The victim and the other directory are as they were. */
+function untouched(): void {
+  expect(fs.readFileSync(victim, 'utf8')).toBe('keep me\n');
+  expect(fs.readdirSync(elsewhere)).toEqual([]);
+}
+
+async function expectSaveError(p: Promise<unknown>, code: string, path: RegExp): Promise<SaveImageError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(SaveImageError);
+  expect((err as SaveImageError).code).toBe(code);
+  expect((err as SaveImageError).path).toMatch(path);
+  return err as SaveImageError;
+}
+
+/** A layout left by a save that stopped after its blobs: what a rerun must finish. */
+async function partialLayout(target: string): Promise<string[]> {
+  const { base, ov } = await changed();
+  await saveImage(ov, target, { ...SAVE, base });
+  fs.rmSync(join(target, 'index.json'));
+  fs.rmSync(join(target, 'oci-layout'));
+  return base.layers.map((l) => l.digest.slice(7));
+}
+
+describe('saveImage never follows a link planted before the save', () => {
+  it('index.json -> victim: refused (ELOOP), the victim untouched', async () => {
+    const target = join(dir, 'out');
+    await partialLayout(target);
+    fs.symlinkSync(victim, join(target, 'index.json'));
+    const { base, ov } = await changed();
+    await expectSaveError(saveImage(ov, target, { ...SAVE, base }), 'ELOOP', /out\/index\.json$/);
+    untouched();
+  });
+
+  it('oci-layout -> victim: refused (ELOOP)', async () => {
+    const target = join(dir, 'out');
+    await partialLayout(target);
+    fs.symlinkSync(victim, join(target, 'oci-layout'));
+    const { base, ov } = await changed();
+    await expectSaveError(saveImage(ov, target, { ...SAVE, base }), 'ELOOP', /out\/oci-layout$/);
+    untouched();
+  });
+
+  it('blobs -> elsewhere: refused (ELOOP), nothing written there', async () => {
+    const target = join(dir, 'out');
+    fs.mkdirSync(target);
+    fs.symlinkSync(elsewhere, join(target, 'blobs'));
+    const { base, ov } = await changed();
+    await expectSaveError(saveImage(ov, target, { ...SAVE, base }), 'ELOOP', /out\/blobs$/);
+    untouched();
+  });
+
+  it('blobs/sha256 -> elsewhere: refused (ELOOP), nothing written there', async () => {
+    const target = join(dir, 'out');
+    fs.mkdirSync(join(target, 'blobs'), { recursive: true });
+    fs.symlinkSync(elsewhere, join(target, 'blobs', 'sha256'));
+    const { base, ov } = await changed();
+    await expectSaveError(saveImage(ov, target, { ...SAVE, base }), 'ELOOP', /out\/blobs\/sha256$/);
+    untouched();
+  });
+
+  it('the target itself a symlink: refused (ELOOP)', async () => {
+    fs.symlinkSync(elsewhere, join(dir, 'out'));
+    const { base, ov } = await changed();
+    await expectSaveError(saveImage(ov, join(dir, 'out'), { ...SAVE, base }), 'ELOOP', /out$/);
+    untouched();
+  });
+
+  it('a blob name that is a symlink, a FIFO, or a torn copy: replaced by the verified blob; the save completes', async () => {
+    const target = join(dir, 'out');
+    const [first, second, third] = await partialLayout(target);
+    const blobs = join(target, 'blobs', 'sha256');
+    fs.rmSync(join(blobs, first!));
+    fs.symlinkSync(victim, join(blobs, first!));
+    fs.rmSync(join(blobs, second!));
+    fs.writeFileSync(join(blobs, second!), 'torn');
+    fs.rmSync(join(blobs, third!));
+    fs.mkdirSync(join(dir, 'fifo'));
+    // A FIFO under a blob's name: a reader that opened it would wait for a writer for ever.
+    (await import('node:child_process')).execFileSync('mkfifo', [join(blobs, third!)]);
+    const { base, ov } = await changed();
+    const saved = await saveImage(ov, target, { ...SAVE, base });
+    untouched();
+    for (const hex of [first, second, third]) expect(fs.lstatSync(join(blobs, hex!)).isFile()).toBe(true);
+    expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
+    expect(readByTools(target, 'v2', dir)).toEqual(saved.layers.map((l) => l.digest));
+  });
+
+  it('leftover temporaries (a file, and a symlink to the victim) are removed, never followed', async () => {
+    const target = join(dir, 'out');
+    await partialLayout(target);
+    const blobs = join(target, 'blobs', 'sha256');
+    fs.writeFileSync(join(blobs, '.layerfs-tmp-0123456789abcdef'), 'half a blob');
+    fs.symlinkSync(victim, join(blobs, '.layerfs-tmp-fedcba9876543210'));
+    fs.symlinkSync(victim, join(target, '.layerfs-tmp-00000000deadbeef'));
+    const { base, ov } = await changed();
+    await saveImage(ov, target, { ...SAVE, base });
+    untouched();
+    expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
+    expect(fs.readdirSync(target).sort()).toEqual(['blobs', 'index.json', 'oci-layout']);
+  });
+
+  it('a target holding other files is refused (ERR_NOT_A_LAYOUT) before anything is written', async () => {
+    const target = join(dir, 'out');
+    fs.mkdirSync(target);
+    fs.writeFileSync(join(target, 'notes.txt'), '');
+    const { base, ov } = await changed();
+    const err = await expectSaveError(saveImage(ov, target, { ...SAVE, base }), 'ERR_NOT_A_LAYOUT', /out$/);
+    expect(err.message).toMatch(/not empty/);
+    expect(fs.readdirSync(target)).toEqual(['notes.txt']);
+  });
+
+  it('a target inside a set-group-ID directory (its new directories inherit the bit): saved', async () => {
+    fs.chmodSync(dir, 0o2775);
+    const target = join(dir, 'out');
+    const { base, ov } = await changed();
+    const saved = await saveImage(ov, target, { ...SAVE, base });
+    expect(fs.statSync(join(target, 'blobs')).mode & 0o2000).toBe(0o2000);
+    expect(readByTools(target, 'v2', dir)).toEqual(saved.layers.map((l) => l.digest));
+  });
+
+  it('adds to an existing layout: other refs kept, the same ref replaced', async () => {
+    const target = join(dir, 'out');
+    const { base, ov } = await changed();
+    const one = await saveImage(ov, target, { base, ref: 'one' });
+    const two = await saveImage(ov, target, { base, ref: 'two', sourceDateEpoch: 1 });
+    ov.writeFileSync('/etc/motd', 'changed again\n');
+    const again = await saveImage(ov, target, { base, ref: 'one' });
+    const index = JSON.parse(fs.readFileSync(join(target, 'index.json'), 'utf8'));
+    const refs = index.manifests.map((m: { digest: string; annotations: Record<string, string> }) => [m.annotations['org.opencontainers.image.ref.name'], m.digest]);
+    expect(refs).toEqual([['two', two.manifest.digest], ['one', again.manifest.digest]]);
+    expect(again.manifest.digest).not.toBe(one.manifest.digest);
+    expect(readByTools(target, 'two', dir)).toEqual(two.layers.map((l) => l.digest));
+    expect(readByTools(target, 'one', dir)).toEqual(again.layers.map((l) => l.digest));
+    expect((await openImage(target, { ref: 'one' })).overlay().readFileSync('/etc/motd', 'utf8')).toBe('changed again\n');
+  });
+
+  it('an index.json that is not an index, or an oci-layout of another version, is not replaced (ERR_NOT_A_LAYOUT)', async () => {
+    const { base, ov } = await changed();
+    const a = join(dir, 'a');
+    fs.mkdirSync(a);
+    fs.writeFileSync(join(a, 'index.json'), '{"not":"an index"}');
+    await expectSaveError(saveImage(ov, a, { base }), 'ERR_NOT_A_LAYOUT', /a\/index\.json$/);
+    expect(fs.readFileSync(join(a, 'index.json'), 'utf8')).toBe('{"not":"an index"}');
+    const b = join(dir, 'b');
+    fs.mkdirSync(b);
+    fs.writeFileSync(join(b, 'oci-layout'), '{"imageLayoutVersion":"2.0.0"}');
+    await expectSaveError(saveImage(ov, b, { base }), 'ERR_NOT_A_LAYOUT', /b\/oci-layout$/);
+  });
+});
+
+describe('saveImage never follows a link planted while it runs', () => {
+  /** Runs `plant` as soon as `ready()` holds, concurrently with the save; says whether it ran. */
+  async function racing(save: () => Promise<unknown>, ready: () => boolean, plant: () => void): Promise<{ planted: boolean; result: unknown }> {
+    let planted = false;
+    let done = false;
+    const watcher = (async () => {
+      while (!done && !planted) {
+        if (ready()) {
+          plant();
+          planted = true;
+        }
+        await tick();
+      }
+    })();
+    const result = await save().then((v) => v, (e: unknown) => e);
+    done = true;
+    await watcher;
+    return { planted, result };
+  }
+
+  it('index.json -> victim planted mid-save: the link is replaced, the victim untouched', async () => {
+    const target = join(dir, 'out');
+    const { base, ov } = await changed();
+    const { planted, result } = await racing(
+      () => saveImage(ov, target, { ...SAVE, base }),
+      () => fs.existsSync(join(target, 'blobs')),
+      () => fs.symlinkSync(victim, join(target, 'index.json')),
+    );
+    expect(planted).toBe(true);
+    untouched();
+    expect(result).not.toBeInstanceOf(Error);
+    expect(fs.lstatSync(join(target, 'index.json')).isFile()).toBe(true);
+    expect(readByTools(target, 'v2', dir)).toHaveLength(5);
+  });
+
+  it('the committed layer\'s blob name planted as a symlink mid-save: replaced, the victim untouched', async () => {
+    const { base, ov } = await changed();
+    const first = await saveImage(ov, join(dir, 'first'), { ...SAVE, base });
+    const top = first.layers.at(-1)!.digest.slice(7);
+    const target = join(dir, 'out');
+    const { planted, result } = await racing(
+      () => saveImage(ov, target, { ...SAVE, base }),
+      () => fs.existsSync(join(target, 'blobs', 'sha256')),
+      () => fs.symlinkSync(victim, join(target, 'blobs', 'sha256', top)),
+    );
+    expect(planted).toBe(true);
+    untouched();
+    expect((result as { layers: Array<{ digest: string }> }).layers.at(-1)!.digest).toBe(`sha256:${top}`);
+    expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
+  });
+
+  it('blobs/sha256 swapped for a symlink mid-save: nothing written elsewhere, no index.json (ERR_TARGET_CHANGED)', async () => {
+    const target = join(dir, 'out');
+    const { base, ov } = await changed();
+    const sha = join(target, 'blobs', 'sha256');
+    const { planted, result } = await racing(
+      () => saveImage(ov, target, { ...SAVE, base }),
+      () => fs.existsSync(sha),
+      () => {
+        fs.renameSync(sha, join(target, 'blobs', 'moved'));
+        fs.symlinkSync(elsewhere, sha);
+      },
+    );
+    expect(planted).toBe(true);
+    untouched();
+    expect(result).toBeInstanceOf(SaveImageError);
+    expect((result as SaveImageError).code).toBe('ERR_TARGET_CHANGED');
+    expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+  });
+
+  it('a temporary replaced by another process before its rename: ERR_TARGET_CHANGED, no index.json', async () => {
+    const target = join(dir, 'out');
+    const { base, ov } = await changed();
+    const sha = join(target, 'blobs', 'sha256');
+    let swapped: string | undefined;
+    const { planted, result } = await racing(
+      () => saveImage(ov, target, { ...SAVE, base }),
+      () => {
+        const temp = fs.existsSync(sha) ? fs.readdirSync(sha).find((f) => f.startsWith('.layerfs-tmp-')) : undefined;
+        if (!temp) return false;
+        try {
+          fs.renameSync(join(sha, temp), join(dir, 'taken'));
+        } catch {
+          return false; // renamed into place already
+        }
+        swapped = temp;
+        return true;
+      },
+      () => fs.writeFileSync(join(sha, swapped!), 'not the blob'),
+    );
+    expect(planted).toBe(true);
+    expect(result).toBeInstanceOf(SaveImageError);
+    expect((result as SaveImageError).code).toBe('ERR_TARGET_CHANGED');
+    expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+  });
+});
