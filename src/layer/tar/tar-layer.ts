@@ -4,11 +4,12 @@ import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js'
 import { walkHeaders } from './header-walk.js';
 import { keepExactXattrs, RAW_XATTRS } from './pax-xattrs.js';
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
+import { read, readSync } from 'node:fs';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
 import type { ContentRef, EntrySpec, EntryType } from '../entry.js';
+import { ContentFile, NotRegularFile } from '../content-file.js';
 import { IndexedLayer } from '../indexed-layer.js';
 import { LayerBuilder, LayerError } from '../layer-builder.js';
 import { ByteLimit, decompressor, detectCompression, HandOff, type Compression } from './decompress.js';
@@ -25,9 +26,9 @@ export interface TarLayerOptions {
   maxEntries?: number;
   /**
    * Where file content stays. `'disk'`: an uncompressed tar given by path is indexed and its
-   * files read by offset on demand (the default for such tars). `'memory'`: content is held
-   * decompressed in memory (the default, and the only choice, for compressed layers, Buffers
-   * and streams). See docs/layers.md.
+   * files read by position on demand, through the descriptor the layer holds (the default
+   * for such tars). `'memory'`: content is held decompressed in memory (the default, and the
+   * only choice, for compressed layers, Buffers and streams). See docs/layers.md.
    */
   content?: 'memory' | 'disk';
 }
@@ -84,55 +85,65 @@ const HASH_ASIDE_BYTES = 32 * 2 ** 20;
 /**
  * A read-only layer read from an OCI/Docker layer tarball (plain, gzip or zstd, told apart by
  * magic bytes). An uncompressed tar file on disk is indexed by walking its headers and its
- * content stays there (read by offset); anything else is indexed in one streaming pass, its
- * content held decompressed in memory: docs/layers.md.
+ * content stays there (read by position through the descriptor the layer holds, checked
+ * unchanged on every read); anything else is indexed in one streaming pass, its content held
+ * decompressed in memory: docs/layers.md. A layer read from a file holds it open until
+ * `close()` (or until the layer is collected).
  */
 export class TarLayer extends IndexedLayer {
-  private constructor(name: string, built: ReturnType<LayerBuilder['build']>, readonly info: TarLayerInfo) {
-    super(name, built);
+  private constructor(name: string, built: ReturnType<LayerBuilder['build']>, readonly info: TarLayerInfo, files: ContentFile[], private readonly source: ContentFile | undefined) {
+    super(name, built, files);
   }
 
   static async from(source: string | Buffer | Readable, options: TarLayerOptions = {}): Promise<TarLayer> {
     const name = options.name ?? (typeof source === 'string' ? source : 'tar');
-    // A path is opened once: the parse and the digest read the same file, by position.
-    const fd = typeof source === 'string' ? openSync(source, 'r') : undefined;
+    // A path is opened once and held: the parse, the digest and every later read use the
+    // same file, by position, even if the path is replaced meanwhile.
+    const file = typeof source === 'string' ? openLayerFile(source, name) : undefined;
+    const owned: ContentFile[] = file ? [file] : [];
     try {
-      return await TarLayer.read(source, fd, name, options);
-    } finally {
-      if (fd !== undefined) closeSync(fd);
+      return await TarLayer.read(source, file, name, options, owned);
+    } catch (e) {
+      for (const f of owned) f.close();
+      throw e;
     }
   }
 
-  private static async read(source: string | Buffer | Readable, fd: number | undefined, name: string, options: TarLayerOptions): Promise<TarLayer> {
+  /**
+   * The layer's bytes as given (compressed, as its digest covers them), read again from the
+   * layer file it holds, checked unchanged after every read (a change is a LayerContentError,
+   * ERR_LAYER_CHANGED, destroying the stream). Undefined for a layer not read from a file.
+   */
+  sourceStream(): Readable | undefined {
+    return this.source?.stream();
+  }
+
+  private static async read(source: string | Buffer | Readable, file: ContentFile | undefined, name: string, options: TarLayerOptions, owned: ContentFile[]): Promise<TarLayer> {
     const maxBytes = options.maxBytes ?? 4 * 2 ** 30;
     const maxEntries = options.maxEntries ?? 1_000_000;
-    // 1 MiB reads: the default 64 KiB makes the read loop a large share of indexing time.
-    const input = fd !== undefined ? readByPosition(fd) : Buffer.isBuffer(source) ? Readable.from([source]) : source as Readable;
+    const fileSize = file?.size ?? 0;
+    // A file is read to its size as fstat gave it, plus one byte: one that grows shows as a
+    // mismatch with the digest's count, and reads stop there.
+    const input = file ? readByPosition(file, fileSize + 1) : Buffer.isBuffer(source) ? Readable.from([source]) : source as Readable;
 
     const { head, rest } = await peek(input);
     const compression = detectCompression(head);
-    // Only a regular file can be read by offset later, or has a size to walk and hash to: a
-    // device or FIFO given by path is read as a stream (fstat gives a device size 0).
-    const stats = fd !== undefined ? fstatSync(fd) : undefined;
-    const regular = stats?.isFile() === true;
-    const fileSize = regular ? stats!.size : 0;
-    const onDisk = (options.content ?? 'disk') === 'disk' && regular && compression === 'none';
+    const onDisk = (options.content ?? 'disk') === 'disk' && file !== undefined && compression === 'none';
     // A large layer file (compressed or not) is hashed on another thread while this one
     // decompresses and parses it; a worker costs tens of milliseconds to start, more than
     // hashing a small layer here.
-    const hashAside = regular && fileSize >= HASH_ASIDE_BYTES ? hashFileInWorker(fd!) : undefined;
+    const hashAside = file && fileSize >= HASH_ASIDE_BYTES ? hashFileInWorker(file.descriptor, fileSize + 1) : undefined;
     if (onDisk && fileSize <= maxBytes) {
       // Content stays on disk: read the header blocks only (header-walk.ts). An archive that
       // is not plainly well formed is left to the streaming pass below, errors and all.
-      const file = source as string;
       const walk = new EntryIndex(name, maxEntries);
-      const complete = await walkHeaders(fd!, fileSize, (h) => walk.next(h as TarHeader).addOnDisk(h as TarHeader, file)).catch(async (e: unknown) => {
+      const complete = await walkHeaders(file.descriptor, fileSize, (h) => walk.next(h as TarHeader).addOnDisk(h as TarHeader, file)).catch(async (e: unknown) => {
         await hashAside?.stop();
         throw e;
       });
       if (complete) {
         input.destroy();
-        return TarLayer.fromWalk(walk, { name, fd: fd!, fileSize, hashAside });
+        return TarLayer.fromWalk(walk, { name, file, hashAside });
       }
     }
 
@@ -159,7 +170,7 @@ export class TarLayer extends IndexedLayer {
       const views = compression === 'none' ? undefined : new ContentViews();
       const index = await indexEntries(extract, {
         name, maxEntries, limit, input,
-        file: onDisk ? source as string : undefined,
+        file: onDisk ? file : undefined,
         views,
         ended,
       });
@@ -167,6 +178,7 @@ export class TarLayer extends IndexedLayer {
       const built = index.builder.build();
       views?.compact(built.content);
       const raw = await fileDigest(name, hashAside, hashAside ? rawCount.bytes : rawHash.bytes, () => ({ digest: rawHash.digest(), bytes: rawHash.bytes }));
+      if (file) unchangedSinceOpen(file, name, raw.bytes);
       const info: TarLayerInfo = {
         compression,
         digest: raw.digest,
@@ -177,7 +189,7 @@ export class TarLayer extends IndexedLayer {
         contentOnDisk: onDisk,
         lossyXattrs: index.lossyXattrs,
       };
-      return new TarLayer(name, built, info);
+      return new TarLayer(name, built, info, owned, file);
     } catch (e) {
       await hashAside?.stop();
       throw e;
@@ -189,16 +201,41 @@ export class TarLayer extends IndexedLayer {
     try {
       // Build the index while the worker (if any) finishes hashing.
       const built = walk.builder.build();
-      const raw = await fileDigest(w.name, w.hashAside, w.fileSize, () => hashOpenFile(w.fd, readSync, createHash));
+      const raw = await fileDigest(w.name, w.hashAside, w.file.size, () => hashOpenFile(w.file.descriptor, readSync, createHash, w.file.size + 1));
+      unchangedSinceOpen(w.file, w.name, raw.bytes);
       const info: TarLayerInfo = {
         compression: 'none', digest: raw.digest, diffId: raw.digest, compressedSize: raw.bytes, size: raw.bytes,
         entryCount: walk.count, contentOnDisk: true, lossyXattrs: walk.lossyXattrs,
       };
-      return new TarLayer(w.name, built, info);
+      return new TarLayer(w.name, built, info, [w.file], w.file);
     } catch (e) {
       await w.hashAside?.stop();
       throw e;
     }
+  }
+}
+
+/** Opens the layer file `path` to hold; anything but a regular file is refused at once. */
+function openLayerFile(path: string, name: string): ContentFile {
+  try {
+    return ContentFile.openRegular(path, name);
+  } catch (e) {
+    if (e instanceof NotRegularFile) throw new TarLayerError(name, path, `${e.kind} is not a layer file: only a regular file has a size to bound its reads (give a stream to read anything else)`);
+    throw e;
+  }
+}
+
+/**
+ * The digest just taken is of the file the layer holds, as its fstat was before the first
+ * read: every byte read after this is checked against that fstat (content-file.ts). A file
+ * changed while it was being read is refused here.
+ */
+function unchangedSinceOpen(file: ContentFile, name: string, hashed: number): void {
+  try {
+    if (hashed !== file.size) throw new Error(`${file.size} bytes at open, ${hashed} hashed`);
+    file.check();
+  } catch (e) {
+    throw new TarLayerError(name, 'the whole file', `changed while it was read (${(e as Error).message})`);
   }
 }
 
@@ -237,16 +274,15 @@ class EntryIndex {
   }
 
   /** An entry whose content stays in the uncompressed tar `file`: where it starts, and its size. */
-  addOnDisk(h: TarHeader, file: string): void {
+  addOnDisk(h: TarHeader, file: ContentFile): void {
     this.add(h, h.type !== 'link' ? { file, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY);
   }
 }
 
 interface WalkContext {
   name: string;
-  /** The tar's open descriptor and its size. */
-  fd: number;
-  fileSize: number;
+  /** The tar, held open. */
+  file: ContentFile;
   hashAside: ReturnType<typeof hashFileInWorker> | undefined;
 }
 
@@ -256,7 +292,7 @@ interface IndexContext {
   limit: ByteLimit;
   input: Readable;
   /** The uncompressed tar on disk whose content stays there; undefined to read content into memory. */
-  file: string | undefined;
+  file: ContentFile | undefined;
   /** Where in-memory content may be kept as views of the chunks it came in (else copied). */
   views: ContentViews | undefined;
   /** Settles when the pipeline has ended, with the error that stopped it, if any. */
@@ -379,17 +415,26 @@ function collect(stream: Readable, views: ContentViews | undefined): Promise<Buf
 }
 
 /**
- * A file read from start to end by position, 1 MiB at a time, never closing the descriptor
- * (fs.ReadStream closes it when destroyed, even with autoClose off, while the hashing
- * worker may still be reading it).
+ * A file read from start to end (or `limit` bytes) by position, 1 MiB at a time, never
+ * closing the descriptor (fs.ReadStream closes it when destroyed, even with autoClose off,
+ * while the hashing worker may still be reading it, and the layer holds it).
  */
-function readByPosition(fd: number): Readable {
+function readByPosition(file: ContentFile, limit: number): Readable {
   let position = 0;
   return new Readable({
     highWaterMark: 1 << 20,
     read() {
-      const buffer = Buffer.allocUnsafe(1 << 20);
-      read(fd, buffer, 0, buffer.length, position, (err, n) => {
+      const want = Math.min(1 << 20, limit - position);
+      if (want <= 0) return void this.push(null);
+      const buffer = Buffer.allocUnsafe(want);
+      let fd: number;
+      try {
+        fd = file.hold();
+      } catch (e) {
+        return void this.destroy(e as Error);
+      }
+      read(fd, buffer, 0, want, position, (err, n) => {
+        file.release();
         if (err) return void this.destroy(err);
         position += n;
         this.push(n === 0 ? null : buffer.subarray(0, n));
