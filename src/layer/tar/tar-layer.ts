@@ -1,10 +1,11 @@
-import { ContentViews } from './content-views.js';
+import { ContentStore } from './content-store.js';
 import { HashingStream } from './hashing-stream.js';
 import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js';
 import { walkHeaders } from './header-walk.js';
 import { keepExactXattrs, RAW_XATTRS } from './pax-xattrs.js';
 import { createHash } from 'node:crypto';
 import { read, readSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
@@ -12,7 +13,7 @@ import type { ContentRef, EntrySpec, EntryType } from '../entry.js';
 import { ContentFile, NotRegularFile } from '../content-file.js';
 import { IndexedLayer } from '../indexed-layer.js';
 import { LayerBuilder, LayerError } from '../layer-builder.js';
-import { ByteLimit, decompressor, detectCompression, HandOff, type Compression } from './decompress.js';
+import { ByteLimit, decompressor, detectCompression, HandOff, InputSlices, type Compression } from './decompress.js';
 import { TarLayerError } from './errors.js';
 import { layerPath, printable, utf8Name } from './entry-name.js';
 import { makedev } from '../device.js';
@@ -25,12 +26,17 @@ export interface TarLayerOptions {
   /** Bound on the number of entries (entry-count bombs); 1,000,000 by default. */
   maxEntries?: number;
   /**
-   * Where file content stays. `'disk'`: an uncompressed tar given by path is indexed and its
-   * files read by position on demand, through the descriptor the layer holds (the default
-   * for such tars). `'memory'`: content is held decompressed in memory (the default, and the
-   * only choice, for compressed layers, Buffers and streams). See docs/layers.md.
+   * Where file content stays. `'disk'` (the default): an uncompressed tar given by path is
+   * indexed and its files read by position from it, through the descriptor the layer holds;
+   * other content (inflated gzip/zstd, a Buffer or stream given) is held in memory up to
+   * `memoryBytes`, the rest in a private spill file. `'memory'`: all content is held in
+   * memory. See docs/layers.md.
    */
   content?: 'memory' | 'disk';
+  /** Content held in memory per layer before the rest is spilled to a file; 4 MiB by default. */
+  memoryBytes?: number;
+  /** The directory spill files are made in (O_TMPFILE: they have no name); os.tmpdir() by default. */
+  spillDir?: string;
 }
 
 /** What reading the tarball measured: the digests an image's manifest and config name it by. */
@@ -45,6 +51,8 @@ export interface TarLayerInfo {
   entryCount: number;
   /** File content is read from the tar on disk by offset (not held in memory). */
   contentOnDisk: boolean;
+  /** Bytes of file content in the layer's private spill file (0: none was made). */
+  spilledBytes: number;
   /**
    * Extended attributes whose value was not valid UTF-8 and came out changed (each invalid
    * byte as U+FFFD): empty unless tar-stream's internals differ from what pax-xattrs.ts
@@ -81,14 +89,16 @@ const TYPES: Record<string, EntryType> = {
 
 /** Layer files (compressed or not) at least this large are hashed on a worker thread. */
 const HASH_ASIDE_BYTES = 32 * 2 ** 20;
+/** Content held in memory per layer before the rest spills (options.memoryBytes). */
+const MEMORY_BYTES = 4 * 2 ** 20;
 
 /**
  * A read-only layer read from an OCI/Docker layer tarball (plain, gzip or zstd, told apart by
  * magic bytes). An uncompressed tar file on disk is indexed by walking its headers and its
  * content stays there (read by position through the descriptor the layer holds, checked
  * unchanged on every read); anything else is indexed in one streaming pass, its content held
- * decompressed in memory: docs/layers.md. A layer read from a file holds it open until
- * `close()` (or until the layer is collected).
+ * in memory up to `memoryBytes` and spilled to a private file beyond: docs/layers.md. A layer
+ * read from a file holds it open until `close()` (or until the layer is collected).
  */
 export class TarLayer extends IndexedLayer {
   private constructor(name: string, built: ReturnType<LayerBuilder['build']>, readonly info: TarLayerInfo, files: ContentFile[], private readonly source: ContentFile | undefined) {
@@ -157,26 +167,33 @@ export class TarLayer extends IndexedLayer {
     // An uncompressed layer's digest is its diff_id: hash it once.
     const stages = compression === 'none'
       ? [rest, hashAside ? rawCount : rawHash, limit, extract]
-      : [rest, hashAside ? rawCount : rawHash, decompressor(compression), new HandOff(), limit, tarHash, extract];
+      : [rest, hashAside ? rawCount : rawHash, ...(compression === 'zstd' ? [new InputSlices()] : []), decompressor(compression), new HandOff(), limit, tarHash, extract];
     // Settles with the error that stopped the pipeline, if any (the extract is ended with it).
     const ended = pipeline(stages as unknown as [Readable, ...Transform[]]).then(() => undefined, (e: unknown) => {
       extract.destroy(e as Error);
       return e;
     });
 
+    // Content the layer file cannot serve goes to memory, then to a spill file. Decompressor
+    // output belongs to this layer: files can stay views into it.
+    const store = onDisk ? undefined : new ContentStore({
+      name,
+      memoryBytes: options.content === 'memory' ? Number.POSITIVE_INFINITY : options.memoryBytes ?? MEMORY_BYTES,
+      spillDir: options.spillDir ?? tmpdir(),
+      ownChunks: compression !== 'none',
+      onSpillFile: (f) => owned.push(f),
+    });
     // Whatever stops the pass stops the hashing worker too (it must not go on reading the file).
     try {
-      // Decompressor output belongs to this layer: files can stay views into it.
-      const views = compression === 'none' ? undefined : new ContentViews();
       const index = await indexEntries(extract, {
         name, maxEntries, limit, input,
         file: onDisk ? file : undefined,
-        views,
+        store,
         ended,
       });
       // Build the index while the worker (if any) finishes hashing.
       const built = index.builder.build();
-      views?.compact(built.content);
+      await store?.finish(built.content);
       const raw = await fileDigest(name, hashAside, hashAside ? rawCount.bytes : rawHash.bytes, () => ({ digest: rawHash.digest(), bytes: rawHash.bytes }));
       if (file) unchangedSinceOpen(file, name, raw.bytes);
       const info: TarLayerInfo = {
@@ -187,11 +204,13 @@ export class TarLayer extends IndexedLayer {
         size: compression === 'none' ? raw.bytes : tarHash.bytes,
         entryCount: index.count,
         contentOnDisk: onDisk,
+        spilledBytes: store?.spilledBytes ?? 0,
         lossyXattrs: index.lossyXattrs,
       };
       return new TarLayer(name, built, info, owned, file);
     } catch (e) {
       await hashAside?.stop();
+      await store?.settled(); // from() then closes the files
       throw e;
     }
   }
@@ -205,7 +224,7 @@ export class TarLayer extends IndexedLayer {
       unchangedSinceOpen(w.file, w.name, raw.bytes);
       const info: TarLayerInfo = {
         compression: 'none', digest: raw.digest, diffId: raw.digest, compressedSize: raw.bytes, size: raw.bytes,
-        entryCount: walk.count, contentOnDisk: true, lossyXattrs: walk.lossyXattrs,
+        entryCount: walk.count, contentOnDisk: true, spilledBytes: 0, lossyXattrs: walk.lossyXattrs,
       };
       return new TarLayer(w.name, built, info, [w.file], w.file);
     } catch (e) {
@@ -291,10 +310,10 @@ interface IndexContext {
   maxEntries: number;
   limit: ByteLimit;
   input: Readable;
-  /** The uncompressed tar on disk whose content stays there; undefined to read content into memory. */
+  /** The uncompressed tar on disk whose content stays there; undefined to read content into `store`. */
   file: ContentFile | undefined;
-  /** Where in-memory content may be kept as views of the chunks it came in (else copied). */
-  views: ContentViews | undefined;
+  /** Where content read from the stream goes (memory, then a spill file). */
+  store: ContentStore | undefined;
   /** Settles when the pipeline has ended, with the error that stopped it, if any. */
   ended: Promise<unknown>;
 }
@@ -316,7 +335,7 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
         entry.resume();
         index.addOnDisk(h, file);
       } else if (h.type === 'file' || h.type === 'contiguous-file') {
-        index.add(h, await collect(entry as unknown as Readable, ctx.views)); // a streamx Readable: the same events
+        index.add(h, await ctx.store!.collect(entry as unknown as Readable, h.size ?? 0)); // a streamx Readable: the same events
       } else {
         // Only files keep content. tar-stream never ends the stream of a directory whose
         // header gives it a size (it reads no content for directories): waiting for it hung.
@@ -394,24 +413,6 @@ const NO_PAX: Readonly<Record<string, string>> = Object.freeze({});
 /** An entry's name for messages: the PAX path, or the header name shown byte-safe. */
 function displayName(h: TarHeader): string {
   return h.pax?.path ?? printable(h.name);
-}
-
-/** Reads an entry's data (events, not an async iterator: this runs once per entry). */
-function collect(stream: Readable, views: ContentViews | undefined): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    stream.on('data', (c: Buffer) => {
-      chunks.push(c);
-      length += c.length;
-    });
-    stream.once('error', reject);
-    // Without `views`, concat copies even a single chunk: it may be a caller's buffer.
-    stream.once('end', () => resolve(length === 0 ? EMPTY : views ? views.take(chunks, length) : Buffer.concat(chunks, length)));
-    // No 'close' listener: with one, streamx emits a close event per entry, which made a
-    // 20,000-entry gzip layer open 35% slower. An entry ends or errors: the extract stream
-    // destroys its entry with the error that stopped it.
-  });
 }
 
 /**
