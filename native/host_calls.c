@@ -21,6 +21,15 @@
 #include <node_api.h>
 #include <uv.h>
 
+/*
+ * The interface version src/host/native.ts expects (HOST_CALLS_VERSION there): bumped with
+ * every change of a call's arguments or behaviour, so a native/build left from an older
+ * checkout is refused at load instead of being called with the wrong arguments.
+ */
+#ifndef LAYERFS_HOST_VERSION
+#define LAYERFS_HOST_VERSION 1
+#endif
+
 #define CHECK(call)                                                                 \
   do {                                                                              \
     if ((call) != napi_ok) {                                                        \
@@ -186,7 +195,10 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  napi_value version;
+  if (napi_create_uint32(env, LAYERFS_HOST_VERSION, &version) != napi_ok) return NULL;
   napi_property_descriptor props[] = {
+    {"version", NULL, NULL, NULL, NULL, version, napi_enumerable, NULL},
     {"mknodat", NULL, js_mknodat, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setxattr", NULL, js_setxattr, NULL, NULL, NULL, napi_enumerable, NULL},
     {"writeFileAt", NULL, js_write_file_at, NULL, NULL, NULL, napi_enumerable, NULL},

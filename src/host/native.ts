@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
  * small files keep pace with GNU tar (bench/export.bench.ts).
  */
 export interface HostCalls {
+  /** The interface version the addon was built with: HOST_CALLS_VERSION, or it is not used. */
+  version: number;
   /** mknodat(2): `mode` holds the type (S_IFCHR, S_IFBLK, S_IFIFO) and the permission bits. */
   mknodat(dirfd: number, name: string, mode: number, major: number, minor: number): void;
   /**
@@ -29,6 +31,13 @@ export interface HostCalls {
    */
   writeFileAt(dirfd: number, name: string, mode: number, uid: number, gid: number, sec: number, nsec: number, data: Buffer | null, keepOpen: boolean): number;
 }
+
+/**
+ * The version of native/host_calls.c this code calls (LAYERFS_HOST_VERSION there). A build
+ * of another version (a native/build left from an older checkout: it is not tracked, so it
+ * survives checkouts) is not used; `hostCallsMissing()` says to rebuild.
+ */
+export const HOST_CALLS_VERSION = 1;
 
 /**
  * Where the addon is: `LAYERFS_NATIVE_ADDON` (a bundled copy of layerfs points it at the
@@ -48,9 +57,13 @@ function load(): { calls?: HostCalls; missing: string } {
   try {
     // process.dlopen is what require() does for a .node file (and keeps node:module out of the
     // browser bundle of the teaching page, src/serve/bundle-page.ts).
-    const addon = { exports: {} as HostCalls };
+    const addon = { exports: {} as Partial<HostCalls> };
     process.dlopen(addon, path);
-    return { calls: addon.exports, missing: '' };
+    const version = addon.exports.version;
+    if (version !== HOST_CALLS_VERSION) {
+      return { missing: `the native addon at ${path} is stale (interface version ${version ?? 'none'}, this layerfs needs ${HOST_CALLS_VERSION}): rebuild it (npm run build:native)` };
+    }
+    return { calls: addon.exports as HostCalls, missing: '' };
   } catch (e) {
     return { missing: `the native addon is not built (npm run build:native): ${(e as Error).message.split('\n')[0]}` };
   }
