@@ -27,7 +27,7 @@
  * checkout is refused at load instead of being called with the wrong arguments.
  */
 #ifndef LAYERFS_HOST_VERSION
-#define LAYERFS_HOST_VERSION 1
+#define LAYERFS_HOST_VERSION 2
 #endif
 
 #define CHECK(call)                                                                 \
@@ -139,33 +139,35 @@ static void close_keep_errno(int fd) {
 }
 
 /*
- * writeFileAt(dirfd, name, mode, uid, gid, sec, nsec, data, keepOpen) -> fd or -1:
+ * writeFileAt(dirfd, name, mode, uid, gid, setOwner, sec, nsec, data, keepOpen) -> fd or -1:
  * openat(dirfd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0600) (an existing name,
  * a symlink included, is EEXIST and never opened), write all of data (null: none), fchown
- * (uid -1: not), fchmod(mode), futimens (atime = mtime = sec.nsec), then close unless keepOpen.
+ * when setOwner (uid and gid are the full 32-bit ids), fchmod(mode), futimens (atime = mtime
+ * = sec.nsec), then close unless keepOpen.
  * The order matters: chown clears the set-id bits, so the mode comes after it.
  */
 static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
-  int32_t dirfd, uid, gid;
-  uint32_t mode;
+  size_t argc = 10;
+  napi_value argv[10];
+  int32_t dirfd;
+  uint32_t mode, uid, gid;
   int64_t sec, nsec;
-  bool keep_open;
+  bool set_owner, keep_open;
   void *data = NULL;
   size_t size = 0;
   napi_valuetype data_type;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 9) return napi_throw_type_error(env, "EINVAL", "writeFileAt(dirfd, name, mode, uid, gid, sec, nsec, data, keepOpen)"), NULL;
+  if (argc != 10) return napi_throw_type_error(env, "EINVAL", "writeFileAt(dirfd, name, mode, uid, gid, setOwner, sec, nsec, data, keepOpen)"), NULL;
   CHECK(napi_get_value_int32(env, argv[0], &dirfd));
   CHECK(napi_get_value_uint32(env, argv[2], &mode));
-  CHECK(napi_get_value_int32(env, argv[3], &uid));
-  CHECK(napi_get_value_int32(env, argv[4], &gid));
-  CHECK(napi_get_value_int64(env, argv[5], &sec));
-  CHECK(napi_get_value_int64(env, argv[6], &nsec));
-  CHECK(napi_typeof(env, argv[7], &data_type));
-  if (data_type != napi_null) CHECK(napi_get_buffer_info(env, argv[7], &data, &size));
-  CHECK(napi_get_value_bool(env, argv[8], &keep_open));
+  CHECK(napi_get_value_uint32(env, argv[3], &uid));
+  CHECK(napi_get_value_uint32(env, argv[4], &gid));
+  CHECK(napi_get_value_bool(env, argv[5], &set_owner));
+  CHECK(napi_get_value_int64(env, argv[6], &sec));
+  CHECK(napi_get_value_int64(env, argv[7], &nsec));
+  CHECK(napi_typeof(env, argv[8], &data_type));
+  if (data_type != napi_null) CHECK(napi_get_buffer_info(env, argv[8], &data, &size));
+  CHECK(napi_get_value_bool(env, argv[9], &keep_open));
   char *name = string_arg(env, argv[1]);
   if (name == NULL) return NULL;
   int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -177,7 +179,7 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
     if (n < 0 && errno != EINTR) failed = "write";
     else if (n > 0) off += (size_t)n;
   }
-  if (failed == NULL && uid >= 0 && fchown(fd, (uid_t)uid, (gid_t)gid) != 0) failed = "fchown";
+  if (failed == NULL && set_owner && fchown(fd, (uid_t)uid, (gid_t)gid) != 0) failed = "fchown";
   if (failed == NULL && fchmod(fd, mode) != 0) failed = "fchmod";
   struct timespec times[2] = {{(time_t)sec, (long)nsec}, {(time_t)sec, (long)nsec}};
   if (failed == NULL && futimens(fd, times) != 0) failed = "futime";

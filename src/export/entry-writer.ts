@@ -64,7 +64,7 @@ export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: E
   const keepOpen = linked || (e.xattrs !== undefined && e.xattrs.size > 0);
   let ino = 0;
   const write = (at: string) => {
-    const fd = dir.writeFile(at, { mode: e.mode, uid: owner?.uid, gid: owner?.gid, mtimeMs: e.mtimeMs, data: e.data, keepOpen });
+    const fd = dir.writeFile(at, { mode: e.mode, owner, mtimeMs: e.mtimeMs, data: e.data, keepOpen });
     if (fd === undefined) return;
     try {
       if (linked) ino = fstatSync(fd).ino;

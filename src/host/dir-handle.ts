@@ -138,25 +138,25 @@ export class DirHandle {
   }
 
   /**
-   * Creates a new file, writes `data`, sets its owner (unless `uid` is undefined), mode and
+   * Creates a new file, writes `data`, sets its `owner` (when given), mode and
    * times, and closes it unless `keepOpen` (then its descriptor is returned). The name is
    * created with O_EXCL|O_NOFOLLOW: an existing name, a symlink included, is EEXIST. One call
    * into the native addon when it is built (src/host/native.ts), else the same steps here.
    */
-  writeFile(name: string, file: { mode: number; uid?: number; gid?: number; mtimeMs: number; data?: Buffer; keepOpen?: boolean }): number | undefined {
+  writeFile(name: string, file: { mode: number; owner?: { uid: number; gid: number }; mtimeMs: number; data?: Buffer; keepOpen?: boolean }): number | undefined {
     const calls = hostCalls();
     const data = file.data !== undefined && file.data.length > 0 ? file.data : null;
     if (calls) {
       const sec = Math.floor(file.mtimeMs / 1000);
       const nsec = Math.min(999_999_999, Math.round((file.mtimeMs - sec * 1000) * 1e6));
-      const fd = calls.writeFileAt(this.fd, this.checked(name), file.mode, file.uid ?? -1, file.gid ?? -1, sec, nsec, data, file.keepOpen ?? false);
+      const fd = calls.writeFileAt(this.fd, this.checked(name), file.mode, file.owner?.uid ?? 0, file.owner?.gid ?? 0, file.owner !== undefined, sec, nsec, data, file.keepOpen ?? false);
       return fd >= 0 ? fd : undefined;
     }
     const fd = this.createFile(name);
     try {
       for (let off = 0; data && off < data.length; ) off += writeSync(fd, data, off, data.length - off);
       // chown clears the set-id bits (chown(2)): the mode comes after it.
-      if (file.uid !== undefined) fchownSync(fd, file.uid, file.gid ?? -1);
+      if (file.owner) fchownSync(fd, file.owner.uid, file.owner.gid);
       fchmodSync(fd, file.mode);
       futimesSync(fd, file.mtimeMs / 1000, file.mtimeMs / 1000);
     } catch (e) {

@@ -25,11 +25,11 @@ export interface HostCalls {
    */
   setxattr(target: number | string, name: string, value: Buffer): void;
   /**
-   * openat(dirfd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600), write `data`, fchown
-   * (uid -1: not), fchmod(mode), futimens(atime = mtime = sec.nsec), and close unless
-   * `keepOpen` (then the descriptor is returned, else -1).
+   * openat(dirfd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600), write `data`, fchown to
+   * `uid`:`gid` (unsigned 32-bit ids) when `setOwner`, fchmod(mode), futimens(atime = mtime =
+   * sec.nsec), and close unless `keepOpen` (then the descriptor is returned, else -1).
    */
-  writeFileAt(dirfd: number, name: string, mode: number, uid: number, gid: number, sec: number, nsec: number, data: Buffer | null, keepOpen: boolean): number;
+  writeFileAt(dirfd: number, name: string, mode: number, uid: number, gid: number, setOwner: boolean, sec: number, nsec: number, data: Buffer | null, keepOpen: boolean): number;
 }
 
 /**
@@ -37,7 +37,7 @@ export interface HostCalls {
  * of another version (a native/build left from an older checkout: it is not tracked, so it
  * survives checkouts) is not used; `hostCallsMissing()` says to rebuild.
  */
-export const HOST_CALLS_VERSION = 1;
+export const HOST_CALLS_VERSION = 2;
 
 /**
  * Where the addon is: `LAYERFS_NATIVE_ADDON` (a bundled copy of layerfs points it at the

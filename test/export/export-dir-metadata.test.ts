@@ -53,6 +53,23 @@ describe.skipIf(!isRoot)('exportDir metadata, against what GNU tar extracts from
     expect(report.skipped).toEqual([]);
   });
 
+  it('owners past 2^31 (PAX uid/gid) on files, directories, symlinks and nodes, set-id bits cleared as chown leaves them: as GNU tar extracts the same layer', async () => {
+    const high = { uid: 2 ** 31, gid: 3_000_000_001 };
+    const ov = overlay({
+      '/bin/su': { type: 'file', content: 'ELF', mode: 0o4755, ...high },
+      '/bin/newgrp': { type: 'file', content: '', mode: 0o2755, uid: 4_000_000_000, gid: 2 ** 31 + 5 },
+      '/home/u': { type: 'directory', mode: 0o2750, ...high },
+      '/home/u/link': { type: 'symlink', linkTarget: '../../bin/su', ...high },
+      '/dev/tty9': { type: 'char', rdev: (4 << 8) | 9, mode: 0o620, ...high },
+      '/run/pipe': { type: 'fifo', mode: 0o600, uid: 4_294_967_294, gid: 4_294_967_294 },
+    });
+    const dir = fresh('dir');
+    const report = ov.exportDir(dir);
+    expect(report.skipped).toEqual([]);
+    expect(statsOf(dir)).toBe(statsOf(await viaGnuTar(ov)));
+    expect(fs.statSync(join(dir, 'bin/su'))).toMatchObject({ uid: 2 ** 31, gid: 3_000_000_001, mode: 0o104755 });
+  });
+
   it('gives the target itself the merged root\'s mode, owner and mtime', () => {
     const dir = fresh('dir');
     overlay().exportDir(dir);
