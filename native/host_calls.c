@@ -3,8 +3,9 @@
  * one module that loads this): mknodat(2) for device nodes and fifos, fsetxattr(2) and
  * setxattr(2) for extended attributes, and writeFileAt, the create-write-own-stamp sequence
  * of one file in a single call (what a 200,000-file export spends its time on). Each is
- * synchronous and throws an Error shaped like Node's own fs errors (code, errno, syscall)
- * when a call fails.
+ * synchronous and throws an Error shaped like Node's own fs errors (code, errno, syscall) when
+ * a call fails; a bad argument throws a TypeError with code ERR_INVALID_ARG_TYPE or
+ * ERR_INVALID_ARG_VALUE, never an errno code (which callers take for a filesystem's answer).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,20 +28,33 @@
  * checkout is refused at load instead of being called with the wrong arguments.
  */
 #ifndef LAYERFS_HOST_VERSION
-#define LAYERFS_HOST_VERSION 2
+#define LAYERFS_HOST_VERSION 3
 #endif
 
-#define CHECK(call)                                                                 \
-  do {                                                                              \
-    if ((call) != napi_ok) {                                                        \
-      napi_throw_error(env, "EINVAL", "layerfs_host: bad arguments (" #call ")");  \
-      return NULL;                                                                  \
-    }                                                                               \
+/* Retries a call interrupted by a signal (EINTR) before it did anything. */
+#define RETRY(result, call) \
+  do {                      \
+    (result) = (call);      \
+  } while ((result) == -1 && errno == EINTR)
+
+#define CHECK(call)                                                                                 \
+  do {                                                                                              \
+    if ((call) != napi_ok) {                                                                        \
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "layerfs_host: bad arguments (" #call ")"); \
+      return NULL;                                                                                  \
+    }                                                                                               \
   } while (0)
 
-/* Throws { code: 'ENOSPC', errno: -28, syscall: 'fsetxattr', message } for the current errno. */
-static napi_value throw_errno(napi_env env, const char *syscall) {
-  int err = errno;
+#define ARGC(expected, usage)                                                      \
+  do {                                                                             \
+    if (argc != (expected)) {                                                      \
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "layerfs_host: " usage); \
+      return NULL;                                                                 \
+    }                                                                              \
+  } while (0)
+
+/* Throws { code: 'ENOSPC', errno: -28, syscall: 'fsetxattr', message } for errno `err`. */
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
   const char *code = uv_err_name(uv_translate_sys_error(err));
   char message[256];
   snprintf(message, sizeof message, "%s: %s, %s", code, strerror(err), syscall);
@@ -60,18 +74,18 @@ static napi_value throw_errno(napi_env env, const char *syscall) {
 static char *string_arg(napi_env env, napi_value value) {
   size_t length;
   if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) {
-    napi_throw_type_error(env, "EINVAL", "layerfs_host: expected a string");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "layerfs_host: expected a string");
     return NULL;
   }
   char *s = malloc(length + 1);
   if (s == NULL) {
-    napi_throw_error(env, "ENOMEM", "layerfs_host: out of memory");
+    napi_throw_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "layerfs_host: out of memory");
     return NULL;
   }
   napi_get_value_string_utf8(env, value, s, length + 1, &length);
   if (strlen(s) != length) { /* an embedded NUL would shorten the name the kernel sees */
     free(s);
-    napi_throw_type_error(env, "EINVAL", "layerfs_host: a name holds a NUL byte");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "layerfs_host: a name holds a NUL byte");
     return NULL;
   }
   return s;
@@ -84,16 +98,18 @@ static napi_value js_mknodat(napi_env env, napi_callback_info info) {
   int32_t dirfd;
   uint32_t mode, major_number, minor_number;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 5) return napi_throw_type_error(env, "EINVAL", "mknodat(dirfd, name, mode, major, minor)"), NULL;
+  ARGC(5, "mknodat(dirfd, name, mode, major, minor)");
   CHECK(napi_get_value_int32(env, argv[0], &dirfd));
   CHECK(napi_get_value_uint32(env, argv[2], &mode));
   CHECK(napi_get_value_uint32(env, argv[3], &major_number));
   CHECK(napi_get_value_uint32(env, argv[4], &minor_number));
   char *name = string_arg(env, argv[1]);
   if (name == NULL) return NULL;
-  int rc = mknodat(dirfd, name, mode, makedev(major_number, minor_number));
+  int rc;
+  RETRY(rc, mknodat(dirfd, name, mode, makedev(major_number, minor_number)));
+  int err = errno;
   free(name);
-  if (rc != 0) return throw_errno(env, "mknodat");
+  if (rc != 0) return throw_errno(env, err, "mknodat");
   return NULL;
 }
 
@@ -109,33 +125,31 @@ static napi_value js_setxattr(napi_env env, napi_callback_info info) {
   napi_valuetype target_type;
   void *data;
   size_t size;
+  int32_t fd = -1;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 3) return napi_throw_type_error(env, "EINVAL", "setxattr(fd or path, name, value)"), NULL;
+  ARGC(3, "setxattr(fd or path, name, value)");
   CHECK(napi_typeof(env, argv[0], &target_type));
+  if (target_type == napi_number) CHECK(napi_get_value_int32(env, argv[0], &fd));
   CHECK(napi_get_buffer_info(env, argv[2], &data, &size));
   char *name = string_arg(env, argv[1]);
   if (name == NULL) return NULL;
-  int rc;
+  int rc, err;
   if (target_type == napi_number) {
-    int32_t fd;
-    if (napi_get_value_int32(env, argv[0], &fd) != napi_ok) return free(name), NULL;
-    rc = fsetxattr(fd, name, data, size, 0);
+    RETRY(rc, fsetxattr(fd, name, data, size, 0));
+    err = errno;
   } else {
     char *path = string_arg(env, argv[0]);
-    if (path == NULL) return free(name), NULL;
-    rc = setxattr(path, name, data, size, 0);
+    if (path == NULL) {
+      free(name);
+      return NULL; /* string_arg threw */
+    }
+    RETRY(rc, setxattr(path, name, data, size, 0));
+    err = errno;
     free(path);
   }
   free(name);
-  if (rc != 0) return throw_errno(env, target_type == napi_number ? "fsetxattr" : "setxattr");
+  if (rc != 0) return throw_errno(env, err, target_type == napi_number ? "fsetxattr" : "setxattr");
   return NULL;
-}
-
-/* Closes fd keeping errno (the error being reported is the earlier one). */
-static void close_keep_errno(int fd) {
-  int err = errno;
-  close(fd);
-  errno = err;
 }
 
 /*
@@ -157,7 +171,7 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
   size_t size = 0;
   napi_valuetype data_type;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 10) return napi_throw_type_error(env, "EINVAL", "writeFileAt(dirfd, name, mode, uid, gid, setOwner, sec, nsec, data, keepOpen)"), NULL;
+  ARGC(10, "writeFileAt(dirfd, name, mode, uid, gid, setOwner, sec, nsec, data, keepOpen)");
   CHECK(napi_get_value_int32(env, argv[0], &dirfd));
   CHECK(napi_get_value_uint32(env, argv[2], &mode));
   CHECK(napi_get_value_uint32(env, argv[3], &uid));
@@ -170,25 +184,46 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_bool(env, argv[9], &keep_open));
   char *name = string_arg(env, argv[1]);
   if (name == NULL) return NULL;
-  int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int fd;
+  RETRY(fd, openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  int err = errno;
   free(name);
-  if (fd < 0) return throw_errno(env, "open");
+  if (fd < 0) return throw_errno(env, err, "open");
   const char *failed = NULL;
   for (size_t off = 0; off < size && failed == NULL;) {
     ssize_t n = write(fd, (const char *)data + off, size - off);
-    if (n < 0 && errno != EINTR) failed = "write";
-    else if (n > 0) off += (size_t)n;
+    if (n > 0) {
+      off += (size_t)n;
+    } else if (n == 0) {
+      /* write(2) of a non-zero count to a regular file writes something or fails; 0 would loop. */
+      errno = EIO;
+      failed = "write";
+    } else if (errno != EINTR) {
+      failed = "write";
+    }
   }
-  if (failed == NULL && set_owner && fchown(fd, (uid_t)uid, (gid_t)gid) != 0) failed = "fchown";
-  if (failed == NULL && fchmod(fd, mode) != 0) failed = "fchmod";
+  int rc = 0;
+  if (failed == NULL && set_owner) {
+    RETRY(rc, fchown(fd, (uid_t)uid, (gid_t)gid));
+    if (rc != 0) failed = "fchown";
+  }
+  if (failed == NULL) {
+    RETRY(rc, fchmod(fd, mode));
+    if (rc != 0) failed = "fchmod";
+  }
   struct timespec times[2] = {{(time_t)sec, (long)nsec}, {(time_t)sec, (long)nsec}};
-  if (failed == NULL && futimens(fd, times) != 0) failed = "futime";
+  if (failed == NULL) {
+    RETRY(rc, futimens(fd, times));
+    if (rc != 0) failed = "futime";
+  }
   if (failed != NULL) {
-    close_keep_errno(fd);
-    return throw_errno(env, failed);
+    err = errno;
+    close(fd);
+    return throw_errno(env, err, failed);
   }
   if (!keep_open) {
-    if (close(fd) != 0) return throw_errno(env, "close");
+    /* close(2) is not retried on EINTR: on Linux the descriptor is released either way. */
+    if (close(fd) != 0) return throw_errno(env, errno, "close");
     fd = -1;
   }
   napi_value result;

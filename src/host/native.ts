@@ -37,7 +37,7 @@ export interface HostCalls {
  * of another version (a native/build left from an older checkout: it is not tracked, so it
  * survives checkouts) is not used; `hostCallsMissing()` says to rebuild.
  */
-export const HOST_CALLS_VERSION = 2;
+export const HOST_CALLS_VERSION = 3;
 
 /**
  * Where the addon is: `LAYERFS_NATIVE_ADDON` (a bundled copy of layerfs points it at the
