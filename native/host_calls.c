@@ -1,11 +1,12 @@
 /*
  * The few Linux calls Node's fs lacks, for writing a root filesystem (src/host/native.ts is the
  * one module that loads this): mknodat(2) for device nodes and fifos, fsetxattr(2) and
- * setxattr(2) for extended attributes, and writeFileAt, the create-write-own-stamp sequence
- * of one file in a single call (what a 200,000-file export spends its time on). Each is
- * synchronous and throws an Error shaped like Node's own fs errors (code, errno, syscall) when
- * a call fails; a bad argument throws a TypeError with code ERR_INVALID_ARG_TYPE or
- * ERR_INVALID_ARG_VALUE, never an errno code (which callers take for a filesystem's answer).
+ * setxattr(2) for extended attributes, writeFileAt, the create-write-own-stamp sequence of one
+ * file in a single call (what a 200,000-file export spends its time on), and linkFd, which
+ * gives an unnamed (O_TMPFILE) file its name. Each is synchronous and throws an Error shaped
+ * like Node's own fs errors (code, errno, syscall) when a call fails; a bad argument throws a
+ * TypeError with code ERR_INVALID_ARG_TYPE or ERR_INVALID_ARG_VALUE, never an errno code
+ * (which callers take for a filesystem's answer).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,8 +29,11 @@
  * checkout is refused at load instead of being called with the wrong arguments.
  */
 #ifndef LAYERFS_HOST_VERSION
-#define LAYERFS_HOST_VERSION 3
+#define LAYERFS_HOST_VERSION 4
 #endif
+
+/* writeFileAt's flags (WRITE_* in src/host/native.ts). */
+#define WRITE_KEEP_OPEN 1 /* return the descriptor instead of closing it */
 
 /* Retries a call interrupted by a signal (EINTR) before it did anything. */
 #define RETRY(result, call) \
@@ -70,8 +74,20 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall) {
   return NULL;
 }
 
-/* A JS string argument as a NUL-terminated C string (malloc'd; NULL with an exception pending). */
-static char *string_arg(napi_env env, napi_value value) {
+/*
+ * A JS string argument as a NUL-terminated C string (malloc'd; NULL with an exception
+ * pending). With `nullable`, a JS null is allowed: *is_null is set and NULL returned with no
+ * exception.
+ */
+static char *string_arg(napi_env env, napi_value value, bool nullable, bool *is_null) {
+  if (nullable) {
+    napi_valuetype type;
+    if (napi_typeof(env, value, &type) == napi_ok && type == napi_null) {
+      *is_null = true;
+      return NULL;
+    }
+    *is_null = false;
+  }
   size_t length;
   if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "layerfs_host: expected a string");
@@ -103,7 +119,7 @@ static napi_value js_mknodat(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_uint32(env, argv[2], &mode));
   CHECK(napi_get_value_uint32(env, argv[3], &major_number));
   CHECK(napi_get_value_uint32(env, argv[4], &minor_number));
-  char *name = string_arg(env, argv[1]);
+  char *name = string_arg(env, argv[1], false, NULL);
   if (name == NULL) return NULL;
   int rc;
   RETRY(rc, mknodat(dirfd, name, mode, makedev(major_number, minor_number)));
@@ -131,14 +147,14 @@ static napi_value js_setxattr(napi_env env, napi_callback_info info) {
   CHECK(napi_typeof(env, argv[0], &target_type));
   if (target_type == napi_number) CHECK(napi_get_value_int32(env, argv[0], &fd));
   CHECK(napi_get_buffer_info(env, argv[2], &data, &size));
-  char *name = string_arg(env, argv[1]);
+  char *name = string_arg(env, argv[1], false, NULL);
   if (name == NULL) return NULL;
   int rc, err;
   if (target_type == napi_number) {
     RETRY(rc, fsetxattr(fd, name, data, size, 0));
     err = errno;
   } else {
-    char *path = string_arg(env, argv[0]);
+    char *path = string_arg(env, argv[0], false, NULL);
     if (path == NULL) {
       free(name);
       return NULL; /* string_arg threw */
@@ -153,25 +169,29 @@ static napi_value js_setxattr(napi_env env, napi_callback_info info) {
 }
 
 /*
- * writeFileAt(dirfd, name, mode, uid, gid, setOwner, sec, nsec, data, keepOpen) -> fd or -1:
- * openat(dirfd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0600) (an existing name,
- * a symlink included, is EEXIST and never opened), write all of data (null: none), fchown
- * when setOwner (uid and gid are the full 32-bit ids), fchmod(mode), futimens (atime = mtime
- * = sec.nsec), then close unless keepOpen.
- * The order matters: chown clears the set-id bits, so the mode comes after it.
+ * writeFileAt(dirfd, name, mode, uid, gid, setOwner, sec, nsec, data, flags) -> fd or -1:
+ * opens a new file: `name` with openat(dirfd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600)
+ * (an existing name, a symlink included, is EEXIST and never opened), or, when name is null,
+ * an unnamed one in dirfd with O_TMPFILE (open(2); EOPNOTSUPP or EISDIR where the
+ * filesystem or kernel has none), to be named by linkFd once complete. Then writes all of
+ * data (null: none), fchown(uid, gid) when setOwner (uid and gid are the full 32-bit ids),
+ * fchmod(mode) and futimens (atime = mtime = sec.nsec); closes it unless WRITE_KEEP_OPEN.
+ * The order matters: chown clears the set-id bits and security.capability (chown(2)), so
+ * the mode and xattrs come after it. On failure the descriptor is closed (a named file
+ * stays: the caller removes it).
  */
 static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
   size_t argc = 10;
   napi_value argv[10];
   int32_t dirfd;
-  uint32_t mode, uid, gid;
+  uint32_t mode, uid, gid, flags;
   int64_t sec, nsec;
-  bool set_owner, keep_open;
+  bool set_owner, name_is_null;
   void *data = NULL;
   size_t size = 0;
   napi_valuetype data_type;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  ARGC(10, "writeFileAt(dirfd, name, mode, uid, gid, setOwner, sec, nsec, data, keepOpen)");
+  ARGC(10, "writeFileAt(dirfd, name, mode, uid, gid, setOwner, sec, nsec, data, flags)");
   CHECK(napi_get_value_int32(env, argv[0], &dirfd));
   CHECK(napi_get_value_uint32(env, argv[2], &mode));
   CHECK(napi_get_value_uint32(env, argv[3], &uid));
@@ -181,11 +201,15 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int64(env, argv[7], &nsec));
   CHECK(napi_typeof(env, argv[8], &data_type));
   if (data_type != napi_null) CHECK(napi_get_buffer_info(env, argv[8], &data, &size));
-  CHECK(napi_get_value_bool(env, argv[9], &keep_open));
-  char *name = string_arg(env, argv[1]);
-  if (name == NULL) return NULL;
+  CHECK(napi_get_value_uint32(env, argv[9], &flags));
+  char *name = string_arg(env, argv[1], true, &name_is_null);
+  if (name == NULL && !name_is_null) return NULL;
   int fd;
-  RETRY(fd, openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (name_is_null) {
+    RETRY(fd, openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+  } else {
+    RETRY(fd, openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  }
   int err = errno;
   free(name);
   if (fd < 0) return throw_errno(env, err, "open");
@@ -221,7 +245,7 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, err, failed);
   }
-  if (!keep_open) {
+  if (!(flags & WRITE_KEEP_OPEN)) {
     /* close(2) is not retried on EINTR: on Linux the descriptor is released either way. */
     if (close(fd) != 0) return throw_errno(env, errno, "close");
     fd = -1;
@@ -229,6 +253,32 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
   napi_value result;
   CHECK(napi_create_int32(env, fd, &result));
   return result;
+}
+
+/*
+ * linkFd(fd, dirfd, name): gives the file open as fd the name `name` in dirfd with
+ * linkat(AT_FDCWD, "/proc/self/fd/<fd>", dirfd, name, AT_SYMLINK_FOLLOW), the form open(2)
+ * documents for naming an O_TMPFILE file (the magic link is followed to the open file itself;
+ * Node's link(2) does not follow it). An existing name, a symlink included, is EEXIST.
+ */
+static napi_value js_link_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd, dirfd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGC(3, "linkFd(fd, dirfd, name)");
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int32(env, argv[1], &dirfd));
+  char *name = string_arg(env, argv[2], false, NULL);
+  if (name == NULL) return NULL;
+  char from[64];
+  snprintf(from, sizeof from, "/proc/self/fd/%d", (int)fd);
+  int rc;
+  RETRY(rc, linkat(AT_FDCWD, from, dirfd, name, AT_SYMLINK_FOLLOW));
+  int err = errno;
+  free(name);
+  if (rc != 0) return throw_errno(env, err, "link");
+  return NULL;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -239,6 +289,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"mknodat", NULL, js_mknodat, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setxattr", NULL, js_setxattr, NULL, NULL, NULL, napi_enumerable, NULL},
     {"writeFileAt", NULL, js_write_file_at, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"linkFd", NULL, js_link_fd, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

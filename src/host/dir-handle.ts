@@ -1,5 +1,5 @@
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
-import { hostCalls } from './native.js';
+import { hostCalls, WRITE_KEEP_OPEN } from './native.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
 const S_ISGID = 0o2000;
@@ -9,6 +9,13 @@ const S_ISGID = 0o2000;
  * O_NOFOLLOW, on a symlink itself.
  */
 const O_PATH = 0o10000000;
+
+/**
+ * open(2)'s O_TMPFILE (__O_TMPFILE 020000000 with O_DIRECTORY, so 020200000, on Linux's
+ * generic ABI: x86-64, arm64), which Node's constants lack; Node passes the number through to
+ * open(2). An unnamed regular file in the directory opened, gone when closed unless linked.
+ */
+const O_TMPFILE = 0o20000000 | O_DIRECTORY;
 
 /**
  * The names of temporary files (`.layerfs-tmp.<pid>.<n>`): content is written under such a
@@ -138,21 +145,33 @@ export class DirHandle {
   }
 
   /**
-   * Creates a new file, writes `data`, sets its `owner` (when given), mode and
-   * times, and closes it unless `keepOpen` (then its descriptor is returned). The name is
-   * created with O_EXCL|O_NOFOLLOW: an existing name, a symlink included, is EEXIST. One call
-   * into the native addon when it is built (src/host/native.ts), else the same steps here.
+   * Opens a new unnamed regular file in this directory for writing (O_TMPFILE through the
+   * descriptor's /proc/self/fd path): no name shows it until it is linked (src/host/publish.ts),
+   * and it is gone when closed otherwise. EOPNOTSUPP (or EISDIR from an old kernel) where the
+   * filesystem has no O_TMPFILE.
    */
-  writeFile(name: string, file: { mode: number; owner?: { uid: number; gid: number }; mtimeMs: number; data?: Buffer; keepOpen?: boolean }): number | undefined {
+  createUnnamed(mode = 0o600): number {
+    return openSync(this.self(), O_TMPFILE | O_WRONLY, mode);
+  }
+
+  /**
+   * Creates a new file, writes `data`, sets its `owner` (when given), mode and times, and
+   * closes it unless `keepOpen` (then its descriptor is returned). The name is created with
+   * O_EXCL|O_NOFOLLOW: an existing name, a symlink included, is EEXIST; `null` makes an
+   * unnamed file (createUnnamed), returned open. One call into the native addon when it is
+   * built (src/host/native.ts), else the same steps here.
+   */
+  writeFile(name: string | null, file: { mode: number; owner?: { uid: number; gid: number }; mtimeMs: number; data?: Buffer; keepOpen?: boolean }): number | undefined {
     const calls = hostCalls();
     const data = file.data !== undefined && file.data.length > 0 ? file.data : null;
     if (calls) {
       const sec = Math.floor(file.mtimeMs / 1000);
       const nsec = Math.min(999_999_999, Math.round((file.mtimeMs - sec * 1000) * 1e6));
-      const fd = calls.writeFileAt(this.fd, this.checked(name), file.mode, file.owner?.uid ?? 0, file.owner?.gid ?? 0, file.owner !== undefined, sec, nsec, data, file.keepOpen ?? false);
+      const keepOpen = name === null || file.keepOpen === true;
+      const fd = calls.writeFileAt(this.fd, name === null ? null : this.checked(name), file.mode, file.owner?.uid ?? 0, file.owner?.gid ?? 0, file.owner !== undefined, sec, nsec, data, keepOpen ? WRITE_KEEP_OPEN : 0);
       return fd >= 0 ? fd : undefined;
     }
-    const fd = this.createFile(name);
+    const fd = name === null ? this.createUnnamed() : this.createFile(name);
     try {
       for (let off = 0; data && off < data.length; ) off += writeSync(fd, data, off, data.length - off);
       // chown clears the set-id bits (chown(2)): the mode comes after it.
@@ -163,7 +182,7 @@ export class DirHandle {
       closeSync(fd);
       throw e;
     }
-    if (file.keepOpen) return fd;
+    if (file.keepOpen || name === null) return fd;
     closeSync(fd);
     return undefined;
   }

@@ -25,11 +25,18 @@ export interface HostCalls {
    */
   setxattr(target: number | string, name: string, value: Buffer): void;
   /**
-   * openat(dirfd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600), write `data`, fchown to
-   * `uid`:`gid` (unsigned 32-bit ids) when `setOwner`, fchmod(mode), futimens(atime = mtime =
-   * sec.nsec), and close unless `keepOpen` (then the descriptor is returned, else -1).
+   * Opens a new file: `name` in `dirfd` with O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600, or, when
+   * `name` is null, an unnamed one there (O_TMPFILE; EOPNOTSUPP or EISDIR where the filesystem
+   * has none), to be named by linkFd. Writes `data`, fchowns to `uid`:`gid` (unsigned 32-bit
+   * ids) when `setOwner`, fchmods to `mode`, sets atime = mtime = sec.nsec, and closes it
+   * unless `flags` has WRITE_KEEP_OPEN (then the descriptor is returned, else -1).
    */
-  writeFileAt(dirfd: number, name: string, mode: number, uid: number, gid: number, setOwner: boolean, sec: number, nsec: number, data: Buffer | null, keepOpen: boolean): number;
+  writeFileAt(dirfd: number, name: string | null, mode: number, uid: number, gid: number, setOwner: boolean, sec: number, nsec: number, data: Buffer | null, flags: number): number;
+  /**
+   * linkat(AT_FDCWD, "/proc/self/fd/<fd>", dirfd, name, AT_SYMLINK_FOLLOW): gives the open
+   * file `fd` (an O_TMPFILE one) the name `name` in `dirfd`; EEXIST if the name exists.
+   */
+  linkFd(fd: number, dirfd: number, name: string): void;
 }
 
 /**
@@ -37,7 +44,10 @@ export interface HostCalls {
  * of another version (a native/build left from an older checkout: it is not tracked, so it
  * survives checkouts) is not used; `hostCallsMissing()` says to rebuild.
  */
-export const HOST_CALLS_VERSION = 3;
+export const HOST_CALLS_VERSION = 4;
+
+/** writeFileAt's flags. */
+export const WRITE_KEEP_OPEN = 1;
 
 /**
  * Where the addon is: `LAYERFS_NATIVE_ADDON` (a bundled copy of layerfs points it at the

@@ -71,13 +71,13 @@ process.stdout.write(JSON.stringify((function (addon, dirfd, fs, run) { ${calls}
 
 describe('the native addon when libc calls misbehave (LD_PRELOAD)', () => {
   it('a write that makes no progress is an error (EIO), not an endless loop', () => {
-    const r = withFaults('return run(() => addon.writeFileAt(dirfd, "f", 0o644, 0, 0, false, 0, 0, Buffer.alloc(7777), false));');
+    const r = withFaults('return run(() => addon.writeFileAt(dirfd, "f", 0o644, 0, 0, false, 0, 0, Buffer.alloc(7777), 0));');
     expect(r.timedOut).toBe(false);
     expect(r.out).toBe('EIO');
   });
 
   it.runIf(isRoot)('a call interrupted by a signal (EINTR) is retried, not reported', () => {
-    const r = withFaults('run(() => addon.writeFileAt(dirfd, "f", 0o640, 7, 4242, true, 0, 0, null, false)); return fs.statSync("/proc/self/fd/" + dirfd + "/f").gid;');
+    const r = withFaults('run(() => addon.writeFileAt(dirfd, "f", 0o640, 7, 4242, true, 0, 0, null, 0)); return fs.statSync("/proc/self/fd/" + dirfd + "/f").gid;');
     expect(r.out).toBe(4242);
   });
 
