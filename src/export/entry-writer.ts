@@ -1,5 +1,6 @@
 import { chmodSync, chownSync, closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, utimesSync } from 'node:fs';
 import { ReplacedError, type DirHandle, type NodeRef } from '../host/dir-handle.js';
+import { PendingFile } from '../host/publish.js';
 import { hostCalls, hostCallsMissing } from '../host/native.js';
 import { major, minor } from '../layer/device.js';
 import type { TarEntry } from './tar-writer.js';
@@ -8,8 +9,6 @@ import type { TarEntry } from './tar-writer.js';
 export interface EntryContext {
   /** Whether owners can be set (the process is root). */
   root: boolean;
-  /** Replace an existing non-directory at a file's name instead of failing with EEXIST. */
-  replace: boolean;
   /** Records what could not be reproduced here, and why. */
   skip(path: string, reason: string): void;
 }
@@ -53,43 +52,35 @@ function ownerOf(e: TarEntry, ctx: EntryContext): { uid: number; gid: number } |
 }
 
 /**
- * Writes a regular file at `name` in `dir`. Content goes to a temporary name first and is
- * renamed into place complete, its metadata set: an interrupted export never leaves a short
- * file under its final name. An empty file is created at its name directly (it cannot be torn).
+ * Writes a regular file at `name` in `dir`. A file with content is written unnamed (or under a
+ * random temporary name where the filesystem cannot) with its metadata and given its name only
+ * once complete (src/host/publish.ts): an interrupted export never leaves a short file under
+ * its final name. An empty file is created at its name directly (it cannot be torn).
  * Returns the inode written when the entry has more names (hard links to follow), else 0.
  */
 export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: EntryContext): number {
   const owner = ownerOf(e, ctx);
   const linked = (e.nlink ?? 1) > 1;
-  const keepOpen = linked || (e.xattrs !== undefined && e.xattrs.size > 0);
-  let ino = 0;
-  const write = (at: string) => {
-    const fd = dir.writeFile(at, { mode: e.mode, owner, mtimeMs: e.mtimeMs, data: e.data, keepOpen });
-    if (fd === undefined) return;
+  const hasXattrs = e.xattrs !== undefined && e.xattrs.size > 0;
+  const file = { mode: e.mode, owner, mtimeMs: e.mtimeMs, data: e.data };
+  if (!e.data || e.data.length === 0) {
+    const fd = dir.writeFile(name, { ...file, keepOpen: linked || hasXattrs });
+    if (fd === undefined) return 0;
     try {
-      if (linked) ino = fstatSync(fd).ino;
       writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(fd, k, v));
+      return linked ? fstatSync(fd).ino : 0;
     } finally {
       closeSync(fd);
     }
-  };
-  if (!e.data || e.data.length === 0) {
-    write(name);
-    return ino;
   }
-  const temp = dir.withTempName(write);
+  const pending = PendingFile.create(dir, (at) => dir.writeFile(at, { ...file, keepOpen: true })!);
   try {
-    dir.place(temp, name, { replace: ctx.replace });
-  } catch (err) {
-    // The temporary goes, so only an export killed outright leaves one behind.
-    try {
-      dir.unlink(temp);
-    } catch {
-      // The filesystem refuses even that: the error below says why.
-    }
-    throw err;
+    writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(pending.fd, k, v));
+    pending.publish(name);
+    return linked ? pending.stat.ino : 0;
+  } finally {
+    pending.close();
   }
-  return ino;
 }
 
 /** Sets owner, mode, xattrs and times on an inode held by an O_PATH descriptor. */

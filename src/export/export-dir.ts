@@ -13,11 +13,11 @@ export interface ExportDirOptions {
   /** Write into a target that already has entries (they are never followed or replaced). */
   allowNonEmpty?: boolean;
   /**
-   * Finish or redo an export into a target that already has entries: a name the image has is
-   * replaced when it is not a directory where the image has one (an existing directory is
-   * kept and filled), leftover temporaries of an interrupted export are removed, and nothing
-   * found in the target is followed (entries are removed by descriptor). Names the image does
-   * not have are left alone.
+   * Finish or redo an export into a target that already has entries: what is at a name the
+   * image has is removed and written again, except a directory where the image has one (it
+   * is kept and filled); temporary files an interrupted export left (regular files named like
+   * publish.ts's TEMP_NAME) are removed; nothing found in the target is followed (entries are
+   * removed by descriptor). Names the image does not have are left alone.
    */
   overwrite?: boolean;
   /** Called after each entry, for progress displays. */
@@ -51,7 +51,6 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
   const report: ExportDirReport = { entries: 0, bytes: 0, skipped: [] };
   const ctx: EntryContext = {
     root: process.geteuid?.() === 0,
-    replace: options.overwrite === true,
     skip: (path, reason) => void report.skipped.push({ path, reason }),
   };
   const open: OpenDir[] = [{ rel: '', dir: root }];

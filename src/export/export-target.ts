@@ -1,5 +1,6 @@
 import { fchmodSync, lstatSync } from 'node:fs';
-import { DirHandle, TEMP_NAME } from '../host/dir-handle.js';
+import { DirHandle } from '../host/dir-handle.js';
+import { TEMP_NAME } from '../host/publish.js';
 import { ExportError, toExportError } from './export-error.js';
 import type { TarEntry } from './tar-writer.js';
 
@@ -43,8 +44,8 @@ export function openTarget(target: string, options: { allowNonEmpty?: boolean; o
 /**
  * overwrite: makes room for entry `e` at `name`. An existing directory where `e` is one is
  * kept (returned open, its leftover temporaries removed); anything else there is removed by
- * descriptor, except a non-directory where `e` is a file with content, which the rename of
- * the new content replaces in one step.
+ * descriptor, so the entry is then made at a free name (a name another process puts back in
+ * between is EEXIST, never written through).
  */
 export function clearName(dir: DirHandle, name: string, e: TarEntry, root: boolean): DirHandle | undefined {
   const st = dir.lstat(name);
@@ -61,7 +62,6 @@ export function clearName(dir: DirHandle, name: string, e: TarEntry, root: boole
     }
     return kept;
   }
-  if (!st.isDirectory() && e.type === 'file' && (e.data?.length ?? 0) > 0) return undefined;
   dir.removeTree(name);
   return undefined;
 }

@@ -17,14 +17,6 @@ const O_PATH = 0o10000000;
  */
 const O_TMPFILE = 0o20000000 | O_DIRECTORY;
 
-/**
- * The names of temporary files (`.layerfs-tmp.<pid>.<n>`): content is written under such a
- * name and renamed into place once complete, so one found in a target is a file an
- * interrupted export did not finish.
- */
-export const TEMP_NAME = /^\.layerfs-tmp\.\d+\.\d+$/;
-let tempCounter = 0;
-
 /** A name a directory handle refuses: empty, `.`, `..`, or holding `/` or NUL. */
 export class UnsafeNameError extends Error {
   constructor(readonly dir: string, readonly entry: string) {
@@ -185,40 +177,6 @@ export class DirHandle {
     if (file.keepOpen || name === null) return fd;
     closeSync(fd);
     return undefined;
-  }
-
-  /**
-   * Runs `create` with a fresh temporary name (see TEMP_NAME) until it does not fail with
-   * EEXIST, and returns the name used. When `create` fails otherwise (ENOSPC while writing),
-   * the name is removed: only a process killed outright leaves a temporary behind.
-   */
-  withTempName(create: (name: string) => void): string {
-    for (;;) {
-      const name = `.layerfs-tmp.${process.pid}.${tempCounter++}`;
-      try {
-        create(name);
-        return name;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
-        try {
-          this.unlink(name);
-        } catch {
-          // Never created (the open itself failed), or the filesystem refuses even this.
-        }
-        throw e;
-      }
-    }
-  }
-
-  /**
-   * Puts the file `from` (a name here) at `name`: with `replace`, rename(2) over whatever
-   * non-directory is there (never following it); without, link(2) then unlink, so an
-   * existing name is EEXIST and left as it was.
-   */
-  place(from: string, name: string, options: { replace?: boolean } = {}): void {
-    if (options.replace) return renameSync(this.at(from), this.at(name));
-    linkSync(this.at(from), this.at(name));
-    unlinkSync(this.at(from));
   }
 
   /** Creates a symlink `name` holding `target` (never followed). */

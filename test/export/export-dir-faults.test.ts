@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ExportError, MemoryLayer, Overlay } from '../../src/index.js';
-import { TEMP_NAME } from '../../src/host/dir-handle.js';
+import { TEMP_NAME } from '../../src/host/publish.js';
 import { scratch } from '../support/scratch.js';
 import { snapshot, type FsLike } from '../support/tree.js';
 import { faultImage } from './support/fault-image.js';
@@ -131,13 +131,16 @@ describe('exportDir killed with SIGKILL', () => {
     });
   });
 
-  /** Runs the child export; `killWhen` may kill it from here. Resolves with its exit signal. */
-  const runChild = (target: string, args: { big?: number; killAfter?: number; overwrite?: boolean }, killWhen?: (kill: () => void) => void) => new Promise<NodeJS.Signals | null>((resolve) => {
+  /**
+   * Runs the child export (`addon: false`: without the native addon); `killWhen` may kill it
+   * from here, given its pid. Resolves with its exit signal.
+   */
+  const runChild = (target: string, args: { big?: number; killAfter?: number; overwrite?: boolean; addon?: boolean }, killWhen?: (kill: () => void, pid: number) => void) => new Promise<NodeJS.Signals | null>((resolve) => {
     const p = spawn(process.execPath, [child, target, String(args.big ?? 0), String(args.killAfter ?? 0), args.overwrite ? '1' : '0'], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, LAYERFS_NATIVE_ADDON: join(REPO, 'native/build/Release/layerfs_host.node') },
+      env: { ...process.env, LAYERFS_NATIVE_ADDON: args.addon === false ? 'none' : join(REPO, 'native/build/Release/layerfs_host.node') },
     });
-    p.stdout!.once('data', () => killWhen?.(() => p.kill('SIGKILL')));
+    p.stdout!.once('data', () => killWhen?.(() => p.kill('SIGKILL'), p.pid!));
     p.on('exit', (_code, signal) => resolve(signal));
   });
 
@@ -153,28 +156,56 @@ describe('exportDir killed with SIGKILL', () => {
     });
   }
 
-  it('while a large file is being written: its temporary is left as the sign, never a short file under its name; overwrite removes it', async () => {
-    const target = fresh('killed');
-    const signal = await runChild(target, { big: BIG }, (kill) => {
-      // Kill the moment a temporary appears in /d2 (the 48 MiB file is being written).
-      const poll = setInterval(() => {
-        let names: string[] = [];
+  /** Polls every millisecond until `found()`, then kills. */
+  const killWhenFound = (found: () => boolean) => (kill: () => void) => {
+    const poll = setInterval(() => {
+      if (!found()) return;
+      clearInterval(poll);
+      kill();
+    }, 1);
+  };
+  /** The paths the files `pid` holds open lead to (readlink of /proc/PID/fd/*). */
+  const openFiles = (pid: number) => {
+    try {
+      return fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
         try {
-          names = fs.readdirSync(join(target, 'd2'));
+          return fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
         } catch {
-          return;
+          return '';
         }
-        if (names.some((x) => TEMP_NAME.test(x))) {
-          clearInterval(poll);
-          kill();
-        }
-      }, 1);
+      });
+    } catch {
+      return [];
+    }
+  };
+
+  it('while a large file is being written: it has no name until complete, and nothing is left of it', async () => {
+    const target = fresh('killed');
+    const signal = await runChild(target, { big: BIG }, (kill, pid) => {
+      // The 48 MiB file is written unnamed (O_TMPFILE): the child holds "d2/#INODE (deleted)".
+      killWhenFound(() => openFiles(pid).some((p) => p.startsWith(`${target}/d2/#`) && p.endsWith('(deleted)')))(kill);
     });
+    expect(signal).toBe('SIGKILL');
+    expect(checkNothingTorn(target, expectedFiles(BIG))).toEqual([]);
+    expect(fs.existsSync(join(target, 'd2/big'))).toBe(false);
+    overlay(BIG).exportDir(target, { overwrite: true });
+    expect(fs.statSync(join(target, 'd2/big')).size).toBe(BIG);
+  });
+
+  it('without the native addon (temporary names): its temporary is left as the sign, never a short file under its name; overwrite removes it', async () => {
+    const target = fresh('killed');
+    const signal = await runChild(target, { big: BIG, addon: false }, killWhenFound(() => {
+      try {
+        return fs.readdirSync(join(target, 'd2')).some((x) => TEMP_NAME.test(x));
+      } catch {
+        return false;
+      }
+    }));
     expect(signal).toBe('SIGKILL');
     const temps = checkNothingTorn(target, expectedFiles(BIG));
     expect(temps).toHaveLength(1);
     expect(fs.existsSync(join(target, 'd2/big'))).toBe(false);
-    new Overlay({ lower: [MemoryLayer.fromJSON(faultImage(BIG), 'L0')] }).exportDir(target, { overwrite: true });
+    overlay(BIG).exportDir(target, { overwrite: true });
     expect(checkNothingTorn(target, expectedFiles(BIG))).toEqual([]);
     expect(fs.statSync(join(target, 'd2/big')).size).toBe(BIG);
   });
@@ -189,7 +220,7 @@ describe('exportDir overwrite', () => {
     fs.symlinkSync(join(outside, 'keep'), join(target, 'd1'));
     fs.mkdirSync(join(target, 'd2'));
     fs.symlinkSync(join(outside, 'keep'), join(target, 'd2', 'f0'));
-    fs.writeFileSync(join(target, 'd2', '.layerfs-tmp.1.2'), 'leftover');
+    fs.writeFileSync(join(target, 'd2', `.layerfs-tmp.${'0'.repeat(32)}`), 'leftover');
     overlay().exportDir(target, { overwrite: true });
     expect(tree(target)).toEqual(reference);
     expect(fs.readdirSync(outside)).toEqual(['keep']);
