@@ -30,7 +30,7 @@ export function openTarget(target: string, options: { allowNonEmpty?: boolean; o
   try {
     const names = root.names();
     if (options.overwrite) {
-      for (const n of names) if (TEMP_NAME.test(n)) root.removeTree(n);
+      removeTemps(root, names);
     } else if (!options.allowNonEmpty && names.length > 0) {
       throw new ExportError(target, 'the target is not empty (pass allowNonEmpty to write beside what is there, overwrite to replace it)');
     }
@@ -39,6 +39,15 @@ export function openTarget(target: string, options: { allowNonEmpty?: boolean; o
     throw toExportError(target, err);
   }
   return root;
+}
+
+/**
+ * Removes the temporary files an interrupted export left in `dir` (among `names`): regular
+ * files named exactly like publish.ts's random temporaries. A directory, or anything else with
+ * such a name, is not this export's and is left alone.
+ */
+function removeTemps(dir: DirHandle, names: string[]): void {
+  for (const n of names) if (TEMP_NAME.test(n) && dir.lstat(n)?.isFile()) dir.unlink(n);
 }
 
 /**
@@ -53,7 +62,7 @@ export function clearName(dir: DirHandle, name: string, e: TarEntry, root: boole
   if (e.type === 'directory' && st.isDirectory()) {
     const kept = dir.openDir(name);
     try {
-      for (const n of kept.names()) if (TEMP_NAME.test(n)) kept.removeTree(n);
+      removeTemps(kept, kept.names());
       // Without root, a directory left read-only cannot be filled; its mode is set again when complete.
       if (!root) fchmodSync(kept.fd, 0o700);
     } catch (err) {

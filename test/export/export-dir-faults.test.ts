@@ -226,4 +226,24 @@ describe('exportDir overwrite', () => {
     expect(fs.readdirSync(outside)).toEqual(['keep']);
     expect(fs.readFileSync(join(outside, 'keep'), 'utf8')).toBe('keep');
   });
+
+  it('removes only the temporaries it makes (regular files named .layerfs-tmp.<32 hex digits>), at the root and in kept directories: never a directory or another name', () => {
+    const target = fresh('target');
+    overlay().exportDir(target);
+    const temp = (c: string) => `.layerfs-tmp.${c.repeat(32)}`;
+    fs.writeFileSync(join(target, temp('a')), 'leftover at the root');
+    fs.writeFileSync(join(target, 'd1', temp('b')), 'leftover in a kept directory');
+    const kept = [join(target, temp('c')), join(target, 'd1', temp('d'))];
+    for (const d of kept) {
+      fs.mkdirSync(d);
+      fs.writeFileSync(join(d, 'user-data'), 'mine');
+    }
+    const others = [join(target, '.layerfs-tmp.1234.5'), join(target, `${temp('e')}.bak`), join(target, 'd1', '.layerfs-tmp.')];
+    for (const f of others) fs.writeFileSync(f, 'not a temporary of layerfs');
+    overlay().exportDir(target, { overwrite: true });
+    expect(fs.existsSync(join(target, temp('a')))).toBe(false);
+    expect(fs.existsSync(join(target, 'd1', temp('b')))).toBe(false);
+    for (const d of kept) expect(fs.readFileSync(join(d, 'user-data'), 'utf8')).toBe('mine');
+    for (const f of others) expect(fs.readFileSync(f, 'utf8')).toBe('not a temporary of layerfs');
+  });
 });
