@@ -221,32 +221,36 @@ export class DirHandle {
 
   /**
    * Removes `name` and, if it is a directory, everything under it, by descriptor: each
-   * directory is opened without following a symlink, emptied, closed and removed. Iterative,
-   * so depth is bounded by open descriptors, not the stack.
+   * directory is opened without following a symlink, its names read once, emptied, closed and
+   * removed. Iterative, so depth is bounded by open descriptors, not the stack.
    */
   removeTree(name: string): void {
     const st = this.lstat(name);
     if (!st) return;
     if (!st.isDirectory()) return this.unlink(name);
-    const stack: Array<{ parent: DirHandle; name: string; dir: DirHandle }> = [{ parent: this, name, dir: this.openDir(name) }];
+    const enter = (parent: DirHandle, n: string) => {
+      const dir = parent.openDir(n);
+      try {
+        return { parent, name: n, dir, left: dir.names() };
+      } catch (e) {
+        dir.close();
+        throw e;
+      }
+    };
+    const stack = [enter(this, name)];
     try {
       while (stack.length > 0) {
         const top = stack[stack.length - 1]!;
-        let sub: string | undefined;
-        for (const n of top.dir.names()) {
-          if (top.dir.lstat(n)?.isDirectory()) {
-            sub = n;
-            break;
-          }
+        const n = top.left.pop();
+        if (n === undefined) {
+          stack.pop();
+          top.dir.close();
+          rmdirSync(top.parent.at(top.name));
+        } else if (top.dir.lstat(n)?.isDirectory()) {
+          stack.push(enter(top.dir, n));
+        } else {
           top.dir.unlink(n);
         }
-        if (sub !== undefined) {
-          stack.push({ parent: top.dir, name: sub, dir: top.dir.openDir(sub) });
-          continue;
-        }
-        stack.pop();
-        top.dir.close();
-        rmdirSync(top.parent.at(top.name));
       }
     } finally {
       for (const s of stack) s.dir.close();
