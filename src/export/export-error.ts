@@ -1,4 +1,4 @@
-import { ReplacedError, UnsafeNameError } from '../host/dir-handle.js';
+import { MountPointError, ReplacedError, UnsafeNameError } from '../host/dir-handle.js';
 
 /** Writing the rootfs would leave the target directory, the target is not usable, or a system call failed. */
 export class ExportError extends Error {
@@ -17,6 +17,8 @@ export class ExportError extends Error {
 export function toExportError(path: string, err: unknown): ExportError {
   if (err instanceof ExportError) return err;
   if (err instanceof ReplacedError) return new ExportError(path, 'replaced by another process while exporting', { cause: err });
+  // The mount point itself, which may be below the entry being written (removed, or filled).
+  if (err instanceof MountPointError) return new ExportError(err.path, 'a mount point (another filesystem or a bind mount) is in the way: overwrite neither removes nor fills what is mounted in the target', { cause: err });
   if (err instanceof UnsafeNameError) return new ExportError(path, 'not a safe name', { cause: err });
   const e = err as NodeJS.ErrnoException;
   // Node's message ends with the /proc/self/fd path used; the entry's own path is given instead.

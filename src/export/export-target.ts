@@ -47,7 +47,13 @@ export function openTarget(target: string, options: { allowNonEmpty?: boolean; o
  * such a name, is not this export's and is left alone.
  */
 function removeTemps(dir: DirHandle, names: string[]): void {
-  for (const n of names) if (TEMP_NAME.test(n) && dir.lstat(n)?.isFile()) dir.unlink(n);
+  for (const n of names) {
+    if (!TEMP_NAME.test(n)) continue;
+    const st = dir.lstat(n);
+    if (!st?.isFile()) continue;
+    dir.sameMount(n, { st });
+    dir.unlink(n);
+  }
 }
 
 /**
@@ -62,6 +68,8 @@ export function clearName(dir: DirHandle, name: string, e: TarEntry, root: boole
   if (e.type === 'directory' && st.isDirectory()) {
     const kept = dir.openDir(name);
     try {
+      // A directory mounted there (a bind mount of a host directory) is not the export's to fill.
+      dir.sameMount(name, { child: kept });
       removeTemps(kept, kept.names());
       // Without root, a directory left read-only cannot be filled; its mode is set again when complete.
       if (!root) fchmodSync(kept.fd, 0o700);

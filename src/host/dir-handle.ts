@@ -1,4 +1,4 @@
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { hostCalls, WRITE_KEEP_OPEN } from './native.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
@@ -40,6 +40,7 @@ export class UnsafeNameError extends Error {
  */
 export class DirHandle {
   private closed = false;
+  private mount: number | undefined;
 
   private constructor(readonly fd: number, readonly label: string, readonly dev: number, readonly ino: number, readonly mode: number) {}
 
@@ -227,10 +228,14 @@ export class DirHandle {
   removeTree(name: string): void {
     const st = this.lstat(name);
     if (!st) return;
-    if (!st.isDirectory()) return this.unlink(name);
+    if (!st.isDirectory()) {
+      this.sameMount(name, { st });
+      return this.unlink(name);
+    }
     const enter = (parent: DirHandle, n: string) => {
       const dir = parent.openDir(n);
       try {
+        parent.sameMount(n, { child: dir });
         return { parent, name: n, dir, left: dir.names() };
       } catch (e) {
         dir.close();
@@ -246,9 +251,13 @@ export class DirHandle {
           stack.pop();
           top.dir.close();
           rmdirSync(top.parent.at(top.name));
-        } else if (top.dir.lstat(n)?.isDirectory()) {
+          continue;
+        }
+        const entry = top.dir.lstat(n);
+        if (entry?.isDirectory()) {
           stack.push(enter(top.dir, n));
-        } else {
+        } else if (entry) {
+          top.dir.sameMount(n, { st: entry });
           top.dir.unlink(n);
         }
       }
@@ -265,6 +274,30 @@ export class DirHandle {
   /** rename(2) of a name here to a name in `to` (neither final component is followed). */
   rename(name: string, to: DirHandle, toName: string): void {
     renameSync(this.at(name), to.at(toName));
+  }
+
+  /**
+   * The id of the mount this directory is on (`mnt_id` of /proc/self/fdinfo/N, proc(5)), or
+   * -1 where the kernel does not say. Two directories of one filesystem have the same st_dev
+   * even when one is a bind mount; their mount ids differ.
+   */
+  mountId(): number {
+    if (this.mount === undefined) {
+      const m = /^mnt_id:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${this.fd}`, 'latin1'));
+      this.mount = m ? Number(m[1]) : -1;
+    }
+    return this.mount;
+  }
+
+  /**
+   * Refuses to go from this directory into `child` (a directory opened from it) or to remove
+   * `name` (lstat `st`) when it is on another mount: a mount point, whether another filesystem
+   * (st_dev differs) or a bind mount of this one (mount ids differ). Like rm --one-file-system,
+   * so removing or refilling a tree never reaches into what is mounted inside it.
+   */
+  sameMount(name: string, what: { child?: DirHandle; st?: Stats }): void {
+    const dev = what.child?.dev ?? what.st?.dev;
+    if (dev !== this.dev || (what.child && what.child.mountId() !== this.mountId())) throw new MountPointError(this.labelOf(name));
   }
 
   /** Whether `name` here is still the directory `child` (same device and inode, not a symlink). */
@@ -285,6 +318,16 @@ export interface NodeRef {
   fd: number;
   path: string;
   stat: Stats;
+}
+
+/** A name is a mount point (another filesystem, or a bind mount): not removed, not gone into. */
+export class MountPointError extends Error {
+  readonly code = 'ERR_MOUNT_POINT';
+
+  constructor(readonly path: string) {
+    super(`${path}: a mount point (another filesystem or a bind mount); not removed or written into`);
+    this.name = 'MountPointError';
+  }
 }
 
 /** A directory made by this process was replaced by another before it could be opened. */
