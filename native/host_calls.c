@@ -29,11 +29,12 @@
  * checkout is refused at load instead of being called with the wrong arguments.
  */
 #ifndef LAYERFS_HOST_VERSION
-#define LAYERFS_HOST_VERSION 4
+#define LAYERFS_HOST_VERSION 5
 #endif
 
 /* writeFileAt's flags (WRITE_* in src/host/native.ts). */
 #define WRITE_KEEP_OPEN 1 /* return the descriptor instead of closing it */
+#define WRITE_OWNER_ONLY 2 /* stop after the owner: the caller sets xattrs, then mode and times */
 
 /* Retries a call interrupted by a signal (EINTR) before it did anything. */
 #define RETRY(result, call) \
@@ -175,9 +176,10 @@ static napi_value js_setxattr(napi_env env, napi_callback_info info) {
  * an unnamed one in dirfd with O_TMPFILE (open(2); EOPNOTSUPP or EISDIR where the
  * filesystem or kernel has none), to be named by linkFd once complete. Then writes all of
  * data (null: none), fchown(uid, gid) when setOwner (uid and gid are the full 32-bit ids),
- * fchmod(mode) and futimens (atime = mtime = sec.nsec); closes it unless WRITE_KEEP_OPEN.
- * The order matters: chown clears the set-id bits and security.capability (chown(2)), so
- * the mode and xattrs come after it. On failure the descriptor is closed (a named file
+ * and unless WRITE_OWNER_ONLY fchmod(mode) and futimens (atime = mtime = sec.nsec); closes it
+ * unless WRITE_KEEP_OPEN or WRITE_OWNER_ONLY. The order matters: chown clears the set-id
+ * bits and security.capability (chown(2)), so the mode and xattrs come after it, and the
+ * xattrs before the mode (WRITE_OWNER_ONLY): user.* needs write permission on the file. On failure the descriptor is closed (a named file
  * stays: the caller removes it).
  */
 static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
@@ -231,12 +233,12 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
     RETRY(rc, fchown(fd, (uid_t)uid, (gid_t)gid));
     if (rc != 0) failed = "fchown";
   }
-  if (failed == NULL) {
+  if (failed == NULL && !(flags & WRITE_OWNER_ONLY)) {
     RETRY(rc, fchmod(fd, mode));
     if (rc != 0) failed = "fchmod";
   }
   struct timespec times[2] = {{(time_t)sec, (long)nsec}, {(time_t)sec, (long)nsec}};
-  if (failed == NULL) {
+  if (failed == NULL && !(flags & WRITE_OWNER_ONLY)) {
     RETRY(rc, futimens(fd, times));
     if (rc != 0) failed = "futime";
   }
@@ -245,7 +247,7 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, err, failed);
   }
-  if (!(flags & WRITE_KEEP_OPEN)) {
+  if (!(flags & (WRITE_KEEP_OPEN | WRITE_OWNER_ONLY))) {
     /* close(2) is not retried on EINTR: on Linux the descriptor is released either way. */
     if (close(fd) != 0) return throw_errno(env, errno, "close");
     fd = -1;

@@ -1,5 +1,5 @@
 import { chmodSync, chownSync, closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, utimesSync } from 'node:fs';
-import { ReplacedError, type DirHandle, type NodeRef } from '../host/dir-handle.js';
+import { finishFile, ReplacedError, type DirHandle, type NodeRef } from '../host/dir-handle.js';
 import { PendingFile } from '../host/publish.js';
 import { hostCalls, hostCallsMissing } from '../host/native.js';
 import { major, minor } from '../layer/device.js';
@@ -24,7 +24,9 @@ const XATTR_REFUSED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'E2BI
 
 /**
  * Sets `e`'s extended attributes with `set`, after the owner (chown(2) clears
- * security.capability) and content. Without the native addon every attribute is skipped.
+ * security.capability) and content, and before the mode (setting a user.* attribute needs
+ * write permission on the inode, which a mode such as 0444 or 0555 takes from its owner when
+ * not root: xattr(7)). Without the native addon every attribute is skipped.
  */
 function writeXattrs(e: TarEntry, ctx: EntryContext, set: (name: string, value: Buffer) => void): void {
   if (!e.xattrs || e.xattrs.size === 0) return;
@@ -61,13 +63,19 @@ function ownerOf(e: TarEntry, ctx: EntryContext): { uid: number; gid: number } |
 export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: EntryContext): number {
   const owner = ownerOf(e, ctx);
   const linked = (e.nlink ?? 1) > 1;
-  const hasXattrs = e.xattrs !== undefined && e.xattrs.size > 0;
-  const file = { mode: e.mode, owner, mtimeMs: e.mtimeMs, data: e.data };
+  // xattrs go between the owner and the mode (writeXattrs): the write stops after the owner.
+  const ownerOnly = e.xattrs !== undefined && e.xattrs.size > 0;
+  const file = { mode: e.mode, owner, mtimeMs: e.mtimeMs, data: e.data, ownerOnly };
+  const finish = (fd: number) => {
+    if (!ownerOnly) return;
+    writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(fd, k, v));
+    finishFile(fd, e);
+  };
   if (!e.data || e.data.length === 0) {
-    const fd = dir.writeFile(name, { ...file, keepOpen: linked || hasXattrs });
+    const fd = dir.writeFile(name, { ...file, keepOpen: linked });
     if (fd === undefined) return 0;
     try {
-      writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(fd, k, v));
+      finish(fd);
       return linked ? fstatSync(fd).ino : 0;
     } finally {
       closeSync(fd);
@@ -75,7 +83,7 @@ export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: E
   }
   const pending = PendingFile.create(dir, (at) => dir.writeFile(at, { ...file, keepOpen: true })!);
   try {
-    writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(pending.fd, k, v));
+    finish(pending.fd);
     pending.publish(name);
     return linked ? pending.stat.ino : 0;
   } finally {
@@ -87,9 +95,9 @@ export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: E
 function setNodeMetadata(node: NodeRef, e: TarEntry, ctx: EntryContext): void {
   const owner = ownerOf(e, ctx);
   if (owner) chownSync(node.path, owner.uid, owner.gid);
+  writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(node.path, k, v));
   // A symlink's mode is always 0777 on Linux (symlink(7)); chmod would reach its target.
   if (e.type !== 'symlink') chmodSync(node.path, e.mode);
-  writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(node.path, k, v));
   utimesSync(node.path, e.mtimeMs / 1000, e.mtimeMs / 1000);
 }
 
@@ -143,7 +151,7 @@ export function writeNodeEntry(dir: DirHandle, name: string, e: TarEntry & { typ
 export function setDirMetadata(dir: DirHandle, e: TarEntry, ctx: EntryContext): void {
   const owner = ownerOf(e, ctx);
   if (owner) fchownSync(dir.fd, owner.uid, owner.gid);
-  fchmodSync(dir.fd, e.mode);
   writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(dir.fd, k, v));
+  fchmodSync(dir.fd, e.mode);
   futimesSync(dir.fd, e.mtimeMs / 1000, e.mtimeMs / 1000);
 }

@@ -58,7 +58,17 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
   /** Inodes of entries with more names, by path, so each hard link is checked to reach its own. */
   const linked = new Map<string, number>();
   const fail = (rel: string, err: unknown) => toExportError(rel === '' ? target : join(target, rel), err);
-  const finish = (o: OpenDir) => {
+  /**
+   * Without root, a directory whose mode takes search permission from its owner (000, 0600)
+   * would keep the final check from reaching the directories below it: its metadata waits,
+   * its handle open, until after the check (such modes are rare, so few handles wait).
+   */
+  const deferred: OpenDir[] = [];
+  const finish = (o: OpenDir, when: 'now' | 'unless-unsearchable' = 'unless-unsearchable') => {
+    if (when === 'unless-unsearchable' && !ctx.root && o.entry && (o.entry.mode & 0o100) === 0 && o.dir !== root) {
+      deferred.push(o);
+      return;
+    }
     try {
       if (o.entry) setDirMetadata(o.dir, o.entry, ctx);
     } catch (err) {
@@ -69,7 +79,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
   };
 
   const writeEntry = (dir: DirHandle, name: string, rel: string, e: TarEntry): boolean => {
-    const reused = options.overwrite ? clearName(dir, name, e, ctx.root) : undefined;
+    const reused = options.overwrite ? clearName(dir, name, e) : undefined;
     let ino: number | undefined;
     switch (e.type) {
       case 'directory': {
@@ -120,9 +130,10 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
     }
     while (open.length > 1) finish(open.pop()!);
     checkStillInPlace(target, root, made);
+    while (deferred.length > 0) finish(deferred.shift()!, 'now');
     finish(open[0]!);
   } finally {
-    for (const o of open) o.dir.close();
+    for (const o of [...open, ...deferred]) o.dir.close();
   }
   return report;
 }

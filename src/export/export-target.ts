@@ -19,8 +19,16 @@ export interface MadeDir {
 export function openTarget(target: string, options: { allowNonEmpty?: boolean; overwrite?: boolean }): DirHandle {
   if (!DirHandle.supported()) throw new ExportError(target, 'exportDir writes through /proc/self/fd, which is not there (Linux with /proc mounted is needed)');
   let root: DirHandle;
+  const asRoot = process.geteuid?.() === 0;
   try {
-    root = DirHandle.open(target);
+    try {
+      root = DirHandle.open(target);
+    } catch (err) {
+      // overwrite without root: a target of this user's left mode 000 by an export (its mode
+      // is the image root's) is made 0700 to be redone; its mode is set again when complete.
+      if (!options.overwrite || asRoot || (err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+      root = DirHandle.openPrivate(target);
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ExportError(target, 'the target directory does not exist', { cause: err });
@@ -30,6 +38,8 @@ export function openTarget(target: string, options: { allowNonEmpty?: boolean; o
   try {
     const names = root.names();
     if (options.overwrite) {
+      // Likewise a target left without owner write (0555): it could not be refilled.
+      if (!asRoot && (root.mode & 0o700) !== 0o700) fchmodSync(root.fd, 0o700);
       removeTemps(root, names);
     } else if (!options.allowNonEmpty && names.length > 0) {
       throw new ExportError(target, 'the target is not empty (pass allowNonEmpty to write beside what is there, overwrite to replace it)');
@@ -62,17 +72,17 @@ function removeTemps(dir: DirHandle, names: string[]): void {
  * descriptor, so the entry is then made at a free name (a name another process puts back in
  * between is EEXIST, never written through).
  */
-export function clearName(dir: DirHandle, name: string, e: TarEntry, root: boolean): DirHandle | undefined {
+export function clearName(dir: DirHandle, name: string, e: TarEntry): DirHandle | undefined {
   const st = dir.lstat(name);
   if (!st) return undefined;
   if (e.type === 'directory' && st.isDirectory()) {
-    const kept = dir.openDir(name);
+    // Not a directory mounted there (enterDir checks the mount). Mode 0700 while it is filled,
+    // as a directory this export makes has (as root too: no other user may write in it
+    // meanwhile), and without root so that one left 000 or read-only can be filled; its mode
+    // is set again when complete.
+    const kept = dir.enterDir(name, { makePrivate: true });
     try {
-      // A directory mounted there (a bind mount of a host directory) is not the export's to fill.
-      dir.sameMount(name, { child: kept });
       removeTemps(kept, kept.names());
-      // Without root, a directory left read-only cannot be filled; its mode is set again when complete.
-      if (!root) fchmodSync(kept.fd, 0o700);
     } catch (err) {
       kept.close();
       throw err;

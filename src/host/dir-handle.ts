@@ -1,5 +1,5 @@
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
-import { hostCalls, WRITE_KEEP_OPEN } from './native.js';
+import { chmodSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { hostCalls, WRITE_KEEP_OPEN, WRITE_OWNER_ONLY } from './native.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
 const S_ISGID = 0o2000;
@@ -101,6 +101,49 @@ export class DirHandle {
     return DirHandle.adopt(openSync(this.at(name), (options.pathOnly ? O_PATH : O_RDONLY) | O_DIRECTORY | O_NOFOLLOW), this.labelOf(name));
   }
 
+  /**
+   * Opens an existing child directory to go into it: it must be on this directory's mount
+   * (sameMount). With `makePrivate`, it is first given mode 0700 through an O_PATH descriptor
+   * (which needs no permission on it), so a directory of this user's with mode 000 or 0555
+   * can be listed and written; the caller sets its final mode afterwards. The directory
+   * opened is the one checked and chmod'ed: it is reopened through that descriptor's
+   * /proc/self/fd link.
+   */
+  enterDir(name: string, options: { makePrivate?: boolean } = {}): DirHandle {
+    const held = this.openDir(name, { pathOnly: options.makePrivate });
+    if (!options.makePrivate) {
+      try {
+        this.sameMount(name, { child: held });
+      } catch (e) {
+        held.close();
+        throw e;
+      }
+      return held;
+    }
+    try {
+      this.sameMount(name, { child: held });
+      chmodSync(held.self(), 0o700);
+      return DirHandle.adopt(openSync(held.self(), O_RDONLY | O_DIRECTORY), this.labelOf(name));
+    } finally {
+      held.close();
+    }
+  }
+
+  /**
+   * Opens a directory by path (a final symlink refused, as open does) after giving it mode
+   * 0700 through an O_PATH descriptor: for a directory of this user's that its mode (000)
+   * keeps from being opened. The directory opened is the one chmod'ed.
+   */
+  static openPrivate(path: string): DirHandle {
+    const held = DirHandle.adopt(openSync(path, O_PATH | O_DIRECTORY | O_NOFOLLOW), path);
+    try {
+      chmodSync(held.self(), 0o700);
+      return DirHandle.adopt(openSync(held.self(), O_RDONLY | O_DIRECTORY), path);
+    } finally {
+      held.close();
+    }
+  }
+
   /** The path of this directory itself, through the descriptor. */
   self(): string {
     if (this.closed) throw new Error(`${this.label}: directory handle used after close`);
@@ -149,19 +192,21 @@ export class DirHandle {
 
   /**
    * Creates a new file, writes `data`, sets its `owner` (when given), mode and times, and
-   * closes it unless `keepOpen` (then its descriptor is returned). The name is created with
-   * O_EXCL|O_NOFOLLOW: an existing name, a symlink included, is EEXIST; `null` makes an
-   * unnamed file (createUnnamed), returned open. One call into the native addon when it is
-   * built (src/host/native.ts), else the same steps here.
+   * closes it unless `keepOpen` (then its descriptor is returned). With `ownerOnly` it stops
+   * after the owner and returns the descriptor: the caller sets xattrs, then mode and times
+   * (finishFile). The name is created with O_EXCL|O_NOFOLLOW: an existing name, a symlink
+   * included, is EEXIST; `null` makes an unnamed file (createUnnamed), returned open. One call
+   * into the native addon when it is built (src/host/native.ts), else the same steps here.
    */
-  writeFile(name: string | null, file: { mode: number; owner?: { uid: number; gid: number }; mtimeMs: number; data?: Buffer; keepOpen?: boolean }): number | undefined {
+  writeFile(name: string | null, file: { mode: number; owner?: { uid: number; gid: number }; mtimeMs: number; data?: Buffer; keepOpen?: boolean; ownerOnly?: boolean }): number | undefined {
     const calls = hostCalls();
     const data = file.data !== undefined && file.data.length > 0 ? file.data : null;
+    const keepOpen = name === null || file.keepOpen === true;
     if (calls) {
       const sec = Math.floor(file.mtimeMs / 1000);
       const nsec = Math.min(999_999_999, Math.round((file.mtimeMs - sec * 1000) * 1e6));
-      const keepOpen = name === null || file.keepOpen === true;
-      const fd = calls.writeFileAt(this.fd, name === null ? null : this.checked(name), file.mode, file.owner?.uid ?? 0, file.owner?.gid ?? 0, file.owner !== undefined, sec, nsec, data, keepOpen ? WRITE_KEEP_OPEN : 0);
+      const flags = (keepOpen ? WRITE_KEEP_OPEN : 0) | (file.ownerOnly ? WRITE_OWNER_ONLY : 0);
+      const fd = calls.writeFileAt(this.fd, name === null ? null : this.checked(name), file.mode, file.owner?.uid ?? 0, file.owner?.gid ?? 0, file.owner !== undefined, sec, nsec, data, flags);
       return fd >= 0 ? fd : undefined;
     }
     const fd = name === null ? this.createUnnamed() : this.createFile(name);
@@ -169,13 +214,12 @@ export class DirHandle {
       for (let off = 0; data && off < data.length; ) off += writeSync(fd, data, off, data.length - off);
       // chown clears the set-id bits (chown(2)): the mode comes after it.
       if (file.owner) fchownSync(fd, file.owner.uid, file.owner.gid);
-      fchmodSync(fd, file.mode);
-      futimesSync(fd, file.mtimeMs / 1000, file.mtimeMs / 1000);
+      if (!file.ownerOnly) finishFile(fd, file);
     } catch (e) {
       closeSync(fd);
       throw e;
     }
-    if (file.keepOpen || name === null) return fd;
+    if (keepOpen || file.ownerOnly) return fd;
     closeSync(fd);
     return undefined;
   }
@@ -232,17 +276,19 @@ export class DirHandle {
       this.sameMount(name, { st });
       return this.unlink(name);
     }
-    const enter = (parent: DirHandle, n: string) => {
-      const dir = parent.openDir(n);
+    // Without root, a directory of this user's that is not rwx for its owner (000, 0555) is
+    // made 0700 to be listed and emptied, as rm -rf cannot.
+    const asRoot = process.geteuid?.() === 0;
+    const enter = (parent: DirHandle, n: string, entry: Stats) => {
+      const dir = parent.enterDir(n, { makePrivate: !asRoot && (entry.mode & 0o700) !== 0o700 });
       try {
-        parent.sameMount(n, { child: dir });
         return { parent, name: n, dir, left: dir.names() };
       } catch (e) {
         dir.close();
         throw e;
       }
     };
-    const stack = [enter(this, name)];
+    const stack = [enter(this, name, st)];
     try {
       while (stack.length > 0) {
         const top = stack[stack.length - 1]!;
@@ -255,7 +301,7 @@ export class DirHandle {
         }
         const entry = top.dir.lstat(n);
         if (entry?.isDirectory()) {
-          stack.push(enter(top.dir, n));
+          stack.push(enter(top.dir, n, entry));
         } else if (entry) {
           top.dir.sameMount(n, { st: entry });
           top.dir.unlink(n);
@@ -311,6 +357,12 @@ export class DirHandle {
     this.closed = true;
     closeSync(this.fd);
   }
+}
+
+/** Sets an open file's mode, then its atime and mtime to `mtimeMs`: the last steps of writing it. */
+export function finishFile(fd: number, file: { mode: number; mtimeMs: number }): void {
+  fchmodSync(fd, file.mode);
+  futimesSync(fd, file.mtimeMs / 1000, file.mtimeMs / 1000);
 }
 
 /** A name held by an O_PATH descriptor: `path` is `/proc/self/fd/N`, `stat` its fstat. */

@@ -28,8 +28,9 @@ export interface HostCalls {
    * Opens a new file: `name` in `dirfd` with O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600, or, when
    * `name` is null, an unnamed one there (O_TMPFILE; EOPNOTSUPP or EISDIR where the filesystem
    * has none), to be named by linkFd. Writes `data`, fchowns to `uid`:`gid` (unsigned 32-bit
-   * ids) when `setOwner`, fchmods to `mode`, sets atime = mtime = sec.nsec, and closes it
-   * unless `flags` has WRITE_KEEP_OPEN (then the descriptor is returned, else -1).
+   * ids) when `setOwner`, and unless `flags` has WRITE_OWNER_ONLY fchmods to `mode` and sets
+   * atime = mtime = sec.nsec; closes it unless `flags` has WRITE_KEEP_OPEN or
+   * WRITE_OWNER_ONLY (then the descriptor is returned, else -1).
    */
   writeFileAt(dirfd: number, name: string | null, mode: number, uid: number, gid: number, setOwner: boolean, sec: number, nsec: number, data: Buffer | null, flags: number): number;
   /**
@@ -44,10 +45,12 @@ export interface HostCalls {
  * of another version (a native/build left from an older checkout: it is not tracked, so it
  * survives checkouts) is not used; `hostCallsMissing()` says to rebuild.
  */
-export const HOST_CALLS_VERSION = 4;
+export const HOST_CALLS_VERSION = 5;
 
 /** writeFileAt's flags. */
 export const WRITE_KEEP_OPEN = 1;
+/** Stop after the owner, the file kept open: the caller sets xattrs, then mode and times. */
+export const WRITE_OWNER_ONLY = 2;
 
 /**
  * Where the addon is: `LAYERFS_NATIVE_ADDON` (a bundled copy of layerfs points it at the

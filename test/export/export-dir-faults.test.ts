@@ -246,4 +246,14 @@ describe('exportDir overwrite', () => {
     for (const d of kept) expect(fs.readFileSync(join(d, 'user-data'), 'utf8')).toBe('mine');
     for (const f of others) expect(fs.readFileSync(f, 'utf8')).toBe('not a temporary of layerfs');
   });
+
+  it('a kept directory is mode 0700 while it is filled (no other user writes in it meanwhile), its own mode again once complete', () => {
+    const ov = new Overlay({ lower: [MemoryLayer.fromJSON({ '/shared': { type: 'directory', mode: 0o1777 }, '/shared/a': 'a', '/shared/b': 'b' }, 'L0')] });
+    const target = fresh('target');
+    ov.exportDir(target);
+    const modes: number[] = [];
+    ov.exportDir(target, { overwrite: true, onProgress: ({ path }) => void (/^shared\/.$/.test(path) && modes.push(fs.statSync(join(target, 'shared')).mode & 0o7777)) });
+    expect(modes).toEqual([0o700, 0o700]);
+    expect(fs.statSync(join(target, 'shared')).mode & 0o7777).toBe(0o1777);
+  });
 });
