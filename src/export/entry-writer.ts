@@ -18,9 +18,11 @@ const NODE_TYPE = { char: 0o020000, block: 0o060000, fifo: 0o010000 } as const;
 /**
  * errnos with which a filesystem refuses one extended attribute (an unsupported namespace, a
  * user.* attribute on a symlink or device, no privilege for trusted.* or security.*, a value
- * too large for it): the attribute goes to `skipped`. Any other error stops the export.
+ * too large for it, no room left for this inode's attributes: ext4 keeps them all in the
+ * inode and one block, and says ENOSPC, setxattr(2)): the attribute goes to `skipped`. Any
+ * other error stops the export, as does ENOSPC from writing data.
  */
-const XATTR_REFUSED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'E2BIG', 'ERANGE', 'EINVAL']);
+const XATTR_REFUSED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'E2BIG', 'ERANGE', 'EINVAL', 'ENOSPC']);
 
 /**
  * Sets `e`'s extended attributes with `set`, after the owner (chown(2) clears

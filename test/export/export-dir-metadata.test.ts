@@ -90,6 +90,21 @@ describe.skipIf(!isRoot)('exportDir metadata, against what GNU tar extracts from
   });
 });
 
+describe('exportDir and the room a filesystem has for xattrs', () => {
+  it('more xattrs than the filesystem has room for on one inode (ENOSPC from fsetxattr on ext4): listed in skipped, the export goes on', () => {
+    const target = fresh('target');
+    const xattrs: Record<string, string> = {};
+    for (let i = 0; i < 120; i++) xattrs[`user.attribute-${String(i).padStart(3, '0')}`] = 'v'.repeat(60);
+    const report = overlay({ '/many': { type: 'file', content: 'data', xattrs }, '/after': 'written' }).exportDir(target);
+    const refused = report.skipped.filter((s) => s.reason.endsWith('refused by the filesystem (ENOSPC)'));
+    // The filesystem under test/ is ext4 here (4 KiB blocks): fewer than 120 such attributes fit.
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((s) => s.path === 'many')).toBe(true);
+    expect(fs.readFileSync(join(target, 'after'), 'utf8')).toBe('written');
+    expect(fs.readFileSync(join(target, 'many'), 'utf8')).toBe('data');
+  });
+});
+
 describe('exportDir without the native addon', () => {
   afterEach(() => {
     vi.unstubAllEnvs();
