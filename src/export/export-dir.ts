@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import type { OverlayEngine } from '../overlay/engine.js';
 import { ReplacedError, type DirHandle } from '../host/dir-handle.js';
-import { ExportError, toExportError } from './export-error.js';
+import { ExportError, toExportError, type ExportErrorCode } from './export-error.js';
 import { checkStillInPlace, clearName, openTarget, type MadeDir } from './export-target.js';
 import { mergedEntries } from './export-tar.js';
 import { setDirMetadata, writeFileEntry, writeNodeEntry, writeSymlinkEntry, type EntryContext } from './entry-writer.js';
 import type { TarEntry } from './tar-writer.js';
 
-export { ExportError };
+export { ExportError, type ExportErrorCode };
 
 export interface ExportDirOptions {
   /** Write into a target that already has entries (they are never followed or replaced). */
@@ -57,7 +57,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
   const made: MadeDir[] = [];
   /** Inodes of entries with more names, by path, so each hard link is checked to reach its own. */
   const linked = new Map<string, number>();
-  const fail = (rel: string, err: unknown) => toExportError(rel === '' ? target : join(target, rel), err);
+  const fail = (rel: string, err: unknown) => toExportError(rel === '' ? target : join(target, rel), err, { overwrite: options.overwrite });
   /**
    * Without root, a directory whose mode takes search permission from its owner (000, 0600)
    * would keep the final check from reaching the directories below it: its metadata waits,
@@ -117,7 +117,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
       // Entries come parents first (a preorder): the directories still open are its ancestors.
       while (open.length > 1 && open[open.length - 1]!.rel !== parent) finish(open.pop()!);
       const top = open[open.length - 1]!;
-      if (top.rel !== parent) throw new ExportError(join(target, rel), 'its parent was not made by this export');
+      if (top.rel !== parent) throw new ExportError(join(target, rel), 'its parent was not made by this export (entries out of order)', { code: 'ERR_INTERNAL' });
       let written: boolean;
       try {
         written = writeEntry(top.dir, rel.slice(slash + 1), rel, e);

@@ -17,7 +17,7 @@ export interface MadeDir {
 
 /** Opens the target (never through a final symlink) and checks it may be written. */
 export function openTarget(target: string, options: { allowNonEmpty?: boolean; overwrite?: boolean }): DirHandle {
-  if (!DirHandle.supported()) throw new ExportError(target, 'exportDir writes through /proc/self/fd, which is not there (Linux with /proc mounted is needed)');
+  if (!DirHandle.supported()) throw new ExportError(target, 'exportDir writes through /proc/self/fd, which is not there (Linux with /proc mounted is needed)', { code: 'ERR_NEEDS_PROC' });
   let root: DirHandle;
   const asRoot = process.geteuid?.() === 0;
   try {
@@ -42,7 +42,7 @@ export function openTarget(target: string, options: { allowNonEmpty?: boolean; o
       if (!asRoot && (root.mode & 0o700) !== 0o700) fchmodSync(root.fd, 0o700);
       removeTemps(root, names);
     } else if (!options.allowNonEmpty && names.length > 0) {
-      throw new ExportError(target, 'the target is not empty (pass allowNonEmpty to write beside what is there, overwrite to replace it)');
+      throw new ExportError(target, 'the target is not empty (pass allowNonEmpty to write beside what is there, overwrite to replace it)', { code: 'ERR_NOT_EMPTY' });
     }
   } catch (err) {
     root.close();
@@ -102,7 +102,7 @@ export function clearName(dir: DirHandle, name: string, e: TarEntry): DirHandle 
 export function checkStillInPlace(target: string, root: DirHandle, made: MadeDir[]): void {
   const st = lstatSync(target, { throwIfNoEntry: false });
   if (!st || !st.isDirectory() || st.dev !== root.dev || st.ino !== root.ino) {
-    throw new ExportError(target, 'the target was moved or replaced while exporting');
+    throw new ExportError(target, 'the target was moved or replaced while exporting', { code: 'ERR_TARGET_CHANGED' });
   }
   const stack: DirHandle[] = [root];
   try {
@@ -113,10 +113,10 @@ export function checkStillInPlace(target: string, root: DirHandle, made: MadeDir
       try {
         now = parent.openDir(d.name, { pathOnly: true });
       } catch (err) {
-        throw new ExportError(parent.labelOf(d.name), 'the directory was moved or replaced while exporting (no longer a directory at its name)', { cause: err });
+        throw new ExportError(parent.labelOf(d.name), 'the directory was moved or replaced while exporting (no longer a directory at its name)', { code: 'ERR_TARGET_CHANGED', cause: err });
       }
       stack.push(now);
-      if (now.dev !== d.dev || now.ino !== d.ino) throw new ExportError(now.label, 'the directory was moved or replaced while exporting');
+      if (now.dev !== d.dev || now.ino !== d.ino) throw new ExportError(now.label, 'the directory was moved or replaced while exporting', { code: 'ERR_TARGET_CHANGED' });
     }
   } finally {
     for (const h of stack.slice(1)) h.close();
