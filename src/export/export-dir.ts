@@ -162,7 +162,12 @@ function linkTo(root: DirHandle, dir: DirHandle, name: string, e: TarEntry, link
   } finally {
     for (const h of held) h.close();
   }
-  if (dir.lstat(name)?.ino !== ino) throw new ReplacedError(`${dir.labelOf(name)} (a hard link to ${target})`);
+  const st = dir.lstat(name);
+  if (st?.ino !== ino) {
+    // What the name links to is another process's file, put at the target's name: not left under a name of the image.
+    if (st && !st.isDirectory()) dir.unlink(name);
+    throw new ReplacedError(`${dir.labelOf(name)} (a hard link to ${target})`);
+  }
   return true;
 }
 

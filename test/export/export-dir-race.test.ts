@@ -20,16 +20,30 @@ const TEMP_RACER = join(work, 'temp-racer');
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 /**
- * 8 top-level directories of 40 files and 2 subdirectories of 20 files each: about 650
- * entries. The root stays writable for the unprivileged racer once exported, so it can always
- * put back what it moved, and a complete export can be compared as a whole.
+ * 8 top-level directories of 40 files, 5 symlinks, a hard link, a fifo and a device node, and
+ * 2 subdirectories of 20 files, a symlink and a hard link each; the same kinds at the top: about
+ * 800 entries. Every kind is made through its own call (open, mkdir, symlink, link, mknodat,
+ * and the O_PATH open that sets a node's metadata), each of which must stay relative to a
+ * descriptor. The root stays writable for the unprivileged racer once exported, so it can
+ * always put back what it moved, and a complete export can be compared as a whole.
  */
 const image: LayerJSON = { '/': { type: 'directory', mode: 0o777 } };
-for (let f = 0; f < 20; f++) image[`/top${f}`] = `top file ${f}\n`;
+const others = (dir: string, links: number) => {
+  for (let l = 0; l < links; l++) image[`${dir}/l${l}`] = { type: 'symlink', linkTarget: `f${l}` };
+  image[`${dir}/hard`] = { type: 'hardlink', target: `${dir}/f0` };
+};
+for (let f = 0; f < 20; f++) image[`/f${f}`] = `top file ${f}\n`;
+others('', 5);
+image['/fifo'] = { type: 'fifo', mode: 0o600 };
+image['/null'] = { type: 'char', rdev: 259, mode: 0o666 };
 for (let d = 0; d < 8; d++) {
   for (let f = 0; f < 40; f++) image[`/d${d}/f${f}`] = `file ${d}/${f}\n`;
+  others(`/d${d}`, 5);
+  image[`/d${d}/fifo`] = { type: 'fifo', mode: 0o600 };
+  image[`/d${d}/null`] = { type: 'char', rdev: 259, mode: 0o666 };
   for (let s = 0; s < 2; s++) {
     for (let f = 0; f < 20; f++) image[`/d${d}/s${s}/f${f}`] = `file ${d}/${s}/${f}\n`;
+    others(`/d${d}/s${s}`, 1);
   }
 }
 const overlay = () => new Overlay({ lower: [MemoryLayer.fromJSON(image, 'L0')] });
