@@ -42,7 +42,7 @@ export class DirHandle {
   private closed = false;
   private mount: number | undefined;
 
-  private constructor(readonly fd: number, readonly label: string, readonly dev: number, readonly ino: number, readonly mode: number) {}
+  private constructor(readonly fd: number, readonly label: string, readonly dev: number, readonly ino: number, readonly mode: number, readonly uid: number) {}
 
   /** Opens a directory by path; a final symlink is refused (ELOOP/ENOTDIR from the kernel). */
   static open(path: string): DirHandle {
@@ -58,7 +58,7 @@ export class DirHandle {
       closeSync(fd);
       throw e;
     }
-    return new DirHandle(fd, label, st.dev, st.ino, st.mode);
+    return new DirHandle(fd, label, st.dev, st.ino, st.mode, st.uid);
   }
 
   /** Whether `/proc/self/fd` works here (Linux with /proc mounted). */
@@ -163,12 +163,11 @@ export class DirHandle {
   makeDir(name: string, mode = 0o700): DirHandle {
     mkdirSync(this.at(name), mode);
     const dir = this.openDir(name);
-    const st = fstatSync(dir.fd);
     const uid = process.geteuid?.();
     // S_ISGID is inherited from a set-group-ID parent (mkdir(2)), not a sign of replacement;
     // only a parent that has it passes it on.
     const inherited = this.mode & S_ISGID;
-    if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o7777 & ~(mode | inherited)) !== 0) {
+    if ((uid !== undefined && dir.uid !== uid) || (dir.mode & 0o7777 & ~(mode | inherited)) !== 0) {
       dir.close();
       throw new ReplacedError(this.labelOf(name));
     }

@@ -8,8 +8,9 @@ import { ExportError, MemoryLayer, Overlay, type LayerJSON } from '../../src/ind
 import { snapshot, type FsLike } from '../support/tree.js';
 
 // A second process, unprivileged (nobody, through setpriv) and as root, swaps the target's
-// directories for symlinks to a victim directory while exportDir writes (issue 13: before
-// exportDir wrote relative to descriptors, 3 of 20 runs wrote files into the victim).
+// directories for symlinks to a victim directory while exportDir writes, or exchanges a file
+// of its own with the temporaries it sees (issue 13; docs/export.md has what the export
+// before this design did).
 const SUPPORT = join(dirname(fileURLToPath(import.meta.url)), 'support');
 const RUNS = Number(process.env.LAYERFS_RACE_RUNS ?? 30);
 const isRoot = process.getuid?.() === 0;
