@@ -2,7 +2,8 @@ import { ContentViews } from './content-views.js';
 import { HashingStream } from './hashing-stream.js';
 import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js';
 import { walkHeaders } from './header-walk.js';
-import { keepExactXattrs, RAW_XATTRS } from './pax-xattrs.js';
+import { keepExactXattrs, RAW_XATTRS, type PaxHeaderSeen } from './pax-xattrs.js';
+import { paxHeaderFault } from './pax-records.js';
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { Readable, type Transform } from 'node:stream';
@@ -140,7 +141,12 @@ export class TarLayer extends IndexedLayer {
     const limit = new ByteLimit(maxBytes, () => new TarLayerError(name, `byte ${maxBytes}`, `uncompressed size exceeds the bound of ${maxBytes} bytes (maxBytes)`));
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
-    keepExactXattrs(extract); // xattr values as bytes (pax-xattrs.ts); without it they are reported lossy
+    // xattr values as bytes (pax-xattrs.ts; without it they are reported lossy), and malformed
+    // PAX records refused before tar-stream half applies them (pax-records.ts).
+    keepExactXattrs(extract, (body, pax) => {
+      const fault = paxHeaderFault(body);
+      if (fault !== undefined) throw malformedPax(name, pax, fault);
+    });
     const rawCount = new ByteLimit(); // counts what this pass reads (the worker hashes it)
     const tarHash = new HashingStream();
     // An uncompressed layer's digest is its diff_id: hash it once.
@@ -350,6 +356,12 @@ function xattrsOf(pax: Record<string, string> | null | undefined, onLossy: (name
     } else if (k.startsWith('LIBARCHIVE.xattr.')) out[decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length))] = Buffer.from(v, 'base64');
   }
   return out;
+}
+
+/** A PAX header GNU tar would refuse: named by its own ustar name and offset (the entry it is for may be the name it fails to give). */
+function malformedPax(layer: string, pax: PaxHeaderSeen, fault: string): TarLayerError {
+  const kind = pax.global ? 'global PAX header' : 'PAX header';
+  return new TarLayerError(layer, `${printable(pax.name)} (${kind} at byte ${pax.byteOffset - 512}, for the entry after it)`, `malformed PAX extended header: ${fault}`);
 }
 
 const EMPTY = Buffer.alloc(0);
