@@ -178,6 +178,9 @@ export const scenarios: Scenario[] = [
     ['symlink', 'target', '/new/'], ['symlink', 'target', '/etc/'], ['symlink', 'target', '/etc/passwd/'], ['symlink', '', '/empty'],
     ['link', '/etc/passwd', '/new2/'], ['link', '/etc/passwd', '/etc/'], ['link', '/etc/passwd', '/etc/hosts/'], ['stat', '/new'], ['stat', '/new2'],
   ] },
+  { rule: 'lookup', name: 'a symlink reports mode 0777 whatever its layer says (symlink(2) makes it so; nothing changes it)', layers: [
+    { '/l': { type: 'symlink', linkTarget: 'x', mode: 0o644, mtimeMs: T1 }, '/s': { type: 'symlink', linkTarget: '/l', mode: 0o4700, mtimeMs: T1 } },
+  ], ops: [['lstat', '/l'], ['lstat', '/s'], ['lchown', '/l', 1000, 1000], ['lstat', '/l']] },
   // ---- errors
   { rule: 'errors', name: 'errno of failing calls (and no copy-up from them)', layers: image, ops: [
     ['mkdir', '/etc'], ['mkdir', '/etc/passwd'], ['mkdir', '/etc/passwd/x'], ['mkdir', '/nope/x'], ['mkdir', `/${'n'.repeat(256)}`],

@@ -314,6 +314,8 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
 function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer | ContentRef, lossy: TarLayerInfo['lossyXattrs']): void {
   const rawName = h.pax?.path ?? utf8Name(h.name);
   if (rawName === undefined || rawName.includes('\uFFFD')) throw new TarLayerError(layer, printable(h.name), 'name is not valid UTF-8');
+  // GNU tar substitutes "." for an empty name, which would make the entry the root.
+  if (rawName === '') throw new TarLayerError(layer, `(empty name, header at byte ${(h.byteOffset ?? 512) - 512})`, 'an entry must have a name');
   const where = layerPath(rawName);
   if ('refused' in where) throw new TarLayerError(layer, rawName, where.refused);
   const path = where.path;
