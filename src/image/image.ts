@@ -6,6 +6,7 @@ import type { Volume } from 'memfs';
 import { Overlay, type OverlayOptions } from '../fs/overlay.js';
 import { TarLayer, type TarLayerOptions } from '../layer/tar/tar-layer.js';
 import { LayerError } from '../layer/layer-builder.js';
+import { LowerIndex } from '../overlay/lower-index.js';
 import { ArchiveSource, DirectorySource, type FileSource } from './blob-source.js';
 import { parseDigest, verifyBlob } from './digest.js';
 import { ImageError } from './errors.js';
@@ -263,6 +264,7 @@ async function openOci(source: FileSource, format: 'oci-layout' | 'oci-archive',
     if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, uncompressed layer is ${layer.info.diffId}`);
     return { digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer };
   });
+  checkStack(layers, source.label);
   return new Image(source.label, format, manifest, config, layers, source, manifest.layers.map((d) => blobPath(d.digest, source.label)));
 }
 
@@ -317,6 +319,21 @@ function foreignLayerMissing(d: Descriptor, where: string): ImageError {
   return new ImageError(where, `a non-distributable layer (${d.mediaType}) whose blob is not in the image; ${urls.length > 0 ? `its descriptor names ${urls.join(', ')}` : 'its descriptor names no URLs'}: fetch it into the layout first (layerfs downloads nothing)`);
 }
 
+/**
+ * A layer's hard links to files of the layers below resolve only on the stack (lower-index.ts):
+ * stacked once here when a layer has any, so that an image whose link names nothing fails
+ * to open, naming the layer, instead of failing at its first overlay.
+ */
+function checkStack(layers: ImageLayer[], label: string): void {
+  if (!layers.some((l) => (l.layer.lowerLinks?.size ?? 0) > 0)) return;
+  try {
+    new LowerIndex(layers.map((l) => l.layer));
+  } catch (e) {
+    if (e instanceof LayerError) throw new ImageError(`${label}: layer ${e.layer}`, `corrupt layer (${e.message})`, { cause: e });
+    throw e;
+  }
+}
+
 function checkDiffIds(config: ImageConfig, count: number, where: string): string[] {
   if (!config || typeof config !== 'object') throw new ImageError(where, 'the config is not a JSON object');
   // config.md: rootfs.type "MUST be set to layers".
@@ -356,5 +373,6 @@ async function openDockerArchive(source: FileSource, options: OpenImageOptions):
     if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, layer is ${layer.info.diffId}`);
     return { digest: layer.info.digest, diffId: layer.info.diffId, size: layer.info.compressedSize, mediaType: 'application/vnd.oci.image.layer.v1.tar', layer };
   });
+  checkStack(layers, source.label);
   return new Image(source.label, 'docker-archive', entry, config, layers, source, entry.Layers);
 }

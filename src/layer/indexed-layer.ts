@@ -8,12 +8,14 @@ export class IndexedLayer implements Layer {
   readonly entries: ReadonlyMap<string, LayerEntry>;
   readonly whiteouts: ReadonlySet<string>;
   readonly opaqueDirs: ReadonlySet<string>;
+  readonly lowerLinks: ReadonlyMap<string, string>;
   private readonly content: ReadonlyMap<number, Buffer | ContentRef>;
 
   protected constructor(readonly name: string, built: BuiltLayer) {
     this.entries = built.entries;
     this.whiteouts = built.whiteouts;
     this.opaqueDirs = built.opaqueDirs;
+    this.lowerLinks = built.lowerLinks;
     this.content = built.content;
   }
 

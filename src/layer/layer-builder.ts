@@ -16,6 +16,8 @@ export interface BuiltLayer {
   whiteouts: Set<string>;
   opaqueDirs: Set<string>;
   content: Map<number, Buffer | ContentRef>;
+  /** Hard links to files of the layers below: name -> target path (see Layer.lowerLinks). */
+  lowerLinks: Map<string, string>;
 }
 
 interface PendingEntry {
@@ -107,6 +109,7 @@ export class LayerBuilder {
 
   build(): BuiltLayer {
     const pending = this.pending;
+    for (const a of this.aufsFiles.values()) a.inode = undefined;
     const isSpec = (p: string): boolean => {
       const pe = pending.get(p);
       return pe !== undefined && pe.linkTo === undefined;
@@ -130,7 +133,33 @@ export class LayerBuilder {
     }
     if (!isSpec('/')) implicit.add('/');
 
-    const paths = [...pending.keys()];
+    // Links are followed in the order they were added, so that of two broken links the one
+    // named is the one a tar lists first. A link whose target (after links of this layer) is
+    // not in this layer links to a file of the layers below: it is kept by name, resolved
+    // when the layer is stacked (lower-index.ts), as containerd applies it onto the tree below.
+    const targetOf = new Map<string, PendingEntry>();
+    const lowerLinks = new Map<string, string>();
+    for (const [p, pe] of pending) {
+      if (pe.linkTo === undefined) continue;
+      let target = pe.linkTo;
+      const seen = new Set([p]);
+      for (let next = pending.get(target); next?.linkTo !== undefined; next = pending.get(target)) {
+        if (seen.has(target)) throw new LayerError(this.layerName, p, 'hard link cycle');
+        seen.add(target);
+        target = next.linkTo;
+      }
+      const found = pending.get(target) ?? this.aufsFiles.get(target);
+      if (!found) {
+        if (target === '/') throw new LayerError(this.layerName, p, 'hard link to directory /');
+        lowerLinks.set(p, target);
+        continue;
+      }
+      if (found.spec.type === 'directory') throw new LayerError(this.layerName, p, `hard link to directory ${target}`);
+      targetOf.set(p, found);
+    }
+
+    const paths: string[] = [];
+    for (const p of pending.keys()) if (!lowerLinks.has(p)) paths.push(p);
     for (const d of implicit) if (!pending.has(d)) paths.push(d);
     const ordered = sortParentsFirst(paths);
 
@@ -146,26 +175,8 @@ export class LayerBuilder {
       if (n.implicit || n.own) n.inode = nextInode++;
       if (n.pe !== undefined) n.pe.inode = n.inode;
     }
-    // Links are resolved in the order they were added, so that of two broken links the one
-    // named is the one a tar lists first.
     // A file kept under AUFS metadata gets an inode only when a link names it.
-    const targetOf = new Map<string, PendingEntry>();
-    for (const [p, pe] of pending) {
-      if (pe.linkTo === undefined) continue;
-      let target = pe.linkTo;
-      const seen = new Set([p]);
-      for (let next = pending.get(target); next?.linkTo !== undefined; next = pending.get(target)) {
-        if (seen.has(target)) throw new LayerError(this.layerName, p, 'hard link cycle');
-        seen.add(target);
-        target = next.linkTo;
-      }
-      const found = pending.get(target) ?? this.aufsFiles.get(target);
-      if (!found) throw new LayerError(this.layerName, p, `hard link to missing entry ${target}`);
-      if (found.spec.type === 'directory') throw new LayerError(this.layerName, p, `hard link to directory ${target}`);
-      found.inode ??= nextInode++;
-      pe.inode = found.inode;
-      targetOf.set(p, found);
-    }
+    for (const [p, found] of targetOf) pending.get(p)!.inode = found.inode ??= nextInode++;
     for (const n of nodes) if (n.pe?.linkTo !== undefined) n.inode = n.pe.inode!;
 
     const linksOfInode: number[] = new Array<number>(nextInode).fill(0);
@@ -187,7 +198,7 @@ export class LayerBuilder {
       const nlink = spec.type === 'directory' ? 2 + (subdirs.get(n.p) ?? 0) : linksOfInode[n.inode]!;
       entries.set(n.p, this.makeEntry(n.p, spec, n.inode, isImplicit, nlink, content));
     }
-    return { entries, whiteouts: new Set(this.whiteouts), opaqueDirs: new Set(this.opaqueDirs), content };
+    return { entries, whiteouts: new Set(this.whiteouts), opaqueDirs: new Set(this.opaqueDirs), content, lowerLinks };
   }
 
   private makeEntry(path: string, spec: EntrySpec, inode: number, implicit: boolean, nlink: number, content: Map<number, Buffer | ContentRef>): LayerEntry {
