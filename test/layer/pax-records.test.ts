@@ -115,3 +115,48 @@ describe('malformed PAX records are refused, as GNU tar refuses them', () => {
     }
   });
 });
+
+describe('PAX values that are not what their keyword needs', () => {
+  /** A tar of file `f` whose PAX header has `key=value`. */
+  const withRecord = (key: string, value: string) => {
+    const body = ` ${key}=${value}\n`;
+    let length = body.length + 1;
+    while (String(length).length + Buffer.byteLength(body) !== length) length++;
+    return withPax(`${length}${body}`);
+  };
+
+  it('an id that is not a decimal number in 0..2^32-1 is refused (it was stored as NaN), as GNU tar refuses it', async () => {
+    for (const [key, value] of [['uid', 'abc'], ['uid', '-5'], ['uid', '1.5'], ['gid', ''], ['uid', '99999999999999999999'], ['mtime', '12x'], ['atime', 'never']]) {
+      const tar = await withRecord(key!, value!);
+      if (key === 'uid' || key === 'gid') expect(gnuTar(tar).stderr, `GNU tar on ${key}=${value}`).toMatch(/Malformed extended header: invalid|out of range/);
+      for (const r of await bothWays(tar)) {
+        expect(r.status, `${key}=${value}`).toBe('rejected');
+        expect(((r as PromiseRejectedResult).reason as Error).message).toBe(`layer L: f: malformed PAX record: invalid ${key}=${value.slice(0, 40)}`);
+      }
+    }
+  });
+
+  it('well-formed ids and times are applied: fractional and negative times too', async () => {
+    const cases: Array<[string, string, (l: TarLayer) => unknown, unknown]> = [
+      ['uid', '4294967295', (l) => l.entries.get('/f')!.uid, 4294967295],
+      ['mtime', '1234.5', (l) => l.entries.get('/f')!.mtimeMs, 1234500],
+      ['mtime', '-100', (l) => l.entries.get('/f')!.mtimeMs, -100000],
+    ];
+    for (const [key, value, read, expected] of cases) {
+      for (const r of await bothWays(await withRecord(key, value))) expect(read((r as PromiseFulfilledResult<TarLayer>).value), `${key}=${value}`).toBe(expected);
+    }
+  });
+
+  it('a LIBARCHIVE.xattr value that is not base64, or a name with a bad %-escape, is refused (it was decoded silently or threw an untyped URIError)', async () => {
+    for (const [key, message] of [['LIBARCHIVE.xattr.user.a', /is not base64/], ['LIBARCHIVE.xattr.user.%E0%A4%A', /not a valid %-encoded name/]] as const) {
+      const tar = await withRecord(key, key.endsWith('%A') ? 'AAAA' : 'not*base64!');
+      for (const r of await bothWays(tar)) {
+        expect(r.status).toBe('rejected');
+        expect((r as PromiseRejectedResult).reason).toBeInstanceOf(TarLayerError);
+        expect(((r as PromiseRejectedResult).reason as Error).message).toMatch(message);
+      }
+    }
+    const ok = await TarLayer.from(await withRecord('LIBARCHIVE.xattr.user.%41b', Buffer.from('value').toString('base64')));
+    expect(ok.entries.get('/f')!.xattrs.get('user.Ab')?.toString()).toBe('value');
+  });
+});
