@@ -131,7 +131,7 @@ describe('PAX values that are not what their keyword needs', () => {
       if (key === 'uid' || key === 'gid') expect(gnuTar(tar).stderr, `GNU tar on ${key}=${value}`).toMatch(/Malformed extended header: invalid|out of range/);
       for (const r of await bothWays(tar)) {
         expect(r.status, `${key}=${value}`).toBe('rejected');
-        expect(((r as PromiseRejectedResult).reason as Error).message).toBe(`layer L: f: malformed PAX record: invalid ${key}=${value.slice(0, 40)}`);
+        expect(((r as PromiseRejectedResult).reason as Error).message).toBe(`layer L: f: malformed PAX record: invalid ${key}=${value!.slice(0, 40)}`);
       }
     }
   });
