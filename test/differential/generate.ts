@@ -97,7 +97,7 @@ export const stackArb = (minLayers: number, maxLayers: number): fc.Arbitrary<Lay
  * about the links that stay (test/kernel makes them with link(2) on a mount of the layers
  * below).
  */
-function keepResolvableLowerLinks(stack: LayerJSON[]): LayerJSON[] {
+export function keepResolvableLowerLinks(stack: LayerJSON[]): LayerJSON[] {
   const built: MemoryLayer[] = [];
   return stack.map((original, i) => {
     const json = { ...original };
