@@ -621,7 +621,7 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
 
   /** A lower file's layer and entry, for reading by position. */
   private lowerFile(obj: Obj): { layer: Layer; entry: LayerEntry } {
-    return { layer: this.engine.lower.layers[obj.lower!.layer]!, entry: obj.lower!.entry };
+    return this.engine.lower.contentOf(obj.lower!);
   }
 
   /** Only regular files hold data here; device nodes and FIFOs are not emulated. */

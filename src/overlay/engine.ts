@@ -238,7 +238,7 @@ export class OverlayEngine {
   read(obj: Obj): Buffer {
     if (obj.isDir) fail('EISDIR');
     if (obj.upper) return Buffer.from(obj.upper.getNode().getBuffer());
-    return this.lower.layers[obj.lower!.layer]!.read(obj.lower!.entry);
+    return this.lower.read(obj.lower!);
   }
 
   /** The merged listing, sorted: the union of the layers, whiteouts and markers never shown. */
@@ -300,7 +300,7 @@ export class OverlayEngine {
     const parentNode = parentLink.getNode();
     const parentMtime = parentNode.mtime;
     const link = this.upper.create(parentLink, obj.name, e.type, metaOf(e), {
-      ...(e.type === 'file' ? { data: this.lower.layers[low.layer]!.read(e) } : {}),
+      ...(e.type === 'file' ? { data: this.lower.read(low) } : {}),
       ...(e.linkTarget !== undefined ? { target: e.linkTarget } : {}),
       rdev: e.rdev,
     });

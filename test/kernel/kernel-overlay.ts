@@ -56,20 +56,37 @@ export class KernelOverlay {
     this.base = mkdtempSync(pjoin(tmpdir(), 'lfs-k-'));
     this.mountpoint = pjoin(this.base, 'm');
     this.upperdir = pjoin(this.base, 'u');
-    // All layers' device nodes and xattrs are made by one python3 run, between creating the
-    // entries and setting their metadata (which must come last: creation touches mtimes).
+    // The layers' device nodes and xattrs are made by python3 runs, between creating the
+    // entries and setting their metadata (which must come last: creation touches mtimes); one
+    // run for all layers, unless a layer links to files below it (then the layers below are
+    // finished first: its links are made on a mount of them).
     const special: object[] = [];
-    const finish = layers.map((layer, i) => {
-      const dir = pjoin(this.base, `${i}`);
-      fs.mkdirSync(dir);
-      return writeLayer(layer, dir, special, new LowerIndex(layers.slice(0, i)));
-    });
-    if (special.length > 0) {
+    const finish: Array<() => void> = [];
+    const makeSpecial = () => {
+      if (special.length === 0) return;
       const opsFile = pjoin(this.base, 'ops.json');
       writeFileSync(opsFile, JSON.stringify(special));
       execFileSync('python3', [FSOPS, 'apply', opsFile]);
-    }
-    for (const setMetadata of finish) setMetadata();
+      special.length = 0;
+    };
+    const setMetadata = () => {
+      for (const set of finish.splice(0)) set();
+    };
+    layers.forEach((layer, i) => {
+      const dir = pjoin(this.base, `${i}`);
+      fs.mkdirSync(dir);
+      const set = writeLayer(layer, dir, special, new LowerIndex(layers.slice(0, i)));
+      if (layer.lowerLinks && layer.lowerLinks.size > 0) {
+        // The layers below complete (copy-up copies their metadata), and this one but for its
+        // metadata (the links touch their parents' mtimes, which it sets last).
+        makeSpecial();
+        setMetadata();
+        linkOnLayersBelow(this.base, i, layer);
+      }
+      finish.push(set);
+    });
+    makeSpecial();
+    setMetadata();
     const lowerDirs = layers.map((_, i) => `${i}`);
     for (const d of ['u', 'w', 'm']) fs.mkdirSync(pjoin(this.base, d));
     const r = options.upperRoot;
@@ -113,6 +130,37 @@ export interface UpperDumpEntry {
 }
 
 /**
+ * Makes layer `i`'s hard links to files of the layers below as containerd's applier makes
+ * them: link(2) on an overlay mount of the layers below with the layer's directory as the
+ * upper, so the kernel copies the target up into the layer (overlayfs.rst "Non-directories")
+ * and both names are one inode there. After the rest of the layer is written (layerfs takes
+ * the links last, lower-index.ts); a name already there is removed first, as the applier
+ * replaces what is at a name. Inside a chroot to the mount (fsops.py session), so absolute
+ * symlinks on the way resolve inside it.
+ */
+function linkOnLayersBelow(base: string, i: number, layer: Layer): void {
+  const dir = pjoin(base, `${i}`);
+  const mount = pjoin(base, `link-m${i}`);
+  const work = pjoin(base, `link-w${i}`);
+  fs.mkdirSync(mount);
+  fs.mkdirSync(work);
+  // With no layer below, the mount needs a lower directory all the same: an empty one.
+  if (i === 0) fs.mkdirSync(pjoin(base, 'link-empty'));
+  const lowerdir = i === 0 ? 'link-empty' : Array.from({ length: i }, (_, j) => `${i - 1 - j}`).join(':');
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir},upperdir=${i},workdir=link-w${i}`, mount], { stdio: 'pipe', cwd: base });
+  try {
+    const ops = [...layer.lowerLinks!].flatMap(([name, target]) => [['rmrf', name], ['link', target, name]]);
+    const run = JSON.parse(execFileSync('python3', [FSOPS, 'session', mount, dir], { input: JSON.stringify(ops), encoding: 'utf8', maxBuffer: 1 << 28 })) as { outcomes: unknown[] };
+    run.outcomes.forEach((outcome, k) => {
+      if (k % 2 === 1 && outcome !== 'ok') throw new Error(`kernel: link ${JSON.stringify(ops[k])} in layer ${i}: ${JSON.stringify(outcome)}`);
+    });
+  } finally {
+    execFileSync('umount', [mount]);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
  * Writes one layer as a kernel lower directory: the entries now, device nodes and xattrs into
  * `special` (for fsops.py apply), and returns the step that sets metadata, to run after those.
  */
@@ -141,6 +189,8 @@ function writeLayer(layer: Layer, dir: string, special: object[], below: LowerIn
     }
   }
   for (const p of layer.whiteouts) {
+    // A hard link to a lower file took the name already (the link replaced what was below).
+    if (layer.lowerLinks?.has(p)) continue;
     const own = layer.entries.get(p);
     // A whiteout that hides nothing is a no-op for OCI, but the kernel lists it in readdir of
     // a directory that is not merged (shared/reference note 12). layerfs follows OCI; the
