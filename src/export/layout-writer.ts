@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, fsyncSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { constants, fsyncSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { open, type FileHandle } from 'node:fs/promises';
 import { DirHandle, ReplacedError } from '../host/dir-handle.js';
 import { OCI_INDEX } from '../image/media-types.js';
@@ -259,32 +260,34 @@ export class LayoutWriter {
   }
 }
 
-/** The target directory, made if missing (its parents too), never a symlink. */
+/**
+ * The target directory, never a symlink, whatever the path ends in: its parent (the caller's
+ * path, made with its own parents if missing) is opened, and the target inside it without
+ * following (DirHandle.openParent), or made there by DirHandle.makeDir.
+ */
 function openTarget(target: string): DirHandle {
+  const path = resolve(target);
+  let at: { parent: DirHandle; name: string };
   try {
-    return DirHandle.open(target);
+    at = DirHandle.openParent(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw layoutOpenError(e, target);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw systemError(e, dirname(path), 'opening the directory that holds the target');
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+      at = DirHandle.openParent(path);
+    } catch (e2) {
+      throw systemError(e2, dirname(path), 'making the directories that hold the target');
+    }
   }
   try {
-    // The parents are the caller's path; the target itself is then opened without following.
-    mkdirSync(target, { recursive: true, mode: 0o755 });
-    return DirHandle.open(target);
-  } catch (e) {
-    throw layoutOpenError(e, target);
+    return childDir(at.parent, at.name, 'target');
+  } finally {
+    at.parent.close();
   }
 }
 
-function layoutOpenError(e: unknown, path: string): SaveImageError {
-  // open(2) with O_DIRECTORY|O_NOFOLLOW gives ENOTDIR, not ELOOP, for a symlink: look.
-  const link = isSymlinkError(e) || ((e as NodeJS.ErrnoException).code === 'ENOTDIR' && lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink());
-  if (link) return linkRefused(path, 'directory', e);
-  if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return new SaveImageError('ENOTDIR', path, 'not a directory', { cause: e });
-  return systemError(e, path, 'opening the layout directory');
-}
-
-/** A directory of the layout: opened without following a link there, or made. */
-function childDir(parent: DirHandle, name: string): DirHandle {
+/** A directory of the layout (or the target itself): opened without following a link there, or made. */
+function childDir(parent: DirHandle, name: string, kind: 'target' | 'layout' = 'layout'): DirHandle {
   const label = parent.labelOf(name);
   const st = parent.lstat(name);
   try {
@@ -294,7 +297,7 @@ function childDir(parent: DirHandle, name: string): DirHandle {
     throw systemError(e, label, 'making the directory');
   }
   if (st.isSymbolicLink()) throw linkRefused(label, 'directory');
-  if (!st.isDirectory()) throw new SaveImageError('ERR_NOT_A_LAYOUT', label, 'not a directory');
+  if (!st.isDirectory()) throw new SaveImageError(kind === 'target' ? 'ENOTDIR' : 'ERR_NOT_A_LAYOUT', label, 'not a directory');
   try {
     return parent.openDir(name);
   } catch (e) {

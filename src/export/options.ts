@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { inspect } from 'node:util';
 import type { OutputCompression } from './compress.js';
 import type { ExportDirOptions } from './export-dir.js';
@@ -163,6 +164,11 @@ export function checkSaveImageArgs(ov: unknown, target: unknown, options: unknow
   }
   if (typeof target !== 'string') throw typeError('target', 'string', target);
   if (target === '' || target.includes('\0')) throw valueError('target', 'must be a non-empty path without null bytes', target);
+  // The target is resolved lexically (path.resolve), where the kernel would resolve `out/..`
+  // through a symlink at `out`: a path whose last component is `..` is ambiguous, refused.
+  if (/(^|\/)\.\.\/*$/.test(target) || resolve(target) === '/') {
+    throw valueError('target', "must name the layout directory itself (not '/', and not ending in '..')", target);
+  }
   const o = optionsObject(options);
   const tar = checkTarWriteOptions(o);
   checkBase(o.base, lower, 'options.base');

@@ -103,6 +103,33 @@ describe('saveImage never follows a link planted before the save', () => {
     untouched();
   });
 
+  // open(2) follows a final symlink despite O_NOFOLLOW when the path ends in "/" or "/."
+  it.each(['/', '//', '/.', '/./'])('the target given as out%s, out a symlink: refused (ELOOP), nothing written through it', async (suffix) => {
+    fs.symlinkSync(elsewhere, join(dir, 'out'));
+    const { base, ov } = await changed();
+    await expectSaveError(saveImage(ov, `${dir}/out${suffix}`, { ...SAVE, base }), 'ELOOP', /\/out$/);
+    untouched();
+  });
+
+  it('the target given as out/.., out a symlink: refused before anything is written (ERR_INVALID_ARG_VALUE)', async () => {
+    fs.symlinkSync(elsewhere, join(dir, 'out'));
+    const { base, ov } = await changed();
+    const err = await saveImage(ov, `${dir}/out/..`, { ...SAVE, base }).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect((err as Error).message).toMatch(/target.*\.\./);
+    untouched();
+    expect(fs.readdirSync(dir).sort()).toEqual(['elsewhere', 'out', 'victim']);
+  });
+
+  it('a target below a regular file (afile/out), or a regular file itself: ENOTDIR naming it', async () => {
+    fs.writeFileSync(join(dir, 'afile'), '');
+    const { base, ov } = await changed();
+    await expectSaveError(saveImage(ov, join(dir, 'afile', 'out'), { ...SAVE, base }), 'ENOTDIR', /\/afile$/);
+    await expectSaveError(saveImage(ov, join(dir, 'afile', 'sub', 'out'), { ...SAVE, base }), 'ENOTDIR', /\/afile(\/sub)?$/);
+    await expectSaveError(saveImage(ov, join(dir, 'afile'), { ...SAVE, base }), 'ENOTDIR', /\/afile$/);
+    expect(fs.readFileSync(join(dir, 'afile'), 'utf8')).toBe('');
+  });
+
   it('a blob name that is a symlink, a FIFO, or a torn copy: replaced by the verified blob; the save completes', async () => {
     const target = join(dir, 'out');
     const [first, second, third] = await partialLayout(target);
