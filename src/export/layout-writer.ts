@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, fsyncSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { constants, fsyncSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { open, type FileHandle } from 'node:fs/promises';
 import { DirHandle, ReplacedError } from '../host/dir-handle.js';
+import { closeFd, fstatFd, readWhole } from './fd-io.js';
 import { OCI_INDEX } from '../image/media-types.js';
 import { SaveImageError, systemError } from './save-image-error.js';
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_NONBLOCK } = constants;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 
 /** Names saveImage writes before renaming them into place; a rerun removes leftovers. */
 export const TEMP_PREFIX = '.layerfs-tmp-';
@@ -309,8 +310,7 @@ function childDir(parent: DirHandle, name: string, kind: 'target' | 'layout' = '
 
 function listDir(dir: DirHandle): string[] {
   try {
-    // The directory itself, through its descriptor (proc(5), /proc/pid/fd).
-    return readdirSync(`/proc/self/fd/${dir.fd}`);
+    return dir.names();
   } catch (e) {
     throw systemError(e, dir.label, 'listing the directory');
   }
@@ -321,7 +321,7 @@ function removeTemp(dir: DirHandle, name: string): void {
   const st = dir.lstat(name);
   if (!st || st.isDirectory()) return;
   try {
-    unlinkSync(dir.at(name));
+    dir.unlink(name);
   } catch (e) {
     throw systemError(e, dir.labelOf(name), 'removing a temporary left by an earlier save');
   }
@@ -331,7 +331,7 @@ function removeTemp(dir: DirHandle, name: string): void {
 async function discardTemp(dir: DirHandle, temp: string, fh: FileHandle): Promise<void> {
   await fh.close().catch(() => {});
   try {
-    unlinkSync(dir.at(temp));
+    dir.unlink(temp);
   } catch {
     // Renamed already, or the directory refuses.
   }
@@ -351,23 +351,26 @@ async function createTemp(dir: DirHandle): Promise<{ name: string; fh: FileHandl
 
 /**
  * Opens a name for reading only if it is a regular file: never a symlink (O_NOFOLLOW), and
- * O_NONBLOCK so a FIFO planted there cannot stall the open; the descriptor's own type is
+ * non-blocking so a FIFO planted there cannot stall the open; the descriptor's own type is
  * then checked. Undefined for anything else.
  */
-async function openRegular(dir: DirHandle, name: string): Promise<{ fh: FileHandle; size: number } | undefined> {
-  let fh: FileHandle;
+async function openRegular(dir: DirHandle, name: string): Promise<{ fd: number; size: number } | undefined> {
+  let fd: number;
   try {
-    fh = await open(dir.at(name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    fd = dir.openFile(name, { nonBlocking: true });
   } catch (e) {
     if (isSymlinkError(e)) throw linkRefused(dir.labelOf(name), 'file', e);
     throw systemError(e, dir.labelOf(name), 'opening it');
   }
-  const st = await fh.stat();
+  const st = await fstatFd(fd).catch(async (e: unknown) => {
+    await closeFd(fd);
+    throw systemError(e, dir.labelOf(name), 'opening it');
+  });
   if (!st.isFile()) {
-    await fh.close();
+    await closeFd(fd);
     return undefined;
   }
-  return { fh, size: st.size };
+  return { fd, size: st.size };
 }
 
 /** index.json or oci-layout of an existing layout, read without following a link. */
@@ -377,16 +380,14 @@ async function readSmall(dir: DirHandle, name: string): Promise<Buffer> {
   if (!file) throw new SaveImageError('ERR_NOT_A_LAYOUT', label, 'not a regular file');
   try {
     if (file.size > SMALL_FILE_MAX) throw new SaveImageError('ERR_NOT_A_LAYOUT', label, `${file.size} bytes, more than the ${SMALL_FILE_MAX} read back`);
-    // At most size + 1 bytes: a file that grows while read is refused, never read without end.
-    const buf = Buffer.alloc(file.size + 1);
-    let got = 0;
-    for (let n = -1; got < buf.length && n !== 0; got += n) n = (await file.fh.read(buf, got, buf.length - got, got)).bytesRead;
-    if (got > file.size) throw new SaveImageError('ERR_NOT_A_LAYOUT', label, 'grew while being read');
-    return buf.subarray(0, got);
+    const chunks: Buffer[] = [];
+    const outcome = await readWhole(file.fd, file.size, (c) => chunks.push(Buffer.from(c)));
+    if (outcome !== 'whole') throw new SaveImageError('ERR_NOT_A_LAYOUT', label, `${outcome} while being read`);
+    return Buffer.concat(chunks);
   } catch (e) {
     throw systemError(e, label, 'reading it');
   } finally {
-    await file.fh.close();
+    await closeFd(file.fd);
   }
 }
 
@@ -411,19 +412,11 @@ async function holdsBlob(dir: DirHandle, blob: BlobRef): Promise<boolean> {
   try {
     if (file.size !== blob.size) return false;
     const hash = createHash(alg);
-    const buf = Buffer.alloc(Math.min(blob.size + 1, 1 << 20));
-    let size = 0;
-    for (;;) {
-      const { bytesRead } = await file.fh.read(buf, 0, buf.length, size);
-      if (bytesRead === 0) break;
-      size += bytesRead;
-      if (size > blob.size) return false;
-      hash.update(buf.subarray(0, bytesRead));
-    }
-    return size === blob.size && `${alg}:${hash.digest('hex')}` === blob.digest;
+    const outcome = await readWhole(file.fd, blob.size, (c) => hash.update(c));
+    return outcome === 'whole' && `${alg}:${hash.digest('hex')}` === blob.digest;
   } catch {
     return false;
   } finally {
-    await file.fh.close();
+    await closeFd(file.fd);
   }
 }

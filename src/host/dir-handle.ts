@@ -1,7 +1,7 @@
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, renameSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } = constants;
 
 /** A name a directory handle refuses: empty, `.`, `..`, or holding `/` or NUL. */
 export class UnsafeNameError extends Error {
@@ -107,6 +107,17 @@ export class DirHandle {
     return DirHandle.adopt(openSync(this.at(name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW), this.labelOf(name));
   }
 
+  /** The path of this directory itself, through the descriptor. */
+  self(): string {
+    if (this.closed) throw new Error(`${this.label}: directory handle used after close`);
+    return `/proc/self/fd/${this.fd}`;
+  }
+
+  /** The names in this directory (not `.` and `..`). */
+  names(): string[] {
+    return readdirSync(this.self());
+  }
+
   /**
    * Makes a new child directory and opens it. Between the mkdir and the open another process
    * could replace the name (where it may write this directory): the opened directory must be
@@ -130,9 +141,18 @@ export class DirHandle {
     return openSync(this.at(name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   }
 
-  /** Opens an existing file for reading, refusing a symlink there (ELOOP). */
-  openFile(name: string): number {
-    return openSync(this.at(name), O_RDONLY | O_NOFOLLOW);
+  /**
+   * Opens an existing file for reading, refusing a symlink there (ELOOP). `nonBlocking` opens
+   * it O_NONBLOCK, so a FIFO or device found under the name cannot stall the open (open(2));
+   * a regular file reads as it would without.
+   */
+  openFile(name: string, options: { nonBlocking?: boolean } = {}): number {
+    return openSync(this.at(name), O_RDONLY | O_NOFOLLOW | (options.nonBlocking ? O_NONBLOCK : 0));
+  }
+
+  /** unlink(2) of a name here (a symlink is removed itself). */
+  unlink(name: string): void {
+    unlinkSync(this.at(name));
   }
 
   /** rename(2) of a name here to a name in `to` (neither final component is followed). */
