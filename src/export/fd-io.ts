@@ -1,4 +1,4 @@
-import { close, fstat, fsync, read } from 'node:fs';
+import { close, fstat, fsync, read, write } from 'node:fs';
 import { promisify } from 'node:util';
 
 /**
@@ -9,6 +9,12 @@ export const readFd = promisify(read);
 export const fsyncFd = promisify(fsync);
 export const fstatFd = promisify(fstat);
 export const closeFd = promisify(close);
+const writeFd = promisify(write);
+
+/** Writes all of `data` at the descriptor's position (write(2) may write less than asked). */
+export async function writeAll(fd: number, data: Uint8Array): Promise<void> {
+  for (let off = 0; off < data.length; ) off += (await writeFd(fd, data, off, data.length - off)).bytesWritten;
+}
 
 /** Whether a file read back held the `size` bytes it was measured with, or more, or fewer. */
 export type ReadOutcome = 'whole' | 'grew' | 'shrank';

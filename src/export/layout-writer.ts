@@ -1,13 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, fsyncSync, mkdirSync } from 'node:fs';
+import { fsyncSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { open, type FileHandle } from 'node:fs/promises';
 import { DirHandle, ReplacedError } from '../host/dir-handle.js';
-import { closeFd, fstatFd, readWhole } from './fd-io.js';
+import { closeFd, fstatFd, fsyncFd, readWhole, writeAll } from './fd-io.js';
 import { OCI_INDEX } from '../image/media-types.js';
 import { SaveImageError, systemError } from './save-image-error.js';
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 
 /** Names saveImage writes before renaming them into place; a rerun removes leftovers. */
 export const TEMP_PREFIX = '.layerfs-tmp-';
@@ -132,70 +130,51 @@ export class LayoutWriter {
       failCode || cause === undefined ? new SaveImageError(failCode ?? 'ERR_BLOB_MISMATCH', opts.sourceLabel ?? what, `${what}: ${reason}`, { cause }) : (cause as Error);
     if (expect && (await holdsBlob(dir, expect))) return expect;
 
-    const { name: temp, fh } = await createTemp(dir);
-    const tempLabel = dir.labelOf(temp);
-    let iterator: AsyncIterator<Uint8Array> | undefined;
-    try {
+    let measured: BlobRef | undefined;
+    await placeFile(dir, what, async (fd, tempLabel) => {
+      let iterator: AsyncIterator<Uint8Array> | undefined;
       try {
-        const src = await source();
-        iterator = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : (async function* () { yield* src; })();
+        try {
+          const src = await source();
+          iterator = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : (async function* () { yield* src; })();
+        } catch (e) {
+          throw sourceFailure(`cannot be read: ${(e as Error).message}`, e);
+        }
+        const hash = createHash(alg);
+        let size = 0;
+        for (;;) {
+          let next: IteratorResult<Uint8Array>;
+          try {
+            next = await iterator.next();
+          } catch (e) {
+            throw sourceFailure(`reading it failed: ${(e as Error).message}`, e);
+          }
+          if (next.done) break;
+          const chunk = next.value;
+          size += chunk.length;
+          if (expect && size > expect.size) throw sourceFailure(`has more than the ${expect.size} bytes it was verified with`);
+          hash.update(chunk);
+          try {
+            await writeAll(fd, chunk);
+          } catch (e) {
+            throw systemError(e, tempLabel, `writing ${what}`);
+          }
+        }
+        iterator = undefined;
+        measured = { digest: `${alg}:${hash.digest('hex')}`, size };
       } catch (e) {
-        throw sourceFailure(`cannot be read: ${(e as Error).message}`, e);
+        await iterator?.return?.().catch(() => {});
+        throw e;
       }
-      const hash = createHash(alg);
-      let size = 0;
-      for (;;) {
-        let next: IteratorResult<Uint8Array>;
-        try {
-          next = await iterator.next();
-        } catch (e) {
-          throw sourceFailure(`reading it failed: ${(e as Error).message}`, e);
-        }
-        if (next.done) break;
-        const chunk = next.value;
-        size += chunk.length;
-        if (expect && size > expect.size) throw sourceFailure(`has more than the ${expect.size} bytes it was verified with`);
-        hash.update(chunk);
-        try {
-          for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-        } catch (e) {
-          throw systemError(e, tempLabel, `writing ${what}`);
-        }
-      }
-      iterator = undefined;
-      const measured = { digest: `${alg}:${hash.digest('hex')}`, size };
       if (expect && (measured.digest !== expect.digest || measured.size !== expect.size)) {
         throw sourceFailure(measured.size !== expect.size
           ? `has ${measured.size} bytes, not the ${expect.size} it was verified with (truncated or changed since it was opened)`
           : `changed since it was verified: its bytes hash to ${measured.digest}, not ${expect.digest}`);
       }
       await opts.verify?.(measured);
-      let written: { dev: number; ino: number };
-      try {
-        await fh.sync();
-        written = await fh.stat();
-        await fh.close();
-      } catch (e) {
-        throw systemError(e, tempLabel, `writing ${what}`);
-      }
-      const hex = measured.digest.slice(alg.length + 1);
-      try {
-        dir.rename(temp, dir, hex);
-      } catch (e) {
-        throw systemError(e, dir.labelOf(hex), `renaming ${what} into place`);
-      }
-      // rename(2) goes by name: in a directory others can write, the temporary could have been
-      // replaced before it. The name must now hold the file written and verified here.
-      const now = dir.lstat(hex);
-      if (!now || now.dev !== written.dev || now.ino !== written.ino) {
-        throw new SaveImageError('ERR_TARGET_CHANGED', dir.labelOf(hex), `${what}: its temporary was replaced by another process before it was renamed into place`);
-      }
-      return measured;
-    } catch (e) {
-      await iterator?.return?.().catch(() => {});
-      await discardTemp(dir, temp, fh);
-      throw e;
-    }
+      return measured.digest.slice(alg.length + 1);
+    });
+    return measured!;
   }
 
   /**
@@ -234,24 +213,14 @@ export class LayoutWriter {
 
   /** A small file of the top directory, written whole to a temporary and renamed into place. */
   private async writeFile(name: string, data: string): Promise<void> {
-    const { name: temp, fh } = await createTemp(this.root);
-    try {
+    await placeFile(this.root, name, async (fd, tempLabel) => {
       try {
-        await fh.writeFile(data);
-        await fh.sync();
-        await fh.close();
+        await writeAll(fd, Buffer.from(data));
       } catch (e) {
-        throw systemError(e, this.root.labelOf(temp), `writing ${name}`);
+        throw systemError(e, tempLabel, `writing ${name}`);
       }
-      try {
-        this.root.rename(temp, this.root, name);
-      } catch (e) {
-        throw systemError(e, this.root.labelOf(name), 'renaming it into place');
-      }
-    } catch (e) {
-      await discardTemp(this.root, temp, fh);
-      throw e;
-    }
+      return name;
+    });
   }
 
   close(): void {
@@ -327,24 +296,68 @@ function removeTemp(dir: DirHandle, name: string): void {
   }
 }
 
-/** After a failure: the temporary closed and removed (if the directory refuses, a rerun removes it). */
-async function discardTemp(dir: DirHandle, temp: string, fh: FileHandle): Promise<void> {
-  await fh.close().catch(() => {});
+/**
+ * Writes a file into `dir` so that its name only ever holds it whole. `fill` writes it to a new
+ * temporary (DirHandle.createFile: O_CREAT|O_EXCL|O_NOFOLLOW, so an existing name or a symlink
+ * is never opened), checks it, and returns the name it is to have (a blob's is its digest,
+ * known once written); the temporary is then fsync'd and renamed into place, rename(2)
+ * replacing whatever is at the name without following it. rename(2) goes by name: in a
+ * directory others may write, the temporary could have been replaced before it, so the name
+ * must then hold the inode written here; if it does not, it holds bytes nobody verified and
+ * is removed, and the save stops (ERR_TARGET_CHANGED). After any failure the temporary is
+ * removed (if the directory refuses, a rerun removes it).
+ */
+async function placeFile(dir: DirHandle, what: string, fill: (fd: number, tempLabel: string) => Promise<string>): Promise<string> {
+  const { name: temp, fd } = createTemp(dir, what);
+  const tempLabel = dir.labelOf(temp);
+  let open = true;
   try {
-    dir.unlink(temp);
-  } catch {
-    // Renamed already, or the directory refuses.
+    const name = await fill(fd, tempLabel);
+    let written: { dev: number; ino: number };
+    try {
+      await fsyncFd(fd);
+      written = await fstatFd(fd);
+      open = false;
+      await closeFd(fd);
+    } catch (e) {
+      throw systemError(e, tempLabel, `writing ${what}`);
+    }
+    try {
+      dir.rename(temp, dir, name);
+    } catch (e) {
+      throw systemError(e, dir.labelOf(name), `renaming ${what} into place`);
+    }
+    const now = dir.lstat(name);
+    if (!now || now.dev !== written.dev || now.ino !== written.ino) {
+      if (now && !now.isDirectory()) {
+        try {
+          dir.unlink(name);
+        } catch {
+          // Gone already, or the directory refuses: the error below says what happened.
+        }
+      }
+      throw new SaveImageError('ERR_TARGET_CHANGED', dir.labelOf(name), `${what}: its temporary was replaced by another process before it was renamed into place; what was renamed there is removed`);
+    }
+    return name;
+  } catch (e) {
+    if (open) await closeFd(fd).catch(() => {});
+    try {
+      dir.unlink(temp);
+    } catch {
+      // Renamed already, or the directory refuses.
+    }
+    throw e;
   }
 }
 
-async function createTemp(dir: DirHandle): Promise<{ name: string; fh: FileHandle }> {
+function createTemp(dir: DirHandle, what: string): { name: string; fd: number } {
   for (let attempt = 0; ; attempt++) {
     const name = `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
     try {
-      return { name, fh: await open(dir.at(name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644) };
+      return { name, fd: dir.createFile(name, 0o644) };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 8) continue;
-      throw systemError(e, dir.labelOf(name), 'creating a temporary file');
+      throw systemError(e, dir.labelOf(name), `creating a temporary file for ${what}`);
     }
   }
 }

@@ -86,6 +86,7 @@ describe.runIf(canMount)('saveImage on a full, read-only or forbidden filesystem
       const again = await failure(saveImage(ov, at, { base }));
       expect(again.code).toBe('EROFS');
       expect(again.path).toMatch(/\/blobs\/sha256\/\.layerfs-tmp-[0-9a-f]+$/);
+      expect(again.message).toMatch(/creating a temporary file for the committed upper layer/);
       expect(checkBlobs(at)).toMatchObject({ temps: [], wrong: [] });
       remount('rw');
       await rerunCompletes(at);

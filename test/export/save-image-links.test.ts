@@ -306,5 +306,38 @@ describe('saveImage never follows a link planted while it runs', () => {
     expect(result).toBeInstanceOf(SaveImageError);
     expect((result as SaveImageError).code).toBe('ERR_TARGET_CHANGED');
     expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+    // The bytes renamed in its place were nobody's verified blob: not left under the digest name.
+    expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
+  });
+
+  // The top directory is the one another user may write (the blobs' directories may not be).
+  it.each([
+    ['oci-layout', (target: string) => !fs.existsSync(join(target, 'oci-layout'))],
+    ['index.json', (target: string) => fs.existsSync(join(target, 'oci-layout'))],
+  ])('%s: its temporary replaced by a symlink to the victim before its rename: ERR_TARGET_CHANGED, the name removed', async (name, stage) => {
+    const target = join(dir, 'out');
+    const { base, ov } = await changed();
+    let swapped: string | undefined;
+    const { planted, result } = await racing(
+      () => saveImage(ov, target, { ...SAVE, base }),
+      () => {
+        const temp = fs.existsSync(target) && stage(target) ? fs.readdirSync(target).find((f) => f.startsWith('.layerfs-tmp-')) : undefined;
+        if (!temp) return false;
+        try {
+          fs.renameSync(join(target, temp), join(dir, 'taken'));
+        } catch {
+          return false;
+        }
+        swapped = temp;
+        return true;
+      },
+      () => fs.symlinkSync(victim, join(target, swapped!)),
+    );
+    expect(planted).toBe(true);
+    untouched();
+    expect(result).toBeInstanceOf(SaveImageError);
+    expect(result).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: join(target, name) });
+    expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+    expect(fs.existsSync(join(target, name))).toBe(false);
   });
 });
