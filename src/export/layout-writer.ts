@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { fsyncSync, mkdirSync } from 'node:fs';
+import { fsyncSync, mkdirSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DirHandle, ReplacedError } from '../host/dir-handle.js';
 import { closeFd, fstatFd, fsyncFd, readWhole, writeAll } from './fd-io.js';
@@ -72,14 +72,14 @@ export class LayoutWriter {
           throw new SaveImageError('ERR_NOT_A_LAYOUT', target, `not empty, and not an OCI image layout (it holds ${JSON.stringify(name)}); saveImage writes into an empty directory or adds to an image layout`);
         }
       }
-      if (root.lstat('oci-layout')) {
+      if (lstatIn(root, 'oci-layout')) {
         const layout = parseJson(await readSmall(root, 'oci-layout'), root.labelOf('oci-layout')) as { imageLayoutVersion?: unknown };
         if (layout?.imageLayoutVersion !== '1.0.0') {
           throw new SaveImageError('ERR_NOT_A_LAYOUT', root.labelOf('oci-layout'), `imageLayoutVersion ${JSON.stringify(layout?.imageLayoutVersion)} is not 1.0.0, the version saveImage writes`);
         }
       }
       let index: Index | undefined;
-      if (root.lstat('index.json')) {
+      if (lstatIn(root, 'index.json')) {
         const parsed = parseJson(await readSmall(root, 'index.json'), root.labelOf('index.json')) as Partial<Index> | null;
         if (parsed?.schemaVersion !== 2 || !Array.isArray(parsed.manifests) || parsed.manifests.some((m) => typeof m !== 'object' || m === null)) {
           throw new SaveImageError('ERR_NOT_A_LAYOUT', root.labelOf('index.json'), 'not an image index (schemaVersion 2 with a manifests list); not replaced');
@@ -190,7 +190,7 @@ export class LayoutWriter {
       throw systemError(e, this.blobs.label, 'flushing the blobs to disk');
     }
     for (const [alg, d] of this.algDirs) {
-      if (!this.root.holds('blobs', this.blobs) || !this.blobs.holds(alg, d)) {
+      if (!holdsDir(this.root, 'blobs', this.blobs) || !holdsDir(this.blobs, alg, d)) {
         throw new SaveImageError('ERR_TARGET_CHANGED', d.label, 'moved or replaced while saving; index.json not written');
       }
     }
@@ -259,7 +259,7 @@ function openTarget(target: string): DirHandle {
 /** A directory of the layout (or the target itself): opened without following a link there, or made. */
 function childDir(parent: DirHandle, name: string, kind: 'target' | 'layout' = 'layout'): DirHandle {
   const label = parent.labelOf(name);
-  const st = parent.lstat(name);
+  const st = lstatIn(parent, name);
   try {
     if (!st) return parent.makeDir(name, 0o755);
   } catch (e) {
@@ -272,8 +272,26 @@ function childDir(parent: DirHandle, name: string, kind: 'target' | 'layout' = '
     return parent.openDir(name);
   } catch (e) {
     // Replaced since the lstat: a symlink now is refused as one.
-    if (parent.lstat(name)?.isSymbolicLink()) throw linkRefused(label, 'directory', e);
+    if (lstatIn(parent, name)?.isSymbolicLink()) throw linkRefused(label, 'directory', e);
     throw systemError(e, label, 'opening the directory');
+  }
+}
+
+/** DirHandle.lstat, its failure (EACCES on a directory that may not be searched) typed and named. */
+function lstatIn(dir: DirHandle, name: string): Stats | undefined {
+  try {
+    return dir.lstat(name);
+  } catch (e) {
+    throw systemError(e, dir.labelOf(name), 'looking it up');
+  }
+}
+
+/** DirHandle.holds, its failure typed and named. */
+function holdsDir(parent: DirHandle, name: string, child: DirHandle): boolean {
+  try {
+    return parent.holds(name, child);
+  } catch (e) {
+    throw systemError(e, parent.labelOf(name), 'looking it up');
   }
 }
 
@@ -287,7 +305,7 @@ function listDir(dir: DirHandle): string[] {
 
 /** Removes a leftover temporary (unlink(2) removes a symlink itself, never its target). */
 function removeTemp(dir: DirHandle, name: string): void {
-  const st = dir.lstat(name);
+  const st = lstatIn(dir, name);
   if (!st || st.isDirectory()) return;
   try {
     dir.unlink(name);
@@ -327,7 +345,7 @@ async function placeFile(dir: DirHandle, what: string, fill: (fd: number, tempLa
     } catch (e) {
       throw systemError(e, dir.labelOf(name), `renaming ${what} into place`);
     }
-    const now = dir.lstat(name);
+    const now = lstatIn(dir, name);
     if (!now || now.dev !== written.dev || now.ino !== written.ino) {
       if (now && !now.isDirectory()) {
         try {
@@ -418,7 +436,7 @@ function parseJson(data: Buffer, label: string): unknown {
  */
 async function holdsBlob(dir: DirHandle, blob: BlobRef): Promise<boolean> {
   const [alg, hex] = blob.digest.split(':') as [Algorithm, string];
-  const st = dir.lstat(hex);
+  const st = lstatIn(dir, hex);
   if (!st || !st.isFile() || st.size !== blob.size) return false;
   const file = await openRegular(dir, hex).catch(() => undefined);
   if (!file) return false;

@@ -18,10 +18,21 @@ export class SaveImageError extends Error {
   }
 }
 
-/** A failed system call on `path` as a SaveImageError carrying its errno. */
+/**
+ * A failed system call on `path` as a SaveImageError carrying its errno. The call's own
+ * message ends in the path it was given, which for a name in a held directory is
+ * `/proc/self/fd/N/name` (src/host/dir-handle.ts): only its errno and description are kept,
+ * and `path` names the file.
+ */
 export function systemError(e: unknown, path: string, doing: string): SaveImageError {
   if (e instanceof SaveImageError) return e;
-  const code = (e as NodeJS.ErrnoException)?.code;
-  const message = (e as Error)?.message ?? String(e);
+  const err = e as NodeJS.ErrnoException | undefined;
+  const code = err?.code;
+  let message = err?.message ?? String(e);
+  // Node's form: "EACCES: permission denied, lstat '/proc/self/fd/21/blobs'" (-> 'dest').
+  if (typeof err?.syscall === 'string') {
+    const at = message.indexOf(`, ${err.syscall}`);
+    if (at >= 0) message = message.slice(0, at);
+  }
   return new SaveImageError(typeof code === 'string' ? code : 'EIO', path, `${doing}: ${message}`, { cause: e });
 }

@@ -48,6 +48,8 @@ async function rerunCompletes(target: string): Promise<void> {
 async function failure(p: Promise<unknown>): Promise<SaveImageError> {
   const err = await p.then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(SaveImageError);
+  // Names go through /proc/self/fd (src/host/dir-handle.ts); messages name the real path.
+  expect((err as Error).message).not.toMatch(/\/proc\/self\/fd/);
   return err as SaveImageError;
 }
 
@@ -112,11 +114,24 @@ describe.runIf(canMount)('saveImage on a full, read-only or forbidden filesystem
     });
   }
 
+  it('EACCES looking up a name (a target its user may list but not search): typed, naming the file, no /proc path', async () => {
+    const target = fresh('unsearchable');
+    fs.mkdirSync(target);
+    fs.chownSync(target, 65534, 65534);
+    fs.chmodSync(target, 0o600);
+    const r = await runAsNobody(target);
+    expect(r).toMatchObject({ ok: false, name: 'SaveImageError', code: 'EACCES' });
+    expect(r.path).toMatch(new RegExp(`^${target}(/oci-layout)?$`));
+    expect(r.message).not.toMatch(/\/proc\/self\/fd/);
+    expect(fs.readdirSync(target)).toEqual([]);
+  });
+
   it('EACCES (run as nobody): a typed error naming the directory or file; a rerun with rights completes', async () => {
     const target = fresh('forbidden');
     fs.mkdirSync(target, { mode: 0o755 });
     const r = await runAsNobody(target);
     expect(r).toMatchObject({ ok: false, name: 'SaveImageError', code: 'EACCES', path: join(target, 'blobs') });
+    expect(r.message).not.toMatch(/\/proc\/self\/fd/);
 
     // A layout whose blobs/sha256 the user may not write (the rest it may).
     const { base, ov } = await changed(1);
@@ -127,6 +142,7 @@ describe.runIf(canMount)('saveImage on a full, read-only or forbidden filesystem
     const r2 = await runAsNobody(target);
     expect(r2).toMatchObject({ ok: false, name: 'SaveImageError', code: 'EACCES' });
     expect(r2.path).toMatch(/\/blobs\/sha256\/\.layerfs-tmp-[0-9a-f]+$/);
+    expect(r2.message).not.toMatch(/\/proc\/self\/fd/);
     expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
     expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
     await rerunCompletes(target);
