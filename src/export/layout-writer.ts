@@ -65,12 +65,13 @@ export class LayoutWriter {
   static async open(target: string): Promise<LayoutWriter> {
     const root = openTarget(target);
     let blobs: DirHandle | undefined;
+    let sha256: DirHandle | undefined;
     try {
-      for (const name of listDir(root)) {
-        if (name.startsWith(TEMP_PREFIX)) removeTemp(root, name);
-        else if (!LAYOUT_NAMES.has(name)) {
-          throw new SaveImageError('ERR_NOT_A_LAYOUT', target, `not empty, and not an OCI image layout (it holds ${JSON.stringify(name)}); saveImage writes into an empty directory or adds to an image layout`);
-        }
+      // Every check comes before the first removal: a refused target loses nothing.
+      const names = listDir(root);
+      const stray = names.find((name) => !name.startsWith(TEMP_PREFIX) && !LAYOUT_NAMES.has(name));
+      if (stray !== undefined) {
+        throw new SaveImageError('ERR_NOT_A_LAYOUT', target, `not empty, and not an OCI image layout (it holds ${JSON.stringify(stray)}); saveImage writes into an empty directory or adds to an image layout`);
       }
       if (lstatIn(root, 'oci-layout')) {
         const layout = parseJson(await readSmall(root, 'oci-layout'), root.labelOf('oci-layout')) as { imageLayoutVersion?: unknown };
@@ -87,10 +88,14 @@ export class LayoutWriter {
         index = parsed as Index;
       }
       blobs = childDir(root, 'blobs');
+      sha256 = childDir(blobs, 'sha256');
+      for (const name of names) if (name.startsWith(TEMP_PREFIX)) removeTemp(root, name);
+      removeTemps(sha256);
       const writer = new LayoutWriter(target, root, blobs, index);
-      writer.algDir('sha256');
+      writer.algDirs.set('sha256', sha256);
       return writer;
     } catch (e) {
+      sha256?.close();
       blobs?.close();
       root.close();
       throw e;
@@ -103,7 +108,7 @@ export class LayoutWriter {
     if (!dir) {
       dir = childDir(this.blobs, alg);
       this.algDirs.set(alg, dir);
-      for (const name of listDir(dir)) if (name.startsWith(TEMP_PREFIX)) removeTemp(dir, name);
+      removeTemps(dir);
     }
     return dir;
   }
@@ -301,6 +306,11 @@ function listDir(dir: DirHandle): string[] {
   } catch (e) {
     throw systemError(e, dir.label, 'listing the directory');
   }
+}
+
+/** Removes the temporaries an earlier save left in `dir`. */
+function removeTemps(dir: DirHandle): void {
+  for (const name of listDir(dir)) if (name.startsWith(TEMP_PREFIX)) removeTemp(dir, name);
 }
 
 /** Removes a leftover temporary (unlink(2) removes a symlink itself, never its target). */

@@ -173,6 +173,16 @@ describe('saveImage never follows a link planted before the save', () => {
     expect(fs.readdirSync(target)).toEqual(['notes.txt']);
   });
 
+  it('a target holding other files and names like temporaries: refused, and none of them removed', async () => {
+    const target = join(dir, 'out');
+    fs.mkdirSync(target);
+    const names = ['.layerfs-tmp-mydraft', '.layerfs-tmp-0123456789abcdef', 'notes.txt', '.layerfs-tmp-zz', '.layerfs-tmp-x'];
+    for (const name of names) fs.writeFileSync(join(target, name), name);
+    const { base, ov } = await changed();
+    await expectSaveError(saveImage(ov, target, { ...SAVE, base }), 'ERR_NOT_A_LAYOUT', /out$/);
+    expect(fs.readdirSync(target).sort()).toEqual([...names].sort());
+  });
+
   it('a target inside a set-group-ID directory (its new directories inherit the bit): saved', async () => {
     fs.chmodSync(dir, 0o2775);
     const target = join(dir, 'out');
