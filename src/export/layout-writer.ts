@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { fsyncSync, mkdirSync, type Stats } from 'node:fs';
+import { fstatSync, fsyncSync, mkdirSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DirHandle, ReplacedError } from '../host/dir-handle.js';
 import { closeFd, fstatFd, fsyncFd, readWhole, writeAll } from './fd-io.js';
@@ -273,12 +273,43 @@ function childDir(parent: DirHandle, name: string, kind: 'target' | 'layout' = '
   }
   if (st.isSymbolicLink()) throw linkRefused(label, 'directory');
   if (!st.isDirectory()) throw new SaveImageError(kind === 'target' ? 'ENOTDIR' : 'ERR_NOT_A_LAYOUT', label, 'not a directory');
+  let dir: DirHandle;
   try {
-    return parent.openDir(name);
+    dir = parent.openDir(name);
   } catch (e) {
     // Replaced since the lstat: a symlink now is refused as one.
     if (lstatIn(parent, name)?.isSymbolicLink()) throw linkRefused(label, 'directory', e);
     throw systemError(e, label, 'opening the directory');
+  }
+  if (kind === 'layout') {
+    try {
+      refuseShared(dir);
+    } catch (e) {
+      dir.close();
+      throw e;
+    }
+  }
+  return dir;
+}
+
+/**
+ * An existing `blobs` or `blobs/<alg>` must be owned by this user or root and not writable
+ * by group or others (what ssh's StrictModes asks of ~/.ssh): another user who may write it
+ * could replace a verified blob after the save, and a reader (skopeo) reuses blobs by name.
+ * The top directory may be shared (the issue's case): index.json and oci-layout are checked
+ * by inode as they are renamed into place, and no blob lives there. The directories
+ * saveImage makes (mode 0755, less the umask) pass.
+ */
+function refuseShared(dir: DirHandle): void {
+  let st: Stats;
+  try {
+    st = fstatSync(dir.fd);
+  } catch (e) {
+    throw systemError(e, dir.label, 'looking it up');
+  }
+  const uid = process.geteuid?.();
+  if ((uid !== undefined && st.uid !== uid && st.uid !== 0) || (st.mode & 0o022) !== 0) {
+    throw new SaveImageError('ERR_UNSAFE_LAYOUT', dir.label, `owned by uid ${st.uid} with mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}: a directory holding blobs must be owned by this user${uid !== undefined ? ` (uid ${uid})` : ''} or root and not writable by group or others, or another user could replace a blob in it; change it (chown, chmod go-w) or save elsewhere`);
   }
 }
 

@@ -10,6 +10,8 @@
  * - `ERR_NOT_A_LAYOUT`: the target holds something other than an OCI image layout;
  * - `ERR_TARGET_CHANGED`: a directory or temporary of the layout was moved or replaced by
  *   another process while saving.
+ * - `ERR_UNSAFE_LAYOUT`: an existing `blobs` or `blobs/<alg>` another user may write (not
+ *   owned by this user or root, or writable by group or others).
  */
 export class SaveImageError extends Error {
   constructor(readonly code: string, readonly path: string, reason: string, options?: { cause?: unknown }) {

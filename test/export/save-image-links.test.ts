@@ -183,6 +183,45 @@ describe('saveImage never follows a link planted before the save', () => {
     expect(fs.readdirSync(target).sort()).toEqual([...names].sort());
   });
 
+  // Another user who may write blobs/ or blobs/<alg> could swap a verified blob after the
+  // save; only the top directory may be shared (the inode checks cover what is written there).
+  it.each([
+    ['blobs writable by others', (t: string) => fs.chmodSync(join(t, 'blobs'), 0o777), /out\/blobs$/],
+    ['blobs/sha256 writable by its group', (t: string) => fs.chmodSync(join(t, 'blobs', 'sha256'), 0o775), /out\/blobs\/sha256$/],
+    ['blobs/sha256 sticky and world-writable, like /tmp', (t: string) => fs.chmodSync(join(t, 'blobs', 'sha256'), 0o1777), /out\/blobs\/sha256$/],
+    ['blobs/sha256 owned by another user', (t: string) => fs.chownSync(join(t, 'blobs', 'sha256'), 65534, 65534), /out\/blobs\/sha256$/],
+  ])('an existing layout with %s: refused (ERR_UNSAFE_LAYOUT) before anything is written or removed', async (_label, spoil, path) => {
+    const target = join(dir, 'out');
+    await partialLayout(target);
+    fs.writeFileSync(join(target, 'blobs', 'sha256', '.layerfs-tmp-0123456789abcdef'), 'left');
+    spoil(target);
+    const before = fs.readdirSync(join(target, 'blobs', 'sha256')).sort();
+    const { base, ov } = await changed();
+    const err = await expectSaveError(saveImage(ov, target, { ...SAVE, base }), 'ERR_UNSAFE_LAYOUT', path);
+    expect(err.message).toMatch(/not writable by group or others/);
+    expect(fs.readdirSync(join(target, 'blobs', 'sha256')).sort()).toEqual(before);
+    expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+  });
+
+  it('a top directory writable by others is used; the directories saveImage makes are not, whatever the umask', async () => {
+    const target = join(dir, 'out');
+    fs.mkdirSync(target);
+    fs.chmodSync(target, 0o777);
+    const { base, ov } = await changed();
+    const mask = process.umask(0);
+    let saved;
+    try {
+      saved = await saveImage(ov, target, { ...SAVE, base });
+      await saveImage(ov, join(dir, 'made'), { ...SAVE, base });
+    } finally {
+      process.umask(mask);
+    }
+    for (const d of [join(target, 'blobs'), join(target, 'blobs', 'sha256'), join(dir, 'made'), join(dir, 'made', 'blobs', 'sha256')]) {
+      expect(fs.statSync(d).mode & 0o022, d).toBe(0);
+    }
+    expect(readByTools(target, 'v2', dir)).toEqual(saved.layers.map((l) => l.digest));
+  });
+
   it('a target inside a set-group-ID directory (its new directories inherit the bit): saved', async () => {
     fs.chmodSync(dir, 0o2775);
     const target = join(dir, 'out');
