@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { fstatSync, fsyncSync, mkdirSync, type Stats } from 'node:fs';
+import { fstatSync, fsyncSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DirHandle, ReplacedError } from '../host/dir-handle.js';
 import { closeFd, fstatFd, fsyncFd, readWhole, writeAll } from './fd-io.js';
@@ -57,13 +57,16 @@ export class LayoutWriter {
 
   private constructor(
     readonly target: string,
+    /** `target`, resolved: the name that must still hold `root` when the index is written. */
+    private readonly path: string,
     private readonly root: DirHandle,
     private readonly blobs: DirHandle,
     private readonly index: Index | undefined,
   ) {}
 
   static async open(target: string): Promise<LayoutWriter> {
-    const root = openTarget(target);
+    const path = resolve(target);
+    const root = openTarget(path);
     let blobs: DirHandle | undefined;
     let sha256: DirHandle | undefined;
     try {
@@ -91,7 +94,7 @@ export class LayoutWriter {
       sha256 = childDir(blobs, 'sha256');
       for (const name of names) if (name.startsWith(TEMP_PREFIX)) removeTemp(root, name);
       removeTemps(sha256);
-      const writer = new LayoutWriter(target, root, blobs, index);
+      const writer = new LayoutWriter(target, path, root, blobs, index);
       writer.algDirs.set('sha256', sha256);
       return writer;
     } catch (e) {
@@ -194,11 +197,9 @@ export class LayoutWriter {
     } catch (e) {
       throw systemError(e, this.blobs.label, 'flushing the blobs to disk');
     }
-    for (const [alg, d] of this.algDirs) {
-      if (!holdsDir(this.root, 'blobs', this.blobs) || !holdsDir(this.blobs, alg, d)) {
-        throw new SaveImageError('ERR_TARGET_CHANGED', d.label, 'moved or replaced while saving; index.json not written');
-      }
-    }
+    this.checkInPlace();
+    if (!holdsDir(this.root, 'blobs', this.blobs)) throw changed(this.blobs.label);
+    for (const [alg, d] of this.algDirs) if (!holdsDir(this.blobs, alg, d)) throw changed(d.label);
     await this.writeFile('oci-layout', OCI_LAYOUT);
     const REF = 'org.opencontainers.image.ref.name';
     const kept = (this.index?.manifests ?? []).filter((m) => m.annotations?.[REF] !== ref);
@@ -214,6 +215,21 @@ export class LayoutWriter {
     } catch (e) {
       throw systemError(e, this.target, 'flushing the layout to disk');
     }
+    this.checkInPlace('index.json was written into the directory moved away, not at this path');
+  }
+
+  /**
+   * The target's path still names the directory written into: a target moved away (and
+   * another directory made at its name) while saving would otherwise be reported saved.
+   */
+  private checkInPlace(outcome?: string): void {
+    let st: Stats | undefined;
+    try {
+      st = lstatSync(this.path, { throwIfNoEntry: false });
+    } catch (e) {
+      throw systemError(e, this.path, 'looking it up');
+    }
+    if (!st || !st.isDirectory() || st.dev !== this.root.dev || st.ino !== this.root.ino) throw changed(this.path, outcome);
   }
 
   /** A small file of the top directory, written whole to a temporary and renamed into place. */
@@ -234,6 +250,9 @@ export class LayoutWriter {
     this.root.close();
   }
 }
+
+const changed = (label: string, outcome = 'index.json not written') =>
+  new SaveImageError('ERR_TARGET_CHANGED', label, `moved or replaced by another process while saving; ${outcome}`);
 
 /**
  * The target directory, never a symlink, whatever the path ends in: its parent (the caller's

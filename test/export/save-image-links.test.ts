@@ -331,6 +331,41 @@ describe('saveImage never follows a link planted while it runs', () => {
     expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
   });
 
+  it('the target itself moved away and a new directory made at its name mid-save: ERR_TARGET_CHANGED naming it, no index.json in either', async () => {
+    const target = join(dir, 'out');
+    const { base, ov } = await changed();
+    const { planted, result } = await racing(
+      () => saveImage(ov, target, { ...SAVE, base }),
+      () => fs.existsSync(join(target, 'blobs', 'sha256')),
+      () => {
+        fs.renameSync(target, join(dir, 'out.moved'));
+        fs.mkdirSync(target);
+      },
+    );
+    expect(planted).toBe(true);
+    expect(result).toBeInstanceOf(SaveImageError);
+    expect(result).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: target });
+    expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+    expect(fs.existsSync(join(dir, 'out.moved', 'index.json'))).toBe(false);
+  });
+
+  it('blobs itself swapped for a symlink mid-save: ERR_TARGET_CHANGED naming blobs (not blobs/sha256)', async () => {
+    const target = join(dir, 'out');
+    const { base, ov } = await changed();
+    const { planted, result } = await racing(
+      () => saveImage(ov, target, { ...SAVE, base }),
+      () => fs.existsSync(join(target, 'blobs', 'sha256')),
+      () => {
+        fs.renameSync(join(target, 'blobs'), join(target, 'blobs.moved'));
+        fs.symlinkSync(elsewhere, join(target, 'blobs'));
+      },
+    );
+    expect(planted).toBe(true);
+    untouched();
+    expect(result).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: join(target, 'blobs') });
+    expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+  });
+
   it('a temporary replaced by another process before its rename: ERR_TARGET_CHANGED, no index.json', async () => {
     const target = join(dir, 'out');
     const { base, ov } = await changed();
