@@ -23,6 +23,14 @@ const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: '1.0.0' });
 /** The largest index.json or oci-layout read back when adding to a layout. */
 const SMALL_FILE_MAX = 16 * 2 ** 20;
 
+/**
+ * The deepest nesting of objects and lists kept from an existing index.json (an index's own
+ * is a handful: descriptors, their platform and annotations). JSON.parse reads any depth but
+ * JSON.stringify recurses, so a deeper one would fail (RangeError) only when the index is
+ * written back, after the blobs, and every rerun with it.
+ */
+const INDEX_MAX_DEPTH = 64;
+
 interface Index {
   schemaVersion: 2;
   manifests: Array<{ annotations?: Record<string, string> } & Record<string, unknown>>;
@@ -85,8 +93,11 @@ export class LayoutWriter {
       let index: Index | undefined;
       if (lstatIn(root, 'index.json')) {
         const parsed = parseJson(await readSmall(root, 'index.json'), root.labelOf('index.json')) as Partial<Index> | null;
-        if (parsed?.schemaVersion !== 2 || !Array.isArray(parsed.manifests) || parsed.manifests.some((m) => typeof m !== 'object' || m === null)) {
-          throw new SaveImageError('ERR_NOT_A_LAYOUT', root.labelOf('index.json'), 'not an image index (schemaVersion 2 with a manifests list); not replaced');
+        if (parsed?.schemaVersion !== 2 || !Array.isArray(parsed.manifests) || parsed.manifests.some((m) => typeof m !== 'object' || m === null || Array.isArray(m))) {
+          throw new SaveImageError('ERR_NOT_A_LAYOUT', root.labelOf('index.json'), 'not an image index (schemaVersion 2 with a manifests list of descriptors); not replaced');
+        }
+        if (!nestedWithin(parsed, INDEX_MAX_DEPTH)) {
+          throw new SaveImageError('ERR_NOT_A_LAYOUT', root.labelOf('index.json'), `nested more than ${INDEX_MAX_DEPTH} levels deep; an image index is a few levels deep (not replaced)`);
         }
         index = parsed as Index;
       }
@@ -480,6 +491,18 @@ async function readSmall(dir: DirHandle, name: string): Promise<Buffer> {
   } finally {
     await closeFd(file.fd);
   }
+}
+
+/** Whether `value` nests objects and lists at most `max` levels deep (walked without recursion). */
+function nestedWithin(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return false;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return true;
 }
 
 function parseJson(data: Buffer, label: string): unknown {
