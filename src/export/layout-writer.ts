@@ -131,9 +131,11 @@ export class LayoutWriter {
    * Stores a blob read from `source` under `blobs/<alg>/<hex>` of its digest. With `expect`
    * (a blob copied from elsewhere), a blob already there is reused only if it verifies, and
    * the copy must match: more bytes than expected stop the read at once; a mismatch, or a
-   * failure to read the source, is a SaveImageError of `failCode`, and nothing is renamed.
-   * `verify` (a blob written here) is asked, before the rename, whether what was measured
-   * is what the writer reports.
+   * failure to read the source, is a SaveImageError of `failCode` (by default
+   * ERR_BLOB_MISMATCH) naming `sourceLabel`, and nothing is renamed. Without `expect` (a
+   * blob written here), a failure of the source (the layer writer: a zstd tar too large, a
+   * lower layer that cannot be read) is ERR_LAYER_WRITE with it as the cause; `verify` is
+   * asked, before the rename, whether what was measured is what the writer reports.
    */
   async put(
     source: () => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>,
@@ -143,14 +145,13 @@ export class LayoutWriter {
     const { expect } = opts;
     const alg: Algorithm = expect?.digest.startsWith('sha512:') ? 'sha512' : 'sha256';
     const dir = this.algDir(alg);
-    // A blob written here passes its writer's own error through; a copy's is typed.
-    const failCode = opts.failCode ?? (expect ? 'ERR_BLOB_MISMATCH' : undefined);
-    const sourceFailure = (reason: string, cause?: unknown) =>
-      failCode || cause === undefined ? new SaveImageError(failCode ?? 'ERR_BLOB_MISMATCH', opts.sourceLabel ?? what, `${what}: ${reason}`, { cause }) : (cause as Error);
     if (expect && (await holdsBlob(dir, expect))) return expect;
 
     let measured: BlobRef | undefined;
     await placeFile(dir, what, async (fd, tempLabel) => {
+      // A copy's failure names its source; a blob written here (a layer) names its temporary.
+      const sourceFailure = (reason: string, cause?: unknown) =>
+        new SaveImageError(opts.failCode ?? (expect ? 'ERR_BLOB_MISMATCH' : 'ERR_LAYER_WRITE'), opts.sourceLabel ?? tempLabel, `${what}: ${reason}`, { cause });
       let iterator: AsyncIterator<Uint8Array> | undefined;
       try {
         try {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { MemoryLayer, openImage, saveImage, SaveImageError, type SavedImage } from '../../src/index.js';
+import { MemoryLayer, openImage, saveImage, SaveImageError, type Image, type SavedImage } from '../../src/index.js';
 import { LayoutWriter, TEMP_PREFIX } from '../../src/export/layout-writer.js';
 import { checkBlobs, DEMO, readByTools } from '../support/save-check.js';
 import { layerToTar } from '../support/to-tar.js';
@@ -123,6 +123,57 @@ describe('saveImage streams blobs to their temporaries', () => {
     }
     expect(checkBlobs(out)).toMatchObject({ temps: [], wrong: [] });
     expect(readByTools(out, 'v2', work)).toEqual(saved.layers.map((l) => l.digest));
+  });
+});
+
+describe('saveImage when the layer writer fails or its bytes are not what it measured', () => {
+  /** The overlay's commit with its stream passed through `change` (its info left as it is). */
+  function patchCommit(ov: ReturnType<Image['overlay']>, change: (stream: Readable) => Readable): void {
+    const commit = ov.commit.bind(ov);
+    ov.commit = (o) => {
+      const w = commit(o);
+      return { stream: change(w.stream), info: w.info };
+    };
+  }
+
+  it('a plain Error from the writer mid-stream: a SaveImageError (ERR_LAYER_WRITE) with it as the cause, no index', async () => {
+    const { base, ov } = await openedCopy();
+    const boom = new Error('boom: the writer gave up');
+    patchCommit(ov, (stream) => Readable.from((async function* () {
+      let given = 0;
+      for await (const c of stream as AsyncIterable<Buffer>) {
+        yield c;
+        if ((given += c.length) > 0) throw boom;
+      }
+    })()));
+    const out = fresh('out');
+    const err = await saveImage(ov, out, { base }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(SaveImageError);
+    expect(err).toMatchObject({ code: 'ERR_LAYER_WRITE', cause: boom });
+    expect((err as Error).message).toMatch(/the committed upper layer.*boom/);
+    expect((err as SaveImageError).path).toMatch(/\/blobs\/sha256\/\.layerfs-tmp-[0-9a-f]+$/);
+    nothingReferenced(out);
+  });
+
+  it('bytes written that are not the ones the writer measured: ERR_BLOB_MISMATCH, nothing named by them, no index', async () => {
+    const { base, ov } = await openedCopy();
+    let flipped: Buffer | undefined;
+    patchCommit(ov, (stream) => Readable.from((async function* () {
+      for await (const c of stream as AsyncIterable<Buffer>) {
+        if (!flipped) {
+          flipped = Buffer.from(c);
+          flipped[0]! ^= 1;
+          yield flipped;
+        } else yield c;
+      }
+    })()));
+    const out = fresh('out');
+    const err = await saveImage(ov, out, { base }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(SaveImageError);
+    expect((err as SaveImageError).code).toBe('ERR_BLOB_MISMATCH');
+    expect((err as Error).message).toMatch(/the committed upper layer: .* were written, but the tar writer measured/);
+    nothingReferenced(out);
+    expect(checkBlobs(out).blobs.sort()).toEqual(base.layers.map((l) => l.digest).sort());
   });
 });
 
