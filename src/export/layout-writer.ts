@@ -74,6 +74,10 @@ export class LayoutWriter {
 
   static async open(target: string): Promise<LayoutWriter> {
     const path = resolve(target);
+    // Every name of the layout is reached through /proc/self/fd (src/host/dir-handle.ts).
+    if (!DirHandle.supported()) {
+      throw new SaveImageError('ERR_NEEDS_PROC', path, 'saveImage needs Linux with /proc mounted: it reaches every name of the layout through /proc/self/fd, which is missing here; nothing was written');
+    }
     const root = openTarget(path);
     let blobs: DirHandle | undefined;
     let sha256: DirHandle | undefined;

@@ -11,6 +11,7 @@
  *   larger than the WebAssembly compressor holds, a lower layer that cannot be read): the
  *   writer's error is the `cause`;
  * - `ERR_NOT_A_LAYOUT`: the target holds something other than an OCI image layout;
+ * - `ERR_NEEDS_PROC`: no /proc/self/fd here (not Linux, or /proc not mounted); nothing written;
  * - `ERR_TARGET_CHANGED`: a directory or temporary of the layout was moved or replaced by
  *   another process while saving.
  * - `ERR_UNSAFE_LAYOUT`: an existing `blobs` or `blobs/<alg>` another user may write (not

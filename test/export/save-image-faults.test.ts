@@ -149,6 +149,19 @@ describe.runIf(canMount)('saveImage on a full, read-only or forbidden filesystem
   });
 });
 
+describe.runIf(canMount)('saveImage without /proc', () => {
+  it('a typed error saying it needs Linux /proc (ERR_NEEDS_PROC), before anything is made', async () => {
+    const target = join(fresh('noproc'), 'out');
+    // A mount namespace of its own with an empty tmpfs over /proc: /proc/self/fd is absent.
+    const p = spawn('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$0" "$@"', process.execPath, child, DEMO, target, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (c) => (out += c));
+    await new Promise((resolve) => p.on('close', resolve));
+    expect(JSON.parse(out)).toMatchObject({ ok: false, name: 'SaveImageError', code: 'ERR_NEEDS_PROC', path: target, message: expect.stringMatching(/needs Linux.*\/proc/) });
+    expect(fs.existsSync(target)).toBe(false);
+  });
+});
+
 describe.runIf(canMount)('saveImage killed (SIGKILL) mid-save', () => {
   /** The points a kill lands at: the target's state when the child is killed, or a delay. */
   const entries = (target: string) => {
