@@ -225,13 +225,21 @@ export class LayoutWriter {
       mediaType: OCI_INDEX,
       manifests: [...kept, { ...manifest, annotations: { [REF]: ref } }],
     };
+    // The top directory's own entries (blobs, made here; oci-layout) on disk before the
+    // index that needs them, and the index's after it (fsync(2): a file's fsync does not
+    // flush the directory entry naming it).
+    this.flushRoot();
     await this.writeFile('index.json', JSON.stringify(index));
+    this.flushRoot();
+    this.checkInPlace('index.json was written into the directory moved away, not at this path');
+  }
+
+  private flushRoot(): void {
     try {
       fsyncSync(this.root.fd);
     } catch (e) {
       throw systemError(e, this.target, 'flushing the layout to disk');
     }
-    this.checkInPlace('index.json was written into the directory moved away, not at this path');
   }
 
   /**
@@ -532,7 +540,11 @@ async function holdsBlob(dir: DirHandle, blob: BlobRef): Promise<boolean> {
     if (file.size !== blob.size) return false;
     const hash = createHash(alg);
     const outcome = await readWhole(file.fd, blob.size, (c) => hash.update(c));
-    return outcome === 'whole' && `${alg}:${hash.digest('hex')}` === blob.digest;
+    if (outcome !== 'whole' || `${alg}:${hash.digest('hex')}` !== blob.digest) return false;
+    // Left by a save that may have been killed before flushing it: on disk before the index
+    // names it (fsync(2) flushes the file whatever the descriptor was opened for).
+    await fsyncFd(file.fd);
+    return true;
   } catch {
     return false;
   } finally {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +146,69 @@ describe.runIf(canMount)('saveImage on a full, read-only or forbidden filesystem
     expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
     expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
     await rerunCompletes(target);
+  });
+});
+
+/** A system call strace saw: its name, arguments, result, and where it began and ended in the log. */
+interface Traced { call: string; args: string; ret: number; start: number; end: number }
+
+/** strace -f output (with its <unfinished ...> / <... resumed> pairs) as calls, in the order they ended. */
+function parseStrace(log: string): Traced[] {
+  const calls: Traced[] = [];
+  const pending = new Map<string, { call: string; args: string; start: number }>();
+  log.split('\n').forEach((line, i) => {
+    let m = /^(\d+) (\w+)\((.*)\) += (-?\d+)/.exec(line);
+    if (m) return void calls.push({ call: m[2]!, args: m[3]!, ret: Number(m[4]), start: i, end: i });
+    m = /^(\d+) (\w+)\((.*) <unfinished \.\.\.>$/.exec(line);
+    if (m) return void pending.set(m[1]!, { call: m[2]!, args: m[3]!, start: i });
+    m = /^(\d+) <\.\.\. (\w+) resumed>(.*)\) += (-?\d+)/.exec(line);
+    const p = m && pending.get(m[1]!);
+    if (m && p) {
+      pending.delete(m[1]!);
+      calls.push({ call: p.call, args: p.args + m[3]!, ret: Number(m[4]), start: p.start, end: i });
+    }
+  });
+  return calls;
+}
+
+const hasStrace = (() => {
+  try {
+    execFileSync('strace', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.runIf(canMount && hasStrace)('saveImage flushes what index.json names before writing it', () => {
+  it('a reused blob is fsync\'d, and the top directory before index.json is renamed into place and after', async () => {
+    const target = fresh('durable');
+    const { base, ov } = await changed(1);
+    await saveImage(ov, target, { base, ref: 'v2' });
+    fs.rmSync(join(target, 'index.json'));
+    const log = join(work, `strace-${n++}.log`);
+    execFileSync('strace', ['-f', '-qq', '-o', log, '-e', 'trace=openat,close,fsync,fdatasync,rename', process.execPath, child, DEMO, target, '0']);
+    const calls = parseStrace(fs.readFileSync(log, 'utf8'));
+    fs.rmSync(log);
+    // Which file each fsync flushed: the name its descriptor was opened by, when it ended.
+    const open = new Map<number, string>();
+    const flushed: Array<{ name: string; end: number }> = [];
+    for (const c of [...calls].sort((a, b) => a.end - b.end)) {
+      if (c.call === 'openat' && c.ret >= 0) open.set(c.ret, /"([^"]*)"/.exec(c.args)![1]!);
+      if (c.call === 'close') open.delete(Number(c.args));
+      if ((c.call === 'fsync' || c.call === 'fdatasync') && c.ret === 0) flushed.push({ name: open.get(Number(c.args)) ?? '?', end: c.end });
+    }
+    const renamed = (to: string) => calls.find((c) => c.call === 'rename' && c.ret === 0 && c.args.endsWith(`/${to}"`))!;
+    const index = renamed('index.json');
+    const layout = renamed('oci-layout');
+    expect(index, 'index.json renamed into place').toBeDefined();
+    const flushedBefore = (name: string, at: number) => flushed.some((f) => f.name.endsWith(`/${name}`) && f.end < at);
+    for (const l of base.layers) expect(flushedBefore(l.digest.slice(7), index.start), `reused ${l.digest} fsync'd before index.json`).toBe(true);
+    const rootName = target.split('/').at(-1)!;
+    const rootFlushes = flushed.filter((f) => f.name.endsWith(`/${rootName}`));
+    expect(rootFlushes.some((f) => f.end > layout.end && f.end < index.start), 'the top directory fsync\'d between oci-layout and index.json').toBe(true);
+    expect(rootFlushes.some((f) => f.end > index.end), 'the top directory fsync\'d after index.json').toBe(true);
+    expect(readByTools(target, 'v2', work)).toHaveLength(base.layers.length + 1);
   });
 });
 
