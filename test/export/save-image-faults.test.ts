@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openImage, saveImage, SaveImageError } from '../../src/index.js';
 import { bundleSaveChild, canMount, checkBlobs, DEMO, readByTools, withTmpfs } from '../support/save-check.js';
@@ -247,12 +248,16 @@ describe.runIf(canMount)('saveImage killed (SIGKILL) mid-save', () => {
       const start = Date.now();
       const p = spawn(process.execPath, [child, DEMO, target, '16'], { stdio: ['ignore', 'pipe', 'inherit'] });
       const exited = new Promise<void>((resolve) => p.on('close', () => resolve()));
-      // Polled synchronously: the child runs on its own while this process watches its target.
-      while (Date.now() - start < 20_000 && !fs.existsSync(join(target, 'index.json'))) {
+      let done = false;
+      void exited.then(() => (done = true));
+      // Polled every millisecond (a sleep, not a spin: the machine is shared) until the point
+      // is reached or the child is done on its own.
+      while (!done && Date.now() - start < 20_000 && !fs.existsSync(join(target, 'index.json'))) {
         if (when(target, Date.now() - start)) {
           p.kill('SIGKILL');
           break;
         }
+        await sleep(1);
       }
       await exited;
       if (p.signalCode === 'SIGKILL' && !fs.existsSync(join(target, 'index.json'))) killedMidSave.push(label);
