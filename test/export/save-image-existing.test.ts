@@ -73,6 +73,21 @@ describe('an existing index.json', () => {
     await refused(target, 'index.json', /more than the 16777216 read back/);
   });
 
+  // A /proc file is a regular file whose size reads 0 but which holds bytes: bind-mounted as
+  // index.json, it is a file that holds more than it measured, as one growing while read.
+  it.runIf(process.getuid?.() === 0)('holding more than its size says (it grew while read): refused, never read past size + 1', async () => {
+    const target = fresh();
+    const file = join(target, 'index.json');
+    fs.writeFileSync(file, index());
+    execFileSync('mount', ['--bind', '/proc/version', file]);
+    try {
+      expect(fs.statSync(file).size).toBe(0);
+      await refused(target, 'index.json', /grew while being read/);
+    } finally {
+      execFileSync('umount', [file]);
+    }
+  });
+
   it.each(['index.json', 'oci-layout'])('%s a FIFO: refused at once (not a regular file), never waiting for a writer', async (name) => {
     const target = fresh();
     const fifo = join(target, name);
