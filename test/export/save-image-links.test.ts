@@ -281,6 +281,28 @@ describe('saveImage never follows a link planted while it runs', () => {
     return { planted, result };
   }
 
+  /**
+   * A `ready` for racing: once `when` holds, takes the first temporary in `at` out of the
+   * layout (renamed away), as another user would before putting something at its name.
+   */
+  function takeTemp(at: string, when: () => boolean): { ready: () => boolean; name: () => string } {
+    let taken: string | undefined;
+    return {
+      ready: () => {
+        const temp = fs.existsSync(at) && when() ? fs.readdirSync(at).find((f) => f.startsWith('.layerfs-tmp-')) : undefined;
+        if (!temp) return false;
+        try {
+          fs.renameSync(join(at, temp), join(dir, 'taken'));
+        } catch {
+          return false; // renamed into place already
+        }
+        taken = temp;
+        return true;
+      },
+      name: () => taken!,
+    };
+  }
+
   it('index.json -> victim planted mid-save: the link is replaced, the victim untouched', async () => {
     const target = join(dir, 'out');
     const { base, ov } = await changed();
@@ -312,79 +334,44 @@ describe('saveImage never follows a link planted while it runs', () => {
     expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
   });
 
-  it('blobs/sha256 swapped for a symlink mid-save: nothing written elsewhere, no index.json (ERR_TARGET_CHANGED)', async () => {
-    const target = join(dir, 'out');
-    const { base, ov } = await changed();
-    const sha = join(target, 'blobs', 'sha256');
-    const { planted, result } = await racing(
-      () => saveImage(ov, target, { ...SAVE, base }),
-      () => fs.existsSync(sha),
-      () => {
-        fs.renameSync(sha, join(target, 'blobs', 'moved'));
-        fs.symlinkSync(elsewhere, sha);
-      },
-    );
-    expect(planted).toBe(true);
-    untouched();
-    expect(result).toBeInstanceOf(SaveImageError);
-    expect((result as SaveImageError).code).toBe('ERR_TARGET_CHANGED');
-    expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
-  });
-
-  it('the target itself moved away and a new directory made at its name mid-save: ERR_TARGET_CHANGED naming it, no index.json in either', async () => {
+  it.each([
+    ['blobs/sha256 swapped for a symlink', (t: string) => {
+      fs.renameSync(join(t, 'blobs', 'sha256'), join(t, 'blobs', 'moved'));
+      fs.symlinkSync(elsewhere, join(t, 'blobs', 'sha256'));
+    }, (t: string) => join(t, 'blobs', 'sha256')],
+    ['blobs itself swapped for a symlink', (t: string) => {
+      fs.renameSync(join(t, 'blobs'), join(t, 'blobs.moved'));
+      fs.symlinkSync(elsewhere, join(t, 'blobs'));
+    }, (t: string) => join(t, 'blobs')],
+    ['the target itself moved away and a new directory made at its name', (t: string) => {
+      fs.renameSync(t, join(dir, 'out.moved'));
+      fs.mkdirSync(t);
+    }, (t: string) => t],
+  ])('%s mid-save: ERR_TARGET_CHANGED naming what changed, nothing written elsewhere, no index.json', async (_label, swap, changed_) => {
     const target = join(dir, 'out');
     const { base, ov } = await changed();
     const { planted, result } = await racing(
       () => saveImage(ov, target, { ...SAVE, base }),
       () => fs.existsSync(join(target, 'blobs', 'sha256')),
-      () => {
-        fs.renameSync(target, join(dir, 'out.moved'));
-        fs.mkdirSync(target);
-      },
+      () => swap(target),
     );
     expect(planted).toBe(true);
+    untouched();
     expect(result).toBeInstanceOf(SaveImageError);
-    expect(result).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: target });
+    expect(result).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: changed_(target) });
     expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
     expect(fs.existsSync(join(dir, 'out.moved', 'index.json'))).toBe(false);
-  });
-
-  it('blobs itself swapped for a symlink mid-save: ERR_TARGET_CHANGED naming blobs (not blobs/sha256)', async () => {
-    const target = join(dir, 'out');
-    const { base, ov } = await changed();
-    const { planted, result } = await racing(
-      () => saveImage(ov, target, { ...SAVE, base }),
-      () => fs.existsSync(join(target, 'blobs', 'sha256')),
-      () => {
-        fs.renameSync(join(target, 'blobs'), join(target, 'blobs.moved'));
-        fs.symlinkSync(elsewhere, join(target, 'blobs'));
-      },
-    );
-    expect(planted).toBe(true);
-    untouched();
-    expect(result).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: join(target, 'blobs') });
-    expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
   });
 
   it('a temporary replaced by another process before its rename: ERR_TARGET_CHANGED, no index.json', async () => {
     const target = join(dir, 'out');
     const { base, ov } = await changed();
     const sha = join(target, 'blobs', 'sha256');
-    let swapped: string | undefined;
+    const temp = takeTemp(sha, () => true);
     const { planted, result } = await racing(
       () => saveImage(ov, target, { ...SAVE, base }),
-      () => {
-        const temp = fs.existsSync(sha) ? fs.readdirSync(sha).find((f) => f.startsWith('.layerfs-tmp-')) : undefined;
-        if (!temp) return false;
-        try {
-          fs.renameSync(join(sha, temp), join(dir, 'taken'));
-        } catch {
-          return false; // renamed into place already
-        }
-        swapped = temp;
-        return true;
-      },
-      () => fs.writeFileSync(join(sha, swapped!), 'not the blob'),
+      temp.ready,
+      () => fs.writeFileSync(join(sha, temp.name()), 'not the blob'),
     );
     expect(planted).toBe(true);
     expect(result).toBeInstanceOf(SaveImageError);
@@ -401,21 +388,11 @@ describe('saveImage never follows a link planted while it runs', () => {
   ])('%s: its temporary replaced by a symlink to the victim before its rename: ERR_TARGET_CHANGED, the name removed', async (name, stage) => {
     const target = join(dir, 'out');
     const { base, ov } = await changed();
-    let swapped: string | undefined;
+    const temp = takeTemp(target, () => stage(target));
     const { planted, result } = await racing(
       () => saveImage(ov, target, { ...SAVE, base }),
-      () => {
-        const temp = fs.existsSync(target) && stage(target) ? fs.readdirSync(target).find((f) => f.startsWith('.layerfs-tmp-')) : undefined;
-        if (!temp) return false;
-        try {
-          fs.renameSync(join(target, temp), join(dir, 'taken'));
-        } catch {
-          return false;
-        }
-        swapped = temp;
-        return true;
-      },
-      () => fs.symlinkSync(victim, join(target, swapped!)),
+      temp.ready,
+      () => fs.symlinkSync(victim, join(target, temp.name())),
     );
     expect(planted).toBe(true);
     untouched();
