@@ -1,27 +1,26 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { fstatSync, fsyncSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { DirHandle, ReplacedError } from '../host/dir-handle.js';
-import { closeFd, fstatFd, fsyncFd, readWhole, writeAll } from './fd-io.js';
+import { createHash } from 'node:crypto';
+import { fsyncSync, lstatSync, type Stats } from 'node:fs';
+import { resolve } from 'node:path';
+import { DirHandle } from '../host/dir-handle.js';
 import { OCI_INDEX } from '../image/media-types.js';
+import { writeAll } from './fd-io.js';
+import { childDir, holdsDir, listDir, lstatIn, openTarget } from './layout-dirs.js';
+import { holdsBlob, nestedWithin, parseJson, readSmall } from './layout-read.js';
+import { placeFile, removeTemp, removeTemps, TEMP_PREFIX } from './place-file.js';
 import { SaveImageError, systemError } from './save-image-error.js';
 
-
-/** Names saveImage writes before renaming them into place; a rerun removes leftovers. */
-export const TEMP_PREFIX = '.layerfs-tmp-';
+export { TEMP_PREFIX };
 
 export interface BlobRef {
   digest: string;
   size: number;
 }
 
-type Algorithm = 'sha256' | 'sha512';
+export type Algorithm = 'sha256' | 'sha512';
 
 /** What an OCI image layout's top directory holds (image-layout.md). */
 const LAYOUT_NAMES = new Set(['oci-layout', 'index.json', 'blobs']);
 const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: '1.0.0' });
-/** The largest index.json or oci-layout read back when adding to a layout. */
-const SMALL_FILE_MAX = 16 * 2 ** 20;
 
 /**
  * The deepest nesting of objects and lists kept from an existing index.json (an index's own
@@ -37,22 +36,18 @@ interface Index {
   [key: string]: unknown;
 }
 
-const isSymlinkError = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'ELOOP';
-
-const linkRefused = (path: string, what: 'file' | 'directory', cause?: unknown) =>
-  new SaveImageError('ELOOP', path, `is a symlink; a ${what} of the layout is never followed`, { cause });
-
 /**
  * Writes an OCI image layout so that it is, at every moment, either complete or not
  * referenced, and never writes through a link:
  * - every directory of the layout (the target, `blobs`, `blobs/<alg>`) is held by descriptor
  *   (src/host/dir-handle.ts) and opened with O_NOFOLLOW: a planted `blobs -> /elsewhere` is
- *   refused, and one swapped in while saving cannot redirect a write;
+ *   refused, and one swapped in while saving cannot redirect a write; an existing `blobs`
+ *   or `blobs/<alg>` another user may write is refused (layout-dirs.ts);
  * - every file is written to a new temporary name in its final directory (O_CREAT|O_EXCL|
  *   O_NOFOLLOW, so an existing name or a symlink is never opened), fsync'd, checked against
  *   the digest and size it is to be named by, then renamed into place (rename(2) replaces a
- *   name without following it). A blob under its digest name is always whole and right,
- *   after ENOSPC, a kill or a crash;
+ *   name without following it), and the name must then hold it (place-file.ts). A blob under
+ *   its digest name is always whole and right, after ENOSPC, a kill or a crash;
  * - `oci-layout` and `index.json` are written last, after the blobs and their directories
  *   are on disk, so an index only ever names blobs that are there.
  *
@@ -277,277 +272,3 @@ export class LayoutWriter {
 
 const changed = (label: string, outcome = 'index.json not written') =>
   new SaveImageError('ERR_TARGET_CHANGED', label, `moved or replaced by another process while saving; ${outcome}`);
-
-/**
- * The target directory, never a symlink, whatever the path ends in: its parent (the caller's
- * path, made with its own parents if missing) is opened, and the target inside it without
- * following (DirHandle.openParent), or made there by DirHandle.makeDir.
- */
-function openTarget(target: string): DirHandle {
-  const path = resolve(target);
-  let at: { parent: DirHandle; name: string };
-  try {
-    at = DirHandle.openParent(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw systemError(e, dirname(path), 'opening the directory that holds the target');
-    try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-      at = DirHandle.openParent(path);
-    } catch (e2) {
-      throw systemError(e2, dirname(path), 'making the directories that hold the target');
-    }
-  }
-  try {
-    return childDir(at.parent, at.name, 'target');
-  } finally {
-    at.parent.close();
-  }
-}
-
-/** A directory of the layout (or the target itself): opened without following a link there, or made. */
-function childDir(parent: DirHandle, name: string, kind: 'target' | 'layout' = 'layout'): DirHandle {
-  const label = parent.labelOf(name);
-  const st = lstatIn(parent, name);
-  try {
-    if (!st) return parent.makeDir(name, 0o755);
-  } catch (e) {
-    if (e instanceof ReplacedError) throw new SaveImageError('ERR_TARGET_CHANGED', label, 'replaced by another process right after it was made', { cause: e });
-    throw systemError(e, label, 'making the directory');
-  }
-  if (st.isSymbolicLink()) throw linkRefused(label, 'directory');
-  if (!st.isDirectory()) throw new SaveImageError(kind === 'target' ? 'ENOTDIR' : 'ERR_NOT_A_LAYOUT', label, 'not a directory');
-  let dir: DirHandle;
-  try {
-    dir = parent.openDir(name);
-  } catch (e) {
-    // Replaced since the lstat: a symlink now is refused as one.
-    if (lstatIn(parent, name)?.isSymbolicLink()) throw linkRefused(label, 'directory', e);
-    throw systemError(e, label, 'opening the directory');
-  }
-  if (kind === 'layout') {
-    try {
-      refuseShared(dir);
-    } catch (e) {
-      dir.close();
-      throw e;
-    }
-  }
-  return dir;
-}
-
-/**
- * An existing `blobs` or `blobs/<alg>` must be owned by this user or root and not writable
- * by group or others (what ssh's StrictModes asks of ~/.ssh): another user who may write it
- * could replace a verified blob after the save, and a reader (skopeo) reuses blobs by name.
- * The top directory may be shared (the issue's case): index.json and oci-layout are checked
- * by inode as they are renamed into place, and no blob lives there. The directories
- * saveImage makes (mode 0755, less the umask) pass.
- */
-function refuseShared(dir: DirHandle): void {
-  let st: Stats;
-  try {
-    st = fstatSync(dir.fd);
-  } catch (e) {
-    throw systemError(e, dir.label, 'looking it up');
-  }
-  const uid = process.geteuid?.();
-  if ((uid !== undefined && st.uid !== uid && st.uid !== 0) || (st.mode & 0o022) !== 0) {
-    throw new SaveImageError('ERR_UNSAFE_LAYOUT', dir.label, `owned by uid ${st.uid} with mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}: a directory holding blobs must be owned by this user${uid !== undefined ? ` (uid ${uid})` : ''} or root and not writable by group or others, or another user could replace a blob in it; change it (chown, chmod go-w) or save elsewhere`);
-  }
-}
-
-/** DirHandle.lstat, its failure (EACCES on a directory that may not be searched) typed and named. */
-function lstatIn(dir: DirHandle, name: string): Stats | undefined {
-  try {
-    return dir.lstat(name);
-  } catch (e) {
-    throw systemError(e, dir.labelOf(name), 'looking it up');
-  }
-}
-
-/** DirHandle.holds, its failure typed and named. */
-function holdsDir(parent: DirHandle, name: string, child: DirHandle): boolean {
-  try {
-    return parent.holds(name, child);
-  } catch (e) {
-    throw systemError(e, parent.labelOf(name), 'looking it up');
-  }
-}
-
-function listDir(dir: DirHandle): string[] {
-  try {
-    return dir.names();
-  } catch (e) {
-    throw systemError(e, dir.label, 'listing the directory');
-  }
-}
-
-/** Removes the temporaries an earlier save left in `dir`. */
-function removeTemps(dir: DirHandle): void {
-  for (const name of listDir(dir)) if (name.startsWith(TEMP_PREFIX)) removeTemp(dir, name);
-}
-
-/** Removes a leftover temporary (unlink(2) removes a symlink itself, never its target). */
-function removeTemp(dir: DirHandle, name: string): void {
-  const st = lstatIn(dir, name);
-  if (!st || st.isDirectory()) return;
-  try {
-    dir.unlink(name);
-  } catch (e) {
-    throw systemError(e, dir.labelOf(name), 'removing a temporary left by an earlier save');
-  }
-}
-
-/**
- * Writes a file into `dir` so that its name only ever holds it whole. `fill` writes it to a new
- * temporary (DirHandle.createFile: O_CREAT|O_EXCL|O_NOFOLLOW, so an existing name or a symlink
- * is never opened), checks it, and returns the name it is to have (a blob's is its digest,
- * known once written); the temporary is then fsync'd and renamed into place, rename(2)
- * replacing whatever is at the name without following it. rename(2) goes by name: in a
- * directory others may write, the temporary could have been replaced before it, so the name
- * must then hold the inode written here; if it does not, it holds bytes nobody verified and
- * is removed, and the save stops (ERR_TARGET_CHANGED). After any failure the temporary is
- * removed (if the directory refuses, a rerun removes it).
- */
-async function placeFile(dir: DirHandle, what: string, fill: (fd: number, tempLabel: string) => Promise<string>): Promise<string> {
-  const { name: temp, fd } = createTemp(dir, what);
-  const tempLabel = dir.labelOf(temp);
-  let open = true;
-  try {
-    const name = await fill(fd, tempLabel);
-    let written: { dev: number; ino: number };
-    try {
-      await fsyncFd(fd);
-      written = await fstatFd(fd);
-      open = false;
-      await closeFd(fd);
-    } catch (e) {
-      throw systemError(e, tempLabel, `writing ${what}`);
-    }
-    try {
-      dir.rename(temp, dir, name);
-    } catch (e) {
-      throw systemError(e, dir.labelOf(name), `renaming ${what} into place`);
-    }
-    const now = lstatIn(dir, name);
-    if (!now || now.dev !== written.dev || now.ino !== written.ino) {
-      if (now && !now.isDirectory()) {
-        try {
-          dir.unlink(name);
-        } catch {
-          // Gone already, or the directory refuses: the error below says what happened.
-        }
-      }
-      throw new SaveImageError('ERR_TARGET_CHANGED', dir.labelOf(name), `${what}: its temporary was replaced by another process before it was renamed into place; what was renamed there is removed`);
-    }
-    return name;
-  } catch (e) {
-    if (open) await closeFd(fd).catch(() => {});
-    try {
-      dir.unlink(temp);
-    } catch {
-      // Renamed already, or the directory refuses.
-    }
-    throw e;
-  }
-}
-
-function createTemp(dir: DirHandle, what: string): { name: string; fd: number } {
-  for (let attempt = 0; ; attempt++) {
-    const name = `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
-    try {
-      return { name, fd: dir.createFile(name, 0o644) };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 8) continue;
-      throw systemError(e, dir.labelOf(name), `creating a temporary file for ${what}`);
-    }
-  }
-}
-
-/**
- * Opens a name for reading only if it is a regular file: never a symlink (O_NOFOLLOW), and
- * non-blocking so a FIFO planted there cannot stall the open; the descriptor's own type is
- * then checked. Undefined for anything else.
- */
-async function openRegular(dir: DirHandle, name: string): Promise<{ fd: number; size: number } | undefined> {
-  let fd: number;
-  try {
-    fd = dir.openFile(name, { nonBlocking: true });
-  } catch (e) {
-    if (isSymlinkError(e)) throw linkRefused(dir.labelOf(name), 'file', e);
-    throw systemError(e, dir.labelOf(name), 'opening it');
-  }
-  const st = await fstatFd(fd).catch(async (e: unknown) => {
-    await closeFd(fd);
-    throw systemError(e, dir.labelOf(name), 'opening it');
-  });
-  if (!st.isFile()) {
-    await closeFd(fd);
-    return undefined;
-  }
-  return { fd, size: st.size };
-}
-
-/** index.json or oci-layout of an existing layout, read without following a link. */
-async function readSmall(dir: DirHandle, name: string): Promise<Buffer> {
-  const label = dir.labelOf(name);
-  const file = await openRegular(dir, name);
-  if (!file) throw new SaveImageError('ERR_NOT_A_LAYOUT', label, 'not a regular file');
-  try {
-    if (file.size > SMALL_FILE_MAX) throw new SaveImageError('ERR_NOT_A_LAYOUT', label, `${file.size} bytes, more than the ${SMALL_FILE_MAX} read back`);
-    const chunks: Buffer[] = [];
-    const outcome = await readWhole(file.fd, file.size, (c) => chunks.push(Buffer.from(c)));
-    if (outcome !== 'whole') throw new SaveImageError('ERR_NOT_A_LAYOUT', label, `${outcome} while being read`);
-    return Buffer.concat(chunks);
-  } catch (e) {
-    throw systemError(e, label, 'reading it');
-  } finally {
-    await closeFd(file.fd);
-  }
-}
-
-/** Whether `value` nests objects and lists at most `max` levels deep (walked without recursion). */
-function nestedWithin(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth > max) return false;
-    for (const child of Object.values(v)) stack.push([child, depth + 1]);
-  }
-  return true;
-}
-
-function parseJson(data: Buffer, label: string): unknown {
-  try {
-    return JSON.parse(data.toString('utf8'));
-  } catch (e) {
-    throw new SaveImageError('ERR_NOT_A_LAYOUT', label, `not JSON: ${(e as Error).message}`);
-  }
-}
-
-/**
- * Whether `dir` already holds the blob, whole and right: a regular file (not a link, FIFO or
- * device) of the expected size whose bytes hash to its digest. Anything else is replaced.
- */
-async function holdsBlob(dir: DirHandle, blob: BlobRef): Promise<boolean> {
-  const [alg, hex] = blob.digest.split(':') as [Algorithm, string];
-  const st = lstatIn(dir, hex);
-  if (!st || !st.isFile() || st.size !== blob.size) return false;
-  const file = await openRegular(dir, hex).catch(() => undefined);
-  if (!file) return false;
-  try {
-    if (file.size !== blob.size) return false;
-    const hash = createHash(alg);
-    const outcome = await readWhole(file.fd, blob.size, (c) => hash.update(c));
-    if (outcome !== 'whole' || `${alg}:${hash.digest('hex')}` !== blob.digest) return false;
-    // Left by a save that may have been killed before flushing it: on disk before the index
-    // names it (fsync(2) flushes the file whatever the descriptor was opened for).
-    await fsyncFd(file.fd);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await closeFd(file.fd);
-  }
-}

@@ -42,3 +42,7 @@ export function systemError(e: unknown, path: string, doing: string): SaveImageE
   }
   return new SaveImageError(typeof code === 'string' ? code : 'EIO', path, `${doing}: ${message}`, { cause: e });
 }
+
+/** A symlink where the layout needs a file or a directory: refused, never followed. */
+export const linkRefused = (path: string, what: 'file' | 'directory', cause?: unknown) =>
+  new SaveImageError('ELOOP', path, `is a symlink; a ${what} of the layout is never followed`, { cause });
