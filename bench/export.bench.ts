@@ -1,7 +1,10 @@
 /**
  * Materialising a large image: layerfs exportDir and exportTar against `umoci unpack` of the
  * same OCI layout, in the same run. The image: 4 generated gzip layers, 20,000 files, ~150 MiB
- * uncompressed, with overwrites and deletions between layers. `npm run bench`.
+ * uncompressed, with overwrites and deletions between layers. And a layer of 200,000 empty
+ * files (issue 13), against GNU `tar -x` of the same tar: whole process against whole process
+ * (the CLI, `node dist/cli/main.js export --dir`, which `npm run bench` builds first), and
+ * the exportDir call alone on the image opened beforehand. `npm run bench`.
  *
  * Both write to tmpfs (/dev/shm when there is one, as the issue's umoci figure was taken): on
  * a disk, page-cache writeback throttling made runs of the same export vary from 0.3 s to
@@ -13,6 +16,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
 import { afterAll, bench, describe } from 'vitest';
 import { collectStream, MemoryLayer, openImage, type LayerJSON } from '../src/index.js';
 import { layerToTar } from '../test/support/to-tar.js';
@@ -67,6 +71,37 @@ describe(`materialise ${image.layers.length} layers, ${(total / 2 ** 20).toFixed
   bench('umoci unpack', () => {
     const d = join(outRoot, `bundle${n++}`);
     execFileSync('umoci', ['unpack', '--image', `${layout}:latest`, d], { stdio: 'pipe' });
+    discard(d);
+  }, opts);
+});
+
+// 200,000 empty files in 200 directories, one plain tar layer: what exportDir spends on each
+// entry (create, owner, mode, times), with no content to copy.
+const EMPTY = 200_000;
+const emptyJson: LayerJSON = {};
+for (let i = 0; i < EMPTY; i++) emptyJson[`/d${i % 200}/f${i}`] = '';
+const emptyTar = join(dir, 'empty.tar');
+fs.writeFileSync(emptyTar, await layerToTar(MemoryLayer.fromJSON(emptyJson, 'empty')));
+const emptyLayout = join(dir, 'empty-image');
+writeOciLayout(emptyLayout, [fs.readFileSync(emptyTar)]);
+const emptyOv = (await openImage(emptyLayout)).overlay();
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first (npm run bench does)`);
+
+describe(`materialise ${EMPTY.toLocaleString('en')} empty files (one plain tar layer)`, () => {
+  bench('layerfs export --dir (whole process: node dist/cli/main.js)', () => {
+    const d = fresh();
+    execFileSync(process.execPath, [CLI, 'export', emptyLayout, '--dir', d], { stdio: 'pipe' });
+    discard(d);
+  }, opts);
+  bench('layerfs exportDir (the call; image opened before)', () => {
+    const d = fresh();
+    emptyOv.exportDir(d);
+    discard(d);
+  }, opts);
+  bench('GNU tar -x (whole process)', () => {
+    const d = fresh();
+    execFileSync('tar', ['-xf', emptyTar, '-C', d], { stdio: 'pipe' });
     discard(d);
   }, opts);
 });

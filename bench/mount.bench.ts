@@ -4,8 +4,9 @@
  * (every byte's digest is verified), and GNU tar extracting the same archive. The generated
  * content compresses like /usr/lib here (bench/support/layer-content.ts); a layer of one
  * repeated string, which gunzips three times faster than anything real, is kept as a stress
- * case. Memory (index bytes per entry, heap per entry with content in memory, peak RSS of a
- * process that only opens the layer) goes to bench/memory.json for the report.
+ * case. Memory (index bytes per entry, heap per entry with content spilled or in memory, peak
+ * RSS of a process that only opens the layer, and of one that opens a 1 GiB gzip bomb) goes
+ * to bench/memory.json for the report.
  * `npm run bench` (it builds dist/ first: the peak-RSS child runs the built library).
  */
 import { execFileSync } from 'node:child_process';
@@ -18,7 +19,7 @@ import { runInNewContext } from 'node:vm';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { pack as tarPack } from 'tar-stream';
 import { afterAll, bench, describe } from 'vitest';
-import { openImage, TarLayer } from '../src/index.js';
+import { openImage, TarLayer, type TarLayerOptions } from '../src/index.js';
 import { DEMO_IMAGE } from '../src/demo/walkthrough.js';
 import { writeOciLayout } from '../test/support/oci-layout.js';
 import { contentPool, slicer } from './support/layer-content.js';
@@ -92,23 +93,49 @@ async function heapCost(open: () => Promise<TarLayer>): Promise<{ perEntry: numb
  * only loads it. Read from VmHWM in /proc/self/status: getrusage's maxRSS is inherited from the
  * parent across fork and exec, so a child of this large process reports the parent's size.
  */
-function peakRss(file: string): number | undefined {
+function peakRss(file: string, options: TarLayerOptions = {}): number | undefined {
   if (!fs.existsSync('dist/index.js')) return undefined;
   const lib = JSON.stringify(join(process.cwd(), 'dist/index.js'));
   const hwm = "Number(/VmHWM:\\s+(\\d+) kB/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'))[1]) * 1024";
   const run = (code: string) => Number(execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' }).trim());
   const bare = run(`await import(${lib}); console.log(${hwm})`);
-  const open = run(`const { TarLayer } = await import(${lib}); await TarLayer.from(${JSON.stringify(file)}); console.log(${hwm})`);
+  const open = run(`const { TarLayer } = await import(${lib}); await TarLayer.from(${JSON.stringify(file)}, ${JSON.stringify(options)}); console.log(${hwm})`);
   return open - bare;
 }
+/**
+ * A gzip bomb: one file of 1 GiB of zeros. gzip members may follow one another (RFC 1952
+ * 2.2), so it is one compressed MiB of zeros repeated, made in milliseconds.
+ */
+function writeBomb(path: string): void {
+  const header = Buffer.alloc(512);
+  header.write('bomb', 0);
+  header.write('0000644\0', 100);
+  header.write('0000000\0', 108);
+  header.write('0000000\0', 116);
+  header.write((2 ** 30).toString(8).padStart(11, '0') + '\0', 124);
+  header.write('00000000000\0', 136);
+  header.write('0', 156);
+  header.write('ustar\x0000', 257, 'latin1');
+  header.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of header) sum += b;
+  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  const mib = gzipSync(Buffer.alloc(2 ** 20));
+  fs.writeFileSync(path, Buffer.concat([gzipSync(header), ...Array<Buffer>(1024).fill(mib), gzipSync(Buffer.alloc(1024))]));
+}
+const bombPath = join(dir, 'bomb.tar.gz');
+writeBomb(bombPath);
 const onDisk = await heapCost(() => TarLayer.from(plainPath));
-const inMemory = await heapCost(() => TarLayer.from(gzPath));
+const spilled = await heapCost(() => TarLayer.from(gzPath));
+const inMemory = await heapCost(() => TarLayer.from(gzPath, { content: 'memory' }));
 const memory = {
   entries: ENTRIES,
   uncompressedBytes: plain.length,
   gzipBytes: gz.length,
   onDisk: { bytesPerEntry: onDisk.perEntry, keptBytes: onDisk.total, peakRssBytes: peakRss(plainPath) },
-  inMemory: { bytesPerEntry: inMemory.perEntry, keptBytes: inMemory.total, peakRssBytes: peakRss(gzPath) },
+  spilled: { bytesPerEntry: spilled.perEntry, keptBytes: spilled.total, peakRssBytes: peakRss(gzPath) },
+  inMemory: { bytesPerEntry: inMemory.perEntry, keptBytes: inMemory.total, peakRssBytes: peakRss(gzPath, { content: 'memory' }) },
+  bomb: { uncompressedBytes: 2 ** 30, gzipBytes: fs.statSync(bombPath).size, peakRssBytes: peakRss(bombPath) },
 };
 fs.writeFileSync('bench/memory.json', JSON.stringify(memory, null, 2));
 
@@ -124,7 +151,8 @@ const tarExtract = (args: string[]) => () => {
 const opts = { iterations: 5, warmupIterations: 1 };
 
 describe(`open a gzip layer (${mb(gz.length)} -> ${mb(plain.length)}, ${ENTRIES} entries, content like /usr/lib: ratio ${ratio})`, () => {
-  bench('layerfs TarLayer.from (index + content in memory, digest and diff_id)', async () => void (await TarLayer.from(gzPath)), opts);
+  bench('layerfs TarLayer.from (index, content spilled past 4 MiB, digest and diff_id)', async () => void (await TarLayer.from(gzPath)).close(), opts);
+  bench('layerfs TarLayer.from, content: memory (index + content in memory)', async () => void (await TarLayer.from(gzPath, { content: 'memory' })), opts);
   bench('node zlib gunzipSync of the same bytes (the limit)', () => void gunzipSync(gz), opts);
   bench('GNU tar -xzf to a directory', tarExtract(['-xzf', gzPath]), opts);
 });
@@ -137,12 +165,12 @@ describe(`index an uncompressed layer on disk (${mb(plain.length)}, ${ENTRIES} e
 });
 
 describe(`stress: a gzip layer of one repeated string (${mb(repetitive.length)} -> ${mb(plain.length)}: gunzip far faster than on real content)`, () => {
-  bench('layerfs TarLayer.from (index + content in memory, digest and diff_id)', async () => void (await TarLayer.from(repetitivePath)), opts);
+  bench('layerfs TarLayer.from (index, content spilled past 4 MiB, digest and diff_id)', async () => void (await TarLayer.from(repetitivePath)).close(), opts);
   bench('node zlib gunzipSync of the same bytes (the limit)', () => void gunzipSync(repetitive), opts);
 });
 
 describe(`open the same files as a ${LAYERS}-layer OCI image (${mb(imageBlobs.reduce((s, b) => s + b.length, 0))} gzip; digests and diff_ids verified)`, () => {
-  bench('layerfs openImage', async () => void (await openImage(imagePath)), opts);
+  bench('layerfs openImage', async () => void (await openImage(imagePath)).close(), opts);
   bench('node zlib gunzipSync of each layer blob', () => void imageBlobs.forEach((b) => gunzipSync(b)), opts);
 });
 

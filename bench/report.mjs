@@ -73,7 +73,9 @@ if (existsSync('bench/memory.json')) {
     '| layer | kept per entry | kept in all | peak RSS of the open |',
     '|---|---:|---:|---:|',
     `| uncompressed tar on disk (index only, content read by offset) | ${Math.round(m.onDisk.bytesPerEntry)} bytes | ${mib(m.onDisk.keptBytes)} | ${mib(m.onDisk.peakRssBytes)} |`,
-    `| gzip (content held in memory) | ${Math.round(m.inMemory.bytesPerEntry)} bytes | ${mib(m.inMemory.keptBytes)} | ${mib(m.inMemory.peakRssBytes)} |`,
+    ...(m.spilled ? [`| gzip (default: content past 4 MiB in a private spill file) | ${Math.round(m.spilled.bytesPerEntry)} bytes | ${mib(m.spilled.keptBytes)} | ${mib(m.spilled.peakRssBytes)} |`] : []),
+    `| gzip, \`content: 'memory'\` (content held in memory) | ${Math.round(m.inMemory.bytesPerEntry)} bytes | ${mib(m.inMemory.keptBytes)} | ${mib(m.inMemory.peakRssBytes)} |`,
+    ...(m.bomb ? [`| a gzip bomb (${mib(m.bomb.gzipBytes)} -> one file of ${mib(m.bomb.uncompressedBytes)} of zeros), default | | | ${mib(m.bomb.peakRssBytes)} |`] : []),
     '',
   );
 }

@@ -198,7 +198,7 @@ export async function exportVerb(ctx: VerbContext): Promise<void> {
     });
     if (ctx.io.stderrIsTTY) ctx.io.stderr('\n');
     if (ctx.json) emitJson(ctx, report);
-    else out(ctx, `${report.entries} entries, ${bytes(report.bytes)} written to ${ctx.flags.dir}${report.skipped.length ? `; ${report.skipped.length} skipped (not root)` : ''}`);
+    else out(ctx, `${report.entries} entries, ${bytes(report.bytes)} written to ${ctx.flags.dir}${report.skipped.length ? `; ${report.skipped.length} skipped (--json lists them with the reason)` : ''}`);
     return;
   }
   throw new CliError('export needs --tar FILE or --dir DIR', 2);

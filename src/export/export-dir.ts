@@ -1,22 +1,25 @@
-import { execFileSync } from 'node:child_process';
-import { constants, closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, symlinkSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { OverlayEngine } from '../overlay/engine.js';
-import { major, minor } from '../layer/device.js';
+import { ReplacedError, type DirHandle } from '../host/dir-handle.js';
+import { ExportError, toExportError } from './export-error.js';
+import { checkStillInPlace, clearName, openTarget, type MadeDir } from './export-target.js';
 import { mergedEntries } from './export-tar.js';
+import { setDirMetadata, writeFileEntry, writeNodeEntry, writeSymlinkEntry, type EntryContext } from './entry-writer.js';
 import type { TarEntry } from './tar-writer.js';
 
-/** Writing the rootfs would leave the target directory, or the target is not usable. */
-export class ExportError extends Error {
-  constructor(readonly path: string, reason: string, options?: { cause?: unknown }) {
-    super(`${path}: ${reason}`, options);
-    this.name = 'ExportError';
-  }
-}
+export { ExportError };
 
 export interface ExportDirOptions {
   /** Write into a target that already has entries (they are never followed or replaced). */
   allowNonEmpty?: boolean;
+  /**
+   * Finish or redo an export into a target that already has entries: a name the image has is
+   * replaced when it is not a directory where the image has one (an existing directory is
+   * kept and filled), leftover temporaries of an interrupted export are removed, and nothing
+   * found in the target is followed (entries are removed by descriptor). Names the image does
+   * not have are left alone.
+   */
+  overwrite?: boolean;
   /** Called after each entry, for progress displays. */
   onProgress?: (progress: { entries: number; bytes: number; path: string }) => void;
 }
@@ -24,142 +27,132 @@ export interface ExportDirOptions {
 export interface ExportDirReport {
   entries: number;
   bytes: number;
-  /** What could not be reproduced here (owners and device nodes when not root), and why. */
+  /** What could not be reproduced here, and why (owners when not root, device nodes, xattrs the filesystem refuses). */
   skipped: Array<{ path: string; reason: string }>;
 }
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = constants;
-const isRoot = () => process.getuid?.() === 0;
+/** A directory of the export: where it is, its entry (metadata set when it is complete), its handle. */
+interface OpenDir {
+  rel: string;
+  dir: DirHandle;
+  entry?: TarEntry;
+}
 
 /**
  * Writes the merged view into a real directory without ever writing outside it
- * (the defences of docs/export.md):
- * - names come from the merged view: components, never `..` or `/` (checked again here);
- * - each parent is a directory this export made, checked by lstat (same inode, not a
- *   symlink) right before anything is written in it, so a target changed under the export
- *   (a directory swapped for a symlink) stops it with an ExportError;
- * - files are created with O_CREAT|O_EXCL|O_NOFOLLOW: an existing name, a symlink included,
- *   is never opened; symlinks are created, never followed; hard links point at files this
- *   export wrote.
+ * (docs/export.md): every entry is created relative to an open descriptor of its parent
+ * (src/host/dir-handle.ts), never through a path that could be changed underneath, and with
+ * calls that do not follow a final symlink; nothing found in the target is followed. At the
+ * end every directory made is checked to be still at its name: one moved or swapped for a
+ * symlink stops the export with an ExportError.
  */
 export function exportDir(engine: OverlayEngine, target: string, options: ExportDirOptions = {}): ExportDirReport {
-  let st: Stats;
-  try {
-    st = lstatSync(target);
-  } catch {
-    throw new ExportError(target, 'the target directory does not exist');
-  }
-  if (!st.isDirectory()) throw new ExportError(target, 'the target is not a directory (a symlink is not followed)');
-  if (!options.allowNonEmpty && readdirSync(target).length > 0) throw new ExportError(target, 'the target is not empty (pass allowNonEmpty to write into it)');
-
-  const root = isRoot();
+  const root = openTarget(target, options);
   const report: ExportDirReport = { entries: 0, bytes: 0, skipped: [] };
-  /** Directories this export made (or the target), by relative path, with their inode. */
-  const made = new Map<string, { dev: number; ino: number }>([['', { dev: st.dev, ino: st.ino }]]);
-  const dirMeta: Array<{ rel: string; full: string; mode: number; uid: number; gid: number; mtimeMs: number }> = [];
-
-  const checkParent = (rel: string): void => {
-    const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-    const want = made.get(parent);
-    if (!want) throw new ExportError(join(target, rel), 'its parent was not made by this export');
-    const now = lstatSync(parent === '' ? target : join(target, parent), { throwIfNoEntry: false });
-    if (!now || !now.isDirectory() || now.dev !== want.dev || now.ino !== want.ino) {
-      throw new ExportError(join(target, parent), 'the directory changed while exporting (replaced or made a symlink); stopped');
+  const ctx: EntryContext = {
+    root: process.geteuid?.() === 0,
+    replace: options.overwrite === true,
+    skip: (path, reason) => void report.skipped.push({ path, reason }),
+  };
+  const open: OpenDir[] = [{ rel: '', dir: root }];
+  const made: MadeDir[] = [];
+  /** Inodes of entries with more names, by path, so each hard link is checked to reach its own. */
+  const linked = new Map<string, number>();
+  const fail = (rel: string, err: unknown) => toExportError(rel === '' ? target : join(target, rel), err);
+  const finish = (o: OpenDir) => {
+    try {
+      if (o.entry) setDirMetadata(o.dir, o.entry, ctx);
+    } catch (err) {
+      throw fail(o.rel, err);
+    } finally {
+      if (o.dir !== root) o.dir.close();
     }
   };
 
-  for (const e of mergedEntries(engine, engine.root, { includeSelf: false })) {
-    const rel = e.path.replace(/\/$/, '');
-    for (const part of rel.split('/')) {
-      if (part === '' || part === '.' || part === '..' || part.includes('\0')) throw new ExportError(rel, 'not a safe name');
-    }
-    const full = join(target, rel);
-    let written: boolean;
-    try {
-      checkParent(rel);
-      written = writeEntry(e, rel, full);
-    } catch (err) {
-      if (err instanceof ExportError) throw err;
-      // A system refusal (ENAMETOOLONG past PATH_MAX: Node has no openat to write relative
-      // to the parent; ENOSPC...) stops the export, naming the entry.
-      throw new ExportError(full, (err as Error).message, { cause: err });
-    }
-    if (!written) continue;
-    if (!root && (e.uid !== process.getuid?.() || e.gid !== process.getgid?.())) {
-      report.skipped.push({ path: e.path, reason: `owner ${e.uid}:${e.gid} needs root` });
-    }
-    report.entries++;
-    options.onProgress?.({ entries: report.entries, bytes: report.bytes, path: e.path });
-  }
-
-  /** Writes one entry; false when it cannot be made here (reported in `skipped`). */
-  function writeEntry(e: TarEntry, rel: string, full: string): boolean {
+  const writeEntry = (dir: DirHandle, name: string, rel: string, e: TarEntry): boolean => {
+    const reused = options.overwrite ? clearName(dir, name, e, ctx.root) : undefined;
+    let ino: number | undefined;
     switch (e.type) {
       case 'directory': {
-        mkdirSync(full, 0o700);
-        const s = lstatSync(full);
-        made.set(rel, { dev: s.dev, ino: s.ino });
-        dirMeta.push({ rel, full, mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs });
-        break;
+        const child = reused ?? dir.makeDir(name);
+        open.push({ rel, dir: child, entry: e });
+        made.push({ depth: open.length - 1, name, dev: child.dev, ino: child.ino });
+        return true;
       }
-      case 'file': {
-        const fd = openSync(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-        try {
-          const data = e.data ?? Buffer.alloc(0);
-          for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
-          report.bytes += data.length;
-          if (root) fchownSync(fd, e.uid, e.gid);
-          fchmodSync(fd, e.mode);
-          futimesSync(fd, e.mtimeMs / 1000, e.mtimeMs / 1000);
-        } finally {
-          closeSync(fd);
-        }
-        break;
-      }
-      case 'hardlink':
-        checkParent(e.linkTarget!.replace(/\/$/, ''));
-        linkSync(join(target, e.linkTarget!), full);
+      case 'file':
+        ino = writeFileEntry(dir, name, e, ctx);
+        report.bytes += e.data?.length ?? 0;
         break;
       case 'symlink':
-        symlinkSync(e.linkTarget!, full);
-        if (root) lchownSync(full, e.uid, e.gid);
-        lutimesSync(full, e.mtimeMs / 1000, e.mtimeMs / 1000);
+        ino = writeSymlinkEntry(dir, name, e, ctx);
         break;
-      default: {
-        if (!root) {
-          report.skipped.push({ path: e.path, reason: `a ${e.type} node needs root` });
-          return false;
-        }
-        const kind = e.type === 'fifo' ? ['p'] : [e.type === 'char' ? 'c' : 'b', String(major(e.rdev ?? 0)), String(minor(e.rdev ?? 0))];
-        // Node has no mknod(2); coreutils' mknod makes the node (it does not follow a final symlink).
-        execFileSync('mknod', ['-m', (e.mode & 0o7777).toString(8), full, ...kind], { stdio: 'pipe' });
-        lchownSync(full, e.uid, e.gid);
-        lutimesSync(full, e.mtimeMs / 1000, e.mtimeMs / 1000);
-      }
+      case 'hardlink':
+        return linkTo(root, dir, name, e, linked, ctx);
+      default:
+        ino = writeNodeEntry(dir, name, e as TarEntry & { type: 'char' | 'block' | 'fifo' }, ctx);
+        if (ino === undefined) return false;
     }
+    if ((e.nlink ?? 1) > 1) linked.set(e.path, ino);
     return true;
-  }
-  // Directory metadata last, deepest first: writing into a directory changes its mtime, and a
-  // read-only mode would stop the writes.
-  // Through a descriptor opened without following a symlink, on the same inode this export
-  // made: a directory swapped since cannot redirect these calls.
-  for (const d of dirMeta.reverse()) {
-    let fd: number;
-    try {
-      fd = openSync(d.full, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    } catch {
-      throw new ExportError(d.full, 'the directory changed while exporting (replaced or made a symlink); stopped');
+  };
+
+  try {
+    for (const e of mergedEntries(engine, engine.root)) {
+      if (e.path === './') {
+        open[0]!.entry = e;
+        continue;
+      }
+      const rel = e.path.endsWith('/') ? e.path.slice(0, -1) : e.path;
+      const slash = rel.lastIndexOf('/');
+      const parent = slash < 0 ? '' : rel.slice(0, slash);
+      // Entries come parents first (a preorder): the directories still open are its ancestors.
+      while (open.length > 1 && open[open.length - 1]!.rel !== parent) finish(open.pop()!);
+      const top = open[open.length - 1]!;
+      if (top.rel !== parent) throw new ExportError(join(target, rel), 'its parent was not made by this export');
+      let written: boolean;
+      try {
+        written = writeEntry(top.dir, rel.slice(slash + 1), rel, e);
+      } catch (err) {
+        throw fail(rel, err);
+      }
+      if (!written) continue;
+      report.entries++;
+      options.onProgress?.({ entries: report.entries, bytes: report.bytes, path: e.path });
     }
-    try {
-      const s = fstatSync(fd);
-      const want = made.get(d.rel)!;
-      if (s.dev !== want.dev || s.ino !== want.ino) throw new ExportError(d.full, 'the directory changed while exporting (replaced); stopped');
-      if (root) fchownSync(fd, d.uid, d.gid);
-      fchmodSync(fd, d.mode);
-      futimesSync(fd, d.mtimeMs / 1000, d.mtimeMs / 1000);
-    } finally {
-      closeSync(fd);
-    }
+    while (open.length > 1) finish(open.pop()!);
+    checkStillInPlace(target, root, made);
+    finish(open[0]!);
+  } finally {
+    for (const o of open) o.dir.close();
   }
   return report;
 }
+
+/**
+ * A hard link: its target is reached from the root one directory at a time (O_PATH, no
+ * symlink followed) and the new name must hold the inode this export wrote there.
+ */
+function linkTo(root: DirHandle, dir: DirHandle, name: string, e: TarEntry, linked: Map<string, number>, ctx: EntryContext): boolean {
+  const target = e.linkTarget!;
+  const ino = linked.get(target);
+  if (ino === undefined) {
+    ctx.skip(e.path, `a hard link to ${target}, which was not written`);
+    return false;
+  }
+  const parts = target.split('/');
+  const last = parts.pop()!;
+  const held: DirHandle[] = [];
+  try {
+    let from = root;
+    for (const part of parts) {
+      from = from.openDir(part, { pathOnly: true });
+      held.push(from);
+    }
+    dir.link(from, last, name);
+  } finally {
+    for (const h of held) h.close();
+  }
+  if (dir.lstat(name)?.ino !== ino) throw new ReplacedError(`${dir.labelOf(name)} (a hard link to ${target})`);
+  return true;
+}
+

@@ -3,6 +3,8 @@ import type { Obj } from '../overlay/resolve.js';
 import type { TarEntry } from './tar-writer.js';
 import { preorder } from '../overlay/preorder.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * The merged view as flat tar entries (no whiteouts): sorted by name, parents first, modes,
  * owners, times, symlinks, xattrs, and hard links as links, each inode's content written once.
@@ -27,10 +29,12 @@ export function* mergedEntries(engine: OverlayEngine, top: Obj, options: { inclu
     const first = info.nlink > 1 ? firstPathOf.get(identity) : undefined;
     if (first !== undefined) yield { path: rel(obj.path), type: 'hardlink', ...meta, linkTarget: rel(first) };
     else {
+      const links = info.nlink > 1 ? { nlink: info.nlink } : {};
       if (info.nlink > 1) firstPathOf.set(identity, obj.path);
-      if (type === 'file') yield { path: rel(obj.path), type, ...meta, data: engine.read(obj) };
-      else if (type === 'symlink') yield { path: rel(obj.path), type, ...meta, linkTarget: engine.readlink(obj) };
-      else yield { path: rel(obj.path), type, ...meta, rdev: info.rdev };
+      // An empty file has nothing to read: a tar layer's read opens the blob for each file.
+      if (type === 'file') yield { path: rel(obj.path), type, ...meta, ...links, data: info.size === 0 ? EMPTY : engine.read(obj) };
+      else if (type === 'symlink') yield { path: rel(obj.path), type, ...meta, ...links, linkTarget: engine.readlink(obj) };
+      else yield { path: rel(obj.path), type, ...meta, ...links, rdev: info.rdev };
     }
   }
 }

@@ -20,6 +20,8 @@ export interface TarEntry {
   rdev?: number;
   xattrs?: ReadonlyMap<string, Buffer>;
   data?: Buffer;
+  /** On the first name of an inode with more names (hard links that follow): its link count. */
+  nlink?: number;
 }
 
 export interface TarWriteOptions {

@@ -4,7 +4,7 @@ import { getSystemErrorMap } from 'node:util';
 /** The errno names layerfs can raise; every one is a real Linux errno. */
 export type ErrnoCode =
   | 'ENOENT' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EXDEV' | 'EINVAL'
-  | 'ELOOP' | 'EPERM' | 'EBADF' | 'EBUSY' | 'ENAMETOOLONG' | 'EOPNOTSUPP' | 'EACCES';
+  | 'ELOOP' | 'EPERM' | 'EBADF' | 'EBUSY' | 'ENAMETOOLONG' | 'EOPNOTSUPP' | 'EACCES' | 'EIO';
 
 const systemErrors = getSystemErrorMap();
 

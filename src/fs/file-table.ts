@@ -1,6 +1,8 @@
 import { constants } from 'node:fs';
 import type { MemfsNode } from '../overlay/memfs-types.js';
 import type { ObjectInfo } from '../overlay/engine.js';
+import type { Layer } from '../layer/layer.js';
+import type { LayerEntry } from '../layer/entry.js';
 import { fail } from './errors.js';
 
 /**
@@ -14,8 +16,11 @@ export interface OpenFile {
   position: number;
   /** The upper inode, for files opened for writing or living in the upper layer. */
   node?: MemfsNode;
-  /** The lower content, for read-only descriptors of lower files. */
-  lowerData?: Buffer;
+  /**
+   * The lower file, for read-only descriptors of lower files: read by position from its
+   * layer (Layer.readAt), never loaded whole.
+   */
+  lower?: { layer: Layer; entry: LayerEntry };
   /** How to stat it (fstat). */
   info: () => ObjectInfo;
   isDirectory: boolean;

@@ -3,7 +3,8 @@ import { constants } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import type { Volume } from 'memfs';
 import type { Layer } from '../layer/layer.js';
-import type { EntryType } from '../layer/entry.js';
+import type { EntryType, LayerEntry } from '../layer/entry.js';
+import { LayerContentError } from '../layer/content-file.js';
 import { OverlayEngine, type OverlayEvent } from '../overlay/engine.js';
 import type { Obj } from '../overlay/resolve.js';
 import { whereIs, type Provenance } from '../overlay/provenance.js';
@@ -379,18 +380,15 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
         if (!readable(file)) fail('EBADF');
         return file;
       });
-      data = this.call('read', undefined, undefined, () => {
-        const all = this.contentOf(f);
-        const rest = all.subarray(f.position);
-        f.position = all.length;
-        return Buffer.from(rest);
-      });
+      data = this.call('read', undefined, undefined, () => this.readRest(f));
     } else {
       const p = pathArg(path);
       const obj = this.call('open', p, undefined, () => this.engine.lookup(p, true));
       data = this.call('read', undefined, undefined, () => {
         this.assertRegular(obj);
-        return Buffer.from(this.engine.read(obj));
+        if (obj.upper) return Buffer.from(this.engine.read(obj));
+        const lower = this.lowerFile(obj);
+        return readLower(lower, 0);
       });
     }
     return enc ? data.toString(enc) : data;
@@ -486,7 +484,8 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
         else if (f & O_TRUNC) node.mtime = new Date();
         file.node = node;
       } else {
-        file.lowerData = this.engine.read(obj);
+        // Read by position when asked (Layer.readAt): opening reads nothing.
+        file.lower = this.lowerFile(obj);
       }
       return this.files.add(file);
     });
@@ -510,11 +509,7 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
       const target = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
       let n: number;
       if (f.node) n = f.node.read(target, offset, len, pos);
-      else {
-        const src = f.lowerData!;
-        n = Math.max(0, Math.min(len, src.length - pos));
-        src.copy(target, offset, pos, pos + n);
-      }
+      else n = f.lower!.layer.readAt(f.lower!.entry, target, offset, len, pos);
       if (position === null || position === undefined || position === -1) f.position += n;
       return n;
     });
@@ -610,9 +605,23 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
 
   // ---- helpers ------------------------------------------------------------------------
 
-  private contentOf(f: OpenFile): Buffer {
+  /** The rest of an open file from its position (readFileSync of a descriptor), which moves to the end. */
+  private readRest(f: OpenFile): Buffer {
     if (f.isDirectory) fail('EISDIR');
-    return f.node ? Buffer.from(f.node.getBuffer()) : f.lowerData!;
+    if (f.node) {
+      const all = f.node.getBuffer();
+      const rest = Buffer.from(all.subarray(f.position));
+      f.position = all.length;
+      return rest;
+    }
+    const rest = readLower(f.lower!, f.position);
+    f.position += rest.length;
+    return rest;
+  }
+
+  /** A lower file's layer and entry, for reading by position. */
+  private lowerFile(obj: Obj): { layer: Layer; entry: LayerEntry } {
+    return { layer: this.engine.lower.layers[obj.lower!.layer]!, entry: obj.lower!.entry };
   }
 
   /** Only regular files hold data here; device nodes and FIFOs are not emulated. */
@@ -631,7 +640,29 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
         if (quietEnoent && e.code === 'ENOENT') return undefined as T;
         throw new OverlayFsError(e.code, syscall, path, dest, e.hint);
       }
+      // A layer that cannot serve the verified content (its file changed after it was
+      // opened, or was closed): an I/O error, as a disk that fails a read gives, never the
+      // changed bytes. The layer's error is the cause.
+      if (e instanceof LayerContentError) {
+        const io = new OverlayFsError('EIO', syscall, path, dest, e.message);
+        io.cause = e;
+        throw io;
+      }
       throw e;
     }
   }
+}
+
+/** Node's readFile refuses files over 2 GiB - 1 (kIoMaxLength) with this error; so does this. */
+const IO_MAX_LENGTH = 2 ** 31 - 1;
+
+/** A lower file's content from `position` to its end, read by position into one new Buffer. */
+function readLower(lower: { layer: Layer; entry: LayerEntry }, position: number): Buffer {
+  const size = Math.max(0, lower.entry.size - position);
+  if (size > IO_MAX_LENGTH) {
+    throw Object.assign(new RangeError(`File size (${lower.entry.size}) is greater than 2 GiB`), { code: 'ERR_FS_FILE_TOO_LARGE' });
+  }
+  const out = Buffer.allocUnsafe(size);
+  const n = lower.layer.readAt(lower.entry, out, 0, size, position);
+  return n === size ? out : out.subarray(0, n);
 }

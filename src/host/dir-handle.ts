@@ -1,7 +1,23 @@
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { hostCalls } from './native.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } = constants;
+const S_ISGID = 0o2000;
+/**
+ * open(2)'s O_PATH (010000000 on Linux's generic ABI: x86-64, arm64), which Node's constants
+ * lack: a descriptor that only names an inode, opened without read permission on it and, with
+ * O_NOFOLLOW, on a symlink itself.
+ */
+const O_PATH = 0o10000000;
+
+/**
+ * The names of temporary files (`.layerfs-tmp.<pid>.<n>`): content is written under such a
+ * name and renamed into place once complete, so one found in a target is a file an
+ * interrupted export did not finish.
+ */
+export const TEMP_NAME = /^\.layerfs-tmp\.\d+\.\d+$/;
+let tempCounter = 0;
 
 /** A name a directory handle refuses: empty, `.`, `..`, or holding `/` or NUL. */
 export class UnsafeNameError extends Error {
@@ -27,7 +43,7 @@ export class UnsafeNameError extends Error {
 export class DirHandle {
   private closed = false;
 
-  private constructor(readonly fd: number, readonly label: string, readonly dev: number, readonly ino: number) {}
+  private constructor(readonly fd: number, readonly label: string, readonly dev: number, readonly ino: number, readonly mode: number) {}
 
   /**
    * Opens a directory by path; a symlink at its last component is refused (ELOOP/ENOTDIR from
@@ -73,7 +89,7 @@ export class DirHandle {
       closeSync(fd);
       throw e;
     }
-    return new DirHandle(fd, label, st.dev, st.ino);
+    return new DirHandle(fd, label, st.dev, st.ino, st.mode);
   }
 
   /** Whether `/proc/self/fd` works here (Linux with /proc mounted). */
@@ -87,9 +103,14 @@ export class DirHandle {
 
   /** The path of `name` inside this directory, through the descriptor. */
   at(name: string): string {
+    return `/proc/self/fd/${this.fd}/${this.checked(name)}`;
+  }
+
+  /** `name`, once checked to be one component, for calls relative to `fd` itself. */
+  private checked(name: string): string {
     if (this.closed) throw new Error(`${this.label}: directory handle used after close`);
     if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) throw new UnsafeNameError(this.label, name);
-    return `/proc/self/fd/${this.fd}/${name}`;
+    return name;
   }
 
   /** A label for messages: the directory's path as opened, and the name. */
@@ -102,9 +123,13 @@ export class DirHandle {
     return lstatSync(this.at(name), { throwIfNoEntry: false });
   }
 
-  /** Opens an existing child directory without following a symlink there. */
-  openDir(name: string): DirHandle {
-    return DirHandle.adopt(openSync(this.at(name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW), this.labelOf(name));
+  /**
+   * Opens an existing child directory without following a symlink there. `pathOnly` opens it
+   * O_PATH: enough to hold it, stat it and reach names inside it (search permission only),
+   * not to list it.
+   */
+  openDir(name: string, options: { pathOnly?: boolean } = {}): DirHandle {
+    return DirHandle.adopt(openSync(this.at(name), (options.pathOnly ? O_PATH : O_RDONLY) | O_DIRECTORY | O_NOFOLLOW), this.labelOf(name));
   }
 
   /** The path of this directory itself, through the descriptor. */
@@ -128,8 +153,10 @@ export class DirHandle {
     const dir = this.openDir(name);
     const st = fstatSync(dir.fd);
     const uid = process.geteuid?.();
-    // S_ISGID is inherited from a set-group-ID parent (mkdir(2)), not a sign of replacement.
-    if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o5777 & ~mode) !== 0) {
+    // S_ISGID is inherited from a set-group-ID parent (mkdir(2)), not a sign of replacement;
+    // only a parent that has it passes it on.
+    const inherited = this.mode & S_ISGID;
+    if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o7777 & ~(mode | inherited)) !== 0) {
       dir.close();
       throw new ReplacedError(this.labelOf(name));
     }
@@ -142,17 +169,151 @@ export class DirHandle {
   }
 
   /**
+   * Creates a new file, writes `data`, sets its owner (unless `uid` is undefined), mode and
+   * times, and closes it unless `keepOpen` (then its descriptor is returned). The name is
+   * created with O_EXCL|O_NOFOLLOW: an existing name, a symlink included, is EEXIST. One call
+   * into the native addon when it is built (src/host/native.ts), else the same steps here.
+   */
+  writeFile(name: string, file: { mode: number; uid?: number; gid?: number; mtimeMs: number; data?: Buffer; keepOpen?: boolean }): number | undefined {
+    const calls = hostCalls();
+    const data = file.data !== undefined && file.data.length > 0 ? file.data : null;
+    if (calls) {
+      const sec = Math.floor(file.mtimeMs / 1000);
+      const nsec = Math.min(999_999_999, Math.round((file.mtimeMs - sec * 1000) * 1e6));
+      const fd = calls.writeFileAt(this.fd, this.checked(name), file.mode, file.uid ?? -1, file.gid ?? -1, sec, nsec, data, file.keepOpen ?? false);
+      return fd >= 0 ? fd : undefined;
+    }
+    const fd = this.createFile(name);
+    try {
+      for (let off = 0; data && off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+      // chown clears the set-id bits (chown(2)): the mode comes after it.
+      if (file.uid !== undefined) fchownSync(fd, file.uid, file.gid ?? -1);
+      fchmodSync(fd, file.mode);
+      futimesSync(fd, file.mtimeMs / 1000, file.mtimeMs / 1000);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    if (file.keepOpen) return fd;
+    closeSync(fd);
+    return undefined;
+  }
+
+  /**
+   * Runs `create` with a fresh temporary name (see TEMP_NAME) until it does not fail with
+   * EEXIST, and returns the name used. When `create` fails otherwise (ENOSPC while writing),
+   * the name is removed: only a process killed outright leaves a temporary behind.
+   */
+  withTempName(create: (name: string) => void): string {
+    for (;;) {
+      const name = `.layerfs-tmp.${process.pid}.${tempCounter++}`;
+      try {
+        create(name);
+        return name;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        try {
+          this.unlink(name);
+        } catch {
+          // Never created (the open itself failed), or the filesystem refuses even this.
+        }
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Puts the file `from` (a name here) at `name`: with `replace`, rename(2) over whatever
+   * non-directory is there (never following it); without, link(2) then unlink, so an
+   * existing name is EEXIST and left as it was.
+   */
+  place(from: string, name: string, options: { replace?: boolean } = {}): void {
+    if (options.replace) return renameSync(this.at(from), this.at(name));
+    linkSync(this.at(from), this.at(name));
+    unlinkSync(this.at(from));
+  }
+
+  /** Creates a symlink `name` holding `target` (never followed). */
+  symlink(name: string, target: string): void {
+    symlinkSync(target, this.at(name));
+  }
+
+  /** Makes `name` here a hard link to `fromName` in `from` (link(2) does not follow `fromName`). */
+  link(from: DirHandle, fromName: string, name: string): void {
+    linkSync(from.at(fromName), this.at(name));
+  }
+
+  /**
+   * mknodat(2) of a device node or fifo (`mode` holds its type and permission bits); needs
+   * the native addon: check `hostCalls()` first.
+   */
+  mknod(name: string, mode: number, major: number, minor: number): void {
+    const calls = hostCalls();
+    if (!calls) throw new Error(`${this.labelOf(name)}: mknod needs the native addon`);
+    calls.mknodat(this.fd, this.checked(name), mode, major, minor);
+  }
+
+  /**
+   * Opens `name` itself O_PATH|O_NOFOLLOW (a symlink is not followed, a device not opened):
+   * its metadata is then set through `/proc/self/fd/N`, whose magic link ends on that inode,
+   * so a name swapped after this open cannot redirect the calls.
+   */
+  openNode(name: string): NodeRef {
+    const fd = openSync(this.at(name), O_PATH | O_NOFOLLOW);
+    try {
+      return { fd, path: `/proc/self/fd/${fd}`, stat: fstatSync(fd) };
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** unlink(2) of a name here (a symlink is removed itself). */
+  unlink(name: string): void {
+    unlinkSync(this.at(name));
+  }
+
+  /**
+   * Removes `name` and, if it is a directory, everything under it, by descriptor: each
+   * directory is opened without following a symlink, emptied, closed and removed. Iterative,
+   * so depth is bounded by open descriptors, not the stack.
+   */
+  removeTree(name: string): void {
+    const st = this.lstat(name);
+    if (!st) return;
+    if (!st.isDirectory()) return this.unlink(name);
+    const stack: Array<{ parent: DirHandle; name: string; dir: DirHandle }> = [{ parent: this, name, dir: this.openDir(name) }];
+    try {
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        let sub: string | undefined;
+        for (const n of top.dir.names()) {
+          if (top.dir.lstat(n)?.isDirectory()) {
+            sub = n;
+            break;
+          }
+          top.dir.unlink(n);
+        }
+        if (sub !== undefined) {
+          stack.push({ parent: top.dir, name: sub, dir: top.dir.openDir(sub) });
+          continue;
+        }
+        stack.pop();
+        top.dir.close();
+        rmdirSync(top.parent.at(top.name));
+      }
+    } finally {
+      for (const s of stack) s.dir.close();
+    }
+  }
+
+  /**
    * Opens an existing file for reading, refusing a symlink there (ELOOP). `nonBlocking` opens
    * it O_NONBLOCK, so a FIFO or device found under the name cannot stall the open (open(2));
    * a regular file reads as it would without.
    */
   openFile(name: string, options: { nonBlocking?: boolean } = {}): number {
     return openSync(this.at(name), O_RDONLY | O_NOFOLLOW | (options.nonBlocking ? O_NONBLOCK : 0));
-  }
-
-  /** unlink(2) of a name here (a symlink is removed itself). */
-  unlink(name: string): void {
-    unlinkSync(this.at(name));
   }
 
   /** rename(2) of a name here to a name in `to` (neither final component is followed). */
@@ -171,6 +332,13 @@ export class DirHandle {
     this.closed = true;
     closeSync(this.fd);
   }
+}
+
+/** A name held by an O_PATH descriptor: `path` is `/proc/self/fd/N`, `stat` its fstat. */
+export interface NodeRef {
+  fd: number;
+  path: string;
+  stat: Stats;
 }
 
 /** A directory made by this process was replaced by another before it could be opened. */

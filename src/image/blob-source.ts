@@ -1,5 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { constants as bufferConstants } from 'node:buffer';
+import { constants, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -29,15 +30,49 @@ export class DirectorySource implements FileSource {
     return stat(this.at(path)).then((s) => s.isFile(), () => false);
   }
 
+  /**
+   * The whole file, read through one descriptor to the size its fstat gives, plus one byte to
+   * see it grow. A path that is not a regular file (a link to /dev/zero, a FIFO) is refused
+   * before a byte is read: it has no size to bound the read.
+   */
   async read(path: string): Promise<Buffer> {
-    return readFile(this.at(path)).catch(() => {
-      throw new ImageError(`${this.label}/${path}`, 'missing');
-    });
+    const { handle, size } = await this.openRegular(path);
+    try {
+      if (size > bufferConstants.MAX_LENGTH) throw new ImageError(`${this.label}/${path}`, `${size} bytes: too large to read into memory`);
+      const out = Buffer.allocUnsafe(size + 1);
+      let got = 0;
+      for (let n; got < out.length && (n = (await handle.read(out, got, out.length - got, got)).bytesRead) > 0;) got += n;
+      if (got !== size) throw new ImageError(`${this.label}/${path}`, `changed while it was read (${size} bytes by fstat, ${got > size ? 'more' : got} read)`);
+      return out.subarray(0, size);
+    } finally {
+      await handle.close();
+    }
   }
 
   async stream(path: string): Promise<Readable> {
-    if (!(await this.has(path))) throw new ImageError(`${this.label}/${path}`, 'missing');
-    return createReadStream(this.at(path));
+    const { handle, size } = await this.openRegular(path);
+    if (size === 0) {
+      await handle.close();
+      return Readable.from([]);
+    }
+    return handle.createReadStream({ start: 0, end: size - 1 }); // closes the handle when done
+  }
+
+  /** Opens a file that must be regular (O_NONBLOCK: a FIFO is refused, not waited on). */
+  private async openRegular(path: string): Promise<{ handle: FileHandle; size: number }> {
+    const where = `${this.label}/${path}`;
+    const handle = await open(this.at(path), constants.O_RDONLY | constants.O_NONBLOCK).catch((e: NodeJS.ErrnoException) => {
+      throw new ImageError(where, e.code === 'ENOENT' ? 'missing' : `cannot be opened (${e.code ?? e.message})`);
+    });
+    const st = await handle.stat().catch(async (e: Error) => {
+      await handle.close();
+      throw new ImageError(where, `cannot be read (${e.message})`);
+    });
+    if (!st.isFile()) {
+      await handle.close();
+      throw new ImageError(where, 'not a regular file (a blob must be one: a device or FIFO has no size to bound the read)');
+    }
+    return { handle, size: st.size };
   }
 }
 

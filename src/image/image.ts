@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { arch } from 'node:process';
@@ -68,14 +69,41 @@ export class Image {
     return this.config.history?.filter((h) => !h.empty_layer)[i]?.created_by;
   }
 
-  /** The stored bytes of layer `i` (as verified when the image was opened). */
-  layerBlob(i: number): Promise<Buffer> {
-    return this.files.read(this.blobPaths[i]!);
+  /**
+   * The stored bytes of layer `i`, as verified when the image was opened: read through the
+   * descriptor the layer holds, so a blob replaced since (renamed over, deleted) still gives
+   * the verified bytes, and one changed in place gives a LayerContentError
+   * (`ERR_LAYER_CHANGED`), never other bytes. From an archive, the copy read at open.
+   */
+  async layerBlob(i: number): Promise<Buffer> {
+    const layer = this.layers[i]!;
+    const stream = layer.layer.sourceStream();
+    if (!stream) return this.files.read(this.blobPaths[i]!);
+    if (layer.layer.info.compressedSize > bufferConstants.MAX_LENGTH) {
+      stream.destroy();
+      throw new ImageError(`${this.source}: layer ${layer.digest}`, `${layer.layer.info.compressedSize} bytes: larger than a Buffer can hold (use layerBlobStream)`);
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
   }
 
-  /** The stored bytes of layer `i` as a stream (blobs may be larger than a Buffer can hold). */
-  layerBlobStream(i: number): Promise<Readable> {
-    return this.files.stream(this.blobPaths[i]!);
+  /** The stored bytes of layer `i` as a stream (blobs may be larger than a Buffer can hold), as layerBlob checks them. */
+  async layerBlobStream(i: number): Promise<Readable> {
+    return this.layers[i]!.layer.sourceStream() ?? this.files.stream(this.blobPaths[i]!);
+  }
+
+  /**
+   * Closes the files the layers hold (each layer's blob and spill file); reads through the
+   * image's layers then fail (ERR_LAYER_CLOSED, EIO through an overlay). Optional: files of
+   * an image that is never closed are closed when its layers are collected.
+   */
+  close(): void {
+    for (const l of this.layers) l.layer.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /** An overlay over the image's layers with a fresh (or the given) upper layer. */
@@ -207,9 +235,9 @@ async function openOci(source: FileSource, format: 'oci-layout' | 'oci-archive',
  * the thread pool while this thread parses and hashes it, so one layer at a time left a core
  * idle. Results keep manifest order, and a failure is reported as the first failing layer in
  * that order (every earlier layer was started, so all of them settle); no new layer is
- * started once one has failed.
+ * started once one has failed, and the layers that did open are closed.
  */
-async function mapInOrder<T, R>(items: readonly T[], open: (item: T, i: number) => Promise<R>): Promise<R[]> {
+async function mapInOrder<T, R extends { layer: TarLayer }>(items: readonly T[], open: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const results: Array<{ ok: true; value: R } | { ok: false; error: unknown }> = [];
   let next = 0;
   let failed = false;
@@ -225,6 +253,7 @@ async function mapInOrder<T, R>(items: readonly T[], open: (item: T, i: number) 
     }
   };
   await Promise.all(Array.from({ length: Math.min(availableParallelism(), items.length) }, lane));
+  if (failed) for (const r of results) if (r?.ok) r.value.layer.close();
   return results.map((r) => {
     if (!r.ok) throw r.error;
     return r.value;
@@ -239,6 +268,7 @@ async function readLayer(source: FileSource, path: string, name: string, where: 
     return await TarLayer.from(input, { ...options, name });
   } catch (e) {
     if (e instanceof LayerError) throw new ImageError(where, `corrupt layer (${e.message})`, { cause: e });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError(where, 'missing', { cause: e });
     throw e;
   }
 }

@@ -1,3 +1,5 @@
+import type { ContentFile } from './content-file.js';
+
 /** The kinds of object a layer can hold (OCI layer.md "Entry types"; tar typeflags 0,1,2,3,4,5,6). */
 export type EntryType = 'file' | 'directory' | 'symlink' | 'char' | 'block' | 'fifo';
 
@@ -46,9 +48,12 @@ export interface EntrySpec {
   content?: Buffer | string | ContentRef;
 }
 
-/** File content left on disk: `size` bytes at `offset` of `file`, read when asked for. */
+/**
+ * File content left on disk: `size` bytes at `offset` of `file`, read when asked for. `file`
+ * is a descriptor the layer holds (its verified layer file, or its private spill file).
+ */
 export interface ContentRef {
-  file: string;
+  file: ContentFile;
   offset: number;
   size: number;
 }

@@ -1,5 +1,7 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
 import type { ContentRef, LayerEntry } from './entry.js';
+import { LayerContentError } from './content-file.js';
+import type { ContentFile } from './content-file.js';
 import type { Layer } from './layer.js';
 import { LayerError, type BuiltLayer } from './layer-builder.js';
 
@@ -10,7 +12,8 @@ export class IndexedLayer implements Layer {
   readonly opaqueDirs: ReadonlySet<string>;
   private readonly content: ReadonlyMap<number, Buffer | ContentRef>;
 
-  protected constructor(readonly name: string, built: BuiltLayer) {
+  /** `files`: the descriptors the content is read through, closed by close(). */
+  protected constructor(readonly name: string, built: BuiltLayer, private readonly files: readonly ContentFile[] = []) {
     this.entries = built.entries;
     this.whiteouts = built.whiteouts;
     this.opaqueDirs = built.opaqueDirs;
@@ -18,25 +21,64 @@ export class IndexedLayer implements Layer {
   }
 
   read(entry: LayerEntry): Buffer {
+    const data = this.contentOf(entry);
+    if (Buffer.isBuffer(data)) return data;
+    if (data.size > bufferConstants.MAX_LENGTH) {
+      throw new LayerError(this.name, this.pathOf(entry), `a file of ${data.size} bytes is larger than a Buffer can hold (read it by position: readAt)`);
+    }
+    const out = Buffer.allocUnsafe(data.size);
+    this.readRef(entry, data, out, 0, data.size, 0);
+    return out;
+  }
+
+  readAt(entry: LayerEntry, buffer: Uint8Array, offset: number, length: number, position: number): number {
+    const data = this.contentOf(entry);
+    // Any whole position: content is shorter than 2^53, so one past that reads nothing.
+    if (!Number.isInteger(position) || position < 0) throw new RangeError(`position must be a whole number of 0 or more, not ${position}`);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > buffer.byteLength) {
+      throw new RangeError(`offset ${offset} and length ${length} do not fit a buffer of ${buffer.byteLength} bytes`);
+    }
+    const size = Buffer.isBuffer(data) ? data.length : data.size;
+    const n = Math.max(0, Math.min(length, size - position));
+    if (n === 0) return 0;
+    if (Buffer.isBuffer(data)) data.copy(buffer, offset, position, position + n);
+    else this.readRef(entry, data, buffer, offset, n, position);
+    return n;
+  }
+
+  /**
+   * Closes the descriptors this layer reads content through (its layer file, its spill
+   * file); reads then fail with ERR_LAYER_CLOSED. Not needed for correctness: a layer that is
+   * never closed has them closed when it is collected. Idempotent.
+   */
+  close(): void {
+    for (const f of this.files) f.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  private contentOf(entry: LayerEntry): Buffer | ContentRef {
     const data = this.content.get(entry.inode);
     if (!data || entry.type !== 'file') throw new LayerError(this.name, String(entry.inode), 'not a file');
-    return Buffer.isBuffer(data) ? data : readRange(data, this.name);
+    return data;
   }
-}
 
-/** Reads content an on-disk layer left in place (layers are immutable: the file must not change). */
-function readRange(ref: ContentRef, layer: string): Buffer {
-  const out = Buffer.allocUnsafe(ref.size);
-  const fd = openSync(ref.file, 'r');
-  try {
-    let done = 0;
-    while (done < ref.size) {
-      const n = readSync(fd, out, done, ref.size - done, ref.offset + done);
-      if (n === 0) throw new LayerError(layer, `${ref.file}@${ref.offset}`, 'the layer file is shorter than when it was indexed');
-      done += n;
+  private readRef(entry: LayerEntry, ref: ContentRef, buffer: Uint8Array, offset: number, length: number, position: number): void {
+    try {
+      ref.file.readAt(buffer, offset, length, ref.offset + position);
+    } catch (e) {
+      // The file names itself; the error names the entry too (found only now: entries do not
+      // carry their path).
+      if (e instanceof LayerContentError) throw new LayerContentError(this.name, this.pathOf(entry), e.code, e.reason, e.cause);
+      throw e;
     }
-  } finally {
-    closeSync(fd);
   }
-  return out;
+
+  /** The first path of an entry's inode (for messages: a scan of the index, on errors only). */
+  private pathOf(entry: LayerEntry): string {
+    for (const [path, e] of this.entries) if (e.inode === entry.inode) return path;
+    return `inode ${entry.inode}`;
+  }
 }

@@ -18,6 +18,12 @@ export interface Layer {
   readonly whiteouts: ReadonlySet<string>;
   /** Directories whose content from the layers below this layer hides. */
   readonly opaqueDirs: ReadonlySet<string>;
-  /** The content of a file entry. */
+  /** The whole content of a file entry (a new Buffer, or one the caller must not change). */
   read(entry: LayerEntry): Buffer;
+  /**
+   * Copies up to `length` bytes of a file entry's content, from byte `position` of it, into
+   * `buffer` at `offset`; returns how many were copied (0 at or past the end). Reading by
+   * position costs only the bytes asked for, at any position up to 2^53.
+   */
+  readAt(entry: LayerEntry, buffer: Uint8Array, offset: number, length: number, position: number): number;
 }

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HASH_WORKER, hashFileInWorker, IDLE_MS } from '../../src/layer/tar/hash-file.js';
+import { HASH_WORKER, hashFileInWorker, hashOpenFile, IDLE_MS } from '../../src/layer/tar/hash-file.js';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'lfs-hash-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -77,5 +77,14 @@ describe('the hashing worker', () => {
       await expect(job.digest).rejects.toThrow(/hashing stopped/);
     });
     await withFd(big.path, async (fd) => expect((await hashFileInWorker(fd).digest).digest).toBe(big.sha));
+  });
+
+  it('reads no more than its limit (a layer passes size + 1): a device is not read on, a file that grew shows one byte over', async () => {
+    const { path } = randomFile('limit', 2 ** 20 + 5);
+    await withFd(path, async (fd) => {
+      expect(hashOpenFile(fd, fs.readSync, createHash, 1000).bytes).toBe(1000);
+      expect((await hashFileInWorker(fd, 2 ** 20 + 1).digest).bytes).toBe(2 ** 20 + 1);
+    });
+    await withFd('/dev/zero', async (fd) => expect((await hashFileInWorker(fd, 3 * 2 ** 20 + 7).digest).bytes).toBe(3 * 2 ** 20 + 7));
   });
 });

@@ -68,6 +68,24 @@ export class HandOff extends Transform {
 }
 
 /**
+ * Cuts chunks into slices of at most `size` bytes, for a decoder that inflates all it is given
+ * at once, synchronously (fzstd): Node's backpressure acts between writes, so a decoder fed
+ * 1 MiB of a bomb put out over a gigabyte before anything could wait (an RLE block is 4 bytes
+ * for 128 KiB, RFC 8878 3.1.1.2). Fed 1 KiB at a time, it holds at most one slice's output
+ * (32 MiB at that ratio) past its high-water mark. The slices are views, never copies.
+ */
+export class InputSlices extends Transform {
+  constructor(private readonly size = 1024) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    for (let at = 0; at < chunk.length; at += this.size) this.push(chunk.subarray(at, at + this.size));
+    cb();
+  }
+}
+
+/**
  * Passes bytes through, counting them, and failing once more than `limit` have gone by
  * (decompression bombs). Without a limit it only counts.
  */

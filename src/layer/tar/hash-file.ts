@@ -1,23 +1,27 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-/** sha256 of an open file, read by position into one reused buffer (no module imports: it is
- * also the hashing worker's program, by its source text). */
+/** sha256 of an open file, read by position into one reused buffer, to its end or `limit`
+ * bytes, whichever comes first (no module imports: it is also the hashing worker's program,
+ * by its source text). A caller that knows the size passes size + 1: a file that grew shows
+ * as one byte too many, and a device that never ends is not read on. */
 export function hashOpenFile(
   fd: number,
   readSync: (fd: number, buffer: Buffer, offset: number, length: number, position: number) => number,
   createHash: (algorithm: string) => { update(data: Buffer): unknown; digest(encoding: 'hex'): string },
+  limit = Number.MAX_SAFE_INTEGER,
 ): FileDigest {
   const hash = createHash('sha256');
   const buffer = Buffer.allocUnsafe(1 << 20);
   let bytes = 0;
-  for (let n; (n = readSync(fd, buffer, 0, buffer.length, bytes)) > 0; bytes += n) hash.update(buffer.subarray(0, n));
+  for (let n; bytes < limit && (n = readSync(fd, buffer, 0, Math.min(buffer.length, limit - bytes), bytes)) > 0; bytes += n) hash.update(buffer.subarray(0, n));
   return { digest: 'sha256:' + hash.digest('hex'), bytes };
 }
 
 /**
  * The workers' whole program (plain JavaScript, so that it runs the same from src/ under the
- * test runner and from dist/): for each descriptor posted, hashOpenFile, reported back. It
+ * test runner and from dist/): for each descriptor posted (a number, or `{ fd, limit }`),
+ * hashOpenFile, reported back. It
  * reads by position (pread), so it hashes the very file the caller parses, even if the path is
  * replaced meanwhile, and leaves the descriptor open. It loads modules with import(), not
  * require: a worker inherits the process's flags, and under `node --input-type=module` eval'd
@@ -26,9 +30,9 @@ export function hashOpenFile(
 export const HASH_WORKER = `
 Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs')]).then(([{ parentPort }, { createHash }, { readSync }]) => {
   const hashOpenFile = ${hashOpenFile.toString()};
-  parentPort.on('message', (fd) => {
+  parentPort.on('message', (m) => {
     try {
-      parentPort.postMessage(hashOpenFile(fd, readSync, createHash));
+      parentPort.postMessage(typeof m === 'number' ? hashOpenFile(m, readSync, createHash) : hashOpenFile(m.fd, readSync, createHash, m.limit));
     } catch (e) {
       parentPort.postMessage({ error: e.message });
     }
@@ -95,7 +99,7 @@ function release(worker: Worker): void {
  * parse instead of adding to it. Workers are kept a few seconds for the next layer. The caller
  * keeps `fd` open until `digest` settles or `stop()` resolves.
  */
-export function hashFileInWorker(fd: number): { digest: Promise<FileDigest>; stop: () => Promise<void> } {
+export function hashFileInWorker(fd: number, limit = Number.MAX_SAFE_INTEGER): { digest: Promise<FileDigest>; stop: () => Promise<void> } {
   const started = takeWorker();
   let stopped = false;
   let finished = false;
@@ -120,7 +124,7 @@ export function hashFileInWorker(fd: number): { digest: Promise<FileDigest>; sto
     });
     worker.once('error', onError);
     worker.once('exit', onExit);
-    worker.postMessage(fd);
+    worker.postMessage({ fd, limit });
   }));
   digest.catch(() => {}); // a caller that stops early does not wait for it
   return {

@@ -1,17 +1,19 @@
-import { ContentViews } from './content-views.js';
+import { ContentStore } from './content-store.js';
 import { HashingStream } from './hashing-stream.js';
 import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js';
 import { walkHeaders } from './header-walk.js';
 import { keepExactXattrs, RAW_XATTRS } from './pax-xattrs.js';
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
+import { read, readSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
 import type { ContentRef, EntrySpec, EntryType } from '../entry.js';
+import { ContentFile, NotRegularFile } from '../content-file.js';
 import { IndexedLayer } from '../indexed-layer.js';
 import { LayerBuilder, LayerError } from '../layer-builder.js';
-import { ByteLimit, decompressor, detectCompression, HandOff, type Compression } from './decompress.js';
+import { ByteLimit, decompressor, detectCompression, HandOff, InputSlices, type Compression } from './decompress.js';
 import { TarLayerError } from './errors.js';
 import { layerPath, printable, utf8Name } from './entry-name.js';
 import { makedev } from '../device.js';
@@ -24,12 +26,17 @@ export interface TarLayerOptions {
   /** Bound on the number of entries (entry-count bombs); 1,000,000 by default. */
   maxEntries?: number;
   /**
-   * Where file content stays. `'disk'`: an uncompressed tar given by path is indexed and its
-   * files read by offset on demand (the default for such tars). `'memory'`: content is held
-   * decompressed in memory (the default, and the only choice, for compressed layers, Buffers
-   * and streams). See docs/layers.md.
+   * Where file content stays. `'disk'` (the default): an uncompressed tar given by path is
+   * indexed and its files read by position from it, through the descriptor the layer holds;
+   * other content (inflated gzip/zstd, a Buffer or stream given) is held in memory up to
+   * `memoryBytes`, the rest in a private spill file. `'memory'`: all content is held in
+   * memory. See docs/layers.md.
    */
   content?: 'memory' | 'disk';
+  /** Content held in memory per layer before the rest is spilled to a file; 4 MiB by default. */
+  memoryBytes?: number;
+  /** The directory spill files are made in (O_TMPFILE: they have no name); os.tmpdir() by default. */
+  spillDir?: string;
 }
 
 /** What reading the tarball measured: the digests an image's manifest and config name it by. */
@@ -44,6 +51,8 @@ export interface TarLayerInfo {
   entryCount: number;
   /** File content is read from the tar on disk by offset (not held in memory). */
   contentOnDisk: boolean;
+  /** Bytes of file content in the layer's private spill file (0: none was made). */
+  spilledBytes: number;
   /**
    * Extended attributes whose value was not valid UTF-8 and came out changed (each invalid
    * byte as U+FFFD): empty unless tar-stream's internals differ from what pax-xattrs.ts
@@ -80,59 +89,71 @@ const TYPES: Record<string, EntryType> = {
 
 /** Layer files (compressed or not) at least this large are hashed on a worker thread. */
 const HASH_ASIDE_BYTES = 32 * 2 ** 20;
+/** Content held in memory per layer before the rest spills (options.memoryBytes). */
+const MEMORY_BYTES = 4 * 2 ** 20;
 
 /**
  * A read-only layer read from an OCI/Docker layer tarball (plain, gzip or zstd, told apart by
  * magic bytes). An uncompressed tar file on disk is indexed by walking its headers and its
- * content stays there (read by offset); anything else is indexed in one streaming pass, its
- * content held decompressed in memory: docs/layers.md.
+ * content stays there (read by position through the descriptor the layer holds, checked
+ * unchanged on every read); anything else is indexed in one streaming pass, its content held
+ * in memory up to `memoryBytes` and spilled to a private file beyond: docs/layers.md. A layer
+ * read from a file holds it open until `close()` (or until the layer is collected).
  */
 export class TarLayer extends IndexedLayer {
-  private constructor(name: string, built: ReturnType<LayerBuilder['build']>, readonly info: TarLayerInfo) {
-    super(name, built);
+  private constructor(name: string, built: ReturnType<LayerBuilder['build']>, readonly info: TarLayerInfo, files: ContentFile[], private readonly source: ContentFile | undefined) {
+    super(name, built, files);
   }
 
   static async from(source: string | Buffer | Readable, options: TarLayerOptions = {}): Promise<TarLayer> {
     const name = options.name ?? (typeof source === 'string' ? source : 'tar');
-    // A path is opened once: the parse and the digest read the same file, by position.
-    const fd = typeof source === 'string' ? openSync(source, 'r') : undefined;
+    // A path is opened once and held: the parse, the digest and every later read use the
+    // same file, by position, even if the path is replaced meanwhile.
+    const file = typeof source === 'string' ? openLayerFile(source, name) : undefined;
+    const owned: ContentFile[] = file ? [file] : [];
     try {
-      return await TarLayer.read(source, fd, name, options);
-    } finally {
-      if (fd !== undefined) closeSync(fd);
+      return await TarLayer.read(source, file, name, options, owned);
+    } catch (e) {
+      for (const f of owned) f.close();
+      throw e;
     }
   }
 
-  private static async read(source: string | Buffer | Readable, fd: number | undefined, name: string, options: TarLayerOptions): Promise<TarLayer> {
+  /**
+   * The layer's bytes as given (compressed, as its digest covers them), read again from the
+   * layer file it holds, checked unchanged after every read (a change is a LayerContentError,
+   * ERR_LAYER_CHANGED, destroying the stream). Undefined for a layer not read from a file.
+   */
+  sourceStream(): Readable | undefined {
+    return this.source?.stream();
+  }
+
+  private static async read(source: string | Buffer | Readable, file: ContentFile | undefined, name: string, options: TarLayerOptions, owned: ContentFile[]): Promise<TarLayer> {
     const maxBytes = options.maxBytes ?? 4 * 2 ** 30;
     const maxEntries = options.maxEntries ?? 1_000_000;
-    // 1 MiB reads: the default 64 KiB makes the read loop a large share of indexing time.
-    const input = fd !== undefined ? readByPosition(fd) : Buffer.isBuffer(source) ? Readable.from([source]) : source as Readable;
+    const fileSize = file?.size ?? 0;
+    // A file is read to its size as fstat gave it, plus one byte: one that grows shows as a
+    // mismatch with the digest's count, and reads stop there.
+    const input = file ? readByPosition(file, fileSize + 1) : Buffer.isBuffer(source) ? Readable.from([source]) : source as Readable;
 
     const { head, rest } = await peek(input);
     const compression = detectCompression(head);
-    // Only a regular file can be read by offset later, or has a size to walk and hash to: a
-    // device or FIFO given by path is read as a stream (fstat gives a device size 0).
-    const stats = fd !== undefined ? fstatSync(fd) : undefined;
-    const regular = stats?.isFile() === true;
-    const fileSize = regular ? stats!.size : 0;
-    const onDisk = (options.content ?? 'disk') === 'disk' && regular && compression === 'none';
+    const onDisk = (options.content ?? 'disk') === 'disk' && file !== undefined && compression === 'none';
     // A large layer file (compressed or not) is hashed on another thread while this one
     // decompresses and parses it; a worker costs tens of milliseconds to start, more than
     // hashing a small layer here.
-    const hashAside = regular && fileSize >= HASH_ASIDE_BYTES ? hashFileInWorker(fd!) : undefined;
+    const hashAside = file && fileSize >= HASH_ASIDE_BYTES ? hashFileInWorker(file.descriptor, fileSize + 1) : undefined;
     if (onDisk && fileSize <= maxBytes) {
       // Content stays on disk: read the header blocks only (header-walk.ts). An archive that
       // is not plainly well formed is left to the streaming pass below, errors and all.
-      const file = source as string;
       const walk = new EntryIndex(name, maxEntries);
-      const complete = await walkHeaders(fd!, fileSize, (h) => walk.next(h as TarHeader).addOnDisk(h as TarHeader, file)).catch(async (e: unknown) => {
+      const complete = await walkHeaders(file.descriptor, fileSize, (h) => walk.next(h as TarHeader).addOnDisk(h as TarHeader, file)).catch(async (e: unknown) => {
         await hashAside?.stop();
         throw e;
       });
       if (complete) {
         input.destroy();
-        return TarLayer.fromWalk(walk, { name, fd: fd!, fileSize, hashAside });
+        return TarLayer.fromWalk(walk, { name, file, hashAside });
       }
     }
 
@@ -146,27 +167,35 @@ export class TarLayer extends IndexedLayer {
     // An uncompressed layer's digest is its diff_id: hash it once.
     const stages = compression === 'none'
       ? [rest, hashAside ? rawCount : rawHash, limit, extract]
-      : [rest, hashAside ? rawCount : rawHash, decompressor(compression), new HandOff(), limit, tarHash, extract];
+      : [rest, hashAside ? rawCount : rawHash, ...(compression === 'zstd' ? [new InputSlices()] : []), decompressor(compression), new HandOff(), limit, tarHash, extract];
     // Settles with the error that stopped the pipeline, if any (the extract is ended with it).
     const ended = pipeline(stages as unknown as [Readable, ...Transform[]]).then(() => undefined, (e: unknown) => {
       extract.destroy(e as Error);
       return e;
     });
 
+    // Content the layer file cannot serve goes to memory, then to a spill file. Decompressor
+    // output belongs to this layer: files can stay views into it.
+    const store = onDisk ? undefined : new ContentStore({
+      name,
+      memoryBytes: options.content === 'memory' ? Number.POSITIVE_INFINITY : options.memoryBytes ?? MEMORY_BYTES,
+      spillDir: options.spillDir ?? tmpdir(),
+      ownChunks: compression !== 'none',
+      onSpillFile: (f) => owned.push(f),
+    });
     // Whatever stops the pass stops the hashing worker too (it must not go on reading the file).
     try {
-      // Decompressor output belongs to this layer: files can stay views into it.
-      const views = compression === 'none' ? undefined : new ContentViews();
       const index = await indexEntries(extract, {
         name, maxEntries, limit, input,
-        file: onDisk ? source as string : undefined,
-        views,
+        file: onDisk ? file : undefined,
+        store,
         ended,
       });
       // Build the index while the worker (if any) finishes hashing.
       const built = index.builder.build();
-      views?.compact(built.content);
+      await store?.finish(built.content);
       const raw = await fileDigest(name, hashAside, hashAside ? rawCount.bytes : rawHash.bytes, () => ({ digest: rawHash.digest(), bytes: rawHash.bytes }));
+      if (file) unchangedSinceOpen(file, name, raw.bytes);
       const info: TarLayerInfo = {
         compression,
         digest: raw.digest,
@@ -175,11 +204,13 @@ export class TarLayer extends IndexedLayer {
         size: compression === 'none' ? raw.bytes : tarHash.bytes,
         entryCount: index.count,
         contentOnDisk: onDisk,
+        spilledBytes: store?.spilledBytes ?? 0,
         lossyXattrs: index.lossyXattrs,
       };
-      return new TarLayer(name, built, info);
+      return new TarLayer(name, built, info, owned, file);
     } catch (e) {
       await hashAside?.stop();
+      await store?.settled(); // from() then closes the files
       throw e;
     }
   }
@@ -189,16 +220,41 @@ export class TarLayer extends IndexedLayer {
     try {
       // Build the index while the worker (if any) finishes hashing.
       const built = walk.builder.build();
-      const raw = await fileDigest(w.name, w.hashAside, w.fileSize, () => hashOpenFile(w.fd, readSync, createHash));
+      const raw = await fileDigest(w.name, w.hashAside, w.file.size, () => hashOpenFile(w.file.descriptor, readSync, createHash, w.file.size + 1));
+      unchangedSinceOpen(w.file, w.name, raw.bytes);
       const info: TarLayerInfo = {
         compression: 'none', digest: raw.digest, diffId: raw.digest, compressedSize: raw.bytes, size: raw.bytes,
-        entryCount: walk.count, contentOnDisk: true, lossyXattrs: walk.lossyXattrs,
+        entryCount: walk.count, contentOnDisk: true, spilledBytes: 0, lossyXattrs: walk.lossyXattrs,
       };
-      return new TarLayer(w.name, built, info);
+      return new TarLayer(w.name, built, info, [w.file], w.file);
     } catch (e) {
       await w.hashAside?.stop();
       throw e;
     }
+  }
+}
+
+/** Opens the layer file `path` to hold; anything but a regular file is refused at once. */
+function openLayerFile(path: string, name: string): ContentFile {
+  try {
+    return ContentFile.openRegular(path, name);
+  } catch (e) {
+    if (e instanceof NotRegularFile) throw new TarLayerError(name, path, `${e.kind} is not a layer file: only a regular file has a size to bound its reads (give a stream to read anything else)`);
+    throw e;
+  }
+}
+
+/**
+ * The digest just taken is of the file the layer holds, as its fstat was before the first
+ * read: every byte read after this is checked against that fstat (content-file.ts). A file
+ * changed while it was being read is refused here.
+ */
+function unchangedSinceOpen(file: ContentFile, name: string, hashed: number): void {
+  try {
+    if (hashed !== file.size) throw new Error(`${file.size} bytes at open, ${hashed} hashed`);
+    file.check();
+  } catch (e) {
+    throw new TarLayerError(name, 'the whole file', `changed while it was read (${(e as Error).message})`);
   }
 }
 
@@ -237,16 +293,15 @@ class EntryIndex {
   }
 
   /** An entry whose content stays in the uncompressed tar `file`: where it starts, and its size. */
-  addOnDisk(h: TarHeader, file: string): void {
+  addOnDisk(h: TarHeader, file: ContentFile): void {
     this.add(h, h.type !== 'link' ? { file, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY);
   }
 }
 
 interface WalkContext {
   name: string;
-  /** The tar's open descriptor and its size. */
-  fd: number;
-  fileSize: number;
+  /** The tar, held open. */
+  file: ContentFile;
   hashAside: ReturnType<typeof hashFileInWorker> | undefined;
 }
 
@@ -255,10 +310,10 @@ interface IndexContext {
   maxEntries: number;
   limit: ByteLimit;
   input: Readable;
-  /** The uncompressed tar on disk whose content stays there; undefined to read content into memory. */
-  file: string | undefined;
-  /** Where in-memory content may be kept as views of the chunks it came in (else copied). */
-  views: ContentViews | undefined;
+  /** The uncompressed tar on disk whose content stays there; undefined to read content into `store`. */
+  file: ContentFile | undefined;
+  /** Where content read from the stream goes (memory, then a spill file). */
+  store: ContentStore | undefined;
   /** Settles when the pipeline has ended, with the error that stopped it, if any. */
   ended: Promise<unknown>;
 }
@@ -280,7 +335,7 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
         entry.resume();
         index.addOnDisk(h, file);
       } else if (h.type === 'file' || h.type === 'contiguous-file') {
-        index.add(h, await collect(entry as unknown as Readable, ctx.views)); // a streamx Readable: the same events
+        index.add(h, await ctx.store!.collect(entry as unknown as Readable, h.size ?? 0)); // a streamx Readable: the same events
       } else {
         // Only files keep content. tar-stream never ends the stream of a directory whose
         // header gives it a size (it reads no content for directories): waiting for it hung.
@@ -360,36 +415,27 @@ function displayName(h: TarHeader): string {
   return h.pax?.path ?? printable(h.name);
 }
 
-/** Reads an entry's data (events, not an async iterator: this runs once per entry). */
-function collect(stream: Readable, views: ContentViews | undefined): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    stream.on('data', (c: Buffer) => {
-      chunks.push(c);
-      length += c.length;
-    });
-    stream.once('error', reject);
-    // Without `views`, concat copies even a single chunk: it may be a caller's buffer.
-    stream.once('end', () => resolve(length === 0 ? EMPTY : views ? views.take(chunks, length) : Buffer.concat(chunks, length)));
-    // No 'close' listener: with one, streamx emits a close event per entry, which made a
-    // 20,000-entry gzip layer open 35% slower. An entry ends or errors: the extract stream
-    // destroys its entry with the error that stopped it.
-  });
-}
-
 /**
- * A file read from start to end by position, 1 MiB at a time, never closing the descriptor
- * (fs.ReadStream closes it when destroyed, even with autoClose off, while the hashing
- * worker may still be reading it).
+ * A file read from start to end (or `limit` bytes) by position, 1 MiB at a time, never
+ * closing the descriptor (fs.ReadStream closes it when destroyed, even with autoClose off,
+ * while the hashing worker may still be reading it, and the layer holds it).
  */
-function readByPosition(fd: number): Readable {
+function readByPosition(file: ContentFile, limit: number): Readable {
   let position = 0;
   return new Readable({
     highWaterMark: 1 << 20,
     read() {
-      const buffer = Buffer.allocUnsafe(1 << 20);
-      read(fd, buffer, 0, buffer.length, position, (err, n) => {
+      const want = Math.min(1 << 20, limit - position);
+      if (want <= 0) return void this.push(null);
+      const buffer = Buffer.allocUnsafe(want);
+      let fd: number;
+      try {
+        fd = file.hold();
+      } catch (e) {
+        return void this.destroy(e as Error);
+      }
+      read(fd, buffer, 0, want, position, (err, n) => {
+        file.release();
         if (err) return void this.destroy(err);
         position += n;
         this.push(n === 0 ? null : buffer.subarray(0, n));

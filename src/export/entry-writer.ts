@@ -1,0 +1,158 @@
+import { chmodSync, chownSync, closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, utimesSync } from 'node:fs';
+import { ReplacedError, type DirHandle, type NodeRef } from '../host/dir-handle.js';
+import { hostCalls, hostCallsMissing } from '../host/native.js';
+import { major, minor } from '../layer/device.js';
+import type { TarEntry } from './tar-writer.js';
+
+/** What writing entries needs to know about the process, and where refusals are reported. */
+export interface EntryContext {
+  /** Whether owners can be set (the process is root). */
+  root: boolean;
+  /** Replace an existing non-directory at a file's name instead of failing with EEXIST. */
+  replace: boolean;
+  /** Records what could not be reproduced here, and why. */
+  skip(path: string, reason: string): void;
+}
+
+const NODE_TYPE = { char: 0o020000, block: 0o060000, fifo: 0o010000 } as const;
+
+/**
+ * errnos with which a filesystem refuses one extended attribute (an unsupported namespace, a
+ * user.* attribute on a symlink or device, no privilege for trusted.* or security.*, a value
+ * too large for it): the attribute goes to `skipped`. Any other error stops the export.
+ */
+const XATTR_REFUSED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'E2BIG', 'ERANGE', 'EINVAL']);
+
+/**
+ * Sets `e`'s extended attributes with `set`, after the owner (chown(2) clears
+ * security.capability) and content. Without the native addon every attribute is skipped.
+ */
+function writeXattrs(e: TarEntry, ctx: EntryContext, set: (name: string, value: Buffer) => void): void {
+  if (!e.xattrs || e.xattrs.size === 0) return;
+  const calls = hostCalls();
+  for (const [name, value] of e.xattrs) {
+    if (!calls) {
+      ctx.skip(e.path, `xattr ${name}: ${hostCallsMissing()}`);
+      continue;
+    }
+    try {
+      set(name, value);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (!XATTR_REFUSED.has(code)) throw err;
+      ctx.skip(e.path, `xattr ${name}: refused by the filesystem (${code})`);
+    }
+  }
+}
+
+/** The owner to set, or undefined when not root (then a differing owner is reported). */
+function ownerOf(e: TarEntry, ctx: EntryContext): { uid: number; gid: number } | undefined {
+  if (ctx.root) return { uid: e.uid, gid: e.gid };
+  if (e.uid !== process.getuid?.() || e.gid !== process.getgid?.()) ctx.skip(e.path, `owner ${e.uid}:${e.gid} needs root`);
+  return undefined;
+}
+
+/**
+ * Writes a regular file at `name` in `dir`. Content goes to a temporary name first and is
+ * renamed into place complete, its metadata set: an interrupted export never leaves a short
+ * file under its final name. An empty file is created at its name directly (it cannot be torn).
+ * Returns the inode written when the entry has more names (hard links to follow), else 0.
+ */
+export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: EntryContext): number {
+  const owner = ownerOf(e, ctx);
+  const linked = (e.nlink ?? 1) > 1;
+  const keepOpen = linked || (e.xattrs !== undefined && e.xattrs.size > 0);
+  let ino = 0;
+  const write = (at: string) => {
+    const fd = dir.writeFile(at, { mode: e.mode, uid: owner?.uid, gid: owner?.gid, mtimeMs: e.mtimeMs, data: e.data, keepOpen });
+    if (fd === undefined) return;
+    try {
+      if (linked) ino = fstatSync(fd).ino;
+      writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(fd, k, v));
+    } finally {
+      closeSync(fd);
+    }
+  };
+  if (!e.data || e.data.length === 0) {
+    write(name);
+    return ino;
+  }
+  const temp = dir.withTempName(write);
+  try {
+    dir.place(temp, name, { replace: ctx.replace });
+  } catch (err) {
+    // The temporary goes, so only an export killed outright leaves one behind.
+    try {
+      dir.unlink(temp);
+    } catch {
+      // The filesystem refuses even that: the error below says why.
+    }
+    throw err;
+  }
+  return ino;
+}
+
+/** Sets owner, mode, xattrs and times on an inode held by an O_PATH descriptor. */
+function setNodeMetadata(node: NodeRef, e: TarEntry, ctx: EntryContext): void {
+  const owner = ownerOf(e, ctx);
+  if (owner) chownSync(node.path, owner.uid, owner.gid);
+  // A symlink's mode is always 0777 on Linux (symlink(7)); chmod would reach its target.
+  if (e.type !== 'symlink') chmodSync(node.path, e.mode);
+  writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(node.path, k, v));
+  utimesSync(node.path, e.mtimeMs / 1000, e.mtimeMs / 1000);
+}
+
+/**
+ * Opens the entry just made at `name` O_PATH, checks it is what was made (type, owned by this
+ * process, for a device its number: a name replaced in between is not given metadata), sets
+ * its metadata and returns its inode.
+ */
+function withMade(dir: DirHandle, name: string, isRightType: (node: NodeRef) => boolean, e: TarEntry, ctx: EntryContext): number {
+  const node = dir.openNode(name);
+  try {
+    if (!isRightType(node) || node.stat.uid !== process.geteuid?.()) throw new ReplacedError(dir.labelOf(name));
+    setNodeMetadata(node, e, ctx);
+    return node.stat.ino;
+  } finally {
+    closeSync(node.fd);
+  }
+}
+
+/** Writes a symlink (never followed) with its owner, xattrs and times; returns its inode. */
+export function writeSymlinkEntry(dir: DirHandle, name: string, e: TarEntry, ctx: EntryContext): number {
+  dir.symlink(name, e.linkTarget!);
+  return withMade(dir, name, (n) => n.stat.isSymbolicLink(), e, ctx);
+}
+
+/**
+ * Makes a device node or fifo with mknodat(2) (the native addon); without the addon, or where
+ * the system refuses (EPERM: a device node needs CAP_MKNOD), it is skipped with the reason.
+ * Returns its inode, or undefined when skipped.
+ */
+export function writeNodeEntry(dir: DirHandle, name: string, e: TarEntry & { type: 'char' | 'block' | 'fifo' }, ctx: EntryContext): number | undefined {
+  if (!hostCalls()) {
+    ctx.skip(e.path, `a ${e.type} node: ${hostCallsMissing()}`);
+    return undefined;
+  }
+  const rdev = e.type === 'fifo' ? 0 : e.rdev ?? 0;
+  try {
+    dir.mknod(name, NODE_TYPE[e.type] | (e.mode & 0o777), major(rdev), minor(rdev));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    ctx.skip(e.path, `a ${e.type} node needs root (EPERM)`);
+    return undefined;
+  }
+  return withMade(dir, name, (n) => (n.stat.mode & 0o170000) === NODE_TYPE[e.type] && n.stat.rdev === rdev, e, ctx);
+}
+
+/**
+ * A directory's own metadata, through its descriptor, once everything in it is written
+ * (writing into it changes its mtime, and a read-only mode would stop the writes).
+ */
+export function setDirMetadata(dir: DirHandle, e: TarEntry, ctx: EntryContext): void {
+  const owner = ownerOf(e, ctx);
+  if (owner) fchownSync(dir.fd, owner.uid, owner.gid);
+  fchmodSync(dir.fd, e.mode);
+  writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(dir.fd, k, v));
+  futimesSync(dir.fd, e.mtimeMs / 1000, e.mtimeMs / 1000);
+}

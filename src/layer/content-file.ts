@@ -1,0 +1,243 @@
+import { closeSync, constants, fstatSync, openSync, read, readSync, type BigIntStats } from 'node:fs';
+import { Readable } from 'node:stream';
+import { LayerError } from './layer-builder.js';
+
+/**
+ * Why content a layer serves from disk cannot be served. Stable strings, for code that tells
+ * the cases apart (the message says more).
+ * - `ERR_LAYER_CHANGED`: the file the layer verified when it was opened has changed since
+ *   (overwritten, truncated, grown): its bytes are no longer the verified ones.
+ * - `ERR_LAYER_CLOSED`: the layer was closed (`layer.close()`).
+ * - `ERR_LAYER_IO`: the read itself failed (EIO from the disk and the like).
+ */
+export type LayerContentCode = 'ERR_LAYER_CHANGED' | 'ERR_LAYER_CLOSED' | 'ERR_LAYER_IO';
+
+/** A layer cannot serve a file's content as it was verified. Names the layer and the path in it. */
+export class LayerContentError extends LayerError {
+  constructor(layer: string, entry: string, readonly code: LayerContentCode, readonly reason: string, cause?: unknown) {
+    super(layer, entry, `${code}: ${reason}`);
+    this.name = 'LayerContentError';
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
+/**
+ * Descriptors still open when their ContentFile is collected are closed then: a layer that is
+ * never closed leaks nothing for longer than it is reachable. An explicit close unregisters
+ * first, so a descriptor number is never closed twice (the second close could hit a file
+ * opened since under the same number).
+ */
+const unclosed = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch { /* nothing to do at collection time */ }
+});
+
+/** Longest single read(2): Node refuses lengths over 2^31 - 1 (kIoMaxLength). */
+const MAX_READ = 2 ** 30;
+
+/**
+ * A file a layer reads content from by position, through a descriptor it holds for as long as
+ * the layer lives: the layer file it verified at open (an uncompressed tar or a compressed
+ * blob), or its private spill file (inflated content, spill.ts).
+ *
+ * A held layer file is checked after every read: its fstat (device, inode, size, mtime,
+ * ctime) must still be what it was when the layer verified it, else the read is an
+ * `ERR_LAYER_CHANGED` error, never the bytes read. The check comes after the read because the
+ * kernel stamps mtime/ctime before it copies a write's data in (file_update_time before
+ * generic_perform_write) and changes i_size before it drops truncated pages: bytes that a
+ * write or truncate had already reached are always seen with the new stamp. A rename over the
+ * file or an unlink leaves this inode, and its content, as they were: the descriptor keeps
+ * reading the verified bytes (the only stamp that changes is ctime, with the link count).
+ */
+export class ContentFile {
+  private fd: number | undefined;
+  /** Reads and writes in flight on the thread pool (held): close() waits for them. */
+  private inFlight = 0;
+  /** The descriptor close() let go of while operations were in flight: closed by the last. */
+  private closing: number | undefined;
+
+  private constructor(
+    /** The layer's name, for errors. */
+    readonly layer: string,
+    /** What the file is, for errors: its path, or "the spill file". */
+    readonly label: string,
+    fd: number,
+    /** The file as verified; undefined for a private file nobody else can reach. */
+    private readonly stamp: BigIntStats | undefined,
+    /** Bytes readable (the verified size; for a spill file, what was written). */
+    public size: number,
+  ) {
+    this.fd = fd;
+    unclosed.register(this, fd, this);
+  }
+
+  /**
+   * Opens a layer file, which must be a regular file (a device or FIFO has no size to bound
+   * reads by: /dev/zero would be read until maxBytes). O_NONBLOCK: opening a FIFO must not
+   * wait for a writer before it can be refused (it has no effect on regular files).
+   */
+  static openRegular(path: string, layer: string): ContentFile {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    let stamp: BigIntStats;
+    try {
+      stamp = fstatSync(fd, { bigint: true });
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    if (!stamp.isFile()) {
+      closeSync(fd);
+      throw new NotRegularFile(path, kindOf(stamp));
+    }
+    return new ContentFile(layer, path, fd, stamp, Number(stamp.size));
+  }
+
+  /** Wraps a private descriptor (a spill file): reads are bounded by `size`, never re-checked. */
+  static private(fd: number, layer: string, label: string): ContentFile {
+    return new ContentFile(layer, label, fd, undefined, 0);
+  }
+
+  /** The open descriptor (for the hashing worker and the header walk); throws once closed. */
+  get descriptor(): number {
+    if (this.fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed');
+    return this.fd;
+  }
+
+  /**
+   * The descriptor, for an operation that completes later (a read or write on the thread
+   * pool); `release()` when it has. A close() meanwhile closes the descriptor only after the
+   * last release: a number closed under an operation in flight could be reused by another
+   * file before the operation runs, and the write land there.
+   */
+  hold(): number {
+    const fd = this.descriptor;
+    this.inFlight++;
+    return fd;
+  }
+
+  release(): void {
+    if (--this.inFlight === 0 && this.closing !== undefined) {
+      const fd = this.closing;
+      this.closing = undefined;
+      closeSync(fd);
+    }
+  }
+
+  get closed(): boolean {
+    return this.fd === undefined;
+  }
+
+  /**
+   * Reads exactly `length` bytes at `position` into `buffer` at `offset`, then checks that the
+   * file is still the verified one. Every failure is a LayerContentError naming `entry`.
+   */
+  readAt(buffer: Uint8Array, offset: number, length: number, position: number, entry = this.label): void {
+    const fd = this.fd;
+    if (fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed', entry);
+    if (position + length > this.size) throw this.error('ERR_LAYER_CHANGED', `a read of ${length} bytes at ${position} passes the end of ${this.label} (${this.size} bytes)`, entry);
+    let done = 0;
+    try {
+      while (done < length) {
+        const n = readSync(fd, buffer, offset + done, Math.min(length - done, MAX_READ), position + done);
+        if (n === 0) break;
+        done += n;
+      }
+    } catch (e) {
+      throw this.error('ERR_LAYER_IO', `reading ${this.label} failed: ${(e as Error).message}`, entry, e);
+    }
+    this.check(entry);
+    if (done < length) throw this.error('ERR_LAYER_CHANGED', `${this.label} ended ${length - done} bytes early`, entry);
+  }
+
+  /**
+   * The whole file as a stream, 1 MiB reads by position (off this thread), each checked
+   * after it is read: a change destroys the stream with the LayerContentError instead of
+   * passing on the bytes. It never closes the descriptor.
+   */
+  stream(entry = this.label): Readable {
+    let position = 0;
+    const file = this;
+    return new Readable({
+      highWaterMark: 1 << 20,
+      read() {
+        const want = Math.min(1 << 20, file.size - position);
+        if (want <= 0) return void this.push(null);
+        if (file.fd === undefined) return void this.destroy(file.error('ERR_LAYER_CLOSED', 'the layer was closed', entry));
+        const buffer = Buffer.allocUnsafe(want);
+        read(file.hold(), buffer, 0, want, position, (err, n) => {
+          file.release();
+          try {
+            if (err) throw file.error('ERR_LAYER_IO', `reading ${file.label} failed: ${err.message}`, entry, err);
+            file.check(entry);
+            if (n === 0) throw file.error('ERR_LAYER_CHANGED', `${file.label} ended ${file.size - position} bytes early`, entry);
+          } catch (e) {
+            return void this.destroy(e as Error);
+          }
+          position += n;
+          this.push(buffer.subarray(0, n));
+        });
+      },
+    });
+  }
+
+  /** Throws ERR_LAYER_CHANGED if the held file is no longer the one verified. */
+  check(entry = this.label): void {
+    const was = this.stamp;
+    const fd = this.fd;
+    if (fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed', entry);
+    if (!was) return;
+    let now: BigIntStats;
+    try {
+      now = fstatSync(fd, { bigint: true });
+    } catch (e) {
+      throw this.error('ERR_LAYER_IO', `fstat of ${this.label} failed: ${(e as Error).message}`, entry, e);
+    }
+    const change = changeOf(was, now);
+    if (change) throw this.error('ERR_LAYER_CHANGED', `${this.label} changed after it was verified (${change})`, entry);
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    unclosed.unregister(this);
+    const fd = this.fd;
+    this.fd = undefined;
+    if (this.inFlight > 0) this.closing = fd;
+    else closeSync(fd);
+  }
+
+  private error(code: LayerContentCode, reason: string, entry = this.label, cause?: unknown): LayerContentError {
+    return new LayerContentError(this.layer, entry, code, reason, cause);
+  }
+}
+
+/** A path given as a layer file is not a regular file (TarLayer turns this into its error). */
+export class NotRegularFile extends Error {
+  constructor(readonly path: string, readonly kind: string) {
+    super(`${path} is not a regular file (${kind})`);
+  }
+}
+
+/**
+ * What differs between two fstats of one descriptor, or undefined if the content is as it
+ * was. ctime also moves when the link count does (a rename over the file, an unlink, a new
+ * hard link), which leaves the content alone: a changed ctime counts only with the same link
+ * count. (A change of mode or owner moves ctime too and is reported: a false alarm, never a
+ * silent change.)
+ */
+function changeOf(was: BigIntStats, now: BigIntStats): string | undefined {
+  if (now.dev !== was.dev || now.ino !== was.ino) return 'another file';
+  if (now.size !== was.size) return `size ${was.size} -> ${now.size}`;
+  if (now.mtimeNs !== was.mtimeNs) return 'mtime moved';
+  if (now.ctimeNs !== was.ctimeNs && now.nlink === was.nlink) return 'ctime moved';
+  return undefined;
+}
+
+function kindOf(s: BigIntStats): string {
+  if (s.isDirectory()) return 'a directory';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isFIFO()) return 'a FIFO';
+  if (s.isSocket()) return 'a socket';
+  return 'not a regular file';
+}

@@ -1,0 +1,198 @@
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ExportError, MemoryLayer, Overlay } from '../../src/index.js';
+import { TEMP_NAME } from '../../src/host/dir-handle.js';
+import { scratch } from '../support/scratch.js';
+import { snapshot, type FsLike } from '../support/tree.js';
+import { faultImage } from './support/fault-image.js';
+
+// exportDir interrupted by a full disk, a read-only remount and SIGKILL: nothing under a final
+// name has the wrong content, and a rerun with `overwrite` completes the export (issue 13).
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = join(HERE, '../..');
+const isRoot = process.getuid?.() === 0;
+const { work, fresh } = scratch('lfs-exportdir-faults-');
+const mounts: string[] = [];
+afterEach(() => {
+  for (const m of mounts.splice(0)) execFileSync('umount', ['-l', m]);
+});
+const mountTmpfs = (size: string) => {
+  const d = fresh('mnt');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'lfs-test', d]);
+  mounts.push(d);
+  return d;
+};
+const overlay = (big = 0) => new Overlay({ lower: [MemoryLayer.fromJSON(faultImage(big), 'L0')] });
+const tree = (dir: string) => Object.fromEntries(snapshot(fs as unknown as FsLike, dir));
+
+/** The content every file of the image should have, by path relative to the target. */
+function expectedFiles(big = 0): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const ov = overlay(big);
+  const walk = (p: string) => {
+    for (const name of ov.readdirSync(p)) {
+      const child = p === '/' ? `/${name}` : `${p}/${name}`;
+      const st = ov.lstatSync(child);
+      if (st.isDirectory()) walk(child);
+      else if (st.isFile()) files.set(child.slice(1), ov.readFileSync(child) as Buffer);
+    }
+  };
+  walk('/');
+  return files;
+}
+
+/**
+ * What a caller may rely on after an interrupted export: every regular file under a name the
+ * image has holds exactly its content; the only other files are temporaries (TEMP_NAME).
+ * Returns the temporaries found.
+ */
+function checkNothingTorn(target: string, expected: Map<string, Buffer>): string[] {
+  const temps: string[] = [];
+  const found = execFileSync('find', ['.', '-type', 'f'], { cwd: target, encoding: 'utf8' }).split('\n').filter(Boolean).map((p) => p.slice(2));
+  for (const rel of found) {
+    if (TEMP_NAME.test(rel.slice(rel.lastIndexOf('/') + 1))) {
+      temps.push(rel);
+      continue;
+    }
+    expect(expected.has(rel), `${rel} is not in the image`).toBe(true);
+    const content = fs.readFileSync(join(target, rel));
+    expect(content.equals(expected.get(rel)!), `${rel}: ${content.length} bytes, expected ${expected.get(rel)!.length}`).toBe(true);
+  }
+  return temps;
+}
+
+let reference: ReturnType<typeof tree>;
+beforeAll(() => {
+  const d = fresh('reference');
+  overlay().exportDir(d);
+  reference = tree(d);
+});
+
+describe.skipIf(!isRoot)('exportDir on a full or read-only filesystem (tmpfs mounts)', () => {
+  it('ENOSPC: an ExportError naming the entry, nothing torn; a rerun with overwrite on more room completes it', () => {
+    const target = mountTmpfs('256k');
+    let error: unknown;
+    try {
+      overlay().exportDir(target);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ExportError);
+    expect((error as ExportError).code).toBe('ENOSPC');
+    expect((error as ExportError).path).toMatch(new RegExp(`^${target}/d\\d`));
+    // A caught error removes its temporary: only a killed export leaves one.
+    expect(checkNothingTorn(target, expectedFiles())).toEqual([]);
+    execFileSync('mount', ['-o', 'remount,size=4m', target]);
+    overlay().exportDir(target, { overwrite: true });
+    expect(tree(target)).toEqual(reference);
+  });
+
+  it('EROFS: a remount read-only midway stops it with an ExportError naming the entry; after rw again, overwrite completes it', () => {
+    const target = mountTmpfs('4m');
+    let error: unknown;
+    try {
+      overlay().exportDir(target, {
+        onProgress: ({ entries }) => {
+          if (entries === 20) execFileSync('mount', ['-o', 'remount,ro', target]);
+        },
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ExportError);
+    expect((error as ExportError).code).toBe('EROFS');
+    expect((error as ExportError).path).toMatch(new RegExp(`^${target}/d\\d/`));
+    expect(checkNothingTorn(target, expectedFiles())).toEqual([]);
+    expect(() => overlay().exportDir(target, { overwrite: true })).toThrow(expect.objectContaining({ name: 'ExportError', code: 'EROFS' }));
+    execFileSync('mount', ['-o', 'remount,rw', target]);
+    overlay().exportDir(target, { overwrite: true });
+    expect(tree(target)).toEqual(reference);
+  });
+});
+
+describe('exportDir killed with SIGKILL', () => {
+  const BIG = 48 * 2 ** 20;
+  let child: string;
+  beforeAll(async () => {
+    child = join(work, 'export-child.mjs');
+    await esbuild.build({
+      entryPoints: [join(HERE, 'support/export-child.ts')],
+      outfile: child,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      // memfs is CommonJS: its require() calls of Node's modules need a require in the bundle.
+      banner: { js: "import { createRequire as bannerRequire } from 'node:module'; const require = bannerRequire(import.meta.url);" },
+      logLevel: 'error',
+    });
+  });
+
+  /** Runs the child export; `killWhen` may kill it from here. Resolves with its exit signal. */
+  const runChild = (target: string, args: { big?: number; killAfter?: number; overwrite?: boolean }, killWhen?: (kill: () => void) => void) => new Promise<NodeJS.Signals | null>((resolve) => {
+    const p = spawn(process.execPath, [child, target, String(args.big ?? 0), String(args.killAfter ?? 0), args.overwrite ? '1' : '0'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, LAYERFS_NATIVE_ADDON: join(REPO, 'native/build/Release/layerfs_host.node') },
+    });
+    p.stdout!.once('data', () => killWhen?.(() => p.kill('SIGKILL')));
+    p.on('exit', (_code, signal) => resolve(signal));
+  });
+
+  for (const killAfter of [1, 9, 30, 55]) {
+    it(`after entry ${killAfter}: nothing torn, and a rerun with overwrite completes it`, async () => {
+      const target = fresh('killed');
+      expect(await runChild(target, { killAfter })).toBe('SIGKILL');
+      checkNothingTorn(target, expectedFiles());
+      // Without overwrite, the leftovers are refused by name rather than written over.
+      expect(() => overlay().exportDir(target, { allowNonEmpty: true })).toThrow(expect.objectContaining({ name: 'ExportError', code: 'EEXIST' }));
+      overlay().exportDir(target, { overwrite: true });
+      expect(tree(target)).toEqual(reference);
+    });
+  }
+
+  it('while a large file is being written: its temporary is left as the sign, never a short file under its name; overwrite removes it', async () => {
+    const target = fresh('killed');
+    const signal = await runChild(target, { big: BIG }, (kill) => {
+      // Kill the moment a temporary appears in /d2 (the 48 MiB file is being written).
+      const poll = setInterval(() => {
+        let names: string[] = [];
+        try {
+          names = fs.readdirSync(join(target, 'd2'));
+        } catch {
+          return;
+        }
+        if (names.some((x) => TEMP_NAME.test(x))) {
+          clearInterval(poll);
+          kill();
+        }
+      }, 1);
+    });
+    expect(signal).toBe('SIGKILL');
+    const temps = checkNothingTorn(target, expectedFiles(BIG));
+    expect(temps).toHaveLength(1);
+    expect(fs.existsSync(join(target, 'd2/big'))).toBe(false);
+    new Overlay({ lower: [MemoryLayer.fromJSON(faultImage(BIG), 'L0')] }).exportDir(target, { overwrite: true });
+    expect(checkNothingTorn(target, expectedFiles(BIG))).toEqual([]);
+    expect(fs.statSync(join(target, 'd2/big')).size).toBe(BIG);
+  });
+});
+
+describe('exportDir overwrite', () => {
+  it('never follows a symlink found in the target: it is replaced, and what it points to is untouched', () => {
+    const outside = fresh('outside');
+    fs.writeFileSync(join(outside, 'keep'), 'keep');
+    const target = fresh('target');
+    fs.symlinkSync(outside, join(target, 'd0'));
+    fs.symlinkSync(join(outside, 'keep'), join(target, 'd1'));
+    fs.mkdirSync(join(target, 'd2'));
+    fs.symlinkSync(join(outside, 'keep'), join(target, 'd2', 'f0'));
+    fs.writeFileSync(join(target, 'd2', '.layerfs-tmp.1.2'), 'leftover');
+    overlay().exportDir(target, { overwrite: true });
+    expect(tree(target)).toEqual(reference);
+    expect(fs.readdirSync(outside)).toEqual(['keep']);
+    expect(fs.readFileSync(join(outside, 'keep'), 'utf8')).toBe('keep');
+  });
+});

@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LayerContentError, openImage, Overlay, OverlayFsError, TarLayer, type Image } from '../../src/index.js';
+import { packTar } from '../support/to-tar.js';
+
+/**
+ * Content served from disk after a layer or image was opened is the content verified at open:
+ * a layer file changed in place afterwards gives a typed error on read (EIO through an
+ * overlay), never the changed bytes; one renamed over or deleted keeps giving the verified
+ * bytes (the layer holds its descriptor).
+ */
+const dir = fs.mkdtempSync(join(tmpdir(), 'lfs-after-open-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+let serial = 0;
+
+const A = 'the verified content of a\n';
+const B = Buffer.alloc(100_000, 'b');
+const tarOf = (a: string, b: Buffer) => packTar([{ header: { name: 'etc/a' }, body: a }, { header: { name: 'usr/b' }, body: b }]);
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+/** An uncompressed layer tar on disk, and where its file /etc/a's content starts. */
+async function layerFile(): Promise<{ path: string; tar: Buffer; aAt: number }> {
+  const tar = await tarOf(A, B);
+  const path = join(dir, `layer${serial++}.tar`);
+  fs.writeFileSync(path, tar);
+  return { path, tar, aAt: tar.indexOf(A) };
+}
+
+/** The same-size overwrite: a's bytes changed in place, and the file's mtime put back. */
+function overwriteInPlace(path: string, at: number): void {
+  const before = fs.statSync(path);
+  const fd = fs.openSync(path, 'r+');
+  fs.writeSync(fd, Buffer.from('THE'), 0, 3, at);
+  fs.closeSync(fd);
+  fs.utimesSync(path, before.atime, before.mtime); // only ctime tells now
+  expect(fs.statSync(path).size).toBe(before.size);
+}
+
+/** A different tar renamed over `path` (a new inode under the old name). */
+async function renameOver(path: string): Promise<void> {
+  const other = join(dir, `other${serial++}.tar`);
+  fs.writeFileSync(other, await tarOf('REPLACED content of a....\n', Buffer.alloc(100_000, 'x')));
+  fs.renameSync(other, path);
+}
+
+function expectChanged(f: () => unknown, path: string): void {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(LayerContentError);
+    expect((e as LayerContentError).code).toBe('ERR_LAYER_CHANGED');
+    expect((e as Error).message).toContain(path); // the path inside the layer
+    return;
+  }
+  throw new Error('read the changed layer without an error');
+}
+
+function expectEio(f: () => unknown): OverlayFsError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(OverlayFsError);
+    expect((e as OverlayFsError).code).toBe('EIO');
+    expect((e as Error).cause).toBeInstanceOf(LayerContentError);
+    return e as OverlayFsError;
+  }
+  throw new Error('read the changed layer without an error');
+}
+
+describe('an uncompressed layer on disk, changed after it was opened', () => {
+  it('a same-size overwrite in place (mtime put back): typed error naming the layer and path, EIO through an overlay, copy-up too', async () => {
+    const { path, aAt } = await layerFile();
+    const layer = await TarLayer.from(path, { name: 'L' });
+    expect(layer.info.contentOnDisk).toBe(true);
+    const overlay = new Overlay({ lower: [layer] });
+    const fd = overlay.openSync('/etc/a', 'r'); // opened before the change
+    overwriteInPlace(path, aAt);
+    expectChanged(() => layer.read(layer.entries.get('/etc/a')!), '/etc/a');
+    expectChanged(() => layer.readAt(layer.entries.get('/usr/b')!, Buffer.alloc(10), 0, 10, 0), '/usr/b');
+    expect(expectEio(() => overlay.readFileSync('/etc/a')).message).toMatch(/layer L: \/etc\/a: ERR_LAYER_CHANGED/);
+    expectEio(() => overlay.readSync(fd, Buffer.alloc(5), 0, 5, 0));
+    expectEio(() => overlay.appendFileSync('/usr/b', 'more')); // copy-up reads the lower file
+    expectEio(() => overlay.copyFileSync('/etc/a', '/copy'));
+    expect(overlay.existsSync('/copy')).toBe(false);
+  });
+
+  it('truncated: typed error naming the layer and path', async () => {
+    const { path } = await layerFile();
+    const layer = await TarLayer.from(path, { name: 'L' });
+    fs.truncateSync(path, 700);
+    expectChanged(() => layer.read(layer.entries.get('/usr/b')!), '/usr/b');
+    expectChanged(() => layer.read(layer.entries.get('/etc/a')!), '/etc/a'); // a's bytes are still there: the size changed
+  });
+
+  it('deleted: the held descriptor keeps serving the verified bytes', async () => {
+    const { path } = await layerFile();
+    const layer = await TarLayer.from(path);
+    fs.unlinkSync(path);
+    expect(layer.read(layer.entries.get('/etc/a')!).toString()).toBe(A);
+    expect(layer.read(layer.entries.get('/usr/b')!).equals(B)).toBe(true);
+  });
+
+  it('renamed over: the old inode, so the verified bytes', async () => {
+    const { path } = await layerFile();
+    const layer = await TarLayer.from(path);
+    await renameOver(path);
+    expect(layer.read(layer.entries.get('/etc/a')!).toString()).toBe(A);
+    expect(layer.read(layer.entries.get('/usr/b')!).equals(B)).toBe(true);
+  });
+
+  it('close() ends reads with ERR_LAYER_CLOSED (EIO through an overlay); closing twice is harmless', async () => {
+    const { path } = await layerFile();
+    const layer = await TarLayer.from(path, { name: 'L' });
+    const overlay = new Overlay({ lower: [layer] });
+    layer.close();
+    layer.close();
+    expect(() => layer.read(layer.entries.get('/etc/a')!)).toThrow(expect.objectContaining({ code: 'ERR_LAYER_CLOSED' }));
+    expectEio(() => overlay.readFileSync('/etc/a'));
+  });
+});
+
+describe('through openImage', () => {
+  /** An image of one uncompressed and one gzip layer. */
+  async function image(): Promise<{ root: string; blobs: string[]; tars: Buffer[]; gz: Buffer }> {
+    const root = join(dir, `image${serial++}`);
+    const tars = [await tarOf(A, B), await packTar([{ header: { name: 'etc/c' }, body: 'c in a gzip layer\n' }])];
+    const gz = gzipSync(tars[1]!);
+    writeMixedLayout(root, tars[0]!, gz, tars[1]!);
+    return { root, blobs: [sha(tars[0]!), sha(gz)].map((d) => join(root, 'blobs/sha256', d.slice(7))), tars, gz };
+  }
+
+  async function opened(): Promise<{ img: Image; blobs: string[]; tars: Buffer[]; gz: Buffer }> {
+    const { root, blobs, tars, gz } = await image();
+    return { img: await openImage(root), blobs, tars, gz };
+  }
+
+  it('a layer blob overwritten in place: EIO on read, and layerBlob/layerBlobStream refuse it (ERR_LAYER_CHANGED)', async () => {
+    const { img, blobs, tars, gz } = await opened();
+    const ov = img.overlay();
+    const at = tars[0]!.indexOf(A);
+    overwriteInPlace(blobs[0]!, at);
+    expectEio(() => ov.readFileSync('/etc/a', 'utf8'));
+    await expect(img.layerBlob(0)).rejects.toMatchObject({ code: 'ERR_LAYER_CHANGED' });
+    await expect((async () => {
+      for await (const _ of await img.layerBlobStream(0)) { /* drain */ }
+    })()).rejects.toBeInstanceOf(LayerContentError);
+    // The gzip layer's blob changed in place too: its content was inflated at open (memory or
+    // spill, unaffected), but the blob itself is no longer the verified one.
+    const g = fs.readFileSync(blobs[1]!);
+    g[g.length - 1]! ^= 0xff;
+    fs.writeFileSync(blobs[1]!, g); // O_TRUNC and rewrite: same inode
+    expect(ov.readFileSync('/etc/c', 'utf8')).toBe('c in a gzip layer\n');
+    await expect(img.layerBlob(1)).rejects.toMatchObject({ code: 'ERR_LAYER_CHANGED' });
+    expect(gz.length).toBe(g.length);
+  });
+
+  it('a layer blob truncated: typed errors naming the layer', async () => {
+    const { img, blobs } = await opened();
+    const ov = img.overlay();
+    fs.truncateSync(blobs[0]!, 0);
+    fs.truncateSync(blobs[1]!, 10);
+    const e = expectEio(() => ov.readFileSync('/usr/b'));
+    expect(e.message).toContain(img.layers[0]!.digest);
+    await expect(img.layerBlob(0)).rejects.toMatchObject({ code: 'ERR_LAYER_CHANGED', layer: img.layers[0]!.digest });
+    await expect(img.layerBlob(1)).rejects.toMatchObject({ code: 'ERR_LAYER_CHANGED', layer: img.layers[1]!.digest });
+  });
+
+  it('layer blobs deleted or renamed over: the verified bytes, from the descriptors the layers hold', async () => {
+    const { img, blobs, tars, gz } = await opened();
+    const ov = img.overlay();
+    fs.unlinkSync(blobs[0]!);
+    await renameOver(blobs[1]!);
+    expect(ov.readFileSync('/etc/a', 'utf8')).toBe(A);
+    expect((await img.layerBlob(0)).equals(tars[0]!)).toBe(true);
+    expect((await img.layerBlob(1)).equals(gz)).toBe(true);
+    const streamed: Buffer[] = [];
+    for await (const c of await img.layerBlobStream(1)) streamed.push(c as Buffer);
+    expect(sha(Buffer.concat(streamed))).toBe(img.layers[1]!.digest);
+  });
+
+  it('image.close() closes every layer file', async () => {
+    const { img } = await opened();
+    const ov = img.overlay();
+    img.close();
+    expectEio(() => ov.readFileSync('/etc/a'));
+    await expect(img.layerBlob(1)).rejects.toMatchObject({ code: 'ERR_LAYER_CLOSED' });
+  });
+});
+
+/** An OCI layout with an uncompressed and a gzip layer (writeOciLayout takes one media type). */
+function writeMixedLayout(root: string, plain: Buffer, gz: Buffer, gzTar: Buffer): void {
+  const blobs = join(root, 'blobs', 'sha256');
+  fs.mkdirSync(blobs, { recursive: true });
+  const put = (data: Buffer) => {
+    fs.writeFileSync(join(blobs, sha(data).slice(7)), data);
+    return { digest: sha(data), size: data.length };
+  };
+  const layers = [
+    { mediaType: 'application/vnd.oci.image.layer.v1.tar', ...put(plain) },
+    { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(gz) },
+  ];
+  const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha(plain), sha(gzTar)] } })));
+  const manifest = put(Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers,
+  })));
+  fs.writeFileSync(join(root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  fs.writeFileSync(join(root, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }] }));
+}
