@@ -153,16 +153,16 @@ describe.runIf(canMount)('saveImage on a full, read-only or forbidden filesystem
 /** A system call strace saw: its name, arguments, result, and where it began and ended in the log. */
 interface Traced { call: string; args: string; ret: number; start: number; end: number }
 
-/** strace -f output (with its <unfinished ...> / <... resumed> pairs) as calls, in the order they ended. */
+/** strace -f output (pids padded to a width; <unfinished ...> / <... resumed> pairs) as calls. */
 function parseStrace(log: string): Traced[] {
   const calls: Traced[] = [];
   const pending = new Map<string, { call: string; args: string; start: number }>();
   log.split('\n').forEach((line, i) => {
-    let m = /^(\d+) (\w+)\((.*)\) += (-?\d+)/.exec(line);
+    let m = /^(\d+) +(\w+)\((.*)\) += (-?\d+)/.exec(line);
     if (m) return void calls.push({ call: m[2]!, args: m[3]!, ret: Number(m[4]), start: i, end: i });
-    m = /^(\d+) (\w+)\((.*) <unfinished \.\.\.>$/.exec(line);
+    m = /^(\d+) +(\w+)\((.*) <unfinished \.\.\.>$/.exec(line);
     if (m) return void pending.set(m[1]!, { call: m[2]!, args: m[3]!, start: i });
-    m = /^(\d+) <\.\.\. (\w+) resumed>(.*)\) += (-?\d+)/.exec(line);
+    m = /^(\d+) +<\.\.\. (\w+) resumed>(.*)\) += (-?\d+)/.exec(line);
     const p = m && pending.get(m[1]!);
     if (m && p) {
       pending.delete(m[1]!);
