@@ -122,10 +122,11 @@ export function checkTarWriteOptions(options: unknown, defaultCompression: Outpu
   return { compression: compression as OutputCompression, ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}) };
 }
 
-/** exportDir's options: `allowNonEmpty` (boolean) and `onProgress` (function). */
+/** exportDir's options: `allowNonEmpty` and `overwrite` (booleans), `onProgress` (function). */
 export function checkExportDirOptions(options: unknown, name = 'options'): ExportDirOptions {
-  const o = readOptions(options, ['allowNonEmpty', 'onProgress'], name);
+  const o = readOptions(options, ['allowNonEmpty', 'overwrite', 'onProgress'], name);
   optionalBoolean(o, 'allowNonEmpty', name);
+  optionalBoolean(o, 'overwrite', name);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw typeError(`${name}.onProgress`, 'function', o.onProgress);
   return o as ExportDirOptions;
 }

@@ -228,6 +228,7 @@ describe('exportDir option checks', () => {
   const BAD_DIR: Bad[] = [
     ['allowNonEmpty a string', { allowNonEmpty: 'yes' }, 'ERR_INVALID_ARG_TYPE', /options\.allowNonEmpty.*boolean/],
     ['allowNonEmpty 1', { allowNonEmpty: 1 }, 'ERR_INVALID_ARG_TYPE', /options\.allowNonEmpty/],
+    ['overwrite a string', { overwrite: 'yes' }, 'ERR_INVALID_ARG_TYPE', /options\.overwrite.*boolean/],
     ['onProgress not a function', { onProgress: true }, 'ERR_INVALID_ARG_TYPE', /options\.onProgress.*function/],
     ['options a string', 'x', 'ERR_INVALID_ARG_TYPE', /"options" argument/],
   ];
