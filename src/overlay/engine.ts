@@ -6,13 +6,16 @@ import { fail } from '../fs/errors.js';
 import { LowerIndex, type LowerNode } from './lower-index.js';
 import type { MemfsLink, MemfsNode } from './memfs-types.js';
 import { Obj, type Resolution } from './resolve.js';
-import { toComponents } from './path.js';
+import { componentsReversed } from './path.js';
+import { byteLength } from './names.js';
 import { Upper, setTimes, type NodeMeta } from './upper.js';
 
 /** Linux's limit on symlinks followed in one path walk (path_resolution(7)). */
 const MAX_SYMLINK_HOPS = 40;
-/** NAME_MAX on Linux filesystems. */
+/** NAME_MAX on Linux filesystems, in bytes. */
 const NAME_MAX = 255;
+/** PATH_MAX: a path argument takes at most 4096 bytes with its final NUL (getname, linux/limits.h). */
+export const PATH_MAX = 4096;
 
 export type OverlayEvent =
   | { type: 'copy-up'; path: string; entryType: EntryType; fromLayer: number }
@@ -134,26 +137,35 @@ export class OverlayEngine {
     return r;
   }
 
+  /**
+   * link_path_walk: `.` keeps the directory (which must be one), `..` goes up (never above
+   * the root), a symlink before the last name is followed, each name at most NAME_MAX bytes,
+   * the whole path less than PATH_MAX bytes and not empty (getname). A relative path starts
+   * at the root, the only working directory an overlay has.
+   */
   private walk(path: string, follow: boolean, slashFollows: boolean): Resolution {
+    if (path === '') fail('ENOENT');
+    if (path.length >= PATH_MAX / 3 && byteLength(path) >= PATH_MAX) fail('ENAMETOOLONG');
     const trailingSlash = slashFollows && path.length > 1 && path.endsWith('/');
-    let pending = toComponents(path);
+    // Names still to walk, the next one last (a symlink's target is pushed on top).
+    const pending = componentsReversed(path);
     if (pending.length === 0) return { parent: undefined, name: '', obj: this.root, path, resolved: '/' };
     let stack: Obj[] = [this.root];
     let hops = 0;
     for (;;) {
-      const name = pending.shift()!;
+      const name = pending.pop()!;
       const isLast = pending.length === 0;
       const dir = stack[stack.length - 1]!;
       if (!dir.isDir) fail('ENOTDIR');
-      if (name === '..') {
-        if (stack.length > 1) stack.pop();
+      if (name === '.' || name === '..') {
+        if (name === '..' && stack.length > 1) stack.pop();
         if (isLast) {
           const obj = stack[stack.length - 1]!;
-          return { parent: obj.parent, name: obj.name, obj, path, resolved: obj.path };
+          return { parent: obj.parent, name: obj.name, obj, path, resolved: obj.path, lastDot: name };
         }
         continue;
       }
-      if (name.length > NAME_MAX / 4 && Buffer.byteLength(name) > NAME_MAX) fail('ENAMETOOLONG');
+      if (name.length > NAME_MAX / 4 && byteLength(name) > NAME_MAX) fail('ENAMETOOLONG');
       const obj = this.child(dir, name);
       if (!obj) {
         if (!isLast) fail('ENOENT');
@@ -164,7 +176,7 @@ export class OverlayEngine {
         const target = this.readlink(obj);
         if (target === '') fail('ENOENT'); // an empty target names nothing (path_resolution(7))
         if (target.startsWith('/')) stack = [this.root];
-        pending = [...toComponents(target), ...pending];
+        pending.push(...componentsReversed(target));
         if (pending.length === 0) {
           const top = stack[stack.length - 1]!;
           return { parent: top.parent, name: top.name, obj: top, path, resolved: top.path };
@@ -177,6 +189,20 @@ export class OverlayEngine {
       }
       stack.push(obj);
     }
+  }
+
+  /**
+   * The object at a place in the merged tree, walked name by name: no symlink followed, no
+   * PATH_MAX. For code that names objects by where they are (commit, export), never for a
+   * path a caller gave (that is `resolve`, a system call's walk).
+   */
+  objectAt(path: string): Obj | undefined {
+    let obj: Obj | undefined = this.root;
+    for (const name of componentsReversed(path).reverse()) {
+      if (!obj?.isDir) return undefined;
+      obj = this.child(obj, name);
+    }
+    return obj;
   }
 
   /** The object at a path, or ENOENT. */
@@ -453,8 +479,9 @@ export class OverlayEngine {
     const node = this.copyUp(obj).getNode();
     if (change.mode !== undefined) node.mode = (node.mode & ~0o7777) | (change.mode & 0o7777);
     if (change.uid !== undefined || change.gid !== undefined) {
-      if (change.uid !== undefined && change.uid !== -1) node.uid = change.uid;
-      if (change.gid !== undefined && change.gid !== -1) node.gid = change.gid;
+      // chown(2): -1, which is 4294967295 as a uid_t, leaves the ID as it is.
+      if (change.uid !== undefined && change.uid !== -1 && change.uid !== NO_ID) node.uid = change.uid;
+      if (change.gid !== undefined && change.gid !== -1 && change.gid !== NO_ID) node.gid = change.gid;
       // chown clears setuid, and setgid when group-executable, on non-directories (chown(2)).
       if (!node.isDirectory()) {
         const clear = 0o4000 | (node.mode & 0o010 ? 0o2000 : 0);
@@ -476,6 +503,9 @@ function inheritSetgid(dir: MemfsNode, type: EntryType, meta: NodeMeta): NodeMet
   if (!(dir.mode & 0o2000)) return meta;
   return { ...meta, gid: dir.gid, mode: type === 'directory' ? meta.mode | 0o2000 : meta.mode };
 }
+
+/** (uid_t)-1 and (gid_t)-1: "not changed" to chown(2). */
+const NO_ID = 2 ** 32 - 1;
 
 /** Directories report a fixed size, as on ext4; the kernel passes through the upper filesystem's. */
 const DIR_SIZE = 4096;

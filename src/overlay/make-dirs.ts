@@ -1,0 +1,111 @@
+import { Errno, fail } from '../fs/errors.js';
+import type { OverlayEngine } from './engine.js';
+import { mkdirAt } from './syscalls.js';
+import type { NodeMeta } from './upper.js';
+
+/**
+ * `mkdir -p` as Node 20 does it (src/node_file.cc, MKDirpSync), on the overlay's mkdir(2):
+ * mkdir the path; on ENOENT make its dirname first (cut at the last `/`) and try again; on
+ * any other failure stat the path, and a directory there is fine. So a dangling symlink in the
+ * way is ENOENT (stat fails), never a directory made at its target, and a file in the middle
+ * is ENOTDIR. Returns the first directory it made, or undefined. Every failure is reported as
+ * mkdir of the whole path, as Node reports it.
+ */
+export function makeDirs(engine: OverlayEngine, path: string, meta: () => NodeMeta, variant: 'sync' | 'promise' = 'sync'): string | undefined {
+  if (variant === 'promise') return makeDirsAsPromised(engine, path, meta);
+  const pending = [path];
+  let first: string | undefined;
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    let err = attempt(() => mkdirAt(engine, next, meta()));
+    for (;;) {
+      if (err === undefined) {
+        first ??= next;
+        break;
+      }
+      if (err === 'EACCES' || err === 'ENOTDIR' || err === 'EPERM') fail(err);
+      if (err === 'ENOENT') {
+        const cut = next.lastIndexOf('/');
+        const dirname = cut < 0 ? next : next.slice(0, cut);
+        if (dirname !== next) {
+          pending.push(next, dirname);
+        } else if (pending.length === 0) {
+          err = 'EEXIST';
+          continue;
+        }
+        break;
+      }
+      // Anything else (EEXIST, ELOOP, ...): fine if a directory is there, as stat(2) sees it.
+      let there;
+      try {
+        there = engine.lookup(next, true);
+      } catch (e) {
+        if (e instanceof Errno) fail(e.code);
+        throw e;
+      }
+      if (!there.isDir) fail(err === 'EEXIST' && pending.length > 0 ? 'ENOTDIR' : 'EEXIST');
+      break;
+    }
+  }
+  return first;
+}
+
+/** The errno a call fails with, or undefined when it succeeds. */
+function attempt(fn: () => unknown): Errno['code'] | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (e) {
+    if (e instanceof Errno) return e.code;
+    throw e;
+  }
+}
+
+/**
+ * `mkdir -p` as Node 20's `promises.mkdir` does it (MKDirpAsync), which differs from the
+ * sync one where something other than a directory is in the way: when the mkdir of a parent
+ * finds a name (EEXIST) that stat does not show as a directory, it is ENOTDIR, and every
+ * failure names the path of the step that failed.
+ */
+function makeDirsAsPromised(engine: OverlayEngine, path: string, meta: () => NodeMeta): string | undefined {
+  const pending = [path];
+  let first: string | undefined;
+  const failAt = (code: Errno['code'], at: string): never => {
+    throw new Errno(code, undefined, { syscall: 'mkdir', path: at });
+  };
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    let err = attempt(() => mkdirAt(engine, next, meta()));
+    for (;;) {
+      if (err === undefined) {
+        first ??= next;
+        break;
+      }
+      if (err === 'EACCES' || err === 'ENOTDIR' || err === 'EPERM') failAt(err, next);
+      if (err === 'ENOENT') {
+        const cut = next.lastIndexOf('/');
+        const dirname = cut < 0 ? next : next.slice(0, cut);
+        if (dirname !== next) pending.push(next, dirname);
+        else if (pending.length === 0) {
+          err = 'EEXIST';
+          continue;
+        }
+        break;
+      }
+      let there;
+      try {
+        there = engine.lookup(next, true);
+      } catch (e) {
+        if (!(e instanceof Errno)) throw e;
+        failAt(err === 'EEXIST' && pending.length > 0 ? 'ENOTDIR' : e.code, next);
+      }
+      if (err === 'EEXIST' && pending.length > 0) {
+        if (there!.isDir) break;
+        failAt('ENOTDIR', next);
+      }
+      if (!there!.isDir) failAt('EEXIST', next);
+      return first;
+    }
+  }
+  return first;
+}

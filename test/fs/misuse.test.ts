@@ -1,0 +1,46 @@
+import { writeFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kernelOverlayAvailable } from '../kernel/kernel-overlay.js';
+import { runAll, type Side } from './misuse-harness.js';
+import { misuseCalls, misuseLayers } from './misuse-calls.js';
+
+/**
+ * Issue 13, "Node's argument checks": every misuse call of misuse-calls.ts is made on Node's
+ * own fs over a real kernel overlay mount of the same layers and on layerfs. What each side
+ * gave (value, or the error's class, code, errno, syscall, path and message), the merged tree
+ * and the upper layer afterwards must be equal, except for the differences listed here and in
+ * docs/semantics.md ("Node's argument checks"). A new difference fails; so does a listed one
+ * that went away.
+ */
+const ACCEPTED: Array<[RegExp, string]> = [];
+
+const kernel = kernelOverlayAvailable();
+if (!kernel.ok) {
+  const msg = `KERNEL OVERLAY NOT AVAILABLE (${kernel.why}): the misuse comparison did not run`;
+  console.error(`\n*** ${msg} ***\n`);
+  if (process.env.CI) describe('misuse against the kernel', () => it('can mount overlayfs', () => { throw new Error(msg); }));
+}
+
+describe.runIf(kernel.ok)('misuse: layerfs against Node fs on a kernel overlay', () => {
+  let results: Array<{ kernel: Side; layerfs: Side }> = [];
+  beforeAll(async () => {
+    results = await runAll(misuseLayers(), misuseCalls);
+    // MISUSE_DUMP=file.json writes both sides of every call, to study the differences.
+    if (process.env.MISUSE_DUMP) writeFileSync(process.env.MISUSE_DUMP, JSON.stringify(results.map((r, i) => ({ name: misuseCalls[i]![0], ...r }))));
+  }, 300_000);
+
+  misuseCalls.forEach(([name], i) => {
+    it(name, () => {
+      const { kernel: k, layerfs: l } = results[i]!;
+      const accepted = ACCEPTED.find(([re]) => re.test(name));
+      const same = JSON.stringify([l.outcome, l.tree, l.upper]) === JSON.stringify([k.outcome, k.tree, k.upper]);
+      if (accepted) {
+        expect(same, `listed as an accepted difference (${accepted[1]}) but layerfs now matches`).toBe(false);
+        return;
+      }
+      expect(l.outcome, 'outcome').toEqual(k.outcome);
+      expect(l.tree, 'merged tree').toEqual(k.tree);
+      expect(l.upper, 'upper layer').toEqual(k.upper);
+    });
+  });
+});
