@@ -64,6 +64,8 @@ const OCTAL7_MAX = 0o7777777;
  * record (POSIX pax, "mtime"; any sign), with the field clamped.
  */
 const USTAR_MTIME_MAX = 2 ** 31 - 1;
+/** The longest name a ustar header holds: a 155-byte prefix, '/', a 100-byte name. */
+const USTAR_NAME_MAX = 256;
 
 /**
  * Writes entries as a deterministic tar (the order given, headers normalised: no user or
@@ -113,7 +115,10 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
         mtime: new Date(Math.min(Math.max(seconds, 0), USTAR_MTIME_MAX) * 1000),
         ...(e.linkTarget !== undefined ? { linkname: e.linkTarget } : {}),
         ...(e.type === 'char' || e.type === 'block' ? { devmajor: major(e.rdev ?? 0), devminor: minor(e.rdev ?? 0) } : {}),
-        ...(Object.keys(pax).length > 0 ? { pax } : {}),
+        // A name no ustar header can hold goes straight to PAX: tar-stream would first try to
+        // split it, cutting one component per pass and measuring the rest each time (cubic
+        // in depth over a deep tree), to reach the same PAX header.
+        ...(Object.keys(pax).length > 0 || e.path.length > USTAR_NAME_MAX ? { pax } : {}),
         ...(binary.length > 0 && exact ? { [RAW_XATTRS]: e.xattrs } : {}),
       };
       await new Promise<void>((resolve, reject) => {

@@ -138,6 +138,18 @@ export class OverlayEngine {
   }
 
   /**
+   * The lookup of `name` in `dir` as the last step of a walk of `path` (resolveEntry of a
+   * path whose parent is `dir`): for a caller that already holds the parent, so that a chain
+   * of calls (mkdir -p) does not walk the same parents again.
+   */
+  entryIn(dir: Obj, name: string, path: string): Resolution {
+    if (!dir.isDir) fail('ENOTDIR');
+    if (name.length > NAME_MAX / 4 && byteLength(name) > NAME_MAX) fail('ENAMETOOLONG');
+    const obj = this.child(dir, name);
+    return { parent: dir, name, obj, path, resolved: dir.childPath(name), trailingSlash: false };
+  }
+
+  /**
    * link_path_walk: `.` keeps the directory (which must be one), `..` goes up (never above
    * the root), a symlink before the last name is followed, each name at most NAME_MAX bytes,
    * the whole path less than PATH_MAX bytes and not empty (getname). A relative path starts
@@ -147,12 +159,20 @@ export class OverlayEngine {
     if (path === '') fail('ENOENT');
     if (path.length >= PATH_MAX / 3 && byteLength(path) >= PATH_MAX) fail('ENAMETOOLONG');
     const trailingSlash = slashFollows && path.length > 1 && path.endsWith('/');
-    // Names still to walk, the next one last (a symlink's target is pushed on top).
-    const pending = componentsReversed(path);
+    let start = this.walkStart(path);
+    // Names still to walk, the next one last (a symlink's target is pushed on top of them).
+    let pending = componentsReversed(start ? path.slice(start.prefix.length) : path);
+    if (start && pending.length === 0) {
+      start = undefined;
+      pending = componentsReversed(path);
+    }
     if (pending.length === 0) return { parent: undefined, name: '', obj: this.root, path, resolved: '/' };
-    let stack: Obj[] = [this.root];
-    let hops = 0;
+    let stack: Obj[] = start ? [...start.stack] : [this.root];
+    let hops = start?.hops ?? 0;
+    // The path's own names not walked yet; the state before its last one is kept (walkStart).
+    let own = pending.length;
     for (;;) {
+      if (pending.length === own && --own === 0) this.keepWalk(path, stack, hops);
       const name = pending.pop()!;
       const isLast = pending.length === 0;
       const dir = stack[stack.length - 1]!;
@@ -189,6 +209,31 @@ export class OverlayEngine {
       }
       stack.push(obj);
     }
+  }
+
+  /**
+   * Where the last walk stood before the last name of its path: the directories above (each
+   * followed through its symlinks), and the hops spent. A walk of a path that starts with the
+   * same names (`dir/a` after `dir/b`, `dir/a/x` after `dir/a`, as rm -r and readdir -r make
+   * them, a level deeper each time) starts there instead of at the root: the same state the
+   * walk would reach, so the same outcome, without walking the parents again, which made
+   * those quadratic in depth. Kept until the namespace changes (Upper.generation).
+   */
+  private lastWalk: { prefix: string; stack: Obj[]; hops: number; generation: number } | undefined;
+
+  private keepWalk(path: string, stack: Obj[], hops: number): void {
+    let end = path.length;
+    while (end > 1 && path.charCodeAt(end - 1) === 47) end--;
+    const prefix = path.slice(0, path.lastIndexOf('/', end - 1) + 1);
+    // Nothing gained for a name in the root (or in the starting directory).
+    if (prefix === '' || prefix === '/') return;
+    this.lastWalk = { prefix, stack: [...stack], hops, generation: this.upper.generation };
+  }
+
+  private walkStart(path: string): { prefix: string; stack: Obj[]; hops: number } | undefined {
+    const last = this.lastWalk;
+    if (!last || last.generation !== this.upper.generation || path.length <= last.prefix.length || !path.startsWith(last.prefix)) return undefined;
+    return last;
   }
 
   /**

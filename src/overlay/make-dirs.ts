@@ -1,5 +1,6 @@
 import { Errno, fail } from '../fs/errors.js';
 import type { OverlayEngine } from './engine.js';
+import type { Obj } from './resolve.js';
 import { mkdirAt } from './syscalls.js';
 import type { NodeMeta } from './upper.js';
 
@@ -15,9 +16,10 @@ export function makeDirs(engine: OverlayEngine, path: string, meta: () => NodeMe
   if (variant === 'promise') return makeDirsAsPromised(engine, path, meta);
   const pending = [path];
   let first: string | undefined;
+  const made = new Made();
   while (pending.length > 0) {
     const next = pending.pop()!;
-    let err = attempt(() => mkdirAt(engine, next, meta()));
+    let err = made.mkdir(engine, next, meta());
     for (;;) {
       if (err === undefined) {
         first ??= next;
@@ -50,6 +52,29 @@ export function makeDirs(engine: OverlayEngine, path: string, meta: () => NodeMe
   return first;
 }
 
+/**
+ * The directory the last mkdir made. The next path is often it plus one name (the way back
+ * up a chain of missing parents): nothing has changed since, so that name is looked up in
+ * the directory held rather than by walking the whole path again, which made mkdir -p of a
+ * deep path quadratic.
+ */
+class Made {
+  private path: string | undefined;
+  private dir: Obj | undefined;
+
+  mkdir(engine: OverlayEngine, next: string, meta: NodeMeta): Errno['code'] | undefined {
+    let made: Obj | undefined;
+    const err = attempt(() => {
+      const name = this.path !== undefined && next.startsWith(this.path) && next.charCodeAt(this.path.length) === 47 ? next.slice(this.path.length + 1) : undefined;
+      const plain = name !== undefined && name !== '' && name !== '.' && name !== '..' && !name.includes('/');
+      made = mkdirAt(engine, next, meta, plain ? engine.entryIn(this.dir!, name, next) : undefined);
+    });
+    this.path = made ? next : undefined;
+    this.dir = made;
+    return err;
+  }
+}
+
 /** The errno a call fails with, or undefined when it succeeds. */
 function attempt(fn: () => unknown): Errno['code'] | undefined {
   try {
@@ -70,12 +95,13 @@ function attempt(fn: () => unknown): Errno['code'] | undefined {
 function makeDirsAsPromised(engine: OverlayEngine, path: string, meta: () => NodeMeta): string | undefined {
   const pending = [path];
   let first: string | undefined;
+  const made = new Made();
   const failAt = (code: Errno['code'], at: string): never => {
     throw new Errno(code, undefined, { syscall: 'mkdir', path: at });
   };
   while (pending.length > 0) {
     const next = pending.pop()!;
-    let err = attempt(() => mkdirAt(engine, next, meta()));
+    let err = made.mkdir(engine, next, meta());
     for (;;) {
       if (err === undefined) {
         first ??= next;

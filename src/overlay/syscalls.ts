@@ -1,7 +1,7 @@
 import { fail } from '../fs/errors.js';
 import { PATH_MAX, type OverlayEngine } from './engine.js';
 import { byteLength } from './names.js';
-import type { Obj } from './resolve.js';
+import type { Obj, Resolution } from './resolve.js';
 import type { NodeMeta } from './upper.js';
 
 /**
@@ -41,8 +41,7 @@ export function rmdirAt(engine: OverlayEngine, path: string): void {
  * mkdir(2), filename_create: `.`/`..` or an existing name is EEXIST; the mode keeps the
  * permission and sticky bits only (vfs_mkdir: S_IRWXUGO|S_ISVTX), the caller applies the umask.
  */
-export function mkdirAt(engine: OverlayEngine, path: string, meta: NodeMeta): Obj {
-  const r = engine.resolveEntry(path);
+export function mkdirAt(engine: OverlayEngine, path: string, meta: NodeMeta, r: Resolution = engine.resolveEntry(path)): Obj {
   if (r.lastDot) fail('EEXIST');
   return engine.create(r, 'directory', { ...meta, mode: meta.mode & 0o1777 });
 }

@@ -29,7 +29,7 @@ export interface Outcome {
 }
 
 /** What a call gave: its value in comparable form, or its error's class, code, errno, syscall, path and message. */
-async function capture(run: () => unknown, strip: (s: string) => string): Promise<Outcome> {
+export async function capture(run: () => unknown, strip: (s: string) => string): Promise<Outcome> {
   let pending: unknown;
   try {
     pending = run();
