@@ -7,7 +7,7 @@ import { LowerIndex, type LowerNode } from './lower-index.js';
 import type { MemfsLink, MemfsNode } from './memfs-types.js';
 import { Obj, type Resolution } from './resolve.js';
 import { componentsReversed } from './path.js';
-import { byteLength } from './names.js';
+import { byteLength, bytesOf } from './names.js';
 import { Upper, setTimes, type NodeMeta } from './upper.js';
 
 /** Linux's limit on symlinks followed in one path walk (path_resolution(7)). */
@@ -322,7 +322,7 @@ export class OverlayEngine {
         if (!names.has(n) && !(dir.upper && this.upper.hasWhiteout(dir.upper, n))) names.add(n);
       }
     }
-    return [...names].sort();
+    return sortByBytes([...names]);
   }
 
   /** Whether a directory shows any name, stopping at the first (rmdir and rename ask only this). */
@@ -547,6 +547,16 @@ export class OverlayEngine {
 function inheritSetgid(dir: MemfsNode, type: EntryType, meta: NodeMeta): NodeMeta {
   if (!(dir.mode & 0o2000)) return meta;
   return { ...meta, gid: dir.gid, mode: type === 'directory' ? meta.mode | 0o2000 : meta.mode };
+}
+
+/**
+ * Names in the order of their bytes, as Node lists a directory (libuv's scandir sorts with
+ * strcmp): the same as JavaScript's order unless a name has characters past U+D7FF.
+ */
+function sortByBytes(names: string[]): string[] {
+  names.sort();
+  if (!names.some((n) => /[\ud800-\uffff]/.test(n))) return names;
+  return names.map((n) => [n, bytesOf(n)] as const).sort((a, b) => Buffer.compare(a[1], b[1])).map(([n]) => n);
 }
 
 /** (uid_t)-1 and (gid_t)-1: "not changed" to chown(2). */

@@ -542,4 +542,18 @@ const writeStreams: Array<[string, unknown, unknown]> = [
 ];
 for (const [what, p, o] of writeStreams) add(`createWriteStream ${what}`, (f) => writeStream(f, p, o, ['ab', 'cd']));
 
+// ---- differences layerfs keeps on purpose (docs/semantics.md, "Node's argument checks") ----
+add('a name starting with .wh.', (f) => f.writeFileSync('.wh.x', 'x'));
+add('fstatSync of fd 0', (f) => typeof f.fstatSync(0).size);
+add('readdir order after creating names', (f) => {
+  f.writeFileSync('zz', '');
+  f.writeFileSync('aa', '');
+  // U+FFEE sorts after U+10000 in UTF-16, before it in UTF-8 bytes.
+  f.writeFileSync('\u{10000}', '');
+  f.writeFileSync('\uffee', '');
+  f.writeFileSync(Buffer.from([0x78, 0xff]), '');
+  f.writeFileSync('x\u00e9', '');
+  return f.readdirSync('.', 'buffer');
+});
+
 export const misuseCalls: readonly Call[] = calls;
