@@ -11,9 +11,18 @@ import type { NodeMeta } from './upper.js';
  * way is ENOENT (stat fails), never a directory made at its target, and a file in the middle
  * is ENOTDIR. Returns the first directory it made, or undefined. Every failure is reported as
  * mkdir of the whole path, as Node reports it.
+ *
+ * `promise`: as Node 20's `promises.mkdir` does it (MKDirpAsync), which differs where
+ * something other than a directory is in the way: when the mkdir of a parent finds a name
+ * (EEXIST) that stat does not show as a directory, it is ENOTDIR; a directory found where the
+ * whole path was asked ends it; every failure names the path of the step that failed.
  */
 export function makeDirs(engine: OverlayEngine, path: string, meta: () => NodeMeta, variant: 'sync' | 'promise' = 'sync'): string | undefined {
-  if (variant === 'promise') return makeDirsAsPromised(engine, path, meta);
+  // The sync one reports every failure as mkdir of the whole path, the async one names the step's path.
+  const failAt = (code: Errno['code'], at: string): never => {
+    if (variant === 'sync') fail(code);
+    throw new Errno(code, undefined, { syscall: 'mkdir', path: at });
+  };
   const pending = [path];
   let first: string | undefined;
   const made = new Made();
@@ -25,28 +34,40 @@ export function makeDirs(engine: OverlayEngine, path: string, meta: () => NodeMe
         first ??= next;
         break;
       }
-      if (err === 'EACCES' || err === 'ENOTDIR' || err === 'EPERM') fail(err);
+      if (err === 'EACCES' || err === 'ENOTDIR' || err === 'EPERM') failAt(err, next);
       if (err === 'ENOENT') {
         const cut = next.lastIndexOf('/');
         const dirname = cut < 0 ? next : next.slice(0, cut);
-        if (dirname !== next) {
-          pending.push(next, dirname);
-        } else if (pending.length === 0) {
+        if (dirname !== next) pending.push(next, dirname);
+        else if (pending.length === 0) {
           err = 'EEXIST';
           continue;
         }
         break;
       }
       // Anything else (EEXIST, ELOOP, ...): fine if a directory is there, as stat(2) sees it.
-      let there;
+      let there: Obj | undefined;
+      let statErr: Errno['code'] | undefined;
       try {
         there = engine.lookup(next, true);
       } catch (e) {
-        if (e instanceof Errno) fail(e.code);
-        throw e;
+        if (!(e instanceof Errno)) throw e;
+        statErr = e.code;
       }
-      if (!there.isDir) fail(err === 'EEXIST' && pending.length > 0 ? 'ENOTDIR' : 'EEXIST');
-      break;
+      const parentStep = err === 'EEXIST' && pending.length > 0;
+      if (variant === 'sync') {
+        if (statErr) failAt(statErr, next);
+        if (!there!.isDir) failAt(parentStep ? 'ENOTDIR' : 'EEXIST', next);
+        break;
+      }
+      // MKDirpAsync: a parent that is not a directory (or not there, as stat sees it) is ENOTDIR.
+      if (parentStep) {
+        if (there?.isDir) break;
+        failAt('ENOTDIR', next);
+      }
+      if (statErr) failAt(statErr, next);
+      if (!there!.isDir) failAt('EEXIST', next);
+      return first;
     }
   }
   return first;
@@ -84,54 +105,4 @@ function attempt(fn: () => unknown): Errno['code'] | undefined {
     if (e instanceof Errno) return e.code;
     throw e;
   }
-}
-
-/**
- * `mkdir -p` as Node 20's `promises.mkdir` does it (MKDirpAsync), which differs from the
- * sync one where something other than a directory is in the way: when the mkdir of a parent
- * finds a name (EEXIST) that stat does not show as a directory, it is ENOTDIR, and every
- * failure names the path of the step that failed.
- */
-function makeDirsAsPromised(engine: OverlayEngine, path: string, meta: () => NodeMeta): string | undefined {
-  const pending = [path];
-  let first: string | undefined;
-  const made = new Made();
-  const failAt = (code: Errno['code'], at: string): never => {
-    throw new Errno(code, undefined, { syscall: 'mkdir', path: at });
-  };
-  while (pending.length > 0) {
-    const next = pending.pop()!;
-    let err = made.mkdir(engine, next, meta());
-    for (;;) {
-      if (err === undefined) {
-        first ??= next;
-        break;
-      }
-      if (err === 'EACCES' || err === 'ENOTDIR' || err === 'EPERM') failAt(err, next);
-      if (err === 'ENOENT') {
-        const cut = next.lastIndexOf('/');
-        const dirname = cut < 0 ? next : next.slice(0, cut);
-        if (dirname !== next) pending.push(next, dirname);
-        else if (pending.length === 0) {
-          err = 'EEXIST';
-          continue;
-        }
-        break;
-      }
-      let there;
-      try {
-        there = engine.lookup(next, true);
-      } catch (e) {
-        if (!(e instanceof Errno)) throw e;
-        failAt(err === 'EEXIST' && pending.length > 0 ? 'ENOTDIR' : e.code, next);
-      }
-      if (err === 'EEXIST' && pending.length > 0) {
-        if (there!.isDir) break;
-        failAt('ENOTDIR', next);
-      }
-      if (!there!.isDir) failAt('EEXIST', next);
-      return first;
-    }
-  }
-  return first;
 }

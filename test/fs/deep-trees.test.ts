@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryLayer, Overlay } from '../../src/index.js';
-import { kernelOverlayAvailable } from '../kernel/kernel-overlay.js';
+import { requireKernelOverlay } from '../kernel/require-kernel.js';
 import { capture, type AnyFs } from './misuse-harness.js';
 
 /**
@@ -16,12 +16,7 @@ import { capture, type AnyFs } from './misuse-harness.js';
  * must be equal.
  */
 const DEPTH = 5000;
-const kernel = kernelOverlayAvailable();
-if (!kernel.ok) {
-  const msg = `KERNEL OVERLAY NOT AVAILABLE (${kernel.why}): the deep-tree comparison did not run`;
-  console.error(`\n*** ${msg} ***\n`);
-  if (process.env.CI) describe('deep trees against the kernel', () => it('can mount overlayfs', () => { throw new Error(msg); }));
-}
+const kernelOk = requireKernelOverlay('the deep-tree comparison');
 
 // A chain no absolute path reaches, so it is built one directory at a time, by descriptor.
 const BUILD = `
@@ -65,13 +60,14 @@ const calls: Array<[string, (f: AnyFs) => unknown, string?]> = [
   ['what is left at the top', (f) => f.readdirSync('.')],
 ];
 
-describe.runIf(kernel.ok)('deep trees: layerfs against Node fs on a kernel overlay', () => {
-  const base = mkdtempSync(join(tmpdir(), 'lfs-deep-'));
-  const mount = join(base, 'm');
+describe.runIf(kernelOk)('deep trees: layerfs against Node fs on a kernel overlay', () => {
+  let base: string | undefined;
   let mounted = false;
   const results: Array<{ kernel: unknown; layerfs: unknown }> = [];
 
   beforeAll(async () => {
+    base = mkdtempSync(join(tmpdir(), 'lfs-deep-'));
+    const mount = join(base, 'm');
     for (const d of ['l', 'u', 'w', 'm']) nodefs.mkdirSync(join(base, d));
     execFileSync('python3', ['-c', BUILD, join(base, 'l'), String(DEPTH)]);
     execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', 'lowerdir=l,upperdir=u,workdir=w', mount], { cwd: base, stdio: 'pipe' });
@@ -96,7 +92,8 @@ describe.runIf(kernel.ok)('deep trees: layerfs against Node fs on a kernel overl
   }, 120_000);
 
   afterAll(() => {
-    if (mounted) execFileSync('umount', [mount]);
+    if (!base) return;
+    if (mounted) execFileSync('umount', [join(base, 'm')]);
     execFileSync('rm', ['-rf', base]); // Node's own rmSync recurses, and would overflow on this tree
   });
 

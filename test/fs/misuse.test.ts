@@ -1,7 +1,7 @@
 import { statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kernelOverlayAvailable } from '../kernel/kernel-overlay.js';
+import { requireKernelOverlay } from '../kernel/require-kernel.js';
 import { runAll, type Side } from './misuse-harness.js';
 import { misuseCalls, misuseLayers } from './misuse-calls.js';
 
@@ -22,14 +22,9 @@ const ACCEPTED: Array<[RegExp, string]> = [
   ...(ext4 ? [] : [[/utimes.*(1e11|9\.2e18|largest Date|smallest Date|before 1901)/, 'the kernel\'s upper directory is not on ext4'] as [RegExp, string]]),
 ];
 
-const kernel = kernelOverlayAvailable();
-if (!kernel.ok) {
-  const msg = `KERNEL OVERLAY NOT AVAILABLE (${kernel.why}): the misuse comparison did not run`;
-  console.error(`\n*** ${msg} ***\n`);
-  if (process.env.CI) describe('misuse against the kernel', () => it('can mount overlayfs', () => { throw new Error(msg); }));
-}
+const kernelOk = requireKernelOverlay('the misuse comparison');
 
-describe.runIf(kernel.ok)('misuse: layerfs against Node fs on a kernel overlay', () => {
+describe.runIf(kernelOk)('misuse: layerfs against Node fs on a kernel overlay', () => {
   let results: Array<{ kernel: Side; layerfs: Side }> = [];
   beforeAll(async () => {
     results = await runAll(misuseLayers(), misuseCalls);
