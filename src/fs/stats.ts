@@ -16,8 +16,24 @@ abstract class FileType {
   isSocket(): boolean { return (this.typeMode() & S_IFMT) === S_IFSOCK; }
 }
 
+/** The times as Dates, which Stats and BigIntStats share. */
+abstract class DatedFileType extends FileType {
+  atime: Date;
+  mtime: Date;
+  ctime: Date;
+  birthtime: Date;
+
+  constructor(info: ObjectInfo) {
+    super();
+    this.atime = new Date(info.atimeMs);
+    this.mtime = new Date(info.mtimeMs);
+    this.ctime = new Date(info.ctimeMs);
+    this.birthtime = new Date(info.birthtimeMs);
+  }
+}
+
 /** Node's `fs.Stats`, field for field. */
-export class Stats extends FileType {
+export class Stats extends DatedFileType {
   dev: number;
   ino: number;
   mode: number;
@@ -32,13 +48,9 @@ export class Stats extends FileType {
   mtimeMs: number;
   ctimeMs: number;
   birthtimeMs: number;
-  atime: Date;
-  mtime: Date;
-  ctime: Date;
-  birthtime: Date;
 
   constructor(info: ObjectInfo, dev: number) {
-    super();
+    super(info);
     this.dev = dev;
     this.ino = info.ino;
     this.mode = info.mode;
@@ -53,10 +65,6 @@ export class Stats extends FileType {
     this.mtimeMs = info.mtimeMs;
     this.ctimeMs = info.ctimeMs;
     this.birthtimeMs = info.birthtimeMs;
-    this.atime = new Date(info.atimeMs);
-    this.mtime = new Date(info.mtimeMs);
-    this.ctime = new Date(info.ctimeMs);
-    this.birthtime = new Date(info.birthtimeMs);
   }
 
   protected typeMode(): number { return this.mode; }
@@ -64,7 +72,7 @@ export class Stats extends FileType {
 }
 
 /** Node's `fs.BigIntStats` (`{ bigint: true }`): every number a BigInt, times also in nanoseconds. */
-export class BigIntStats extends FileType {
+export class BigIntStats extends DatedFileType {
   dev: bigint;
   ino: bigint;
   mode: bigint;
@@ -83,13 +91,9 @@ export class BigIntStats extends FileType {
   mtimeNs: bigint;
   ctimeNs: bigint;
   birthtimeNs: bigint;
-  atime: Date;
-  mtime: Date;
-  ctime: Date;
-  birthtime: Date;
 
   constructor(info: ObjectInfo, dev: number) {
-    super();
+    super(info);
     const n = new Stats(info, dev);
     const ns = (ms: number) => BigInt(Math.round(ms * 1e6));
     this.dev = BigInt(n.dev);
@@ -110,10 +114,6 @@ export class BigIntStats extends FileType {
     this.mtimeMs = this.mtimeNs / 1_000_000n;
     this.ctimeMs = this.ctimeNs / 1_000_000n;
     this.birthtimeMs = this.birthtimeNs / 1_000_000n;
-    this.atime = n.atime;
-    this.mtime = n.mtime;
-    this.ctime = n.ctime;
-    this.birthtime = n.birthtime;
   }
 
   protected typeMode(): number { return Number(this.mode); }
