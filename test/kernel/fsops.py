@@ -144,7 +144,11 @@ def run_op(op):
     elif name == "unlink": os.unlink(args[0])
     elif name == "mkdir": os.mkdir(args[0], 0o777)
     elif name == "rmdir": os.rmdir(args[0])
-    elif name == "rmrf": rm_recursive(args[0])
+    elif name == "rmrf":
+        # rmSync(path, { recursive: true }) lstats the path first (validateRmOptionsSync): any
+        # failure there, ENOENT included, is the call's; below it, rimraf tolerates ENOENT.
+        os.lstat(args[0])
+        rm_recursive(args[0])
     elif name == "rename": os.rename(args[0], args[1])
     elif name == "link": os.link(args[0], args[1], follow_symlinks=False)
     elif name == "symlink": os.symlink(args[0], args[1])
