@@ -51,6 +51,9 @@ export class KernelOverlay {
   readonly mountpoint: string;
   readonly upperdir: string;
   private mounted = false;
+  private readonly options: string[];
+  private readonly upperRoot: RootMeta;
+  private retired = 0;
 
   constructor(layers: readonly Layer[], options: { redirectDir?: boolean; upperRoot: RootMeta }) {
     this.base = mkdtempSync(pjoin(tmpdir(), 'lfs-k-'));
@@ -88,23 +91,50 @@ export class KernelOverlay {
     makeSpecial();
     setMetadata();
     const lowerDirs = layers.map((_, i) => `${i}`);
-    for (const d of ['u', 'w', 'm']) fs.mkdirSync(pjoin(this.base, d));
-    const r = options.upperRoot;
-    fs.chownSync(this.upperdir, r.uid, r.gid);
-    fs.chmodSync(this.upperdir, r.mode & 0o7777);
-    fs.utimesSync(this.upperdir, r.atimeMs / 1000, r.mtimeMs / 1000);
+    fs.mkdirSync(this.mountpoint);
+    this.upperRoot = options.upperRoot;
     // The kernel's lowerdir= lists the TOP layer first; layerfs takes image order (bottom first).
     // Paths relative to the mount's working directory keep 500 layers within the one-page
     // limit on mount options.
-    const opts = [`lowerdir=${[...lowerDirs].reverse().join(':')}`, 'upperdir=u', 'workdir=w'];
-    if (options.redirectDir) opts.push('redirect_dir=on');
-    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', opts.join(','), this.mountpoint], { stdio: 'pipe', cwd: this.base });
+    this.options = [`lowerdir=${[...lowerDirs].reverse().join(':')}`, 'upperdir=u', 'workdir=w'];
+    if (options.redirectDir) this.options.push('redirect_dir=on');
+    this.mount();
+  }
+
+  /** A fresh, empty upperdir (the image's root metadata) and workdir, mounted. */
+  private mount(): void {
+    for (const d of ['u', 'w']) fs.mkdirSync(pjoin(this.base, d));
+    const r = this.upperRoot;
+    fs.chownSync(this.upperdir, r.uid, r.gid);
+    fs.chmodSync(this.upperdir, r.mode & 0o7777);
+    fs.utimesSync(this.upperdir, r.atimeMs / 1000, r.mtimeMs / 1000);
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', this.options.join(','), this.mountpoint], { stdio: 'pipe', cwd: this.base });
     this.mounted = true;
+  }
+
+  /**
+   * Starts over on the same lower layers: unmounts, keeps the upperdir aside (its path is
+   * returned, to read back with `dumpDirs` once many are collected) and mounts a fresh one.
+   * Cheaper than a new KernelOverlay, which writes the layers again.
+   */
+  remount(): string {
+    execFileSync('umount', [this.mountpoint]);
+    this.mounted = false;
+    const kept = pjoin(this.base, `u-${this.retired++}`);
+    fs.renameSync(this.upperdir, kept);
+    fs.rmSync(pjoin(this.base, 'w'), { recursive: true, force: true });
+    this.mount();
+    return kept;
   }
 
   /** Runs operations inside the mount (chrooted, see fsops.py), then reads the upperdir back. */
   session(ops: readonly unknown[]): { outcomes: unknown[]; upper: UpperDumpEntry[] } {
     return JSON.parse(execFileSync('python3', [FSOPS, 'session', this.mountpoint, this.upperdir], { input: JSON.stringify(ops), encoding: 'utf8', maxBuffer: 1 << 28 }));
+  }
+
+  /** Describes every object of each directory (unmounted upperdirs), as `session` does the upperdir. */
+  static dumpDirs(dirs: readonly string[]): UpperDumpEntry[][] {
+    return JSON.parse(execFileSync('python3', [FSOPS, 'dump', ...dirs], { encoding: 'utf8', maxBuffer: 1 << 28 }));
   }
 
   dispose(): void {

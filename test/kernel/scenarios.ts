@@ -201,6 +201,9 @@ export const scenarios: Scenario[] = [
   { rule: 'regression', name: 'rm -r through a symlink to a parent removes by path, as Node does', layers: [
     { '/b/c': link('..', T0) },
   ], ops: [['rmrf', '/b/c/b']] },
+  { rule: 'regression', name: 'rm -r of a missing path is ENOENT: rmSync lstats it before removing anything', layers: [
+    {},
+  ], ops: [['rmrf', '/a'], ['rmrf', '/a']] },
   { rule: 'regression', name: 'rm -r through a symlink to the root, next to a directory only a lower layer has', layers: [
     { '/b/c/.wh.a': '' },
   ], ops: [['symlink', '/', '/b/a'], ['rmrf', '/b/a/b']] },
