@@ -63,42 +63,48 @@ export class KernelOverlay {
     // entries and setting their metadata (which must come last: creation touches mtimes); one
     // run for all layers, unless a layer links to files below it (then the layers below are
     // finished first: its links are made on a mount of them).
-    const special: object[] = [];
-    const finish: Array<() => void> = [];
-    const makeSpecial = () => {
-      if (special.length === 0) return;
-      const opsFile = pjoin(this.base, 'ops.json');
-      writeFileSync(opsFile, JSON.stringify(special));
-      execFileSync('python3', [FSOPS, 'apply', opsFile]);
-      special.length = 0;
-    };
-    const setMetadata = () => {
-      for (const set of finish.splice(0)) set();
-    };
-    layers.forEach((layer, i) => {
-      const dir = pjoin(this.base, `${i}`);
-      fs.mkdirSync(dir);
-      const set = writeLayer(layer, dir, special, new LowerIndex(layers.slice(0, i)));
-      if (layer.lowerLinks && layer.lowerLinks.size > 0) {
-        // The layers below complete (copy-up copies their metadata), and this one but for its
-        // metadata (the links touch their parents' mtimes, which it sets last).
-        makeSpecial();
-        setMetadata();
-        linkOnLayersBelow(this.base, i, layer);
-      }
-      finish.push(set);
-    });
-    makeSpecial();
-    setMetadata();
-    const lowerDirs = layers.map((_, i) => `${i}`);
-    fs.mkdirSync(this.mountpoint);
-    this.upperRoot = options.upperRoot;
-    // The kernel's lowerdir= lists the TOP layer first; layerfs takes image order (bottom first).
-    // Paths relative to the mount's working directory keep 500 layers within the one-page
-    // limit on mount options.
-    this.options = [`lowerdir=${[...lowerDirs].reverse().join(':')}`, 'upperdir=u', 'workdir=w'];
-    if (options.redirectDir) this.options.push('redirect_dir=on');
-    this.mount();
+    // A layer the kernel refuses (a link to nothing below) fails here: leave no directory behind.
+    try {
+      const special: object[] = [];
+      const finish: Array<() => void> = [];
+      const makeSpecial = () => {
+        if (special.length === 0) return;
+        const opsFile = pjoin(this.base, 'ops.json');
+        writeFileSync(opsFile, JSON.stringify(special));
+        execFileSync('python3', [FSOPS, 'apply', opsFile]);
+        special.length = 0;
+      };
+      const setMetadata = () => {
+        for (const set of finish.splice(0)) set();
+      };
+      layers.forEach((layer, i) => {
+        const dir = pjoin(this.base, `${i}`);
+        fs.mkdirSync(dir);
+        const set = writeLayer(layer, dir, special, new LowerIndex(layers.slice(0, i)));
+        if (layer.lowerLinks && layer.lowerLinks.size > 0) {
+          // The layers below complete (copy-up copies their metadata), and this one but for its
+          // metadata (the links touch their parents' mtimes, which it sets last).
+          makeSpecial();
+          setMetadata();
+          linkOnLayersBelow(this.base, i, layer);
+        }
+        finish.push(set);
+      });
+      makeSpecial();
+      setMetadata();
+      const lowerDirs = layers.map((_, i) => `${i}`);
+      fs.mkdirSync(this.mountpoint);
+      this.upperRoot = options.upperRoot;
+      // The kernel's lowerdir= lists the TOP layer first; layerfs takes image order (bottom first).
+      // Paths relative to the mount's working directory keep 500 layers within the one-page
+      // limit on mount options.
+      this.options = [`lowerdir=${[...lowerDirs].reverse().join(':')}`, 'upperdir=u', 'workdir=w'];
+      if (options.redirectDir) this.options.push('redirect_dir=on');
+      this.mount();
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
   }
 
   /** A fresh, empty upperdir (the image's root metadata) and workdir, mounted. */
