@@ -39,7 +39,7 @@ export function* upperEntries(engine: OverlayEngine): Generator<TarEntry> {
       yield { path: path === '/' ? './' : `${rel(path)}/`, type, ...meta };
       if (up.redirects.has(node)) {
         yield marker(rel(join(path, OPAQUE_MARKER)));
-        yield* mergedEntries(engine, engine.lookup(path, false), { includeSelf: false });
+        yield* mergedEntries(engine, engine.objectAt(path)!, { includeSelf: false });
       } else {
         // Markers (the opaque marker and whiteouts) before the other entries of the directory.
         for (const m of namesOf(link)) if (m.startsWith('.wh.')) yield marker(rel(join(path, m)));

@@ -36,4 +36,6 @@ export function* layerEntries(layer: Layer): Generator<TarEntry> {
     else if (e.type === 'symlink') yield { path: rel(p), type: 'symlink', ...meta, linkTarget: e.linkTarget! };
     else yield { path: rel(p), type: e.type, ...meta, rdev: e.rdev };
   }
+  // Hard links to files of the layers below, as the layer's tar had them (layer.ts lowerLinks).
+  for (const [name, target] of layer.lowerLinks ?? []) yield { path: rel(name), type: 'hardlink', mode: 0, uid: 0, gid: 0, mtimeMs: 0, linkTarget: rel(target) };
 }

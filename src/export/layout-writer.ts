@@ -1,27 +1,34 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { constants, fsyncSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import { DirHandle, ReplacedError } from '../host/dir-handle.js';
+import { createHash } from 'node:crypto';
+import { fsyncSync, lstatSync, type Stats } from 'node:fs';
+import { resolve } from 'node:path';
+import { DirHandle } from '../host/dir-handle.js';
 import { OCI_INDEX } from '../image/media-types.js';
+import { writeAll } from './fd-io.js';
+import { childDir, holdsDir, listDir, lstatIn, openTarget } from './layout-dirs.js';
+import { holdsBlob, nestedWithin, parseJson, readSmall } from './layout-read.js';
+import { placeFile, removeTemp, removeTemps, TEMP_PREFIX } from './place-file.js';
 import { SaveImageError, systemError } from './save-image-error.js';
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_NONBLOCK } = constants;
-
-/** Names saveImage writes before renaming them into place; a rerun removes leftovers. */
-export const TEMP_PREFIX = '.layerfs-tmp-';
+export { TEMP_PREFIX };
 
 export interface BlobRef {
   digest: string;
   size: number;
 }
 
-type Algorithm = 'sha256' | 'sha512';
+export type Algorithm = 'sha256' | 'sha512';
 
 /** What an OCI image layout's top directory holds (image-layout.md). */
 const LAYOUT_NAMES = new Set(['oci-layout', 'index.json', 'blobs']);
 const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: '1.0.0' });
-/** The largest index.json or oci-layout read back when adding to a layout. */
-const SMALL_FILE_MAX = 16 * 2 ** 20;
+
+/**
+ * The deepest nesting of objects and lists kept from an existing index.json (an index's own
+ * is a handful: descriptors, their platform and annotations). JSON.parse reads any depth but
+ * JSON.stringify recurses, so a deeper one would fail (RangeError) only when the index is
+ * written back, after the blobs, and every rerun with it.
+ */
+const INDEX_MAX_DEPTH = 64;
 
 interface Index {
   schemaVersion: 2;
@@ -29,22 +36,18 @@ interface Index {
   [key: string]: unknown;
 }
 
-const isSymlinkError = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'ELOOP';
-
-const linkRefused = (path: string, what: 'file' | 'directory', cause?: unknown) =>
-  new SaveImageError('ELOOP', path, `is a symlink; a ${what} of the layout is never followed`, { cause });
-
 /**
  * Writes an OCI image layout so that it is, at every moment, either complete or not
  * referenced, and never writes through a link:
  * - every directory of the layout (the target, `blobs`, `blobs/<alg>`) is held by descriptor
  *   (src/host/dir-handle.ts) and opened with O_NOFOLLOW: a planted `blobs -> /elsewhere` is
- *   refused, and one swapped in while saving cannot redirect a write;
+ *   refused, and one swapped in while saving cannot redirect a write; an existing `blobs`
+ *   or `blobs/<alg>` another user may write is refused (layout-dirs.ts);
  * - every file is written to a new temporary name in its final directory (O_CREAT|O_EXCL|
  *   O_NOFOLLOW, so an existing name or a symlink is never opened), fsync'd, checked against
  *   the digest and size it is to be named by, then renamed into place (rename(2) replaces a
- *   name without following it). A blob under its digest name is always whole and right,
- *   after ENOSPC, a kill or a crash;
+ *   name without following it), and the name must then hold it (place-file.ts). A blob under
+ *   its digest name is always whole and right, after ENOSPC, a kill or a crash;
  * - `oci-layout` and `index.json` are written last, after the blobs and their directories
  *   are on disk, so an index only ever names blobs that are there.
  *
@@ -57,40 +60,55 @@ export class LayoutWriter {
 
   private constructor(
     readonly target: string,
+    /** `target`, resolved: the name that must still hold `root` when the index is written. */
+    private readonly path: string,
     private readonly root: DirHandle,
     private readonly blobs: DirHandle,
     private readonly index: Index | undefined,
   ) {}
 
   static async open(target: string): Promise<LayoutWriter> {
-    const root = openTarget(target);
+    const path = resolve(target);
+    // Every name of the layout is reached through /proc/self/fd (src/host/dir-handle.ts).
+    if (!DirHandle.supported()) {
+      throw new SaveImageError('ERR_NEEDS_PROC', path, 'saveImage needs Linux with /proc mounted: it reaches every name of the layout through /proc/self/fd, which is missing here; nothing was written');
+    }
+    const root = openTarget(path);
     let blobs: DirHandle | undefined;
+    let sha256: DirHandle | undefined;
     try {
-      for (const name of listDir(root)) {
-        if (name.startsWith(TEMP_PREFIX)) removeTemp(root, name);
-        else if (!LAYOUT_NAMES.has(name)) {
-          throw new SaveImageError('ERR_NOT_A_LAYOUT', target, `not empty, and not an OCI image layout (it holds ${JSON.stringify(name)}); saveImage writes into an empty directory or adds to an image layout`);
-        }
+      // Every check comes before the first removal: a refused target loses nothing.
+      const names = listDir(root);
+      const stray = names.find((name) => !name.startsWith(TEMP_PREFIX) && !LAYOUT_NAMES.has(name));
+      if (stray !== undefined) {
+        throw new SaveImageError('ERR_NOT_A_LAYOUT', target, `not empty, and not an OCI image layout (it holds ${JSON.stringify(stray)}); saveImage writes into an empty directory or adds to an image layout`);
       }
-      if (root.lstat('oci-layout')) {
+      if (lstatIn(root, 'oci-layout')) {
         const layout = parseJson(await readSmall(root, 'oci-layout'), root.labelOf('oci-layout')) as { imageLayoutVersion?: unknown };
         if (layout?.imageLayoutVersion !== '1.0.0') {
           throw new SaveImageError('ERR_NOT_A_LAYOUT', root.labelOf('oci-layout'), `imageLayoutVersion ${JSON.stringify(layout?.imageLayoutVersion)} is not 1.0.0, the version saveImage writes`);
         }
       }
       let index: Index | undefined;
-      if (root.lstat('index.json')) {
+      if (lstatIn(root, 'index.json')) {
         const parsed = parseJson(await readSmall(root, 'index.json'), root.labelOf('index.json')) as Partial<Index> | null;
-        if (parsed?.schemaVersion !== 2 || !Array.isArray(parsed.manifests) || parsed.manifests.some((m) => typeof m !== 'object' || m === null)) {
-          throw new SaveImageError('ERR_NOT_A_LAYOUT', root.labelOf('index.json'), 'not an image index (schemaVersion 2 with a manifests list); not replaced');
+        if (parsed?.schemaVersion !== 2 || !Array.isArray(parsed.manifests) || parsed.manifests.some((m) => typeof m !== 'object' || m === null || Array.isArray(m))) {
+          throw new SaveImageError('ERR_NOT_A_LAYOUT', root.labelOf('index.json'), 'not an image index (schemaVersion 2 with a manifests list of descriptors); not replaced');
+        }
+        if (!nestedWithin(parsed, INDEX_MAX_DEPTH)) {
+          throw new SaveImageError('ERR_NOT_A_LAYOUT', root.labelOf('index.json'), `nested more than ${INDEX_MAX_DEPTH} levels deep; an image index is a few levels deep (not replaced)`);
         }
         index = parsed as Index;
       }
       blobs = childDir(root, 'blobs');
-      const writer = new LayoutWriter(target, root, blobs, index);
-      writer.algDir('sha256');
+      sha256 = childDir(blobs, 'sha256');
+      for (const name of names) if (name.startsWith(TEMP_PREFIX)) removeTemp(root, name);
+      removeTemps(sha256);
+      const writer = new LayoutWriter(target, path, root, blobs, index);
+      writer.algDirs.set('sha256', sha256);
       return writer;
     } catch (e) {
+      sha256?.close();
       blobs?.close();
       root.close();
       throw e;
@@ -103,7 +121,7 @@ export class LayoutWriter {
     if (!dir) {
       dir = childDir(this.blobs, alg);
       this.algDirs.set(alg, dir);
-      for (const name of listDir(dir)) if (name.startsWith(TEMP_PREFIX)) removeTemp(dir, name);
+      removeTemps(dir);
     }
     return dir;
   }
@@ -112,9 +130,11 @@ export class LayoutWriter {
    * Stores a blob read from `source` under `blobs/<alg>/<hex>` of its digest. With `expect`
    * (a blob copied from elsewhere), a blob already there is reused only if it verifies, and
    * the copy must match: more bytes than expected stop the read at once; a mismatch, or a
-   * failure to read the source, is a SaveImageError of `failCode`, and nothing is renamed.
-   * `verify` (a blob written here) is asked, before the rename, whether what was measured
-   * is what the writer reports.
+   * failure to read the source, is a SaveImageError of `failCode` (by default
+   * ERR_BLOB_MISMATCH) naming `sourceLabel`, and nothing is renamed. Without `expect` (a
+   * blob written here), a failure of the source (the layer writer: a zstd tar too large, a
+   * lower layer that cannot be read) is ERR_LAYER_WRITE with it as the cause; `verify` is
+   * asked, before the rename, whether what was measured is what the writer reports.
    */
   async put(
     source: () => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>,
@@ -124,76 +144,56 @@ export class LayoutWriter {
     const { expect } = opts;
     const alg: Algorithm = expect?.digest.startsWith('sha512:') ? 'sha512' : 'sha256';
     const dir = this.algDir(alg);
-    // A blob written here passes its writer's own error through; a copy's is typed.
-    const failCode = opts.failCode ?? (expect ? 'ERR_BLOB_MISMATCH' : undefined);
-    const sourceFailure = (reason: string, cause?: unknown) =>
-      failCode || cause === undefined ? new SaveImageError(failCode ?? 'ERR_BLOB_MISMATCH', opts.sourceLabel ?? what, `${what}: ${reason}`, { cause }) : (cause as Error);
     if (expect && (await holdsBlob(dir, expect))) return expect;
 
-    const { name: temp, fh } = await createTemp(dir);
-    const tempLabel = dir.labelOf(temp);
-    let iterator: AsyncIterator<Uint8Array> | undefined;
-    try {
+    let measured: BlobRef | undefined;
+    await placeFile(dir, what, async (fd, tempLabel) => {
+      // A copy's failure names its source; a blob written here (a layer) names its temporary.
+      const sourceFailure = (reason: string, cause?: unknown) =>
+        new SaveImageError(opts.failCode ?? (expect ? 'ERR_BLOB_MISMATCH' : 'ERR_LAYER_WRITE'), opts.sourceLabel ?? tempLabel, `${what}: ${reason}`, { cause });
+      let iterator: AsyncIterator<Uint8Array> | undefined;
       try {
-        const src = await source();
-        iterator = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : (async function* () { yield* src; })();
+        try {
+          const src = await source();
+          iterator = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : (async function* () { yield* src; })();
+        } catch (e) {
+          throw sourceFailure(`cannot be read: ${(e as Error).message}`, e);
+        }
+        const hash = createHash(alg);
+        let size = 0;
+        for (;;) {
+          let next: IteratorResult<Uint8Array>;
+          try {
+            next = await iterator.next();
+          } catch (e) {
+            throw sourceFailure(`reading it failed: ${(e as Error).message}`, e);
+          }
+          if (next.done) break;
+          const chunk = next.value;
+          size += chunk.length;
+          if (expect && size > expect.size) throw sourceFailure(`has more than the ${expect.size} bytes it was verified with`);
+          hash.update(chunk);
+          try {
+            await writeAll(fd, chunk);
+          } catch (e) {
+            throw systemError(e, tempLabel, `writing ${what}`);
+          }
+        }
+        iterator = undefined;
+        measured = { digest: `${alg}:${hash.digest('hex')}`, size };
       } catch (e) {
-        throw sourceFailure(`cannot be read: ${(e as Error).message}`, e);
+        await iterator?.return?.().catch(() => {});
+        throw e;
       }
-      const hash = createHash(alg);
-      let size = 0;
-      for (;;) {
-        let next: IteratorResult<Uint8Array>;
-        try {
-          next = await iterator.next();
-        } catch (e) {
-          throw sourceFailure(`reading it failed: ${(e as Error).message}`, e);
-        }
-        if (next.done) break;
-        const chunk = next.value;
-        size += chunk.length;
-        if (expect && size > expect.size) throw sourceFailure(`has more than the ${expect.size} bytes it was verified with`);
-        hash.update(chunk);
-        try {
-          for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-        } catch (e) {
-          throw systemError(e, tempLabel, `writing ${what}`);
-        }
-      }
-      iterator = undefined;
-      const measured = { digest: `${alg}:${hash.digest('hex')}`, size };
       if (expect && (measured.digest !== expect.digest || measured.size !== expect.size)) {
         throw sourceFailure(measured.size !== expect.size
           ? `has ${measured.size} bytes, not the ${expect.size} it was verified with (truncated or changed since it was opened)`
           : `changed since it was verified: its bytes hash to ${measured.digest}, not ${expect.digest}`);
       }
       await opts.verify?.(measured);
-      let written: { dev: number; ino: number };
-      try {
-        await fh.sync();
-        written = await fh.stat();
-        await fh.close();
-      } catch (e) {
-        throw systemError(e, tempLabel, `writing ${what}`);
-      }
-      const hex = measured.digest.slice(alg.length + 1);
-      try {
-        dir.rename(temp, dir, hex);
-      } catch (e) {
-        throw systemError(e, dir.labelOf(hex), `renaming ${what} into place`);
-      }
-      // rename(2) goes by name: in a directory others can write, the temporary could have been
-      // replaced before it. The name must now hold the file written and verified here.
-      const now = dir.lstat(hex);
-      if (!now || now.dev !== written.dev || now.ino !== written.ino) {
-        throw new SaveImageError('ERR_TARGET_CHANGED', dir.labelOf(hex), `${what}: its temporary was replaced by another process before it was renamed into place`);
-      }
-      return measured;
-    } catch (e) {
-      await iterator?.return?.().catch(() => {});
-      await discardTemp(dir, temp, fh);
-      throw e;
-    }
+      return measured.digest.slice(alg.length + 1);
+    });
+    return measured!;
   }
 
   /**
@@ -208,11 +208,9 @@ export class LayoutWriter {
     } catch (e) {
       throw systemError(e, this.blobs.label, 'flushing the blobs to disk');
     }
-    for (const [alg, d] of this.algDirs) {
-      if (!this.root.holds('blobs', this.blobs) || !this.blobs.holds(alg, d)) {
-        throw new SaveImageError('ERR_TARGET_CHANGED', d.label, 'moved or replaced while saving; index.json not written');
-      }
-    }
+    this.checkInPlace();
+    if (!holdsDir(this.root, 'blobs', this.blobs)) throw changed(this.blobs.label);
+    for (const [alg, d] of this.algDirs) if (!holdsDir(this.blobs, alg, d)) throw changed(d.label);
     await this.writeFile('oci-layout', OCI_LAYOUT);
     const REF = 'org.opencontainers.image.ref.name';
     const kept = (this.index?.manifests ?? []).filter((m) => m.annotations?.[REF] !== ref);
@@ -222,7 +220,16 @@ export class LayoutWriter {
       mediaType: OCI_INDEX,
       manifests: [...kept, { ...manifest, annotations: { [REF]: ref } }],
     };
+    // The top directory's own entries (blobs, made here; oci-layout) on disk before the
+    // index that needs them, and the index's after it (fsync(2): a file's fsync does not
+    // flush the directory entry naming it).
+    this.flushRoot();
     await this.writeFile('index.json', JSON.stringify(index));
+    this.flushRoot();
+    this.checkInPlace('index.json was written into the directory moved away, not at this path');
+  }
+
+  private flushRoot(): void {
     try {
       fsyncSync(this.root.fd);
     } catch (e) {
@@ -230,26 +237,30 @@ export class LayoutWriter {
     }
   }
 
+  /**
+   * The target's path still names the directory written into: a target moved away (and
+   * another directory made at its name) while saving would otherwise be reported saved.
+   */
+  private checkInPlace(outcome?: string): void {
+    let st: Stats | undefined;
+    try {
+      st = lstatSync(this.path, { throwIfNoEntry: false });
+    } catch (e) {
+      throw systemError(e, this.path, 'looking it up');
+    }
+    if (!st || !st.isDirectory() || st.dev !== this.root.dev || st.ino !== this.root.ino) throw changed(this.path, outcome);
+  }
+
   /** A small file of the top directory, written whole to a temporary and renamed into place. */
   private async writeFile(name: string, data: string): Promise<void> {
-    const { name: temp, fh } = await createTemp(this.root);
-    try {
+    await placeFile(this.root, name, async (fd, tempLabel) => {
       try {
-        await fh.writeFile(data);
-        await fh.sync();
-        await fh.close();
+        await writeAll(fd, Buffer.from(data));
       } catch (e) {
-        throw systemError(e, this.root.labelOf(temp), `writing ${name}`);
+        throw systemError(e, tempLabel, `writing ${name}`);
       }
-      try {
-        this.root.rename(temp, this.root, name);
-      } catch (e) {
-        throw systemError(e, this.root.labelOf(name), 'renaming it into place');
-      }
-    } catch (e) {
-      await discardTemp(this.root, temp, fh);
-      throw e;
-    }
+      return name;
+    });
   }
 
   close(): void {
@@ -259,168 +270,5 @@ export class LayoutWriter {
   }
 }
 
-/** The target directory, made if missing (its parents too), never a symlink. */
-function openTarget(target: string): DirHandle {
-  try {
-    return DirHandle.open(target);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw layoutOpenError(e, target);
-  }
-  try {
-    // The parents are the caller's path; the target itself is then opened without following.
-    mkdirSync(target, { recursive: true, mode: 0o755 });
-    return DirHandle.open(target);
-  } catch (e) {
-    throw layoutOpenError(e, target);
-  }
-}
-
-function layoutOpenError(e: unknown, path: string): SaveImageError {
-  // open(2) with O_DIRECTORY|O_NOFOLLOW gives ENOTDIR, not ELOOP, for a symlink: look.
-  const link = isSymlinkError(e) || ((e as NodeJS.ErrnoException).code === 'ENOTDIR' && lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink());
-  if (link) return linkRefused(path, 'directory', e);
-  if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return new SaveImageError('ENOTDIR', path, 'not a directory', { cause: e });
-  return systemError(e, path, 'opening the layout directory');
-}
-
-/** A directory of the layout: opened without following a link there, or made. */
-function childDir(parent: DirHandle, name: string): DirHandle {
-  const label = parent.labelOf(name);
-  const st = parent.lstat(name);
-  try {
-    if (!st) return parent.makeDir(name, 0o755);
-  } catch (e) {
-    if (e instanceof ReplacedError) throw new SaveImageError('ERR_TARGET_CHANGED', label, 'replaced by another process right after it was made', { cause: e });
-    throw systemError(e, label, 'making the directory');
-  }
-  if (st.isSymbolicLink()) throw linkRefused(label, 'directory');
-  if (!st.isDirectory()) throw new SaveImageError('ERR_NOT_A_LAYOUT', label, 'not a directory');
-  try {
-    return parent.openDir(name);
-  } catch (e) {
-    // Replaced since the lstat: a symlink now is refused as one.
-    if (parent.lstat(name)?.isSymbolicLink()) throw linkRefused(label, 'directory', e);
-    throw systemError(e, label, 'opening the directory');
-  }
-}
-
-function listDir(dir: DirHandle): string[] {
-  try {
-    // The directory itself, through its descriptor (proc(5), /proc/pid/fd).
-    return readdirSync(`/proc/self/fd/${dir.fd}`);
-  } catch (e) {
-    throw systemError(e, dir.label, 'listing the directory');
-  }
-}
-
-/** Removes a leftover temporary (unlink(2) removes a symlink itself, never its target). */
-function removeTemp(dir: DirHandle, name: string): void {
-  const st = dir.lstat(name);
-  if (!st || st.isDirectory()) return;
-  try {
-    unlinkSync(dir.at(name));
-  } catch (e) {
-    throw systemError(e, dir.labelOf(name), 'removing a temporary left by an earlier save');
-  }
-}
-
-/** After a failure: the temporary closed and removed (if the directory refuses, a rerun removes it). */
-async function discardTemp(dir: DirHandle, temp: string, fh: FileHandle): Promise<void> {
-  await fh.close().catch(() => {});
-  try {
-    unlinkSync(dir.at(temp));
-  } catch {
-    // Renamed already, or the directory refuses.
-  }
-}
-
-async function createTemp(dir: DirHandle): Promise<{ name: string; fh: FileHandle }> {
-  for (let attempt = 0; ; attempt++) {
-    const name = `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
-    try {
-      return { name, fh: await open(dir.at(name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644) };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 8) continue;
-      throw systemError(e, dir.labelOf(name), 'creating a temporary file');
-    }
-  }
-}
-
-/**
- * Opens a name for reading only if it is a regular file: never a symlink (O_NOFOLLOW), and
- * O_NONBLOCK so a FIFO planted there cannot stall the open; the descriptor's own type is
- * then checked. Undefined for anything else.
- */
-async function openRegular(dir: DirHandle, name: string): Promise<{ fh: FileHandle; size: number } | undefined> {
-  let fh: FileHandle;
-  try {
-    fh = await open(dir.at(name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-  } catch (e) {
-    if (isSymlinkError(e)) throw linkRefused(dir.labelOf(name), 'file', e);
-    throw systemError(e, dir.labelOf(name), 'opening it');
-  }
-  const st = await fh.stat();
-  if (!st.isFile()) {
-    await fh.close();
-    return undefined;
-  }
-  return { fh, size: st.size };
-}
-
-/** index.json or oci-layout of an existing layout, read without following a link. */
-async function readSmall(dir: DirHandle, name: string): Promise<Buffer> {
-  const label = dir.labelOf(name);
-  const file = await openRegular(dir, name);
-  if (!file) throw new SaveImageError('ERR_NOT_A_LAYOUT', label, 'not a regular file');
-  try {
-    if (file.size > SMALL_FILE_MAX) throw new SaveImageError('ERR_NOT_A_LAYOUT', label, `${file.size} bytes, more than the ${SMALL_FILE_MAX} read back`);
-    // At most size + 1 bytes: a file that grows while read is refused, never read without end.
-    const buf = Buffer.alloc(file.size + 1);
-    let got = 0;
-    for (let n = -1; got < buf.length && n !== 0; got += n) n = (await file.fh.read(buf, got, buf.length - got, got)).bytesRead;
-    if (got > file.size) throw new SaveImageError('ERR_NOT_A_LAYOUT', label, 'grew while being read');
-    return buf.subarray(0, got);
-  } catch (e) {
-    throw systemError(e, label, 'reading it');
-  } finally {
-    await file.fh.close();
-  }
-}
-
-function parseJson(data: Buffer, label: string): unknown {
-  try {
-    return JSON.parse(data.toString('utf8'));
-  } catch (e) {
-    throw new SaveImageError('ERR_NOT_A_LAYOUT', label, `not JSON: ${(e as Error).message}`);
-  }
-}
-
-/**
- * Whether `dir` already holds the blob, whole and right: a regular file (not a link, FIFO or
- * device) of the expected size whose bytes hash to its digest. Anything else is replaced.
- */
-async function holdsBlob(dir: DirHandle, blob: BlobRef): Promise<boolean> {
-  const [alg, hex] = blob.digest.split(':') as [Algorithm, string];
-  const st = dir.lstat(hex);
-  if (!st || !st.isFile() || st.size !== blob.size) return false;
-  const file = await openRegular(dir, hex).catch(() => undefined);
-  if (!file) return false;
-  try {
-    if (file.size !== blob.size) return false;
-    const hash = createHash(alg);
-    const buf = Buffer.alloc(Math.min(blob.size + 1, 1 << 20));
-    let size = 0;
-    for (;;) {
-      const { bytesRead } = await file.fh.read(buf, 0, buf.length, size);
-      if (bytesRead === 0) break;
-      size += bytesRead;
-      if (size > blob.size) return false;
-      hash.update(buf.subarray(0, bytesRead));
-    }
-    return size === blob.size && `${alg}:${hash.digest('hex')}` === blob.digest;
-  } catch {
-    return false;
-  } finally {
-    await file.fh.close();
-  }
-}
+const changed = (label: string, outcome = 'index.json not written') =>
+  new SaveImageError('ERR_TARGET_CHANGED', label, `moved or replaced by another process while saving; ${outcome}`);

@@ -38,9 +38,11 @@ export interface SavedImage {
  * whole and verified, and writes index.json last (docs/export.md, "What a caller can rely on").
  */
 export async function saveImage(ov: Overlay, target: string, options: SaveImageOptions = {}): Promise<SavedImage> {
+  // Only the checked copy is used from here on (each option read once, src/export/options.ts).
   const opts = checkSaveImageArgs(ov, target, options);
   const lower = ov.engine.lower.layers;
   const base = opts.base;
+  const tarOptions = { compression: opts.compression, sourceDateEpoch: opts.sourceDateEpoch };
   const created = new Date(opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : Date.now()).toISOString();
 
   const layout = await LayoutWriter.open(target);
@@ -49,15 +51,15 @@ export async function saveImage(ov: Overlay, target: string, options: SaveImageO
     for (const [i, layer] of lower.entries()) {
       if (base) {
         const l = base.layers[i]!;
-        await layout.put(() => base.layerBlobStream(i), `layer ${i} of the base image (${l.digest})`, {
-          expect: l, failCode: 'ERR_BASE_BLOB', sourceLabel: baseBlobLabel(base, l),
+        await layout.put(() => base.image.layerBlobStream(i), `layer ${i} of the base image (${l.digest})`, {
+          expect: l, failCode: 'ERR_BASE_BLOB', sourceLabel: baseBlobLabel(base.image, l),
         });
         layers.push({ digest: l.digest, diffId: l.diffId, size: l.size, mediaType: l.mediaType || 'application/vnd.oci.image.layer.v1.tar' });
       } else {
-        layers.push(await putLayer(layout, writeTar(layerEntries(layer), opts), `layer ${i} (${layer.name})`));
+        layers.push(await putLayer(layout, writeTar(layerEntries(layer), tarOptions), `layer ${i} (${layer.name})`));
       }
     }
-    layers.push(await putLayer(layout, ov.commit(opts), 'the committed upper layer'));
+    layers.push(await putLayer(layout, ov.commit(tarOptions), 'the committed upper layer'));
 
     const baseConfig: ImageConfig = base?.config ?? { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, history: lower.map((l) => ({ created, created_by: `layerfs: layer ${l.name}` })) };
     const config = {

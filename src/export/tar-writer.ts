@@ -7,6 +7,8 @@ import { major, minor } from '../layer/device.js';
 import { compressor, LAYER_MEDIA_TYPE, type OutputCompression } from './compress.js';
 import { RAW_XATTRS, writeExactXattrs } from '../layer/tar/pax-xattrs.js';
 import { checkTarWriteOptions } from './options.js';
+import { asText, hasRawBytes } from '../overlay/names.js';
+import { ExportError } from './export-error.js';
 
 /** One entry to write, already normalised (path relative, times in ms). */
 export interface TarEntry {
@@ -59,6 +61,14 @@ const TAR_TYPE: Record<TarEntry['type'], string> = {
 
 /** The largest value the 8-byte octal uid/gid fields hold; larger ones go in PAX records. */
 const OCTAL7_MAX = 0o7777777;
+/**
+ * The mtimes tar-stream writes as they are: it puts `seconds | 0` in the 12-byte field, so
+ * anything before 1970 or from 2038 on would come out changed. Those go in a PAX `mtime`
+ * record (POSIX pax, "mtime"; any sign), with the field clamped.
+ */
+const USTAR_MTIME_MAX = 2 ** 31 - 1;
+/** The longest name a ustar header holds: a 155-byte prefix, '/', a 100-byte name. */
+const USTAR_NAME_MAX = 256;
 
 /**
  * Writes entries as a deterministic tar (the order given, headers normalised: no user or
@@ -78,6 +88,11 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
 
   const fill = async () => {
     for (const e of entries) {
+      // Names that are not UTF-8 (layerfs keeps their bytes, overlay/names.ts) cannot go
+      // through tar-stream, which writes text: refused rather than written as another name.
+      for (const [what, s] of [['name', e.path], ['link target', e.linkTarget]] as const) {
+        if (s !== undefined && hasRawBytes(s)) throw new ExportError(`/${asText(e.path).replace(/^\.?\//, '')}`, `its ${what} is not valid UTF-8; the tar writer cannot keep those bytes exactly`);
+      }
       const pax: Record<string, string> = {};
       const binary: string[] = [];
       for (const [k, v] of e.xattrs ?? []) {
@@ -89,6 +104,8 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
       if (e.uid > OCTAL7_MAX) pax.uid = String(e.uid);
       if (e.gid > OCTAL7_MAX) pax.gid = String(e.gid);
       const mtime = Math.min(e.mtimeMs, clamp);
+      const seconds = Math.floor(mtime / 1000);
+      if (seconds < 0 || seconds > USTAR_MTIME_MAX) pax.mtime = String(seconds);
       const header = {
         name: e.path,
         type: TAR_TYPE[e.type],
@@ -99,10 +116,13 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
         gid: e.gid > OCTAL7_MAX ? 0 : e.gid,
         uname: '',
         gname: '',
-        mtime: new Date(Math.floor(mtime / 1000) * 1000),
+        mtime: new Date(Math.min(Math.max(seconds, 0), USTAR_MTIME_MAX) * 1000),
         ...(e.linkTarget !== undefined ? { linkname: e.linkTarget } : {}),
         ...(e.type === 'char' || e.type === 'block' ? { devmajor: major(e.rdev ?? 0), devminor: minor(e.rdev ?? 0) } : {}),
-        ...(Object.keys(pax).length > 0 ? { pax } : {}),
+        // A name no ustar header can hold goes straight to PAX: tar-stream would first try to
+        // split it, cutting one component per pass and measuring the rest each time (cubic
+        // in depth over a deep tree), to reach the same PAX header.
+        ...(Object.keys(pax).length > 0 || e.path.length > USTAR_NAME_MAX ? { pax } : {}),
         ...(binary.length > 0 && exact ? { [RAW_XATTRS]: e.xattrs } : {}),
       };
       await new Promise<void>((resolve, reject) => {

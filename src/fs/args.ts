@@ -1,68 +1,52 @@
-import { constants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { asText, bytesOf, fromBytes, wellFormed } from '../overlay/names.js';
+import { invalidArgType, invalidArgValue } from './node-errors.js';
 
 export type PathLike = string | Buffer | URL;
 export type TimeLike = number | string | Date;
 
-/** A path argument as Node takes it; relative paths are taken from the overlay root. */
-export function pathArg(p: PathLike, name = 'path'): string {
-  let s: string;
-  if (typeof p === 'string') s = p;
-  else if (Buffer.isBuffer(p)) s = p.toString('utf8');
-  else if (p instanceof URL) s = fileURLToPath(p);
-  else throw argError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type string or an instance of Buffer or URL. Received ${typeof p}`);
-  if (s.includes('\0')) throw argError('ERR_INVALID_ARG_VALUE', `The argument '${name}' must be a string, Uint8Array, or URL without null bytes. Received ${JSON.stringify(s)}`);
-  return s.startsWith('/') ? s : `/${s}`;
+/** Node's test for a URL object (internal/url isURL): what `fs` converts with fileURLToPath. */
+function isURL(v: unknown): v is URL {
+  const u = v as { href?: unknown; protocol?: unknown; auth?: unknown; path?: unknown } | null | undefined;
+  return Boolean(u?.href && u.protocol && u.auth === undefined && u.path === undefined);
 }
 
-function argError(code: string, message: string): TypeError {
-  const e = new TypeError(message) as TypeError & { code: string };
-  e.code = code;
-  return e;
+/**
+ * A path argument as Node's getValidatedPath takes it: a string, a Buffer or other
+ * Uint8Array, or a file: URL; no NUL byte. Returned in layerfs's name form (names.ts):
+ * bytes that are not UTF-8 are kept exactly, never replaced. A relative path is taken from
+ * the overlay root; the string is kept as given, for messages.
+ */
+export function pathArg(value: unknown, name = 'path'): string {
+  const p = isURL(value) ? fileURLToPath(value) : value;
+  if (typeof p === 'string') {
+    if (p.includes('\0')) throw invalidArgValue(name, p, 'must be a string, Uint8Array, or URL without null bytes');
+    return wellFormed(p);
+  }
+  if (p instanceof Uint8Array) {
+    if (p.includes(0)) throw invalidArgValue(name, p, 'must be a string, Uint8Array, or URL without null bytes');
+    return fromBytes(p);
+  }
+  throw invalidArgType(name, ['string', 'Buffer', 'URL'], p);
 }
 
-const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC } = constants;
-
-const FLAGS: Record<string, number> = {
-  r: O_RDONLY, rs: O_RDONLY | O_SYNC, sr: O_RDONLY | O_SYNC,
-  'r+': O_RDWR, 'rs+': O_RDWR | O_SYNC, 'sr+': O_RDWR | O_SYNC,
-  w: O_TRUNC | O_CREAT | O_WRONLY, wx: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL, xw: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
-  'w+': O_TRUNC | O_CREAT | O_RDWR, 'wx+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL, 'xw+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
-  a: O_APPEND | O_CREAT | O_WRONLY, ax: O_APPEND | O_CREAT | O_WRONLY | O_EXCL, xa: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
-  as: O_APPEND | O_CREAT | O_WRONLY | O_SYNC, sa: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
-  'a+': O_APPEND | O_CREAT | O_RDWR, 'ax+': O_APPEND | O_CREAT | O_RDWR | O_EXCL, 'xa+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
-  'as+': O_APPEND | O_CREAT | O_RDWR | O_SYNC, 'sa+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
-};
-
-export function flagsArg(flags: string | number | undefined, fallback: string): number {
-  if (typeof flags === 'number') return flags;
-  const f = FLAGS[flags ?? fallback];
-  if (f === undefined) throw argError('ERR_INVALID_ARG_VALUE', `The argument 'flags' is invalid. Received ${JSON.stringify(flags)}`);
-  return f;
+/** A name or path as a call returns it in `encoding` ('buffer' for the exact bytes; text otherwise, as Node encodes). */
+export function encodeName(name: string, encoding: unknown): string | Buffer {
+  if (encoding === 'buffer') return bytesOf(name);
+  if (typeof encoding === 'string' && encoding !== '' && Buffer.isEncoding(encoding) && !/^utf-?8$/i.test(encoding)) return bytesOf(name).toString(encoding);
+  return asText(name);
 }
 
-export function modeArg(mode: number | string | undefined, fallback: number): number {
-  if (mode === undefined) return fallback;
-  return typeof mode === 'string' ? parseInt(mode, 8) : mode;
-}
-
-/** Seconds (number or numeric string) or a Date, as `fs.utimes` takes them, in milliseconds. */
-export function timeArg(t: TimeLike): number {
-  if (t instanceof Date) return t.getTime();
-  const n = typeof t === 'string' ? Number(t) : t;
-  if (!Number.isFinite(n)) return Date.now();
-  return n * 1000;
-}
-
-export type EncodingOption = BufferEncoding | null | undefined | { encoding?: BufferEncoding | null; flag?: string; mode?: number };
-
-export function encodingOf(options: EncodingOption | object | undefined): BufferEncoding | null {
+/** What an options argument asks for as its encoding (a string is the encoding). */
+export function encodingOf(options: unknown): unknown {
   if (typeof options === 'string') return options;
-  if (options && typeof options === 'object' && 'encoding' in options) return (options as { encoding?: BufferEncoding | null }).encoding ?? null;
-  return null;
+  if (options && typeof options === 'object') return (options as { encoding?: unknown }).encoding;
+  return undefined;
 }
 
-export function toBuffer(data: string | NodeJS.ArrayBufferView, encoding?: BufferEncoding | null): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, encoding ?? 'utf8');
+export type EncodingOption = BufferEncoding | 'buffer' | null | undefined | { encoding?: BufferEncoding | 'buffer' | null; flag?: string | number; mode?: number | string; flush?: boolean };
+
+/** Bytes of a view, shared (no copy). */
+export function viewBytes(data: NodeJS.ArrayBufferView): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -1,10 +1,12 @@
 import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
+import { asText } from '../overlay/names.js';
+import { LayerContentError } from '../layer/content-file.js';
 
 /** The errno names layerfs can raise; every one is a real Linux errno. */
 export type ErrnoCode =
   | 'ENOENT' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EXDEV' | 'EINVAL'
-  | 'ELOOP' | 'EPERM' | 'EBADF' | 'EBUSY' | 'ENAMETOOLONG' | 'EOPNOTSUPP' | 'EACCES' | 'EIO';
+  | 'ELOOP' | 'EPERM' | 'EBADF' | 'EBUSY' | 'ENAMETOOLONG' | 'ENOTSUP' | 'EACCES' | 'EFBIG' | 'EIO';
 
 const systemErrors = getSystemErrorMap();
 
@@ -38,13 +40,69 @@ export class OverlayFsError extends Error {
   }
 }
 
-/** An errno signalled by the engine before the facade knows the caller's syscall and path. */
+/**
+ * An errno signalled by the engine before the facade knows the caller's syscall and path.
+ * Operations made of several system calls (rm -r, mkdir -p) name the step that failed in `at`.
+ */
 export class Errno extends Error {
-  constructor(readonly code: ErrnoCode, readonly hint?: string) {
+  constructor(readonly code: ErrnoCode, readonly hint?: string, readonly at?: { syscall: string; path: string }) {
     super(code);
   }
 }
 
 export function fail(code: ErrnoCode, hint?: string): never {
   throw new Errno(code, hint);
+}
+
+/** An engine errno as the error Node's fs throws for `syscall` on `path` (names shown as text); anything else as it is. */
+export function asNodeError(e: unknown, syscall: string, path?: string, dest?: string): unknown {
+  // A layer that cannot serve the verified content (its file changed after it was opened, or
+  // was closed): an I/O error, as a disk that fails a read gives, never the changed bytes.
+  // The layer's error is the cause.
+  if (e instanceof LayerContentError) {
+    const io = new OverlayFsError('EIO', syscall, path === undefined ? undefined : asText(path), dest === undefined ? undefined : asText(dest), e.message);
+    io.cause = e;
+    return io;
+  }
+  if (!(e instanceof Errno)) return e;
+  if (e.at) return new OverlayFsError(e.code, e.at.syscall, asText(e.at.path), undefined, e.hint);
+  return new OverlayFsError(e.code, syscall, path === undefined ? undefined : asText(path), dest === undefined ? undefined : asText(dest), e.hint);
+}
+
+/** Runs one step of a compound operation: its errno names that step's system call and path. */
+export function step<T>(syscall: string, path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof Errno && !e.at) throw new Errno(e.code, e.hint, { syscall, path });
+    throw e;
+  }
+}
+
+/**
+ * Node's `SystemError` for errors its JavaScript raises itself, such as rm of a directory
+ * without `recursive` (ERR_FS_EISDIR): `code` is the Node code, `errno` is positive, `info`
+ * holds the system error.
+ */
+export class SystemError extends Error {
+  readonly code: string;
+  readonly info: { code: string; message: string; path: string; syscall: string; errno: number };
+  readonly errno: number;
+  readonly syscall: string;
+  readonly path: string;
+
+  constructor(code: string, prefix: string, info: { code: ErrnoCode; message: string; path: string; syscall: string }) {
+    const errno = (constants.errno as Record<string, number>)[info.code]!;
+    super(`${prefix}: ${info.syscall} returned ${info.code} (${info.message}) ${info.path}`);
+    this.name = 'SystemError';
+    this.code = code;
+    this.info = { ...info, errno };
+    this.errno = errno;
+    this.syscall = info.syscall;
+    this.path = info.path;
+  }
+
+  override toString(): string {
+    return `${this.name} [${this.code}]: ${this.message}`;
+  }
 }

@@ -1,29 +1,44 @@
 import { EventEmitter } from 'node:events';
-import { constants } from 'node:fs';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import type { Volume } from 'memfs';
 import type { Layer } from '../layer/layer.js';
 import type { EntryType, LayerEntry } from '../layer/entry.js';
-import { LayerContentError } from '../layer/content-file.js';
+import { checkExportDirOptions } from '../export/options.js';
 import { OverlayEngine, type OverlayEvent } from '../overlay/engine.js';
 import type { Obj } from '../overlay/resolve.js';
 import { whereIs, type Provenance } from '../overlay/provenance.js';
 import { stackView, type StackView } from '../overlay/stack-view.js';
-import { Errno, OverlayFsError, fail } from './errors.js';
-import {
-  pathArg, flagsArg, modeArg, timeArg, encodingOf, toBuffer,
-  type PathLike, type TimeLike, type EncodingOption,
-} from './args.js';
+import { Errno, SystemError, asNodeError, fail } from './errors.js';
+import { pathArg, encodeName, viewBytes, type PathLike, type TimeLike, type EncodingOption } from './args.js';
+import { RM_DEFAULTS, bindingMode, mkdirOptions, readArgs, rmdirOptions, writeArgs } from './call-args.js';
+import { getOptions, isInt32, parseFileMode, stringToFlags, unixTimestamp, validateBoolean, validateInteger, validatedFd } from './validators.js';
+import { invalidArgType } from './node-errors.js';
 import { FileTable, readable, writable, type OpenFile } from './file-table.js';
-import { Stats, Dirent } from './stats.js';
+import { Stats, BigIntStats, Dirent } from './stats.js';
+import { nodeRealpath } from './realpath.js';
+import { readdirRecursive } from './readdir-recursive.js';
+import { streamFs } from './stream-fs.js';
+import { asText } from '../overlay/names.js';
+import { storedTimeMs } from '../overlay/file-times.js';
+import { removeTree } from '../overlay/remove-tree.js';
+import { makeDirs } from '../overlay/make-dirs.js';
+import { linkAt, mkdirAt, renameAt, rmdirAt, symlinkAt, unlinkAt } from '../overlay/syscalls.js';
 import { makePromises, type OverlayPromises } from './promises.js';
 import { upperEntries } from '../export/commit.js';
 import { mergedEntries } from '../export/export-tar.js';
 import { writeTar, type TarWriteOptions, type TarWriteResult } from '../export/tar-writer.js';
 import { exportDir, type ExportDirOptions, type ExportDirReport } from '../export/export-dir.js';
-import { checkExportDirOptions } from '../export/options.js';
 
-const { O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW, O_DIRECTORY, COPYFILE_EXCL, X_OK } = constants;
+const { O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW, O_DIRECTORY, O_RDONLY, O_WRONLY, COPYFILE_EXCL, COPYFILE_FICLONE_FORCE, X_OK } = constants;
+
+/** O_TMPFILE, which fs.constants lacks: __O_TMPFILE | O_DIRECTORY (include/uapi/asm-generic/fcntl.h). */
+const O_TMPFILE = 0o20000000 | O_DIRECTORY;
+
+/** The largest file layerfs holds: content lives in memory, in one Buffer. */
+const MAX_FILE_SIZE = 2 ** 32;
+
+type StatOptions = { bigint?: boolean; throwIfNoEntry?: boolean };
 
 export interface OverlayOptions {
   /** Read-only layers in image order: bottom first, as an OCI manifest lists them (the kernel's `lowerdir=` lists the top first). */
@@ -72,7 +87,7 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
     this.uid = options.uid ?? 0;
     this.gid = options.gid ?? 0;
     this.umask = options.umask ?? 0o022;
-    this.promises = makePromises(this);
+    this.promises = makePromises({ ov: this, meta: (mode) => this.newMeta(mode), umask: this.umask });
   }
 
   /** The upper layer's Volume, in OCI changeset form (`.wh.` whiteouts, `.wh..wh..opq` markers). */
@@ -82,13 +97,13 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
 
   /** Which layer provides a path, and what it shadows (the final symlink is not followed). */
   whereIs(path: PathLike): Provenance {
-    const p = pathArg(path);
+    const p = absolute(pathArg(path));
     return this.call('lstat', p, undefined, () => whereIs(this.engine, p));
   }
 
   /** The stack as a textbook draws it for one directory: each layer's entries, top first, and the merged result. */
   stackView(path: PathLike): StackView {
-    const p = pathArg(path);
+    const p = absolute(pathArg(path));
     return this.call('scandir', p, undefined, () => stackView(this.engine, p));
   }
 
@@ -115,30 +130,34 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
 
   // ---- metadata -----------------------------------------------------------------------
 
-  statSync(path: PathLike, options?: { throwIfNoEntry?: boolean }): Stats;
+  statSync(path: PathLike, options?: StatOptions & { bigint?: false }): Stats;
+  statSync(path: PathLike, options: StatOptions & { bigint: true }): BigIntStats;
   statSync(path: PathLike, options: { throwIfNoEntry: false }): Stats | undefined;
-  statSync(path: PathLike, options?: { throwIfNoEntry?: boolean }): Stats | undefined {
-    return this.statImpl('stat', path, true, options?.throwIfNoEntry ?? true);
+  statSync(path: PathLike, options: StatOptions = { bigint: false, throwIfNoEntry: true }): Stats | BigIntStats | undefined {
+    return this.statImpl('stat', path, true, options);
   }
 
-  lstatSync(path: PathLike, options?: { throwIfNoEntry?: boolean }): Stats;
+  lstatSync(path: PathLike, options?: StatOptions & { bigint?: false }): Stats;
+  lstatSync(path: PathLike, options: StatOptions & { bigint: true }): BigIntStats;
   lstatSync(path: PathLike, options: { throwIfNoEntry: false }): Stats | undefined;
-  lstatSync(path: PathLike, options?: { throwIfNoEntry?: boolean }): Stats | undefined {
-    return this.statImpl('lstat', path, false, options?.throwIfNoEntry ?? true);
+  lstatSync(path: PathLike, options: StatOptions = { bigint: false, throwIfNoEntry: true }): Stats | BigIntStats | undefined {
+    return this.statImpl('lstat', path, false, options);
   }
 
-  private statImpl(syscall: string, path: PathLike, follow: boolean, throwIfNoEntry: boolean): Stats | undefined {
+  private statImpl(syscall: string, path: unknown, follow: boolean, options: StatOptions): Stats | BigIntStats | undefined {
     const p = pathArg(path);
-    return this.call(syscall, p, undefined, () => {
-      const r = this.engine.resolve(p, follow);
-      if (!r.obj) {
-        if (!throwIfNoEntry) return undefined;
-        fail('ENOENT');
-      }
-      return new Stats(this.engine.info(r.obj), this.dev);
-    }, !throwIfNoEntry);
+    // As Node's binding reads them: only `true` asks for BigInts, only `false` for no throw.
+    const big = options.bigint === true;
+    const quiet = options.throwIfNoEntry === false;
+    return this.call(syscall, p, undefined, () => this.statsOf(this.engine.lookup(p, follow), big), quiet);
   }
 
+  private statsOf(obj: Obj, big: boolean): Stats | BigIntStats {
+    const info = this.engine.info(obj);
+    return big ? new BigIntStats(info, this.dev) : new Stats(info, this.dev);
+  }
+
+  /** Never throws, as Node's: an argument Node refuses, or any failure of the lookup, is false. */
   existsSync(path: PathLike): boolean {
     try {
       return this.engine.resolve(pathArg(path), true).obj !== undefined;
@@ -148,210 +167,168 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
   }
 
   /** As root: every object is readable and writable; X_OK needs an execute bit on files. */
-  accessSync(path: PathLike, mode: number = constants.F_OK): void {
+  accessSync(path: PathLike, mode?: number): void {
     const p = pathArg(path);
+    const m = bindingMode(mode, 7);
     this.call('access', p, undefined, () => {
       const obj = this.engine.lookup(p, true);
       const info = this.engine.info(obj);
-      if (mode & X_OK && obj.type !== 'directory' && !(info.mode & 0o111)) fail('EACCES');
+      if (m & X_OK && obj.type !== 'directory' && !(info.mode & 0o111)) fail('EACCES');
     });
   }
 
-  readlinkSync(path: PathLike, options?: EncodingOption): string {
-    const p = pathArg(path);
-    return this.call('readlink', p, undefined, () => {
-      const target = this.engine.readlink(this.engine.lookup(p, false));
-      const enc = encodingOf(options);
-      return enc && enc !== 'utf8' ? Buffer.from(target).toString(enc) : target;
-    });
+  readlinkSync(path: PathLike, options?: { encoding?: BufferEncoding | null } | BufferEncoding | null): string;
+  readlinkSync(path: PathLike, options: { encoding: 'buffer' } | 'buffer'): Buffer;
+  readlinkSync(path: PathLike, options?: unknown): string | Buffer {
+    const o = getOptions(options);
+    const p = pathArg(path, 'oldPath');
+    return this.call('readlink', p, undefined, () => encodeName(this.engine.readlink(this.engine.lookup(p, false)), o.encoding));
   }
 
-  realpathSync(path: PathLike): string {
-    const p = pathArg(path);
-    // Node's realpathSync walks with lstat and reports the failing lstat.
-    return this.call('lstat', p, undefined, () => {
-      const r = this.engine.resolve(p, true);
-      if (!r.obj) fail('ENOENT');
-      return r.resolved;
-    });
+  /** Node's own algorithm (realpath.ts): lstat by lstat, the failing step named. */
+  realpathSync(path: PathLike, options?: { encoding?: BufferEncoding | null } | BufferEncoding | null): string;
+  realpathSync(path: PathLike, options: { encoding: 'buffer' } | 'buffer'): Buffer;
+  realpathSync(path: PathLike, options?: unknown): string | Buffer {
+    const o = getOptions(options);
+    // Node makes anything but a URL a string (`p += ''`) before checking it: a Buffer is
+    // decoded as UTF-8, a number becomes its digits.
+    const given = path instanceof URL ? path : Buffer.isBuffer(path) ? path.toString() : String(path);
+    const p = pathArg(given);
+    const resolved = this.call('lstat', p, undefined, () => nodeRealpath(this.engine, p));
+    const enc = o.encoding;
+    if (!enc || enc === 'utf8') return resolved;
+    return enc === 'buffer' ? Buffer.from(resolved) : Buffer.from(resolved).toString(enc as BufferEncoding);
   }
 
-  readdirSync(path: PathLike, options?: EncodingOption | { withFileTypes?: false; recursive?: boolean }): string[];
-  readdirSync(path: PathLike, options: { withFileTypes: true; recursive?: boolean }): Dirent[];
-  readdirSync(path: PathLike, options?: { withFileTypes?: boolean; recursive?: boolean } | EncodingOption): string[] | Dirent[] {
+  readdirSync(path: PathLike, options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer'): Buffer[];
+  readdirSync(path: PathLike, options: { encoding: 'buffer'; withFileTypes: true; recursive?: boolean }): Array<Dirent<Buffer>>;
+  readdirSync(path: PathLike, options?: { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | null): string[];
+  readdirSync(path: PathLike, options: { encoding?: BufferEncoding | null; withFileTypes: true; recursive?: boolean }): Dirent[];
+  readdirSync(path: PathLike, options?: unknown): Array<string | Buffer | Dirent<string | Buffer>> {
+    const o = getOptions(options);
     const p = pathArg(path);
-    const opts = typeof options === 'object' && options !== null ? options as { withFileTypes?: boolean; recursive?: boolean } : {};
+    if (o.recursive !== undefined && o.recursive !== null) validateBoolean(o.recursive, 'options.recursive');
+    const given = path instanceof Uint8Array ? path : p;
     return this.call('scandir', p, undefined, () => {
+      if (o.recursive) return readdirRecursive(this.engine, given, { encoding: o.encoding, withFileTypes: Boolean(o.withFileTypes), order: 'breadth' });
       const dir = this.engine.lookup(p, true);
-      const out: Array<string | Dirent> = [];
-      const visit = (d: Obj, prefix: string): void => {
-        for (const name of this.engine.list(d)) {
-          const rel = prefix ? `${prefix}/${name}` : name;
-          if (!opts.withFileTypes && !opts.recursive) {
-            out.push(rel); // names only: no child lookup needed
-            continue;
-          }
-          const child = this.engine.child(d, name)!;
-          out.push(opts.withFileTypes ? new Dirent(name, prefix ? `${p.replace(/\/$/, '')}/${prefix}` : p, this.engine.info(child).mode) : rel);
-          if (opts.recursive && child.isDir) visit(child, rel);
-        }
-      };
-      visit(dir, '');
-      return out as string[] | Dirent[];
+      const names = this.engine.list(dir);
+      if (!o.withFileTypes) return names.map((n) => encodeName(n, o.encoding));
+      const parent = typeof given === 'string' ? asText(given) : given;
+      return names.map((n) => new Dirent(encodeName(n, o.encoding), parent, this.engine.info(this.engine.child(dir, n)!).mode));
     });
   }
 
   chmodSync(path: PathLike, mode: number | string): void {
     const p = pathArg(path);
-    this.call('chmod', p, undefined, () => this.engine.setAttributes(this.engine.lookup(p, true), { mode: modeArg(mode, 0) }));
+    const m = parseFileMode(mode, 'mode');
+    this.call('chmod', p, undefined, () => this.engine.setAttributes(this.engine.lookup(p, true), { mode: m & 0o7777 }));
   }
 
   chownSync(path: PathLike, uid: number, gid: number): void {
-    const p = pathArg(path);
-    this.call('chown', p, undefined, () => this.engine.setAttributes(this.engine.lookup(p, true), { uid, gid }));
+    this.chownImpl('chown', path, uid, gid, true);
   }
 
   lchownSync(path: PathLike, uid: number, gid: number): void {
+    this.chownImpl('lchown', path, uid, gid, false);
+  }
+
+  private chownImpl(syscall: string, path: unknown, uid: unknown, gid: unknown, follow: boolean): void {
     const p = pathArg(path);
-    this.call('lchown', p, undefined, () => this.engine.setAttributes(this.engine.lookup(p, false), { uid, gid }));
+    validateInteger(uid, 'uid', -1, 2 ** 32 - 1);
+    validateInteger(gid, 'gid', -1, 2 ** 32 - 1);
+    this.call(syscall, p, undefined, () => this.engine.setAttributes(this.engine.lookup(p, follow), { uid, gid }));
   }
 
   utimesSync(path: PathLike, atime: TimeLike, mtime: TimeLike): void {
-    const p = pathArg(path);
-    this.call('utime', p, undefined, () => this.engine.setAttributes(this.engine.lookup(p, true), { atimeMs: timeArg(atime), mtimeMs: timeArg(mtime) }));
+    this.utimesImpl('utime', path, atime, mtime, true);
   }
 
   lutimesSync(path: PathLike, atime: TimeLike, mtime: TimeLike): void {
+    this.utimesImpl('lutime', path, atime, mtime, false);
+  }
+
+  private utimesImpl(syscall: string, path: unknown, atime: unknown, mtime: unknown, follow: boolean): void {
     const p = pathArg(path);
-    this.call('lutime', p, undefined, () => this.engine.setAttributes(this.engine.lookup(p, false), { atimeMs: timeArg(atime), mtimeMs: timeArg(mtime) }));
+    const a = unixTimestamp(atime);
+    const m = unixTimestamp(mtime);
+    this.call(syscall, p, undefined, () => {
+      const times = { atimeMs: storedTimeMs(a), mtimeMs: storedTimeMs(m) };
+      this.engine.setAttributes(this.engine.lookup(p, follow), times);
+    });
   }
 
   // ---- namespace ----------------------------------------------------------------------
 
   mkdirSync(path: PathLike, options?: number | string | { recursive?: boolean; mode?: number | string }): string | undefined {
+    const { mode, recursive } = mkdirOptions(options);
     const p = pathArg(path);
-    const opts = typeof options === 'object' ? options : { mode: options };
-    const mode = modeArg(opts.mode, 0o777) & ~this.umask;
+    validateBoolean(recursive, 'options.recursive');
+    const m = parseFileMode(mode, 'mode') & ~this.umask;
     return this.call('mkdir', p, undefined, () => {
-      if (!opts.recursive) {
-        this.engine.create(this.engine.resolveEntry(p), 'directory', this.newMeta(mode));
+      if (!recursive) {
+        mkdirAt(this.engine, p, this.newMeta(m));
         return undefined;
       }
-      return this.mkdirRecursive(p, mode);
+      const first = makeDirs(this.engine, p, () => this.newMeta(m));
+      return first === undefined ? undefined : asText(first);
     });
   }
 
-  /** `mkdir -p`: existing directories are fine; a non-directory in the way is ENOTDIR (EEXIST at the end). */
-  private mkdirRecursive(p: string, mode: number): string | undefined {
-    const parts = p.split('/').filter((c) => c !== '');
-    let first: string | undefined;
-    for (let i = 1; i <= parts.length; i++) {
-      const prefix = '/' + parts.slice(0, i).join('/');
-      // The last name is not followed: a dangling symlink there is ENOENT, as mkdir -p on Linux.
-      const r = i === parts.length ? this.engine.resolveEntry(prefix) : this.engine.resolve(prefix, true);
-      if (r.obj) {
-        if (i === parts.length && r.obj.type === 'symlink') {
-          const target = this.engine.resolve(prefix, true).obj;
-          if (!target) fail('ENOENT');
-          if (!target.isDir) fail('EEXIST');
-          continue;
-        }
-        if (!r.obj.isDir) fail(i === parts.length ? 'EEXIST' : 'ENOTDIR');
-        continue;
-      }
-      this.engine.create(r, 'directory', this.newMeta(mode));
-      first ??= prefix;
-    }
-    return first;
-  }
-
-  rmdirSync(path: PathLike): void {
+  rmdirSync(path: PathLike, options?: { recursive?: boolean; maxRetries?: number; retryDelay?: number }): void {
     const p = pathArg(path);
-    this.call('rmdir', p, undefined, () => {
-      const last = p.replace(/\/+$/, '').split('/').pop();
-      if (last === '.') fail('EINVAL');
-      if (last === '..') fail('ENOTEMPTY');
-      const obj = this.engine.resolveEntry(p).obj;
-      if (!obj) fail('ENOENT');
-      if (!obj.isDir) fail('ENOTDIR');
-      this.engine.remove(obj);
-    });
+    if ((options as { recursive?: unknown } | undefined)?.recursive) {
+      // Node's deprecated recursive rmdir: rm -r, but only of a directory.
+      const o = this.rmOptions(p, { ...options, force: false }, true);
+      if (o) return this.call('rm', p, undefined, () => removeTree(this.engine, p));
+    } else {
+      rmdirOptions(options);
+    }
+    this.call('rmdir', p, undefined, () => rmdirAt(this.engine, p));
   }
 
   unlinkSync(path: PathLike): void {
     const p = pathArg(path);
-    this.call('unlink', p, undefined, () => {
-      const r = this.engine.resolveEntry(p);
-      const obj = r.obj;
-      if (!obj) fail('ENOENT');
-      if (obj.isDir) fail('EISDIR');
-      // do_unlinkat: a trailing slash on a non-directory (a symlink is not followed).
-      if (r.trailingSlash) fail('ENOTDIR');
-      this.engine.remove(obj);
-    });
+    this.call('unlink', p, undefined, () => unlinkAt(this.engine, p));
   }
 
-  rmSync(path: PathLike, options: { recursive?: boolean; force?: boolean } = {}): void {
+  /** As Node's rmSync: options checked, the path lstat'ed (a directory needs `recursive`), then rm -r (remove-tree.ts). */
+  rmSync(path: PathLike, options?: { recursive?: boolean; force?: boolean; maxRetries?: number; retryDelay?: number }): void {
     const p = pathArg(path);
-    this.call('rm', p, undefined, () => {
-      const obj = this.engine.resolveEntry(p).obj;
-      if (!obj) {
-        if (options.force) return;
-        fail('ENOENT');
-      }
-      if (obj.isDir && !options.recursive) fail('EISDIR', 'Path is a directory');
-      this.removePath(p);
-    });
+    this.rmOptions(p, options, false);
+    this.call('rm', p, undefined, () => removeTree(this.engine, p));
   }
 
-  /**
-   * Removes by path, as Node's rmSync does (lstat, empty the directory name by name, rmdir):
-   * a symlink among the parents is followed afresh at each step, as the kernel would.
-   */
-  private removePath(p: string): void {
-    const obj = this.engine.resolveEntry(p).obj;
-    if (!obj) fail('ENOENT');
-    if (obj.isDir) {
-      for (const name of this.engine.list(obj)) this.removePath(`${p.replace(/\/+$/, '')}/${name}`);
-      const again = this.engine.resolveEntry(p).obj;
-      if (!again) fail('ENOENT');
-      if (!again.isDir) fail('ENOTDIR');
-      this.engine.remove(again);
-      return;
+  /** validateRmOptionsSync: false when a directory was expected and something else is there. */
+  private rmOptions(p: string, options: unknown, expectDir: boolean): Record<string, unknown> | false {
+    const o = rmdirOptions(options, RM_DEFAULTS);
+    validateBoolean(o.force, 'options.force');
+    if (!o.force || expectDir || !o.recursive) {
+      const isDir = this.lstatSync(p, { throwIfNoEntry: !o.force })?.isDirectory();
+      if (expectDir && !isDir) return false;
+      if (isDir && !o.recursive) throw new SystemError('ERR_FS_EISDIR', 'Path is a directory', { code: 'EISDIR', message: 'is a directory', path: asText(p), syscall: 'rm' });
     }
-    this.engine.remove(obj);
+    return o;
   }
 
   renameSync(oldPath: PathLike, newPath: PathLike): void {
     const from = pathArg(oldPath, 'oldPath');
     const to = pathArg(newPath, 'newPath');
-    this.call('rename', from, to, () => {
-      // Both parents are walked before the source name is looked up (do_renameat2), so an
-      // error in the new path's parents wins over a missing source.
-      const src = this.engine.resolveEntry(from);
-      // do_renameat2: a last component of '.' or '..' is not a name to rename.
-      if ([from, to].some((x) => /(^|\/)\.{1,2}\/*$/.test(x))) fail('EBUSY');
-      const dst = this.engine.resolveEntry(to);
-      this.engine.rename(src, dst);
-    });
+    this.call('rename', from, to, () => renameAt(this.engine, from, to));
   }
 
   linkSync(existingPath: PathLike, newPath: PathLike): void {
     const from = pathArg(existingPath, 'existingPath');
     const to = pathArg(newPath, 'newPath');
-    this.call('link', from, to, () => {
-      const src = this.engine.lookup(from, false);
-      this.engine.link(src, this.engine.resolveEntry(to));
-    });
+    this.call('link', from, to, () => linkAt(this.engine, from, to));
   }
 
-  symlinkSync(target: PathLike, path: PathLike): void {
-    const t = typeof target === 'string' ? target : Buffer.isBuffer(target) ? target.toString() : pathArg(target, 'target');
+  /** `type` only matters on Windows, but Node checks it everywhere (stringToSymlinkType). */
+  symlinkSync(target: PathLike, path: PathLike, type?: string | null): void {
+    const t = pathArg(target, 'target');
     const p = pathArg(path);
-    this.call('symlink', t, p, () => {
-      if (t === '') fail('ENOENT'); // symlink(2): an empty target
-      this.engine.create(this.engine.resolveEntry(p), 'symlink', this.newMeta(0o777, true), { target: t });
-    });
+    symlinkType(type);
+    this.call('symlink', t, p, () => symlinkAt(this.engine, t, p, this.newMeta(0o777, true)));
   }
 
   /** mknod(2) for the types a layer can hold (devices need the caller to be root, as here). */
@@ -369,288 +346,330 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
 
   // ---- content ------------------------------------------------------------------------
 
+  readFileSync(path: PathLike | number, options?: { encoding?: null; flag?: string | number } | null): Buffer;
+  readFileSync(path: PathLike | number, options: { encoding: BufferEncoding; flag?: string | number } | BufferEncoding): string;
   readFileSync(path: PathLike | number, options?: EncodingOption): string | Buffer;
-  readFileSync(path: PathLike | number, options: BufferEncoding | { encoding: BufferEncoding }): string;
-  readFileSync(path: PathLike | number, options?: EncodingOption): string | Buffer {
-    const enc = encodingOf(options);
-    let data: Buffer;
-    if (typeof path === 'number') {
-      const f = this.call('read', undefined, undefined, () => {
-        const file = this.files.get(path);
-        if (!readable(file)) fail('EBADF');
-        return file;
-      });
-      data = this.call('read', undefined, undefined, () => this.readRest(f));
+  readFileSync(path: PathLike | number, options?: unknown): string | Buffer {
+    const o = getOptions(options, { flag: 'r' });
+    const utf8 = o.encoding === 'utf8' || o.encoding === 'utf-8';
+    // Node's UTF-8 path validates the path and flags and does the rest in C++; the other
+    // opens with openSync, so its argument errors come in openSync's order.
+    let fd: number;
+    const ownFd = !isInt32(path);
+    if (utf8) {
+      const p = ownFd ? pathArg(path) : undefined;
+      const flags = stringToFlags(o.flag);
+      fd = p === undefined ? validatedFd(path, 'fd', true) : this.call('open', p, undefined, () => this.openAt(p, flags, 0o666));
     } else {
-      const p = pathArg(path);
-      const obj = this.call('open', p, undefined, () => this.engine.lookup(p, true));
-      data = this.call('read', undefined, undefined, () => {
-        this.assertRegular(obj);
-        if (obj.upper) return Buffer.from(this.engine.read(obj));
-        const lower = this.lowerFile(obj);
-        return readLower(lower, 0);
-      });
+      fd = ownFd ? this.openSync(path as PathLike, o.flag as string, 0o666) : validatedFd(path, 'fd', true);
     }
-    return enc ? data.toString(enc) : data;
+    let data: Buffer;
+    try {
+      // Node's UTF-8 reader reads at once; the other fstat's the descriptor first.
+      const file = this.call(utf8 ? 'read' : 'fstat', undefined, undefined, () => this.files.get(fd));
+      data = this.call('read', undefined, undefined, () => this.readRest(file));
+    } finally {
+      if (ownFd) this.closeSync(fd);
+    }
+    return o.encoding ? data.toString(o.encoding as BufferEncoding) : data;
+  }
+
+  /** Everything from the descriptor's position to the end, moving the position. */
+  private readRest(f: OpenFile): Buffer {
+    if (f.isDirectory) fail('EISDIR');
+    if (!readable(f)) fail('EBADF');
+    let rest: Buffer;
+    if (f.node) {
+      const all = f.node.getBuffer();
+      rest = Buffer.from(all.subarray(Math.min(f.position, all.length)));
+    } else rest = readLower(f.lower!, f.position);
+    f.position += rest.length;
+    return rest;
   }
 
   writeFileSync(path: PathLike | number, data: string | NodeJS.ArrayBufferView, options?: EncodingOption): void {
-    this.writeAll(path, data, options, 'w');
+    this.writeAll(path, data, getOptions(options, { encoding: 'utf8', mode: 0o666, flag: 'w', flush: false }));
   }
 
   appendFileSync(path: PathLike | number, data: string | NodeJS.ArrayBufferView, options?: EncodingOption): void {
-    this.writeAll(path, data, options, 'a');
+    const given: Record<string, unknown> = getOptions(options, { encoding: 'utf8', mode: 0o666, flag: 'a' });
+    // Node copies the options (for...in) and forces 'a' when none is given or for a descriptor.
+    const o: Record<string, unknown> = {};
+    for (const k in given) o[k] = given[k];
+    if (!o.flag || isInt32(path)) o.flag = 'a';
+    this.writeAll(path, data, o);
   }
 
-  private writeAll(path: PathLike | number, data: string | NodeJS.ArrayBufferView, options: EncodingOption, defaultFlag: string): void {
-    const opts = typeof options === 'object' && options !== null ? options : {};
-    const buf = toBuffer(data, encodingOf(options));
-    if (typeof path === 'number') {
-      this.writeSync(path, buf);
-      return;
+  /** writeFileSync after getOptions, in Node's order (its UTF-8 string path, or open and write). */
+  private writeAll(path: unknown, data: unknown, o: Record<string, unknown>): void {
+    const flush = o.flush ?? false;
+    validateBoolean(flush, 'options.flush');
+    const flag = (o.flag || 'w') as string;
+    let bytes: Buffer;
+    let fd: number;
+    const ownFd = !isInt32(path);
+    if (typeof data === 'string' && (o.encoding === 'utf8' || o.encoding === 'utf-8')) {
+      const p = ownFd ? pathArg(path) : undefined;
+      const flags = stringToFlags(flag);
+      const mode = parseFileMode(o.mode, 'mode', 0o666);
+      bytes = Buffer.from(data, 'utf8');
+      fd = p === undefined ? (path as number) : this.call('open', p, undefined, () => this.openAt(p, flags, mode));
+    } else {
+      if (!ArrayBuffer.isView(data)) {
+        if (typeof data !== 'string') throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
+        bytes = Buffer.from(data, (o.encoding || 'utf8') as BufferEncoding);
+      } else bytes = viewBytes(data as NodeJS.ArrayBufferView);
+      fd = ownFd ? this.openSync(path as PathLike, flag, o.mode as number) : (path as number);
     }
-    const fd = this.openSync(path, opts.flag ?? defaultFlag, opts.mode ?? 0o666);
     try {
-      this.writeSync(fd, buf);
+      let offset = 0;
+      while (offset < bytes.length) offset += this.writeSync(fd, bytes, offset, bytes.length - offset);
+      if (flush) this.fsyncSync(fd);
+    } finally {
+      if (ownFd) this.closeSync(fd);
+    }
+  }
+
+  /** Node's truncateSync: open 'r+' (so a lower file is copied up), then ftruncate. */
+  truncateSync(path: PathLike | number, len?: number): void {
+    if (typeof path === 'number') return this.ftruncateSync(path, len);
+    const fd = this.openSync(path, 'r+');
+    try {
+      this.ftruncateSync(fd, len === undefined ? 0 : len);
     } finally {
       this.closeSync(fd);
     }
   }
 
-  truncateSync(path: PathLike, len = 0): void {
-    const p = pathArg(path);
-    this.call('open', p, undefined, () => {
-      if (len < 0) fail('EINVAL');
-      const obj = this.engine.lookup(p, true);
-      if (obj.isDir) fail('EISDIR');
-      if (obj.type !== 'file') fail('EINVAL');
-      this.engine.writableNode(obj).truncate(len);
+  /**
+   * libuv's uv_fs_copyfile, on the overlay: open the source, create or open the destination
+   * for writing with the source's mode (through a dangling symlink, at its target; with a
+   * trailing slash, EISDIR), stop if both are one file, truncate, chmod to the source's mode,
+   * copy; on a failure after the destination was opened, unlink it. FICLONE_FORCE fails: there
+   * is no reflink here (ENOTSUP, as on ext4).
+   */
+  copyFileSync(src: PathLike, dest: PathLike, mode?: number): void {
+    const from = pathArg(src, 'src');
+    const to = pathArg(dest, 'dest');
+    const m = bindingMode(mode, 7);
+    this.call('copyfile', from, to, () => {
+      const srcFd = this.openAt(from, O_RDONLY, 0);
+      let dstFd: number | undefined;
+      try {
+        const s = this.files.get(srcFd);
+        const srcMode = s.info().mode;
+        // Compared before the open copies the destination up: the kernel keeps a copied-up
+        // file's inode number (its lower one), so one file under two names is still one.
+        const same = !(m & COPYFILE_EXCL) && this.sameObject(from, to);
+        dstFd = this.openAt(to, O_WRONLY | O_CREAT | (m & COPYFILE_EXCL ? O_EXCL : 0), srcMode & 0o7777);
+        const d = this.files.get(dstFd);
+        try {
+          if (same) return;
+          d.node!.truncate(0);
+          d.node!.mode = (d.node!.mode & ~0o7777) | (srcMode & 0o7777);
+          if (m & COPYFILE_FICLONE_FORCE) fail('ENOTSUP', 'no reflinks in memory');
+          d.node!.write(this.readRest(s), 0, undefined, 0);
+        } catch (e) {
+          this.closeFd(dstFd);
+          dstFd = undefined;
+          try { unlinkAt(this.engine, to); } catch { /* as libuv: the unlink is best effort */ }
+          throw e;
+        }
+      } finally {
+        this.closeFd(srcFd);
+        if (dstFd !== undefined) this.closeFd(dstFd);
+      }
     });
   }
 
-  copyFileSync(src: PathLike, dest: PathLike, mode = 0): void {
-    const from = pathArg(src, 'src');
-    const to = pathArg(dest, 'dest');
-    this.call('copyfile', from, to, () => {
-      const obj = this.engine.lookup(from, true);
-      this.assertRegular(obj);
-      const data = this.engine.read(obj);
-      const srcMode = this.engine.info(obj).mode & 0o7777;
-      const r = this.engine.resolve(to, true);
-      if (r.obj && mode & COPYFILE_EXCL) fail('EEXIST');
-      if (r.obj) this.assertRegular(r.obj);
-      const target = r.obj ?? this.engine.create(r, 'file', this.newMeta(srcMode));
-      const node = this.engine.writableNode(target);
-      node.setBuffer(Buffer.from(data));
-      node.mode = (node.mode & ~0o7777) | srcMode;
-    });
+  /** Whether two paths name one object now (both followed); false if either is missing. */
+  private sameObject(a: string, b: string): boolean {
+    try {
+      const x = this.engine.resolve(a, true).obj;
+      const y = this.engine.resolve(b, true).obj;
+      if (!x || !y) return false;
+      if (x.upper || y.upper) return x.upper?.getNode() === y.upper?.getNode();
+      return x.lower === y.lower;
+    } catch {
+      return false;
+    }
   }
 
   // ---- descriptors --------------------------------------------------------------------
 
-  openSync(path: PathLike, flags: string | number = 'r', mode: number | string = 0o666): number {
+  openSync(path: PathLike, flags?: string | number | null, mode?: number | string | null): number {
     const p = pathArg(path);
-    const f = flagsArg(flags, 'r');
-    return this.call('open', p, undefined, () => {
-      // open_last_lookups: O_CREAT with a trailing slash is EISDIR once the parent is found.
-      if (f & O_CREAT && p.length > 1 && p.endsWith('/')) {
-        this.engine.resolveEntry(p);
-        fail('EISDIR');
+    const f = stringToFlags(flags);
+    const m = parseFileMode(mode, 'mode', 0o666);
+    return this.call('open', p, undefined, () => this.openAt(p, f, m));
+  }
+
+  /** open(2) on the overlay: a descriptor, or an errno. */
+  private openAt(p: string, f: number, mode: number): number {
+    if ((f & O_TMPFILE) === O_TMPFILE) {
+      // An unnamed file in a directory (open(2) O_TMPFILE): the path must be a directory.
+      if (!this.engine.lookup(p, true).isDir) fail('ENOTDIR');
+      fail('ENOTSUP', 'layerfs does not emulate O_TMPFILE');
+    }
+    // open_last_lookups: O_CREAT with a trailing slash (or a last name of . or ..) is EISDIR once the parent is found.
+    if (f & O_CREAT) {
+      const r = this.engine.resolveEntry(p);
+      if (r.lastDot || (p.length > 1 && p.endsWith('/'))) fail('EISDIR');
+    }
+    const excl = (f & O_CREAT) !== 0 && (f & O_EXCL) !== 0;
+    const r = this.engine.resolve(p, !excl && !(f & O_NOFOLLOW));
+    let obj = r.obj;
+    const wantsWrite = (f & 3) !== constants.O_RDONLY || (f & O_TRUNC) !== 0;
+    if (obj) {
+      if (excl) fail('EEXIST');
+      if (obj.type === 'symlink') fail('ELOOP');
+      if (f & O_DIRECTORY && !obj.isDir) fail('ENOTDIR');
+      if (obj.isDir) {
+        if (wantsWrite) fail('EISDIR');
+        const dir = obj;
+        return this.files.add({ path: p, flags: f, position: 0, isDirectory: true, info: () => this.engine.info(dir) });
       }
-      const excl = (f & O_CREAT) !== 0 && (f & O_EXCL) !== 0;
-      const r = this.engine.resolve(p, !excl && !(f & O_NOFOLLOW));
-      let obj = r.obj;
-      const wantsWrite = (f & 3) !== constants.O_RDONLY || (f & O_TRUNC) !== 0;
-      if (obj) {
-        if (excl) fail('EEXIST');
-        if (obj.type === 'symlink') fail('ELOOP');
-        if (f & O_DIRECTORY && !obj.isDir) fail('ENOTDIR');
-        if (obj.isDir) {
-          if (wantsWrite) fail('EISDIR');
-          const dir = obj;
-          return this.files.add({ path: p, flags: f, position: 0, isDirectory: true, info: () => this.engine.info(dir) });
-        }
-        this.assertRegular(obj);
-      } else {
-        if (!(f & O_CREAT)) fail('ENOENT');
-        obj = this.engine.create(r, 'file', this.newMeta(modeArg(mode, 0o666) & ~this.umask));
-      }
-      const target = obj;
-      const file: OpenFile = { path: p, flags: f, position: 0, isDirectory: false, info: () => this.engine.info(target) };
-      if (wantsWrite || obj.upper) {
-        // Opening for write copies up even if nothing is written (overlayfs.rst "Non-directories").
-        const node = this.engine.writableNode(obj);
-        if (f & O_TRUNC && node.getSize() > 0) node.truncate(0);
-        else if (f & O_TRUNC) node.mtime = new Date();
-        file.node = node;
-      } else {
-        // Read by position when asked (Layer.readAt): opening reads nothing.
-        file.lower = this.lowerFile(obj);
-      }
-      return this.files.add(file);
-    });
+      this.assertRegular(obj);
+    } else {
+      if (!(f & O_CREAT)) fail('ENOENT');
+      obj = this.engine.create(r, 'file', this.newMeta(mode & ~this.umask & 0o7777));
+    }
+    const target = obj;
+    const file: OpenFile = { path: p, flags: f, position: 0, isDirectory: false, info: () => this.engine.info(target) };
+    if (wantsWrite || obj.upper) {
+      // Opening for write copies up even if nothing is written (overlayfs.rst "Non-directories").
+      const node = this.engine.writableNode(obj);
+      if (f & O_TRUNC && node.getSize() > 0) node.truncate(0);
+      else if (f & O_TRUNC) node.mtime = new Date();
+      file.node = node;
+    } else {
+      // Read by position when asked (Layer.readAt): opening reads nothing.
+      file.lower = this.lowerFile(obj);
+    }
+    return this.files.add(file);
   }
 
   closeSync(fd: number): void {
-    this.call('close', undefined, undefined, () => this.files.close(fd));
+    const n = validatedFd(fd, 'fd', true);
+    this.call('close', undefined, undefined, () => this.files.close(n));
   }
 
-  fstatSync(fd: number): Stats {
-    return this.call('fstat', undefined, undefined, () => new Stats(this.files.get(fd).info(), this.dev));
+  private closeFd(fd: number): void {
+    this.files.close(fd);
   }
 
-  readSync(fd: number, buffer: NodeJS.ArrayBufferView, offset = 0, length?: number, position?: number | bigint | null): number {
+  fstatSync(fd: number, options?: { bigint?: false }): Stats;
+  fstatSync(fd: number, options: { bigint: true }): BigIntStats;
+  fstatSync(fd: number, options: { bigint?: boolean } = { bigint: false }): Stats | BigIntStats {
+    const n = validatedFd(fd, 'fd', true);
+    const big = options.bigint === true;
+    return this.call('fstat', undefined, undefined, () => {
+      const info = this.files.get(n).info();
+      return big ? new BigIntStats(info, this.dev) : new Stats(info, this.dev);
+    });
+  }
+
+  /** Node's readSync: `(fd, buffer, offset?, length?, position?)` or `(fd, buffer, options?)`; position -1 or null reads at the descriptor's position. */
+  readSync(fd: number, buffer: NodeJS.ArrayBufferView, ...rest: [offset?: number | { offset?: number; length?: number; position?: number | bigint | null } | null, length?: number, position?: number | bigint | null]): number {
+    const n = validatedFd(fd);
+    const args = readArgs(buffer, rest);
+    if (!args) return 0;
+    const { offset, length: len, position } = args;
     return this.call('read', undefined, undefined, () => {
-      const f = this.files.get(fd);
+      const f = this.files.get(n);
       if (f.isDirectory) fail('EISDIR');
       if (!readable(f)) fail('EBADF');
-      const len = length ?? buffer.byteLength - offset;
-      const pos = position === null || position === undefined || position === -1 ? f.position : Number(position);
+      // A negative position (BigInts may be) reads at the descriptor's position, as read(2) does for libuv.
+      const pos = position < 0 ? f.position : position;
       const target = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-      let n: number;
-      if (f.node) n = f.node.read(target, offset, len, pos);
-      else n = f.lower!.layer.readAt(f.lower!.entry, target, offset, len, pos);
-      if (position === null || position === undefined || position === -1) f.position += n;
-      return n;
+      // The count is what was copied: never more than the file has past the position.
+      let count: number;
+      if (f.node) count = f.node.read(target, offset, Math.max(0, Math.min(len, f.node.getSize() - pos)), pos);
+      else count = f.lower!.layer.readAt(f.lower!.entry, target, offset, len, pos);
+      if (position < 0) f.position += count;
+      return count;
     });
   }
 
-  writeSync(fd: number, data: string | NodeJS.ArrayBufferView, offsetOrPosition?: number | null, lengthOrEncoding?: number | BufferEncoding, position?: number | null): number {
+  /** Node's writeSync: `(fd, buffer, offset?, length?, position?)`, `(fd, buffer, options)` or `(fd, string, position?, encoding?)`. */
+  writeSync(fd: number, data: string | NodeJS.ArrayBufferView, ...rest: [offsetOrPosition?: number | null | { offset?: number; length?: number; position?: number | null }, lengthOrEncoding?: number | BufferEncoding, position?: number | null]): number {
+    const n = validatedFd(fd);
+    const { data: buf, position } = writeArgs(data, rest);
     return this.call('write', undefined, undefined, () => {
-      const f = this.files.get(fd);
+      const f = this.files.get(n);
       if (!writable(f) || !f.node) fail('EBADF');
-      let buf: Buffer;
-      let pos: number | null | undefined;
-      if (typeof data === 'string') {
-        buf = Buffer.from(data, typeof lengthOrEncoding === 'string' ? lengthOrEncoding : 'utf8');
-        pos = offsetOrPosition;
-      } else {
-        const all = toBuffer(data);
-        const off = offsetOrPosition ?? 0;
-        const len = typeof lengthOrEncoding === 'number' ? lengthOrEncoding : all.length - off;
-        buf = all.subarray(off, off + len);
-        pos = position;
-      }
-      const useCursor = pos === null || pos === undefined;
       // O_APPEND: every write goes to the end, whatever the position (open(2)).
-      const at = f.flags & O_APPEND ? f.node.getSize() : useCursor ? f.position : pos!;
-      const n = f.node.write(buf, 0, buf.length, at);
-      if (useCursor || f.flags & O_APPEND) f.position = at + n;
-      return n;
+      const at = f.flags & O_APPEND ? f.node.getSize() : position === -1 ? f.position : position;
+      if (at + buf.length > MAX_FILE_SIZE) fail('EFBIG', 'layerfs holds file content in memory, at most 4 GiB a file');
+      const written = f.node.write(buf, 0, buf.length, at);
+      if (position === -1 || f.flags & O_APPEND) f.position = at + written;
+      return written;
     });
   }
 
-  ftruncateSync(fd: number, len = 0): void {
+  /** Node's ftruncateSync: the length checked (a negative one is 0) before the descriptor. */
+  ftruncateSync(fd: number, len: number = 0): void {
+    validateInteger(len, 'len');
+    const size = Math.max(0, len);
+    const n = validatedFd(fd, 'fd', true);
     this.call('ftruncate', undefined, undefined, () => {
-      const f = this.files.get(fd);
+      const f = this.files.get(n);
       if (!writable(f) || !f.node) fail('EINVAL');
-      f.node.truncate(len);
+      if (size > MAX_FILE_SIZE) fail('EFBIG', 'layerfs holds file content in memory, at most 4 GiB a file');
+      f.node.truncate(size);
     });
   }
 
   fsyncSync(fd: number): void {
-    this.call('fsync', undefined, undefined, () => void this.files.get(fd));
+    const n = validatedFd(fd, 'fd', true);
+    this.call('fsync', undefined, undefined, () => void this.files.get(n));
   }
 
-  createReadStream(path: PathLike, options: { start?: number; end?: number; encoding?: BufferEncoding; highWaterMark?: number } = {}): Readable {
-    const fd = this.openSync(path, 'r');
-    let pos = options.start ?? 0;
-    const end = options.end ?? Infinity;
-    const chunk = options.highWaterMark ?? 64 * 1024;
-    const stream = new Readable({
-      highWaterMark: chunk,
-      read: () => {
-        try {
-          const want = Math.min(chunk, end - pos + 1);
-          if (want <= 0) return void stream.push(null);
-          const buf = Buffer.alloc(want);
-          const n = this.readSync(fd, buf, 0, want, pos);
-          pos += n;
-          stream.push(n > 0 ? buf.subarray(0, n) : null);
-        } catch (e) {
-          stream.destroy(e as Error);
-        }
-      },
-      destroy: (err, cb) => {
-        try { this.closeSync(fd); } catch { /* already closed */ }
-        cb(err);
-      },
-    });
-    if (options.encoding) stream.setEncoding(options.encoding);
-    return stream;
+  /** Node's own fs.ReadStream over this overlay (createReadStream's documented `fs` option): Node's option checks, an open error as an 'error' event. */
+  createReadStream(path: PathLike, options?: BufferEncoding | { start?: number; end?: number; encoding?: BufferEncoding; highWaterMark?: number; flags?: string; mode?: number; fd?: number; autoClose?: boolean }): Readable {
+    return createReadStream(path, { ...(getOptions(options) as object), fs: streamFs(this) } as never);
   }
 
-  createWriteStream(path: PathLike, options: { flags?: string; start?: number; mode?: number } = {}): Writable {
-    const fd = this.openSync(path, options.flags ?? 'w', options.mode ?? 0o666);
-    let pos = options.start;
-    return new Writable({
-      write: (chunk: Buffer, _enc, cb) => {
-        try {
-          const n = this.writeSync(fd, chunk, 0, chunk.length, pos ?? null);
-          if (pos !== undefined) pos += n;
-          cb();
-        } catch (e) {
-          cb(e as Error);
-        }
-      },
-      final: (cb) => {
-        try { this.closeSync(fd); cb(); } catch (e) { cb(e as Error); }
-      },
-      destroy: (err, cb) => {
-        try { this.closeSync(fd); } catch { /* closed by final */ }
-        cb(err);
-      },
-    });
+  createWriteStream(path: PathLike, options?: BufferEncoding | { flags?: string; start?: number; mode?: number; encoding?: BufferEncoding; fd?: number; autoClose?: boolean }): Writable {
+    return createWriteStream(path, { ...(getOptions(options) as object), fs: streamFs(this) } as never);
   }
 
   // ---- helpers ------------------------------------------------------------------------
 
-  /** The rest of an open file from its position (readFileSync of a descriptor), which moves to the end. */
-  private readRest(f: OpenFile): Buffer {
-    if (f.isDirectory) fail('EISDIR');
-    if (f.node) {
-      const all = f.node.getBuffer();
-      const rest = Buffer.from(all.subarray(f.position));
-      f.position = all.length;
-      return rest;
-    }
-    const rest = readLower(f.lower!, f.position);
-    f.position += rest.length;
-    return rest;
-  }
-
   /** A lower file's layer and entry, for reading by position. */
   private lowerFile(obj: Obj): { layer: Layer; entry: LayerEntry } {
-    return { layer: this.engine.lower.layers[obj.lower!.layer]!, entry: obj.lower!.entry };
+    return this.engine.lower.contentOf(obj.lower!);
   }
 
   /** Only regular files hold data here; device nodes and FIFOs are not emulated. */
   private assertRegular(obj: Obj): void {
     const t = obj.type;
     if (t === 'directory') fail('EISDIR');
-    if (t !== 'file') fail('EOPNOTSUPP', `layerfs does not emulate I/O on ${t} nodes`);
+    if (t !== 'file') fail('ENOTSUP', `layerfs does not emulate I/O on ${t} nodes`);
   }
 
-  /** Runs an engine operation and turns its errno into an error shaped like Node's. */
+  /** Runs an engine operation and turns its errno into an error shaped like Node's (paths shown as text). */
   private call<T>(syscall: string, path: string | undefined, dest: string | undefined, fn: () => T, quietEnoent = false): T {
     try {
       return fn();
     } catch (e) {
-      if (e instanceof Errno) {
-        if (quietEnoent && e.code === 'ENOENT') return undefined as T;
-        throw new OverlayFsError(e.code, syscall, path, dest, e.hint);
-      }
-      // A layer that cannot serve the verified content (its file changed after it was
-      // opened, or was closed): an I/O error, as a disk that fails a read gives, never the
-      // changed bytes. The layer's error is the cause.
-      if (e instanceof LayerContentError) {
-        const io = new OverlayFsError('EIO', syscall, path, dest, e.message);
-        io.cause = e;
-        throw io;
-      }
-      throw e;
+      if (quietEnoent && e instanceof Errno && e.code === 'ENOENT') return undefined as T;
+      throw asNodeError(e, syscall, path, dest);
     }
   }
+}
+
+/** Node 20's stringToSymlinkType: a string type must be one it knows. */
+function symlinkType(type: unknown): void {
+  if (typeof type !== 'string' || type === 'dir' || type === 'file' || type === 'junction') return;
+  const e = new Error(`Symlink type must be one of "dir", "file", or "junction". Received "${type}"`) as Error & { code: string };
+  e.code = 'ERR_FS_INVALID_SYMLINK_TYPE';
+  throw e;
+}
+
+/** An absolute form of a path, for the explain APIs (a relative path is from the root). */
+function absolute(p: string): string {
+  return p.startsWith('/') ? p : `/${p}`;
 }
 
 /** Node's readFile refuses files over 2 GiB - 1 (kIoMaxLength) with this error; so does this. */

@@ -16,8 +16,24 @@ abstract class FileType {
   isSocket(): boolean { return (this.typeMode() & S_IFMT) === S_IFSOCK; }
 }
 
+/** The times as Dates, which Stats and BigIntStats share. */
+abstract class DatedFileType extends FileType {
+  atime: Date;
+  mtime: Date;
+  ctime: Date;
+  birthtime: Date;
+
+  constructor(info: ObjectInfo) {
+    super();
+    this.atime = new Date(info.atimeMs);
+    this.mtime = new Date(info.mtimeMs);
+    this.ctime = new Date(info.ctimeMs);
+    this.birthtime = new Date(info.birthtimeMs);
+  }
+}
+
 /** Node's `fs.Stats`, field for field. */
-export class Stats extends FileType {
+export class Stats extends DatedFileType {
   dev: number;
   ino: number;
   mode: number;
@@ -32,13 +48,9 @@ export class Stats extends FileType {
   mtimeMs: number;
   ctimeMs: number;
   birthtimeMs: number;
-  atime: Date;
-  mtime: Date;
-  ctime: Date;
-  birthtime: Date;
 
   constructor(info: ObjectInfo, dev: number) {
-    super();
+    super(info);
     this.dev = dev;
     this.ino = info.ino;
     this.mode = info.mode;
@@ -53,25 +65,69 @@ export class Stats extends FileType {
     this.mtimeMs = info.mtimeMs;
     this.ctimeMs = info.ctimeMs;
     this.birthtimeMs = info.birthtimeMs;
-    this.atime = new Date(info.atimeMs);
-    this.mtime = new Date(info.mtimeMs);
-    this.ctime = new Date(info.ctimeMs);
-    this.birthtime = new Date(info.birthtimeMs);
   }
 
   protected typeMode(): number { return this.mode; }
 
 }
 
+/** Node's `fs.BigIntStats` (`{ bigint: true }`): every number a BigInt, times also in nanoseconds. */
+export class BigIntStats extends DatedFileType {
+  dev: bigint;
+  ino: bigint;
+  mode: bigint;
+  nlink: bigint;
+  uid: bigint;
+  gid: bigint;
+  rdev: bigint;
+  size: bigint;
+  blksize: bigint;
+  blocks: bigint;
+  atimeMs: bigint;
+  mtimeMs: bigint;
+  ctimeMs: bigint;
+  birthtimeMs: bigint;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  birthtimeNs: bigint;
+
+  constructor(info: ObjectInfo, dev: number) {
+    super(info);
+    const n = new Stats(info, dev);
+    const ns = (ms: number) => BigInt(Math.round(ms * 1e6));
+    this.dev = BigInt(n.dev);
+    this.ino = BigInt(n.ino);
+    this.mode = BigInt(n.mode);
+    this.nlink = BigInt(n.nlink);
+    this.uid = BigInt(n.uid);
+    this.gid = BigInt(n.gid);
+    this.rdev = BigInt(n.rdev);
+    this.size = BigInt(n.size);
+    this.blksize = BigInt(n.blksize);
+    this.blocks = BigInt(n.blocks);
+    this.atimeNs = ns(n.atimeMs);
+    this.mtimeNs = ns(n.mtimeMs);
+    this.ctimeNs = ns(n.ctimeMs);
+    this.birthtimeNs = ns(n.birthtimeMs);
+    this.atimeMs = this.atimeNs / 1_000_000n;
+    this.mtimeMs = this.mtimeNs / 1_000_000n;
+    this.ctimeMs = this.ctimeNs / 1_000_000n;
+    this.birthtimeMs = this.birthtimeNs / 1_000_000n;
+  }
+
+  protected typeMode(): number { return Number(this.mode); }
+}
+
 /** Node's `fs.Dirent`: a name, its directory, and its type. */
-export class Dirent extends FileType {
-  constructor(readonly name: string, readonly parentPath: string, private readonly mode: number) {
+export class Dirent<Name extends string | Buffer = string> extends FileType {
+  constructor(readonly name: Name, readonly parentPath: string | Buffer, private readonly mode: number) {
     super();
   }
 
   protected typeMode(): number { return this.mode; }
 
   /** Node's older alias of `parentPath`. */
-  get path(): string { return this.parentPath; }
+  get path(): string | Buffer { return this.parentPath; }
 
 }

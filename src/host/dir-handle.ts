@@ -1,7 +1,8 @@
 import { chmodSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { hostCalls, WRITE_KEEP_OPEN, WRITE_OWNER_ONLY } from './native.js';
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } = constants;
 const S_ISGID = 0o2000;
 /**
  * open(2)'s O_PATH (010000000 on Linux's generic ABI: x86-64, arm64), which Node's constants
@@ -44,10 +45,40 @@ export class DirHandle {
 
   private constructor(readonly fd: number, readonly label: string, readonly dev: number, readonly ino: number, readonly mode: number, readonly uid: number) {}
 
-  /** Opens a directory by path; a final symlink is refused (ELOOP/ENOTDIR from the kernel). */
+  /**
+   * Opens a directory by path; a symlink at its last component is refused (ELOOP/ENOTDIR from
+   * the kernel), whatever the path ends in. open(2) would follow one despite O_NOFOLLOW when the
+   * path ends in `/` or `/.` (path_resolution(7): a trailing slash or a final `.` resolves
+   * through the link), so the path is resolved lexically (path.resolve: `a/b/..` is `a`), its
+   * parent opened (the caller's own path, followed), and the last component opened inside it.
+   * Errors name `path`, as open(2)'s would.
+   */
   static open(path: string): DirHandle {
-    const fd = openSync(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    return DirHandle.adopt(fd, path);
+    const full = resolve(path);
+    if (full === '/') return DirHandle.adopt(openSync(full, O_RDONLY | O_DIRECTORY), path);
+    const { parent, name } = DirHandle.openParent(full);
+    const inside = parent.at(name);
+    try {
+      return DirHandle.adopt(openSync(inside, O_RDONLY | O_DIRECTORY | O_NOFOLLOW), path);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (typeof err.message === 'string') err.message = err.message.replace(inside, path);
+      if (err.path === inside) err.path = path;
+      throw err;
+    } finally {
+      parent.close();
+    }
+  }
+
+  /**
+   * The directory holding `path`'s last component (path.resolve'd; the parent path is
+   * followed like any path the caller gives), and that component: to open or make inside it
+   * without following. `name` is empty for `/`, which no handle opens as a child.
+   */
+  static openParent(path: string): { parent: DirHandle; name: string } {
+    const full = resolve(path);
+    const dir = dirname(full);
+    return { parent: DirHandle.adopt(openSync(dir, O_RDONLY | O_DIRECTORY), dir), name: basename(full) };
   }
 
   private static adopt(fd: number, label: string): DirHandle {
@@ -135,7 +166,20 @@ export class DirHandle {
    * keeps from being opened. The directory opened is the one chmod'ed.
    */
   static openPrivate(path: string): DirHandle {
-    const held = DirHandle.adopt(openSync(path, O_PATH | O_DIRECTORY | O_NOFOLLOW), path);
+    // As open does: the last component opened inside its parent, so a trailing / or /. cannot
+    // make it follow a symlink there.
+    const full = resolve(path);
+    let held: DirHandle;
+    if (full === '/') {
+      held = DirHandle.adopt(openSync(full, O_PATH | O_DIRECTORY), path);
+    } else {
+      const { parent, name } = DirHandle.openParent(full);
+      try {
+        held = parent.openDir(name, { pathOnly: true });
+      } finally {
+        parent.close();
+      }
+    }
     try {
       chmodSync(held.self(), 0o700);
       return DirHandle.adopt(openSync(held.self(), O_RDONLY | O_DIRECTORY), path);
@@ -311,9 +355,13 @@ export class DirHandle {
     }
   }
 
-  /** Opens an existing file for reading, refusing a symlink there (ELOOP). */
-  openFile(name: string): number {
-    return openSync(this.at(name), O_RDONLY | O_NOFOLLOW);
+  /**
+   * Opens an existing file for reading, refusing a symlink there (ELOOP). `nonBlocking` opens
+   * it O_NONBLOCK, so a FIFO or device found under the name cannot stall the open (open(2));
+   * a regular file reads as it would without.
+   */
+  openFile(name: string, options: { nonBlocking?: boolean } = {}): number {
+    return openSync(this.at(name), O_RDONLY | O_NOFOLLOW | (options.nonBlocking ? O_NONBLOCK : 0));
   }
 
   /** rename(2) of a name here to a name in `to` (neither final component is followed). */

@@ -76,25 +76,45 @@ export class DirectorySource implements FileSource {
   }
 }
 
+/** A link stored in an archive: a symlink (target relative to its directory) or a hard link (to an archive path). */
+interface ArchiveLink {
+  kind: 'symlink' | 'hard link';
+  target: string;
+}
+
 /**
  * The regular files of a tar archive, held in memory by name (docker save and OCI archives
  * are read whole; their layer blobs are then parsed from memory).
+ *
+ * `docker save` stores a layer that two images share once and the second copy as a symlink
+ * (`<id>/layer.tar -> ../<other>/layer.tar`). A link is followed inside the archive only: its
+ * target must be a regular file the archive itself stores. A link leaving the archive (an
+ * absolute target, `..` above its top), a link to a link (a chain, and so every loop), a link
+ * to nothing, and a path through a linked directory are ImageErrors naming the link; the host
+ * filesystem is never looked at.
  */
 export class ArchiveSource implements FileSource {
-  private constructor(readonly label: string, private readonly files: Map<string, Buffer>) {}
+  private constructor(readonly label: string, private readonly files: Map<string, Buffer>, private readonly links: Map<string, ArchiveLink>) {}
 
   static async open(path: string): Promise<ArchiveSource> {
     const files = new Map<string, Buffer>();
+    const links = new Map<string, ArchiveLink>();
     const extract = tarExtract();
     const reading = (async () => {
       for await (const entry of extract) {
         const chunks: Buffer[] = [];
         for await (const c of entry as AsyncIterable<Buffer>) chunks.push(c);
         const h = entry.header;
-        if (h.type !== 'file' && h.type !== 'contiguous-file') continue;
+        const isFile = h.type === 'file' || h.type === 'contiguous-file';
+        if (!isFile && h.type !== 'symlink' && h.type !== 'link') continue;
         const where = layerPath(h.name);
         if ('refused' in where) throw new ImageError(`${path}: ${h.name}`, where.refused);
-        files.set(where.path.slice(1), Buffer.concat(chunks));
+        const name = where.path.slice(1);
+        // A later entry of the same name replaces an earlier one, as extracting the archive would.
+        files.delete(name);
+        links.delete(name);
+        if (isFile) files.set(name, Buffer.concat(chunks));
+        else links.set(name, { kind: h.type === 'symlink' ? 'symlink' : 'hard link', target: h.linkname ?? '' });
       }
     })();
     const input = createReadStream(path);
@@ -110,21 +130,45 @@ export class ArchiveSource implements FileSource {
       if (e instanceof ImageError) throw e;
       throw new ImageError(path, `not a readable tar archive: ${(e as Error).message}`);
     }
-    return new ArchiveSource(path, files);
+    return new ArchiveSource(path, files, links);
   }
 
   async has(path: string): Promise<boolean> {
-    return this.files.has(normal(path));
+    const name = normal(path);
+    return this.files.has(name) || this.links.has(name);
   }
 
   async read(path: string): Promise<Buffer> {
-    const data = this.files.get(normal(path));
+    const name = normal(path);
+    const data = this.files.get(name) ?? this.files.get(this.followLink(name));
     if (!data) throw new ImageError(`${this.label}: ${path}`, 'missing from the archive');
     return data;
   }
 
   async stream(path: string): Promise<Readable> {
     return Readable.from([await this.read(path)]);
+  }
+
+  /** The stored file a link names (one hop), or `name` itself when it is no link. */
+  private followLink(name: string): string {
+    const where = `${this.label}: ${name}`;
+    for (let d = name.lastIndexOf('/'); d > 0; d = name.lastIndexOf('/', d - 1)) {
+      if (this.links.has(name.slice(0, d))) throw new ImageError(where, `the path goes through ${name.slice(0, d)}, a link: only a file's own name may be a link in an archive`);
+    }
+    const link = this.links.get(name);
+    if (!link) return name;
+    const { kind, target } = link;
+    if (target.startsWith('/')) throw new ImageError(where, `a ${kind} to ${target}, outside the archive`);
+    const parts = kind === 'symlink' ? name.split('/').slice(0, -1) : [];
+    for (const part of target.split('/')) {
+      if (part === '' || part === '.') continue;
+      if (part !== '..') parts.push(part);
+      else if (parts.pop() === undefined) throw new ImageError(where, `a ${kind} to ${target}, outside the archive`);
+    }
+    const resolved = parts.join('/');
+    if (this.links.has(resolved)) throw new ImageError(where, `a ${kind} to ${target}, which is a link itself: chains (and loops) are not followed`);
+    if (!this.files.has(resolved)) throw new ImageError(where, `a ${kind} to ${target}, which the archive does not hold as a file`);
+    return resolved;
   }
 }
 

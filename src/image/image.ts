@@ -7,10 +7,11 @@ import type { Volume } from 'memfs';
 import { Overlay, type OverlayOptions } from '../fs/overlay.js';
 import { TarLayer, type TarLayerOptions } from '../layer/tar/tar-layer.js';
 import { LayerError } from '../layer/layer-builder.js';
+import { LowerIndex } from '../overlay/lower-index.js';
 import { ArchiveSource, DirectorySource, type FileSource } from './blob-source.js';
 import { parseDigest, verifyBlob } from './digest.js';
 import { ImageError } from './errors.js';
-import { isIndex } from './media-types.js';
+import { isImageConfig, isIndex, isManifest, layerType, type LayerType } from './media-types.js';
 
 export interface Platform {
   os: string;
@@ -24,6 +25,8 @@ export interface Descriptor {
   size: number;
   platform?: Platform;
   annotations?: Record<string, string>;
+  /** Where a non-distributable layer may be fetched from (descriptor.md). */
+  urls?: string[];
 }
 
 /** The parts of an image config (config.md) tools ask for. */
@@ -204,29 +207,92 @@ function asDescriptor(value: unknown, where: string): Descriptor {
   return d;
 }
 
+/** The image layout versions layerfs reads (image-layout.md "oci-layout file": 1.0.0 is the only one). */
+const LAYOUT_VERSIONS = new Set(['1.0.0']);
+
+async function checkLayoutVersion(source: FileSource): Promise<void> {
+  const where = `${source.label}: oci-layout`;
+  const layout = (await readJson(source, 'oci-layout')) as { imageLayoutVersion?: unknown } | null;
+  const version = layout && typeof layout === 'object' ? layout.imageLayoutVersion : undefined;
+  if (typeof version !== 'string' || !LAYOUT_VERSIONS.has(version)) {
+    throw new ImageError(where, `unsupported imageLayoutVersion ${JSON.stringify(version) ?? '(none)'}: layerfs reads ${[...LAYOUT_VERSIONS].join(', ')}`);
+  }
+}
+
+/**
+ * Checks that a manifest or index blob is what its descriptor says (image-manifest.md,
+ * image-index.md: the document's own `mediaType`, when present, MUST be its type; a manifest
+ * has `config` and `layers`, an index `manifests`): an index read as a manifest, or the
+ * reverse, is refused instead of being read as whichever shape happens to parse.
+ */
+function checkDocument(value: unknown, desc: Descriptor, kind: 'manifest' | 'index', where: string): void {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ImageError(where, `not a JSON object (expected an image ${kind})`);
+  const doc = value as { mediaType?: unknown; schemaVersion?: unknown; manifests?: unknown; config?: unknown; layers?: unknown };
+  if (doc.schemaVersion !== 2) throw new ImageError(where, `schemaVersion ${JSON.stringify(doc.schemaVersion) ?? '(none)'}: an image ${kind} has schemaVersion 2 (Docker schema 1 is not read)`);
+  const own = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
+  if (own !== undefined && desc.mediaType !== undefined && own !== desc.mediaType) {
+    throw new ImageError(where, `the descriptor says ${desc.mediaType}, the blob's own mediaType is ${own}`);
+  }
+  const ownKind = own === undefined ? undefined : isIndex(own) ? 'index' : isManifest(own) ? 'manifest' : 'other';
+  const shape = Array.isArray(doc.manifests) && doc.config === undefined ? 'index' : doc.config !== undefined && doc.manifests === undefined ? 'manifest' : undefined;
+  const is = ownKind ?? shape;
+  if (is !== kind) throw new ImageError(where, `referenced as an image ${kind}, but the blob is ${is === undefined || is === 'other' ? `not an image ${kind}${own ? ` (mediaType ${own})` : ''}` : `an image ${is}`}`);
+}
+
+/** The descriptor's type must name a manifest or an index, or be absent (then the blob's own type and shape decide). */
+function checkManifestDescriptor(desc: Descriptor, where: string): void {
+  if (desc.mediaType !== undefined && !isIndex(desc.mediaType) && !isManifest(desc.mediaType)) {
+    throw new ImageError(`${where} ${desc.digest}`, `not an image manifest or index (mediaType ${desc.mediaType})`);
+  }
+}
+
 async function openOci(source: FileSource, format: 'oci-layout' | 'oci-archive', options: OpenImageOptions): Promise<Image> {
+  await checkLayoutVersion(source);
   let index = asIndex(await readJson(source, 'index.json'), `${source.label}: index.json`);
   let desc = await selectManifest(index, options, `${source.label}: index.json`);
+  checkManifestDescriptor(desc, `${source.label}: index.json: manifest`);
   // An index may point at another index (a multi-platform image inside a layout).
   for (let depth = 0; isIndex(desc.mediaType); depth++) {
     if (depth > 8) throw new ImageError(source.label, 'indexes nested too deep');
-    index = asIndex(parseJson(await readBlob(source, desc, 'index'), `${source.label}: index ${desc.digest}`), `${source.label}: index ${desc.digest}`);
-    desc = await selectManifest(index, { ...options, ref: undefined }, `${source.label}: index ${desc.digest}`);
+    const where = `${source.label}: index ${desc.digest}`;
+    const value = parseJson(await readBlob(source, desc, 'index'), where);
+    checkDocument(value, desc, 'index', where);
+    index = asIndex(value, where);
+    desc = await selectManifest(index, { ...options, ref: undefined }, where);
+    checkManifestDescriptor(desc, `${where}: manifest`);
   }
-  const manifest = parseJson(await readBlob(source, desc, 'manifest'), `${source.label}: manifest ${desc.digest}`) as { config?: Descriptor; layers?: Descriptor[] };
-  if (!manifest || typeof manifest !== 'object' || !manifest.config || !Array.isArray(manifest.layers)) throw new ImageError(`${source.label}: manifest ${desc.digest}`, 'no config or layers');
-  asDescriptor(manifest.config, `${source.label}: manifest ${desc.digest}`);
-  for (const l of manifest.layers) asDescriptor(l, `${source.label}: manifest ${desc.digest}`);
+  const manifestWhere = `${source.label}: manifest ${desc.digest}`;
+  const manifest = parseJson(await readBlob(source, desc, 'manifest'), manifestWhere) as { config?: Descriptor; layers?: Descriptor[] };
+  checkDocument(manifest, desc, 'manifest', manifestWhere);
+  if (!manifest.config || !Array.isArray(manifest.layers)) throw new ImageError(manifestWhere, 'no config or layers');
+  asDescriptor(manifest.config, manifestWhere);
+  // An artifact (a Helm chart, a signature) has a manifest too: its config type says it is not an image.
+  if (!isImageConfig(manifest.config.mediaType)) throw new ImageError(`${source.label}: config ${manifest.config.digest}`, `not an image config (mediaType ${manifest.config.mediaType ?? '(none)'}): the manifest is not an image's`);
+  // Every layer's type is checked before any layer is read.
+  const types = manifest.layers.map((l): LayerType => {
+    asDescriptor(l, manifestWhere);
+    const t = layerType(l.mediaType);
+    if ('refused' in t) throw new ImageError(`${source.label}: layer ${l.digest}`, t.refused);
+    return t;
+  });
   const config = parseJson(await readBlob(source, manifest.config, 'config'), `${source.label}: config ${manifest.config.digest}`) as ImageConfig;
   const diffIds = checkDiffIds(config, manifest.layers.length, `${source.label}: config ${manifest.config.digest}`);
   const layers = await mapInOrder(manifest.layers, async (d, i): Promise<ImageLayer> => {
     const where = `${source.label}: layer ${d.digest}`;
-    const layer = await readLayer(source, blobPath(d.digest, where), d.digest, where, options);
+    const path = blobPath(d.digest, where);
+    const type = types[i]!;
+    if (type.foreign && !(await source.has(path))) throw foreignLayerMissing(d, where);
+    const layer = await readLayer(source, path, d.digest, where, options);
     if (layer.info.digest !== d.digest) throw new ImageError(where, `digest mismatch: got ${layer.info.digest}`);
     if (layer.info.compressedSize !== d.size) throw new ImageError(where, `size mismatch: descriptor says ${d.size}, blob has ${layer.info.compressedSize} bytes`);
+    // The bytes are authentic (the digest matched), so the manifest is inconsistent: refused,
+    // since tools disagree on such a layer (containerd sniffs the magic bytes, umoci trusts
+    // the media type and fails to read it).
+    if (layer.info.compression !== type.compression) throw new ImageError(where, `mediaType ${d.mediaType} says ${type.compression === 'none' ? 'uncompressed' : type.compression}, the blob is ${layer.info.compression === 'none' ? 'not compressed' : layer.info.compression}`);
     if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, uncompressed layer is ${layer.info.diffId}`);
     return { digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer };
   });
+  checkStack(layers, source.label);
   return new Image(source.label, format, manifest, config, layers, source, manifest.layers.map((d) => blobPath(d.digest, source.label)));
 }
 
@@ -273,8 +339,35 @@ async function readLayer(source: FileSource, path: string, name: string, where: 
   }
 }
 
+/**
+ * A non-distributable ("foreign") layer whose blob is not in the layout (layer.md
+ * "Non-distributable layers": the descriptor's `urls` say where it may be fetched from).
+ * layerfs reads what is stored and fetches nothing.
+ */
+function foreignLayerMissing(d: Descriptor, where: string): ImageError {
+  const urls = Array.isArray(d.urls) ? d.urls.filter((u): u is string => typeof u === 'string') : [];
+  return new ImageError(where, `a non-distributable layer (${d.mediaType}) whose blob is not in the image; ${urls.length > 0 ? `its descriptor names ${urls.join(', ')}` : 'its descriptor names no URLs'}: fetch it into the layout first (layerfs downloads nothing)`);
+}
+
+/**
+ * A layer's hard links to files of the layers below resolve only on the stack (lower-index.ts):
+ * stacked once here when a layer has any, so that an image whose link names nothing fails
+ * to open, naming the layer, instead of failing at its first overlay.
+ */
+function checkStack(layers: ImageLayer[], label: string): void {
+  if (!layers.some((l) => (l.layer.lowerLinks?.size ?? 0) > 0)) return;
+  try {
+    new LowerIndex(layers.map((l) => l.layer));
+  } catch (e) {
+    if (e instanceof LayerError) throw new ImageError(`${label}: layer ${e.layer}`, `corrupt layer (${e.message})`, { cause: e });
+    throw e;
+  }
+}
+
 function checkDiffIds(config: ImageConfig, count: number, where: string): string[] {
   if (!config || typeof config !== 'object') throw new ImageError(where, 'the config is not a JSON object');
+  // config.md: rootfs.type "MUST be set to layers".
+  if (config.rootfs?.type !== 'layers') throw new ImageError(where, `rootfs.type is ${JSON.stringify(config.rootfs?.type) ?? '(none)'}, not "layers"`);
   const ids = config.rootfs?.diff_ids;
   if (!Array.isArray(ids) || ids.length !== count) throw new ImageError(where, `rootfs.diff_ids lists ${Array.isArray(ids) ? ids.length : 'no'} layers, the manifest ${count}`);
   for (const id of ids) parseDigest(id, where);
@@ -310,5 +403,6 @@ async function openDockerArchive(source: FileSource, options: OpenImageOptions):
     if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, layer is ${layer.info.diffId}`);
     return { digest: layer.info.digest, diffId: layer.info.diffId, size: layer.info.compressedSize, mediaType: 'application/vnd.oci.image.layer.v1.tar', layer };
   });
+  checkStack(layers, source.label);
   return new Image(source.label, 'docker-archive', entry, config, layers, source, entry.Layers);
 }

@@ -10,6 +10,7 @@ export class IndexedLayer implements Layer {
   readonly entries: ReadonlyMap<string, LayerEntry>;
   readonly whiteouts: ReadonlySet<string>;
   readonly opaqueDirs: ReadonlySet<string>;
+  readonly lowerLinks: ReadonlyMap<string, string>;
   private readonly content: ReadonlyMap<number, Buffer | ContentRef>;
 
   /** `files`: the descriptors the content is read through, closed by close(). */
@@ -17,6 +18,7 @@ export class IndexedLayer implements Layer {
     this.entries = built.entries;
     this.whiteouts = built.whiteouts;
     this.opaqueDirs = built.opaqueDirs;
+    this.lowerLinks = built.lowerLinks;
     this.content = built.content;
   }
 

@@ -1,6 +1,6 @@
 import type { ContentRef, EntrySpec, LayerEntry } from './entry.js';
 import { defaultMode } from './entry.js';
-import { OPAQUE_MARKER, whitedOutName } from './oci-names.js';
+import { isAufsMeta, OPAQUE_MARKER, WHITEOUT_PREFIX, whitedOutName } from './oci-names.js';
 import { basename, depth, dirname, join, normalize } from '../overlay/path.js';
 
 /** A layer's definition is wrong (a hard link to nothing, a name that cannot exist...). */
@@ -16,6 +16,8 @@ export interface BuiltLayer {
   whiteouts: Set<string>;
   opaqueDirs: Set<string>;
   content: Map<number, Buffer | ContentRef>;
+  /** Hard links to files of the layers below: name -> target path (see Layer.lowerLinks). */
+  lowerLinks: Map<string, string>;
 }
 
 interface PendingEntry {
@@ -40,12 +42,23 @@ export class LayerBuilder {
   private readonly pending = new Map<string, PendingEntry>();
   private readonly whiteouts = new Set<string>();
   private readonly opaqueDirs = new Set<string>();
+  /** Files under AUFS metadata (`.wh..wh.plnk/...`): not entries, only hard-link targets. */
+  private readonly aufsFiles = new Map<string, PendingEntry>();
 
   constructor(readonly layerName: string) {}
 
-  /** Adds an entry; a `.wh.` name is read as a whiteout or opaque marker. A later add of the same path wins. */
+  /**
+   * Adds an entry; a `.wh.` name is read as a whiteout or opaque marker whatever its type (as
+   * containerd's and umoci's appliers read it: layer.md gives whiteouts no type). A later add
+   * of the same path wins. See `reservedPlace` for AUFS metadata and names inside a whiteout.
+   */
   add(path: string, spec: EntrySpec): this {
     const p = normalize(path);
+    if (this.reservedPlace(p, path) === 'aufs') {
+      // Kept out of the layer; its files can still be the target of a hard link (AUFS pseudo-links).
+      if (spec.type === 'file') this.aufsFiles.set(p, { spec });
+      return this;
+    }
     const name = basename(p);
     if (name === OPAQUE_MARKER) {
       this.opaqueDirs.add(dirname(p));
@@ -57,6 +70,9 @@ export class LayerBuilder {
       this.whiteouts.add(join(dirname(p), hidden));
       return this;
     }
+    // The root is a directory in every layer: a file, link or device there would replace it
+    // (umoci refuses such an entry as malicious; GNU tar fails to extract it).
+    if (p === '/' && spec.type !== 'directory') throw new LayerError(this.layerName, path, `the layer root can only be a directory, not a ${spec.type}`);
     this.pending.set(p, { spec });
     return this;
   }
@@ -64,14 +80,36 @@ export class LayerBuilder {
   /** Adds `path` as another name of the file at `target` (tar typeflag 1, same layer). */
   addHardLink(path: string, target: string): this {
     const p = normalize(path);
-    if (whitedOutName(basename(p)) !== undefined || basename(p) === OPAQUE_MARKER)
-      throw new LayerError(this.layerName, path, 'a hard link cannot be a whiteout');
+    if (this.reservedPlace(p, path) === 'aufs') return this;
+    const name = basename(p);
+    // A whiteout or opaque marker, whatever its type (see add).
+    if (name === OPAQUE_MARKER || whitedOutName(name) !== undefined) return this.add(path, { type: 'file' });
+    if (p === '/') throw new LayerError(this.layerName, path, 'the layer root can only be a directory, not a hard link');
     this.pending.set(p, { spec: { type: 'file' }, linkTo: normalize(target) });
     return this;
   }
 
+  /**
+   * Where a name sits among reserved names. `'aufs'`: at or under AUFS metadata, which never
+   * becomes an entry. A name inside a whiteout or an opaque marker (`.wh.x/y`: the whiteout
+   * used as a directory) is refused: no tool agrees on it (containerd and umoci create the
+   * parent `.wh.x` to hold `y`, which would show a whiteout name), and it cannot be meant.
+   */
+  private reservedPlace(p: string, asGiven: string): 'aufs' | undefined {
+    if (!p.includes('/.wh.')) return undefined;
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (!part.startsWith(WHITEOUT_PREFIX)) continue;
+      if (isAufsMeta(part)) return 'aufs';
+      if (i < parts.length - 1) throw new LayerError(this.layerName, asGiven, `inside ${part}, which is a whiteout or opaque marker, not a directory`);
+    }
+    return undefined;
+  }
+
   build(): BuiltLayer {
     const pending = this.pending;
+    for (const a of this.aufsFiles.values()) a.inode = undefined;
     const isSpec = (p: string): boolean => {
       const pe = pending.get(p);
       return pe !== undefined && pe.linkTo === undefined;
@@ -95,7 +133,33 @@ export class LayerBuilder {
     }
     if (!isSpec('/')) implicit.add('/');
 
-    const paths = [...pending.keys()];
+    // Links are followed in the order they were added, so that of two broken links the one
+    // named is the one a tar lists first. A link whose target (after links of this layer) is
+    // not in this layer links to a file of the layers below: it is kept by name, resolved
+    // when the layer is stacked (lower-index.ts), as containerd applies it onto the tree below.
+    const targetOf = new Map<string, PendingEntry>();
+    const lowerLinks = new Map<string, string>();
+    for (const [p, pe] of pending) {
+      if (pe.linkTo === undefined) continue;
+      let target = pe.linkTo;
+      const seen = new Set([p]);
+      for (let next = pending.get(target); next?.linkTo !== undefined; next = pending.get(target)) {
+        if (seen.has(target)) throw new LayerError(this.layerName, p, 'hard link cycle');
+        seen.add(target);
+        target = next.linkTo;
+      }
+      const found = pending.get(target) ?? this.aufsFiles.get(target);
+      if (!found) {
+        if (target === '/') throw new LayerError(this.layerName, p, 'hard link to directory /');
+        lowerLinks.set(p, target);
+        continue;
+      }
+      if (found.spec.type === 'directory') throw new LayerError(this.layerName, p, `hard link to directory ${target}`);
+      targetOf.set(p, found);
+    }
+
+    const paths: string[] = [];
+    for (const p of pending.keys()) if (!lowerLinks.has(p)) paths.push(p);
     for (const d of implicit) if (!pending.has(d)) paths.push(d);
     const ordered = sortParentsFirst(paths);
 
@@ -111,24 +175,8 @@ export class LayerBuilder {
       if (n.implicit || n.own) n.inode = nextInode++;
       if (n.pe !== undefined) n.pe.inode = n.inode;
     }
-    // Links are resolved in the order they were added, so that of two broken links the one
-    // named is the one a tar lists first.
-    const targetOf = new Map<string, string>();
-    for (const [p, pe] of pending) {
-      if (pe.linkTo === undefined) continue;
-      let target = pe.linkTo;
-      const seen = new Set([p]);
-      for (let next = pending.get(target); next?.linkTo !== undefined; next = pending.get(target)) {
-        if (seen.has(target)) throw new LayerError(this.layerName, p, 'hard link cycle');
-        seen.add(target);
-        target = next.linkTo;
-      }
-      const spec = pending.get(target)?.spec;
-      if (!spec) throw new LayerError(this.layerName, p, `hard link to missing entry ${target}`);
-      if (spec.type === 'directory') throw new LayerError(this.layerName, p, `hard link to directory ${target}`);
-      pe.inode = pending.get(target)!.inode!;
-      targetOf.set(p, target);
-    }
+    // A file kept under AUFS metadata gets an inode only when a link names it.
+    for (const [p, found] of targetOf) pending.get(p)!.inode = found.inode ??= nextInode++;
     for (const n of nodes) if (n.pe?.linkTo !== undefined) n.inode = n.pe.inode!;
 
     const linksOfInode: number[] = new Array<number>(nextInode).fill(0);
@@ -146,11 +194,11 @@ export class LayerBuilder {
     const content = new Map<number, Buffer | ContentRef>();
     for (const n of nodes) {
       const isImplicit = n.implicit && !n.own;
-      const spec = isImplicit ? IMPLICIT_DIR : n.pe!.linkTo !== undefined ? pending.get(targetOf.get(n.p)!)!.spec : n.pe!.spec;
+      const spec = isImplicit ? IMPLICIT_DIR : n.pe!.linkTo !== undefined ? targetOf.get(n.p)!.spec : n.pe!.spec;
       const nlink = spec.type === 'directory' ? 2 + (subdirs.get(n.p) ?? 0) : linksOfInode[n.inode]!;
       entries.set(n.p, this.makeEntry(n.p, spec, n.inode, isImplicit, nlink, content));
     }
-    return { entries, whiteouts: new Set(this.whiteouts), opaqueDirs: new Set(this.opaqueDirs), content };
+    return { entries, whiteouts: new Set(this.whiteouts), opaqueDirs: new Set(this.opaqueDirs), content, lowerLinks };
   }
 
   private makeEntry(path: string, spec: EntrySpec, inode: number, implicit: boolean, nlink: number, content: Map<number, Buffer | ContentRef>): LayerEntry {
@@ -176,7 +224,10 @@ export class LayerBuilder {
       if (own.size > 0) xattrs = own;
     }
     const mtimeMs = spec.mtimeMs ?? 0;
-    const mode = (spec.mode ?? defaultMode(type)) & 0o7777;
+    // A symlink's permission bits are 0777 on Linux whatever the archive says: symlink(2)
+    // creates it so, and nothing can change them (no lchmod; fchmodat refuses
+    // AT_SYMLINK_NOFOLLOW with EOPNOTSUPP).
+    const mode = type === 'symlink' ? 0o777 : (spec.mode ?? defaultMode(type)) & 0o7777;
     // Two literal shapes rather than a spread: every entry of a kind shares one hidden class.
     const entry: LayerEntry = type === 'symlink'
       ? { type, mode, uid: spec.uid ?? 0, gid: spec.gid ?? 0, mtimeMs, atimeMs: spec.atimeMs ?? mtimeMs, size, rdev: spec.rdev ?? 0, xattrs, inode, nlink, implicit, linkTarget: spec.linkTarget! }

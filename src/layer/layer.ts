@@ -18,6 +18,13 @@ export interface Layer {
   readonly whiteouts: ReadonlySet<string>;
   /** Directories whose content from the layers below this layer hides. */
   readonly opaqueDirs: ReadonlySet<string>;
+  /**
+   * Hard links (tar typeflag 1) whose target is not in this layer but in the layers below it:
+   * name -> target path. They are resolved when the layer is stacked, against the merged tree
+   * below (lower-index.ts), as containerd's applier links onto it: the target is copied up
+   * into this layer and both names are one inode of this layer. Absent or empty for most layers.
+   */
+  readonly lowerLinks?: ReadonlyMap<string, string>;
   /** The whole content of a file entry (a new Buffer, or one the caller must not change). */
   read(entry: LayerEntry): Buffer;
   /**

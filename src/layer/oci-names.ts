@@ -20,3 +20,17 @@ export function whitedOutName(name: string): string | undefined {
   if (name === OPAQUE_MARKER || !name.startsWith(WHITEOUT_PREFIX)) return undefined;
   return name.slice(WHITEOUT_PREFIX.length);
 }
+
+/** The prefix of AUFS's own metadata names (`.wh..wh.plnk`, `.wh..wh.aufs`, `.wh..wh.orph`); the opaque marker shares it. */
+export const AUFS_META_PREFIX = '.wh..wh.';
+
+/**
+ * AUFS keeps its own metadata at a branch root under names that start `.wh..wh.` (aufs(5):
+ * `.wh..wh.aufs`, `.wh..wh.plnk` for pseudo-links, `.wh..wh.orph`); layers exported from AUFS
+ * (old Docker) carry them. They are not files of the image: Docker's layer unpacking skips
+ * them, keeping the files of `.wh..wh.plnk` only as hard-link targets (moby go-archive diff.go,
+ * "Skip AUFS metadata dirs"). True for such a name, never for the OCI opaque marker.
+ */
+export function isAufsMeta(name: string): boolean {
+  return name.startsWith(AUFS_META_PREFIX) && name !== OPAQUE_MARKER;
+}

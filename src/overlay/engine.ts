@@ -6,13 +6,16 @@ import { fail } from '../fs/errors.js';
 import { LowerIndex, type LowerNode } from './lower-index.js';
 import type { MemfsLink, MemfsNode } from './memfs-types.js';
 import { Obj, type Resolution } from './resolve.js';
-import { toComponents } from './path.js';
+import { componentsReversed } from './path.js';
+import { byteLength, bytesOf } from './names.js';
 import { Upper, setTimes, type NodeMeta } from './upper.js';
 
 /** Linux's limit on symlinks followed in one path walk (path_resolution(7)). */
 const MAX_SYMLINK_HOPS = 40;
-/** NAME_MAX on Linux filesystems. */
+/** NAME_MAX on Linux filesystems, in bytes. */
 const NAME_MAX = 255;
+/** PATH_MAX: a path argument takes at most 4096 bytes with its final NUL (getname, linux/limits.h). */
+export const PATH_MAX = 4096;
 
 export type OverlayEvent =
   | { type: 'copy-up'; path: string; entryType: EntryType; fromLayer: number }
@@ -134,26 +137,55 @@ export class OverlayEngine {
     return r;
   }
 
+  /**
+   * The lookup of `name` in `dir` as the last step of a walk of `path` (resolveEntry of a
+   * path whose parent is `dir`): for a caller that already holds the parent, so that a chain
+   * of calls (mkdir -p) does not walk the same parents again.
+   */
+  entryIn(dir: Obj, name: string, path: string): Resolution {
+    if (!dir.isDir) fail('ENOTDIR');
+    if (name.length > NAME_MAX / 4 && byteLength(name) > NAME_MAX) fail('ENAMETOOLONG');
+    const obj = this.child(dir, name);
+    return { parent: dir, name, obj, path, resolved: dir.childPath(name), trailingSlash: false };
+  }
+
+  /**
+   * link_path_walk: `.` keeps the directory (which must be one), `..` goes up (never above
+   * the root), a symlink before the last name is followed, each name at most NAME_MAX bytes,
+   * the whole path less than PATH_MAX bytes and not empty (getname). A relative path starts
+   * at the root, the only working directory an overlay has.
+   */
   private walk(path: string, follow: boolean, slashFollows: boolean): Resolution {
+    if (path === '') fail('ENOENT');
+    if (path.length >= PATH_MAX / 3 && byteLength(path) >= PATH_MAX) fail('ENAMETOOLONG');
     const trailingSlash = slashFollows && path.length > 1 && path.endsWith('/');
-    let pending = toComponents(path);
+    let start = this.walkStart(path);
+    // Names still to walk, the next one last (a symlink's target is pushed on top of them).
+    let pending = componentsReversed(start ? path.slice(start.prefix.length) : path);
+    if (start && pending.length === 0) {
+      start = undefined;
+      pending = componentsReversed(path);
+    }
     if (pending.length === 0) return { parent: undefined, name: '', obj: this.root, path, resolved: '/' };
-    let stack: Obj[] = [this.root];
-    let hops = 0;
+    let stack: Obj[] = start ? [...start.stack] : [this.root];
+    let hops = start?.hops ?? 0;
+    // The path's own names not walked yet; the state before its last one is kept (walkStart).
+    let own = pending.length;
     for (;;) {
-      const name = pending.shift()!;
+      if (pending.length === own && --own === 0) this.keepWalk(path, stack, hops);
+      const name = pending.pop()!;
       const isLast = pending.length === 0;
       const dir = stack[stack.length - 1]!;
       if (!dir.isDir) fail('ENOTDIR');
-      if (name === '..') {
-        if (stack.length > 1) stack.pop();
+      if (name === '.' || name === '..') {
+        if (name === '..' && stack.length > 1) stack.pop();
         if (isLast) {
           const obj = stack[stack.length - 1]!;
-          return { parent: obj.parent, name: obj.name, obj, path, resolved: obj.path };
+          return { parent: obj.parent, name: obj.name, obj, path, resolved: obj.path, lastDot: name };
         }
         continue;
       }
-      if (name.length > NAME_MAX / 4 && Buffer.byteLength(name) > NAME_MAX) fail('ENAMETOOLONG');
+      if (name.length > NAME_MAX / 4 && byteLength(name) > NAME_MAX) fail('ENAMETOOLONG');
       const obj = this.child(dir, name);
       if (!obj) {
         if (!isLast) fail('ENOENT');
@@ -164,7 +196,7 @@ export class OverlayEngine {
         const target = this.readlink(obj);
         if (target === '') fail('ENOENT'); // an empty target names nothing (path_resolution(7))
         if (target.startsWith('/')) stack = [this.root];
-        pending = [...toComponents(target), ...pending];
+        pending.push(...componentsReversed(target));
         if (pending.length === 0) {
           const top = stack[stack.length - 1]!;
           return { parent: top.parent, name: top.name, obj: top, path, resolved: top.path };
@@ -177,6 +209,45 @@ export class OverlayEngine {
       }
       stack.push(obj);
     }
+  }
+
+  /**
+   * Where the last walk stood before the last name of its path: the directories above (each
+   * followed through its symlinks), and the hops spent. A walk of a path that starts with the
+   * same names (`dir/a` after `dir/b`, `dir/a/x` after `dir/a`, as rm -r and readdir -r make
+   * them, a level deeper each time) starts there instead of at the root: the same state the
+   * walk would reach, so the same outcome, without walking the parents again, which made
+   * those quadratic in depth. Kept until the namespace changes (Upper.generation).
+   */
+  private lastWalk: { prefix: string; stack: Obj[]; hops: number; generation: number } | undefined;
+
+  private keepWalk(path: string, stack: Obj[], hops: number): void {
+    let end = path.length;
+    while (end > 1 && path.charCodeAt(end - 1) === 47) end--;
+    const prefix = path.slice(0, path.lastIndexOf('/', end - 1) + 1);
+    // Nothing gained for a name in the root (or in the starting directory).
+    if (prefix === '' || prefix === '/') return;
+    this.lastWalk = { prefix, stack: [...stack], hops, generation: this.upper.generation };
+  }
+
+  private walkStart(path: string): { prefix: string; stack: Obj[]; hops: number } | undefined {
+    const last = this.lastWalk;
+    if (!last || last.generation !== this.upper.generation || path.length <= last.prefix.length || !path.startsWith(last.prefix)) return undefined;
+    return last;
+  }
+
+  /**
+   * The object at a place in the merged tree, walked name by name: no symlink followed, no
+   * PATH_MAX. For code that names objects by where they are (commit, export), never for a
+   * path a caller gave (that is `resolve`, a system call's walk).
+   */
+  objectAt(path: string): Obj | undefined {
+    let obj: Obj | undefined = this.root;
+    for (const name of componentsReversed(path).reverse()) {
+      if (!obj?.isDir) return undefined;
+      obj = this.child(obj, name);
+    }
+    return obj;
   }
 
   /** The object at a path, or ENOENT. */
@@ -238,7 +309,7 @@ export class OverlayEngine {
   read(obj: Obj): Buffer {
     if (obj.isDir) fail('EISDIR');
     if (obj.upper) return Buffer.from(obj.upper.getNode().getBuffer());
-    return this.lower.layers[obj.lower!.layer]!.read(obj.lower!.entry);
+    return this.lower.read(obj.lower!);
   }
 
   /** The merged listing, sorted: the union of the layers, whiteouts and markers never shown. */
@@ -251,7 +322,7 @@ export class OverlayEngine {
         if (!names.has(n) && !(dir.upper && this.upper.hasWhiteout(dir.upper, n))) names.add(n);
       }
     }
-    return [...names].sort();
+    return sortByBytes([...names]);
   }
 
   /** Whether a directory shows any name, stopping at the first (rmdir and rename ask only this). */
@@ -300,7 +371,7 @@ export class OverlayEngine {
     const parentNode = parentLink.getNode();
     const parentMtime = parentNode.mtime;
     const link = this.upper.create(parentLink, obj.name, e.type, metaOf(e), {
-      ...(e.type === 'file' ? { data: this.lower.layers[low.layer]!.read(e) } : {}),
+      ...(e.type === 'file' ? { data: this.lower.read(low) } : {}),
       ...(e.linkTarget !== undefined ? { target: e.linkTarget } : {}),
       rdev: e.rdev,
     });
@@ -453,8 +524,9 @@ export class OverlayEngine {
     const node = this.copyUp(obj).getNode();
     if (change.mode !== undefined) node.mode = (node.mode & ~0o7777) | (change.mode & 0o7777);
     if (change.uid !== undefined || change.gid !== undefined) {
-      if (change.uid !== undefined && change.uid !== -1) node.uid = change.uid;
-      if (change.gid !== undefined && change.gid !== -1) node.gid = change.gid;
+      // chown(2): -1, which is 4294967295 as a uid_t, leaves the ID as it is.
+      if (change.uid !== undefined && change.uid !== -1 && change.uid !== NO_ID) node.uid = change.uid;
+      if (change.gid !== undefined && change.gid !== -1 && change.gid !== NO_ID) node.gid = change.gid;
       // chown clears setuid, and setgid when group-executable, on non-directories (chown(2)).
       if (!node.isDirectory()) {
         const clear = 0o4000 | (node.mode & 0o010 ? 0o2000 : 0);
@@ -476,6 +548,19 @@ function inheritSetgid(dir: MemfsNode, type: EntryType, meta: NodeMeta): NodeMet
   if (!(dir.mode & 0o2000)) return meta;
   return { ...meta, gid: dir.gid, mode: type === 'directory' ? meta.mode | 0o2000 : meta.mode };
 }
+
+/**
+ * Names in the order of their bytes, as Node lists a directory (libuv's scandir sorts with
+ * strcmp): the same as JavaScript's order unless a name has characters past U+D7FF.
+ */
+function sortByBytes(names: string[]): string[] {
+  names.sort();
+  if (!names.some((n) => /[\ud800-\uffff]/.test(n))) return names;
+  return names.map((n) => [n, bytesOf(n)] as const).sort((a, b) => Buffer.compare(a[1], b[1])).map(([n]) => n);
+}
+
+/** (uid_t)-1 and (gid_t)-1: "not changed" to chown(2). */
+const NO_ID = 2 ** 32 - 1;
 
 /** Directories report a fixed size, as on ext4; the kernel passes through the upper filesystem's. */
 const DIR_SIZE = 4096;

@@ -1,6 +1,7 @@
 import type { Layer } from '../layer/layer.js';
 import type { LayerEntry } from '../layer/entry.js';
-import { basename, dirname, join } from './path.js';
+import { LayerError } from '../layer/layer-builder.js';
+import { basename, dirname, join, toComponents } from './path.js';
 
 /**
  * One object of the merged lower stack: what the kernel's lookup finds for a path when
@@ -22,7 +23,18 @@ export interface LowerNode {
   children?: Map<string, LowerNode>;
   /** Lower layers that hold this directory (merged), bottom to top, from the last opaque/replacement on. */
   dirLayers?: number[];
+  /**
+   * For a name that a hard link of layer `layer` gives to a file of a layer below (and for
+   * that file's copied-up name): where content and link target are read from. `entry` is then
+   * the copy's own: the lower file's metadata, an inode of layer `layer`, its link count.
+   */
+  source?: { layer: number; entry: LayerEntry };
 }
+
+/** Copies made for hard links to lower files get inode numbers from here: above any a layer gives its entries. */
+const LINKED_INODES = 2 ** 31;
+/** Symlinks followed while resolving a hard link's target, as the kernel's path walk allows (ELOOP after 40). */
+const MAX_SYMLINKS = 40;
 
 const ROOT_ENTRY: LayerEntry = Object.freeze({
   type: 'directory', mode: 0o755, uid: 0, gid: 0, mtimeMs: 0, atimeMs: 0, size: 0, rdev: 0,
@@ -45,6 +57,9 @@ export class LowerIndex {
   private readonly byPath = new Map<string, LowerNode>();
 
   readonly layers: Layer[] = [];
+  /** What hard links to lower files added to a layer as stacked: the links, the copied-up targets and their directories. */
+  private readonly linked = new Map<number, Map<string, LayerEntry>>();
+  private readonly stacked = new Map<number, ReadonlyMap<string, LayerEntry>>();
 
   constructor(layers: readonly Layer[]) {
     this.root = { path: '/', entry: ROOT_ENTRY, layer: -1, children: new Map(), dirLayers: [], top: ROOT_ENTRY };
@@ -60,6 +75,35 @@ export class LowerIndex {
 
   get(path: string): LowerNode | undefined {
     return this.byPath.get(path);
+  }
+
+  /**
+   * Layer `index`'s entries as it stands in this stack: its own, plus what its hard links to
+   * lower files put into it (the links, the copied-up targets and their directories; those
+   * come after the layer's own, not in path order). For views that scan layers one by one.
+   */
+  entriesOf(index: number): ReadonlyMap<string, LayerEntry> {
+    const own = this.layers[index]!.entries;
+    const extra = this.linked.get(index);
+    if (!extra) return own;
+    let all = this.stacked.get(index);
+    if (!all) this.stacked.set(index, (all = new Map([...own, ...extra])));
+    return all;
+  }
+
+  /**
+   * Where a lower file's bytes are: the layer that holds them and its entry there (a name a
+   * hard link to a lower file put into a layer reads its target's).
+   */
+  contentOf(node: LowerNode): { layer: Layer; entry: LayerEntry } {
+    const from = node.source ?? node;
+    return { layer: this.layers[from.layer]!, entry: from.entry };
+  }
+
+  /** A lower file's whole content, from the layer that holds it. */
+  read(node: LowerNode): Buffer {
+    const { layer, entry } = this.contentOf(node);
+    return layer.read(entry);
   }
 
   private apply(layer: Layer, index: number): void {
@@ -94,6 +138,100 @@ export class LowerIndex {
       parent.children.set(name, node);
       this.byPath.set(p, node);
     }
+    // Hard links to lower files come last, as if the tar listed them after everything else.
+    if (layer.lowerLinks && layer.lowerLinks.size > 0) this.placeLowerLinks(index, this.resolveLowerLinks(layer, index));
+  }
+
+  /**
+   * The targets of a layer's hard links to files below it, grouped by target, found once the
+   * rest of the layer is in place (as if the tar listed the links last): the target's
+   * directories resolved through symlinks (inside the root), its last name not (link(2) does
+   * not follow it), as containerd's applier resolves a link's target. The target must be a
+   * file of a layer below that this layer leaves in place. Refused, because the result would
+   * depend on the order of the tar's entries, which a changeset does not keep: a target that
+   * is the layer's own entry (reached through a symlink), a link named like another link's
+   * target, a link named for a directory that holds a target (the applier removes what is at
+   * the name first).
+   */
+  private resolveLowerLinks(layer: Layer, index: number): Map<LowerNode, string[]> {
+    const groups = new Map<LowerNode, string[]>();
+    const links = layer.lowerLinks!;
+    for (const [name, target] of links) {
+      const node = this.lookup(target);
+      if (!node || node === this.root) throw new LayerError(layer.name, name, `hard link to missing entry ${target} (neither in this layer nor in the layers below it)`);
+      if (node.children) throw new LayerError(layer.name, name, `hard link to directory ${target}`);
+      if (node.layer === index) throw new LayerError(layer.name, name, `hard link to ${target}, which is this layer's own ${node.path} through a symlink: the result would depend on the order of the entries`);
+      if (links.has(node.path)) throw new LayerError(layer.name, name, `hard link to ${node.path}, which the layer also names as a link: the result would depend on the order of the entries`);
+      for (let d = dirname(node.path); d !== '/'; d = dirname(d)) {
+        if (links.has(d)) throw new LayerError(layer.name, d, `hard link named for a directory that holds its layer's link target ${node.path}`);
+      }
+      const names = groups.get(node);
+      if (names) names.push(name);
+      else groups.set(node, [name]);
+    }
+    return groups;
+  }
+
+  /**
+   * Places a layer's hard links to lower files as the kernel's link() on an overlay of the
+   * layers below leaves them (overlayfs.rst "Non-directories": the target is copied up first):
+   * the target's name and its directories are now in this layer too, and the copy and the
+   * link's names are one inode of this layer, with the lower file's metadata and content.
+   * Other names of the lower file keep the lower inode (no index=on).
+   */
+  private placeLowerLinks(index: number, groups: Map<LowerNode, string[]>): void {
+    let inode = LINKED_INODES;
+    const extra = new Map<string, LayerEntry>();
+    this.linked.set(index, extra);
+    for (const [target, names] of groups) {
+      const entry: LayerEntry = Object.freeze({ ...target.entry, inode: inode++, nlink: names.length + 1, implicit: false });
+      const source = target.source ?? { layer: target.layer, entry: target.entry };
+      for (let d = dirname(target.path); ; d = dirname(d)) {
+        const dir = this.byPath.get(d)!;
+        if (dir.dirLayers!.at(-1) !== index) {
+          dir.dirLayers!.push(index);
+          extra.set(d, dir.entry);
+        }
+        if (d === '/') break;
+      }
+      for (const p of [target.path, ...names]) {
+        const parent = this.byPath.get(dirname(p));
+        // A name under a non-directory of the layer: unreachable, as for entries.
+        if (!parent?.children || parent.dirLayers?.at(-1) !== index) continue;
+        const existing = parent.children.get(basename(p));
+        if (existing) this.forget(existing, p);
+        const node: LowerNode = { path: p, entry, layer: index, source };
+        parent.children.set(basename(p), node);
+        this.byPath.set(p, node);
+        extra.set(p, entry);
+      }
+    }
+  }
+
+  /** The object at `path` in the tree as it stands, its directories' symlinks followed (inside the root), its last name not. */
+  private lookup(path: string): LowerNode | undefined {
+    let todo = toComponents(path);
+    let at = this.root;
+    for (let hops = 0; todo.length > 0;) {
+      const c = todo.shift()!;
+      if (c === '..') {
+        at = this.byPath.get(dirname(at.path)) ?? this.root;
+        continue;
+      }
+      const child = at.children?.get(c);
+      if (!child) return undefined;
+      if (todo.length === 0) return child;
+      if (child.entry.type === 'symlink') {
+        if (++hops > MAX_SYMLINKS) return undefined;
+        const link = child.entry.linkTarget!;
+        if (link.startsWith('/')) at = this.root;
+        todo = [...toComponents(link), ...todo];
+        continue;
+      }
+      if (!child.children) return undefined;
+      at = child;
+    }
+    return at;
   }
 
   private mergeDir(node: LowerNode, entry: LayerEntry, index: number): void {
@@ -123,3 +261,4 @@ export class LowerIndex {
     }
   }
 }
+

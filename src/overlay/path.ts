@@ -3,6 +3,24 @@
  * working directory an overlay has. `.` and `..` are NOT folded here: `..` must be applied
  * after symlinks are resolved (path_resolution(7)), so the resolver walks components.
  */
+
+/**
+ * A path's names for a walk, last first (so the walk pops the next one). `.` stays: it is a
+ * name that asks for a directory (`file/.` is ENOTDIR).
+ */
+export function componentsReversed(path: string): string[] {
+  const out: string[] = [];
+  let end = path.length;
+  for (let i = path.length - 1; i >= -1; i--) {
+    if (i === -1 || path.charCodeAt(i) === 47) {
+      if (end > i + 1) out.push(path.slice(i + 1, end));
+      end = i;
+    }
+  }
+  return out;
+}
+
+/** A path's names in order, without empty and `.` components (for walks that never ask `file/.`). */
 export function toComponents(path: string): string[] {
   return path.split('/').filter((c) => c !== '' && c !== '.');
 }

@@ -59,7 +59,7 @@ export function whereIs(engine: OverlayEngine, path: string): Provenance {
   const lowerPath = obj?.lower?.path ?? (parentLower !== undefined ? join(parentLower, r.name) : p);
   for (let i = layers.length - 1; i >= 0; i--) {
     const layer = layers[i]!;
-    const e = layer.entries.get(lowerPath);
+    const e = engine.lower.entriesOf(i).get(lowerPath); // with what hard links to lower files put there
     if (e) versions.push({ layer: i, kind: 'entry', type: e.type });
     if (layer.whiteouts.has(lowerPath)) versions.push({ layer: i, kind: 'whiteout' });
     if (layer.opaqueDirs.has(lowerPath)) versions.push({ layer: i, kind: 'opaque' });

@@ -48,4 +48,6 @@ export interface Resolution {
   resolved: string;
   /** The path ended in a slash (only reported by parent lookups, see OverlayEngine.resolveEntry). */
   trailingSlash?: boolean;
+  /** The last name was `.` or `..` (the kernel's LAST_DOT, LAST_DOTDOT): no name to create or remove. */
+  lastDot?: '.' | '..';
 }

@@ -1,4 +1,4 @@
-import type { EntryType } from '../layer/entry.js';
+import type { EntryType, LayerEntry } from '../layer/entry.js';
 import type { Layer } from '../layer/layer.js';
 import { OPAQUE_MARKER, whitedOutName } from '../layer/oci-names.js';
 import type { OverlayEngine } from './engine.js';
@@ -42,11 +42,11 @@ export interface StackView {
   merged: Array<{ name: string; type: EntryType; provider: LayerRef }>;
 }
 
-/** Names a layer holds directly under each of its directories (built once per layer). */
-const childIndex = new WeakMap<Layer, Map<string, Map<string, EntryType | 'whiteout'>>>();
+/** Names a layer holds directly under each of its directories (built once per layer, keyed by its entries as stacked). */
+const childIndex = new WeakMap<ReadonlyMap<string, LayerEntry>, Map<string, Map<string, EntryType | 'whiteout'>>>();
 
-function childrenOf(layer: Layer, dir: string): Map<string, EntryType | 'whiteout'> | undefined {
-  let index = childIndex.get(layer);
+function childrenOf(layer: Layer, entries: ReadonlyMap<string, LayerEntry>, dir: string): Map<string, EntryType | 'whiteout'> | undefined {
+  let index = childIndex.get(entries);
   if (!index) {
     index = new Map();
     const put = (path: string, kind: EntryType | 'whiteout') => {
@@ -58,8 +58,8 @@ function childrenOf(layer: Layer, dir: string): Map<string, EntryType | 'whiteou
       if (kind !== 'whiteout' || !names.has(basename(path))) names.set(basename(path), kind);
     };
     for (const p of layer.whiteouts) put(p, 'whiteout');
-    for (const [p, e] of layer.entries) put(p, e.type);
-    childIndex.set(layer, index);
+    for (const [p, e] of entries) put(p, e.type);
+    childIndex.set(entries, index);
   }
   return index.get(dir);
 }
@@ -116,14 +116,15 @@ export function stackView(engine: OverlayEngine, dir: string): StackView {
   const layers = engine.lower.layers;
   for (let i = layers.length - 1; i >= 0; i--) {
     const layer = layers[i]!;
-    const own = childrenOf(layer, lowerPath);
+    const entries = engine.lower.entriesOf(i); // with what hard links to lower files put there
+    const own = childrenOf(layer, entries, lowerPath);
     const hidden = !showing.has(i);
     const cells: StackCell[] = [];
     for (const [name, kind] of own ?? []) cells.push({ name, kind, role: hidden ? 'shadowed' : roleOf(i, name, kind) });
     bands.push({
       layer: i,
       label: layer.name,
-      present: layer.entries.get(lowerPath)?.type === 'directory' || own !== undefined,
+      present: entries.get(lowerPath)?.type === 'directory' || own !== undefined,
       opaque: layer.opaqueDirs.has(lowerPath),
       hidden,
       cells: sortCells(cells),

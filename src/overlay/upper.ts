@@ -26,6 +26,8 @@ export class Upper {
   readonly xattrs = new WeakMap<MemfsNode, Map<string, Buffer>>();
   /** Absolute lower path a renamed merged directory still merges with (trusted.overlay.redirect). */
   readonly redirects = new WeakMap<MemfsNode, string>();
+  /** Counts changes to the namespace (a name made, removed or moved): what lookups may have seen. */
+  generation = 0;
 
   constructor(readonly volume: Volume = new Volume()) {}
 
@@ -56,6 +58,7 @@ export class Upper {
 
   create(dir: MemfsLink, name: string, type: EntryType, meta: NodeMeta, extra: { target?: string; rdev?: number; data?: Buffer } = {}): MemfsLink {
     if (dir.children.has(name)) throw new Error(`layerfs internal error: ${name} already exists in the upper layer`);
+    this.generation++;
     const node = this.volume._core.createNode(typeBits(type) | (meta.mode & 0o7777));
     if (type === 'symlink') node.symlink = extra.target ?? '';
     if (extra.rdev !== undefined) node.rdev = extra.rdev;
@@ -69,6 +72,7 @@ export class Upper {
 
   /** Adds another name for an existing node (link(2)). */
   attach(dir: MemfsLink, name: string, node: MemfsNode): MemfsLink {
+    this.generation++;
     node.nlink++;
     return dir.createChild(name, node);
   }
@@ -77,6 +81,7 @@ export class Upper {
   remove(dir: MemfsLink, name: string): void {
     const link = dir.children.get(name);
     if (!link) return;
+    this.generation++;
     dir.deleteChild(link);
     this.release(link);
   }
@@ -99,6 +104,7 @@ export class Upper {
   /** Moves a name, replacing whatever is at the destination (rename(2) on the upper). */
   move(fromDir: MemfsLink, fromName: string, toDir: MemfsLink, toName: string): MemfsLink {
     const link = fromDir.children.get(fromName)!;
+    this.generation++;
     if (toDir.children.has(toName)) this.remove(toDir, toName);
     fromDir.deleteChild(link);
     link.name = toName;

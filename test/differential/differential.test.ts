@@ -58,9 +58,12 @@ const memoryLayers: MakeLayers = async (json) => toLayers(json);
 async function check(label: string, redirectDir: boolean, stack: fc.Arbitrary<LayerJSON[]>, runs: number, make: MakeLayers = memoryLayers): Promise<void> {
   let sequences = 0;
   let operations = 0;
+  let withLowerLinks = 0;
   const same = async (layers: LayerJSON[], ops: Op[]): Promise<boolean> => {
-    const r = runOnBoth(await make(layers), ops, { redirectDir });
+    const made = await make(layers);
+    const r = runOnBoth(made, ops, { redirectDir });
     sequences++;
+    if (made.some((l) => (l.lowerLinks?.size ?? 0) > 0)) withLowerLinks++;
     operations += ops.length;
     return isDeepStrictEqual(r.kernel.outcomes, r.layerfs.outcomes)
       && isDeepStrictEqual(Object.fromEntries(r.kernel.merged), Object.fromEntries(r.layerfs.merged))
@@ -75,7 +78,7 @@ async function check(label: string, redirectDir: boolean, stack: fc.Arbitrary<La
     console.log(`minimal divergence (seed ${details.seed}, path ${details.counterexamplePath}); paste into test/kernel/scenarios.ts:\n${formatScenario(layers, ops, redirectDir)}`);
     expectSameAsKernel(await make(layers), ops, { redirectDir }); // fails with a readable diff
   }
-  console.log(`differential ${label}: ${runs} random sequences asked; compared ${compared.sequences} sequences and ${compared.operations} operations with the kernel, ${details.failed ? 'DIVERGED' : 'no divergence'}`);
+  console.log(`differential ${label}: ${runs} random sequences asked; compared ${compared.sequences} sequences (${withLowerLinks} with hard links to lower files) and ${compared.operations} operations with the kernel, ${details.failed ? 'DIVERGED' : 'no divergence'}`);
   expect(details.failed).toBe(false);
 }
 

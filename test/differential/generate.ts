@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import type { LayerJSON } from '../../src/index.js';
+import { LayerError, MemoryLayer, type LayerJSON } from '../../src/index.js';
+import { LowerIndex } from '../../src/overlay/lower-index.js';
 import type { Op } from '../kernel/differential.js';
 
 /**
@@ -70,8 +71,10 @@ export function toLayerJSON(items: [string, Kind][]): LayerJSON {
       case 'dir': json[p] = { type: 'directory', mode: k.mode, uid: k.uid, gid: k.uid, mtimeMs: k.mtimeMs }; break;
       case 'symlink': json[p] = { type: 'symlink', linkTarget: k.target, mtimeMs: k.mtimeMs }; break;
       case 'hardlink': {
+        // To a file of this layer, or (when the layer has nothing at the target) to whatever
+        // the layers below have there: stackArb keeps the links that resolve.
         const target = byPath.get(k.to);
-        if (k.to !== p && target?.kind === 'file' && !blocked(k.to)) json[p] = { type: 'hardlink', target: k.to };
+        if (k.to !== p && !blocked(k.to) && (target?.kind === 'file' || (target === undefined && !whiteouts.has(k.to)))) json[p] = { type: 'hardlink', target: k.to };
         break;
       }
     }
@@ -84,7 +87,50 @@ export function toLayerJSON(items: [string, Kind][]): LayerJSON {
 export const layerArb: fc.Arbitrary<LayerJSON> = fc.array(fc.tuple(pathArb, kindArb), { maxLength: 8 }).map(toLayerJSON);
 
 export const stackArb = (minLayers: number, maxLayers: number): fc.Arbitrary<LayerJSON[]> =>
-  fc.array(layerArb, { minLength: minLayers, maxLength: maxLayers });
+  fc.array(layerArb, { minLength: minLayers, maxLength: maxLayers }).map(keepResolvableLowerLinks);
+
+/**
+ * Makes the hard links to lower files valid for the stack: one whose target layerfs refuses
+ * (no file there, a directory) is pointed at a file the layers below do have (chosen from its
+ * name, so shrinking stays deterministic), and dropped if there is none or layerfs still
+ * refuses it (a target the same layer also changes). The kernel then decides everything
+ * about the links that stay (test/kernel makes them with link(2) on a mount of the layers
+ * below).
+ */
+export function keepResolvableLowerLinks(stack: LayerJSON[]): LayerJSON[] {
+  const built: MemoryLayer[] = [];
+  return stack.map((original, i) => {
+    const json = { ...original };
+    let layer = MemoryLayer.fromJSON(json, `L${i}`);
+    const retargeted = new Set<string>();
+    let files: string[] | undefined;
+    while (layer.lowerLinks.size > 0) {
+      try {
+        new LowerIndex([...built, layer]);
+        break;
+      } catch (e) {
+        if (!(e instanceof LayerError) || !(e.entry in json)) throw e;
+        // Only files this layer does not name: a link to the layer's own name is a link inside the layer.
+        files ??= filesOf(new LowerIndex(built)).filter((f) => !(f in json));
+        if (files.length > 0 && !retargeted.has(e.entry)) {
+          retargeted.add(e.entry);
+          json[e.entry] = { type: 'hardlink', target: files[[...e.entry].reduce((h, c) => h + c.charCodeAt(0), 0) % files.length]! };
+        } else delete json[e.entry];
+        layer = MemoryLayer.fromJSON(json, `L${i}`);
+      }
+    }
+    built.push(layer);
+    return json;
+  });
+}
+
+/** The non-directories of a merged lower tree, sorted. */
+function filesOf(index: LowerIndex): string[] {
+  const out: string[] = [];
+  const todo = [index.root];
+  for (let n = todo.pop(); n; n = todo.pop()) for (const c of n.children?.values() ?? []) (c.children ? todo.push(c) : out.push(c.path));
+  return out.sort();
+}
 
 const maybeSlash = (p: string): fc.Arbitrary<string> => fc.constantFrom(p, p, p, p + '/');
 const slashedPath = pathArb.chain(maybeSlash);

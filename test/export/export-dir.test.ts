@@ -121,6 +121,10 @@ describe('exportDir never writes outside its target', () => {
     const link = join(work, `link${n++}`);
     fs.symlinkSync(outside, link);
     expect(() => overlay({ '/f': 'f' }).exportDir(link)).toThrow(/not a directory/);
+    // open(2) follows a final symlink despite O_NOFOLLOW for a path ending in / or /.
+    for (const suffix of ['/', '/.', '//', '/./']) {
+      expect(() => overlay({ '/f': 'f' }).exportDir(`${link}${suffix}`), suffix).toThrow(/not a directory/);
+    }
     outsideUntouched();
   });
 

@@ -103,6 +103,33 @@ describe('saveImage never follows a link planted before the save', () => {
     untouched();
   });
 
+  // open(2) follows a final symlink despite O_NOFOLLOW when the path ends in "/" or "/."
+  it.each(['/', '//', '/.', '/./'])('the target given as out%s, out a symlink: refused (ELOOP), nothing written through it', async (suffix) => {
+    fs.symlinkSync(elsewhere, join(dir, 'out'));
+    const { base, ov } = await changed();
+    await expectSaveError(saveImage(ov, `${dir}/out${suffix}`, { ...SAVE, base }), 'ELOOP', /\/out$/);
+    untouched();
+  });
+
+  it('the target given as out/.., out a symlink: refused before anything is written (ERR_INVALID_ARG_VALUE)', async () => {
+    fs.symlinkSync(elsewhere, join(dir, 'out'));
+    const { base, ov } = await changed();
+    const err = await saveImage(ov, `${dir}/out/..`, { ...SAVE, base }).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect((err as Error).message).toMatch(/target.*\.\./);
+    untouched();
+    expect(fs.readdirSync(dir).sort()).toEqual(['elsewhere', 'out', 'victim']);
+  });
+
+  it('a target below a regular file (afile/out), or a regular file itself: ENOTDIR naming it', async () => {
+    fs.writeFileSync(join(dir, 'afile'), '');
+    const { base, ov } = await changed();
+    await expectSaveError(saveImage(ov, join(dir, 'afile', 'out'), { ...SAVE, base }), 'ENOTDIR', /\/afile$/);
+    await expectSaveError(saveImage(ov, join(dir, 'afile', 'sub', 'out'), { ...SAVE, base }), 'ENOTDIR', /\/afile(\/sub)?$/);
+    await expectSaveError(saveImage(ov, join(dir, 'afile'), { ...SAVE, base }), 'ENOTDIR', /\/afile$/);
+    expect(fs.readFileSync(join(dir, 'afile'), 'utf8')).toBe('');
+  });
+
   it('a blob name that is a symlink, a FIFO, or a torn copy: replaced by the verified blob; the save completes', async () => {
     const target = join(dir, 'out');
     const [first, second, third] = await partialLayout(target);
@@ -112,7 +139,6 @@ describe('saveImage never follows a link planted before the save', () => {
     fs.rmSync(join(blobs, second!));
     fs.writeFileSync(join(blobs, second!), 'torn');
     fs.rmSync(join(blobs, third!));
-    fs.mkdirSync(join(dir, 'fifo'));
     // A FIFO under a blob's name: a reader that opened it would wait for a writer for ever.
     (await import('node:child_process')).execFileSync('mkfifo', [join(blobs, third!)]);
     const { base, ov } = await changed();
@@ -145,6 +171,55 @@ describe('saveImage never follows a link planted before the save', () => {
     const err = await expectSaveError(saveImage(ov, target, { ...SAVE, base }), 'ERR_NOT_A_LAYOUT', /out$/);
     expect(err.message).toMatch(/not empty/);
     expect(fs.readdirSync(target)).toEqual(['notes.txt']);
+  });
+
+  it('a target holding other files and names like temporaries: refused, and none of them removed', async () => {
+    const target = join(dir, 'out');
+    fs.mkdirSync(target);
+    const names = ['.layerfs-tmp-mydraft', '.layerfs-tmp-0123456789abcdef', 'notes.txt', '.layerfs-tmp-zz', '.layerfs-tmp-x'];
+    for (const name of names) fs.writeFileSync(join(target, name), name);
+    const { base, ov } = await changed();
+    await expectSaveError(saveImage(ov, target, { ...SAVE, base }), 'ERR_NOT_A_LAYOUT', /out$/);
+    expect(fs.readdirSync(target).sort()).toEqual([...names].sort());
+  });
+
+  // Another user who may write blobs/ or blobs/<alg> could swap a verified blob after the
+  // save; only the top directory may be shared (the inode checks cover what is written there).
+  it.each([
+    ['blobs writable by others', (t: string) => fs.chmodSync(join(t, 'blobs'), 0o777), /out\/blobs$/],
+    ['blobs/sha256 writable by its group', (t: string) => fs.chmodSync(join(t, 'blobs', 'sha256'), 0o775), /out\/blobs\/sha256$/],
+    ['blobs/sha256 sticky and world-writable, like /tmp', (t: string) => fs.chmodSync(join(t, 'blobs', 'sha256'), 0o1777), /out\/blobs\/sha256$/],
+    ['blobs/sha256 owned by another user', (t: string) => fs.chownSync(join(t, 'blobs', 'sha256'), 65534, 65534), /out\/blobs\/sha256$/],
+  ])('an existing layout with %s: refused (ERR_UNSAFE_LAYOUT) before anything is written or removed', async (_label, spoil, path) => {
+    const target = join(dir, 'out');
+    await partialLayout(target);
+    fs.writeFileSync(join(target, 'blobs', 'sha256', '.layerfs-tmp-0123456789abcdef'), 'left');
+    spoil(target);
+    const before = fs.readdirSync(join(target, 'blobs', 'sha256')).sort();
+    const { base, ov } = await changed();
+    const err = await expectSaveError(saveImage(ov, target, { ...SAVE, base }), 'ERR_UNSAFE_LAYOUT', path);
+    expect(err.message).toMatch(/not writable by group or others/);
+    expect(fs.readdirSync(join(target, 'blobs', 'sha256')).sort()).toEqual(before);
+    expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+  });
+
+  it('a top directory writable by others is used; the directories saveImage makes are not, whatever the umask', async () => {
+    const target = join(dir, 'out');
+    fs.mkdirSync(target);
+    fs.chmodSync(target, 0o777);
+    const { base, ov } = await changed();
+    const mask = process.umask(0);
+    let saved;
+    try {
+      saved = await saveImage(ov, target, { ...SAVE, base });
+      await saveImage(ov, join(dir, 'made'), { ...SAVE, base });
+    } finally {
+      process.umask(mask);
+    }
+    for (const d of [join(target, 'blobs'), join(target, 'blobs', 'sha256'), join(dir, 'made'), join(dir, 'made', 'blobs', 'sha256')]) {
+      expect(fs.statSync(d).mode & 0o022, d).toBe(0);
+    }
+    expect(readByTools(target, 'v2', dir)).toEqual(saved.layers.map((l) => l.digest));
   });
 
   it('a target inside a set-group-ID directory (its new directories inherit the bit): saved', async () => {
@@ -206,6 +281,28 @@ describe('saveImage never follows a link planted while it runs', () => {
     return { planted, result };
   }
 
+  /**
+   * A `ready` for racing: once `when` holds, takes the first temporary in `at` out of the
+   * layout (renamed away), as another user would before putting something at its name.
+   */
+  function takeTemp(at: string, when: () => boolean): { ready: () => boolean; name: () => string } {
+    let taken: string | undefined;
+    return {
+      ready: () => {
+        const temp = fs.existsSync(at) && when() ? fs.readdirSync(at).find((f) => f.startsWith('.layerfs-tmp-')) : undefined;
+        if (!temp) return false;
+        try {
+          fs.renameSync(join(at, temp), join(dir, 'taken'));
+        } catch {
+          return false; // renamed into place already
+        }
+        taken = temp;
+        return true;
+      },
+      name: () => taken!,
+    };
+  }
+
   it('index.json -> victim planted mid-save: the link is replaced, the victim untouched', async () => {
     const target = join(dir, 'out');
     const { base, ov } = await changed();
@@ -237,48 +334,71 @@ describe('saveImage never follows a link planted while it runs', () => {
     expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
   });
 
-  it('blobs/sha256 swapped for a symlink mid-save: nothing written elsewhere, no index.json (ERR_TARGET_CHANGED)', async () => {
+  it.each([
+    ['blobs/sha256 swapped for a symlink', (t: string) => {
+      fs.renameSync(join(t, 'blobs', 'sha256'), join(t, 'blobs', 'moved'));
+      fs.symlinkSync(elsewhere, join(t, 'blobs', 'sha256'));
+    }, (t: string) => join(t, 'blobs', 'sha256')],
+    ['blobs itself swapped for a symlink', (t: string) => {
+      fs.renameSync(join(t, 'blobs'), join(t, 'blobs.moved'));
+      fs.symlinkSync(elsewhere, join(t, 'blobs'));
+    }, (t: string) => join(t, 'blobs')],
+    ['the target itself moved away and a new directory made at its name', (t: string) => {
+      fs.renameSync(t, join(dir, 'out.moved'));
+      fs.mkdirSync(t);
+    }, (t: string) => t],
+  ])('%s mid-save: ERR_TARGET_CHANGED naming what changed, nothing written elsewhere, no index.json', async (_label, swap, changed_) => {
     const target = join(dir, 'out');
     const { base, ov } = await changed();
-    const sha = join(target, 'blobs', 'sha256');
     const { planted, result } = await racing(
       () => saveImage(ov, target, { ...SAVE, base }),
-      () => fs.existsSync(sha),
-      () => {
-        fs.renameSync(sha, join(target, 'blobs', 'moved'));
-        fs.symlinkSync(elsewhere, sha);
-      },
+      () => fs.existsSync(join(target, 'blobs', 'sha256')),
+      () => swap(target),
     );
     expect(planted).toBe(true);
     untouched();
     expect(result).toBeInstanceOf(SaveImageError);
-    expect((result as SaveImageError).code).toBe('ERR_TARGET_CHANGED');
+    expect(result).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: changed_(target) });
     expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+    expect(fs.existsSync(join(dir, 'out.moved', 'index.json'))).toBe(false);
   });
 
   it('a temporary replaced by another process before its rename: ERR_TARGET_CHANGED, no index.json', async () => {
     const target = join(dir, 'out');
     const { base, ov } = await changed();
     const sha = join(target, 'blobs', 'sha256');
-    let swapped: string | undefined;
+    const temp = takeTemp(sha, () => true);
     const { planted, result } = await racing(
       () => saveImage(ov, target, { ...SAVE, base }),
-      () => {
-        const temp = fs.existsSync(sha) ? fs.readdirSync(sha).find((f) => f.startsWith('.layerfs-tmp-')) : undefined;
-        if (!temp) return false;
-        try {
-          fs.renameSync(join(sha, temp), join(dir, 'taken'));
-        } catch {
-          return false; // renamed into place already
-        }
-        swapped = temp;
-        return true;
-      },
-      () => fs.writeFileSync(join(sha, swapped!), 'not the blob'),
+      temp.ready,
+      () => fs.writeFileSync(join(sha, temp.name()), 'not the blob'),
     );
     expect(planted).toBe(true);
     expect(result).toBeInstanceOf(SaveImageError);
     expect((result as SaveImageError).code).toBe('ERR_TARGET_CHANGED');
     expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+    // The bytes renamed in its place were nobody's verified blob: not left under the digest name.
+    expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
+  });
+
+  // The top directory is the one another user may write (the blobs' directories may not be).
+  it.each([
+    ['oci-layout', (target: string) => !fs.existsSync(join(target, 'oci-layout'))],
+    ['index.json', (target: string) => fs.existsSync(join(target, 'oci-layout'))],
+  ])('%s: its temporary replaced by a symlink to the victim before its rename: ERR_TARGET_CHANGED, the name removed', async (name, stage) => {
+    const target = join(dir, 'out');
+    const { base, ov } = await changed();
+    const temp = takeTemp(target, () => stage(target));
+    const { planted, result } = await racing(
+      () => saveImage(ov, target, { ...SAVE, base }),
+      temp.ready,
+      () => fs.symlinkSync(victim, join(target, temp.name())),
+    );
+    expect(planted).toBe(true);
+    untouched();
+    expect(result).toBeInstanceOf(SaveImageError);
+    expect(result).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: join(target, name) });
+    expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
+    expect(fs.existsSync(join(target, name))).toBe(false);
   });
 });

@@ -52,7 +52,12 @@ const BAD_SAVE: Bad[] = [
   ['config.Labels with a number', { config: { Labels: { a: 1 } } }, 'ERR_INVALID_ARG_TYPE', /options\.config\.Labels/],
   ['config.WorkingDir a list', { config: { WorkingDir: ['/'] } }, 'ERR_INVALID_ARG_TYPE', /options\.config\.WorkingDir/],
   ['config with an unknown field', { config: { Cmnd: ['sh'] } }, 'ERR_INVALID_ARG_VALUE', /options\.config.*Cmnd/],
+  // eslint-disable-next-line no-sparse-arrays
+  ['config.Cmd with a hole', { config: { Cmd: [, '/bin/sh'] } }, 'ERR_INVALID_ARG_TYPE', /options\.config\.Cmd\[0\].*string.*undefined/],
+  ['config.Entrypoint new Array(2)', { config: { Entrypoint: new Array(2) } }, 'ERR_INVALID_ARG_TYPE', /options\.config\.Entrypoint\[0\]/],
+  ['config.Env with a hole', { config: { Env: ['A=1', , 'B=2'] } }, 'ERR_INVALID_ARG_TYPE', /options\.config\.Env\[1\]/],
   ['base not an image', { base: {} }, 'ERR_INVALID_ARG_TYPE', /options\.base.*Image/],
+  ['base with config null', { base: { layers: [], layerBlobStream: () => undefined, config: null } }, 'ERR_INVALID_ARG_TYPE', /options\.base.*Image/],
 ];
 
 function expectOptionError(f: () => unknown, code: string, option: RegExp): void {
@@ -112,6 +117,99 @@ describe('saveImage option checks', () => {
   });
 });
 
+/** The config blob saveImage wrote into `target`. */
+function writtenConfig(target: string, saved: { config: { digest: string } }): { config: Record<string, unknown>; history: Array<{ created_by: string }> } {
+  return JSON.parse(fs.readFileSync(join(target, 'blobs', 'sha256', saved.config.digest.slice(7)), 'utf8'));
+}
+
+/** An object whose `key` is a getter giving `first`, then `later` on every read after, counting reads. */
+function shifting<T extends object>(o: T, key: string, first: unknown, later: unknown): T & { reads: () => number } {
+  let reads = 0;
+  Object.defineProperty(o, key, { enumerable: true, get: () => (reads++ === 0 ? first : later) });
+  return Object.defineProperty(o, 'reads', { value: () => reads, enumerable: false, configurable: true }) as T & { reads: () => number };
+}
+
+describe('saveImage reads each option once, and only its own copy', () => {
+  it.each([
+    ['ref', 'v1', '../evil'],
+    ['createdBy', 'layerfs test', 42],
+    ['config', { Cmd: ['/bin/true'] }, { Cmnd: 1 }],
+  ])('a getter for %s is read once: what was checked is what is written', async (key, first, later) => {
+    const target = join(work, `getter-${key}`);
+    const options = shifting({ sourceDateEpoch: 0 }, key, first, later);
+    const saved = await saveImage(overlay(), target, options as never);
+    expect(options.reads()).toBe(1);
+    const config = writtenConfig(target, saved);
+    if (key === 'ref') expect(JSON.parse(fs.readFileSync(join(target, 'index.json'), 'utf8')).manifests[0].annotations['org.opencontainers.image.ref.name']).toBe('v1');
+    if (key === 'createdBy') expect(config.history.at(-1)!.created_by).toBe('layerfs test');
+    if (key === 'config') expect(config.config).toEqual({ Cmd: ['/bin/true'] });
+  });
+
+  it('a getter for config.Env is read once', async () => {
+    const target = join(work, 'getter-env');
+    const config = shifting({}, 'Env', ['A=1'], ['no equals sign']);
+    const saved = await saveImage(overlay(), target, { config: config as never });
+    expect(config.reads()).toBe(1);
+    expect(writtenConfig(target, saved).config.Env).toEqual(['A=1']);
+  });
+
+  it('a getter for base is read once', async () => {
+    const image = await openImage(DEMO);
+    const ov = image.overlay();
+    const options = shifting({}, 'base', image, undefined);
+    const saved = await saveImage(ov, join(work, 'getter-base'), options as never);
+    expect(options.reads()).toBe(1);
+    expect(saved.layers.slice(0, -1).map((l) => l.digest)).toEqual(image.layers.map((l) => l.digest));
+  });
+
+  it('config lists and Labels changed by the caller after the call: the values checked are written', async () => {
+    const target = join(work, 'mutated');
+    const Cmd = ['/bin/sh', '-c', 'true'];
+    const Labels: Record<string, string> = { a: 'b' };
+    const saving = saveImage(overlay(), target, { config: { Cmd, Labels } });
+    (Cmd as unknown[]).push(5);
+    Cmd[0] = '/evil';
+    (Labels as Record<string, unknown>).n = 1;
+    const saved = await saving;
+    expect(writtenConfig(target, saved).config).toEqual({ Cmd: ['/bin/sh', '-c', 'true'], Labels: { a: 'b' } });
+  });
+
+  it('a list or object with its own toJSON is written as its data, not as what toJSON returns', async () => {
+    const target = join(work, 'tojson');
+    const Cmd = Object.assign(['/bin/sh'], { toJSON: () => 'not a list' });
+    const Labels = Object.defineProperty({ a: 'b' }, 'toJSON', { value: () => ({ injected: 'yes' }) });
+    const config = Object.defineProperty({ Cmd, Labels }, 'toJSON', { value: () => ({ Cmd: 'x' }) });
+    const saved = await saveImage(overlay(), target, { config });
+    expect(writtenConfig(target, saved).config).toEqual({ Cmd: ['/bin/sh'], Labels: { a: 'b' } });
+  });
+
+  it('a config field given as undefined takes the base image\'s value, as an undefined option takes its default', async () => {
+    const image = await openImage(DEMO);
+    const target = join(work, 'undefined-field');
+    const saved = await saveImage(image.overlay(), target, { base: image, config: { Cmd: undefined, User: 'nobody' } });
+    expect(writtenConfig(target, saved).config).toMatchObject({ Cmd: ['/bin/sh'], User: 'nobody' });
+    expect(writtenConfig(target, saved).config).toHaveProperty('Cmd');
+  });
+});
+
+describe('commit, exportTar and exportDir read each option once', () => {
+  it('compression and sourceDateEpoch getters are read once', async () => {
+    const options = shifting(shifting({}, 'compression', 'none', 'zstd'), 'sourceDateEpoch', 0, -1);
+    const w = overlay().exportTar(options as never);
+    await collectStream(w.stream);
+    expect((await w.info).mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
+  });
+
+  it('exportDir: allowNonEmpty and onProgress getters are read once', () => {
+    const target = fs.mkdtempSync(join(work, 'dir-getters-'));
+    const progress: string[] = [];
+    const options = shifting(shifting({}, 'allowNonEmpty', false, true), 'onProgress', (p: { path: string }) => progress.push(p.path), 'not a function');
+    overlay().exportDir(target, options as never);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(fs.readdirSync(target).sort()).toEqual(['a', 'b']);
+  });
+});
+
 describe('commit and exportTar option checks', () => {
   it.each(BAD_TAR)('%s: thrown by commit() and exportTar() before a stream exists', (_label, options, code, option) => {
     expectOptionError(() => overlay().commit(options as never), code, option);
@@ -130,6 +228,7 @@ describe('exportDir option checks', () => {
   const BAD_DIR: Bad[] = [
     ['allowNonEmpty a string', { allowNonEmpty: 'yes' }, 'ERR_INVALID_ARG_TYPE', /options\.allowNonEmpty.*boolean/],
     ['allowNonEmpty 1', { allowNonEmpty: 1 }, 'ERR_INVALID_ARG_TYPE', /options\.allowNonEmpty/],
+    ['overwrite a string', { overwrite: 'yes' }, 'ERR_INVALID_ARG_TYPE', /options\.overwrite.*boolean/],
     ['onProgress not a function', { onProgress: true }, 'ERR_INVALID_ARG_TYPE', /options\.onProgress.*function/],
     ['options a string', 'x', 'ERR_INVALID_ARG_TYPE', /"options" argument/],
   ];

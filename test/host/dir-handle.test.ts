@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync, writeSync, closeSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync, writeSync, closeSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,42 @@ describe('DirHandle', () => {
     } finally {
       d.close();
     }
+  });
+
+  it('open: a trailing slash or a final . never makes it follow a symlink at the last component; .. is lexical', () => {
+    // open(2) follows a final symlink despite O_NOFOLLOW when the path ends in "/" or "/."
+    // (path_resolution(7): a trailing slash, and "." as the last component, resolve through it).
+    mkdirSync(join(base, 'x'));
+    mkdirSync(join(base, 'elsewhere', 'real'), { recursive: true });
+    symlinkSync(join(base, 'elsewhere', 'real'), join(base, 'x', 'link'));
+    for (const suffix of ['/', '//', '/.', '/./', '/./.']) {
+      expect(() => DirHandle.open(`${base}/x/link${suffix}`), suffix).toThrow(/ELOOP|ENOTDIR/);
+    }
+    // x/link/.. is x (as path.resolve reads it), never the parent of the link's target.
+    const up = DirHandle.open(`${base}/x/link/..`);
+    const real = DirHandle.open(`${base}/x/`);
+    try {
+      expect([up.dev, up.ino]).toEqual([statSync(join(base, 'x')).dev, statSync(join(base, 'x')).ino]);
+      expect([real.dev, real.ino]).toEqual([up.dev, up.ino]);
+    } finally {
+      up.close();
+      real.close();
+    }
+    const root = DirHandle.open('/');
+    expect(root.ino).toBe(statSync('/').ino);
+    root.close();
+  });
+
+  it('open: an error names the path given, never a /proc/self/fd path', () => {
+    let err: (Error & { path?: string }) | undefined;
+    try {
+      DirHandle.open(join(base, 'missing'));
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err).toMatchObject({ code: 'ENOENT', path: join(base, 'missing') });
+    expect(err!.message).toContain(join(base, 'missing'));
+    expect(err!.message).not.toContain('/proc/self/fd');
   });
 
   it('keeps writing into the directory it made after its path is swapped for a symlink', () => {

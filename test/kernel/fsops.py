@@ -2,6 +2,7 @@
 """Filesystem operations for the kernel overlay tests that Node's fs cannot do.
 
   fsops.py apply FILE.json   run [{"op": "mknod"|"setxattr", ...}] in order
+  fsops.py dump DIR...       describe every object of each DIR, as session does UPPER
   fsops.py session MOUNT UPPER
                              in a child chrooted into MOUNT, run the operations read from stdin
                              (a JSON list of [name, ...args]) with the same system calls Node's
@@ -82,17 +83,48 @@ def read_all(path):
         os.close(fd)
 
 def rm_recursive(path):
-    # Node 20's rmSync({ recursive: true }): lstat, then unlink or empty the directory and rmdir.
+    # Node 20's rmSync(path, { recursive: true }) (lib/internal/fs/rimraf.js, rimrafSync): lstat; a
+    # non-directory is unlinked; a directory is rmdir'ed and, when not empty, emptied name by name
+    # and rmdir'ed again. A name that is gone by the time a step reaches it is not an error.
     # Names are taken in sorted order, as layerfs lists them: the kernel's readdir order is the
     # layers' filesystems' (lowest layer first, then upper), and a removal through a symlink to
     # an ancestor ends differently depending on it. docs/semantics.md, "Known differences".
-    st = os.lstat(path)
-    if stat.S_ISDIR(st.st_mode):
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError:
+        st = None  # unlink reports the error
+    try:
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            rmdir_emptying(path, None)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        if e.errno == errno.EPERM:
+            return rmdir_emptying(path, e)
+        if e.errno != errno.EISDIR:
+            raise
+        rmdir_emptying(path, e)
+
+def rmdir_emptying(path, original):
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        if e.errno == errno.ENOTDIR:
+            raise (original or e)
+        if e.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EPERM):
+            raise (original or e)
         for name in sorted(os.listdir(path)):
             rm_recursive(os.path.join(path, name))
-        os.rmdir(path)
-    else:
-        os.unlink(path)
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            return
 
 def open_flags(flags):
     return {"r": os.O_RDONLY, "r+": os.O_RDWR, "w": os.O_TRUNC | os.O_CREAT | os.O_WRONLY,
@@ -112,7 +144,11 @@ def run_op(op):
     elif name == "unlink": os.unlink(args[0])
     elif name == "mkdir": os.mkdir(args[0], 0o777)
     elif name == "rmdir": os.rmdir(args[0])
-    elif name == "rmrf": rm_recursive(args[0])
+    elif name == "rmrf":
+        # rmSync(path, { recursive: true }) lstats the path first (validateRmOptionsSync): any
+        # failure there, ENOENT included, is the call's; below it, rimraf tolerates ENOENT.
+        os.lstat(args[0])
+        rm_recursive(args[0])
     elif name == "rename": os.rename(args[0], args[1])
     elif name == "link": os.link(args[0], args[1], follow_symlinks=False)
     elif name == "symlink": os.symlink(args[0], args[1])
@@ -164,4 +200,5 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "session": session(sys.argv[2], sys.argv[3])
     elif cmd == "apply": apply(sys.argv[2])
-    else: raise SystemExit("usage: fsops.py apply FILE | session MOUNT UPPER")
+    elif cmd == "dump": json.dump([dump(d) for d in sys.argv[2:]], sys.stdout)
+    else: raise SystemExit("usage: fsops.py apply FILE | dump DIR... | session MOUNT UPPER")

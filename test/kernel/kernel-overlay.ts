@@ -51,43 +51,96 @@ export class KernelOverlay {
   readonly mountpoint: string;
   readonly upperdir: string;
   private mounted = false;
+  private readonly options: string[];
+  private readonly upperRoot: RootMeta;
+  private retired = 0;
 
   constructor(layers: readonly Layer[], options: { redirectDir?: boolean; upperRoot: RootMeta }) {
     this.base = mkdtempSync(pjoin(tmpdir(), 'lfs-k-'));
     this.mountpoint = pjoin(this.base, 'm');
     this.upperdir = pjoin(this.base, 'u');
-    // All layers' device nodes and xattrs are made by one python3 run, between creating the
-    // entries and setting their metadata (which must come last: creation touches mtimes).
-    const special: object[] = [];
-    const finish = layers.map((layer, i) => {
-      const dir = pjoin(this.base, `${i}`);
-      fs.mkdirSync(dir);
-      return writeLayer(layer, dir, special, new LowerIndex(layers.slice(0, i)));
-    });
-    if (special.length > 0) {
-      const opsFile = pjoin(this.base, 'ops.json');
-      writeFileSync(opsFile, JSON.stringify(special));
-      execFileSync('python3', [FSOPS, 'apply', opsFile]);
+    // The layers' device nodes and xattrs are made by python3 runs, between creating the
+    // entries and setting their metadata (which must come last: creation touches mtimes); one
+    // run for all layers, unless a layer links to files below it (then the layers below are
+    // finished first: its links are made on a mount of them).
+    // A layer the kernel refuses (a link to nothing below) fails here: leave no directory behind.
+    try {
+      const special: object[] = [];
+      const finish: Array<() => void> = [];
+      const makeSpecial = () => {
+        if (special.length === 0) return;
+        const opsFile = pjoin(this.base, 'ops.json');
+        writeFileSync(opsFile, JSON.stringify(special));
+        execFileSync('python3', [FSOPS, 'apply', opsFile]);
+        special.length = 0;
+      };
+      const setMetadata = () => {
+        for (const set of finish.splice(0)) set();
+      };
+      layers.forEach((layer, i) => {
+        const dir = pjoin(this.base, `${i}`);
+        fs.mkdirSync(dir);
+        const set = writeLayer(layer, dir, special, new LowerIndex(layers.slice(0, i)));
+        if (layer.lowerLinks && layer.lowerLinks.size > 0) {
+          // The layers below complete (copy-up copies their metadata), and this one but for its
+          // metadata (the links touch their parents' mtimes, which it sets last).
+          makeSpecial();
+          setMetadata();
+          linkOnLayersBelow(this.base, i, layer);
+        }
+        finish.push(set);
+      });
+      makeSpecial();
+      setMetadata();
+      const lowerDirs = layers.map((_, i) => `${i}`);
+      fs.mkdirSync(this.mountpoint);
+      this.upperRoot = options.upperRoot;
+      // The kernel's lowerdir= lists the TOP layer first; layerfs takes image order (bottom first).
+      // Paths relative to the mount's working directory keep 500 layers within the one-page
+      // limit on mount options.
+      this.options = [`lowerdir=${[...lowerDirs].reverse().join(':')}`, 'upperdir=u', 'workdir=w'];
+      if (options.redirectDir) this.options.push('redirect_dir=on');
+      this.mount();
+    } catch (e) {
+      this.dispose();
+      throw e;
     }
-    for (const setMetadata of finish) setMetadata();
-    const lowerDirs = layers.map((_, i) => `${i}`);
-    for (const d of ['u', 'w', 'm']) fs.mkdirSync(pjoin(this.base, d));
-    const r = options.upperRoot;
+  }
+
+  /** A fresh, empty upperdir (the image's root metadata) and workdir, mounted. */
+  private mount(): void {
+    for (const d of ['u', 'w']) fs.mkdirSync(pjoin(this.base, d));
+    const r = this.upperRoot;
     fs.chownSync(this.upperdir, r.uid, r.gid);
     fs.chmodSync(this.upperdir, r.mode & 0o7777);
     fs.utimesSync(this.upperdir, r.atimeMs / 1000, r.mtimeMs / 1000);
-    // The kernel's lowerdir= lists the TOP layer first; layerfs takes image order (bottom first).
-    // Paths relative to the mount's working directory keep 500 layers within the one-page
-    // limit on mount options.
-    const opts = [`lowerdir=${[...lowerDirs].reverse().join(':')}`, 'upperdir=u', 'workdir=w'];
-    if (options.redirectDir) opts.push('redirect_dir=on');
-    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', opts.join(','), this.mountpoint], { stdio: 'pipe', cwd: this.base });
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', this.options.join(','), this.mountpoint], { stdio: 'pipe', cwd: this.base });
     this.mounted = true;
+  }
+
+  /**
+   * Starts over on the same lower layers: unmounts, keeps the upperdir aside (its path is
+   * returned, to read back with `dumpDirs` once many are collected) and mounts a fresh one.
+   * Cheaper than a new KernelOverlay, which writes the layers again.
+   */
+  remount(): string {
+    execFileSync('umount', [this.mountpoint]);
+    this.mounted = false;
+    const kept = pjoin(this.base, `u-${this.retired++}`);
+    fs.renameSync(this.upperdir, kept);
+    fs.rmSync(pjoin(this.base, 'w'), { recursive: true, force: true });
+    this.mount();
+    return kept;
   }
 
   /** Runs operations inside the mount (chrooted, see fsops.py), then reads the upperdir back. */
   session(ops: readonly unknown[]): { outcomes: unknown[]; upper: UpperDumpEntry[] } {
     return JSON.parse(execFileSync('python3', [FSOPS, 'session', this.mountpoint, this.upperdir], { input: JSON.stringify(ops), encoding: 'utf8', maxBuffer: 1 << 28 }));
+  }
+
+  /** Describes every object of each directory (unmounted upperdirs), as `session` does the upperdir. */
+  static dumpDirs(dirs: readonly string[]): UpperDumpEntry[][] {
+    return JSON.parse(execFileSync('python3', [FSOPS, 'dump', ...dirs], { encoding: 'utf8', maxBuffer: 1 << 28 }));
   }
 
   dispose(): void {
@@ -110,6 +163,37 @@ export interface UpperDumpEntry {
   target?: string;
   rdev?: [number, number];
   xattrs?: Record<string, string>;
+}
+
+/**
+ * Makes layer `i`'s hard links to files of the layers below as containerd's applier makes
+ * them: link(2) on an overlay mount of the layers below with the layer's directory as the
+ * upper, so the kernel copies the target up into the layer (overlayfs.rst "Non-directories")
+ * and both names are one inode there. After the rest of the layer is written (layerfs takes
+ * the links last, lower-index.ts); a name already there is removed first, as the applier
+ * replaces what is at a name. Inside a chroot to the mount (fsops.py session), so absolute
+ * symlinks on the way resolve inside it.
+ */
+function linkOnLayersBelow(base: string, i: number, layer: Layer): void {
+  const dir = pjoin(base, `${i}`);
+  const mount = pjoin(base, `link-m${i}`);
+  const work = pjoin(base, `link-w${i}`);
+  fs.mkdirSync(mount);
+  fs.mkdirSync(work);
+  // With no layer below, the mount needs a lower directory all the same: an empty one.
+  if (i === 0) fs.mkdirSync(pjoin(base, 'link-empty'));
+  const lowerdir = i === 0 ? 'link-empty' : Array.from({ length: i }, (_, j) => `${i - 1 - j}`).join(':');
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir},upperdir=${i},workdir=link-w${i}`, mount], { stdio: 'pipe', cwd: base });
+  try {
+    const ops = [...layer.lowerLinks!].flatMap(([name, target]) => [['rmrf', name], ['link', target, name]]);
+    const run = JSON.parse(execFileSync('python3', [FSOPS, 'session', mount, dir], { input: JSON.stringify(ops), encoding: 'utf8', maxBuffer: 1 << 28 })) as { outcomes: unknown[] };
+    run.outcomes.forEach((outcome, k) => {
+      if (k % 2 === 1 && outcome !== 'ok') throw new Error(`kernel: link ${JSON.stringify(ops[k])} in layer ${i}: ${JSON.stringify(outcome)}`);
+    });
+  } finally {
+    execFileSync('umount', [mount]);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -141,6 +225,8 @@ function writeLayer(layer: Layer, dir: string, special: object[], below: LowerIn
     }
   }
   for (const p of layer.whiteouts) {
+    // A hard link to a lower file took the name already (the link replaced what was below).
+    if (layer.lowerLinks?.has(p)) continue;
     const own = layer.entries.get(p);
     // A whiteout that hides nothing is a no-op for OCI, but the kernel lists it in readdir of
     // a directory that is not merged (shared/reference note 12). layerfs follows OCI; the

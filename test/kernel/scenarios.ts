@@ -178,6 +178,17 @@ export const scenarios: Scenario[] = [
     ['symlink', 'target', '/new/'], ['symlink', 'target', '/etc/'], ['symlink', 'target', '/etc/passwd/'], ['symlink', '', '/empty'],
     ['link', '/etc/passwd', '/new2/'], ['link', '/etc/passwd', '/etc/'], ['link', '/etc/passwd', '/etc/hosts/'], ['stat', '/new'], ['stat', '/new2'],
   ] },
+  { rule: 'lookup', name: 'a symlink reports mode 0777 whatever its layer says (symlink(2) makes it so; nothing changes it)', layers: [
+    { '/l': { type: 'symlink', linkTarget: 'x', mode: 0o644, mtimeMs: T1 }, '/s': { type: 'symlink', linkTarget: '/l', mode: 0o4700, mtimeMs: T1 } },
+  ], ops: [['lstat', '/l'], ['lstat', '/s'], ['lchown', '/l', 1000, 1000], ['lstat', '/l']] },
+  { rule: 'link', name: 'a layer\'s hard links to files of the layers below: the target copied up into the layer, one inode with the links (containerd applies link(2) on the layers below)', layers: [
+    { '/bin': dir(0o755, T0), '/bin/busybox': file('ELF', 0o4755, T1, 3, 4), '/bin/ls': { type: 'hardlink', target: '/bin/busybox' }, '/lib': link('usr/lib', T1), '/usr/lib/libc.so': file('libc', 0o644, T1), '/etc/hosts': file('hosts'), '/etc/motd': link('hosts', T1) },
+    { '/usr/bin/env': { type: 'hardlink', target: '/bin/busybox' }, '/usr/bin/env2': { type: 'hardlink', target: '/usr/bin/env' }, '/bin/sh': { type: 'hardlink', target: '/bin/busybox' }, '/libc': { type: 'hardlink', target: '/lib/libc.so' }, '/etc/hosts2': { type: 'hardlink', target: '/etc/motd' }, '/etc/hosts': file('replaced', 0o600, T2) },
+  ], ops: [
+    ['lstat', '/bin/busybox'], ['lstat', '/bin/ls'], ['lstat', '/usr/bin/env'], ['lstat', '/usr/bin/env2'], ['lstat', '/libc'], ['lstat', '/usr/lib/libc.so'], ['lstat', '/etc/hosts2'], ['readlink', '/etc/hosts2'],
+    ['readFile', '/usr/bin/env'], ['readdir', '/usr/bin'], ['writeFile', '/usr/bin/env', 'patched'], ['readFile', '/bin/busybox'], ['lstat', '/bin/busybox'], ['lstat', '/usr/bin/env2'],
+    ['link', '/bin/sh', '/bin/sh3'], ['lstat', '/bin/sh'], ['unlink', '/bin/busybox'], ['lstat', '/bin/sh'],
+  ] },
   // ---- errors
   { rule: 'errors', name: 'errno of failing calls (and no copy-up from them)', layers: image, ops: [
     ['mkdir', '/etc'], ['mkdir', '/etc/passwd'], ['mkdir', '/etc/passwd/x'], ['mkdir', '/nope/x'], ['mkdir', `/${'n'.repeat(256)}`],
@@ -190,6 +201,9 @@ export const scenarios: Scenario[] = [
   { rule: 'regression', name: 'rm -r through a symlink to a parent removes by path, as Node does', layers: [
     { '/b/c': link('..', T0) },
   ], ops: [['rmrf', '/b/c/b']] },
+  { rule: 'regression', name: 'rm -r of a missing path is ENOENT: rmSync lstats it before removing anything', layers: [
+    {},
+  ], ops: [['rmrf', '/a'], ['rmrf', '/a']] },
   { rule: 'regression', name: 'rm -r through a symlink to the root, next to a directory only a lower layer has', layers: [
     { '/b/c/.wh.a': '' },
   ], ops: [['symlink', '/', '/b/a'], ['rmrf', '/b/a/b']] },

@@ -1,6 +1,6 @@
 import { Volume } from 'memfs';
 import { describe, expect, it } from 'vitest';
-import { LayerBuilder, LayerError, MemoryLayer } from '../../src/index.js';
+import { LayerBuilder, LayerError, MemoryLayer, Overlay } from '../../src/index.js';
 
 describe('LayerBuilder / MemoryLayer', () => {
   it('reads OCI whiteout names as whiteouts and opaque markers, not entries', () => {
@@ -36,8 +36,11 @@ describe('LayerBuilder / MemoryLayer', () => {
   });
 
   it('rejects hard links to missing entries, to directories, and cycles with a typed error', () => {
-    expect(() => MemoryLayer.fromJSON({ '/a': { type: 'hardlink', target: '/missing' } }, 'L')).toThrow(LayerError);
-    expect(() => MemoryLayer.fromJSON({ '/a': { type: 'hardlink', target: '/missing' } }, 'L')).toThrow('layer L: /a: hard link to missing entry /missing');
+    // A target outside the layer may be a file of the layers below: refused when stacked on nothing there.
+    const missing = MemoryLayer.fromJSON({ '/a': { type: 'hardlink', target: '/missing' } }, 'L');
+    expect([...missing.lowerLinks]).toEqual([['/a', '/missing']]);
+    expect(() => new Overlay({ lower: [missing] })).toThrow(LayerError);
+    expect(() => new Overlay({ lower: [missing] })).toThrow('layer L: /a: hard link to missing entry /missing (neither in this layer nor in the layers below it)');
     expect(() => MemoryLayer.fromJSON({ '/d': null, '/a': { type: 'hardlink', target: '/d' } })).toThrow(/hard link to directory/);
     expect(() => MemoryLayer.fromJSON({ '/a': { type: 'hardlink', target: '/b' }, '/b': { type: 'hardlink', target: '/a' } })).toThrow(/cycle/);
     expect(() => MemoryLayer.fromJSON({ '/l': { type: 'symlink' } })).toThrow(/symlink without a target/);

@@ -1,40 +1,78 @@
-import { Transform, type TransformCallback, type TransformOptions } from 'node:stream';
+import { createRequire } from 'node:module';
+import { Duplex, Transform, type TransformCallback, type TransformOptions } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
-import { Decompress as ZstdDecompress } from 'fzstd';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
-/** Layer media types name the compression, but files get renamed: the magic bytes decide. */
+/**
+ * Layer media types name the compression, but files get renamed: the magic bytes decide (an
+ * image's media type must then agree, image.ts). zstd: a frame (`28 b5 2f fd`) or a skippable
+ * frame (`5?` `2a 4d 18`, RFC 8878 section 3.1.2), which may come first.
+ */
 export function detectCompression(head: Uint8Array): Compression {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  if (head.length >= 4 && (head[0]! & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18) return 'zstd';
   return 'none';
 }
 
-/** zstd through fzstd (pure JavaScript: nothing to download or build at install). */
-class ZstdStream extends Transform {
-  private readonly z = new ZstdDecompress((chunk) => void this.push(Buffer.from(chunk)));
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    try {
-      this.z.push(chunk);
-      cb();
-    } catch (e) {
-      cb(e as Error);
-    }
-  }
-
-  override _flush(cb: TransformCallback): void {
-    try {
-      this.z.push(new Uint8Array(0), true);
-      cb();
-    } catch (e) {
-      cb(e as Error);
-    }
-  }
+/** The part of zstd-napi's binding used here: libzstd's streaming decoder (ZSTD_decompressStream). */
+interface ZstdDCtx {
+  /** [bytes left to flush in the current frame (0: at a frame's end), bytes written, bytes read]. */
+  decompressStream(dst: Uint8Array, src: Uint8Array): [number, number, number];
 }
 
-export function decompressor(kind: Compression): Transform | undefined {
+let zstdBinding: { DCtx: new () => ZstdDCtx } | undefined;
+
+/**
+ * zstd is decoded by libzstd itself (zstd-napi, a Node-API binding that builds the vendored
+ * libzstd with node-gyp when no prebuilt binary is fetched): the same decoder as `zstd -d`,
+ * so frames are checked as `zstd -t` checks them (content checksums verified when a frame has
+ * one, skippable frames skipped wherever they are, any number of frames, a window over
+ * 128 MiB refused as by the zstd command's default memory limit). The pure-JavaScript fzstd
+ * used before decoded at 95 MiB/s, verified no checksum and did not recognise a leading
+ * skippable frame (docs/layers.md has the measurements). This is the one module that knows
+ * the binding.
+ */
+function loadZstd(): { DCtx: new () => ZstdDCtx } {
+  if (zstdBinding) return zstdBinding;
+  try {
+    zstdBinding = createRequire(import.meta.url)('zstd-napi/binding') as { DCtx: new () => ZstdDCtx };
+  } catch (e) {
+    throw new Error(`the zstd decoder (zstd-napi's native binding) is not available: ${(e as Error).message}`);
+  }
+  return zstdBinding;
+}
+
+/** Decoded output comes in chunks this large (they become file content, content-views.ts). */
+const ZSTD_OUT_CHUNK = 1 << 20;
+
+/**
+ * A zstd stream decoded chunk by chunk. An async generator, so the decoder waits while the
+ * stages after it are busy: one input chunk of a zstd bomb can stand for gigabytes, and
+ * decoding it all in one call, ahead of the byte limit, would hold them in memory.
+ */
+function zstdDecoder(): Duplex {
+  const dctx = new (loadZstd().DCtx)();
+  return Duplex.from(async function* (source: AsyncIterable<Buffer>) {
+    let inFrame = false;
+    for await (const chunk of source) {
+      let src: Buffer = chunk;
+      for (;;) {
+        const dst = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
+        const [left, written, read] = dctx.decompressStream(dst, src);
+        src = src.subarray(read);
+        inFrame = left !== 0;
+        if (written > 0) yield dst.subarray(0, written);
+        // Done with this chunk once it is all read and the decoder has nothing more to give.
+        if (src.length === 0 && written < dst.length) break;
+      }
+    }
+    if (inFrame) throw new Error('zstd: the stream ends inside a frame (truncated)');
+  });
+}
+
+export function decompressor(kind: Compression): Duplex | undefined {
   // Up to 64 MiB inflated ahead of the parse: zlib stops inflating once its output buffer
   // holds highWaterMark bytes, and with the default (one chunk) every pause of this thread
   // (a collection, a burst of small entries) stopped it too. 166 MiB layer: 808 -> 673-740 ms
@@ -47,7 +85,7 @@ export function decompressor(kind: Compression): Transform | undefined {
   if (kind === 'gzip') {
     return createGunzip({ chunkSize: 1 << 20, readableHighWaterMark: 64 << 20, writableHighWaterMark: 4 << 20 } as ZlibOptions & TransformOptions);
   }
-  if (kind === 'zstd') return new ZstdStream();
+  if (kind === 'zstd') return zstdDecoder();
   return undefined;
 }
 
@@ -64,24 +102,6 @@ export function decompressor(kind: Compression): Transform | undefined {
 export class HandOff extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     setImmediate(() => cb(null, chunk));
-  }
-}
-
-/**
- * Cuts chunks into slices of at most `size` bytes, for a decoder that inflates all it is given
- * at once, synchronously (fzstd): Node's backpressure acts between writes, so a decoder fed
- * 1 MiB of a bomb put out over a gigabyte before anything could wait (an RLE block is 4 bytes
- * for 128 KiB, RFC 8878 3.1.1.2). Fed 1 KiB at a time, it holds at most one slice's output
- * (32 MiB at that ratio) past its high-water mark. The slices are views, never copies.
- */
-export class InputSlices extends Transform {
-  constructor(private readonly size = 1024) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    for (let at = 0; at < chunk.length; at += this.size) this.push(chunk.subarray(at, at + this.size));
-    cb();
   }
 }
 

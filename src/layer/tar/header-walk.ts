@@ -2,6 +2,7 @@ import { readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { keepExactOn } from './pax-xattrs.js';
+import { paxHeaderFault } from './pax-records.js';
 
 /**
  * Indexing an uncompressed tar on disk by reading only the blocks that hold headers.
@@ -125,6 +126,8 @@ export async function walkHeaders(fd: number, fileSize: number, onEntry: (header
         const size = header.size;
         if (!Number.isSafeInteger(size) || size <= 0 || size > MAX_LONG_HEADER) return false;
         const body = bytes(at, size);
+        // A malformed PAX header: the streaming pass refuses it, naming it (pax-records.ts).
+        if ((type === 'pax-header' || type === 'pax-global-header') && paxHeaderFault(body) !== undefined) return false;
         if (type === 'gnu-long-path') longPath = codec.decodeLongPath(body, 'latin1');
         else if (type === 'gnu-long-link-path') longLinkPath = codec.decodeLongPath(body, 'latin1');
         else if (type === 'pax-global-header') paxGlobal = codec.decodePax(body);

@@ -52,16 +52,31 @@ export function keepExactOn(pax: Record<string | symbol, unknown>, body: Buffer)
 
 interface ExtractInternals {
   _decodeLongHeader?: (body: Buffer) => void;
-  _header?: { type?: string } | null;
+  _header?: { type?: string; name?: string; byteOffset?: number } | null;
   _pax?: Record<string | symbol, unknown> | null;
 }
 
-/** Makes an extract keep exact xattr values on `header.pax[RAW_XATTRS]`. False if it cannot. */
-export function keepExactXattrs(extract: object): boolean {
+/** A PAX header (local or global) about to be decoded: its ustar name, and where its body starts. */
+export interface PaxHeaderSeen {
+  name: string;
+  byteOffset: number;
+  global: boolean;
+}
+
+/**
+ * Makes an extract keep exact xattr values on `header.pax[RAW_XATTRS]`. False if it cannot.
+ * `onPaxHeader` sees each PAX header's raw body first (TarLayer refuses malformed records
+ * there, pax-records.ts); what it throws ends the extract with that error.
+ */
+export function keepExactXattrs(extract: object, onPaxHeader?: (body: Buffer, header: PaxHeaderSeen) => void): boolean {
   const x = extract as ExtractInternals;
   const decode = x._decodeLongHeader;
   if (typeof decode !== 'function') return false;
   x._decodeLongHeader = function (this: ExtractInternals, body: Buffer) {
+    const type = this._header?.type;
+    if (onPaxHeader && (type === 'pax-header' || type === 'pax-global-header')) {
+      onPaxHeader(body, { name: this._header?.name ?? '', byteOffset: this._header?.byteOffset ?? 0, global: type === 'pax-global-header' });
+    }
     decode.call(this, body);
     if (this._header?.type === 'pax-header' && this._pax) keepExactOn(this._pax, body);
   };

@@ -2,7 +2,8 @@ import { ContentStore } from './content-store.js';
 import { HashingStream } from './hashing-stream.js';
 import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js';
 import { walkHeaders } from './header-walk.js';
-import { keepExactXattrs, RAW_XATTRS } from './pax-xattrs.js';
+import { keepExactXattrs, RAW_XATTRS, type PaxHeaderSeen } from './pax-xattrs.js';
+import { paxHeaderFault } from './pax-records.js';
 import { createHash } from 'node:crypto';
 import { read, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import type { ContentRef, EntrySpec, EntryType } from '../entry.js';
 import { ContentFile, NotRegularFile } from '../content-file.js';
 import { IndexedLayer } from '../indexed-layer.js';
 import { LayerBuilder, LayerError } from '../layer-builder.js';
-import { ByteLimit, decompressor, detectCompression, HandOff, InputSlices, type Compression } from './decompress.js';
+import { ByteLimit, decompressor, detectCompression, HandOff, type Compression } from './decompress.js';
 import { TarLayerError } from './errors.js';
 import { layerPath, printable, utf8Name } from './entry-name.js';
 import { makedev } from '../device.js';
@@ -161,13 +162,18 @@ export class TarLayer extends IndexedLayer {
     const limit = new ByteLimit(maxBytes, () => new TarLayerError(name, `byte ${maxBytes}`, `uncompressed size exceeds the bound of ${maxBytes} bytes (maxBytes)`));
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
-    keepExactXattrs(extract); // xattr values as bytes (pax-xattrs.ts); without it they are reported lossy
+    // xattr values as bytes (pax-xattrs.ts; without it they are reported lossy), and malformed
+    // PAX records refused before tar-stream half applies them (pax-records.ts).
+    keepExactXattrs(extract, (body, pax) => {
+      const fault = paxHeaderFault(body);
+      if (fault !== undefined) throw malformedPax(name, pax, fault);
+    });
     const rawCount = new ByteLimit(); // counts what this pass reads (the worker hashes it)
     const tarHash = new HashingStream();
     // An uncompressed layer's digest is its diff_id: hash it once.
     const stages = compression === 'none'
       ? [rest, hashAside ? rawCount : rawHash, limit, extract]
-      : [rest, hashAside ? rawCount : rawHash, ...(compression === 'zstd' ? [new InputSlices()] : []), decompressor(compression), new HandOff(), limit, tarHash, extract];
+      : [rest, hashAside ? rawCount : rawHash, decompressor(compression), new HandOff(), limit, tarHash, extract];
     // Settles with the error that stopped the pipeline, if any (the extract is ended with it).
     const ended = pipeline(stages as unknown as [Readable, ...Transform[]]).then(() => undefined, (e: unknown) => {
       extract.destroy(e as Error);
@@ -363,6 +369,8 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
 function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer | ContentRef, lossy: TarLayerInfo['lossyXattrs']): void {
   const rawName = h.pax?.path ?? utf8Name(h.name);
   if (rawName === undefined || rawName.includes('\uFFFD')) throw new TarLayerError(layer, printable(h.name), 'name is not valid UTF-8');
+  // GNU tar substitutes "." for an empty name, which would make the entry the root.
+  if (rawName === '') throw new TarLayerError(layer, `(empty name, header at byte ${(h.byteOffset ?? 512) - 512})`, 'an entry must have a name');
   const where = layerPath(rawName);
   if ('refused' in where) throw new TarLayerError(layer, rawName, where.refused);
   const path = where.path;
@@ -375,15 +383,18 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
   const type = h.type !== undefined ? TYPES[h.type] : undefined;
   if (!type) throw new TarLayerError(layer, rawName, `unsupported entry type ${h.type}`);
   const pax = h.pax ?? NO_PAX;
+  const value = (key: 'uid' | 'gid' | 'mtime' | 'atime'): number | undefined => paxNumber(layer, rawName, pax, key);
+  const atime = value('atime');
+  const mtime = value('mtime');
   const spec: EntrySpec = {
     type,
     mode: (h.mode ?? 0) & 0o7777,
-    uid: pax.uid !== undefined ? Number(pax.uid) : h.uid ?? 0,
-    gid: pax.gid !== undefined ? Number(pax.gid) : h.gid ?? 0,
-    mtimeMs: pax.mtime !== undefined ? Number(pax.mtime) * 1000 : (h.mtime?.getTime() ?? 0),
-    ...(pax.atime !== undefined ? { atimeMs: Number(pax.atime) * 1000 } : {}),
+    uid: value('uid') ?? h.uid ?? 0,
+    gid: value('gid') ?? h.gid ?? 0,
+    mtimeMs: mtime !== undefined ? mtime * 1000 : (h.mtime?.getTime() ?? 0),
+    ...(atime !== undefined ? { atimeMs: atime * 1000 } : {}),
   };
-  const xattrs = xattrsOf(h.pax, (xattr) => lossy.push({ path, name: xattr }));
+  const xattrs = xattrsOf(layer, rawName, h.pax, (xattr) => lossy.push({ path, name: xattr }));
   if (xattrs) spec.xattrs = xattrs;
   if (type === 'file') spec.content = data;
   if (type === 'symlink') spec.linkTarget = h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '';
@@ -391,8 +402,27 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
   builder.add(path, spec);
 }
 
-/** xattrs from PAX records: `SCHILY.xattr.<name>` (GNU tar, Docker) and base64 `LIBARCHIVE.xattr.<name>`. */
-function xattrsOf(pax: Record<string, string> | null | undefined, onLossy: (name: string) => void): Record<string, Buffer> | undefined {
+/** PAX ids: decimal, 0..2^32-1 (GNU tar: "invalid uid=", "out of range 0..4294967295"). Times: decimal seconds with an optional fraction. */
+const PAX_NUMBER = { uid: /^[0-9]{1,10}$/, gid: /^[0-9]{1,10}$/, mtime: /^-?[0-9]{1,20}(\.[0-9]{1,20})?$/, atime: /^-?[0-9]{1,20}(\.[0-9]{1,20})?$/ };
+
+/**
+ * A numeric PAX record's value, or undefined when the record is absent. One that is not a
+ * number (`uid=abc`, an empty `gid=`, `mtime=12x`) or out of range was turned into NaN and
+ * stored: refused instead, as GNU tar refuses ids ("Malformed extended header").
+ */
+function paxNumber(layer: string, entry: string, pax: Readonly<Record<string, string>>, key: keyof typeof PAX_NUMBER): number | undefined {
+  const raw = pax[key];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  const id = key === 'uid' || key === 'gid';
+  if (!PAX_NUMBER[key].test(raw) || !Number.isFinite(n) || (id && n > 0xffffffff)) throw new TarLayerError(layer, entry, `malformed PAX record: invalid ${key}=${JSON.stringify(raw).slice(1, -1).slice(0, 40)}`);
+  return n;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** xattrs from PAX records: `SCHILY.xattr.<name>` (GNU tar, Docker) and base64 `LIBARCHIVE.xattr.<name>` (its name %-encoded). */
+function xattrsOf(layer: string, entry: string, pax: Record<string, string> | null | undefined, onLossy: (name: string) => void): Record<string, Buffer> | undefined {
   if (!pax) return undefined;
   const exact = (pax as { [RAW_XATTRS]?: Map<string, Buffer> })[RAW_XATTRS];
   const out: Record<string, Buffer> = {};
@@ -402,9 +432,26 @@ function xattrsOf(pax: Record<string, string> | null | undefined, onLossy: (name
       const bytes = exact?.get(name);
       out[name] = bytes ?? Buffer.from(v, 'utf8');
       if (!bytes && v.includes('\uFFFD')) onLossy(name);
-    } else if (k.startsWith('LIBARCHIVE.xattr.')) out[decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length))] = Buffer.from(v, 'base64');
+    } else if (k.startsWith('LIBARCHIVE.xattr.')) {
+      // Buffer.from(v, 'base64') skips characters that are not base64, and decodeURIComponent
+      // throws on a bad escape: either would be a silently different or an untyped failure.
+      let name: string;
+      try {
+        name = decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length));
+      } catch {
+        throw new TarLayerError(layer, entry, `malformed PAX record: ${k.slice(0, 80)} is not a valid %-encoded name`);
+      }
+      if (!BASE64.test(v) || v.length % 4 === 1) throw new TarLayerError(layer, entry, `malformed PAX record: ${k.slice(0, 80)} is not base64`);
+      out[name] = Buffer.from(v, 'base64');
+    }
   }
   return out;
+}
+
+/** A PAX header GNU tar would refuse: named by its own ustar name and offset (the entry it is for may be the name it fails to give). */
+function malformedPax(layer: string, pax: PaxHeaderSeen, fault: string): TarLayerError {
+  const kind = pax.global ? 'global PAX header' : 'PAX header';
+  return new TarLayerError(layer, `${printable(pax.name)} (${kind} at byte ${pax.byteOffset - 512}, for the entry after it)`, `malformed PAX extended header: ${fault}`);
 }
 
 const EMPTY = Buffer.alloc(0);

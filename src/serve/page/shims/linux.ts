@@ -24,7 +24,8 @@ export const errnos: Record<string, [number, string]> = {
   ENAMETOOLONG: [36, 'name too long'],
   ENOTEMPTY: [39, 'directory not empty'],
   ELOOP: [40, 'too many symbolic links encountered'],
-  EOPNOTSUPP: [95, 'operation not supported on socket'],
+  EFBIG: [27, 'file too large'],
+  ENOTSUP: [95, 'operation not supported on socket'],
 };
 
 /** What the page's bundle gets for a Node built-in it has no port of. */

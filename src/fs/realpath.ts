@@ -1,0 +1,53 @@
+import { posix } from 'node:path';
+import { step } from './errors.js';
+import type { OverlayEngine } from '../overlay/engine.js';
+import { asText } from '../overlay/names.js';
+
+/**
+ * `realpathSync` as Node 20 computes it in JavaScript (lib/fs.js): the path is made absolute
+ * and normalised by `path.resolve` first (so `file/` loses its slash and `x/..` folds before
+ * any lookup), then each prefix is lstat'ed; a symlink is stat'ed (so a dangling or looping
+ * one fails there, as `stat`) and read, and its target resolved against the prefix before it.
+ * Names are text, as Node's are: bytes that are not UTF-8 come back as U+FFFD.
+ * (`promises.realpath` is realpath(3) instead, see OverlayPromises.)
+ */
+export function nodeRealpath(engine: OverlayEngine, path: string): string {
+  let p = posix.resolve('/', path);
+  const seen = new Map<string, string>();
+  const known = new Set<string>();
+  let current = '/';
+  let base = '/';
+  let pos = 1;
+  while (pos < p.length) {
+    const next = p.indexOf('/', pos);
+    const previous = current;
+    if (next === -1) {
+      const last = p.slice(pos);
+      current += last;
+      base = previous + last;
+      pos = p.length;
+    } else {
+      current += p.slice(pos, next + 1);
+      base = previous + p.slice(pos, next);
+      pos = next + 1;
+    }
+    if (known.has(base)) continue;
+    const obj = step('lstat', base, () => engine.lookup(base, false));
+    if (obj.type !== 'symlink') {
+      known.add(base);
+      continue;
+    }
+    const info = engine.info(obj);
+    const id = `${info.ino}`;
+    let target = seen.get(id);
+    if (target === undefined) {
+      step('stat', base, () => engine.lookup(base, true));
+      target = asText(engine.readlink(obj));
+      seen.set(id, target);
+    }
+    p = posix.resolve(posix.resolve(previous, target), p.slice(pos));
+    current = base = '/';
+    pos = 1;
+  }
+  return p;
+}

@@ -1,0 +1,162 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TarLayer, TarLayerError } from '../../src/index.js';
+import { paxHeaderFault } from '../../src/layer/tar/pax-records.js';
+import { packTar, patchHeader } from '../support/to-tar.js';
+
+/**
+ * Malformed PAX extended headers: tar-stream's decoder keeps the records before the first one it
+ * cannot read and drops the rest, so a broken header was half applied. GNU tar refuses the same
+ * bytes (exit status 2, "Malformed extended header"); layerfs refuses the layer with a
+ * TarLayerError naming the PAX header, on both indexing paths (the streaming extract for a
+ * Buffer, the header walk for a tar on disk, which hands a broken header to the extract).
+ */
+const dir = fs.mkdtempSync(join(tmpdir(), 'lfs-pax-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** A tar whose first entry is a PAX header (typeflag `x`, or `g` for global) with `body`, then file `f`. */
+async function withPax(body: Buffer | string, typeflag = 'x'): Promise<Buffer> {
+  const tar = await packTar([
+    { header: { name: 'PaxHeaders/f', mode: 0o644 }, body: Buffer.from(body) },
+    { header: { name: 'f', mode: 0o644 }, body: 'hello' },
+  ]);
+  return patchHeader(tar, 0, (block) => {
+    block[156] = typeflag.charCodeAt(0);
+  });
+}
+
+/** What GNU tar says listing the archive: its exit status and its complaint. */
+function gnuTar(tar: Buffer): { status: number | null; stderr: string } {
+  const file = join(dir, 'gnu.tar');
+  fs.writeFileSync(file, tar);
+  const r = spawnSync('tar', ['-tf', file], { encoding: 'utf8' });
+  return { status: r.status, stderr: r.stderr };
+}
+
+/** The layer read both ways: from a Buffer (streaming extract) and from a file (header walk first). */
+async function bothWays(tar: Buffer): Promise<Array<PromiseSettledResult<TarLayer>>> {
+  const file = join(dir, `layer-${Math.random().toString(36).slice(2)}.tar`);
+  fs.writeFileSync(file, tar);
+  return Promise.allSettled([TarLayer.from(tar, { name: 'L' }), TarLayer.from(file, { name: 'L' })]);
+}
+
+const MALFORMED: Array<[string, string, RegExp]> = [
+  ['a zero length', '0 path=x\n', /shorter than the record's own length field/],
+  ['a length past the end of the header', '99 path=abc\n', /length 99 is out of range/],
+  ['a length larger than any number', '99999999999999999999 path=abc\n', /out of range/],
+  ['a non-numeric length', '1x path=abc\n', /missing blank after length/],
+  ['no length at all', 'path=abc\n', /missing length/],
+  ['a signed length', '+12 path=abc\n', /missing length/],
+  ['a record without "="', '11 pathabc\n', /missing equal sign/],
+  ['a length that does not end at a newline', '13 path=abcd!', /missing newline/],
+  ['a good record, then a broken one (was half applied: the path kept)', '12 path=abc\n9 size=5!\n', /record at byte 12: missing newline/],
+];
+
+describe('malformed PAX records are refused, as GNU tar refuses them', () => {
+  for (const [what, body, reason] of MALFORMED) {
+    it(`${what}: TarLayerError naming the PAX header, on both paths; GNU tar fails too`, async () => {
+      for (const typeflag of ['x', 'g']) {
+        const tar = await withPax(body, typeflag);
+        expect(gnuTar(tar).status, `GNU tar on ${JSON.stringify(body)} (${typeflag})`).not.toBe(0);
+        for (const r of await bothWays(tar)) {
+          expect(r.status).toBe('rejected');
+          const e = (r as PromiseRejectedResult).reason as Error;
+          expect(e).toBeInstanceOf(TarLayerError);
+          expect(e.message).toContain('layer L: PaxHeaders/f (');
+          expect(e.message).toContain(typeflag === 'g' ? 'global PAX header at byte 0' : 'PAX header at byte 0');
+          expect(e.message).toMatch(reason);
+        }
+      }
+    });
+  }
+
+  it('well-formed headers GNU tar accepts still read: NUL padding, leading zeros, several records', async () => {
+    const good: Array<[string, string]> = [
+      ['12 path=abc\n', '/abc'],
+      ['12 path=abc\n\0\0\0', '/abc'],
+      ['12 path=abc\n\0junk after a NUL', '/abc'], // GNU tar and tar-stream stop reading at a NUL
+      ['013 path=abc\n', '/abc'],
+      ['12 path=abc\n12 uid=1234\n', '/abc'],
+      ['7 =abc\n', '/f'], // an empty keyword: GNU tar ignores it (with a warning), so does tar-stream
+    ];
+    for (const [body, path] of good) {
+      const tar = await withPax(body);
+      expect(gnuTar(tar).status, JSON.stringify(body)).toBe(0);
+      for (const r of await bothWays(tar)) {
+        expect(r.status, JSON.stringify(body)).toBe('fulfilled');
+        const layer = (r as PromiseFulfilledResult<TarLayer>).value;
+        expect([...layer.entries.keys()], JSON.stringify(body)).toEqual(['/', path]);
+        expect(layer.read(layer.entries.get(path)!).toString()).toBe('hello');
+      }
+    }
+  });
+
+  it('a keyword that begins with a blank is refused: GNU tar skips the blank, tar-stream keeps it, so the two read different names', async () => {
+    const tar = await withPax('12  path=ab\n');
+    const gnu = spawnSync('tar', ['-tf', '-'], { input: tar, encoding: 'utf8' });
+    expect(gnu.stdout.trim()).toBe('ab'); // GNU tar reads the path
+    for (const r of await bothWays(tar)) {
+      expect(r.status).toBe('rejected');
+      expect(((r as PromiseRejectedResult).reason as Error).message).toMatch(/keyword begins with a blank/);
+    }
+  });
+
+  it('paxHeaderFault accepts what pax writes: records of every length across digit boundaries', () => {
+    for (let n = 1; n < 1200; n += 7) {
+      const value = 'v'.repeat(n);
+      const rest = 'path='.length + n + 2;
+      let length = rest + String(rest).length;
+      if (String(length).length !== String(rest).length) length = rest + String(length).length;
+      expect(paxHeaderFault(Buffer.from(`${length} path=${value}\n`)), `value of ${n} bytes`).toBeUndefined();
+      expect(paxHeaderFault(Buffer.from(`${length} path=${value}x\n`))).toBeDefined();
+    }
+  });
+});
+
+describe('PAX values that are not what their keyword needs', () => {
+  /** A tar of file `f` whose PAX header has `key=value`. */
+  const withRecord = (key: string, value: string) => {
+    const body = ` ${key}=${value}\n`;
+    let length = body.length + 1;
+    while (String(length).length + Buffer.byteLength(body) !== length) length++;
+    return withPax(`${length}${body}`);
+  };
+
+  it('an id that is not a decimal number in 0..2^32-1 is refused (it was stored as NaN), as GNU tar refuses it', async () => {
+    for (const [key, value] of [['uid', 'abc'], ['uid', '-5'], ['uid', '1.5'], ['gid', ''], ['uid', '99999999999999999999'], ['mtime', '12x'], ['atime', 'never']]) {
+      const tar = await withRecord(key!, value!);
+      if (key === 'uid' || key === 'gid') expect(gnuTar(tar).stderr, `GNU tar on ${key}=${value}`).toMatch(/Malformed extended header: invalid|out of range/);
+      for (const r of await bothWays(tar)) {
+        expect(r.status, `${key}=${value}`).toBe('rejected');
+        expect(((r as PromiseRejectedResult).reason as Error).message).toBe(`layer L: f: malformed PAX record: invalid ${key}=${value!.slice(0, 40)}`);
+      }
+    }
+  });
+
+  it('well-formed ids and times are applied: fractional and negative times too', async () => {
+    const cases: Array<[string, string, (l: TarLayer) => unknown, unknown]> = [
+      ['uid', '4294967295', (l) => l.entries.get('/f')!.uid, 4294967295],
+      ['mtime', '1234.5', (l) => l.entries.get('/f')!.mtimeMs, 1234500],
+      ['mtime', '-100', (l) => l.entries.get('/f')!.mtimeMs, -100000],
+    ];
+    for (const [key, value, read, expected] of cases) {
+      for (const r of await bothWays(await withRecord(key, value))) expect(read((r as PromiseFulfilledResult<TarLayer>).value), `${key}=${value}`).toBe(expected);
+    }
+  });
+
+  it('a LIBARCHIVE.xattr value that is not base64, or a name with a bad %-escape, is refused (it was decoded silently or threw an untyped URIError)', async () => {
+    for (const [key, message] of [['LIBARCHIVE.xattr.user.a', /is not base64/], ['LIBARCHIVE.xattr.user.%E0%A4%A', /not a valid %-encoded name/]] as const) {
+      const tar = await withRecord(key, key.endsWith('%A') ? 'AAAA' : 'not*base64!');
+      for (const r of await bothWays(tar)) {
+        expect(r.status).toBe('rejected');
+        expect((r as PromiseRejectedResult).reason).toBeInstanceOf(TarLayerError);
+        expect(((r as PromiseRejectedResult).reason as Error).message).toMatch(message);
+      }
+    }
+    const ok = await TarLayer.from(await withRecord('LIBARCHIVE.xattr.user.%41b', Buffer.from('value').toString('base64')));
+    expect(ok.entries.get('/f')!.xattrs.get('user.Ab')?.toString()).toBe('value');
+  });
+});

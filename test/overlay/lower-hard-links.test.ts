@@ -1,0 +1,90 @@
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { collectStream, ImageError, LayerError, MemoryLayer, Overlay, TarLayer, openImage } from '../../src/index.js';
+import { layerToTar, packTar } from '../support/to-tar.js';
+import { writeOciLayout } from '../support/oci-layout.js';
+
+/**
+ * A layer's hard link (tar typeflag 1) to a file of the layers below, as containerd's applier
+ * accepts it: link(2) on the tree below, which on an overlay copies the target up, so the
+ * layer holds both names as one inode. (test/kernel has the kernel's own answer for these
+ * stacks, [link] "a layer's hard links to files of the layers below", and the differential
+ * harness generates such links.)
+ */
+const dir = fs.mkdtempSync(join(tmpdir(), 'lfs-lowerlink-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const base = () => MemoryLayer.fromJSON({
+  '/bin/busybox': { type: 'file', content: 'ELF', mode: 0o4755, uid: 3, gid: 4 },
+  '/bin/ls': { type: 'hardlink', target: '/bin/busybox' },
+  '/d': null,
+  '/etc/f': 'f',
+  '/lnk': { type: 'symlink', linkTarget: 'bin' },
+}, 'base');
+const linkTar = (entries: Array<[string, string]>) => packTar(entries.map(([name, linkname]) => ({ header: { name, type: 'link', linkname } as never })));
+
+describe('hard links to files of lower layers', () => {
+  it('a tar layer linking to a lower file opens and stacks: both names one inode of the layer, the lower file\'s content and metadata', async () => {
+    const upper = await TarLayer.from(await linkTar([['usr/bin/env', 'bin/busybox'], ['usr/bin/sh', '/usr/bin/env']]), { name: 'top' });
+    expect([...upper.lowerLinks]).toEqual([['/usr/bin/env', '/bin/busybox'], ['/usr/bin/sh', '/bin/busybox']]);
+    const ov = new Overlay({ lower: [base(), upper] });
+    const [env, sh, busybox, ls] = ['/usr/bin/env', '/usr/bin/sh', '/bin/busybox', '/bin/ls'].map((p) => ov.lstatSync(p));
+    expect(ov.readFileSync('/usr/bin/env', 'utf8')).toBe('ELF');
+    // A read-only descriptor reads by position from the layer that holds the bytes.
+    const fd = ov.openSync('/usr/bin/sh', 'r');
+    const two = Buffer.alloc(2);
+    expect(ov.readSync(fd, two, 0, 2, 1)).toBe(2);
+    ov.closeSync(fd);
+    expect(two.toString()).toBe('LF');
+    expect({ mode: env!.mode, uid: env!.uid, gid: env!.gid, nlink: env!.nlink }).toEqual({ mode: 0o104755, uid: 3, gid: 4, nlink: 3 });
+    expect(sh!.ino).toBe(env!.ino);
+    expect(busybox!.ino).toBe(env!.ino); // the copied-up target
+    expect(ls!.ino).not.toBe(env!.ino); // the lower file's other name keeps the lower inode
+    expect(ls!.nlink).toBe(2);
+    // Writing one name copies it up alone (index=off), as for any lower hard link.
+    ov.writeFileSync('/usr/bin/env', 'patched');
+    expect(ov.readFileSync('/usr/bin/sh', 'utf8')).toBe('ELF');
+  });
+
+  it('exports and re-serialises as links: the merged tar holds the content once, the layer tar keeps its typeflag-1 entries', async () => {
+    const upper = await TarLayer.from(await linkTar([['env', 'bin/busybox']]));
+    const ov = new Overlay({ lower: [base(), upper] });
+    const tar = await collectStream(ov.exportTar({ compression: 'none' }).stream);
+    const back = await TarLayer.from(tar);
+    expect(back.entries.get('/env')!.inode).toBe(back.entries.get('/bin/busybox')!.inode);
+    expect(back.entries.get('/bin/ls')!.inode).not.toBe(back.entries.get('/env')!.inode);
+    const again = await TarLayer.from(await layerToTar(upper));
+    expect([...again.lowerLinks]).toEqual([['/env', '/bin/busybox']]);
+  });
+
+  it('a link to nothing below, to a directory, or whose result would depend on entry order is a LayerError naming the link', async () => {
+    const refused = async (entries: Parameters<typeof packTar>[0], message: RegExp) => {
+      const upper = await TarLayer.from(await packTar(entries), { name: 'top' });
+      expect(() => new Overlay({ lower: [base(), upper] })).toThrow(message);
+    };
+    const link = (name: string, linkname: string) => ({ header: { name, type: 'link', linkname } as never });
+    await refused([link('x', 'nowhere')], /layer top: \/x: hard link to missing entry \/nowhere \(neither in this layer nor in the layers below it\)/);
+    await refused([link('x', 'd')], /layer top: \/x: hard link to directory \/d/);
+    // The links come after the rest of the layer: a target the layer removes is not there.
+    await refused([link('x', 'bin/busybox'), { header: { name: 'bin/.wh.busybox' }, body: '' }], /layer top: \/x: hard link to missing entry \/bin\/busybox/);
+    await refused([link('x', 'bin/busybox'), { header: { name: 'bin/.wh..wh..opq' }, body: '' }], /hard link to missing entry/);
+    // Order-dependent: a link named like another link's target, or for the directory holding it,
+    // or a target that is the layer's own entry reached through its symlink.
+    await refused([link('x', 'lnk/ls'), link('bin/ls', 'etc/f')], /layer top: \/x: hard link to \/bin\/ls, which the layer also names as a link/);
+    await refused([link('bin', 'bin/busybox')], /layer top: \/bin: hard link named for a directory that holds its layer's link target \/bin\/busybox/);
+    await refused([{ header: { name: 'alias', type: 'symlink', linkname: 'own' } as never }, { header: { name: 'own/f' }, body: 'mine' }, link('x', 'alias/f')], /which is this layer's own \/own\/f through a symlink/);
+    expect(() => new Overlay({ lower: [base(), MemoryLayer.fromJSON({ '/x': { type: 'hardlink', target: '/bin/busybox' }, '/bin': { type: 'file', content: 'f' } }, 'top')] })).toThrow(LayerError);
+  });
+
+  it('openImage stacks an image whose layer links to a lower file, and refuses one whose link names nothing', async () => {
+    const good = join(dir, 'good');
+    writeOciLayout(good, [await layerToTar(base()), await linkTar([['usr/bin/env', 'bin/busybox']])]);
+    const image = await openImage(good);
+    expect(image.overlay().readFileSync('/usr/bin/env', 'utf8')).toBe('ELF');
+    const bad = join(dir, 'bad');
+    writeOciLayout(bad, [await layerToTar(base()), await linkTar([['usr/bin/env', 'bin/nothing']])]);
+    await expect(openImage(bad)).rejects.toSatisfy((e: unknown) => e instanceof ImageError && /layer sha256:[0-9a-f]{64}: corrupt layer \(.*hard link to missing entry \/bin\/nothing/.test((e as Error).message));
+  });
+});
