@@ -64,6 +64,14 @@ describe('decodePlainHeader gives what tar-stream decodes, or declines', () => {
       const mine = decodePlainHeader(b);
       expect(mine, `decoded: ${b.toString('latin1', 0, 100)}`).toBeDefined();
       expect(mine).toEqual(reference(b));
+      // The checksum is summed four bytes at a time on an aligned block, a byte at a time otherwise.
+      const unaligned = Buffer.alloc(513).subarray(1);
+      b.copy(unaligned);
+      expect(decodePlainHeader(unaligned)).toEqual(mine);
+      const corrupt = Buffer.alloc(513).subarray(1);
+      b.copy(corrupt);
+      corrupt[40] = corrupt[40]! ^ 0x10;
+      expect(decodePlainHeader(corrupt)).toBeUndefined();
     }
   });
 
@@ -113,7 +121,7 @@ describe('decodePlainHeader gives what tar-stream decodes, or declines', () => {
     big[108] = 0x80;
     expect(decodePlainHeader(big)).toBeUndefined();
     const bad = Buffer.from(file!);
-    bad[0] ^= 1;
+    bad[0] = bad[0]! ^ 1;
     expect(decodePlainHeader(bad)).toBeUndefined();
   });
 });
