@@ -9,11 +9,20 @@ import type { TarEntry } from './tar-writer.js';
 export interface EntryContext {
   /** Whether owners can be set (the process is root). */
   root: boolean;
+  /** The process's effective user and group (read once: each is a system call). */
+  uid: number;
+  gid: number;
+  /**
+   * The target itself: another user may own it (and so change its set-group-ID bit) while the
+   * export runs, so what is created in it is always given its owner (see writeFileEntry).
+   */
+  target: DirHandle;
   /** Records what could not be reproduced here, and why. */
   skip(path: string, reason: string): void;
 }
 
 const NODE_TYPE = { char: 0o020000, block: 0o060000, fifo: 0o010000 } as const;
+const S_ISGID = 0o2000;
 
 /**
  * errnos with which a filesystem refuses one extended attribute (an unsupported namespace, a
@@ -48,10 +57,23 @@ function writeXattrs(e: TarEntry, ctx: EntryContext, set: (name: string, value: 
   }
 }
 
+/**
+ * The owner to give a new file in `dir`, or undefined when there is none to give: without
+ * root (ownerOf), or as root when the file already has it. A file is created owned by the
+ * process's user, and by its group unless the directory is set-group-ID (open(2)); in a
+ * directory this export made or kept (mode 0700, its own: nobody else can set the bit), that
+ * is known without asking, and an fchown per file (a fifth of the system calls of a tree of
+ * empty files) is saved. In the target itself the owner is always set.
+ */
+function fileOwner(dir: DirHandle, e: TarEntry, ctx: EntryContext): { uid: number; gid: number } | undefined {
+  if (ctx.root && dir !== ctx.target && (dir.mode & S_ISGID) === 0 && e.uid === ctx.uid && e.gid === ctx.gid) return undefined;
+  return ownerOf(e, ctx);
+}
+
 /** The owner to set, or undefined when not root (then a differing owner is reported). */
 function ownerOf(e: TarEntry, ctx: EntryContext): { uid: number; gid: number } | undefined {
   if (ctx.root) return { uid: e.uid, gid: e.gid };
-  if (e.uid !== process.getuid?.() || e.gid !== process.getgid?.()) ctx.skip(e.path, `owner ${e.uid}:${e.gid} needs root`);
+  if (e.uid !== ctx.uid || e.gid !== ctx.gid) ctx.skip(e.path, `owner ${e.uid}:${e.gid} needs root`);
   return undefined;
 }
 
@@ -63,18 +85,18 @@ function ownerOf(e: TarEntry, ctx: EntryContext): { uid: number; gid: number } |
  * Returns the inode written when the entry has more names (hard links to follow), else 0.
  */
 export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: EntryContext): number {
-  const owner = ownerOf(e, ctx);
   const linked = (e.nlink ?? 1) > 1;
+  const empty = !e.data || e.data.length === 0;
   // xattrs go between the owner and the mode (writeXattrs): the write stops after the owner.
   const ownerOnly = e.xattrs !== undefined && e.xattrs.size > 0;
-  const file = { mode: e.mode, owner, mtimeMs: e.mtimeMs, data: e.data, ownerOnly };
+  const file = { mode: e.mode, owner: fileOwner(dir, e, ctx), mtimeMs: e.mtimeMs, data: e.data, ownerOnly, keepOpen: linked || !empty };
   const finish = (fd: number) => {
     if (!ownerOnly) return;
     writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(fd, k, v));
     finishFile(fd, e);
   };
-  if (!e.data || e.data.length === 0) {
-    const fd = dir.writeFile(name, { ...file, keepOpen: linked });
+  if (empty) {
+    const fd = dir.writeFile(name, file);
     if (fd === undefined) return 0;
     try {
       finish(fd);
@@ -83,7 +105,7 @@ export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: E
       closeSync(fd);
     }
   }
-  const pending = PendingFile.create(dir, (at) => dir.writeFile(at, { ...file, keepOpen: true })!);
+  const pending = PendingFile.create(dir, (at) => dir.writeFile(at, file)!);
   try {
     finish(pending.fd);
     pending.publish(name);
@@ -111,7 +133,7 @@ function setNodeMetadata(node: NodeRef, e: TarEntry, ctx: EntryContext): void {
 function withMade(dir: DirHandle, name: string, isRightType: (node: NodeRef) => boolean, e: TarEntry, ctx: EntryContext): number {
   const node = dir.openNode(name);
   try {
-    if (!isRightType(node) || node.stat.uid !== process.geteuid?.()) throw new ReplacedError(dir.labelOf(name));
+    if (!isRightType(node) || node.stat.uid !== ctx.uid) throw new ReplacedError(dir.labelOf(name));
     setNodeMetadata(node, e, ctx);
     return node.stat.ino;
   } finally {

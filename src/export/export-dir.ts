@@ -51,6 +51,9 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
   const report: ExportDirReport = { entries: 0, bytes: 0, skipped: [] };
   const ctx: EntryContext = {
     root: process.geteuid?.() === 0,
+    uid: process.geteuid?.() ?? -1,
+    gid: process.getegid?.() ?? -1,
+    target: root,
     skip: (path, reason) => void report.skipped.push({ path, reason }),
   };
   const open: OpenDir[] = [{ rel: '', dir: root }];

@@ -70,6 +70,43 @@ describe.skipIf(!isRoot)('exportDir metadata, against what GNU tar extracts from
     expect(fs.statSync(join(dir, 'bin/su'))).toMatchObject({ uid: 2 ** 31, gid: 3_000_000_001, mode: 0o104755 });
   });
 
+  it('files get the owner of the image in a set-group-ID target and in the directories made in it (which inherit the bit), as GNU tar gives them', async () => {
+    const ov = overlay({
+      '/': { type: 'directory', mode: 0o2775, uid: 0, gid: 9 },
+      '/f': { type: 'file', content: '', uid: 0, gid: 0 },
+      '/big': { type: 'file', content: 'data', uid: 0, gid: 0 },
+      '/d': { type: 'directory', mode: 0o755 },
+      '/d/g': { type: 'file', content: '', uid: 0, gid: 0 },
+      '/d/h': { type: 'file', content: 'data', uid: 0, gid: 0 },
+    });
+    const setgid = () => {
+      const d = fresh('setgid');
+      fs.chownSync(d, 0, 9);
+      fs.chmodSync(d, 0o2775);
+      return d;
+    };
+    const dir = setgid();
+    ov.exportDir(dir);
+    const tar = join(work, `t${n++}.tar`);
+    fs.writeFileSync(tar, await collectStream(ov.exportTar().stream));
+    const tarDir = setgid();
+    execFileSync('tar', ['--numeric-owner', '-xpf', tar, '-C', tarDir]);
+    expect(statsOf(dir)).toBe(statsOf(tarDir));
+    for (const f of ['f', 'big', 'd/g', 'd/h']) expect(fs.statSync(join(dir, f)).gid, f).toBe(0);
+  });
+
+  it('a target made set-group-ID by its owner while the export runs: files created in it still get the owner of the image', () => {
+    const dir = fresh('target');
+    overlay({ '/a': { type: 'file', content: '', uid: 0, gid: 0 }, '/b': { type: 'file', content: '', uid: 0, gid: 0 } }).exportDir(dir, {
+      onProgress: ({ path }) => {
+        if (path !== 'a') return;
+        fs.chownSync(dir, 0, 9);
+        fs.chmodSync(dir, 0o2775);
+      },
+    });
+    expect(fs.statSync(join(dir, 'b')).gid).toBe(0);
+  });
+
   it('gives the target itself the merged root\'s mode, owner and mtime', () => {
     const dir = fresh('dir');
     overlay().exportDir(dir);
