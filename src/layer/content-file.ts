@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, read, readSync, type BigIntStats } from 'node:fs';
 import { Readable } from 'node:stream';
 import { LayerError } from './layer-builder.js';
+import { hashOpenFile, type FileDigest } from './tar/hash-file.js';
 
 /**
  * Why content a layer serves from disk cannot be served. Stable strings, for code that tells
@@ -42,13 +44,15 @@ const MAX_READ = 2 ** 30;
  * blob), or its private spill file (inflated content, spill.ts).
  *
  * A held layer file is checked after every read: its fstat (device, inode, size, mtime,
- * ctime) must still be what it was when the layer verified it, else the read is an
- * `ERR_LAYER_CHANGED` error, never the bytes read. The check comes after the read because the
- * kernel stamps mtime/ctime before it copies a write's data in (file_update_time before
- * generic_perform_write) and changes i_size before it drops truncated pages: bytes that a
- * write or truncate had already reached are always seen with the new stamp. A rename over the
- * file or an unlink leaves this inode, and its content, as they were: the descriptor keeps
- * reading the verified bytes (the only stamp that changes is ctime, with the link count).
+ * ctime in nanoseconds, link count) must still be the stamp it had when its bytes were last
+ * verified. The check comes after the read because the kernel stamps mtime/ctime before it
+ * copies a write's data in (file_update_time before generic_perform_write) and changes i_size
+ * before it drops truncated pages: bytes that a write or truncate had already reached are
+ * always seen with a new stamp. Any change of the stamp (a write, a chmod, a new hard link, a
+ * rename over the file) is verified again: the whole file is hashed through the descriptor,
+ * with the same fstat before and after; if the hash is the verified digest, the new stamp is
+ * adopted and the read made again, else the read is an `ERR_LAYER_CHANGED` error, never the
+ * bytes read, and so is every read after it.
  */
 export class ContentFile {
   private fd: number | undefined;
@@ -56,6 +60,10 @@ export class ContentFile {
   private inFlight = 0;
   /** The descriptor close() let go of while operations were in flight: closed by the last. */
   private closing: number | undefined;
+  /** sha256 of the whole file as verified (`verified()`); until then a changed stamp is a change. */
+  private digest: string | undefined;
+  /** Why the file is no longer the verified one, once a check found it so: every later read fails. */
+  private failure: string | undefined;
 
   private constructor(
     /** The layer's name, for errors. */
@@ -64,7 +72,7 @@ export class ContentFile {
     readonly label: string,
     fd: number,
     /** The file as verified; undefined for a private file nobody else can reach. */
-    private readonly stamp: BigIntStats | undefined,
+    private stamp: BigIntStats | undefined,
     /** Bytes readable (the verified size; for a spill file, what was written). */
     public size: number,
   ) {
@@ -130,24 +138,29 @@ export class ContentFile {
 
   /**
    * Reads exactly `length` bytes at `position` into `buffer` at `offset`, then checks that the
-   * file is still the verified one. Every failure is a LayerContentError naming `entry`.
+   * file is still the verified one (once more after a file verified again). Every failure is a
+   * LayerContentError naming `entry`.
    */
   readAt(buffer: Uint8Array, offset: number, length: number, position: number, entry = this.label): void {
     const fd = this.fd;
     if (fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed', entry);
     if (position + length > this.size) throw this.error('ERR_LAYER_CHANGED', `a read of ${length} bytes at ${position} passes the end of ${this.label} (${this.size} bytes)`, entry);
-    let done = 0;
-    try {
-      while (done < length) {
-        const n = readSync(fd, buffer, offset + done, Math.min(length - done, MAX_READ), position + done);
-        if (n === 0) break;
-        done += n;
+    for (let attempt = 0; ; attempt++) {
+      let done = 0;
+      try {
+        while (done < length) {
+          const n = readSync(fd, buffer, offset + done, Math.min(length - done, MAX_READ), position + done);
+          if (n === 0) break;
+          done += n;
+        }
+      } catch (e) {
+        throw this.error('ERR_LAYER_IO', `reading ${this.label} failed: ${(e as Error).message}`, entry, e);
       }
-    } catch (e) {
-      throw this.error('ERR_LAYER_IO', `reading ${this.label} failed: ${(e as Error).message}`, entry, e);
+      if (this.confirm(entry, attempt)) {
+        if (done < length) throw this.error('ERR_LAYER_CHANGED', `${this.label} ended ${length - done} bytes early`, entry);
+        return;
+      }
     }
-    this.check(entry);
-    if (done < length) throw this.error('ERR_LAYER_CHANGED', `${this.label} ended ${length - done} bytes early`, entry);
   }
 
   /**
@@ -165,11 +178,11 @@ export class ContentFile {
         if (want <= 0) return void this.push(null);
         if (file.fd === undefined) return void this.destroy(file.error('ERR_LAYER_CLOSED', 'the layer was closed', entry));
         const buffer = Buffer.allocUnsafe(want);
-        read(file.hold(), buffer, 0, want, position, (err, n) => {
+        const attempt = (tries: number): void => read(file.hold(), buffer, 0, want, position, (err, n) => {
           file.release();
           try {
             if (err) throw file.error('ERR_LAYER_IO', `reading ${file.label} failed: ${err.message}`, entry, err);
-            file.check(entry);
+            if (!file.confirm(entry, tries)) return attempt(tries + 1); // verified again: read it again
             if (n === 0) throw file.error('ERR_LAYER_CHANGED', `${file.label} ended ${file.size - position} bytes early`, entry);
           } catch (e) {
             return void this.destroy(e as Error);
@@ -177,24 +190,72 @@ export class ContentFile {
           position += n;
           this.push(buffer.subarray(0, n));
         });
+        attempt(0);
       },
     });
   }
 
+  /**
+   * Records the digest the layer measured for the whole file while its stamp was unchanged:
+   * from now on a changed stamp is verified again against it instead of failing at once.
+   */
+  verified(digest: string): void {
+    this.digest = digest;
+  }
+
   /** Throws ERR_LAYER_CHANGED if the held file is no longer the one verified. */
   check(entry = this.label): void {
-    const was = this.stamp;
+    // A stamp changed and verified again says nothing about bytes read before: there are none.
+    this.confirm(entry, 0);
+  }
+
+  /**
+   * After a read: true if the stamp is the verified one, so the bytes read were the verified
+   * bytes; false if it had changed and the file was verified again (the caller reads again:
+   * its bytes may predate the check). Throws ERR_LAYER_CHANGED if the file is not the
+   * verified one, or if it changed again while read after a second verification (`attempt`).
+   */
+  private confirm(entry: string, attempt: number): boolean {
     const fd = this.fd;
     if (fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed', entry);
-    if (!was) return;
-    let now: BigIntStats;
+    const was = this.stamp;
+    if (!was) return true;
+    if (this.failure === undefined) {
+      const now = this.fstat(fd, entry);
+      const change = changeOf(was, now);
+      if (change === undefined) return true;
+      this.failure = attempt > 0 ? `${change}, again while it was read` : this.verifyAgain(fd, now, change, entry);
+      if (this.failure === undefined) return false;
+    }
+    throw this.error('ERR_LAYER_CHANGED', `${this.label} changed after it was verified (${this.failure})`, entry);
+  }
+
+  /**
+   * Hashes the whole file through the descriptor, between two fstats that must be `now`: the
+   * stamp is adopted if the bytes are the verified digest's. Returns why not, otherwise.
+   */
+  private verifyAgain(fd: number, now: BigIntStats, change: string, entry: string): string | undefined {
+    if (this.digest === undefined) return change; // still opening: nothing verified to compare with
+    if (now.size !== this.stamp!.size) return change;
+    let hashed: FileDigest;
     try {
-      now = fstatSync(fd, { bigint: true });
+      hashed = hashOpenFile(fd, readSync, createHash, this.size + 1);
+    } catch (e) {
+      throw this.error('ERR_LAYER_IO', `reading ${this.label} failed: ${(e as Error).message}`, entry, e);
+    }
+    const after = this.fstat(fd, entry);
+    if (changeOf(now, after) !== undefined) return `${change}, and again while it was hashed`;
+    if (hashed.bytes !== this.size || hashed.digest !== this.digest) return `${change}; its bytes are not the verified ones`;
+    this.stamp = after;
+    return undefined;
+  }
+
+  private fstat(fd: number, entry: string): BigIntStats {
+    try {
+      return fstatSync(fd, { bigint: true });
     } catch (e) {
       throw this.error('ERR_LAYER_IO', `fstat of ${this.label} failed: ${(e as Error).message}`, entry, e);
     }
-    const change = changeOf(was, now);
-    if (change) throw this.error('ERR_LAYER_CHANGED', `${this.label} changed after it was verified (${change})`, entry);
   }
 
   close(): void {
@@ -218,19 +279,12 @@ export class NotRegularFile extends Error {
   }
 }
 
-/**
- * What differs between two fstats of one descriptor, or undefined if the content is as it
- * was. ctime also moves when the link count does (a rename over the file, an unlink, a new
- * hard link), which leaves the content alone: a changed ctime counts only with the same link
- * count. (A change of mode or owner moves ctime too and is reported: a false alarm, never a
- * silent change.)
- */
+/** What differs between two fstats of one descriptor (any of it means "verify again"), or undefined. */
 function changeOf(was: BigIntStats, now: BigIntStats): string | undefined {
   if (now.dev !== was.dev || now.ino !== was.ino) return 'another file';
   if (now.size !== was.size) return `size ${was.size} -> ${now.size}`;
-  if (now.mtimeNs !== was.mtimeNs) return 'mtime moved';
-  if (now.ctimeNs !== was.ctimeNs && now.nlink === was.nlink) return 'ctime moved';
-  return undefined;
+  const moved = [now.mtimeNs !== was.mtimeNs && 'mtime', now.ctimeNs !== was.ctimeNs && 'ctime', now.nlink !== was.nlink && 'link count'].filter(Boolean);
+  return moved.length > 0 ? `${moved.join(' and ')} moved` : undefined;
 }
 
 function kindOf(s: BigIntStats): string {

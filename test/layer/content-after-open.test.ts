@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,14 +31,40 @@ async function layerFile(): Promise<{ path: string; tar: Buffer; aAt: number }> 
   return { path, tar, aAt: tar.indexOf(A) };
 }
 
-/** The same-size overwrite: a's bytes changed in place, and the file's mtime put back. */
-function overwriteInPlace(path: string, at: number): void {
-  const before = fs.statSync(path);
-  const fd = fs.openSync(path, 'r+');
-  fs.writeSync(fd, Buffer.from('THE'), 0, 3, at);
+/** Puts `path`'s mtime back to `ns` (nanoseconds since the epoch), exactly: utimes through Node takes a double of seconds. */
+function restoreMtime(path: string, ns: bigint): void {
+  const s = ns / 1_000_000_000n;
+  execFileSync('touch', ['-m', '-d', `@${s}.${(ns - s * 1_000_000_000n).toString().padStart(9, '0')}`, path]);
+}
+
+/** Writes `text` at byte `at` of `path` in place (same inode, same size), through `via` (another name of it) if given. */
+function writeInPlace(path: string, at: number, text = 'THE', via = path): void {
+  const fd = fs.openSync(via, 'r+');
+  fs.writeSync(fd, Buffer.from(text), 0, text.length, at);
   fs.closeSync(fd);
-  fs.utimesSync(path, before.atime, before.mtime); // only ctime tells now
-  expect(fs.statSync(path).size).toBe(before.size);
+}
+
+/** The same-size overwrite: a's bytes changed in place, and the file's mtime put back to the nanosecond: only ctime tells. */
+function overwriteInPlace(path: string, at: number): void {
+  const before = fs.statSync(path, { bigint: true });
+  writeInPlace(path, at);
+  restoreMtime(path, before.mtimeNs);
+  const after = fs.statSync(path, { bigint: true });
+  expect([after.size, after.mtimeNs, after.nlink]).toEqual([before.size, before.mtimeNs, before.nlink]);
+}
+
+/**
+ * The same overwrite through a hard link added for it, mtime put back to the nanosecond: the
+ * link count changed too, and ctime moved, as it does for a rename over the file.
+ */
+function overwriteThroughLink(path: string, at: number): void {
+  const before = fs.statSync(path, { bigint: true });
+  const link = `${path}.link${serial++}`;
+  fs.linkSync(path, link);
+  writeInPlace(path, at, 'THE', link);
+  restoreMtime(path, before.mtimeNs);
+  const after = fs.statSync(path, { bigint: true });
+  expect([after.dev, after.ino, after.size, after.mtimeNs]).toEqual([before.dev, before.ino, before.size, before.mtimeNs]);
 }
 
 /** A different tar renamed over `path` (a new inode under the old name). */
@@ -86,6 +113,37 @@ describe('an uncompressed layer on disk, changed after it was opened', () => {
     expectEio(() => overlay.appendFileSync('/usr/b', 'more')); // copy-up reads the lower file
     expectEio(() => overlay.copyFileSync('/etc/a', '/copy'));
     expect(overlay.existsSync('/copy')).toBe(false);
+  });
+
+  it('overwritten in place through a new hard link, mtime put back to the nanosecond: ERR_LAYER_CHANGED, and it stays so', async () => {
+    const { path, aAt } = await layerFile();
+    const layer = await TarLayer.from(path, { name: 'L' });
+    const before = fs.readFileSync(path);
+    overwriteThroughLink(path, aAt);
+    expectChanged(() => layer.read(layer.entries.get('/etc/a')!), '/etc/a');
+    // Put back as it was: a read that saw the change keeps failing.
+    fs.writeFileSync(path, before);
+    restoreMtime(path, fs.statSync(path, { bigint: true }).mtimeNs);
+    expectChanged(() => layer.read(layer.entries.get('/etc/a')!), '/etc/a');
+  });
+
+  it('a chmod, chown or new hard link (ctime moved, bytes unchanged): verified again and read', async () => {
+    const { path } = await layerFile();
+    const layer = await TarLayer.from(path);
+    fs.chmodSync(path, 0o600);
+    expect(layer.read(layer.entries.get('/etc/a')!).toString()).toBe(A);
+    fs.chownSync(path, 1234, 1234);
+    fs.linkSync(path, `${path}.again`);
+    expect(layer.read(layer.entries.get('/usr/b')!).equals(B)).toBe(true);
+  });
+
+  it('changed and put back before any read: the bytes are the verified ones again, so they are read', async () => {
+    const { path, aAt } = await layerFile();
+    const layer = await TarLayer.from(path);
+    const before = fs.readFileSync(path);
+    overwriteInPlace(path, aAt);
+    fs.writeFileSync(path, before);
+    expect(layer.read(layer.entries.get('/etc/a')!).toString()).toBe(A);
   });
 
   it('truncated: typed error naming the layer and path', async () => {

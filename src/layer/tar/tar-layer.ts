@@ -201,7 +201,7 @@ export class TarLayer extends IndexedLayer {
       const built = index.builder.build();
       await store?.finish(built.content);
       const raw = await fileDigest(name, hashAside, hashAside ? rawCount.bytes : rawHash.bytes, () => ({ digest: rawHash.digest(), bytes: rawHash.bytes }));
-      if (file) unchangedSinceOpen(file, name, raw.bytes);
+      if (file) unchangedSinceOpen(file, name, raw);
       const info: TarLayerInfo = {
         compression,
         digest: raw.digest,
@@ -227,7 +227,7 @@ export class TarLayer extends IndexedLayer {
       // Build the index while the worker (if any) finishes hashing.
       const built = walk.builder.build();
       const raw = await fileDigest(w.name, w.hashAside, w.file.size, () => hashOpenFile(w.file.descriptor, readSync, createHash, w.file.size + 1));
-      unchangedSinceOpen(w.file, w.name, raw.bytes);
+      unchangedSinceOpen(w.file, w.name, raw);
       const info: TarLayerInfo = {
         compression: 'none', digest: raw.digest, diffId: raw.digest, compressedSize: raw.bytes, size: raw.bytes,
         entryCount: walk.count, contentOnDisk: true, spilledBytes: 0, lossyXattrs: walk.lossyXattrs,
@@ -252,16 +252,18 @@ function openLayerFile(path: string, name: string): ContentFile {
 
 /**
  * The digest just taken is of the file the layer holds, as its fstat was before the first
- * read: every byte read after this is checked against that fstat (content-file.ts). A file
- * changed while it was being read is refused here.
+ * read: every byte read after this is checked against that fstat, and a change of it verified
+ * again against this digest (content-file.ts). A file changed while it was being read is
+ * refused here.
  */
-function unchangedSinceOpen(file: ContentFile, name: string, hashed: number): void {
+function unchangedSinceOpen(file: ContentFile, name: string, raw: FileDigest): void {
   try {
-    if (hashed !== file.size) throw new Error(`${file.size} bytes at open, ${hashed} hashed`);
+    if (raw.bytes !== file.size) throw new Error(`${file.size} bytes at open, ${raw.bytes} hashed`);
     file.check();
   } catch (e) {
     throw new TarLayerError(name, 'the whole file', `changed while it was read (${(e as Error).message})`);
   }
+  file.verified(raw.digest);
 }
 
 /**
