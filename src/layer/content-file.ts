@@ -166,16 +166,27 @@ export class ContentFile {
   /**
    * The whole file as a stream, 1 MiB reads by position (off this thread), each checked
    * after it is read: a change destroys the stream with the LayerContentError instead of
-   * passing on the bytes. It never closes the descriptor.
+   * passing on the bytes. A verified file's bytes are hashed as they pass, and a hash that is
+   * not the verified digest destroys the stream before it ends: a write through a shared
+   * mapping dirtied before the open moves no timestamp (until writeback), and only the bytes
+   * tell. It never closes the descriptor.
    */
   stream(entry = this.label): Readable {
     let position = 0;
     const file = this;
+    const hash = this.digest !== undefined ? createHash('sha256') : undefined;
     return new Readable({
       highWaterMark: 1 << 20,
       read() {
         const want = Math.min(1 << 20, file.size - position);
-        if (want <= 0) return void this.push(null);
+        if (want <= 0) {
+          const got = hash && `sha256:${hash.digest('hex')}`;
+          if (got !== undefined && got !== file.digest) {
+            file.failure ??= 'its bytes hash to another digest';
+            return void this.destroy(file.error('ERR_LAYER_CHANGED', `${file.label} changed after it was verified (${file.failure})`, entry));
+          }
+          return void this.push(null);
+        }
         if (file.fd === undefined) return void this.destroy(file.error('ERR_LAYER_CLOSED', 'the layer was closed', entry));
         const buffer = Buffer.allocUnsafe(want);
         const attempt = (tries: number): void => read(file.hold(), buffer, 0, want, position, (err, n) => {
@@ -188,7 +199,9 @@ export class ContentFile {
             return void this.destroy(e as Error);
           }
           position += n;
-          this.push(buffer.subarray(0, n));
+          const chunk = buffer.subarray(0, n);
+          hash?.update(chunk);
+          this.push(chunk);
         });
         attempt(0);
       },

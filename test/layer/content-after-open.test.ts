@@ -1,8 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LayerContentError, openImage, Overlay, OverlayFsError, TarLayer, type Image } from '../../src/index.js';
@@ -216,6 +217,32 @@ describe('through openImage', () => {
     expect(gz.length).toBe(g.length);
   });
 
+  it('a blob written through a shared mapping dirtied before the open (no timestamp moves): layerBlob and layerBlobStream hash and refuse it', async () => {
+    const { root, blobs, tars } = await image();
+    const at = tars[0]!.indexOf(A);
+    const writer = await mmapWriter(blobs[0]!, at);
+    try {
+      const img = await openImage(root);
+      const before = fs.statSync(blobs[0]!, { bigint: true });
+      await writer.next(); // THE over a's first bytes, through the mapping
+      const after = fs.statSync(blobs[0]!, { bigint: true });
+      expect([after.mtimeNs, after.ctimeNs]).toEqual([before.mtimeNs, before.ctimeNs]); // nothing for a stamp check to see
+      expect(fs.readFileSync(blobs[0]!).subarray(at, at + 3).toString()).toBe('THE');
+      let ended = false;
+      const stream = await img.layerBlobStream(0);
+      stream.on('end', () => void (ended = true));
+      await expect((async () => {
+        for await (const _ of stream) { /* drain */ }
+      })()).rejects.toMatchObject({ code: 'ERR_LAYER_CHANGED' });
+      expect(ended).toBe(false);
+      await expect(img.layerBlob(0)).rejects.toMatchObject({ code: 'ERR_LAYER_CHANGED' });
+      // Once seen, the file is refused for every read, through the overlay too.
+      expectEio(() => img.overlay().readFileSync('/etc/a'));
+    } finally {
+      await writer.close();
+    }
+  });
+
   it('a layer blob truncated: typed errors naming the layer', async () => {
     const { img, blobs } = await opened();
     const ov = img.overlay();
@@ -248,6 +275,36 @@ describe('through openImage', () => {
     await expect(img.layerBlob(1)).rejects.toMatchObject({ code: 'ERR_LAYER_CLOSED' });
   });
 });
+
+/**
+ * A python3 process that maps `path` MAP_SHARED and dirties the page holding byte `at` by
+ * writing it with its own value (the write fault stamps mtime and ctime then: before the
+ * test opens anything). `next()` then writes "THE" at `at` through the mapping: the page is
+ * already writable and dirty, so no fault, and no timestamp moves until writeback.
+ */
+async function mmapWriter(path: string, at: number): Promise<{ next: () => Promise<void>; close: () => Promise<void> }> {
+  const script = [
+    'import mmap, sys',
+    'f = open(sys.argv[1], "r+b"); m = mmap.mmap(f.fileno(), 0); at = int(sys.argv[2])',
+    'm[at] = m[at]; print("dirty", flush=True); sys.stdin.readline()',
+    'm[at:at + 3] = b"THE"; print("written", flush=True); sys.stdin.readline()',
+  ].join('\n');
+  const child = spawn('python3', ['-c', script, path, String(at)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const line = async (want: string) => expect((await lines.next()).value).toBe(want);
+  await line('dirty');
+  return {
+    next: async () => {
+      child.stdin!.write('\n');
+      await line('written');
+    },
+    close: async () => {
+      child.stdin!.end('\n');
+      await exited;
+    },
+  };
+}
 
 /** An OCI layout with an uncompressed and a gzip layer (writeOciLayout takes one media type). */
 function writeMixedLayout(root: string, plain: Buffer, gz: Buffer, gzTar: Buffer): void {

@@ -140,10 +140,14 @@ export class TarLayer extends IndexedLayer {
     const { head, rest } = await peek(input);
     const compression = detectCompression(head);
     const onDisk = (options.content ?? 'disk') === 'disk' && file !== undefined && compression === 'none';
-    // A large layer file (compressed or not) is hashed on another thread while this one
-    // decompresses and parses it; a worker costs tens of milliseconds to start, more than
-    // hashing a small layer here.
-    const hashAside = file && fileSize >= HASH_ASIDE_BYTES ? hashFileInWorker(file.descriptor, fileSize + 1) : undefined;
+    // A large layer file is hashed on another thread while this one decompresses and parses
+    // it; a worker costs tens of milliseconds to start, more than hashing a small layer here.
+    // Not an uncompressed tar whose content this pass copies out (content: 'memory'): the
+    // bytes kept must be the bytes hashed, and a write through a shared mapping moves no
+    // timestamp that could tell the two reads apart. (Inflated content is hashed here anyway:
+    // the diff_id.)
+    const copiesPlain = compression === 'none' && !onDisk;
+    const hashAside = file && fileSize >= HASH_ASIDE_BYTES && !copiesPlain ? hashFileInWorker(file.descriptor, fileSize + 1) : undefined;
     if (onDisk && fileSize <= maxBytes) {
       // Content stays on disk: read the header blocks only (header-walk.ts). An archive that
       // is not plainly well formed is left to the streaming pass below, errors and all.
