@@ -108,7 +108,11 @@ export class ContentFile {
 
   /** The open descriptor (for the hashing worker and the header walk); throws once closed. */
   get descriptor(): number {
-    if (this.fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed');
+    return this.open();
+  }
+
+  private open(entry = this.label): number {
+    if (this.fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed', entry);
     return this.fd;
   }
 
@@ -118,8 +122,8 @@ export class ContentFile {
    * last release: a number closed under an operation in flight could be reused by another
    * file before the operation runs, and the write land there.
    */
-  hold(): number {
-    const fd = this.descriptor;
+  hold(entry = this.label): number {
+    const fd = this.open(entry);
     this.inFlight++;
     return fd;
   }
@@ -164,46 +168,69 @@ export class ContentFile {
   }
 
   /**
-   * The whole file as a stream, 1 MiB reads by position (off this thread), each checked
-   * after it is read: a change destroys the stream with the LayerContentError instead of
-   * passing on the bytes. A verified file's bytes are hashed as they pass, and a hash that is
-   * not the verified digest destroys the stream before it ends: a write through a shared
-   * mapping dirtied before the open moves no timestamp (until writeback), and only the bytes
-   * tell. It never closes the descriptor.
+   * The file from its start as a stream of 1 MiB reads by position on the thread pool, each
+   * through the held descriptor (hold/release: a close meanwhile waits for it). The stream
+   * never closes the descriptor, and its destruction completes only once no read of it is in
+   * flight.
+   *
+   * By default, the verified content: exactly `size` bytes, each read checked after it is
+   * made (a change destroys the stream with the LayerContentError instead of passing the
+   * bytes on); a verified file's bytes are also hashed as they pass, and a hash that is not
+   * the verified digest destroys the stream before it ends (a write through a shared mapping
+   * dirtied before the open moves no timestamp until writeback: only the bytes tell).
+   *
+   * `{ upTo }`: the bytes as they are, to the end of the file or `upTo` bytes, unchecked: the
+   * open's own pass, which checks the file once it has hashed it.
    */
-  stream(entry = this.label): Readable {
-    let position = 0;
+  stream(entry = this.label, raw?: { upTo: number }): Readable {
     const file = this;
-    const hash = this.digest !== undefined ? createHash('sha256') : undefined;
+    const end = raw ? raw.upTo : this.size;
+    const hash = !raw && this.digest !== undefined ? createHash('sha256') : undefined;
+    let position = 0;
+    let reading = false;
+    let destroyed: (() => void) | undefined;
     return new Readable({
       highWaterMark: 1 << 20,
       read() {
-        const want = Math.min(1 << 20, file.size - position);
+        const want = Math.min(1 << 20, end - position);
         if (want <= 0) {
-          const got = hash && `sha256:${hash.digest('hex')}`;
-          if (got !== undefined && got !== file.digest) {
+          if (hash && `sha256:${hash.digest('hex')}` !== file.digest) {
             file.failure ??= 'its bytes hash to another digest';
             return void this.destroy(file.error('ERR_LAYER_CHANGED', `${file.label} changed after it was verified (${file.failure})`, entry));
           }
           return void this.push(null);
         }
-        if (file.fd === undefined) return void this.destroy(file.error('ERR_LAYER_CLOSED', 'the layer was closed', entry));
         const buffer = Buffer.allocUnsafe(want);
-        const attempt = (tries: number): void => read(file.hold(), buffer, 0, want, position, (err, n) => {
-          file.release();
+        const attempt = (tries: number): void => {
+          let fd: number;
           try {
-            if (err) throw file.error('ERR_LAYER_IO', `reading ${file.label} failed: ${err.message}`, entry, err);
-            if (!file.confirm(entry, tries)) return attempt(tries + 1); // verified again: read it again
-            if (n === 0) throw file.error('ERR_LAYER_CHANGED', `${file.label} ended ${file.size - position} bytes early`, entry);
+            fd = file.hold(entry);
           } catch (e) {
             return void this.destroy(e as Error);
           }
-          position += n;
-          const chunk = buffer.subarray(0, n);
-          hash?.update(chunk);
-          this.push(chunk);
-        });
+          reading = true;
+          read(fd, buffer, 0, want, position, (err, n) => {
+            file.release();
+            reading = false;
+            if (destroyed) return destroyed();
+            try {
+              if (err) throw file.error('ERR_LAYER_IO', `reading ${file.label} failed: ${err.message}`, entry, err);
+              if (!raw && !file.confirm(entry, tries)) return attempt(tries + 1); // verified again: read it again
+              if (!raw && n === 0) throw file.error('ERR_LAYER_CHANGED', `${file.label} ended ${file.size - position} bytes early`, entry);
+            } catch (e) {
+              return void this.destroy(e as Error);
+            }
+            position += n;
+            const chunk = buffer.subarray(0, n);
+            hash?.update(chunk);
+            this.push(n === 0 ? null : chunk);
+          });
+        };
         attempt(0);
+      },
+      destroy(err, callback) {
+        if (!reading) return callback(err);
+        destroyed = () => callback(err);
       },
     });
   }
