@@ -283,14 +283,16 @@ async function openOci(source: FileSource, format: 'oci-layout' | 'oci-archive',
     const type = types[i]!;
     if (type.foreign && !(await source.has(path))) throw foreignLayerMissing(d, where);
     const layer = await readLayer(source, path, d.digest, where, options);
-    if (layer.info.digest !== d.digest) throw new ImageError(where, `digest mismatch: got ${layer.info.digest}`);
-    if (layer.info.compressedSize !== d.size) throw new ImageError(where, `size mismatch: descriptor says ${d.size}, blob has ${layer.info.compressedSize} bytes`);
-    // The bytes are authentic (the digest matched), so the manifest is inconsistent: refused,
-    // since tools disagree on such a layer (containerd sniffs the magic bytes, umoci trusts
-    // the media type and fails to read it).
-    if (layer.info.compression !== type.compression) throw new ImageError(where, `mediaType ${d.mediaType} says ${type.compression === 'none' ? 'uncompressed' : type.compression}, the blob is ${layer.info.compression === 'none' ? 'not compressed' : layer.info.compression}`);
-    if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, uncompressed layer is ${layer.info.diffId}`);
-    return { digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer };
+    return closedOnFailure(layer, () => {
+      if (layer.info.digest !== d.digest) throw new ImageError(where, `digest mismatch: got ${layer.info.digest}`);
+      if (layer.info.compressedSize !== d.size) throw new ImageError(where, `size mismatch: descriptor says ${d.size}, blob has ${layer.info.compressedSize} bytes`);
+      // The bytes are authentic (the digest matched), so the manifest is inconsistent: refused,
+      // since tools disagree on such a layer (containerd sniffs the magic bytes, umoci trusts
+      // the media type and fails to read it).
+      if (layer.info.compression !== type.compression) throw new ImageError(where, `mediaType ${d.mediaType} says ${type.compression === 'none' ? 'uncompressed' : type.compression}, the blob is ${layer.info.compression === 'none' ? 'not compressed' : layer.info.compression}`);
+      if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, uncompressed layer is ${layer.info.diffId}`);
+      return { digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer };
+    });
   });
   checkStack(layers, source.label);
   return new Image(source.label, format, manifest, config, layers, source, manifest.layers.map((d) => blobPath(d.digest, source.label)));
@@ -326,6 +328,20 @@ async function mapInOrder<T, R extends { layer: TarLayer }>(items: readonly T[],
   });
 }
 
+/**
+ * `check()`'s result for a layer just opened, or the layer closed before its error goes on: a
+ * layer refused after it was read (digest, size, diff_id) must not keep its blob and spill
+ * file open until it is collected (a bomb's spill file can hold gigabytes of disk).
+ */
+function closedOnFailure<R>(layer: TarLayer, check: () => R): R {
+  try {
+    return check();
+  } catch (e) {
+    layer.close();
+    throw e;
+  }
+}
+
 /** Reads a layer blob; a blob that does not parse is reported as the image's error, naming the blob. */
 async function readLayer(source: FileSource, path: string, name: string, where: string, options: OpenImageOptions): Promise<TarLayer> {
   try {
@@ -352,13 +368,14 @@ function foreignLayerMissing(d: Descriptor, where: string): ImageError {
 /**
  * A layer's hard links to files of the layers below resolve only on the stack (lower-index.ts):
  * stacked once here when a layer has any, so that an image whose link names nothing fails
- * to open, naming the layer, instead of failing at its first overlay.
+ * to open, naming the layer, instead of failing at its first overlay (its layers closed).
  */
 function checkStack(layers: ImageLayer[], label: string): void {
   if (!layers.some((l) => (l.layer.lowerLinks?.size ?? 0) > 0)) return;
   try {
     new LowerIndex(layers.map((l) => l.layer));
   } catch (e) {
+    for (const l of layers) l.layer.close();
     if (e instanceof LayerError) throw new ImageError(`${label}: layer ${e.layer}`, `corrupt layer (${e.message})`, { cause: e });
     throw e;
   }
@@ -400,8 +417,10 @@ async function openDockerArchive(source: FileSource, options: OpenImageOptions):
   const layers = await mapInOrder(entry.Layers, async (path, i): Promise<ImageLayer> => {
     const where = `${source.label}: ${path}`;
     const layer = await readLayer(source, path, path, where, options);
-    if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, layer is ${layer.info.diffId}`);
-    return { digest: layer.info.digest, diffId: layer.info.diffId, size: layer.info.compressedSize, mediaType: 'application/vnd.oci.image.layer.v1.tar', layer };
+    return closedOnFailure(layer, () => {
+      if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, layer is ${layer.info.diffId}`);
+      return { digest: layer.info.digest, diffId: layer.info.diffId, size: layer.info.compressedSize, mediaType: 'application/vnd.oci.image.layer.v1.tar', layer };
+    });
   });
   checkStack(layers, source.label);
   return new Image(source.label, 'docker-archive', entry, config, layers, source, entry.Layers);
