@@ -3,10 +3,13 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LayerContentError, openImage, Overlay, OverlayFsError, TarLayer, type Image } from '../../src/index.js';
+import { heldFiles } from '../support/held-fds.js';
 import { packTar } from '../support/to-tar.js';
 
 /**
@@ -179,6 +182,37 @@ describe('an uncompressed layer on disk, changed after it was opened', () => {
     layer.close();
     expect(() => layer.read(layer.entries.get('/etc/a')!)).toThrow(expect.objectContaining({ code: 'ERR_LAYER_CLOSED' }));
     expectEio(() => overlay.readFileSync('/etc/a'));
+  });
+});
+
+describe('the descriptors a layer holds', () => {
+  it('close() while a read of the layer file is in flight: the descriptor stays open until it returns (its number is not reused under it)', async () => {
+    const { path } = await layerFile();
+    const layer = await TarLayer.from(path);
+    const stream = layer.sourceStream()!;
+    stream.read(0); // starts a read on the thread pool
+    layer.close();
+    expect(heldFiles(path)).toHaveLength(1);
+    await expect((async () => {
+      for await (const _ of stream) { /* drain */ }
+    })()).rejects.toMatchObject({ code: 'ERR_LAYER_CLOSED' });
+    expect(heldFiles(path)).toEqual([]);
+  });
+
+  it('a layer never closed has its descriptor closed when it is collected', async () => {
+    const { path } = await layerFile();
+    await (async () => {
+      const layer = await TarLayer.from(path);
+      expect(layer.read(layer.entries.get('/etc/a')!).toString()).toBe(A);
+      expect(heldFiles(path)).toHaveLength(1);
+    })();
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (let i = 0; i < 20 && heldFiles(path).length > 0; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10)); // finalizers run as tasks after a collection
+    }
+    expect(heldFiles(path)).toEqual([]);
   });
 });
 
