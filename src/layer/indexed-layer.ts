@@ -11,7 +11,8 @@ export class IndexedLayer implements Layer {
   readonly whiteouts: ReadonlySet<string>;
   readonly opaqueDirs: ReadonlySet<string>;
   readonly lowerLinks: ReadonlyMap<string, string>;
-  private readonly content: ReadonlyMap<number, Buffer | ContentRef>;
+  private content: ReadonlyMap<number, Buffer | ContentRef>;
+  private closed = false;
 
   /** `files`: the descriptors the content is read through, closed by close(). */
   protected constructor(readonly name: string, built: BuiltLayer, private readonly files: readonly ContentFile[] = []) {
@@ -50,10 +51,13 @@ export class IndexedLayer implements Layer {
 
   /**
    * Closes the descriptors this layer reads content through (its layer file, its spill
-   * file); reads then fail with ERR_LAYER_CLOSED. Not needed for correctness: a layer that is
-   * never closed has them closed when it is collected. Idempotent.
+   * file) and lets go of the content it holds in memory; reads then fail with
+   * ERR_LAYER_CLOSED, whichever kind of content they were of. Not needed for correctness: a
+   * layer that is never closed has them closed when it is collected. Idempotent.
    */
   close(): void {
+    this.closed = true;
+    this.content = new Map();
     for (const f of this.files) f.close();
   }
 
@@ -62,6 +66,7 @@ export class IndexedLayer implements Layer {
   }
 
   private contentOf(entry: LayerEntry): Buffer | ContentRef {
+    if (this.closed) throw new LayerContentError(this.name, this.pathOf(entry), 'ERR_LAYER_CLOSED', 'the layer was closed');
     const data = this.content.get(entry.inode);
     if (!data || entry.type !== 'file') throw new LayerError(this.name, String(entry.inode), 'not a file');
     return data;

@@ -8,7 +8,7 @@ import { runInNewContext } from 'node:vm';
 import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LayerContentError, openImage, Overlay, OverlayFsError, TarLayer, type Image } from '../../src/index.js';
+import { LayerContentError, MemoryLayer, openImage, Overlay, OverlayFsError, TarLayer, type Image } from '../../src/index.js';
 import { heldFiles } from '../support/held-fds.js';
 import { packTar } from '../support/to-tar.js';
 
@@ -197,6 +197,21 @@ describe('the descriptors a layer holds', () => {
       for await (const _ of stream) { /* drain */ }
     })()).rejects.toMatchObject({ code: 'ERR_LAYER_CLOSED' });
     expect(heldFiles(path)).toEqual([]);
+  });
+
+  it('close() ends reads of content held in memory as it ends reads of spilled content: ERR_LAYER_CLOSED for both', async () => {
+    const tar = await packTar([{ header: { name: 'small' }, body: 'in memory\n' }, { header: { name: 'big' }, body: Buffer.alloc(100_000, 's') }]);
+    const layer = await TarLayer.from(gzipSync(tar), { memoryBytes: 1000 });
+    expect(layer.info.spilledBytes).toBe(100_000);
+    layer.close();
+    for (const path of ['/small', '/big']) {
+      const entry = layer.entries.get(path)!;
+      expect(() => layer.read(entry), path).toThrow(expect.objectContaining({ code: 'ERR_LAYER_CLOSED' }));
+      expect(() => layer.readAt(entry, Buffer.alloc(4), 0, 4, 0), path).toThrow(expect.objectContaining({ code: 'ERR_LAYER_CLOSED' }));
+    }
+    const memory = MemoryLayer.fromJSON({ '/m': 'memory layer\n' });
+    memory.close();
+    expect(() => memory.read(memory.entries.get('/m')!)).toThrow(expect.objectContaining({ code: 'ERR_LAYER_CLOSED' }));
   });
 
   it('a layer never closed has its descriptor closed when it is collected', async () => {
