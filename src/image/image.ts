@@ -2,7 +2,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { arch } from 'node:process';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Volume } from 'memfs';
 import { Overlay, type OverlayOptions } from '../fs/overlay.js';
 import { TarLayer, type TarLayerOptions } from '../layer/tar/tar-layer.js';
@@ -93,7 +93,7 @@ export class Image {
 
   /** The stored bytes of layer `i` as a stream (blobs may be larger than a Buffer can hold), as layerBlob checks them. */
   async layerBlobStream(i: number): Promise<Readable> {
-    return this.layers[i]!.layer.sourceStream() ?? this.files.stream(this.blobPaths[i]!);
+    return this.layers[i]!.layer.sourceStream() ?? Readable.from([await this.files.read(this.blobPaths[i]!)]);
   }
 
   /**
@@ -346,7 +346,7 @@ function closedOnFailure<R>(layer: TarLayer, check: () => R): R {
 async function readLayer(source: FileSource, path: string, name: string, where: string, options: OpenImageOptions): Promise<TarLayer> {
   try {
     // From a directory, a layer is read by path, so an uncompressed one is indexed in place.
-    const input = source instanceof DirectorySource ? source.at(path) : await source.stream(path);
+    const input = source instanceof DirectorySource ? source.at(path) : await source.read(path);
     return await TarLayer.from(input, { ...options, name });
   } catch (e) {
     if (e instanceof LayerError) throw new ImageError(where, `corrupt layer (${e.message})`, { cause: e });

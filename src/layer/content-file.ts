@@ -80,24 +80,9 @@ export class ContentFile {
     unclosed.register(this, fd, this);
   }
 
-  /**
-   * Opens a layer file, which must be a regular file (a device or FIFO has no size to bound
-   * reads by: /dev/zero would be read until maxBytes). O_NONBLOCK: opening a FIFO must not
-   * wait for a writer before it can be refused (it has no effect on regular files).
-   */
+  /** Opens a layer file, which must be a regular file (openRegularFile). */
   static openRegular(path: string, layer: string): ContentFile {
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    let stamp: BigIntStats;
-    try {
-      stamp = fstatSync(fd, { bigint: true });
-    } catch (e) {
-      closeSync(fd);
-      throw e;
-    }
-    if (!stamp.isFile()) {
-      closeSync(fd);
-      throw new NotRegularFile(path, kindOf(stamp));
-    }
+    const { fd, stamp } = openRegularFile(path);
     return new ContentFile(layer, path, fd, stamp, Number(stamp.size));
   }
 
@@ -310,6 +295,59 @@ export class ContentFile {
   private error(code: LayerContentCode, reason: string, entry = this.label, cause?: unknown): LayerContentError {
     return new LayerContentError(this.layer, entry, code, reason, cause);
   }
+}
+
+/**
+ * open(2)'s O_PATH (Linux 2.6.39): a descriptor that only names the file, opened without
+ * running the file's open operation. Node does not export it; it is 010000000 on every Linux
+ * architecture Node runs on (x86, arm, powerpc, s390, mips, riscv, loongarch: asm-generic's
+ * value; only alpha, parisc and sparc differ).
+ */
+const O_PATH = 0o10000000;
+
+/**
+ * Opens `path` for reading if what it leads to is a regular file, else a NotRegularFile: a
+ * device or FIFO has no size to bound reads by (/dev/zero would be read until maxBytes).
+ * Links are followed (a layout may share blobs by symlink): what counts is the file reached,
+ * whose bytes the caller verifies anyway. On Linux the file is first opened with O_PATH and
+ * fstat'ed, and only a regular file is opened for reading, through /proc/self/fd/N (the same
+ * inode, not the path looked up again): a link to /dev/watchdog or a tty never runs the
+ * driver's open (which for a watchdog arms it), a FIFO's open never waits for or wakes a
+ * writer. Without /proc (and on other systems) the path is opened with O_RDONLY|O_NONBLOCK
+ * (a FIFO's open does not wait) and the descriptor fstat'ed.
+ */
+export function openRegularFile(path: string): { fd: number; stamp: BigIntStats } {
+  if (process.platform !== 'linux') return regularOrClosed(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), path);
+  const probe = openSync(path, O_PATH);
+  try {
+    regularStat(probe, path);
+    let fd: number;
+    try {
+      fd = openSync(`/proc/self/fd/${probe}`, constants.O_RDONLY);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK); // no /proc: by path, checked again below
+    }
+    return regularOrClosed(fd, path);
+  } finally {
+    closeSync(probe);
+  }
+}
+
+/** `fd` with its fstat if it is a regular file; else closed, and a NotRegularFile. */
+function regularOrClosed(fd: number, path: string): { fd: number; stamp: BigIntStats } {
+  try {
+    return { fd, stamp: regularStat(fd, path) };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+function regularStat(fd: number, path: string): BigIntStats {
+  const st = fstatSync(fd, { bigint: true });
+  if (!st.isFile()) throw new NotRegularFile(path, kindOf(st));
+  return st;
 }
 
 /** A path given as a layer file is not a regular file (TarLayer turns this into its error). */
