@@ -11,6 +11,7 @@ import { LowerIndex } from '../overlay/lower-index.js';
 import { ArchiveSource, DirectorySource, type FileSource } from './blob-source.js';
 import { parseDigest, verifyBlob } from './digest.js';
 import { ImageError } from './errors.js';
+import { checkOpenImageOptions } from './image-options.js';
 import { isImageConfig, isIndex, isManifest, layerType, type LayerType } from './media-types.js';
 
 export interface Platform {
@@ -121,7 +122,8 @@ export class Image {
  * read as OCI). Every blob is verified against its digest before it is trusted, every layer
  * against its diff_id, sizes against descriptors.
  */
-export async function openImage(path: string, options: OpenImageOptions = {}): Promise<Image> {
+export async function openImage(path: string, given: OpenImageOptions = {}): Promise<Image> {
+  const options = checkOpenImageOptions(given);
   const st = await stat(path).catch(() => {
     throw new ImageError(path, 'no such file or directory');
   });
@@ -162,11 +164,11 @@ function hostPlatform(): Platform {
   return { os: 'linux', architecture: map[arch] ?? arch };
 }
 
+/** The platform asked for (its form checked with the options), or the running one. */
 function parsePlatform(p: string | Platform | undefined): Platform {
   if (p === undefined) return hostPlatform();
   if (typeof p !== 'string') return p;
-  const [os, architecture, variant] = p.split('/');
-  if (!os || !architecture) throw new ImageError(p, 'a platform is os/architecture[/variant], e.g. linux/amd64');
+  const [os, architecture, variant] = p.split('/') as [string, string, string?];
   return { os, architecture, ...(variant ? { variant } : {}) };
 }
 

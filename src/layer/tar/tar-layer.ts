@@ -1,4 +1,5 @@
 import { ContentStore } from './content-store.js';
+import { checkTarLayerOptions } from './layer-options.js';
 import { HashingStream } from './hashing-stream.js';
 import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js';
 import { walkHeaders } from './header-walk.js';
@@ -106,7 +107,8 @@ export class TarLayer extends IndexedLayer {
     super(name, built, files);
   }
 
-  static async from(source: string | Buffer | Readable, options: TarLayerOptions = {}): Promise<TarLayer> {
+  static async from(source: string | Buffer | Readable, given: TarLayerOptions = {}): Promise<TarLayer> {
+    const options = checkTarLayerOptions(given);
     const name = options.name ?? (typeof source === 'string' ? source : 'tar');
     // A path is opened once and held: the parse, the digest and every later read use the
     // same file, by position, even if the path is replaced meanwhile.
