@@ -351,7 +351,8 @@ async function readLayer(source: FileSource, path: string, name: string, where: 
     const input = source instanceof DirectorySource ? source.at(path) : await source.read(path);
     return await TarLayer.from(input, { ...options, name });
   } catch (e) {
-    if (e instanceof LayerError) throw new ImageError(where, `corrupt layer (${e.message})`, { cause: e });
+    // `where` names the layer already: the error's entry and reason say the rest.
+    if (e instanceof LayerError) throw new ImageError(where, `corrupt layer (${e.entry}: ${e.reason})`, { cause: e });
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError(where, 'missing', { cause: e });
     throw e;
   }
@@ -378,7 +379,7 @@ function checkStack(layers: ImageLayer[], label: string): void {
     new LowerIndex(layers.map((l) => l.layer));
   } catch (e) {
     for (const l of layers) l.layer.close();
-    if (e instanceof LayerError) throw new ImageError(`${label}: layer ${e.layer}`, `corrupt layer (${e.message})`, { cause: e });
+    if (e instanceof LayerError) throw new ImageError(`${label}: layer ${e.layer}`, `corrupt layer (${e.entry}: ${e.reason})`, { cause: e });
     throw e;
   }
 }

@@ -14,13 +14,30 @@ import { hashOpenFile, type FileDigest } from './tar/hash-file.js';
  */
 export type LayerContentCode = 'ERR_LAYER_CHANGED' | 'ERR_LAYER_CLOSED' | 'ERR_LAYER_IO';
 
-/** A layer cannot serve a file's content as it was verified. Names the layer and the path in it. */
+/**
+ * A layer cannot serve a file's content as it was verified. `layer` names the layer, `entry`
+ * the path in it (when a file of the layer was read; else the layer file itself), `path` the
+ * file on disk the content comes from (the layer file; undefined for the spill file), `code`
+ * the case. The message names each once: the layer file's path stands for the layer when it
+ * already names it (a blob named by the layer's digest, a layer named by its path).
+ */
 export class LayerContentError extends LayerError {
-  constructor(layer: string, entry: string, readonly code: LayerContentCode, readonly reason: string, cause?: unknown) {
-    super(layer, entry, `${code}: ${reason}`);
+  readonly path: string | undefined;
+
+  constructor(layer: string, entry: string | undefined, readonly code: LayerContentCode, reason: string, options: { path?: string | undefined; cause?: unknown } = {}) {
+    super(layer, entry ?? options.path ?? layer, reason);
     this.name = 'LayerContentError';
-    if (cause !== undefined) this.cause = cause;
+    this.path = options.path;
+    if (options.cause !== undefined) this.cause = options.cause;
+    this.message = `${fileOf(layer, options.path)}: ${entry !== undefined ? `${entry}: ` : ''}${reason}`;
   }
+}
+
+/** The layer file where it names the layer (its path is the name, or holds the digest's hex), else the layer and the file. */
+function fileOf(layer: string, path: string | undefined): string {
+  if (path === undefined) return `layer ${layer}`;
+  const hex = /^[a-z0-9]+:([0-9a-f]{32,})$/.exec(layer)?.[1];
+  return path === layer || (hex !== undefined && path.includes(hex)) ? path : `layer ${layer} (${path})`;
 }
 
 /**
@@ -68,8 +85,10 @@ export class ContentFile {
   private constructor(
     /** The layer's name, for errors. */
     readonly layer: string,
-    /** What the file is, for errors: its path, or "the spill file". */
-    readonly label: string,
+    /** The layer file's path; undefined for a private file (the spill file). */
+    readonly path: string | undefined,
+    /** What a private file is, for errors ("the spill file in /tmp"). */
+    private readonly label: string | undefined,
     fd: number,
     /** The file as verified; undefined for a private file nobody else can reach. */
     private stamp: BigIntStats | undefined,
@@ -83,12 +102,12 @@ export class ContentFile {
   /** Opens a layer file, which must be a regular file (openRegularFile). */
   static openRegular(path: string, layer: string): ContentFile {
     const { fd, stamp } = openRegularFile(path);
-    return new ContentFile(layer, path, fd, stamp, Number(stamp.size));
+    return new ContentFile(layer, path, undefined, fd, stamp, Number(stamp.size));
   }
 
   /** Wraps a private descriptor (a spill file): reads are bounded by `size`, never re-checked. */
   static private(fd: number, layer: string, label: string): ContentFile {
-    return new ContentFile(layer, label, fd, undefined, 0);
+    return new ContentFile(layer, undefined, label, fd, undefined, 0);
   }
 
   /** The open descriptor (for the hashing worker and the header walk); throws once closed. */
@@ -96,7 +115,7 @@ export class ContentFile {
     return this.open();
   }
 
-  private open(entry = this.label): number {
+  private open(entry?: string): number {
     if (this.fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed', entry);
     return this.fd;
   }
@@ -107,7 +126,7 @@ export class ContentFile {
    * last release: a number closed under an operation in flight could be reused by another
    * file before the operation runs, and the write land there.
    */
-  hold(entry = this.label): number {
+  hold(entry?: string): number {
     const fd = this.open(entry);
     this.inFlight++;
     return fd;
@@ -130,10 +149,10 @@ export class ContentFile {
    * file is still the verified one (once more after a file verified again). Every failure is a
    * LayerContentError naming `entry`.
    */
-  readAt(buffer: Uint8Array, offset: number, length: number, position: number, entry = this.label): void {
+  readAt(buffer: Uint8Array, offset: number, length: number, position: number, entry?: string): void {
     const fd = this.fd;
     if (fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed', entry);
-    if (position + length > this.size) throw this.error('ERR_LAYER_CHANGED', `a read of ${length} bytes at ${position} passes the end of ${this.label} (${this.size} bytes)`, entry);
+    if (position + length > this.size) throw this.error('ERR_LAYER_CHANGED', `a read of ${length} bytes at ${position} passes its end (${this.size} bytes)`, entry);
     for (let attempt = 0; ; attempt++) {
       let done = 0;
       try {
@@ -143,10 +162,10 @@ export class ContentFile {
           done += n;
         }
       } catch (e) {
-        throw this.error('ERR_LAYER_IO', `reading ${this.label} failed: ${(e as Error).message}`, entry, e);
+        throw this.error('ERR_LAYER_IO', `read failed: ${(e as Error).message}`, entry, e);
       }
       if (this.confirm(entry, attempt)) {
-        if (done < length) throw this.error('ERR_LAYER_CHANGED', `${this.label} ended ${length - done} bytes early`, entry);
+        if (done < length) throw this.error('ERR_LAYER_CHANGED', `ended ${length - done} bytes early`, entry);
         return;
       }
     }
@@ -167,7 +186,7 @@ export class ContentFile {
    * `{ upTo }`: the bytes as they are, to the end of the file or `upTo` bytes, unchecked: the
    * open's own pass, which checks the file once it has hashed it.
    */
-  stream(entry = this.label, raw?: { upTo: number }): Readable {
+  stream(entry?: string, raw?: { upTo: number }): Readable {
     const file = this;
     const end = raw ? raw.upTo : this.size;
     const hash = !raw && this.digest !== undefined ? createHash('sha256') : undefined;
@@ -181,7 +200,7 @@ export class ContentFile {
         if (want <= 0) {
           if (hash && `sha256:${hash.digest('hex')}` !== file.digest) {
             file.failure ??= 'its bytes hash to another digest';
-            return void this.destroy(file.error('ERR_LAYER_CHANGED', `${file.label} changed after it was verified (${file.failure})`, entry));
+            return void this.destroy(file.error('ERR_LAYER_CHANGED', `changed after it was verified (${file.failure})`, entry));
           }
           return void this.push(null);
         }
@@ -199,9 +218,9 @@ export class ContentFile {
             reading = false;
             if (destroyed) return destroyed();
             try {
-              if (err) throw file.error('ERR_LAYER_IO', `reading ${file.label} failed: ${err.message}`, entry, err);
+              if (err) throw file.error('ERR_LAYER_IO', `read failed: ${err.message}`, entry, err);
               if (!raw && !file.confirm(entry, tries)) return attempt(tries + 1); // verified again: read it again
-              if (!raw && n === 0) throw file.error('ERR_LAYER_CHANGED', `${file.label} ended ${file.size - position} bytes early`, entry);
+              if (!raw && n === 0) throw file.error('ERR_LAYER_CHANGED', `ended ${file.size - position} bytes early`, entry);
             } catch (e) {
               return void this.destroy(e as Error);
             }
@@ -229,7 +248,7 @@ export class ContentFile {
   }
 
   /** Throws ERR_LAYER_CHANGED if the held file is no longer the one verified. */
-  check(entry = this.label): void {
+  check(entry?: string): void {
     // A stamp changed and verified again says nothing about bytes read before: there are none.
     this.confirm(entry, 0);
   }
@@ -240,7 +259,7 @@ export class ContentFile {
    * its bytes may predate the check). Throws ERR_LAYER_CHANGED if the file is not the
    * verified one, or if it changed again while read after a second verification (`attempt`).
    */
-  private confirm(entry: string, attempt: number): boolean {
+  private confirm(entry: string | undefined, attempt: number): boolean {
     const fd = this.fd;
     if (fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed', entry);
     const was = this.stamp;
@@ -252,21 +271,21 @@ export class ContentFile {
       this.failure = attempt > 0 ? `${change}, again while it was read` : this.verifyAgain(fd, now, change, entry);
       if (this.failure === undefined) return false;
     }
-    throw this.error('ERR_LAYER_CHANGED', `${this.label} changed after it was verified (${this.failure})`, entry);
+    throw this.error('ERR_LAYER_CHANGED', `changed after it was verified (${this.failure})`, entry);
   }
 
   /**
    * Hashes the whole file through the descriptor, between two fstats that must be `now`: the
    * stamp is adopted if the bytes are the verified digest's. Returns why not, otherwise.
    */
-  private verifyAgain(fd: number, now: BigIntStats, change: string, entry: string): string | undefined {
+  private verifyAgain(fd: number, now: BigIntStats, change: string, entry: string | undefined): string | undefined {
     if (this.digest === undefined) return change; // still opening: nothing verified to compare with
     if (now.size !== this.stamp!.size) return change;
     let hashed: FileDigest;
     try {
       hashed = hashOpenFile(fd, readSync, createHash, this.size + 1);
     } catch (e) {
-      throw this.error('ERR_LAYER_IO', `reading ${this.label} failed: ${(e as Error).message}`, entry, e);
+      throw this.error('ERR_LAYER_IO', `read failed: ${(e as Error).message}`, entry, e);
     }
     const after = this.fstat(fd, entry);
     if (changeOf(now, after) !== undefined) return `${change}, and again while it was hashed`;
@@ -275,11 +294,11 @@ export class ContentFile {
     return undefined;
   }
 
-  private fstat(fd: number, entry: string): BigIntStats {
+  private fstat(fd: number, entry: string | undefined): BigIntStats {
     try {
       return fstatSync(fd, { bigint: true });
     } catch (e) {
-      throw this.error('ERR_LAYER_IO', `fstat of ${this.label} failed: ${(e as Error).message}`, entry, e);
+      throw this.error('ERR_LAYER_IO', `fstat failed: ${(e as Error).message}`, entry, e);
     }
   }
 
@@ -292,8 +311,8 @@ export class ContentFile {
     else closeSync(fd);
   }
 
-  private error(code: LayerContentCode, reason: string, entry = this.label, cause?: unknown): LayerContentError {
-    return new LayerContentError(this.layer, entry, code, reason, cause);
+  private error(code: LayerContentCode, reason: string, entry?: string, cause?: unknown): LayerContentError {
+    return new LayerContentError(this.layer, entry, code, this.label !== undefined ? `${this.label}: ${reason}` : reason, { path: this.path, cause });
   }
 }
 

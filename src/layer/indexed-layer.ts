@@ -78,7 +78,7 @@ export class IndexedLayer implements Layer {
     } catch (e) {
       // The file names itself; the error names the entry too (found only now: entries do not
       // carry their path).
-      if (e instanceof LayerContentError) throw new LayerContentError(this.name, this.pathOf(entry), e.code, e.reason, e.cause);
+      if (e instanceof LayerContentError) throw new LayerContentError(this.name, this.pathOf(entry), e.code, e.reason, { path: e.path, cause: e.cause });
       throw e;
     }
   }

@@ -112,7 +112,7 @@ describe('an uncompressed layer on disk, changed after it was opened', () => {
     overwriteInPlace(path, aAt);
     expectChanged(() => layer.read(layer.entries.get('/etc/a')!), '/etc/a');
     expectChanged(() => layer.readAt(layer.entries.get('/usr/b')!, Buffer.alloc(10), 0, 10, 0), '/usr/b');
-    expect(expectEio(() => overlay.readFileSync('/etc/a')).message).toMatch(/layer L: \/etc\/a: ERR_LAYER_CHANGED/);
+    expect(expectEio(() => overlay.readFileSync('/etc/a')).message).toContain(`(layer L (${path}): /etc/a: changed after it was verified (ctime moved; its bytes are not the verified ones))`);
     expectEio(() => overlay.readSync(fd, Buffer.alloc(5), 0, 5, 0));
     expectEio(() => overlay.appendFileSync('/usr/b', 'more')); // copy-up reads the lower file
     expectEio(() => overlay.copyFileSync('/etc/a', '/copy'));
@@ -292,13 +292,30 @@ describe('through openImage', () => {
     }
   });
 
+  it('messages name the blob (which names the layer) once, the entry once, and no code: the code, layer and path are fields', async () => {
+    const { img, blobs, tars } = await opened();
+    const ov = img.overlay();
+    fs.truncateSync(blobs[0]!, tars[0]!.length - 1);
+    const hex = img.layers[0]!.digest.slice('sha256:'.length);
+    const blob = await img.layerBlob(0).then(() => undefined, (e: unknown) => e as LayerContentError) as LayerContentError;
+    expect(blob).toMatchObject({ code: 'ERR_LAYER_CHANGED', layer: img.layers[0]!.digest, path: blobs[0] });
+    expect(blob.message).toBe(`${blobs[0]}: changed after it was verified (size ${tars[0]!.length} -> ${tars[0]!.length - 1})`);
+    const read = expectEio(() => ov.readFileSync('/usr/b')).cause as LayerContentError;
+    expect(read).toMatchObject({ code: 'ERR_LAYER_CHANGED', layer: img.layers[0]!.digest, entry: '/usr/b', path: blobs[0] });
+    expect(read.message).toBe(`${blobs[0]}: /usr/b: changed after it was verified (size ${tars[0]!.length} -> ${tars[0]!.length - 1})`);
+    for (const m of [blob.message, read.message]) {
+      expect(m.split(hex)).toHaveLength(2);
+      expect(m).not.toMatch(/ERR_/);
+    }
+  });
+
   it('a layer blob truncated: typed errors naming the layer', async () => {
     const { img, blobs } = await opened();
     const ov = img.overlay();
     fs.truncateSync(blobs[0]!, 0);
     fs.truncateSync(blobs[1]!, 10);
     const e = expectEio(() => ov.readFileSync('/usr/b'));
-    expect(e.message).toContain(img.layers[0]!.digest);
+    expect(e.message).toContain(blobs[0]); // the blob's path, which names the layer
     await expect(img.layerBlob(0)).rejects.toMatchObject({ code: 'ERR_LAYER_CHANGED', layer: img.layers[0]!.digest });
     await expect(img.layerBlob(1)).rejects.toMatchObject({ code: 'ERR_LAYER_CHANGED', layer: img.layers[1]!.digest });
   });

@@ -267,7 +267,7 @@ function unchangedSinceOpen(file: ContentFile, name: string, raw: FileDigest): v
     if (raw.bytes !== file.size) throw new Error(`${file.size} bytes at open, ${raw.bytes} hashed`);
     file.check();
   } catch (e) {
-    throw new TarLayerError(name, 'the whole file', `changed while it was read (${(e as Error).message})`);
+    throw new TarLayerError(name, 'the whole file', `changed while it was read (${e instanceof LayerError ? e.reason : (e as Error).message})`);
   }
   file.verified(raw.digest);
 }
