@@ -271,7 +271,7 @@ export class ContentFile {
       this.failure = attempt > 0 ? `${change}, again while it was read` : this.verifyAgain(fd, now, change, entry);
       if (this.failure === undefined) return false;
     }
-    throw this.error('ERR_LAYER_CHANGED', `changed after it was verified (${this.failure})`, entry);
+    throw this.error('ERR_LAYER_CHANGED', `changed ${this.digest === undefined ? 'while it was read' : 'after it was verified'} (${this.failure})`, entry);
   }
 
   /**

@@ -150,6 +150,16 @@ describe('an uncompressed layer on disk, changed after it was opened', () => {
     expect(layer.read(layer.entries.get('/etc/a')!).toString()).toBe(A);
   });
 
+  it('changed while it is being opened (after its fstat, before its digest): refused by the open', async () => {
+    for (const gzip of [false, true]) {
+      const { path, tar } = await layerFile();
+      if (gzip) fs.writeFileSync(path, gzipSync(tar));
+      const opening = TarLayer.from(path); // opened and fstat'ed before from() first waits
+      fs.utimesSync(path, new Date(), new Date(Date.UTC(2000, 0, 1)));
+      await expect(opening, gzip ? 'gzip' : 'plain').rejects.toThrow(/: the whole file: changed while it was read \(mtime and ctime moved\)$/);
+    }
+  });
+
   it('truncated: typed error naming the layer and path', async () => {
     const { path } = await layerFile();
     const layer = await TarLayer.from(path, { name: 'L' });

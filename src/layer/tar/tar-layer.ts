@@ -263,11 +263,11 @@ function openLayerFile(path: string, name: string): ContentFile {
  * refused here.
  */
 function unchangedSinceOpen(file: ContentFile, name: string, raw: FileDigest): void {
+  if (raw.bytes !== file.size) throw new TarLayerError(name, 'the whole file', `changed while it was read (${file.size} bytes at open, ${raw.bytes} hashed)`);
   try {
-    if (raw.bytes !== file.size) throw new Error(`${file.size} bytes at open, ${raw.bytes} hashed`);
     file.check();
   } catch (e) {
-    throw new TarLayerError(name, 'the whole file', `changed while it was read (${e instanceof LayerError ? e.reason : (e as Error).message})`);
+    throw new TarLayerError(name, 'the whole file', e instanceof LayerError ? e.reason : (e as Error).message);
   }
   file.verified(raw.digest);
 }
