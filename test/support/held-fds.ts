@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 
 /**
- * What this process's open descriptors lead to (/proc/self/fd), for the ones under `prefix`:
- * a layer's held blob shows as its path, a spill file (O_TMPFILE) as `<dir>/#<inode> (deleted)`.
+ * This process's open descriptors (/proc/self/fd) that lead under `prefix`, with where they
+ * lead: a layer's held blob shows as its path, a spill file (O_TMPFILE) as
+ * `<dir>/#<inode> (deleted)`.
  */
-export function heldFiles(prefix: string): string[] {
-  const held: string[] = [];
+export function heldDescriptors(prefix: string): Array<{ fd: number; target: string }> {
+  const held: Array<{ fd: number; target: string }> = [];
   for (const fd of fs.readdirSync('/proc/self/fd')) {
     let target: string;
     try {
@@ -13,7 +14,12 @@ export function heldFiles(prefix: string): string[] {
     } catch {
       continue; // the descriptor readdir itself used, closed since
     }
-    if (target.startsWith(prefix)) held.push(target);
+    if (target.startsWith(prefix)) held.push({ fd: Number(fd), target });
   }
   return held;
+}
+
+/** Where this process's descriptors under `prefix` lead (heldDescriptors). */
+export function heldFiles(prefix: string): string[] {
+  return heldDescriptors(prefix).map((d) => d.target);
 }
