@@ -8,8 +8,8 @@ import { ImageError, openImage, TarLayer, TarLayerError } from '../../src/index.
 
 /**
  * A blob must be a regular file: its size bounds every read. A link to /dev/zero where a blob
- * should be was read until maxBytes (4 GiB, 13 s); a FIFO made the open wait for a writer.
- * Both are refused before a byte is read.
+ * should be would be read until maxBytes; a FIFO's open would wait for a writer, or wake one.
+ * Both are refused before they are opened for reading.
  */
 const DEMO = join(dirname(fileURLToPath(import.meta.url)), '../../images/demo');
 let dir: string | undefined;

@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LayerContentError, MemoryLayer, openImage, Overlay, OverlayFsError, TarLayer, type Image } from '../../src/index.js';
 import { heldFiles } from '../support/held-fds.js';
+import { writeOciLayout } from '../support/oci-layout.js';
 import { packTar } from '../support/to-tar.js';
 
 /**
@@ -247,8 +248,8 @@ describe('through openImage', () => {
     const root = join(dir, `image${serial++}`);
     const tars = [await tarOf(A, B), await packTar([{ header: { name: 'etc/c' }, body: 'c in a gzip layer\n' }])];
     const gz = gzipSync(tars[1]!);
-    writeMixedLayout(root, tars[0]!, gz, tars[1]!);
-    return { root, blobs: [sha(tars[0]!), sha(gz)].map((d) => join(root, 'blobs/sha256', d.slice(7))), tars, gz };
+    const blobs = writeOciLayout(root, [tars[0]!, gz], ['application/vnd.oci.image.layer.v1.tar', 'application/vnd.oci.image.layer.v1.tar+gzip']);
+    return { root, blobs, tars, gz };
   }
 
   async function opened(): Promise<{ img: Image; blobs: string[]; tars: Buffer[]; gz: Buffer }> {
@@ -380,25 +381,4 @@ async function mmapWriter(path: string, at: number): Promise<{ next: () => Promi
       await exited;
     },
   };
-}
-
-/** An OCI layout with an uncompressed and a gzip layer (writeOciLayout takes one media type). */
-function writeMixedLayout(root: string, plain: Buffer, gz: Buffer, gzTar: Buffer): void {
-  const blobs = join(root, 'blobs', 'sha256');
-  fs.mkdirSync(blobs, { recursive: true });
-  const put = (data: Buffer) => {
-    fs.writeFileSync(join(blobs, sha(data).slice(7)), data);
-    return { digest: sha(data), size: data.length };
-  };
-  const layers = [
-    { mediaType: 'application/vnd.oci.image.layer.v1.tar', ...put(plain) },
-    { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(gz) },
-  ];
-  const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha(plain), sha(gzTar)] } })));
-  const manifest = put(Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers,
-  })));
-  fs.writeFileSync(join(root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  fs.writeFileSync(join(root, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }] }));
 }
