@@ -12,6 +12,7 @@ import { ArchiveSource, DirectorySource, type FileSource } from './blob-source.j
 import { parseDigest, verifyBlob } from './digest.js';
 import { ImageError } from './errors.js';
 import { checkOpenImageOptions } from './image-options.js';
+import { addDispose } from '../layer/disposable.js';
 import { isImageConfig, isIndex, isManifest, layerType, type LayerType } from './media-types.js';
 
 export interface Platform {
@@ -106,14 +107,16 @@ export class Image {
     for (const l of this.layers) l.layer.close();
   }
 
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
   /** An overlay over the image's layers with a fresh (or the given) upper layer. */
   overlay(options: Omit<OverlayOptions, 'lower'> & { upper?: Volume } = {}): Overlay {
     return new Overlay({ ...options, lower: this.layers.map((l) => l.layer) });
   }
+}
+
+addDispose(Image.prototype);
+export interface Image {
+  /** image.close(), for `using` (where the runtime has Symbol.dispose: Node 20.4 and later). */
+  [Symbol.dispose](): void;
 }
 
 /**

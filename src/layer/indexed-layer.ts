@@ -3,6 +3,7 @@ import type { ContentRef, LayerEntry } from './entry.js';
 import { LayerContentError } from './content-file.js';
 import type { ContentFile } from './content-file.js';
 import type { Layer } from './layer.js';
+import { addDispose } from './disposable.js';
 import { LayerError, type BuiltLayer } from './layer-builder.js';
 
 /** A layer whose index and content a LayerBuilder produced; memory and tar layers share it. */
@@ -61,10 +62,6 @@ export class IndexedLayer implements Layer {
     for (const f of this.files) f.close();
   }
 
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
   private contentOf(entry: LayerEntry): Buffer | ContentRef {
     if (this.closed) throw new LayerContentError(this.name, this.pathOf(entry), 'ERR_LAYER_CLOSED', 'the layer was closed');
     const data = this.content.get(entry.inode);
@@ -88,4 +85,10 @@ export class IndexedLayer implements Layer {
     for (const [path, e] of this.entries) if (e.inode === entry.inode) return path;
     return `inode ${entry.inode}`;
   }
+}
+
+addDispose(IndexedLayer.prototype);
+export interface IndexedLayer {
+  /** layer.close(), for `using` (where the runtime has Symbol.dispose: Node 20.4 and later). */
+  [Symbol.dispose](): void;
 }
