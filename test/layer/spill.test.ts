@@ -42,6 +42,26 @@ beforeAll(async () => {
   fs.writeFileSync(zstPath, Buffer.concat([zst(header), ...Array<Buffer>(1023).fill(z), zst(last), zst(end)]));
 });
 
+/**
+ * Runs `f` with a 1 MiB tmpfs mounted at `name` in the scratch directory, unmounted after. The
+ * layer's files are closed when from() rejects: a busy mount at the end would be a leak.
+ */
+async function onTinyTmpfs(name: string, f: (mount: string) => Promise<void>): Promise<void> {
+  const small = join(dir, name);
+  fs.mkdirSync(small);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
+  try {
+    await f(small);
+  } finally {
+    try {
+      execFileSync('umount', [small]);
+    } catch (e) {
+      execFileSync('umount', ['-l', small]);
+      throw e;
+    }
+  }
+}
+
 /** Peak RSS growth while `f` runs: VmHWM after, less RSS before (clear_refs 5 resets VmHWM to it). */
 async function peakGrowth(f: () => Promise<unknown>): Promise<number> {
   const status = () => fs.readFileSync('/proc/self/status', 'utf8');
@@ -92,20 +112,9 @@ describe('the memory budget and the spill file', () => {
   });
 
   it('a full spill filesystem (ENOSPC) is a typed error, not a layer missing content', async () => {
-    const small = join(dir, 'small');
-    fs.mkdirSync(small);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
-    try {
+    await onTinyTmpfs('small', async (small) => {
       await expect(TarLayer.from(gzipSync(await tar()), { spillDir: small, memoryBytes: 0 })).rejects.toThrow(/spill file.*ENOSPC/);
-    } finally {
-      // The layer's files are closed when from() rejects: a busy mount here would be a leak.
-      try {
-        execFileSync('umount', [small]);
-      } catch (e) {
-        execFileSync('umount', ['-l', small]);
-        throw e;
-      }
-    }
+    });
   });
 });
 
@@ -195,10 +204,7 @@ describe('spilled content next to runs of zeros', () => {
 
 describe('a spill write that fails', () => {
   it('ends the pass at the next piece read, not after the rest of the layer', async () => {
-    const small = join(dir, 'small-early');
-    fs.mkdirSync(small);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
-    try {
+    await onTinyTmpfs('small-early', async (small) => {
       const SIZE = 256 << 20;
       const piece = randomBytesFrom(5)(1 << 20); // not zeros: written, not left as a hole
       let given = 0;
@@ -209,14 +215,7 @@ describe('a spill write that fails', () => {
       })());
       await expect(TarLayer.from(source, { memoryBytes: 0, spillDir: small })).rejects.toThrow(/spill file.*ENOSPC/);
       expect(given).toBeLessThan(64 << 20);
-    } finally {
-      try {
-        execFileSync('umount', [small]);
-      } catch (e) {
-        execFileSync('umount', ['-l', small]);
-        throw e;
-      }
-    }
+    });
   });
 });
 
