@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
 import type { ContentRef, LayerEntry } from './entry.js';
-import { LayerContentError } from './content-file.js';
+import { LayerContentError } from './content-error.js';
 import type { ContentFile } from './content-file.js';
 import type { Layer } from './layer.js';
 import { addDispose } from './disposable.js';
