@@ -22,6 +22,7 @@ import { afterAll, bench, describe } from 'vitest';
 import { openImage, TarLayer, type TarLayerOptions } from '../src/index.js';
 import { DEMO_IMAGE } from '../src/demo/walkthrough.js';
 import { writeOciLayout } from '../test/support/oci-layout.js';
+import { fileHeader } from '../test/support/to-tar.js';
 import { contentPool, slicer } from './support/layer-content.js';
 
 const ENTRIES = 20_000;
@@ -106,25 +107,12 @@ function peakRss(file: string, options: TarLayerOptions = {}): number | undefine
  * A gzip bomb: one file of 1 GiB of zeros. gzip members may follow one another (RFC 1952
  * 2.2), so it is one compressed MiB of zeros repeated, made in milliseconds.
  */
-function writeBomb(path: string): void {
-  const header = Buffer.alloc(512);
-  header.write('bomb', 0);
-  header.write('0000644\0', 100);
-  header.write('0000000\0', 108);
-  header.write('0000000\0', 116);
-  header.write((2 ** 30).toString(8).padStart(11, '0') + '\0', 124);
-  header.write('00000000000\0', 136);
-  header.write('0', 156);
-  header.write('ustar\x0000', 257, 'latin1');
-  header.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const b of header) sum += b;
-  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+async function writeBomb(path: string): Promise<void> {
   const mib = gzipSync(Buffer.alloc(2 ** 20));
-  fs.writeFileSync(path, Buffer.concat([gzipSync(header), ...Array<Buffer>(1024).fill(mib), gzipSync(Buffer.alloc(1024))]));
+  fs.writeFileSync(path, Buffer.concat([gzipSync(await fileHeader('bomb', 2 ** 30)), ...Array<Buffer>(1024).fill(mib), gzipSync(Buffer.alloc(1024))]));
 }
 const bombPath = join(dir, 'bomb.tar.gz');
-writeBomb(bombPath);
+await writeBomb(bombPath);
 const onDisk = await heapCost(() => TarLayer.from(plainPath));
 const spilled = await heapCost(() => TarLayer.from(gzPath));
 const inMemory = await heapCost(() => TarLayer.from(gzPath, { content: 'memory' }));

@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import { asText } from '../overlay/names.js';
-import { LayerContentError } from '../layer/content-file.js';
+import { LayerContentError } from '../layer/content-error.js';
 
 /** The errno names layerfs can raise; every one is a real Linux errno. */
 export type ErrnoCode =

@@ -1,19 +1,18 @@
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { constants as bufferConstants } from 'node:buffer';
-import { constants, createReadStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
 import { ImageError } from './errors.js';
 import { layerPath } from '../layer/tar/entry-name.js';
+import { ContentFile, LayerContentError, NotRegularFile } from '../layer/content-file.js';
 
 /** Where an image's files live: a directory, or a tar archive of one (OCI archive, docker save). */
 export interface FileSource {
   readonly label: string;
   has(path: string): Promise<boolean>;
   read(path: string): Promise<Buffer>;
-  stream(path: string): Promise<Readable>;
 }
 
 export class DirectorySource implements FileSource {
@@ -32,47 +31,35 @@ export class DirectorySource implements FileSource {
 
   /**
    * The whole file, read through one descriptor to the size its fstat gives, plus one byte to
-   * see it grow. A path that is not a regular file (a link to /dev/zero, a FIFO) is refused
-   * before a byte is read: it has no size to bound the read.
+   * see it grow, then checked unchanged. A path that is not a regular file (a link to
+   * /dev/zero, a FIFO) is refused before it is even opened for reading (openRegularFile): it
+   * has no size to bound the read.
    */
   async read(path: string): Promise<Buffer> {
-    const { handle, size } = await this.openRegular(path);
-    try {
-      if (size > bufferConstants.MAX_LENGTH) throw new ImageError(`${this.label}/${path}`, `${size} bytes: too large to read into memory`);
-      const out = Buffer.allocUnsafe(size + 1);
-      let got = 0;
-      for (let n; got < out.length && (n = (await handle.read(out, got, out.length - got, got)).bytesRead) > 0;) got += n;
-      if (got !== size) throw new ImageError(`${this.label}/${path}`, `changed while it was read (${size} bytes by fstat, ${got > size ? 'more' : got} read)`);
-      return out.subarray(0, size);
-    } finally {
-      await handle.close();
-    }
-  }
-
-  async stream(path: string): Promise<Readable> {
-    const { handle, size } = await this.openRegular(path);
-    if (size === 0) {
-      await handle.close();
-      return Readable.from([]);
-    }
-    return handle.createReadStream({ start: 0, end: size - 1 }); // closes the handle when done
-  }
-
-  /** Opens a file that must be regular (O_NONBLOCK: a FIFO is refused, not waited on). */
-  private async openRegular(path: string): Promise<{ handle: FileHandle; size: number }> {
     const where = `${this.label}/${path}`;
-    const handle = await open(this.at(path), constants.O_RDONLY | constants.O_NONBLOCK).catch((e: NodeJS.ErrnoException) => {
-      throw new ImageError(where, e.code === 'ENOENT' ? 'missing' : `cannot be opened (${e.code ?? e.message})`);
-    });
-    const st = await handle.stat().catch(async (e: Error) => {
-      await handle.close();
-      throw new ImageError(where, `cannot be read (${e.message})`);
-    });
-    if (!st.isFile()) {
-      await handle.close();
-      throw new ImageError(where, 'not a regular file (a blob must be one: a device or FIFO has no size to bound the read)');
+    let file: ContentFile;
+    try {
+      file = ContentFile.openRegular(this.at(path), where);
+    } catch (e) {
+      if (e instanceof NotRegularFile) throw new ImageError(where, `not a regular file (${e.kind}): a blob must be one, a device or FIFO has no size to bound the read`);
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new ImageError(where, code === 'ENOENT' ? 'missing' : `cannot be opened (${code ?? (e as Error).message})`);
     }
-    return { handle, size: st.size };
+    try {
+      const size = file.size;
+      if (size > bufferConstants.MAX_LENGTH) throw new ImageError(where, `${size} bytes: too large to read into memory`);
+      const chunks: Buffer[] = [];
+      for await (const c of file.stream(undefined, { upTo: size + 1 })) chunks.push(c as Buffer);
+      const data = Buffer.concat(chunks);
+      if (data.length !== size) throw new ImageError(where, `changed while it was read (${size} bytes by fstat, ${data.length > size ? 'more' : data.length} read)`);
+      file.check();
+      return data;
+    } catch (e) {
+      if (e instanceof LayerContentError) throw new ImageError(where, `cannot be read (${e.reason})`, { cause: e });
+      throw e;
+    } finally {
+      file.close();
+    }
   }
 }
 
@@ -143,10 +130,6 @@ export class ArchiveSource implements FileSource {
     const data = this.files.get(name) ?? this.files.get(this.followLink(name));
     if (!data) throw new ImageError(`${this.label}: ${path}`, 'missing from the archive');
     return data;
-  }
-
-  async stream(path: string): Promise<Readable> {
-    return Readable.from([await this.read(path)]);
   }
 
   /** The stored file a link names (one hop), or `name` itself when it is no link. */

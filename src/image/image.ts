@@ -2,7 +2,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { arch } from 'node:process';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Volume } from 'memfs';
 import { Overlay, type OverlayOptions } from '../fs/overlay.js';
 import { TarLayer, type TarLayerOptions } from '../layer/tar/tar-layer.js';
@@ -11,6 +11,8 @@ import { LowerIndex } from '../overlay/lower-index.js';
 import { ArchiveSource, DirectorySource, type FileSource } from './blob-source.js';
 import { parseDigest, verifyBlob } from './digest.js';
 import { ImageError } from './errors.js';
+import { checkOpenImageOptions } from './image-options.js';
+import { addDispose } from '../layer/disposable.js';
 import { isImageConfig, isIndex, isManifest, layerType, type LayerType } from './media-types.js';
 
 export interface Platform {
@@ -93,7 +95,7 @@ export class Image {
 
   /** The stored bytes of layer `i` as a stream (blobs may be larger than a Buffer can hold), as layerBlob checks them. */
   async layerBlobStream(i: number): Promise<Readable> {
-    return this.layers[i]!.layer.sourceStream() ?? this.files.stream(this.blobPaths[i]!);
+    return this.layers[i]!.layer.sourceStream() ?? Readable.from([await this.files.read(this.blobPaths[i]!)]);
   }
 
   /**
@@ -105,14 +107,16 @@ export class Image {
     for (const l of this.layers) l.layer.close();
   }
 
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
   /** An overlay over the image's layers with a fresh (or the given) upper layer. */
   overlay(options: Omit<OverlayOptions, 'lower'> & { upper?: Volume } = {}): Overlay {
     return new Overlay({ ...options, lower: this.layers.map((l) => l.layer) });
   }
+}
+
+addDispose(Image.prototype);
+export interface Image {
+  /** image.close(), for `using` (where the runtime has Symbol.dispose: Node 20.4 and later). */
+  [Symbol.dispose](): void;
 }
 
 /**
@@ -121,7 +125,8 @@ export class Image {
  * read as OCI). Every blob is verified against its digest before it is trusted, every layer
  * against its diff_id, sizes against descriptors.
  */
-export async function openImage(path: string, options: OpenImageOptions = {}): Promise<Image> {
+export async function openImage(path: string, given: OpenImageOptions = {}): Promise<Image> {
+  const options = checkOpenImageOptions(given);
   const st = await stat(path).catch(() => {
     throw new ImageError(path, 'no such file or directory');
   });
@@ -162,11 +167,11 @@ function hostPlatform(): Platform {
   return { os: 'linux', architecture: map[arch] ?? arch };
 }
 
+/** The platform asked for (its form checked with the options), or the running one. */
 function parsePlatform(p: string | Platform | undefined): Platform {
   if (p === undefined) return hostPlatform();
   if (typeof p !== 'string') return p;
-  const [os, architecture, variant] = p.split('/');
-  if (!os || !architecture) throw new ImageError(p, 'a platform is os/architecture[/variant], e.g. linux/amd64');
+  const [os, architecture, variant] = p.split('/') as [string, string, string?];
   return { os, architecture, ...(variant ? { variant } : {}) };
 }
 
@@ -283,14 +288,16 @@ async function openOci(source: FileSource, format: 'oci-layout' | 'oci-archive',
     const type = types[i]!;
     if (type.foreign && !(await source.has(path))) throw foreignLayerMissing(d, where);
     const layer = await readLayer(source, path, d.digest, where, options);
-    if (layer.info.digest !== d.digest) throw new ImageError(where, `digest mismatch: got ${layer.info.digest}`);
-    if (layer.info.compressedSize !== d.size) throw new ImageError(where, `size mismatch: descriptor says ${d.size}, blob has ${layer.info.compressedSize} bytes`);
-    // The bytes are authentic (the digest matched), so the manifest is inconsistent: refused,
-    // since tools disagree on such a layer (containerd sniffs the magic bytes, umoci trusts
-    // the media type and fails to read it).
-    if (layer.info.compression !== type.compression) throw new ImageError(where, `mediaType ${d.mediaType} says ${type.compression === 'none' ? 'uncompressed' : type.compression}, the blob is ${layer.info.compression === 'none' ? 'not compressed' : layer.info.compression}`);
-    if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, uncompressed layer is ${layer.info.diffId}`);
-    return { digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer };
+    return closedOnFailure(layer, () => {
+      if (layer.info.digest !== d.digest) throw new ImageError(where, `digest mismatch: got ${layer.info.digest}`);
+      if (layer.info.compressedSize !== d.size) throw new ImageError(where, `size mismatch: descriptor says ${d.size}, blob has ${layer.info.compressedSize} bytes`);
+      // The bytes are authentic (the digest matched), so the manifest is inconsistent: refused,
+      // since tools disagree on such a layer (containerd sniffs the magic bytes, umoci trusts
+      // the media type and fails to read it).
+      if (layer.info.compression !== type.compression) throw new ImageError(where, `mediaType ${d.mediaType} says ${type.compression === 'none' ? 'uncompressed' : type.compression}, the blob is ${layer.info.compression === 'none' ? 'not compressed' : layer.info.compression}`);
+      if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, uncompressed layer is ${layer.info.diffId}`);
+      return { digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer };
+    });
   });
   checkStack(layers, source.label);
   return new Image(source.label, format, manifest, config, layers, source, manifest.layers.map((d) => blobPath(d.digest, source.label)));
@@ -326,14 +333,29 @@ async function mapInOrder<T, R extends { layer: TarLayer }>(items: readonly T[],
   });
 }
 
+/**
+ * `check()`'s result for a layer just opened, or the layer closed before its error goes on: a
+ * layer refused after it was read (digest, size, diff_id) must not keep its blob and spill
+ * file open until it is collected (a bomb's spill file can hold gigabytes of disk).
+ */
+function closedOnFailure<R>(layer: TarLayer, check: () => R): R {
+  try {
+    return check();
+  } catch (e) {
+    layer.close();
+    throw e;
+  }
+}
+
 /** Reads a layer blob; a blob that does not parse is reported as the image's error, naming the blob. */
 async function readLayer(source: FileSource, path: string, name: string, where: string, options: OpenImageOptions): Promise<TarLayer> {
   try {
     // From a directory, a layer is read by path, so an uncompressed one is indexed in place.
-    const input = source instanceof DirectorySource ? source.at(path) : await source.stream(path);
+    const input = source instanceof DirectorySource ? source.at(path) : await source.read(path);
     return await TarLayer.from(input, { ...options, name });
   } catch (e) {
-    if (e instanceof LayerError) throw new ImageError(where, `corrupt layer (${e.message})`, { cause: e });
+    // `where` names the layer already: the error's entry and reason say the rest.
+    if (e instanceof LayerError) throw new ImageError(where, `corrupt layer (${e.entry}: ${e.reason})`, { cause: e });
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError(where, 'missing', { cause: e });
     throw e;
   }
@@ -352,14 +374,15 @@ function foreignLayerMissing(d: Descriptor, where: string): ImageError {
 /**
  * A layer's hard links to files of the layers below resolve only on the stack (lower-index.ts):
  * stacked once here when a layer has any, so that an image whose link names nothing fails
- * to open, naming the layer, instead of failing at its first overlay.
+ * to open, naming the layer, instead of failing at its first overlay (its layers closed).
  */
 function checkStack(layers: ImageLayer[], label: string): void {
   if (!layers.some((l) => (l.layer.lowerLinks?.size ?? 0) > 0)) return;
   try {
     new LowerIndex(layers.map((l) => l.layer));
   } catch (e) {
-    if (e instanceof LayerError) throw new ImageError(`${label}: layer ${e.layer}`, `corrupt layer (${e.message})`, { cause: e });
+    for (const l of layers) l.layer.close();
+    if (e instanceof LayerError) throw new ImageError(`${label}: layer ${e.layer}`, `corrupt layer (${e.entry}: ${e.reason})`, { cause: e });
     throw e;
   }
 }
@@ -400,8 +423,10 @@ async function openDockerArchive(source: FileSource, options: OpenImageOptions):
   const layers = await mapInOrder(entry.Layers, async (path, i): Promise<ImageLayer> => {
     const where = `${source.label}: ${path}`;
     const layer = await readLayer(source, path, path, where, options);
-    if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, layer is ${layer.info.diffId}`);
-    return { digest: layer.info.digest, diffId: layer.info.diffId, size: layer.info.compressedSize, mediaType: 'application/vnd.oci.image.layer.v1.tar', layer };
+    return closedOnFailure(layer, () => {
+      if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, layer is ${layer.info.diffId}`);
+      return { digest: layer.info.digest, diffId: layer.info.diffId, size: layer.info.compressedSize, mediaType: 'application/vnd.oci.image.layer.v1.tar', layer };
+    });
   });
   checkStack(layers, source.label);
   return new Image(source.label, 'docker-archive', entry, config, layers, source, entry.Layers);

@@ -1,25 +1,10 @@
+import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, read, readSync, type BigIntStats } from 'node:fs';
 import { Readable } from 'node:stream';
-import { LayerError } from './layer-builder.js';
+import { LayerContentError, type LayerContentCode } from './content-error.js';
+import { hashOpenFile, type FileDigest } from './tar/hash-file.js';
 
-/**
- * Why content a layer serves from disk cannot be served. Stable strings, for code that tells
- * the cases apart (the message says more).
- * - `ERR_LAYER_CHANGED`: the file the layer verified when it was opened has changed since
- *   (overwritten, truncated, grown): its bytes are no longer the verified ones.
- * - `ERR_LAYER_CLOSED`: the layer was closed (`layer.close()`).
- * - `ERR_LAYER_IO`: the read itself failed (EIO from the disk and the like).
- */
-export type LayerContentCode = 'ERR_LAYER_CHANGED' | 'ERR_LAYER_CLOSED' | 'ERR_LAYER_IO';
-
-/** A layer cannot serve a file's content as it was verified. Names the layer and the path in it. */
-export class LayerContentError extends LayerError {
-  constructor(layer: string, entry: string, readonly code: LayerContentCode, readonly reason: string, cause?: unknown) {
-    super(layer, entry, `${code}: ${reason}`);
-    this.name = 'LayerContentError';
-    if (cause !== undefined) this.cause = cause;
-  }
-}
+export { LayerContentError, type LayerContentCode };
 
 /**
  * Descriptors still open when their ContentFile is collected are closed then: a layer that is
@@ -42,13 +27,15 @@ const MAX_READ = 2 ** 30;
  * blob), or its private spill file (inflated content, spill.ts).
  *
  * A held layer file is checked after every read: its fstat (device, inode, size, mtime,
- * ctime) must still be what it was when the layer verified it, else the read is an
- * `ERR_LAYER_CHANGED` error, never the bytes read. The check comes after the read because the
- * kernel stamps mtime/ctime before it copies a write's data in (file_update_time before
- * generic_perform_write) and changes i_size before it drops truncated pages: bytes that a
- * write or truncate had already reached are always seen with the new stamp. A rename over the
- * file or an unlink leaves this inode, and its content, as they were: the descriptor keeps
- * reading the verified bytes (the only stamp that changes is ctime, with the link count).
+ * ctime in nanoseconds, link count) must still be the stamp it had when its bytes were last
+ * verified. The check comes after the read because the kernel stamps mtime/ctime before it
+ * copies a write's data in (file_update_time before generic_perform_write) and changes i_size
+ * before it drops truncated pages: bytes that a write or truncate had already reached are
+ * always seen with a new stamp. Any change of the stamp (a write, a chmod, a new hard link, a
+ * rename over the file) is verified again: the whole file is hashed through the descriptor,
+ * with the same fstat before and after; if the hash is the verified digest, the new stamp is
+ * adopted and the read made again, else the read is an `ERR_LAYER_CHANGED` error, never the
+ * bytes read, and so is every read after it.
  */
 export class ContentFile {
   private fd: number | undefined;
@@ -56,15 +43,21 @@ export class ContentFile {
   private inFlight = 0;
   /** The descriptor close() let go of while operations were in flight: closed by the last. */
   private closing: number | undefined;
+  /** sha256 of the whole file as verified (`verified()`); until then a changed stamp is a change. */
+  private digest: string | undefined;
+  /** Why the file is no longer the verified one, once a check found it so: every later read fails. */
+  private failure: string | undefined;
 
   private constructor(
     /** The layer's name, for errors. */
     readonly layer: string,
-    /** What the file is, for errors: its path, or "the spill file". */
-    readonly label: string,
+    /** The layer file's path; undefined for a private file (the spill file). */
+    readonly path: string | undefined,
+    /** What a private file is, for errors ("the spill file in /tmp"). */
+    private readonly label: string | undefined,
     fd: number,
     /** The file as verified; undefined for a private file nobody else can reach. */
-    private readonly stamp: BigIntStats | undefined,
+    private stamp: BigIntStats | undefined,
     /** Bytes readable (the verified size; for a spill file, what was written). */
     public size: number,
   ) {
@@ -72,35 +65,24 @@ export class ContentFile {
     unclosed.register(this, fd, this);
   }
 
-  /**
-   * Opens a layer file, which must be a regular file (a device or FIFO has no size to bound
-   * reads by: /dev/zero would be read until maxBytes). O_NONBLOCK: opening a FIFO must not
-   * wait for a writer before it can be refused (it has no effect on regular files).
-   */
+  /** Opens a layer file, which must be a regular file (openRegularFile). */
   static openRegular(path: string, layer: string): ContentFile {
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    let stamp: BigIntStats;
-    try {
-      stamp = fstatSync(fd, { bigint: true });
-    } catch (e) {
-      closeSync(fd);
-      throw e;
-    }
-    if (!stamp.isFile()) {
-      closeSync(fd);
-      throw new NotRegularFile(path, kindOf(stamp));
-    }
-    return new ContentFile(layer, path, fd, stamp, Number(stamp.size));
+    const { fd, stamp } = openRegularFile(path);
+    return new ContentFile(layer, path, undefined, fd, stamp, Number(stamp.size));
   }
 
   /** Wraps a private descriptor (a spill file): reads are bounded by `size`, never re-checked. */
   static private(fd: number, layer: string, label: string): ContentFile {
-    return new ContentFile(layer, label, fd, undefined, 0);
+    return new ContentFile(layer, undefined, label, fd, undefined, 0);
   }
 
   /** The open descriptor (for the hashing worker and the header walk); throws once closed. */
   get descriptor(): number {
-    if (this.fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed');
+    return this.open();
+  }
+
+  private open(entry?: string): number {
+    if (this.fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed', entry);
     return this.fd;
   }
 
@@ -110,8 +92,8 @@ export class ContentFile {
    * last release: a number closed under an operation in flight could be reused by another
    * file before the operation runs, and the write land there.
    */
-  hold(): number {
-    const fd = this.descriptor;
+  hold(entry?: string): number {
+    const fd = this.open(entry);
     this.inFlight++;
     return fd;
   }
@@ -130,71 +112,160 @@ export class ContentFile {
 
   /**
    * Reads exactly `length` bytes at `position` into `buffer` at `offset`, then checks that the
-   * file is still the verified one. Every failure is a LayerContentError naming `entry`.
+   * file is still the verified one (once more after a file verified again). Every failure is a
+   * LayerContentError naming `entry`.
    */
-  readAt(buffer: Uint8Array, offset: number, length: number, position: number, entry = this.label): void {
+  readAt(buffer: Uint8Array, offset: number, length: number, position: number, entry?: string): void {
     const fd = this.fd;
     if (fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed', entry);
-    if (position + length > this.size) throw this.error('ERR_LAYER_CHANGED', `a read of ${length} bytes at ${position} passes the end of ${this.label} (${this.size} bytes)`, entry);
-    let done = 0;
-    try {
-      while (done < length) {
-        const n = readSync(fd, buffer, offset + done, Math.min(length - done, MAX_READ), position + done);
-        if (n === 0) break;
-        done += n;
+    if (position + length > this.size) throw this.error('ERR_LAYER_CHANGED', `a read of ${length} bytes at ${position} passes its end (${this.size} bytes)`, entry);
+    for (let attempt = 0; ; attempt++) {
+      let done = 0;
+      try {
+        while (done < length) {
+          const n = readSync(fd, buffer, offset + done, Math.min(length - done, MAX_READ), position + done);
+          if (n === 0) break;
+          done += n;
+        }
+      } catch (e) {
+        throw this.error('ERR_LAYER_IO', `read failed: ${(e as Error).message}`, entry, e);
       }
-    } catch (e) {
-      throw this.error('ERR_LAYER_IO', `reading ${this.label} failed: ${(e as Error).message}`, entry, e);
+      if (this.confirm(entry, attempt)) {
+        if (done < length) throw this.error('ERR_LAYER_CHANGED', `ended ${length - done} bytes early`, entry);
+        return;
+      }
     }
-    this.check(entry);
-    if (done < length) throw this.error('ERR_LAYER_CHANGED', `${this.label} ended ${length - done} bytes early`, entry);
   }
 
   /**
-   * The whole file as a stream, 1 MiB reads by position (off this thread), each checked
-   * after it is read: a change destroys the stream with the LayerContentError instead of
-   * passing on the bytes. It never closes the descriptor.
+   * The file from its start as a stream of 1 MiB reads by position on the thread pool, each
+   * through the held descriptor (hold/release: a close meanwhile waits for it). The stream
+   * never closes the descriptor, and its destruction completes only once no read of it is in
+   * flight.
+   *
+   * By default, the verified content: exactly `size` bytes, each read checked after it is
+   * made (a change destroys the stream with the LayerContentError instead of passing the
+   * bytes on); a verified file's bytes are also hashed as they pass, and a hash that is not
+   * the verified digest destroys the stream before it ends (a write through a shared mapping
+   * dirtied before the open moves no timestamp until writeback: only the bytes tell).
+   *
+   * `{ upTo }`: the bytes as they are, to the end of the file or `upTo` bytes, unchecked: the
+   * open's own pass, which checks the file once it has hashed it.
    */
-  stream(entry = this.label): Readable {
-    let position = 0;
+  stream(entry?: string, raw?: { upTo: number }): Readable {
     const file = this;
+    const end = raw ? raw.upTo : this.size;
+    const hash = !raw && this.digest !== undefined ? createHash('sha256') : undefined;
+    let position = 0;
+    let reading = false;
+    let destroyed: (() => void) | undefined;
     return new Readable({
       highWaterMark: 1 << 20,
       read() {
-        const want = Math.min(1 << 20, file.size - position);
-        if (want <= 0) return void this.push(null);
-        if (file.fd === undefined) return void this.destroy(file.error('ERR_LAYER_CLOSED', 'the layer was closed', entry));
+        const want = Math.min(1 << 20, end - position);
+        if (want <= 0) {
+          if (hash && `sha256:${hash.digest('hex')}` !== file.digest) {
+            file.failure ??= 'its bytes hash to another digest';
+            return void this.destroy(file.error('ERR_LAYER_CHANGED', `changed after it was verified (${file.failure})`, entry));
+          }
+          return void this.push(null);
+        }
         const buffer = Buffer.allocUnsafe(want);
-        read(file.hold(), buffer, 0, want, position, (err, n) => {
-          file.release();
+        const attempt = (tries: number): void => {
+          let fd: number;
           try {
-            if (err) throw file.error('ERR_LAYER_IO', `reading ${file.label} failed: ${err.message}`, entry, err);
-            file.check(entry);
-            if (n === 0) throw file.error('ERR_LAYER_CHANGED', `${file.label} ended ${file.size - position} bytes early`, entry);
+            fd = file.hold(entry);
           } catch (e) {
             return void this.destroy(e as Error);
           }
-          position += n;
-          this.push(buffer.subarray(0, n));
-        });
+          reading = true;
+          read(fd, buffer, 0, want, position, (err, n) => {
+            file.release();
+            reading = false;
+            if (destroyed) return destroyed();
+            try {
+              if (err) throw file.error('ERR_LAYER_IO', `read failed: ${err.message}`, entry, err);
+              if (!raw && !file.confirm(entry, tries)) return attempt(tries + 1); // verified again: read it again
+              if (!raw && n === 0) throw file.error('ERR_LAYER_CHANGED', `ended ${file.size - position} bytes early`, entry);
+            } catch (e) {
+              return void this.destroy(e as Error);
+            }
+            position += n;
+            const chunk = buffer.subarray(0, n);
+            hash?.update(chunk);
+            this.push(n === 0 ? null : chunk);
+          });
+        };
+        attempt(0);
+      },
+      destroy(err, callback) {
+        if (!reading) return callback(err);
+        destroyed = () => callback(err);
       },
     });
   }
 
+  /**
+   * Records the digest the layer measured for the whole file while its stamp was unchanged:
+   * from now on a changed stamp is verified again against it instead of failing at once.
+   */
+  verified(digest: string): void {
+    this.digest = digest;
+  }
+
   /** Throws ERR_LAYER_CHANGED if the held file is no longer the one verified. */
-  check(entry = this.label): void {
-    const was = this.stamp;
+  check(entry?: string): void {
+    // A stamp changed and verified again says nothing about bytes read before: there are none.
+    this.confirm(entry, 0);
+  }
+
+  /**
+   * After a read: true if the stamp is the verified one, so the bytes read were the verified
+   * bytes; false if it had changed and the file was verified again (the caller reads again:
+   * its bytes may predate the check). Throws ERR_LAYER_CHANGED if the file is not the
+   * verified one, or if it changed again while read after a second verification (`attempt`).
+   */
+  private confirm(entry: string | undefined, attempt: number): boolean {
     const fd = this.fd;
     if (fd === undefined) throw this.error('ERR_LAYER_CLOSED', 'the layer was closed', entry);
-    if (!was) return;
-    let now: BigIntStats;
-    try {
-      now = fstatSync(fd, { bigint: true });
-    } catch (e) {
-      throw this.error('ERR_LAYER_IO', `fstat of ${this.label} failed: ${(e as Error).message}`, entry, e);
+    const was = this.stamp;
+    if (!was) return true;
+    if (this.failure === undefined) {
+      const now = this.fstat(fd, entry);
+      const change = changeOf(was, now);
+      if (change === undefined) return true;
+      this.failure = attempt > 0 ? `${change}, again while it was read` : this.verifyAgain(fd, now, change, entry);
+      if (this.failure === undefined) return false;
     }
-    const change = changeOf(was, now);
-    if (change) throw this.error('ERR_LAYER_CHANGED', `${this.label} changed after it was verified (${change})`, entry);
+    throw this.error('ERR_LAYER_CHANGED', `changed ${this.digest === undefined ? 'while it was read' : 'after it was verified'} (${this.failure})`, entry);
+  }
+
+  /**
+   * Hashes the whole file through the descriptor, between two fstats that must be `now`: the
+   * stamp is adopted if the bytes are the verified digest's. Returns why not, otherwise.
+   */
+  private verifyAgain(fd: number, now: BigIntStats, change: string, entry: string | undefined): string | undefined {
+    if (this.digest === undefined) return change; // still opening: nothing verified to compare with
+    if (now.size !== this.stamp!.size) return change;
+    let hashed: FileDigest;
+    try {
+      hashed = hashOpenFile(fd, readSync, createHash, this.size + 1);
+    } catch (e) {
+      throw this.error('ERR_LAYER_IO', `read failed: ${(e as Error).message}`, entry, e);
+    }
+    const after = this.fstat(fd, entry);
+    if (changeOf(now, after) !== undefined) return `${change}, and again while it was hashed`;
+    if (hashed.bytes !== this.size || hashed.digest !== this.digest) return `${change}; its bytes are not the verified ones`;
+    this.stamp = after;
+    return undefined;
+  }
+
+  private fstat(fd: number, entry: string | undefined): BigIntStats {
+    try {
+      return fstatSync(fd, { bigint: true });
+    } catch (e) {
+      throw this.error('ERR_LAYER_IO', `fstat failed: ${(e as Error).message}`, entry, e);
+    }
   }
 
   close(): void {
@@ -206,9 +277,62 @@ export class ContentFile {
     else closeSync(fd);
   }
 
-  private error(code: LayerContentCode, reason: string, entry = this.label, cause?: unknown): LayerContentError {
-    return new LayerContentError(this.layer, entry, code, reason, cause);
+  private error(code: LayerContentCode, reason: string, entry?: string, cause?: unknown): LayerContentError {
+    return new LayerContentError(this.layer, entry, code, this.label !== undefined ? `${this.label}: ${reason}` : reason, { path: this.path, cause });
   }
+}
+
+/**
+ * open(2)'s O_PATH (Linux 2.6.39): a descriptor that only names the file, opened without
+ * running the file's open operation. Node does not export it; it is 010000000 on every Linux
+ * architecture Node runs on (x86, arm, powerpc, s390, mips, riscv, loongarch: asm-generic's
+ * value; only alpha, parisc and sparc differ).
+ */
+const O_PATH = 0o10000000;
+
+/**
+ * Opens `path` for reading if what it leads to is a regular file, else a NotRegularFile: a
+ * device or FIFO has no size to bound reads by (/dev/zero would be read until maxBytes).
+ * Links are followed (a layout may share blobs by symlink): what counts is the file reached,
+ * whose bytes the caller verifies anyway. On Linux the file is first opened with O_PATH and
+ * fstat'ed, and only a regular file is opened for reading, through /proc/self/fd/N (the same
+ * inode, not the path looked up again): a link to /dev/watchdog or a tty never runs the
+ * driver's open (which for a watchdog arms it), a FIFO's open never waits for or wakes a
+ * writer. Without /proc (and on other systems) the path is opened with O_RDONLY|O_NONBLOCK
+ * (a FIFO's open does not wait) and the descriptor fstat'ed.
+ */
+export function openRegularFile(path: string): { fd: number; stamp: BigIntStats } {
+  if (process.platform !== 'linux') return regularOrClosed(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), path);
+  const probe = openSync(path, O_PATH);
+  try {
+    regularStat(probe, path);
+    let fd: number;
+    try {
+      fd = openSync(`/proc/self/fd/${probe}`, constants.O_RDONLY);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK); // no /proc: by path, checked again below
+    }
+    return regularOrClosed(fd, path);
+  } finally {
+    closeSync(probe);
+  }
+}
+
+/** `fd` with its fstat if it is a regular file; else closed, and a NotRegularFile. */
+function regularOrClosed(fd: number, path: string): { fd: number; stamp: BigIntStats } {
+  try {
+    return { fd, stamp: regularStat(fd, path) };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+function regularStat(fd: number, path: string): BigIntStats {
+  const st = fstatSync(fd, { bigint: true });
+  if (!st.isFile()) throw new NotRegularFile(path, kindOf(st));
+  return st;
 }
 
 /** A path given as a layer file is not a regular file (TarLayer turns this into its error). */
@@ -218,19 +342,12 @@ export class NotRegularFile extends Error {
   }
 }
 
-/**
- * What differs between two fstats of one descriptor, or undefined if the content is as it
- * was. ctime also moves when the link count does (a rename over the file, an unlink, a new
- * hard link), which leaves the content alone: a changed ctime counts only with the same link
- * count. (A change of mode or owner moves ctime too and is reported: a false alarm, never a
- * silent change.)
- */
+/** What differs between two fstats of one descriptor (any of it means "verify again"), or undefined. */
 function changeOf(was: BigIntStats, now: BigIntStats): string | undefined {
   if (now.dev !== was.dev || now.ino !== was.ino) return 'another file';
   if (now.size !== was.size) return `size ${was.size} -> ${now.size}`;
-  if (now.mtimeNs !== was.mtimeNs) return 'mtime moved';
-  if (now.ctimeNs !== was.ctimeNs && now.nlink === was.nlink) return 'ctime moved';
-  return undefined;
+  const moved = [now.mtimeNs !== was.mtimeNs && 'mtime', now.ctimeNs !== was.ctimeNs && 'ctime', now.nlink !== was.nlink && 'link count'].filter(Boolean);
+  return moved.length > 0 ? `${moved.join(' and ')} moved` : undefined;
 }
 
 function kindOf(s: BigIntStats): string {

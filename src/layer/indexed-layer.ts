@@ -1,8 +1,9 @@
 import { constants as bufferConstants } from 'node:buffer';
 import type { ContentRef, LayerEntry } from './entry.js';
-import { LayerContentError } from './content-file.js';
+import { LayerContentError } from './content-error.js';
 import type { ContentFile } from './content-file.js';
 import type { Layer } from './layer.js';
+import { addDispose } from './disposable.js';
 import { LayerError, type BuiltLayer } from './layer-builder.js';
 
 /** A layer whose index and content a LayerBuilder produced; memory and tar layers share it. */
@@ -11,7 +12,8 @@ export class IndexedLayer implements Layer {
   readonly whiteouts: ReadonlySet<string>;
   readonly opaqueDirs: ReadonlySet<string>;
   readonly lowerLinks: ReadonlyMap<string, string>;
-  private readonly content: ReadonlyMap<number, Buffer | ContentRef>;
+  private content: ReadonlyMap<number, Buffer | ContentRef>;
+  private closed = false;
 
   /** `files`: the descriptors the content is read through, closed by close(). */
   protected constructor(readonly name: string, built: BuiltLayer, private readonly files: readonly ContentFile[] = []) {
@@ -50,18 +52,18 @@ export class IndexedLayer implements Layer {
 
   /**
    * Closes the descriptors this layer reads content through (its layer file, its spill
-   * file); reads then fail with ERR_LAYER_CLOSED. Not needed for correctness: a layer that is
-   * never closed has them closed when it is collected. Idempotent.
+   * file) and lets go of the content it holds in memory; reads then fail with
+   * ERR_LAYER_CLOSED, whichever kind of content they were of. Not needed for correctness: a
+   * layer that is never closed has them closed when it is collected. Idempotent.
    */
   close(): void {
+    this.closed = true;
+    this.content = new Map();
     for (const f of this.files) f.close();
   }
 
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
   private contentOf(entry: LayerEntry): Buffer | ContentRef {
+    if (this.closed) throw new LayerContentError(this.name, this.pathOf(entry), 'ERR_LAYER_CLOSED', 'the layer was closed');
     const data = this.content.get(entry.inode);
     if (!data || entry.type !== 'file') throw new LayerError(this.name, String(entry.inode), 'not a file');
     return data;
@@ -73,7 +75,7 @@ export class IndexedLayer implements Layer {
     } catch (e) {
       // The file names itself; the error names the entry too (found only now: entries do not
       // carry their path).
-      if (e instanceof LayerContentError) throw new LayerContentError(this.name, this.pathOf(entry), e.code, e.reason, e.cause);
+      if (e instanceof LayerContentError) throw new LayerContentError(this.name, this.pathOf(entry), e.code, e.reason, { path: e.path, cause: e.cause });
       throw e;
     }
   }
@@ -83,4 +85,10 @@ export class IndexedLayer implements Layer {
     for (const [path, e] of this.entries) if (e.inode === entry.inode) return path;
     return `inode ${entry.inode}`;
   }
+}
+
+addDispose(IndexedLayer.prototype);
+export interface IndexedLayer {
+  /** layer.close(), for `using` (where the runtime has Symbol.dispose: Node 20.4 and later). */
+  [Symbol.dispose](): void;
 }

@@ -3,9 +3,9 @@ import { defaultMode } from './entry.js';
 import { isAufsMeta, OPAQUE_MARKER, WHITEOUT_PREFIX, whitedOutName } from './oci-names.js';
 import { basename, depth, dirname, join, normalize } from '../overlay/path.js';
 
-/** A layer's definition is wrong (a hard link to nothing, a name that cannot exist...). */
+/** A layer's definition is wrong (a hard link to nothing, a name that cannot exist...). `reason` is the message without the layer and entry. */
 export class LayerError extends Error {
-  constructor(readonly layer: string, readonly entry: string, reason: string) {
+  constructor(readonly layer: string, readonly entry: string, readonly reason: string) {
     super(`layer ${layer}: ${entry}: ${reason}`);
     this.name = 'LayerError';
   }

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,8 +8,8 @@ import { ImageError, openImage, TarLayer, TarLayerError } from '../../src/index.
 
 /**
  * A blob must be a regular file: its size bounds every read. A link to /dev/zero where a blob
- * should be was read until maxBytes (4 GiB, 13 s); a FIFO made the open wait for a writer.
- * Both are refused before a byte is read.
+ * should be would be read until maxBytes; a FIFO's open would wait for a writer, or wake one.
+ * Both are refused before they are opened for reading.
  */
 const DEMO = join(dirname(fileURLToPath(import.meta.url)), '../../images/demo');
 let dir: string | undefined;
@@ -64,4 +64,53 @@ describe('a device or FIFO where a blob should be', () => {
     execFileSync('mkfifo', [config]);
     await expect(openImage(root)).rejects.toThrow(refused);
   }, 10_000);
+
+  it('a file whose fstat says 0 bytes but that reads more (/proc): refused as changed while read, never read as empty', async () => {
+    await expect(TarLayer.from('/proc/self/status')).rejects.toThrow(/changed while it was read/);
+    // The streaming pass reads the byte past the size too (and finds no archive in it).
+    await expect(TarLayer.from('/proc/self/status', { content: 'memory' })).rejects.toThrow(TarLayerError);
+    const { root } = demoCopy();
+    fs.rmSync(join(root, 'index.json'));
+    fs.symlinkSync('/proc/self/status', join(root, 'index.json'));
+    await expect(openImage(root)).rejects.toThrow(/index.json: changed while it was read \(0 bytes by fstat, more read\)/);
+  });
+
+  it('a FIFO is never opened, only looked at (O_PATH): a writer waiting for a reader keeps waiting', async () => {
+    const { root, index } = demoCopy();
+    const layer = blobFile(root, manifest(root, index).layers[0]!.digest);
+    const config = blobFile(root, manifest(root, index).config.digest);
+    for (const [what, path, open] of [
+      ['TarLayer.from', join(dir!, 'fifo'), (p: string) => TarLayer.from(p)],
+      ['a layer blob', layer, () => openImage(root)],
+      ['the config blob', config, () => openImage(root)],
+    ] as const) {
+      fs.rmSync(path, { force: true });
+      execFileSync('mkfifo', [path]);
+      const writer = await waitingWriter(path);
+      try {
+        await expect(open(path), what).rejects.toThrow(/FIFO/);
+        await new Promise((resolve) => setTimeout(resolve, 300)); // a writer let through exits at once
+        expect(writer.opened(), what).toBe(false);
+      } finally {
+        writer.stop();
+      }
+      fs.rmSync(path);
+      if (path !== join(dir!, 'fifo')) fs.cpSync(join(DEMO, 'blobs/sha256', path.split('/').pop()!), path);
+    }
+  }, 10_000);
 });
+
+/**
+ * A process opening `fifo` for writing, which blocks until some process opens it for reading
+ * (fifo(7)), as open(2) of the read end does even with O_NONBLOCK. Resolves once it waits
+ * there (its wchan is the FIFO open's wait_for_partner).
+ */
+async function waitingWriter(fifo: string): Promise<{ opened: () => boolean; stop: () => void }> {
+  const child = spawn('sh', ['-c', 'exec 3>"$1"; echo opened', 'sh', fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let opened = false;
+  child.stdout.on('data', () => void (opened = true));
+  const wchan = () => fs.readFileSync(`/proc/${child.pid}/wchan`, 'utf8');
+  for (let i = 0; i < 500 && wchan() !== 'wait_for_partner'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(wchan()).toBe('wait_for_partner');
+  return { opened: () => opened, stop: () => void child.kill() };
+}

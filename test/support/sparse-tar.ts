@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { packTar, patchHeader } from './to-tar.js';
+import { fileHeader } from './to-tar.js';
 
 /**
  * Writes an uncompressed tar of one file `name` of `size` bytes to `path` without writing its
@@ -8,10 +8,7 @@ import { packTar, patchHeader } from './to-tar.js';
  * Returns where the content starts in the tar.
  */
 export async function writeSparseTar(path: string, name: string, size: number, marks: Array<[number, string]> = []): Promise<number> {
-  const empty = await packTar([{ header: { name }, body: '' }]);
-  const header = patchHeader(empty.subarray(0, 512), 0, (block) => {
-    block.write(size.toString(8).padStart(11, '0') + '\0', 124, 'latin1'); // ustar size: 11 octal digits
-  });
+  const header = await fileHeader(name, size);
   const padded = Math.ceil(size / 512) * 512;
   const fd = fs.openSync(path, 'w');
   try {

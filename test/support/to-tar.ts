@@ -48,3 +48,13 @@ export function patchHeader(archive: Buffer, at: number, edit: (block: Buffer) =
   block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
   return out;
 }
+
+/**
+ * The 512-byte header of a regular file `name` of `size` bytes (tar-stream's own, with the
+ * ustar size field patched: up to 8 GiB - 1), for a tar whose content the caller writes or
+ * streams itself (a sparse tar, a bomb).
+ */
+export async function fileHeader(name: string, size: number): Promise<Buffer> {
+  const empty = await packTar([{ header: { name }, body: '' }]);
+  return patchHeader(empty.subarray(0, 512), 0, (block) => void block.write(size.toString(8).padStart(11, '0') + '\0', 124, 'latin1'));
+}

@@ -93,11 +93,10 @@ export function decompressor(kind: Compression): Duplex | undefined {
  * Passes each chunk on in a later turn of the event loop (setImmediate). Node's zlib pushes an
  * inflated chunk before it asks the thread pool for the next one, and a push runs the stages
  * after it synchronously (the hash, the tar parse): without a hand-off, inflating waits for
- * all of that on every chunk (a 166 MiB gzip layer: gunzip plus sha256 of the output 610 ->
- * 540 ms here; gunzip alone 520 ms). A microtask was not enough once zlib could run ahead:
- * the chunks it had buffered were then parsed in one unbroken run of microtasks, and zlib's
- * completion callbacks, which start its next step, waited behind them. A turn of the loop
- * per chunk lets them in (alternating builds, medians of 8 and 10: 903/819/834 -> 800/778/769 ms).
+ * all of that on every chunk. A microtask is not enough once zlib runs ahead: the chunks it
+ * has buffered would be parsed in one unbroken run of microtasks, and zlib's completion
+ * callbacks, which start its next step, wait behind them. A turn of the loop per chunk lets
+ * them in.
  */
 export class HandOff extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

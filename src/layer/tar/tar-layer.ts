@@ -1,11 +1,12 @@
 import { ContentStore } from './content-store.js';
+import { checkTarLayerOptions } from './layer-options.js';
 import { HashingStream } from './hashing-stream.js';
 import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js';
 import { walkHeaders } from './header-walk.js';
 import { keepExactXattrs, RAW_XATTRS, type PaxHeaderSeen } from './pax-xattrs.js';
 import { paxHeaderFault } from './pax-records.js';
 import { createHash } from 'node:crypto';
-import { read, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -106,7 +107,8 @@ export class TarLayer extends IndexedLayer {
     super(name, built, files);
   }
 
-  static async from(source: string | Buffer | Readable, options: TarLayerOptions = {}): Promise<TarLayer> {
+  static async from(source: string | Buffer | Readable, given: TarLayerOptions = {}): Promise<TarLayer> {
+    const options = checkTarLayerOptions(given);
     const name = options.name ?? (typeof source === 'string' ? source : 'tar');
     // A path is opened once and held: the parse, the digest and every later read use the
     // same file, by position, even if the path is replaced meanwhile.
@@ -133,17 +135,19 @@ export class TarLayer extends IndexedLayer {
     const maxBytes = options.maxBytes ?? 4 * 2 ** 30;
     const maxEntries = options.maxEntries ?? 1_000_000;
     const fileSize = file?.size ?? 0;
-    // A file is read to its size as fstat gave it, plus one byte: one that grows shows as a
-    // mismatch with the digest's count, and reads stop there.
-    const input = file ? readByPosition(file, fileSize + 1) : Buffer.isBuffer(source) ? Readable.from([source]) : source as Readable;
-
-    const { head, rest } = await peek(input);
-    const compression = detectCompression(head);
+    // A file's magic bytes are read by position; a Buffer's or stream's from its first chunk.
+    const sourceStream = file ? undefined : Buffer.isBuffer(source) ? Readable.from([source]) : source as Readable;
+    const given = sourceStream && await peek(sourceStream);
+    const compression = detectCompression(given?.head ?? magicBytes(file!));
     const onDisk = (options.content ?? 'disk') === 'disk' && file !== undefined && compression === 'none';
-    // A large layer file (compressed or not) is hashed on another thread while this one
-    // decompresses and parses it; a worker costs tens of milliseconds to start, more than
-    // hashing a small layer here.
-    const hashAside = file && fileSize >= HASH_ASIDE_BYTES ? hashFileInWorker(file.descriptor, fileSize + 1) : undefined;
+    // A large layer file is hashed on another thread while this one decompresses and parses
+    // it; a worker costs tens of milliseconds to start, more than hashing a small layer here.
+    // Not an uncompressed tar whose content this pass copies out (content: 'memory'): the
+    // bytes kept must be the bytes hashed, and a write through a shared mapping moves no
+    // timestamp that could tell the two reads apart. (Inflated content is hashed here anyway:
+    // the diff_id.)
+    const copiesPlain = compression === 'none' && !onDisk;
+    const hashAside = file && fileSize >= HASH_ASIDE_BYTES && !copiesPlain ? hashFileInWorker(file.descriptor, fileSize + 1) : undefined;
     if (onDisk && fileSize <= maxBytes) {
       // Content stays on disk: read the header blocks only (header-walk.ts). An archive that
       // is not plainly well formed is left to the streaming pass below, errors and all.
@@ -152,11 +156,12 @@ export class TarLayer extends IndexedLayer {
         await hashAside?.stop();
         throw e;
       });
-      if (complete) {
-        input.destroy();
-        return TarLayer.fromWalk(walk, { name, file, hashAside });
-      }
+      if (complete) return TarLayer.fromWalk(walk, { name, file, hashAside });
     }
+
+    // A file is read to its size as fstat gave it, plus one byte: one that grows shows as a
+    // mismatch with the digest's count, and reads stop there.
+    const input = file ? file.stream(undefined, { upTo: fileSize + 1 }) : given!.rest;
 
     const rawHash = new HashingStream();
     const limit = new ByteLimit(maxBytes, () => new TarLayerError(name, `byte ${maxBytes}`, `uncompressed size exceeds the bound of ${maxBytes} bytes (maxBytes)`));
@@ -172,8 +177,8 @@ export class TarLayer extends IndexedLayer {
     const tarHash = new HashingStream();
     // An uncompressed layer's digest is its diff_id: hash it once.
     const stages = compression === 'none'
-      ? [rest, hashAside ? rawCount : rawHash, limit, extract]
-      : [rest, hashAside ? rawCount : rawHash, decompressor(compression), new HandOff(), limit, tarHash, extract];
+      ? [input, hashAside ? rawCount : rawHash, limit, extract]
+      : [input, hashAside ? rawCount : rawHash, decompressor(compression), new HandOff(), limit, tarHash, extract];
     // Settles with the error that stopped the pipeline, if any (the extract is ended with it).
     const ended = pipeline(stages as unknown as [Readable, ...Transform[]]).then(() => undefined, (e: unknown) => {
       extract.destroy(e as Error);
@@ -192,7 +197,7 @@ export class TarLayer extends IndexedLayer {
     // Whatever stops the pass stops the hashing worker too (it must not go on reading the file).
     try {
       const index = await indexEntries(extract, {
-        name, maxEntries, limit, input,
+        name, maxEntries, limit, input: sourceStream ?? input,
         file: onDisk ? file : undefined,
         store,
         ended,
@@ -201,7 +206,7 @@ export class TarLayer extends IndexedLayer {
       const built = index.builder.build();
       await store?.finish(built.content);
       const raw = await fileDigest(name, hashAside, hashAside ? rawCount.bytes : rawHash.bytes, () => ({ digest: rawHash.digest(), bytes: rawHash.bytes }));
-      if (file) unchangedSinceOpen(file, name, raw.bytes);
+      if (file) unchangedSinceOpen(file, name, raw);
       const info: TarLayerInfo = {
         compression,
         digest: raw.digest,
@@ -217,6 +222,7 @@ export class TarLayer extends IndexedLayer {
     } catch (e) {
       await hashAside?.stop();
       await store?.settled(); // from() then closes the files
+      await streamClosed(input); // no read of the file in flight either
       throw e;
     }
   }
@@ -227,7 +233,7 @@ export class TarLayer extends IndexedLayer {
       // Build the index while the worker (if any) finishes hashing.
       const built = walk.builder.build();
       const raw = await fileDigest(w.name, w.hashAside, w.file.size, () => hashOpenFile(w.file.descriptor, readSync, createHash, w.file.size + 1));
-      unchangedSinceOpen(w.file, w.name, raw.bytes);
+      unchangedSinceOpen(w.file, w.name, raw);
       const info: TarLayerInfo = {
         compression: 'none', digest: raw.digest, diffId: raw.digest, compressedSize: raw.bytes, size: raw.bytes,
         entryCount: walk.count, contentOnDisk: true, spilledBytes: 0, lossyXattrs: walk.lossyXattrs,
@@ -252,16 +258,18 @@ function openLayerFile(path: string, name: string): ContentFile {
 
 /**
  * The digest just taken is of the file the layer holds, as its fstat was before the first
- * read: every byte read after this is checked against that fstat (content-file.ts). A file
- * changed while it was being read is refused here.
+ * read: every byte read after this is checked against that fstat, and a change of it verified
+ * again against this digest (content-file.ts). A file changed while it was being read is
+ * refused here.
  */
-function unchangedSinceOpen(file: ContentFile, name: string, hashed: number): void {
+function unchangedSinceOpen(file: ContentFile, name: string, raw: FileDigest): void {
+  if (raw.bytes !== file.size) throw new TarLayerError(name, 'the whole file', `changed while it was read (${file.size} bytes at open, ${raw.bytes} hashed)`);
   try {
-    if (hashed !== file.size) throw new Error(`${file.size} bytes at open, ${hashed} hashed`);
     file.check();
   } catch (e) {
-    throw new TarLayerError(name, 'the whole file', `changed while it was read (${(e as Error).message})`);
+    throw new TarLayerError(name, 'the whole file', e instanceof LayerError ? e.reason : (e as Error).message);
   }
+  file.verified(raw.digest);
 }
 
 /**
@@ -461,33 +469,17 @@ function displayName(h: TarHeader): string {
   return h.pax?.path ?? printable(h.name);
 }
 
-/**
- * A file read from start to end (or `limit` bytes) by position, 1 MiB at a time, never
- * closing the descriptor (fs.ReadStream closes it when destroyed, even with autoClose off,
- * while the hashing worker may still be reading it, and the layer holds it).
- */
-function readByPosition(file: ContentFile, limit: number): Readable {
-  let position = 0;
-  return new Readable({
-    highWaterMark: 1 << 20,
-    read() {
-      const want = Math.min(1 << 20, limit - position);
-      if (want <= 0) return void this.push(null);
-      const buffer = Buffer.allocUnsafe(want);
-      let fd: number;
-      try {
-        fd = file.hold();
-      } catch (e) {
-        return void this.destroy(e as Error);
-      }
-      read(fd, buffer, 0, want, position, (err, n) => {
-        file.release();
-        if (err) return void this.destroy(err);
-        position += n;
-        this.push(n === 0 ? null : buffer.subarray(0, n));
-      });
-    },
-  });
+/** A layer file's first bytes, enough for detectCompression. */
+function magicBytes(file: ContentFile): Buffer {
+  const head = Buffer.alloc(Math.min(4, file.size));
+  file.readAt(head, 0, head.length, 0);
+  return head;
+}
+
+/** Resolves once `stream` has closed (a destroyed ContentFile stream closes after its read in flight). */
+function streamClosed(stream: Readable): Promise<void> {
+  if (stream.closed) return Promise.resolve();
+  return new Promise((resolve) => stream.once('close', () => resolve()));
 }
 
 /** Reads the first chunk (for the magic bytes) and gives back a stream of everything. */

@@ -1,0 +1,35 @@
+import { checkTarLayerOptions, mustBe, notAllowed, string } from '../layer/tar/layer-options.js';
+import type { OpenImageOptions, Platform } from './image.js';
+
+/** os/architecture[/variant], each part non-empty (image-index.md platform fields). */
+const PLATFORM = /^[^/]+\/[^/]+(\/[^/]+)?$/;
+
+/**
+ * openImage's options, checked before anything is read (layer-options.ts says how): the
+ * TarLayerOptions passed on to each layer, `ref` (a string) and `platform` (a string
+ * `os/architecture[/variant]`, or an object with string `os`, `architecture` and optional
+ * `variant`).
+ */
+export function checkOpenImageOptions(options: unknown): OpenImageOptions {
+  const o = checkTarLayerOptions(options, ['platform', 'ref']);
+  string(o, 'ref');
+  const p = o.platform;
+  if (typeof p === 'string') {
+    if (!PLATFORM.test(p)) throw notAllowed('options.platform', 'must be os/architecture[/variant], e.g. linux/amd64', p);
+  } else if (typeof p === 'object' && p !== null && !Array.isArray(p)) {
+    const given = p as Record<string, unknown>;
+    const platform: Platform = { os: given.os as string, architecture: given.architecture as string };
+    for (const key of ['os', 'architecture'] as const) {
+      if (typeof given[key] !== 'string') throw mustBe(`options.platform.${key}`, 'string', given[key]);
+      if (given[key] === '') throw notAllowed(`options.platform.${key}`, 'must not be empty', given[key]);
+    }
+    if (given.variant !== undefined) {
+      if (typeof given.variant !== 'string') throw mustBe('options.platform.variant', 'string', given.variant);
+      platform.variant = given.variant;
+    }
+    o.platform = platform;
+  } else if (p !== undefined) {
+    throw mustBe('options.platform', 'string or Platform object', p);
+  }
+  return o as OpenImageOptions;
+}
