@@ -3,11 +3,11 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { openImage } from '../../src/index.js';
 import { bundlePage } from '../../src/serve/bundle-page.js';
+import { bundleForNode } from '../support/node-bundle.js';
 
 const DEMO = join(dirname(fileURLToPath(import.meta.url)), '../../images/demo');
 const work = fs.mkdtempSync(join(tmpdir(), 'lfs-cli-'));
@@ -183,16 +183,7 @@ describe('the layerfs program (src/cli/main.ts bundled by esbuild, run by node a
   const bin = join(work, 'layerfs.mjs');
   const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
   beforeAll(async () => {
-    await esbuild.build({
-      entryPoints: [join(REPO, 'src/cli/main.ts')],
-      outfile: bin,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      // memfs is CommonJS: its require() calls of Node's modules need a require in the bundle.
-      banner: { js: "import { createRequire as bannerRequire } from 'node:module'; const require = bannerRequire(import.meta.url);" },
-      logLevel: 'error',
-    });
+    await bundleForNode(join(REPO, 'src/cli/main.ts'), bin);
   });
   const layerfs = (...args: string[]) => {
     const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, LAYERFS_NATIVE_ADDON: join(REPO, 'native/build/Release/layerfs_host.node') } });

@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ExportError, MemoryLayer, Overlay, type LayerJSON } from '../../src/index.js';
+import { MemoryLayer, Overlay, type LayerJSON } from '../../src/index.js';
 import { scratch } from '../support/scratch.js';
+import { exportFailure } from './support/export-failure.js';
 
 /**
  * Another process that makes a name again right after overwrite removed it: played by a hook
@@ -26,15 +27,6 @@ afterEach(() => void (replant = undefined));
 const isRoot = process.getuid?.() === 0;
 const { fresh } = scratch('lfs-exportdir-errors-');
 const overlay = (json: LayerJSON) => new Overlay({ lower: [MemoryLayer.fromJSON(json, 'L0')] });
-const failure = (f: () => unknown): ExportError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ExportError);
-    return e as ExportError;
-  }
-  throw new Error('no error');
-};
 
 describe('ExportError: code and message', () => {
   it("messages name the entry's own path, never a /proc/self/fd path, whatever the name holds and whatever the call", () => {
@@ -50,7 +42,7 @@ describe('ExportError: code and message', () => {
       for (const [kind, entry] of Object.entries(kinds)) {
         const target = fresh('target');
         fs.writeFileSync(join(target, name), 'already there');
-        const err = failure(() => overlay({ [`/${name}`]: entry }).exportDir(target, { allowNonEmpty: true }));
+        const err = exportFailure(() => overlay({ [`/${name}`]: entry }).exportDir(target, { allowNonEmpty: true }));
         expect(err.message, `${kind} ${name}`).not.toMatch(/\/proc\//);
         expect(err).toMatchObject({ code: 'EEXIST', path: join(target, name) });
         expect(err.message).toMatch(new RegExp(`^${target}/.*: EEXIST: file already exists, \\w+ \\(already in the target`));
@@ -58,16 +50,16 @@ describe('ExportError: code and message', () => {
     }
     const target = fresh('target');
     fs.writeFileSync(join(target, "z'w"), '');
-    const err = failure(() => overlay({ "/x'y": 'content', "/z'w": { type: 'hardlink', target: "/x'y" } }).exportDir(target, { allowNonEmpty: true }));
+    const err = exportFailure(() => overlay({ "/x'y": 'content', "/z'w": { type: 'hardlink', target: "/x'y" } }).exportDir(target, { allowNonEmpty: true }));
     expect(err.message).not.toMatch(/\/proc\//);
     expect(err).toMatchObject({ code: 'EEXIST', path: join(target, "z'w") });
   });
 
   it('a refusal is an errno (ENOENT for a missing target) or a documented ERR_* code (ERR_NOT_EMPTY)', () => {
-    expect(failure(() => overlay({ '/f': 'x' }).exportDir(join(fresh('t'), 'missing')))).toMatchObject({ code: 'ENOENT' });
+    expect(exportFailure(() => overlay({ '/f': 'x' }).exportDir(join(fresh('t'), 'missing')))).toMatchObject({ code: 'ENOENT' });
     const full = fresh('full');
     fs.writeFileSync(join(full, 'other'), '');
-    expect(failure(() => overlay({ '/f': 'x' }).exportDir(full))).toMatchObject({ code: 'ERR_NOT_EMPTY', path: full });
+    expect(exportFailure(() => overlay({ '/f': 'x' }).exportDir(full))).toMatchObject({ code: 'ERR_NOT_EMPTY', path: full });
   });
 
   it('overwrite: a name another process makes again after it was removed is ERR_TARGET_CHANGED, and what it put there is kept', () => {
@@ -75,7 +67,7 @@ describe('ExportError: code and message', () => {
       const target = fresh('target');
       fs.writeFileSync(join(target, 'name'), 'old export');
       replant = 'name';
-      const err = failure(() => overlay({ '/name': entry }).exportDir(target, { overwrite: true }));
+      const err = exportFailure(() => overlay({ '/name': entry }).exportDir(target, { overwrite: true }));
       expect(replant, 'the hook ran').toBeUndefined();
       expect(err).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: join(target, 'name') });
       expect(fs.readFileSync(join(target, 'name'), 'utf8')).toBe('put back by another process');
@@ -87,7 +79,7 @@ describe.skipIf(!isRoot)('ExportError codes when another process replaces what w
   it('a directory swapped for a symlink while it exports: ERR_TARGET_CHANGED', () => {
     const target = fresh('target');
     const outside = fresh('outside');
-    const err = failure(() => overlay({ '/a/one': '1', '/a/two': '2' }).exportDir(target, {
+    const err = exportFailure(() => overlay({ '/a/one': '1', '/a/two': '2' }).exportDir(target, {
       onProgress: ({ path }) => {
         if (path !== 'a/') return;
         fs.renameSync(join(target, 'a'), join(target, 'a.moved'));

@@ -2,10 +2,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ExportError, MemoryLayer, Overlay } from '../../src/index.js';
 import { TEMP_NAME } from '../../src/host/publish.js';
+import { bundleForNode } from '../support/node-bundle.js';
 import { scratch } from '../support/scratch.js';
 import { snapshot, type FsLike } from '../support/tree.js';
 import { faultImage } from './support/fault-image.js';
@@ -119,16 +119,7 @@ describe('exportDir killed with SIGKILL', () => {
   let child: string;
   beforeAll(async () => {
     child = join(work, 'export-child.mjs');
-    await esbuild.build({
-      entryPoints: [join(HERE, 'support/export-child.ts')],
-      outfile: child,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      // memfs is CommonJS: its require() calls of Node's modules need a require in the bundle.
-      banner: { js: "import { createRequire as bannerRequire } from 'node:module'; const require = bannerRequire(import.meta.url);" },
-      logLevel: 'error',
-    });
+    await bundleForNode(join(HERE, 'support/export-child.ts'), child);
   });
 
   /**

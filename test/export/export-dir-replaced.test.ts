@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ExportError, MemoryLayer, Overlay, type LayerJSON } from '../../src/index.js';
+import { MemoryLayer, Overlay, type LayerJSON } from '../../src/index.js';
 import { scratch } from '../support/scratch.js';
+import { exportFailure } from './support/export-failure.js';
 
 /**
  * A name exportDir just made, replaced by another process before exportDir opens it again:
@@ -38,21 +39,12 @@ afterEach(() => void (replace = undefined));
 const isRoot = process.getuid?.() === 0;
 const { fresh } = scratch('lfs-exportdir-replaced-');
 const overlay = (json: LayerJSON) => new Overlay({ lower: [MemoryLayer.fromJSON(json, 'L0')] });
-const failure = (f: () => unknown): ExportError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ExportError);
-    return e as ExportError;
-  }
-  throw new Error('no error');
-};
 
 describe('exportDir when a name it made is replaced before it is opened again', () => {
   it('a directory replaced by one of mode 0777: refused (ERR_TARGET_CHANGED), nothing written into it', () => {
     const target = fresh('target');
     replace = { name: 'd', with: (p) => (fs.mkdirSync(p), fs.chmodSync(p, 0o777)) };
-    const err = failure(() => overlay({ '/d/f': 'x' }).exportDir(target));
+    const err = exportFailure(() => overlay({ '/d/f': 'x' }).exportDir(target));
     expect(replace, 'the hook ran').toBeUndefined();
     expect(err).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: join(target, 'd') });
     expect(fs.readdirSync(join(target, 'd'))).toEqual([]);
@@ -61,7 +53,7 @@ describe('exportDir when a name it made is replaced before it is opened again', 
   it.runIf(isRoot)("a directory replaced by another user's, of the same mode 0700: refused, nothing written into it", () => {
     const target = fresh('target');
     replace = { name: 'd', with: (p) => (fs.mkdirSync(p, 0o700), fs.chownSync(p, 65534, 65534)) };
-    const err = failure(() => overlay({ '/d/f': 'x' }).exportDir(target));
+    const err = exportFailure(() => overlay({ '/d/f': 'x' }).exportDir(target));
     expect(err).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: join(target, 'd') });
     expect(fs.readdirSync(join(target, 'd'))).toEqual([]);
   });
@@ -69,7 +61,7 @@ describe('exportDir when a name it made is replaced before it is opened again', 
   it('a symlink replaced by a regular file: refused, the file given no mode or times', () => {
     const target = fresh('target');
     replace = { name: 'l', with: (p) => fs.writeFileSync(p, 'planted', { mode: 0o600 }) };
-    const err = failure(() => overlay({ '/l': { type: 'symlink', linkTarget: 'x', mtimeMs: 1e12 } }).exportDir(target));
+    const err = exportFailure(() => overlay({ '/l': { type: 'symlink', linkTarget: 'x', mtimeMs: 1e12 } }).exportDir(target));
     expect(err).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: join(target, 'l') });
     expect(fs.lstatSync(join(target, 'l'))).toMatchObject({ mode: 0o100600 });
     expect(fs.lstatSync(join(target, 'l')).mtimeMs).not.toBe(1e12);
@@ -78,7 +70,7 @@ describe('exportDir when a name it made is replaced before it is opened again', 
   it.runIf(isRoot)("a symlink replaced by another user's symlink: refused, not given this entry's owner or times", () => {
     const target = fresh('target');
     replace = { name: 'l', with: (p) => (fs.symlinkSync('elsewhere', p), fs.lchownSync(p, 65534, 65534)) };
-    const err = failure(() => overlay({ '/l': { type: 'symlink', linkTarget: 'x', uid: 7, gid: 7, mtimeMs: 1e12 } }).exportDir(target));
+    const err = exportFailure(() => overlay({ '/l': { type: 'symlink', linkTarget: 'x', uid: 7, gid: 7, mtimeMs: 1e12 } }).exportDir(target));
     expect(err).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: join(target, 'l') });
     expect(fs.lstatSync(join(target, 'l'))).toMatchObject({ uid: 65534, gid: 65534 });
     expect(fs.lstatSync(join(target, 'l')).mtimeMs).not.toBe(1e12);
