@@ -16,6 +16,6 @@ export type { StackView, StackBand, StackCell } from './overlay/stack-view.js';
 export { openImage, Image, type ImageConfig, type ImageLayer, type OpenImageOptions, type Platform, type Descriptor } from './image/image.js';
 export { ImageError } from './image/errors.js';
 export { collectStream, type TarWriteOptions, type TarWriteResult } from './export/tar-writer.js';
-export { ExportError, type ExportDirOptions, type ExportDirReport } from './export/export-dir.js';
+export { ExportError, type ExportDirOptions, type ExportDirReport, type ExportErrorCode } from './export/export-dir.js';
 export { saveImage, type SaveImageOptions, type SavedImage } from './export/save-image.js';
 export { SaveImageError } from './export/save-image-error.js';

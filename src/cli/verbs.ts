@@ -4,6 +4,7 @@ import { layerLabel, type LayerRef } from '../overlay/provenance.js';
 import type { Overlay } from '../fs/overlay.js';
 import { collectStream } from '../export/tar-writer.js';
 import { saveImage } from '../export/save-image.js';
+import { ExportError, type ExportDirReport } from '../export/export-dir.js';
 import { analyze } from './analyze.js';
 import { layerChanges } from './layer-changes.js';
 import { CliError, bytes, paint, table, type CliIO } from './io.js';
@@ -187,21 +188,40 @@ export async function analyzeVerb(ctx: VerbContext): Promise<void> {
 
 export async function exportVerb(ctx: VerbContext): Promise<void> {
   const ov = ctx.image.overlay();
+  const overwrite = ctx.flags.overwrite === true;
+  const allowNonEmpty = ctx.flags['allow-non-empty'] === true;
   if (typeof ctx.flags.tar === 'string') {
+    if (overwrite || allowNonEmpty) throw new CliError('--overwrite and --allow-non-empty go with --dir, not --tar', 2);
     writeFileSync(ctx.flags.tar, await collectStream(ov.exportTar().stream));
     if (ctx.json) emitJson(ctx, { tar: ctx.flags.tar });
     return;
   }
   if (typeof ctx.flags.dir === 'string') {
-    const report = ov.exportDir(ctx.flags.dir, {
-      onProgress: ctx.io.stderrIsTTY ? ({ entries, bytes: b }) => ctx.io.stderr(`\rexporting: ${entries} entries, ${bytes(b)}`) : undefined,
-    });
+    if (overwrite && allowNonEmpty) throw new CliError('--overwrite or --allow-non-empty, not both: --overwrite replaces what is there, --allow-non-empty refuses to', 2);
+    let report: ExportDirReport;
+    try {
+      report = ov.exportDir(ctx.flags.dir, {
+        overwrite,
+        allowNonEmpty,
+        onProgress: ctx.io.stderrIsTTY ? ({ entries, bytes: b }) => ctx.io.stderr(`\rexporting: ${entries} entries, ${bytes(b)}`) : undefined,
+      });
+    } catch (e) {
+      throw exportDirError(e);
+    }
     if (ctx.io.stderrIsTTY) ctx.io.stderr('\n');
     if (ctx.json) emitJson(ctx, report);
     else out(ctx, `${report.entries} entries, ${bytes(report.bytes)} written to ${ctx.flags.dir}${report.skipped.length ? `; ${report.skipped.length} skipped (--json lists them with the reason)` : ''}`);
     return;
   }
   throw new CliError('export needs --tar FILE or --dir DIR', 2);
+}
+
+/** exportDir's refusals that the user answers with a flag, told in the CLI's flags. */
+function exportDirError(e: unknown): unknown {
+  if (!(e instanceof ExportError)) return e;
+  if (e.code === 'ERR_NOT_EMPTY') return new CliError(`${e.path}: the directory is not empty (--allow-non-empty writes beside what is there, --overwrite replaces it)`);
+  if (e.code === 'EEXIST') return new CliError(`${e.path}: already there (--overwrite replaces it)`);
+  return e;
 }
 
 type ScriptOp = [string, ...unknown[]];

@@ -1,5 +1,6 @@
 import { chmodSync, chownSync, closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, utimesSync } from 'node:fs';
-import { ReplacedError, type DirHandle, type NodeRef } from '../host/dir-handle.js';
+import { finishFile, ReplacedError, type DirHandle, type NodeRef } from '../host/dir-handle.js';
+import { PendingFile } from '../host/publish.js';
 import { hostCalls, hostCallsMissing } from '../host/native.js';
 import { major, minor } from '../layer/device.js';
 import type { TarEntry } from './tar-writer.js';
@@ -8,24 +9,35 @@ import type { TarEntry } from './tar-writer.js';
 export interface EntryContext {
   /** Whether owners can be set (the process is root). */
   root: boolean;
-  /** Replace an existing non-directory at a file's name instead of failing with EEXIST. */
-  replace: boolean;
+  /** The process's effective user and group (read once: each is a system call). */
+  uid: number;
+  gid: number;
+  /**
+   * The target itself: another user may own it (and so change its set-group-ID bit) while the
+   * export runs, so what is created in it is always given its owner (see writeFileEntry).
+   */
+  target: DirHandle;
   /** Records what could not be reproduced here, and why. */
   skip(path: string, reason: string): void;
 }
 
 const NODE_TYPE = { char: 0o020000, block: 0o060000, fifo: 0o010000 } as const;
+const S_ISGID = 0o2000;
 
 /**
  * errnos with which a filesystem refuses one extended attribute (an unsupported namespace, a
  * user.* attribute on a symlink or device, no privilege for trusted.* or security.*, a value
- * too large for it): the attribute goes to `skipped`. Any other error stops the export.
+ * too large for it, no room left for this inode's attributes: ext4 keeps them all in the
+ * inode and one block, and says ENOSPC, setxattr(2)): the attribute goes to `skipped`. Any
+ * other error stops the export, as does ENOSPC from writing data.
  */
-const XATTR_REFUSED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'E2BIG', 'ERANGE', 'EINVAL']);
+const XATTR_REFUSED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'E2BIG', 'ERANGE', 'EINVAL', 'ENOSPC']);
 
 /**
  * Sets `e`'s extended attributes with `set`, after the owner (chown(2) clears
- * security.capability) and content. Without the native addon every attribute is skipped.
+ * security.capability) and content, and before the mode (setting a user.* attribute needs
+ * write permission on the inode, which a mode such as 0444 or 0555 takes from its owner when
+ * not root: xattr(7)). Without the native addon every attribute is skipped.
  */
 function writeXattrs(e: TarEntry, ctx: EntryContext, set: (name: string, value: Buffer) => void): void {
   if (!e.xattrs || e.xattrs.size === 0) return;
@@ -45,60 +57,71 @@ function writeXattrs(e: TarEntry, ctx: EntryContext, set: (name: string, value: 
   }
 }
 
+/**
+ * The owner to give a new file in `dir`, or undefined when there is none to give: without
+ * root (ownerOf), or as root when the file already has it. A file is created owned by the
+ * process's user, and by its group unless the directory is set-group-ID (open(2)); in a
+ * directory this export made or kept (mode 0700, its own: nobody else can set the bit), that
+ * is known without asking, and an fchown per file (a fifth of the system calls of a tree of
+ * empty files) is saved. In the target itself the owner is always set.
+ */
+function fileOwner(dir: DirHandle, e: TarEntry, ctx: EntryContext): { uid: number; gid: number } | undefined {
+  if (ctx.root && dir !== ctx.target && (dir.mode & S_ISGID) === 0 && e.uid === ctx.uid && e.gid === ctx.gid) return undefined;
+  return ownerOf(e, ctx);
+}
+
 /** The owner to set, or undefined when not root (then a differing owner is reported). */
 function ownerOf(e: TarEntry, ctx: EntryContext): { uid: number; gid: number } | undefined {
   if (ctx.root) return { uid: e.uid, gid: e.gid };
-  if (e.uid !== process.getuid?.() || e.gid !== process.getgid?.()) ctx.skip(e.path, `owner ${e.uid}:${e.gid} needs root`);
+  if (e.uid !== ctx.uid || e.gid !== ctx.gid) ctx.skip(e.path, `owner ${e.uid}:${e.gid} needs root`);
   return undefined;
 }
 
 /**
- * Writes a regular file at `name` in `dir`. Content goes to a temporary name first and is
- * renamed into place complete, its metadata set: an interrupted export never leaves a short
- * file under its final name. An empty file is created at its name directly (it cannot be torn).
+ * Writes a regular file at `name` in `dir`. A file with content is written unnamed (or under a
+ * random temporary name where the filesystem cannot) with its metadata and given its name only
+ * once complete (src/host/publish.ts): an interrupted export never leaves a short file under
+ * its final name. An empty file is created at its name directly (it cannot be torn).
  * Returns the inode written when the entry has more names (hard links to follow), else 0.
  */
 export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: EntryContext): number {
-  const owner = ownerOf(e, ctx);
   const linked = (e.nlink ?? 1) > 1;
-  const keepOpen = linked || (e.xattrs !== undefined && e.xattrs.size > 0);
-  let ino = 0;
-  const write = (at: string) => {
-    const fd = dir.writeFile(at, { mode: e.mode, uid: owner?.uid, gid: owner?.gid, mtimeMs: e.mtimeMs, data: e.data, keepOpen });
-    if (fd === undefined) return;
+  const empty = !e.data || e.data.length === 0;
+  // xattrs go between the owner and the mode (writeXattrs): the write stops after the owner.
+  const ownerOnly = e.xattrs !== undefined && e.xattrs.size > 0;
+  const file = { mode: e.mode, owner: fileOwner(dir, e, ctx), mtimeMs: e.mtimeMs, data: e.data, ownerOnly, keepOpen: linked || !empty };
+  const finish = (fd: number) => {
+    if (!ownerOnly) return;
+    writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(fd, k, v));
+    finishFile(fd, e);
+  };
+  if (empty) {
+    const fd = dir.writeFile(name, file);
+    if (fd === undefined) return 0;
     try {
-      if (linked) ino = fstatSync(fd).ino;
-      writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(fd, k, v));
+      finish(fd);
+      return linked ? fstatSync(fd).ino : 0;
     } finally {
       closeSync(fd);
     }
-  };
-  if (!e.data || e.data.length === 0) {
-    write(name);
-    return ino;
   }
-  const temp = dir.withTempName(write);
+  const pending = PendingFile.create(dir, (at) => dir.writeFile(at, file)!);
   try {
-    dir.place(temp, name, { replace: ctx.replace });
-  } catch (err) {
-    // The temporary goes, so only an export killed outright leaves one behind.
-    try {
-      dir.unlink(temp);
-    } catch {
-      // The filesystem refuses even that: the error below says why.
-    }
-    throw err;
+    finish(pending.fd);
+    pending.publish(name);
+    return linked ? pending.stat.ino : 0;
+  } finally {
+    pending.close();
   }
-  return ino;
 }
 
 /** Sets owner, mode, xattrs and times on an inode held by an O_PATH descriptor. */
 function setNodeMetadata(node: NodeRef, e: TarEntry, ctx: EntryContext): void {
   const owner = ownerOf(e, ctx);
   if (owner) chownSync(node.path, owner.uid, owner.gid);
+  writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(node.path, k, v));
   // A symlink's mode is always 0777 on Linux (symlink(7)); chmod would reach its target.
   if (e.type !== 'symlink') chmodSync(node.path, e.mode);
-  writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(node.path, k, v));
   utimesSync(node.path, e.mtimeMs / 1000, e.mtimeMs / 1000);
 }
 
@@ -110,7 +133,7 @@ function setNodeMetadata(node: NodeRef, e: TarEntry, ctx: EntryContext): void {
 function withMade(dir: DirHandle, name: string, isRightType: (node: NodeRef) => boolean, e: TarEntry, ctx: EntryContext): number {
   const node = dir.openNode(name);
   try {
-    if (!isRightType(node) || node.stat.uid !== process.geteuid?.()) throw new ReplacedError(dir.labelOf(name));
+    if (!isRightType(node) || node.stat.uid !== ctx.uid) throw new ReplacedError(dir.labelOf(name));
     setNodeMetadata(node, e, ctx);
     return node.stat.ino;
   } finally {
@@ -152,7 +175,7 @@ export function writeNodeEntry(dir: DirHandle, name: string, e: TarEntry & { typ
 export function setDirMetadata(dir: DirHandle, e: TarEntry, ctx: EntryContext): void {
   const owner = ownerOf(e, ctx);
   if (owner) fchownSync(dir.fd, owner.uid, owner.gid);
-  fchmodSync(dir.fd, e.mode);
   writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(dir.fd, k, v));
+  fchmodSync(dir.fd, e.mode);
   futimesSync(dir.fd, e.mtimeMs / 1000, e.mtimeMs / 1000);
 }

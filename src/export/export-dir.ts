@@ -1,23 +1,23 @@
 import { join } from 'node:path';
 import type { OverlayEngine } from '../overlay/engine.js';
 import { ReplacedError, type DirHandle } from '../host/dir-handle.js';
-import { ExportError, toExportError } from './export-error.js';
+import { ExportError, toExportError, type ExportErrorCode } from './export-error.js';
 import { checkStillInPlace, clearName, openTarget, type MadeDir } from './export-target.js';
 import { mergedEntries } from './export-tar.js';
 import { setDirMetadata, writeFileEntry, writeNodeEntry, writeSymlinkEntry, type EntryContext } from './entry-writer.js';
 import type { TarEntry } from './tar-writer.js';
 
-export { ExportError };
+export { ExportError, type ExportErrorCode };
 
 export interface ExportDirOptions {
   /** Write into a target that already has entries (they are never followed or replaced). */
   allowNonEmpty?: boolean;
   /**
-   * Finish or redo an export into a target that already has entries: a name the image has is
-   * replaced when it is not a directory where the image has one (an existing directory is
-   * kept and filled), leftover temporaries of an interrupted export are removed, and nothing
-   * found in the target is followed (entries are removed by descriptor). Names the image does
-   * not have are left alone.
+   * Finish or redo an export into a target that already has entries: what is at a name the
+   * image has is removed and written again, except a directory where the image has one (it
+   * is kept and filled); temporary files an interrupted export left (regular files named like
+   * publish.ts's TEMP_NAME) are removed; nothing found in the target is followed (entries are
+   * removed by descriptor). Names the image does not have are left alone.
    */
   overwrite?: boolean;
   /** Called after each entry, for progress displays. */
@@ -51,15 +51,27 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
   const report: ExportDirReport = { entries: 0, bytes: 0, skipped: [] };
   const ctx: EntryContext = {
     root: process.geteuid?.() === 0,
-    replace: options.overwrite === true,
+    uid: process.geteuid?.() ?? -1,
+    gid: process.getegid?.() ?? -1,
+    target: root,
     skip: (path, reason) => void report.skipped.push({ path, reason }),
   };
   const open: OpenDir[] = [{ rel: '', dir: root }];
   const made: MadeDir[] = [];
   /** Inodes of entries with more names, by path, so each hard link is checked to reach its own. */
   const linked = new Map<string, number>();
-  const fail = (rel: string, err: unknown) => toExportError(rel === '' ? target : join(target, rel), err);
-  const finish = (o: OpenDir) => {
+  const fail = (rel: string, err: unknown) => toExportError(rel === '' ? target : join(target, rel), err, { overwrite: options.overwrite });
+  /**
+   * Without root, a directory whose mode takes search permission from its owner (000, 0600)
+   * would keep the final check from reaching the directories below it: its metadata waits,
+   * its handle open, until after the check (such modes are rare, so few handles wait).
+   */
+  const deferred: OpenDir[] = [];
+  const finish = (o: OpenDir, when: 'now' | 'unless-unsearchable' = 'unless-unsearchable') => {
+    if (when === 'unless-unsearchable' && !ctx.root && o.entry && (o.entry.mode & 0o100) === 0 && o.dir !== root) {
+      deferred.push(o);
+      return;
+    }
     try {
       if (o.entry) setDirMetadata(o.dir, o.entry, ctx);
     } catch (err) {
@@ -70,7 +82,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
   };
 
   const writeEntry = (dir: DirHandle, name: string, rel: string, e: TarEntry): boolean => {
-    const reused = options.overwrite ? clearName(dir, name, e, ctx.root) : undefined;
+    const reused = options.overwrite ? clearName(dir, name, e) : undefined;
     let ino: number | undefined;
     switch (e.type) {
       case 'directory': {
@@ -108,7 +120,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
       // Entries come parents first (a preorder): the directories still open are its ancestors.
       while (open.length > 1 && open[open.length - 1]!.rel !== parent) finish(open.pop()!);
       const top = open[open.length - 1]!;
-      if (top.rel !== parent) throw new ExportError(join(target, rel), 'its parent was not made by this export');
+      if (top.rel !== parent) throw new ExportError(join(target, rel), 'its parent was not made by this export (entries out of order)', { code: 'ERR_INTERNAL' });
       let written: boolean;
       try {
         written = writeEntry(top.dir, rel.slice(slash + 1), rel, e);
@@ -121,9 +133,10 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
     }
     while (open.length > 1) finish(open.pop()!);
     checkStillInPlace(target, root, made);
+    while (deferred.length > 0) finish(deferred.shift()!, 'now');
     finish(open[0]!);
   } finally {
-    for (const o of open) o.dir.close();
+    for (const o of [...open, ...deferred]) o.dir.close();
   }
   return report;
 }
@@ -152,7 +165,12 @@ function linkTo(root: DirHandle, dir: DirHandle, name: string, e: TarEntry, link
   } finally {
     for (const h of held) h.close();
   }
-  if (dir.lstat(name)?.ino !== ino) throw new ReplacedError(`${dir.labelOf(name)} (a hard link to ${target})`);
+  const st = dir.lstat(name);
+  if (st?.ino !== ino) {
+    // What the name links to is another process's file, put at the target's name: not left under a name of the image.
+    if (st && !st.isDirectory()) dir.unlink(name);
+    throw new ReplacedError(`${dir.labelOf(name)} (a hard link to ${target})`);
+  }
   return true;
 }
 

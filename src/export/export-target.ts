@@ -1,5 +1,6 @@
 import { fchmodSync, lstatSync } from 'node:fs';
-import { DirHandle, TEMP_NAME } from '../host/dir-handle.js';
+import { DirHandle } from '../host/dir-handle.js';
+import { TEMP_NAME } from '../host/publish.js';
 import { ExportError, toExportError } from './export-error.js';
 import type { TarEntry } from './tar-writer.js';
 
@@ -16,10 +17,18 @@ export interface MadeDir {
 
 /** Opens the target (never through a final symlink) and checks it may be written. */
 export function openTarget(target: string, options: { allowNonEmpty?: boolean; overwrite?: boolean }): DirHandle {
-  if (!DirHandle.supported()) throw new ExportError(target, 'exportDir writes through /proc/self/fd, which is not there (Linux with /proc mounted is needed)');
+  if (!DirHandle.supported()) throw new ExportError(target, 'exportDir writes through /proc/self/fd, which is not there (Linux with /proc mounted is needed)', { code: 'ERR_NEEDS_PROC' });
   let root: DirHandle;
+  const asRoot = process.geteuid?.() === 0;
   try {
-    root = DirHandle.open(target);
+    try {
+      root = DirHandle.open(target);
+    } catch (err) {
+      // overwrite without root: a target of this user's left mode 000 by an export (its mode
+      // is the image root's) is made 0700 to be redone; its mode is set again when complete.
+      if (!options.overwrite || asRoot || (err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+      root = DirHandle.openPrivate(target);
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ExportError(target, 'the target directory does not exist', { cause: err });
@@ -29,9 +38,11 @@ export function openTarget(target: string, options: { allowNonEmpty?: boolean; o
   try {
     const names = root.names();
     if (options.overwrite) {
-      for (const n of names) if (TEMP_NAME.test(n)) root.removeTree(n);
+      // Likewise a target left without owner write (0555): it could not be refilled.
+      if (!asRoot && (root.mode & 0o700) !== 0o700) fchmodSync(root.fd, 0o700);
+      removeTemps(root, names);
     } else if (!options.allowNonEmpty && names.length > 0) {
-      throw new ExportError(target, 'the target is not empty (pass allowNonEmpty to write beside what is there, overwrite to replace it)');
+      throw new ExportError(target, 'the target is not empty (pass allowNonEmpty to write beside what is there, overwrite to replace it)', { code: 'ERR_NOT_EMPTY' });
     }
   } catch (err) {
     root.close();
@@ -41,27 +52,43 @@ export function openTarget(target: string, options: { allowNonEmpty?: boolean; o
 }
 
 /**
+ * Removes the temporary files an interrupted export left in `dir` (among `names`): regular
+ * files named exactly like publish.ts's random temporaries. A directory, or anything else with
+ * such a name, is not this export's and is left alone.
+ */
+function removeTemps(dir: DirHandle, names: string[]): void {
+  for (const n of names) {
+    if (!TEMP_NAME.test(n)) continue;
+    const st = dir.lstat(n);
+    if (!st?.isFile()) continue;
+    dir.sameMount(n, { st });
+    dir.unlink(n);
+  }
+}
+
+/**
  * overwrite: makes room for entry `e` at `name`. An existing directory where `e` is one is
  * kept (returned open, its leftover temporaries removed); anything else there is removed by
- * descriptor, except a non-directory where `e` is a file with content, which the rename of
- * the new content replaces in one step.
+ * descriptor, so the entry is then made at a free name (a name another process puts back in
+ * between is EEXIST, never written through).
  */
-export function clearName(dir: DirHandle, name: string, e: TarEntry, root: boolean): DirHandle | undefined {
+export function clearName(dir: DirHandle, name: string, e: TarEntry): DirHandle | undefined {
   const st = dir.lstat(name);
   if (!st) return undefined;
   if (e.type === 'directory' && st.isDirectory()) {
-    const kept = dir.openDir(name);
+    // Not a directory mounted there (enterDir checks the mount). Mode 0700 while it is filled,
+    // as a directory this export makes has (as root too: no other user may write in it
+    // meanwhile), and without root so that one left 000 or read-only can be filled; its mode
+    // is set again when complete.
+    const kept = dir.enterDir(name, { makePrivate: true });
     try {
-      for (const n of kept.names()) if (TEMP_NAME.test(n)) kept.removeTree(n);
-      // Without root, a directory left read-only cannot be filled; its mode is set again when complete.
-      if (!root) fchmodSync(kept.fd, 0o700);
+      removeTemps(kept, kept.names());
     } catch (err) {
       kept.close();
       throw err;
     }
     return kept;
   }
-  if (!st.isDirectory() && e.type === 'file' && (e.data?.length ?? 0) > 0) return undefined;
   dir.removeTree(name);
   return undefined;
 }
@@ -75,7 +102,7 @@ export function clearName(dir: DirHandle, name: string, e: TarEntry, root: boole
 export function checkStillInPlace(target: string, root: DirHandle, made: MadeDir[]): void {
   const st = lstatSync(target, { throwIfNoEntry: false });
   if (!st || !st.isDirectory() || st.dev !== root.dev || st.ino !== root.ino) {
-    throw new ExportError(target, 'the target was moved or replaced while exporting');
+    throw new ExportError(target, 'the target was moved or replaced while exporting', { code: 'ERR_TARGET_CHANGED' });
   }
   const stack: DirHandle[] = [root];
   try {
@@ -86,10 +113,10 @@ export function checkStillInPlace(target: string, root: DirHandle, made: MadeDir
       try {
         now = parent.openDir(d.name, { pathOnly: true });
       } catch (err) {
-        throw new ExportError(parent.labelOf(d.name), 'the directory was moved or replaced while exporting (no longer a directory at its name)', { cause: err });
+        throw new ExportError(parent.labelOf(d.name), 'the directory was moved or replaced while exporting (no longer a directory at its name)', { code: 'ERR_TARGET_CHANGED', cause: err });
       }
       stack.push(now);
-      if (now.dev !== d.dev || now.ino !== d.ino) throw new ExportError(now.label, 'the directory was moved or replaced while exporting');
+      if (now.dev !== d.dev || now.ino !== d.ino) throw new ExportError(now.label, 'the directory was moved or replaced while exporting', { code: 'ERR_TARGET_CHANGED' });
     }
   } finally {
     for (const h of stack.slice(1)) h.close();

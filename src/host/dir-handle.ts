@@ -1,6 +1,6 @@
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { hostCalls } from './native.js';
+import { hostCalls, WRITE_KEEP_OPEN, WRITE_OWNER_ONLY } from './native.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } = constants;
 const S_ISGID = 0o2000;
@@ -12,12 +12,11 @@ const S_ISGID = 0o2000;
 const O_PATH = 0o10000000;
 
 /**
- * The names of temporary files (`.layerfs-tmp.<pid>.<n>`): content is written under such a
- * name and renamed into place once complete, so one found in a target is a file an
- * interrupted export did not finish.
+ * open(2)'s O_TMPFILE (__O_TMPFILE 020000000 with O_DIRECTORY, so 020200000, on Linux's
+ * generic ABI: x86-64, arm64), which Node's constants lack; Node passes the number through to
+ * open(2). An unnamed regular file in the directory opened, gone when closed unless linked.
  */
-export const TEMP_NAME = /^\.layerfs-tmp\.\d+\.\d+$/;
-let tempCounter = 0;
+const O_TMPFILE = 0o20000000 | O_DIRECTORY;
 
 /** A name a directory handle refuses: empty, `.`, `..`, or holding `/` or NUL. */
 export class UnsafeNameError extends Error {
@@ -42,8 +41,9 @@ export class UnsafeNameError extends Error {
  */
 export class DirHandle {
   private closed = false;
+  private mount: number | undefined;
 
-  private constructor(readonly fd: number, readonly label: string, readonly dev: number, readonly ino: number, readonly mode: number) {}
+  private constructor(readonly fd: number, readonly label: string, readonly dev: number, readonly ino: number, readonly mode: number, readonly uid: number) {}
 
   /**
    * Opens a directory by path; a symlink at its last component is refused (ELOOP/ENOTDIR from
@@ -89,7 +89,7 @@ export class DirHandle {
       closeSync(fd);
       throw e;
     }
-    return new DirHandle(fd, label, st.dev, st.ino, st.mode);
+    return new DirHandle(fd, label, st.dev, st.ino, st.mode, st.uid);
   }
 
   /** Whether `/proc/self/fd` works here (Linux with /proc mounted). */
@@ -132,6 +132,62 @@ export class DirHandle {
     return DirHandle.adopt(openSync(this.at(name), (options.pathOnly ? O_PATH : O_RDONLY) | O_DIRECTORY | O_NOFOLLOW), this.labelOf(name));
   }
 
+  /**
+   * Opens an existing child directory to go into it: it must be on this directory's mount
+   * (sameMount). With `makePrivate`, it is first given mode 0700 through an O_PATH descriptor
+   * (which needs no permission on it), so a directory of this user's with mode 000 or 0555
+   * can be listed and written; the caller sets its final mode afterwards. The directory
+   * opened is the one checked and chmod'ed: it is reopened through that descriptor's
+   * /proc/self/fd link.
+   */
+  enterDir(name: string, options: { makePrivate?: boolean } = {}): DirHandle {
+    const held = this.openDir(name, { pathOnly: options.makePrivate });
+    if (!options.makePrivate) {
+      try {
+        this.sameMount(name, { child: held });
+      } catch (e) {
+        held.close();
+        throw e;
+      }
+      return held;
+    }
+    try {
+      this.sameMount(name, { child: held });
+      chmodSync(held.self(), 0o700);
+      return DirHandle.adopt(openSync(held.self(), O_RDONLY | O_DIRECTORY), this.labelOf(name));
+    } finally {
+      held.close();
+    }
+  }
+
+  /**
+   * Opens a directory by path (a final symlink refused, as open does) after giving it mode
+   * 0700 through an O_PATH descriptor: for a directory of this user's that its mode (000)
+   * keeps from being opened. The directory opened is the one chmod'ed.
+   */
+  static openPrivate(path: string): DirHandle {
+    // As open does: the last component opened inside its parent, so a trailing / or /. cannot
+    // make it follow a symlink there.
+    const full = resolve(path);
+    let held: DirHandle;
+    if (full === '/') {
+      held = DirHandle.adopt(openSync(full, O_PATH | O_DIRECTORY), path);
+    } else {
+      const { parent, name } = DirHandle.openParent(full);
+      try {
+        held = parent.openDir(name, { pathOnly: true });
+      } finally {
+        parent.close();
+      }
+    }
+    try {
+      chmodSync(held.self(), 0o700);
+      return DirHandle.adopt(openSync(held.self(), O_RDONLY | O_DIRECTORY), path);
+    } finally {
+      held.close();
+    }
+  }
+
   /** The path of this directory itself, through the descriptor. */
   self(): string {
     if (this.closed) throw new Error(`${this.label}: directory handle used after close`);
@@ -151,12 +207,11 @@ export class DirHandle {
   makeDir(name: string, mode = 0o700): DirHandle {
     mkdirSync(this.at(name), mode);
     const dir = this.openDir(name);
-    const st = fstatSync(dir.fd);
     const uid = process.geteuid?.();
     // S_ISGID is inherited from a set-group-ID parent (mkdir(2)), not a sign of replacement;
     // only a parent that has it passes it on.
     const inherited = this.mode & S_ISGID;
-    if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o7777 & ~(mode | inherited)) !== 0) {
+    if ((uid !== undefined && dir.uid !== uid) || (dir.mode & 0o7777 & ~(mode | inherited)) !== 0) {
       dir.close();
       throw new ReplacedError(this.labelOf(name));
     }
@@ -169,68 +224,47 @@ export class DirHandle {
   }
 
   /**
-   * Creates a new file, writes `data`, sets its owner (unless `uid` is undefined), mode and
-   * times, and closes it unless `keepOpen` (then its descriptor is returned). The name is
-   * created with O_EXCL|O_NOFOLLOW: an existing name, a symlink included, is EEXIST. One call
+   * Opens a new unnamed regular file in this directory for writing (O_TMPFILE through the
+   * descriptor's /proc/self/fd path): no name shows it until it is linked (src/host/publish.ts),
+   * and it is gone when closed otherwise. EOPNOTSUPP (or EISDIR from an old kernel) where the
+   * filesystem has no O_TMPFILE.
+   */
+  createUnnamed(mode = 0o600): number {
+    return openSync(this.self(), O_TMPFILE | O_WRONLY, mode);
+  }
+
+  /**
+   * Creates a new file, writes `data`, sets its `owner` (when given), mode and times, and
+   * closes it unless `keepOpen` (then its descriptor is returned). With `ownerOnly` it stops
+   * after the owner and returns the descriptor: the caller sets xattrs, then mode and times
+   * (finishFile). The name is created with O_EXCL|O_NOFOLLOW: an existing name, a symlink
+   * included, is EEXIST; `null` makes an unnamed file (createUnnamed), returned open. One call
    * into the native addon when it is built (src/host/native.ts), else the same steps here.
    */
-  writeFile(name: string, file: { mode: number; uid?: number; gid?: number; mtimeMs: number; data?: Buffer; keepOpen?: boolean }): number | undefined {
+  writeFile(name: string | null, file: { mode: number; owner?: { uid: number; gid: number }; mtimeMs: number; data?: Buffer; keepOpen?: boolean; ownerOnly?: boolean }): number | undefined {
     const calls = hostCalls();
     const data = file.data !== undefined && file.data.length > 0 ? file.data : null;
+    const keepOpen = name === null || file.keepOpen === true;
     if (calls) {
       const sec = Math.floor(file.mtimeMs / 1000);
       const nsec = Math.min(999_999_999, Math.round((file.mtimeMs - sec * 1000) * 1e6));
-      const fd = calls.writeFileAt(this.fd, this.checked(name), file.mode, file.uid ?? -1, file.gid ?? -1, sec, nsec, data, file.keepOpen ?? false);
+      const flags = (keepOpen ? WRITE_KEEP_OPEN : 0) | (file.ownerOnly ? WRITE_OWNER_ONLY : 0);
+      const fd = calls.writeFileAt(this.fd, name === null ? null : this.checked(name), file.mode, file.owner?.uid ?? 0, file.owner?.gid ?? 0, file.owner !== undefined, sec, nsec, data, flags);
       return fd >= 0 ? fd : undefined;
     }
-    const fd = this.createFile(name);
+    const fd = name === null ? this.createUnnamed() : this.createFile(name);
     try {
       for (let off = 0; data && off < data.length; ) off += writeSync(fd, data, off, data.length - off);
       // chown clears the set-id bits (chown(2)): the mode comes after it.
-      if (file.uid !== undefined) fchownSync(fd, file.uid, file.gid ?? -1);
-      fchmodSync(fd, file.mode);
-      futimesSync(fd, file.mtimeMs / 1000, file.mtimeMs / 1000);
+      if (file.owner) fchownSync(fd, file.owner.uid, file.owner.gid);
+      if (!file.ownerOnly) finishFile(fd, file);
     } catch (e) {
       closeSync(fd);
       throw e;
     }
-    if (file.keepOpen) return fd;
+    if (keepOpen || file.ownerOnly) return fd;
     closeSync(fd);
     return undefined;
-  }
-
-  /**
-   * Runs `create` with a fresh temporary name (see TEMP_NAME) until it does not fail with
-   * EEXIST, and returns the name used. When `create` fails otherwise (ENOSPC while writing),
-   * the name is removed: only a process killed outright leaves a temporary behind.
-   */
-  withTempName(create: (name: string) => void): string {
-    for (;;) {
-      const name = `.layerfs-tmp.${process.pid}.${tempCounter++}`;
-      try {
-        create(name);
-        return name;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
-        try {
-          this.unlink(name);
-        } catch {
-          // Never created (the open itself failed), or the filesystem refuses even this.
-        }
-        throw e;
-      }
-    }
-  }
-
-  /**
-   * Puts the file `from` (a name here) at `name`: with `replace`, rename(2) over whatever
-   * non-directory is there (never following it); without, link(2) then unlink, so an
-   * existing name is EEXIST and left as it was.
-   */
-  place(from: string, name: string, options: { replace?: boolean } = {}): void {
-    if (options.replace) return renameSync(this.at(from), this.at(name));
-    linkSync(this.at(from), this.at(name));
-    unlinkSync(this.at(from));
   }
 
   /** Creates a symlink `name` holding `target` (never followed). */
@@ -275,32 +309,46 @@ export class DirHandle {
 
   /**
    * Removes `name` and, if it is a directory, everything under it, by descriptor: each
-   * directory is opened without following a symlink, emptied, closed and removed. Iterative,
-   * so depth is bounded by open descriptors, not the stack.
+   * directory is opened without following a symlink, its names read once, emptied, closed and
+   * removed. Iterative, so depth is bounded by open descriptors, not the stack.
    */
   removeTree(name: string): void {
     const st = this.lstat(name);
     if (!st) return;
-    if (!st.isDirectory()) return this.unlink(name);
-    const stack: Array<{ parent: DirHandle; name: string; dir: DirHandle }> = [{ parent: this, name, dir: this.openDir(name) }];
+    if (!st.isDirectory()) {
+      this.sameMount(name, { st });
+      return this.unlink(name);
+    }
+    // Without root, a directory of this user's that is not rwx for its owner (000, 0555) is
+    // made 0700 to be listed and emptied, as rm -rf cannot.
+    const asRoot = process.geteuid?.() === 0;
+    const enter = (parent: DirHandle, n: string, entry: Stats) => {
+      const dir = parent.enterDir(n, { makePrivate: !asRoot && (entry.mode & 0o700) !== 0o700 });
+      try {
+        return { parent, name: n, dir, left: dir.names() };
+      } catch (e) {
+        dir.close();
+        throw e;
+      }
+    };
+    const stack = [enter(this, name, st)];
     try {
       while (stack.length > 0) {
         const top = stack[stack.length - 1]!;
-        let sub: string | undefined;
-        for (const n of top.dir.names()) {
-          if (top.dir.lstat(n)?.isDirectory()) {
-            sub = n;
-            break;
-          }
-          top.dir.unlink(n);
-        }
-        if (sub !== undefined) {
-          stack.push({ parent: top.dir, name: sub, dir: top.dir.openDir(sub) });
+        const n = top.left.pop();
+        if (n === undefined) {
+          stack.pop();
+          top.dir.close();
+          rmdirSync(top.parent.at(top.name));
           continue;
         }
-        stack.pop();
-        top.dir.close();
-        rmdirSync(top.parent.at(top.name));
+        const entry = top.dir.lstat(n);
+        if (entry?.isDirectory()) {
+          stack.push(enter(top.dir, n, entry));
+        } else if (entry) {
+          top.dir.sameMount(n, { st: entry });
+          top.dir.unlink(n);
+        }
       }
     } finally {
       for (const s of stack) s.dir.close();
@@ -321,6 +369,30 @@ export class DirHandle {
     renameSync(this.at(name), to.at(toName));
   }
 
+  /**
+   * The id of the mount this directory is on (`mnt_id` of /proc/self/fdinfo/N, proc(5)), or
+   * -1 where the kernel does not say. Two directories of one filesystem have the same st_dev
+   * even when one is a bind mount; their mount ids differ.
+   */
+  mountId(): number {
+    if (this.mount === undefined) {
+      const m = /^mnt_id:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${this.fd}`, 'latin1'));
+      this.mount = m ? Number(m[1]) : -1;
+    }
+    return this.mount;
+  }
+
+  /**
+   * Refuses to go from this directory into `child` (a directory opened from it) or to remove
+   * `name` (lstat `st`) when it is on another mount: a mount point, whether another filesystem
+   * (st_dev differs) or a bind mount of this one (mount ids differ). Like rm --one-file-system,
+   * so removing or refilling a tree never reaches into what is mounted inside it.
+   */
+  sameMount(name: string, what: { child?: DirHandle; st?: Stats }): void {
+    const dev = what.child?.dev ?? what.st?.dev;
+    if (dev !== this.dev || (what.child && what.child.mountId() !== this.mountId())) throw new MountPointError(this.labelOf(name));
+  }
+
   /** Whether `name` here is still the directory `child` (same device and inode, not a symlink). */
   holds(name: string, child: DirHandle): boolean {
     const st = this.lstat(name);
@@ -334,11 +406,27 @@ export class DirHandle {
   }
 }
 
+/** Sets an open file's mode, then its atime and mtime to `mtimeMs`: the last steps of writing it. */
+export function finishFile(fd: number, file: { mode: number; mtimeMs: number }): void {
+  fchmodSync(fd, file.mode);
+  futimesSync(fd, file.mtimeMs / 1000, file.mtimeMs / 1000);
+}
+
 /** A name held by an O_PATH descriptor: `path` is `/proc/self/fd/N`, `stat` its fstat. */
 export interface NodeRef {
   fd: number;
   path: string;
   stat: Stats;
+}
+
+/** A name is a mount point (another filesystem, or a bind mount): not removed, not gone into. */
+export class MountPointError extends Error {
+  readonly code = 'ERR_MOUNT_POINT';
+
+  constructor(readonly path: string) {
+    super(`${path}: a mount point (another filesystem or a bind mount); not removed or written into`);
+    this.name = 'MountPointError';
+  }
 }
 
 /** A directory made by this process was replaced by another before it could be opened. */

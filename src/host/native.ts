@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
  * small files keep pace with GNU tar (bench/export.bench.ts).
  */
 export interface HostCalls {
+  /** The interface version the addon was built with: HOST_CALLS_VERSION, or it is not used. */
+  version: number;
   /** mknodat(2): `mode` holds the type (S_IFCHR, S_IFBLK, S_IFIFO) and the permission bits. */
   mknodat(dirfd: number, name: string, mode: number, major: number, minor: number): void;
   /**
@@ -23,12 +25,32 @@ export interface HostCalls {
    */
   setxattr(target: number | string, name: string, value: Buffer): void;
   /**
-   * openat(dirfd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600), write `data`, fchown
-   * (uid -1: not), fchmod(mode), futimens(atime = mtime = sec.nsec), and close unless
-   * `keepOpen` (then the descriptor is returned, else -1).
+   * Opens a new file: `name` in `dirfd` with O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600, or, when
+   * `name` is null, an unnamed one there (O_TMPFILE; EOPNOTSUPP or EISDIR where the filesystem
+   * has none), to be named by linkFd. Writes `data`, fchowns to `uid`:`gid` (unsigned 32-bit
+   * ids) when `setOwner`, and unless `flags` has WRITE_OWNER_ONLY fchmods to `mode` and sets
+   * atime = mtime = sec.nsec; closes it unless `flags` has WRITE_KEEP_OPEN or
+   * WRITE_OWNER_ONLY (then the descriptor is returned, else -1).
    */
-  writeFileAt(dirfd: number, name: string, mode: number, uid: number, gid: number, sec: number, nsec: number, data: Buffer | null, keepOpen: boolean): number;
+  writeFileAt(dirfd: number, name: string | null, mode: number, uid: number, gid: number, setOwner: boolean, sec: number, nsec: number, data: Buffer | null, flags: number): number;
+  /**
+   * linkat(AT_FDCWD, "/proc/self/fd/<fd>", dirfd, name, AT_SYMLINK_FOLLOW): gives the open
+   * file `fd` (an O_TMPFILE one) the name `name` in `dirfd`; EEXIST if the name exists.
+   */
+  linkFd(fd: number, dirfd: number, name: string): void;
 }
+
+/**
+ * The version of native/host_calls.c this code calls (LAYERFS_HOST_VERSION there). A build
+ * of another version (a native/build left from an older checkout: it is not tracked, so it
+ * survives checkouts) is not used; `hostCallsMissing()` says to rebuild.
+ */
+export const HOST_CALLS_VERSION = 5;
+
+/** writeFileAt's flags. */
+export const WRITE_KEEP_OPEN = 1;
+/** Stop after the owner, the file kept open: the caller sets xattrs, then mode and times. */
+export const WRITE_OWNER_ONLY = 2;
 
 /**
  * Where the addon is: `LAYERFS_NATIVE_ADDON` (a bundled copy of layerfs points it at the
@@ -48,9 +70,13 @@ function load(): { calls?: HostCalls; missing: string } {
   try {
     // process.dlopen is what require() does for a .node file (and keeps node:module out of the
     // browser bundle of the teaching page, src/serve/bundle-page.ts).
-    const addon = { exports: {} as HostCalls };
+    const addon = { exports: {} as Partial<HostCalls> };
     process.dlopen(addon, path);
-    return { calls: addon.exports, missing: '' };
+    const version = addon.exports.version;
+    if (version !== HOST_CALLS_VERSION) {
+      return { missing: `the native addon at ${path} is stale (interface version ${version ?? 'none'}, this layerfs needs ${HOST_CALLS_VERSION}): rebuild it (npm run build:native)` };
+    }
+    return { calls: addon.exports as HostCalls, missing: '' };
   } catch (e) {
     return { missing: `the native addon is not built (npm run build:native): ${(e as Error).message.split('\n')[0]}` };
   }

@@ -1,11 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { openImage } from '../../src/index.js';
 import { bundlePage } from '../../src/serve/bundle-page.js';
+import { bundleForNode } from '../support/node-bundle.js';
 
 const DEMO = join(dirname(fileURLToPath(import.meta.url)), '../../images/demo');
 const work = fs.mkdtempSync(join(tmpdir(), 'lfs-cli-'));
@@ -174,5 +176,41 @@ describe('layerfs CLI on the bundled image', () => {
     const d = await run(['demo']);
     expect(d.code).toBe(0);
     expect(d.stdout).toContain('event opaque    /usr/share/doc/demo');
+  });
+});
+
+describe('the layerfs program (src/cli/main.ts bundled by esbuild, run by node as a process)', () => {
+  const bin = join(work, 'layerfs.mjs');
+  const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
+  beforeAll(async () => {
+    await bundleForNode(join(REPO, 'src/cli/main.ts'), bin);
+  });
+  const layerfs = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, LAYERFS_NATIVE_ADDON: join(REPO, 'native/build/Release/layerfs_host.node') } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('export --dir into a non-empty directory names the flags that allow it; --overwrite redoes it, --allow-non-empty writes beside', () => {
+    const dir = join(work, 'cli-target');
+    fs.mkdirSync(dir);
+    expect(layerfs('export', DEMO, '--dir', dir).code).toBe(0);
+    fs.writeFileSync(join(dir, 'etc/motd'), 'changed since');
+    const again = layerfs('export', DEMO, '--dir', dir);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(`layerfs: ${dir}: the directory is not empty (--allow-non-empty writes beside what is there, --overwrite replaces it)\n`);
+    const beside = layerfs('export', DEMO, '--dir', dir, '--allow-non-empty');
+    expect(beside.code).toBe(1);
+    expect(beside.stderr).toMatch(/^layerfs: .*: already there \(--overwrite replaces it\)\n$/);
+    const redone = layerfs('export', DEMO, '--dir', dir, '--overwrite');
+    expect(redone.code, redone.stderr).toBe(0);
+    expect(fs.readFileSync(join(dir, 'etc/motd'), 'utf8')).toBe('welcome to the layerfs demo\n');
+    const extra = join(work, 'cli-extra');
+    fs.mkdirSync(extra);
+    fs.writeFileSync(join(extra, 'mine'), 'kept');
+    expect(layerfs('export', DEMO, '--dir', extra, '--allow-non-empty').code).toBe(0);
+    expect(fs.readFileSync(join(extra, 'mine'), 'utf8')).toBe('kept');
+    expect(layerfs('export', DEMO, '--tar', join(work, 'x.tar'), '--overwrite').code).toBe(2);
+    expect(layerfs('export', DEMO, '--dir', dir, '--overwrite', '--allow-non-empty').code).toBe(2);
+    expect(layerfs('export', '--help').stdout).toContain('--overwrite');
   });
 });

@@ -2,10 +2,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ExportError, MemoryLayer, Overlay } from '../../src/index.js';
-import { TEMP_NAME } from '../../src/host/dir-handle.js';
+import { TEMP_NAME } from '../../src/host/publish.js';
+import { bundleForNode } from '../support/node-bundle.js';
 import { scratch } from '../support/scratch.js';
 import { snapshot, type FsLike } from '../support/tree.js';
 import { faultImage } from './support/fault-image.js';
@@ -119,25 +119,19 @@ describe('exportDir killed with SIGKILL', () => {
   let child: string;
   beforeAll(async () => {
     child = join(work, 'export-child.mjs');
-    await esbuild.build({
-      entryPoints: [join(HERE, 'support/export-child.ts')],
-      outfile: child,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      // memfs is CommonJS: its require() calls of Node's modules need a require in the bundle.
-      banner: { js: "import { createRequire as bannerRequire } from 'node:module'; const require = bannerRequire(import.meta.url);" },
-      logLevel: 'error',
-    });
+    await bundleForNode(join(HERE, 'support/export-child.ts'), child);
   });
 
-  /** Runs the child export; `killWhen` may kill it from here. Resolves with its exit signal. */
-  const runChild = (target: string, args: { big?: number; killAfter?: number; overwrite?: boolean }, killWhen?: (kill: () => void) => void) => new Promise<NodeJS.Signals | null>((resolve) => {
+  /**
+   * Runs the child export (`addon: false`: without the native addon); `killWhen` may kill it
+   * from here, given its pid. Resolves with its exit signal.
+   */
+  const runChild = (target: string, args: { big?: number; killAfter?: number; overwrite?: boolean; addon?: boolean }, killWhen?: (kill: () => void, pid: number) => void) => new Promise<NodeJS.Signals | null>((resolve) => {
     const p = spawn(process.execPath, [child, target, String(args.big ?? 0), String(args.killAfter ?? 0), args.overwrite ? '1' : '0'], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, LAYERFS_NATIVE_ADDON: join(REPO, 'native/build/Release/layerfs_host.node') },
+      env: { ...process.env, LAYERFS_NATIVE_ADDON: args.addon === false ? 'none' : join(REPO, 'native/build/Release/layerfs_host.node') },
     });
-    p.stdout!.once('data', () => killWhen?.(() => p.kill('SIGKILL')));
+    p.stdout!.once('data', () => killWhen?.(() => p.kill('SIGKILL'), p.pid!));
     p.on('exit', (_code, signal) => resolve(signal));
   });
 
@@ -153,28 +147,56 @@ describe('exportDir killed with SIGKILL', () => {
     });
   }
 
-  it('while a large file is being written: its temporary is left as the sign, never a short file under its name; overwrite removes it', async () => {
-    const target = fresh('killed');
-    const signal = await runChild(target, { big: BIG }, (kill) => {
-      // Kill the moment a temporary appears in /d2 (the 48 MiB file is being written).
-      const poll = setInterval(() => {
-        let names: string[] = [];
+  /** Polls every millisecond until `found()`, then kills. */
+  const killWhenFound = (found: () => boolean) => (kill: () => void) => {
+    const poll = setInterval(() => {
+      if (!found()) return;
+      clearInterval(poll);
+      kill();
+    }, 1);
+  };
+  /** The paths the files `pid` holds open lead to (readlink of /proc/PID/fd/*). */
+  const openFiles = (pid: number) => {
+    try {
+      return fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
         try {
-          names = fs.readdirSync(join(target, 'd2'));
+          return fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
         } catch {
-          return;
+          return '';
         }
-        if (names.some((x) => TEMP_NAME.test(x))) {
-          clearInterval(poll);
-          kill();
-        }
-      }, 1);
+      });
+    } catch {
+      return [];
+    }
+  };
+
+  it('while a large file is being written: it has no name until complete, and nothing is left of it', async () => {
+    const target = fresh('killed');
+    const signal = await runChild(target, { big: BIG }, (kill, pid) => {
+      // The 48 MiB file is written unnamed (O_TMPFILE): the child holds "d2/#INODE (deleted)".
+      killWhenFound(() => openFiles(pid).some((p) => p.startsWith(`${target}/d2/#`) && p.endsWith('(deleted)')))(kill);
     });
+    expect(signal).toBe('SIGKILL');
+    expect(checkNothingTorn(target, expectedFiles(BIG))).toEqual([]);
+    expect(fs.existsSync(join(target, 'd2/big'))).toBe(false);
+    overlay(BIG).exportDir(target, { overwrite: true });
+    expect(fs.statSync(join(target, 'd2/big')).size).toBe(BIG);
+  });
+
+  it('without the native addon (temporary names): its temporary is left as the sign, never a short file under its name; overwrite removes it', async () => {
+    const target = fresh('killed');
+    const signal = await runChild(target, { big: BIG, addon: false }, killWhenFound(() => {
+      try {
+        return fs.readdirSync(join(target, 'd2')).some((x) => TEMP_NAME.test(x));
+      } catch {
+        return false;
+      }
+    }));
     expect(signal).toBe('SIGKILL');
     const temps = checkNothingTorn(target, expectedFiles(BIG));
     expect(temps).toHaveLength(1);
     expect(fs.existsSync(join(target, 'd2/big'))).toBe(false);
-    new Overlay({ lower: [MemoryLayer.fromJSON(faultImage(BIG), 'L0')] }).exportDir(target, { overwrite: true });
+    overlay(BIG).exportDir(target, { overwrite: true });
     expect(checkNothingTorn(target, expectedFiles(BIG))).toEqual([]);
     expect(fs.statSync(join(target, 'd2/big')).size).toBe(BIG);
   });
@@ -189,10 +211,40 @@ describe('exportDir overwrite', () => {
     fs.symlinkSync(join(outside, 'keep'), join(target, 'd1'));
     fs.mkdirSync(join(target, 'd2'));
     fs.symlinkSync(join(outside, 'keep'), join(target, 'd2', 'f0'));
-    fs.writeFileSync(join(target, 'd2', '.layerfs-tmp.1.2'), 'leftover');
+    fs.writeFileSync(join(target, 'd2', `.layerfs-tmp.${'0'.repeat(32)}`), 'leftover');
     overlay().exportDir(target, { overwrite: true });
     expect(tree(target)).toEqual(reference);
     expect(fs.readdirSync(outside)).toEqual(['keep']);
     expect(fs.readFileSync(join(outside, 'keep'), 'utf8')).toBe('keep');
+  });
+
+  it('removes only the temporaries it makes (regular files named .layerfs-tmp.<32 hex digits>), at the root and in kept directories: never a directory or another name', () => {
+    const target = fresh('target');
+    overlay().exportDir(target);
+    const temp = (c: string) => `.layerfs-tmp.${c.repeat(32)}`;
+    fs.writeFileSync(join(target, temp('a')), 'leftover at the root');
+    fs.writeFileSync(join(target, 'd1', temp('b')), 'leftover in a kept directory');
+    const kept = [join(target, temp('c')), join(target, 'd1', temp('d'))];
+    for (const d of kept) {
+      fs.mkdirSync(d);
+      fs.writeFileSync(join(d, 'user-data'), 'mine');
+    }
+    const others = [join(target, '.layerfs-tmp.1234.5'), join(target, `${temp('e')}.bak`), join(target, 'd1', '.layerfs-tmp.')];
+    for (const f of others) fs.writeFileSync(f, 'not a temporary of layerfs');
+    overlay().exportDir(target, { overwrite: true });
+    expect(fs.existsSync(join(target, temp('a')))).toBe(false);
+    expect(fs.existsSync(join(target, 'd1', temp('b')))).toBe(false);
+    for (const d of kept) expect(fs.readFileSync(join(d, 'user-data'), 'utf8')).toBe('mine');
+    for (const f of others) expect(fs.readFileSync(f, 'utf8')).toBe('not a temporary of layerfs');
+  });
+
+  it('a kept directory is mode 0700 while it is filled (no other user writes in it meanwhile), its own mode again once complete', () => {
+    const ov = new Overlay({ lower: [MemoryLayer.fromJSON({ '/shared': { type: 'directory', mode: 0o1777 }, '/shared/a': 'a', '/shared/b': 'b' }, 'L0')] });
+    const target = fresh('target');
+    ov.exportDir(target);
+    const modes: number[] = [];
+    ov.exportDir(target, { overwrite: true, onProgress: ({ path }) => void (/^shared\/.$/.test(path) && modes.push(fs.statSync(join(target, 'shared')).mode & 0o7777)) });
+    expect(modes).toEqual([0o700, 0o700]);
+    expect(fs.statSync(join(target, 'shared')).mode & 0o7777).toBe(0o1777);
   });
 });

@@ -53,6 +53,60 @@ describe.skipIf(!isRoot)('exportDir metadata, against what GNU tar extracts from
     expect(report.skipped).toEqual([]);
   });
 
+  it('owners past 2^31 (PAX uid/gid) on files, directories, symlinks and nodes, set-id bits cleared as chown leaves them: as GNU tar extracts the same layer', async () => {
+    const high = { uid: 2 ** 31, gid: 3_000_000_001 };
+    const ov = overlay({
+      '/bin/su': { type: 'file', content: 'ELF', mode: 0o4755, ...high },
+      '/bin/newgrp': { type: 'file', content: '', mode: 0o2755, uid: 4_000_000_000, gid: 2 ** 31 + 5 },
+      '/home/u': { type: 'directory', mode: 0o2750, ...high },
+      '/home/u/link': { type: 'symlink', linkTarget: '../../bin/su', ...high },
+      '/dev/tty9': { type: 'char', rdev: (4 << 8) | 9, mode: 0o620, ...high },
+      '/run/pipe': { type: 'fifo', mode: 0o600, uid: 4_294_967_294, gid: 4_294_967_294 },
+    });
+    const dir = fresh('dir');
+    const report = ov.exportDir(dir);
+    expect(report.skipped).toEqual([]);
+    expect(statsOf(dir)).toBe(statsOf(await viaGnuTar(ov)));
+    expect(fs.statSync(join(dir, 'bin/su'))).toMatchObject({ uid: 2 ** 31, gid: 3_000_000_001, mode: 0o104755 });
+  });
+
+  it('files get the owner of the image in a set-group-ID target and in the directories made in it (which inherit the bit), as GNU tar gives them', async () => {
+    const ov = overlay({
+      '/': { type: 'directory', mode: 0o2775, uid: 0, gid: 9 },
+      '/f': { type: 'file', content: '', uid: 0, gid: 0 },
+      '/big': { type: 'file', content: 'data', uid: 0, gid: 0 },
+      '/d': { type: 'directory', mode: 0o755 },
+      '/d/g': { type: 'file', content: '', uid: 0, gid: 0 },
+      '/d/h': { type: 'file', content: 'data', uid: 0, gid: 0 },
+    });
+    const setgid = () => {
+      const d = fresh('setgid');
+      fs.chownSync(d, 0, 9);
+      fs.chmodSync(d, 0o2775);
+      return d;
+    };
+    const dir = setgid();
+    ov.exportDir(dir);
+    const tar = join(work, `t${n++}.tar`);
+    fs.writeFileSync(tar, await collectStream(ov.exportTar().stream));
+    const tarDir = setgid();
+    execFileSync('tar', ['--numeric-owner', '-xpf', tar, '-C', tarDir]);
+    expect(statsOf(dir)).toBe(statsOf(tarDir));
+    for (const f of ['f', 'big', 'd/g', 'd/h']) expect(fs.statSync(join(dir, f)).gid, f).toBe(0);
+  });
+
+  it('a target made set-group-ID by its owner while the export runs: files created in it still get the owner of the image', () => {
+    const dir = fresh('target');
+    overlay({ '/a': { type: 'file', content: '', uid: 0, gid: 0 }, '/b': { type: 'file', content: '', uid: 0, gid: 0 } }).exportDir(dir, {
+      onProgress: ({ path }) => {
+        if (path !== 'a') return;
+        fs.chownSync(dir, 0, 9);
+        fs.chmodSync(dir, 0o2775);
+      },
+    });
+    expect(fs.statSync(join(dir, 'b')).gid).toBe(0);
+  });
+
   it('gives the target itself the merged root\'s mode, owner and mtime', () => {
     const dir = fresh('dir');
     overlay().exportDir(dir);
@@ -70,6 +124,21 @@ describe.skipIf(!isRoot)('exportDir metadata, against what GNU tar extracts from
       { path: 'p', reason: 'xattr user.on-fifo: refused by the filesystem (EPERM)' },
     ]);
     expect(execFileSync('getfattr', ['-h', '-n', 'trusted.ok', '--only-values', join(dir, 'p')], { encoding: 'utf8' })).toBe('yes');
+  });
+});
+
+describe('exportDir and the room a filesystem has for xattrs', () => {
+  it('more xattrs than the filesystem has room for on one inode (ENOSPC from fsetxattr on ext4): listed in skipped, the export goes on', () => {
+    const target = fresh('target');
+    const xattrs: Record<string, string> = {};
+    for (let i = 0; i < 120; i++) xattrs[`user.attribute-${String(i).padStart(3, '0')}`] = 'v'.repeat(60);
+    const report = overlay({ '/many': { type: 'file', content: 'data', xattrs }, '/after': 'written' }).exportDir(target);
+    const refused = report.skipped.filter((s) => s.reason.endsWith('refused by the filesystem (ENOSPC)'));
+    // The filesystem under test/ is ext4 here (4 KiB blocks): fewer than 120 such attributes fit.
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((s) => s.path === 'many')).toBe(true);
+    expect(fs.readFileSync(join(target, 'after'), 'utf8')).toBe('written');
+    expect(fs.readFileSync(join(target, 'many'), 'utf8')).toBe('data');
   });
 });
 

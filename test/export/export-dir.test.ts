@@ -137,4 +137,56 @@ describe('exportDir never writes outside its target', () => {
     expect(() => overlay({ '/precious': 'overwritten?' }).exportDir(dir2, { allowNonEmpty: true })).toThrow(/EEXIST/);
     outsideUntouched();
   });
+
+  it('a hard link whose target was replaced after it was written (onProgress) is refused: ERR_TARGET_CHANGED, and no name links to the replacement', () => {
+    const dir = fresh();
+    const ov = overlay({ '/a': 'written by the export', '/b': { type: 'hardlink', target: '/a' } });
+    let error: unknown;
+    try {
+      ov.exportDir(dir, {
+        onProgress: ({ path }) => {
+          if (path !== 'a') return;
+          fs.renameSync(join(dir, 'a'), join(dir, 'a.moved'));
+          fs.writeFileSync(join(dir, 'a'), 'put there by another process');
+        },
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ExportError);
+    expect(error).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: join(dir, 'b') });
+    expect(fs.existsSync(join(dir, 'b'))).toBe(false);
+    expect(fs.statSync(join(dir, 'a')).nlink).toBe(1);
+  });
+
+  it('the target itself moved aside and replaced while it exports (onProgress): ERR_TARGET_CHANGED', () => {
+    const base = fresh('base');
+    const dir = join(base, 'target');
+    fs.mkdirSync(dir);
+    let error: unknown;
+    try {
+      overlay({ '/f': 'x', '/g': 'y' }).exportDir(dir, {
+        onProgress: ({ path }) => {
+          if (path !== 'f') return;
+          fs.renameSync(dir, join(base, 'moved'));
+          fs.mkdirSync(dir);
+        },
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ExportError);
+    expect(error).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: dir });
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('an empty file is created, never opened: a hard link to a file outside at its name is EEXIST, and that file keeps its content and mode', () => {
+    const victim = join(outside, 'precious');
+    fs.chmodSync(victim, 0o644);
+    const dir = fresh();
+    fs.linkSync(victim, join(dir, 'empty'));
+    expect(() => overlay({ '/empty': { type: 'file', content: '', mode: 0o4777 } }).exportDir(dir, { allowNonEmpty: true })).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    outsideUntouched();
+    expect(fs.statSync(victim).mode & 0o7777).toBe(0o644);
+  });
 });

@@ -3,16 +3,19 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { keepExactOn } from './pax-xattrs.js';
 import { paxHeaderFault } from './pax-records.js';
+import { decodePlainHeader } from './plain-header.js';
 
 /**
  * Indexing an uncompressed tar on disk by reading only the blocks that hold headers.
  *
  * A streaming extract must be fed every byte, content included, even where the content stays
- * on disk; this pass jumps from header to header by position instead. It does not decode
- * anything itself: headers, PAX records and GNU long names go through tar-stream's own
- * codec (its headers.js, which its package does not export, hence the path lookup), and the
- * order in which long headers apply follows tar-stream's Extract (extract.js,
- * `_applyLongHeaders`, `_decodeLongHeader`). This module only chooses which bytes to read.
+ * on disk; this pass jumps from header to header by position instead. The plain ustar header
+ * of an ordinary entry is decoded by plain-header.ts, which gives what tar-stream's decode
+ * gives (and is checked against it); every other header, PAX records and GNU long names go
+ * through tar-stream's own codec (its headers.js, which its package does not export, hence
+ * the path lookup), and the order in which long headers apply follows tar-stream's Extract
+ * (extract.js, `_applyLongHeaders`, `_decodeLongHeader`). This module only chooses which
+ * bytes to read.
  *
  * It takes the well-formed case only. Anything else — a header tar-stream refuses, a record
  * or an entry that runs past the end of the file, a size that is not a whole number, a file
@@ -117,7 +120,8 @@ export async function walkHeaders(fd: number, fileSize: number, onEntry: (header
   try {
     for (let at = 0, seen = 0; at < fileSize;) {
       if (++seen % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
-      const header = codec.decode(bytes(at, 512), 'latin1', false);
+      const block = bytes(at, 512);
+      const header = decodePlainHeader(block) ?? codec.decode(block, 'latin1', false);
       at += 512;
       if (header === null) continue; // a zero block: tar-stream reads on
       header.byteOffset = at;

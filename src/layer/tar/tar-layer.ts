@@ -308,7 +308,8 @@ class EntryIndex {
 
   /** An entry whose content stays in the uncompressed tar `file`: where it starts, and its size. */
   addOnDisk(h: TarHeader, file: ContentFile): void {
-    this.add(h, h.type !== 'link' ? { file, offset: h.byteOffset!, size: h.size ?? 0 } : EMPTY);
+    // No content, no reference to it: a layer of many empty files keeps one shared buffer.
+    this.add(h, h.type !== 'link' && (h.size ?? 0) > 0 ? { file, offset: h.byteOffset!, size: h.size! } : EMPTY);
   }
 }
 
@@ -390,20 +391,19 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
   }
   const type = h.type !== undefined ? TYPES[h.type] : undefined;
   if (!type) throw new TarLayerError(layer, rawName, `unsupported entry type ${h.type}`);
-  const pax = h.pax ?? NO_PAX;
-  const value = (key: 'uid' | 'gid' | 'mtime' | 'atime'): number | undefined => paxNumber(layer, rawName, pax, key);
-  const atime = value('atime');
-  const mtime = value('mtime');
-  const spec: EntrySpec = {
-    type,
-    mode: (h.mode ?? 0) & 0o7777,
-    uid: value('uid') ?? h.uid ?? 0,
-    gid: value('gid') ?? h.gid ?? 0,
-    mtimeMs: mtime !== undefined ? mtime * 1000 : (h.mtime?.getTime() ?? 0),
-    ...(atime !== undefined ? { atimeMs: atime * 1000 } : {}),
-  };
-  const xattrs = xattrsOf(layer, rawName, h.pax, (xattr) => lossy.push({ path, name: xattr }));
-  if (xattrs) spec.xattrs = xattrs;
+  const spec: EntrySpec = { type, mode: (h.mode ?? 0) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, mtimeMs: h.mtime?.getTime() ?? 0 };
+  // Most entries of most layers have no PAX records: nothing more to read then.
+  if (h.pax) {
+    const value = (key: 'uid' | 'gid' | 'mtime' | 'atime'): number | undefined => paxNumber(layer, rawName, h.pax!, key);
+    const atime = value('atime');
+    const mtime = value('mtime');
+    spec.uid = value('uid') ?? spec.uid;
+    spec.gid = value('gid') ?? spec.gid;
+    if (mtime !== undefined) spec.mtimeMs = mtime * 1000;
+    if (atime !== undefined) spec.atimeMs = atime * 1000;
+    const xattrs = xattrsOf(layer, rawName, h.pax, (xattr) => lossy.push({ path, name: xattr }));
+    if (xattrs) spec.xattrs = xattrs;
+  }
   if (type === 'file') spec.content = data;
   if (type === 'symlink') spec.linkTarget = h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '';
   if (type === 'char' || type === 'block') spec.rdev = makedev(h.devmajor ?? 0, h.devminor ?? 0);
@@ -463,7 +463,6 @@ function malformedPax(layer: string, pax: PaxHeaderSeen, fault: string): TarLaye
 }
 
 const EMPTY = Buffer.alloc(0);
-const NO_PAX: Readonly<Record<string, string>> = Object.freeze({});
 
 /** An entry's name for messages: the PAX path, or the header name shown byte-safe. */
 function displayName(h: TarHeader): string {

@@ -6,7 +6,7 @@
  * checks the name and then writes through it can be caught in between. It works relative to
  * its own descriptors and never follows a symlink itself. It prints "ready" once it loops,
  * and stops when STOP exists, every directory back at its name.
- *   swap-racer TARGET VICTIM STOP DEPTH
+ *   swap-racer TARGET VICTIM DEPTH STOP
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -58,9 +58,9 @@ int main(int argc, char **argv) {
   if (argc != 5) return 2;
   int target = open(argv[1], O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   if (target < 0) return perror(argv[1]), 1;
-  int depth = atoi(argv[4]);
+  int depth = atoi(argv[3]);
   printf("ready\n");
   fflush(stdout);
-  while (access(argv[3], F_OK) != 0) swap_all(target, argv[2], depth);
+  while (access(argv[4], F_OK) != 0) swap_all(target, argv[2], depth);
   return 0;
 }
