@@ -18,14 +18,16 @@ export const memoryLayers: MakeLayers = async (json) => toLayers(json);
  * files (call it in afterAll).
  */
 export function tarLayerMaker(): { make: MakeLayers; dispose: () => void } {
-  const tarDir = mkdtempSync(join(tmpdir(), 'lfs-diff-tars-'));
+  // Made on first use: vitest runs no afterAll in a file whose tests are all skipped (no kernel).
+  let tarDir: string | undefined;
   let tarFiles = 0;
   const make: MakeLayers = async (json) => Promise.all(toLayers(json).map(async (l, i) => {
     const tar = await layerToTar(l);
     if (i % 2 === 0) return TarLayer.from(tar, { name: l.name });
+    tarDir ??= mkdtempSync(join(tmpdir(), 'lfs-diff-tars-'));
     const file = join(tarDir, `${tarFiles++}.tar`);
     writeFileSync(file, tar);
     return TarLayer.from(file, { name: l.name });
   }));
-  return { make, dispose: () => rmSync(tarDir, { recursive: true, force: true }) };
+  return { make, dispose: () => tarDir && rmSync(tarDir, { recursive: true, force: true }) };
 }
