@@ -1,14 +1,11 @@
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryLayer, TarLayer, type Layer, type LayerJSON } from '../../src/index.js';
-import { layerToTar } from '../support/to-tar.js';
+import type { LayerJSON } from '../../src/index.js';
 import { expectSameAsKernel, runOnBoth, type Op } from '../kernel/differential.js';
-import { kernelOverlayAvailable } from '../kernel/kernel-overlay.js';
+import { requireKernelOverlay } from '../kernel/require-kernel.js';
 import { formatScenario, opsArb, stackArb } from './generate.js';
+import { memoryLayers, tarLayerMaker, type MakeLayers } from './layers.js';
 
 /**
  * The random differential harness: random lower stacks and random operation sequences, run
@@ -25,35 +22,10 @@ const TAR_RUNS = Math.max(2, Math.round(RUNS / 4));
 /** Generous: a sequence takes about 0.2 s here, a deep one more; long runs scale the limit. */
 const TIMEOUT_MS = Math.max(600_000, RUNS * 3_000);
 
-const kernel = kernelOverlayAvailable();
-if (!kernel.ok) {
-  const msg = `KERNEL OVERLAY NOT AVAILABLE (${kernel.why}): the differential harness compared nothing`;
-  console.error(`\n*** ${msg} ***\n`);
-  if (process.env.CI) describe('differential harness', () => it('can mount overlayfs', () => { throw new Error(msg); }));
-}
+const kernelOk = requireKernelOverlay('the random differential', 'the fixed corpus (corpus.test.ts) was compared with the recorded kernel outcomes instead');
 
-const toLayers = (json: LayerJSON[]) => json.map((l, i) => MemoryLayer.fromJSON(l, `L${i}`));
-
-/**
- * The same layers as OCI layer tarballs read back by TarLayer: the tar path held to the same
- * oracle. Every other layer is a file on disk (indexed by the header walk, content read by
- * offset), the rest Buffers (the streaming extract, content in memory).
- */
-const tarDir = mkdtempSync(join(tmpdir(), 'lfs-diff-tars-'));
-afterAll(() => rmSync(tarDir, { recursive: true, force: true }));
-let tarFiles = 0;
-async function asTarLayers(json: LayerJSON[]): Promise<Layer[]> {
-  return Promise.all(toLayers(json).map(async (l, i) => {
-    const tar = await layerToTar(l);
-    if (i % 2 === 0) return TarLayer.from(tar, { name: l.name });
-    const file = join(tarDir, `${tarFiles++}.tar`);
-    writeFileSync(file, tar);
-    return TarLayer.from(file, { name: l.name });
-  }));
-}
-
-type MakeLayers = (json: LayerJSON[]) => Promise<Layer[]>;
-const memoryLayers: MakeLayers = async (json) => toLayers(json);
+const tars = tarLayerMaker();
+afterAll(tars.dispose);
 
 async function check(label: string, redirectDir: boolean, stack: fc.Arbitrary<LayerJSON[]>, runs: number, make: MakeLayers = memoryLayers): Promise<void> {
   let sequences = 0;
@@ -92,11 +64,11 @@ async function minimizeOps(ops: Op[], diverges: (ops: Op[]) => Promise<boolean>)
   return current;
 }
 
-describe.runIf(kernel.ok)('differential against the kernel', () => {
+describe.runIf(kernelOk)('differential against the kernel', () => {
   for (const redirectDir of [false, true]) {
     const opts = redirectDir ? 'redirect_dir=on' : 'default options';
     it(`random stacks of 1-12 layers, ${opts}`, () => check(`1-12 layers, ${opts}`, redirectDir, stackArb(1, 12), RUNS), TIMEOUT_MS);
     it(`random stacks of 100-130 layers, ${opts}`, () => check(`100-130 layers, ${opts}`, redirectDir, stackArb(100, 130), DEEP_RUNS), TIMEOUT_MS);
-    it(`random stacks of 1-12 OCI layer tarballs (TarLayer), ${opts}`, () => check(`1-12 tar layers, ${opts}`, redirectDir, stackArb(1, 12), TAR_RUNS, asTarLayers), TIMEOUT_MS);
+    it(`random stacks of 1-12 OCI layer tarballs (TarLayer), ${opts}`, () => check(`1-12 tar layers, ${opts}`, redirectDir, stackArb(1, 12), TAR_RUNS, tars.make), TIMEOUT_MS);
   }
 });

@@ -185,38 +185,75 @@ function createHashHex(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** One side of a comparison: each operation's outcome, the merged tree and the upper layer. */
+export interface Side {
+  outcomes: unknown[];
+  merged: Map<string, TreeEntry>;
+  upper: Map<string, UpperEntry>;
+}
+
 export interface ScenarioResult {
-  kernel: { outcomes: unknown[]; merged: Map<string, TreeEntry>; upper: Map<string, UpperEntry> };
-  layerfs: { outcomes: unknown[]; merged: Map<string, TreeEntry>; upper: Map<string, UpperEntry> };
+  kernel: Side;
+  layerfs: Side;
+}
+
+type Options = { redirectDir?: boolean };
+
+const newOverlay = (layers: readonly Layer[], options: Options) => new Overlay({ lower: layers, redirectDir: options.redirectDir ?? false });
+
+function layerfsSide(ov: Overlay, ops: readonly Op[]): Side {
+  const outcomes = ops.map((op) => runOnLayerfs(ov, op));
+  return { outcomes, merged: snapshot(ov as unknown as FsLike, ''), upper: layerfsUpper(ov) };
+}
+
+/** Runs the operations on layerfs alone (to compare with a recorded kernel outcome, test/kernel/golden.ts). */
+export function runOnLayerfsOnly(layers: readonly Layer[], ops: readonly Op[], options: Options = {}): Side {
+  return layerfsSide(newOverlay(layers, options), ops);
 }
 
 /**
  * Runs the same operations on a real kernel overlay and on layerfs over the same layers and
  * returns both sides: every op's outcome, the merged tree, and the upper layer.
  */
-export function runOnBoth(layers: readonly Layer[], ops: readonly Op[], options: { redirectDir?: boolean } = {}): ScenarioResult {
-  const ov = new Overlay({ lower: layers, redirectDir: options.redirectDir ?? false });
+export function runOnBoth(layers: readonly Layer[], ops: readonly Op[], options: Options = {}): ScenarioResult {
+  const ov = newOverlay(layers, options);
   const root = ov.lstatSync('/');
   const k = new KernelOverlay(layers, { redirectDir: options.redirectDir ?? false, upperRoot: { mode: root.mode, uid: root.uid, gid: root.gid, atimeMs: root.atimeMs, mtimeMs: root.mtimeMs } });
   try {
     const kernelRun = k.session(ops);
-    const fromKernel = kernelOutcomes(kernelRun.outcomes);
-    const fromLayerfs = ops.map((op) => runOnLayerfs(ov, op));
-    return {
-      kernel: { outcomes: fromKernel, merged: snapshot(nodefs as unknown as FsLike, k.mountpoint), upper: kernelUpper(kernelRun.upper) },
-      layerfs: { outcomes: fromLayerfs, merged: snapshot(ov as unknown as FsLike, ''), upper: layerfsUpper(ov) },
-    };
+    const kernel: Side = { outcomes: kernelOutcomes(kernelRun.outcomes), merged: snapshot(nodefs as unknown as FsLike, k.mountpoint), upper: kernelUpper(kernelRun.upper) };
+    return { kernel, layerfs: layerfsSide(ov, ops) };
   } finally {
     k.dispose();
   }
 }
 
+/** A side as plain data, as it is compared and recorded: outcomes labelled with their operation. */
+export interface Comparable {
+  outcomes: Array<{ op: string; outcome: unknown }>;
+  merged: Record<string, TreeEntry>;
+  upper: Record<string, UpperEntry>;
+}
+
+export function comparable(ops: readonly Op[], side: Side): Comparable {
+  return {
+    outcomes: side.outcomes.map((outcome, i) => ({ op: ops[i]!.join(' '), outcome })),
+    merged: Object.fromEntries(side.merged),
+    upper: Object.fromEntries(side.upper),
+  };
+}
+
+/** Asserts layerfs's side equals the oracle's (the live kernel, or its recorded outcome). */
+export function expectSame(layerfs: Comparable, oracle: Comparable, oracleName = 'the kernel'): void {
+  const of = oracleName === 'the kernel' ? '' : ` (against ${oracleName})`;
+  expect(layerfs.outcomes, `outcome of each operation${of}`).toEqual(oracle.outcomes);
+  expect(layerfs.merged, `merged tree${of}`).toEqual(oracle.merged);
+  expect(layerfs.upper, `upper layer${of}`).toEqual(oracle.upper);
+}
+
 /** Asserts layerfs matched the kernel: per-op outcomes, merged tree, and upper layer. */
-export function expectSameAsKernel(layers: readonly Layer[], ops: readonly Op[], options: { redirectDir?: boolean } = {}): ScenarioResult {
+export function expectSameAsKernel(layers: readonly Layer[], ops: readonly Op[], options: Options = {}): ScenarioResult {
   const r = runOnBoth(layers, ops, options);
-  const labelled = (outcomes: unknown[]) => outcomes.map((o, i) => ({ op: ops[i]!.join(' '), outcome: o }));
-  expect(labelled(r.layerfs.outcomes), 'outcome of each operation').toEqual(labelled(r.kernel.outcomes));
-  expect(Object.fromEntries(r.layerfs.merged), 'merged tree').toEqual(Object.fromEntries(r.kernel.merged));
-  expect(Object.fromEntries(r.layerfs.upper), 'upper layer').toEqual(Object.fromEntries(r.kernel.upper));
+  expectSame(comparable(ops, r.layerfs), comparable(ops, r.kernel));
   return r;
 }
