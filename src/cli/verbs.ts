@@ -1,9 +1,9 @@
 import { writeFileSync, readFileSync } from 'node:fs';
 import type { Image } from '../image/image.js';
 import { layerLabel, type LayerRef } from '../overlay/provenance.js';
-import type { Overlay } from '../fs/overlay.js';
-import { collectStream } from '../export/tar-writer.js';
-import { saveImage } from '../export/save-image.js';
+import type { Overlay } from '../fs/overlay-fs.js';
+import { collectStream } from '../tar/tar-writer.js';
+import { saveImage } from '../image/save-image.js';
 import { ExportError, type ExportDirReport } from '../export/export-dir.js';
 import { analyze } from './analyze.js';
 import { layerChanges } from './layer-changes.js';

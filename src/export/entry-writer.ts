@@ -2,8 +2,8 @@ import { chmodSync, chownSync, closeSync, fchmodSync, fchownSync, fstatSync, fut
 import { finishFile, ReplacedError, type DirHandle, type NodeRef } from '../host/dir-handle.js';
 import { PendingFile } from '../host/publish.js';
 import { hostCalls, hostCallsMissing } from '../host/native.js';
-import { major, minor } from '../layer/device.js';
-import type { TarEntry } from './tar-writer.js';
+import { major, minor } from '../util/device.js';
+import type { TarEntry } from '../tar/tar-writer.js';
 
 /** What writing entries needs to know about the process, and where refusals are reported. */
 export interface EntryContext {

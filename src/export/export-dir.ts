@@ -3,9 +3,9 @@ import type { OverlayEngine } from '../overlay/engine.js';
 import { ReplacedError, type DirHandle } from '../host/dir-handle.js';
 import { ExportError, toExportError, type ExportErrorCode } from './export-error.js';
 import { checkStillInPlace, clearName, openTarget, type MadeDir } from './export-target.js';
-import { mergedEntries } from './export-tar.js';
+import { mergedEntries } from '../overlay/merged-entries.js';
 import { setDirMetadata, writeFileEntry, writeNodeEntry, writeSymlinkEntry, type EntryContext } from './entry-writer.js';
-import type { TarEntry } from './tar-writer.js';
+import type { TarEntry } from '../tar/tar-writer.js';
 
 export { ExportError, type ExportErrorCode };
 

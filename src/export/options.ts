@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { inspect } from 'node:util';
-import type { OutputCompression } from './compress.js';
+import type { OutputCompression } from '../tar/compress.js';
 import type { ExportDirOptions } from './export-dir.js';
 import type { Image, ImageConfig, ImageLayer } from '../image/image.js';
 

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { asText, bytesOf, fromBytes, wellFormed } from '../overlay/names.js';
+import { asText, bytesOf, fromBytes, wellFormed } from '../util/names.js';
 import { invalidArgType, invalidArgValue } from './node-errors.js';
 
 export type PathLike = string | Buffer | URL;

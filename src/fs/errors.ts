@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
-import { asText } from '../overlay/names.js';
+import { asText } from '../util/names.js';
 import { LayerContentError } from '../layer/content-error.js';
 
 /** The errno names layerfs can raise; every one is a real Linux errno. */

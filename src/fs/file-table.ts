@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import type { MemfsNode } from '../overlay/memfs-types.js';
+import type { MemfsNode } from '../util/memfs-types.js';
 import type { ObjectInfo } from '../overlay/engine.js';
 import type { Layer } from '../layer/layer.js';
 import type { LayerEntry } from '../layer/entry.js';

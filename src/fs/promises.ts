@@ -1,4 +1,4 @@
-import type { Overlay } from './overlay.js';
+import type { Overlay } from './overlay-fs.js';
 import type { Stats, BigIntStats, Dirent } from './stats.js';
 import { encodeName, pathArg, type PathLike, type TimeLike, type EncodingOption } from './args.js';
 import { rmdirOptions, RM_DEFAULTS, writeArgs, type WriteArgs } from './call-args.js';
@@ -6,7 +6,7 @@ import { asNodeError, SystemError } from './errors.js';
 import { invalidArgType, invalidArgValue, outOfRange } from './node-errors.js';
 import { readdirRecursive } from './readdir-recursive.js';
 import { getOptions, parseFileMode, validateBoolean, validateBuffer, validateInteger, validateObject } from './validators.js';
-import { asText } from '../overlay/names.js';
+import { asText } from '../util/names.js';
 import { makeDirs } from '../overlay/make-dirs.js';
 import { removeTreeAsPromised } from '../overlay/remove-tree.js';
 import type { NodeMeta } from '../overlay/upper.js';

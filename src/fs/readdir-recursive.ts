@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { step } from './errors.js';
 import type { OverlayEngine } from '../overlay/engine.js';
-import { fromBytes } from '../overlay/names.js';
+import { fromBytes } from '../util/names.js';
 import type { Obj } from '../overlay/resolve.js';
 import { encodeName } from './args.js';
 import { Dirent } from './stats.js';

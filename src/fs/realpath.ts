@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { step } from './errors.js';
 import type { OverlayEngine } from '../overlay/engine.js';
-import { asText } from '../overlay/names.js';
+import { asText } from '../util/names.js';
 
 /**
  * `realpathSync` as Node 20 computes it in JavaScript (lib/fs.js): the path is made absolute

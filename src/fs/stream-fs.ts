@@ -1,4 +1,4 @@
-import type { Overlay } from './overlay.js';
+import type { Overlay } from './overlay-fs.js';
 
 type Callback<T> = (err: Error | null, value?: T, extra?: unknown) => void;
 

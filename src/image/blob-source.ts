@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
 import { ImageError } from './errors.js';
-import { layerPath } from '../layer/tar/entry-name.js';
+import { layerPath } from '../tar/entry-name.js';
 import { ContentFile, LayerContentError, NotRegularFile } from '../layer/content-file.js';
 
 /** Where an image's files live: a directory, or a tar archive of one (OCI archive, docker save). */

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { arch } from 'node:process';
 import { Readable } from 'node:stream';
 import type { Volume } from 'memfs';
-import { Overlay, type OverlayOptions } from '../fs/overlay.js';
+import { Overlay, type OverlayOptions } from '../fs/overlay-fs.js';
 import { TarLayer, type TarLayerOptions } from '../layer/tar/tar-layer.js';
 import { LayerError } from '../layer/layer-builder.js';
 import { LowerIndex } from '../overlay/lower-index.js';
@@ -12,8 +12,8 @@ import { ArchiveSource, DirectorySource, type FileSource } from './blob-source.j
 import { parseDigest, verifyBlob } from './digest.js';
 import { ImageError } from './errors.js';
 import { checkOpenImageOptions } from './image-options.js';
-import { addDispose } from '../layer/disposable.js';
-import { isImageConfig, isIndex, isManifest, layerType, type LayerType } from './media-types.js';
+import { addDispose } from '../util/disposable.js';
+import { isImageConfig, isIndex, isManifest, layerType, type LayerType } from '../oci/media-types.js';
 
 export interface Platform {
   os: string;

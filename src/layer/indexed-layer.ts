@@ -3,7 +3,7 @@ import type { ContentRef, LayerEntry } from './entry.js';
 import { LayerContentError } from './content-error.js';
 import type { ContentFile } from './content-file.js';
 import type { Layer } from './layer.js';
-import { addDispose } from './disposable.js';
+import { addDispose } from '../util/disposable.js';
 import { LayerError, type BuiltLayer } from './layer-builder.js';
 
 /** A layer whose index and content a LayerBuilder produced; memory and tar layers share it. */

@@ -1,7 +1,7 @@
 import type { ContentRef, EntrySpec, LayerEntry } from './entry.js';
 import { defaultMode } from './entry.js';
-import { isAufsMeta, OPAQUE_MARKER, WHITEOUT_PREFIX, whitedOutName } from './oci-names.js';
-import { basename, depth, dirname, join, normalize } from '../overlay/path.js';
+import { isAufsMeta, OPAQUE_MARKER, WHITEOUT_PREFIX, whitedOutName } from '../oci/oci-names.js';
+import { basename, depth, dirname, join, normalize } from '../util/path.js';
 
 /** A layer's definition is wrong (a hard link to nothing, a name that cannot exist...). `reason` is the message without the layer and entry. */
 export class LayerError extends Error {

@@ -3,9 +3,9 @@ import type { EntrySpec } from './entry.js';
 import { typeFromMode } from './entry.js';
 import { IndexedLayer } from './indexed-layer.js';
 import { LayerBuilder, LayerError } from './layer-builder.js';
-import { join } from '../overlay/path.js';
-import { preorder } from '../overlay/preorder.js';
-import type { MemfsLink } from '../overlay/memfs-types.js';
+import { join } from '../util/path.js';
+import { preorder } from '../util/preorder.js';
+import type { MemfsLink } from '../util/memfs-types.js';
 
 /** A JSON description of a layer: `string`/`Buffer` is a file, `null` a directory, or a full spec. */
 export type LayerJSON = Record<string, string | Buffer | null | EntrySpec | { type: 'hardlink'; target: string }>;

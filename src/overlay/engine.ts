@@ -1,13 +1,13 @@
 import { Volume } from 'memfs';
 import type { Layer } from '../layer/layer.js';
 import { typeBits, type EntryType, type LayerEntry } from '../layer/entry.js';
-import { isReservedName } from '../layer/oci-names.js';
+import { isReservedName } from '../oci/oci-names.js';
 import { fail } from '../fs/errors.js';
 import { LowerIndex, type LowerNode } from './lower-index.js';
-import type { MemfsLink, MemfsNode } from './memfs-types.js';
+import type { MemfsLink, MemfsNode } from '../util/memfs-types.js';
 import { Obj, type Resolution } from './resolve.js';
-import { componentsReversed } from './path.js';
-import { byteLength, bytesOf } from './names.js';
+import { componentsReversed } from '../util/path.js';
+import { byteLength, bytesOf } from '../util/names.js';
 import { Upper, setTimes, type NodeMeta } from './upper.js';
 
 /** Linux's limit on symlinks followed in one path walk (path_resolution(7)). */

@@ -1,7 +1,7 @@
 import type { Layer } from '../layer/layer.js';
 import type { LayerEntry } from '../layer/entry.js';
 import { LayerError } from '../layer/layer-builder.js';
-import { basename, dirname, join, toComponents } from './path.js';
+import { basename, dirname, join, toComponents } from '../util/path.js';
 
 /**
  * One object of the merged lower stack: what the kernel's lookup finds for a path when

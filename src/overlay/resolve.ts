@@ -1,8 +1,8 @@
 import type { EntryType } from '../layer/entry.js';
 import { typeFromMode } from '../layer/entry.js';
 import type { LowerNode } from './lower-index.js';
-import type { MemfsLink } from './memfs-types.js';
-import { join } from './path.js';
+import type { MemfsLink } from '../util/memfs-types.js';
+import { join } from '../util/path.js';
 
 /**
  * One object of the merged view, as a lookup found it: its upper link, the lower object

@@ -1,9 +1,9 @@
 import type { EntryType, LayerEntry } from '../layer/entry.js';
 import type { Layer } from '../layer/layer.js';
-import { OPAQUE_MARKER, whitedOutName } from '../layer/oci-names.js';
+import { OPAQUE_MARKER, whitedOutName } from '../oci/oci-names.js';
 import type { OverlayEngine } from './engine.js';
 import { mergedFromOf, providerOf, type LayerRef } from './provenance.js';
-import { basename, dirname } from './path.js';
+import { basename, dirname } from '../util/path.js';
 import { fail } from '../fs/errors.js';
 
 /**

@@ -1,6 +1,6 @@
 import { fail } from '../fs/errors.js';
 import { PATH_MAX, type OverlayEngine } from './engine.js';
-import { byteLength } from './names.js';
+import { byteLength } from '../util/names.js';
 import type { Obj, Resolution } from './resolve.js';
 import type { NodeMeta } from './upper.js';
 

@@ -1,8 +1,8 @@
 import { Volume } from 'memfs';
 import type { EntryType } from '../layer/entry.js';
 import { typeBits } from '../layer/entry.js';
-import { OPAQUE_MARKER, whiteoutName } from '../layer/oci-names.js';
-import type { MemfsLink, MemfsNode } from './memfs-types.js';
+import { OPAQUE_MARKER, whiteoutName } from '../oci/oci-names.js';
+import type { MemfsLink, MemfsNode } from '../util/memfs-types.js';
 
 export interface NodeMeta {
   mode: number;

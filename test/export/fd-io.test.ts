@@ -2,7 +2,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readWhole } from '../../src/export/fd-io.js';
+import { readWhole } from '../../src/host/fd-io.js';
 
 const work = mkdtempSync(join(tmpdir(), 'lfs-fdio-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectStream, MemoryLayer, Overlay, TarLayer, type LayerJSON } from '../../src/index.js';
 import { runOnLayerfs, type Op } from '../kernel/differential.js';
-import { compressor } from '../../src/export/compress.js';
+import { compressor } from '../../src/tar/compress.js';
 import { DirHandle } from '../../src/host/dir-handle.js';
 import { KernelOverlay, kernelOverlayAvailable } from '../kernel/kernel-overlay.js';
 import { opsArb, stackArb } from '../differential/generate.js';

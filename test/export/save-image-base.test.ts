@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { MemoryLayer, openImage, saveImage, SaveImageError, type Image, type SavedImage } from '../../src/index.js';
-import { LayoutWriter, TEMP_PREFIX } from '../../src/export/layout-writer.js';
+import { LayoutWriter, TEMP_PREFIX } from '../../src/image/layout-writer.js';
 import { checkBlobs, DEMO, readByTools } from '../support/save-check.js';
 import { layerToTar } from '../support/to-tar.js';
 import { writeOciLayout } from '../support/oci-layout.js';

@@ -1,4 +1,4 @@
-import { major, minor } from '../../src/layer/device.js';
+import { major, minor } from '../../src/util/device.js';
 import { createHash } from 'node:crypto';
 import * as nodefs from 'node:fs';
 import { expect } from 'vitest';

@@ -7,7 +7,7 @@ import { join as pjoin, dirname, posix } from 'node:path';
 const posixDirname = posix.dirname;
 import { fileURLToPath } from 'node:url';
 import type { Layer } from '../../src/index.js';
-import { major, minor } from '../../src/layer/device.js';
+import { major, minor } from '../../src/util/device.js';
 import { LowerIndex, type LowerNode } from '../../src/overlay/lower-index.js';
 
 const FSOPS = pjoin(dirname(fileURLToPath(import.meta.url)), 'fsops.py');

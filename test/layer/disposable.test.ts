@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryLayer, TarLayer } from '../../src/index.js';
-import { addDispose } from '../../src/layer/disposable.js';
+import { addDispose } from '../../src/util/disposable.js';
 import { Image } from '../../src/image/image.js';
 import { packTar } from '../support/to-tar.js';
 

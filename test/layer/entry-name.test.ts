@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { layerPath, utf8Name } from '../../src/layer/tar/entry-name.js';
-import { normalize } from '../../src/overlay/path.js';
+import { layerPath, utf8Name } from '../../src/tar/entry-name.js';
+import { normalize } from '../../src/util/path.js';
 
 /** Tar names built from the parts that matter: empty, `.`, `..`, and names that only look like them. */
 const rawName = fc.array(fc.constantFrom('', '.', '..', 'a', 'b.c', '..a', '.a', 'a..', 'ü'), { maxLength: 6 }).map((parts) => parts.join('/'));

@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { extract as tarExtract } from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TarLayer } from '../../src/index.js';
-import { walkHeaders } from '../../src/layer/tar/header-walk.js';
-import { keepExactXattrs, RAW_XATTRS } from '../../src/layer/tar/pax-xattrs.js';
+import { walkHeaders } from '../../src/tar/header-walk.js';
+import { keepExactXattrs, RAW_XATTRS } from '../../src/tar/pax-xattrs.js';
 import { packTar, patchHeader } from '../support/to-tar.js';
 
 /**

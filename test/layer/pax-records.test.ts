@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TarLayer, TarLayerError } from '../../src/index.js';
-import { paxHeaderFault } from '../../src/layer/tar/pax-records.js';
+import { paxHeaderFault } from '../../src/tar/pax-records.js';
 import { packTar, patchHeader } from '../support/to-tar.js';
 
 /**

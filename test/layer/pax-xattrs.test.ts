@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { paxRecord, paxXattrs } from '../../src/layer/tar/pax-xattrs.js';
+import { paxRecord, paxXattrs } from '../../src/tar/pax-xattrs.js';
 
 describe('PAX records with byte values', () => {
   it('a record says its own length in bytes, across digit boundaries, and reads back exactly', () => {

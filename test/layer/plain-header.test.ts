@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodePlainHeader } from '../../src/layer/tar/plain-header.js';
+import { decodePlainHeader } from '../../src/tar/plain-header.js';
 import { packTar } from '../support/to-tar.js';
 
 /**

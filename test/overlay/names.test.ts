@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { asText, byteLength, bytesOf, fromBytes, hasRawBytes, wellFormed } from '../../src/overlay/names.js';
+import { asText, byteLength, bytesOf, fromBytes, hasRawBytes, wellFormed } from '../../src/util/names.js';
 
 /**
  * Names are bytes; layerfs's string form of them (src/overlay/names.ts) must give the bytes

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Overlay, openImage, type StackView } from '../../src/index.js';
 import { DEMO_IMAGE } from '../../src/demo/walkthrough.js';
 import { bundlePage } from '../../src/serve/bundle-page.js';
-import { upperEntries } from '../../src/export/commit.js';
+import { upperEntries } from '../../src/overlay/upper-entries.js';
 import { startTeachingServer, type TeachingServer } from '../../src/serve/server.js';
 import { chromiumAvailable, CHROMIUM, launchChromium } from '../support/chromium.js';
 

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
-import { TEMP_PREFIX } from '../../src/export/layout-writer.js';
+import { TEMP_PREFIX } from '../../src/image/layout-writer.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEMO = join(ROOT, 'images/demo');

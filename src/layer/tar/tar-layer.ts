@@ -1,10 +1,10 @@
 import { ContentStore } from './content-store.js';
 import { checkTarLayerOptions } from './layer-options.js';
-import { HashingStream } from './hashing-stream.js';
+import { HashingStream } from '../../tar/hashing-stream.js';
 import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js';
-import { walkHeaders } from './header-walk.js';
-import { keepExactXattrs, RAW_XATTRS, type PaxHeaderSeen } from './pax-xattrs.js';
-import { paxHeaderFault } from './pax-records.js';
+import { walkHeaders } from '../../tar/header-walk.js';
+import { keepExactXattrs, RAW_XATTRS, type PaxHeaderSeen } from '../../tar/pax-xattrs.js';
+import { paxHeaderFault } from '../../tar/pax-records.js';
 import { createHash } from 'node:crypto';
 import { readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,10 +15,10 @@ import type { ContentRef, EntrySpec, EntryType } from '../entry.js';
 import { ContentFile, NotRegularFile } from '../content-file.js';
 import { IndexedLayer } from '../indexed-layer.js';
 import { LayerBuilder, LayerError } from '../layer-builder.js';
-import { ByteLimit, decompressor, detectCompression, HandOff, type Compression } from './decompress.js';
+import { ByteLimit, decompressor, detectCompression, HandOff, type Compression } from '../../tar/decompress.js';
 import { TarLayerError } from './errors.js';
-import { layerPath, printable, utf8Name } from './entry-name.js';
-import { makedev } from '../device.js';
+import { layerPath, printable, utf8Name } from '../../tar/entry-name.js';
+import { makedev } from '../../util/device.js';
 
 export interface TarLayerOptions {
   /** A label for reports and errors; the file name or `tar` by default. */

@@ -3,12 +3,12 @@
  * sent, drawn as the layer stack textbooks show. Every change stays in this page (reload to
  * start over); the server only hands out the page and the image.
  */
-import { Overlay } from '../../fs/overlay.js';
+import { Overlay } from '../../fs/overlay-fs.js';
 import type { OverlayEvent } from '../../overlay/engine.js';
 import type { StackView } from '../../overlay/stack-view.js';
 import type { MemoryLayer } from '../../layer/memory-layer.js';
 import { fromPageImage, type PageImage } from '../page-image.js';
-import { upperEntries } from '../../export/commit.js';
+import { upperEntries } from '../../overlay/upper-entries.js';
 import { $, h } from './dom.js';
 import { drawMerged, drawStack } from './draw.js';
 import { explainError, narrate } from './narrate.js';

@@ -1,4 +1,4 @@
-import type { Compression } from '../layer/tar/decompress.js';
+import type { Compression } from '../tar/decompress.js';
 
 /** Media types (image-spec media-types.md, and Docker's distribution manifests). */
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';

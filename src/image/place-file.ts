@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DirHandle } from '../host/dir-handle.js';
-import { closeFd, fsyncFd, fstatFd } from './fd-io.js';
+import { closeFd, fsyncFd, fstatFd } from '../host/fd-io.js';
 import { listDir, lstatIn } from './layout-dirs.js';
 import { SaveImageError, systemError } from './save-image-error.js';
 

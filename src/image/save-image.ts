@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import type { Overlay } from '../fs/overlay.js';
-import type { Image, ImageConfig, ImageLayer } from '../image/image.js';
-import { OCI_MANIFEST } from '../image/media-types.js';
-import { layerEntries } from './layer-entries.js';
+import type { Overlay } from '../fs/overlay-fs.js';
+import type { Image, ImageConfig, ImageLayer } from './image.js';
+import { OCI_MANIFEST } from '../oci/media-types.js';
+import { layerEntries } from '../layer/layer-entries.js';
 import { LayoutWriter, type BlobRef } from './layout-writer.js';
-import { checkSaveImageArgs } from './options.js';
+import { checkSaveImageArgs } from '../export/options.js';
 import { SaveImageError } from './save-image-error.js';
-import { writeTar, type TarWriteOptions, type TarWriteResult } from './tar-writer.js';
+import { writeTar, type TarWriteOptions, type TarWriteResult } from '../tar/tar-writer.js';
 
 export interface SaveImageOptions extends TarWriteOptions {
   /** The image the overlay's lower layers came from: its blobs and config are reused. */

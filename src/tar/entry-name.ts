@@ -1,4 +1,4 @@
-import { isNormal } from '../../overlay/path.js';
+import { isNormal } from '../util/path.js';
 
 /**
  * Turns a tar entry name into a layer path, refusing what could reach outside the root or

@@ -1,14 +1,14 @@
-import { HashingStream } from '../layer/tar/hashing-stream.js';
+import { HashingStream } from './hashing-stream.js';
 import { isUtf8 } from 'node:buffer';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { pack as tarPack } from 'tar-stream';
 import type { EntryType } from '../layer/entry.js';
-import { major, minor } from '../layer/device.js';
+import { major, minor } from '../util/device.js';
 import { compressor, LAYER_MEDIA_TYPE, type OutputCompression } from './compress.js';
-import { RAW_XATTRS, writeExactXattrs } from '../layer/tar/pax-xattrs.js';
-import { checkTarWriteOptions } from './options.js';
-import { asText, hasRawBytes } from '../overlay/names.js';
-import { ExportError } from './export-error.js';
+import { RAW_XATTRS, writeExactXattrs } from './pax-xattrs.js';
+import { checkTarWriteOptions } from '../export/options.js';
+import { asText, hasRawBytes } from '../util/names.js';
+import { ExportError } from '../export/export-error.js';
 
 /** One entry to write, already normalised (path relative, times in ms). */
 export interface TarEntry {

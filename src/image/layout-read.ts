@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DirHandle } from '../host/dir-handle.js';
-import { closeFd, fstatFd, fsyncFd, readWhole } from './fd-io.js';
+import { closeFd, fstatFd, fsyncFd, readWhole } from '../host/fd-io.js';
 import { lstatIn } from './layout-dirs.js';
 import type { Algorithm, BlobRef } from './layout-writer.js';
 import { linkRefused, SaveImageError, systemError } from './save-image-error.js';

@@ -1,5 +1,5 @@
-import type { Layer } from '../layer/layer.js';
-import type { TarEntry } from './tar-writer.js';
+import type { Layer } from './layer.js';
+import type { TarEntry } from '../tar/tar-writer.js';
 
 /**
  * A read-only layer as OCI tar entries (layer.md): its opaque markers and whiteouts first, then

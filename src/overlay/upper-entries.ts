@@ -1,12 +1,12 @@
 import { typeFromMode } from '../layer/entry.js';
-import { OPAQUE_MARKER } from '../layer/oci-names.js';
-import type { OverlayEngine } from '../overlay/engine.js';
-import type { MemfsLink, MemfsNode } from '../overlay/memfs-types.js';
-import { mergedEntries } from './export-tar.js';
-import { marker } from './layer-entries.js';
-import { preorder } from '../overlay/preorder.js';
-import { join } from '../overlay/path.js';
-import type { TarEntry } from './tar-writer.js';
+import { OPAQUE_MARKER } from '../oci/oci-names.js';
+import type { OverlayEngine } from './engine.js';
+import type { MemfsLink, MemfsNode } from '../util/memfs-types.js';
+import { mergedEntries } from './merged-entries.js';
+import { marker } from '../layer/layer-entries.js';
+import { preorder } from '../util/preorder.js';
+import { join } from '../util/path.js';
+import type { TarEntry } from '../tar/tar-writer.js';
 
 const rel = (path: string) => path.slice(1);
 

@@ -1,7 +1,7 @@
-import type { OverlayEngine } from '../overlay/engine.js';
-import type { Obj } from '../overlay/resolve.js';
-import type { TarEntry } from './tar-writer.js';
-import { preorder } from '../overlay/preorder.js';
+import type { OverlayEngine } from './engine.js';
+import type { Obj } from './resolve.js';
+import type { TarEntry } from '../tar/tar-writer.js';
+import { preorder } from '../util/preorder.js';
 
 const EMPTY = Buffer.alloc(0);
 
