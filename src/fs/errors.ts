@@ -2,11 +2,9 @@ import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import { asText } from '../util/names.js';
 import { LayerContentError } from '../layer/content-error.js';
+import { Errno, type ErrnoCode } from '../overlay/errno.js';
 
-/** The errno names layerfs can raise; every one is a real Linux errno. */
-export type ErrnoCode =
-  | 'ENOENT' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EXDEV' | 'EINVAL'
-  | 'ELOOP' | 'EPERM' | 'EBADF' | 'EBUSY' | 'ENAMETOOLONG' | 'ENOTSUP' | 'EACCES' | 'EFBIG' | 'EIO';
+export type { ErrnoCode };
 
 const systemErrors = getSystemErrorMap();
 
@@ -40,20 +38,6 @@ export class OverlayFsError extends Error {
   }
 }
 
-/**
- * An errno signalled by the engine before the facade knows the caller's syscall and path.
- * Operations made of several system calls (rm -r, mkdir -p) name the step that failed in `at`.
- */
-export class Errno extends Error {
-  constructor(readonly code: ErrnoCode, readonly hint?: string, readonly at?: { syscall: string; path: string }) {
-    super(code);
-  }
-}
-
-export function fail(code: ErrnoCode, hint?: string): never {
-  throw new Errno(code, hint);
-}
-
 /** An engine errno as the error Node's fs throws for `syscall` on `path` (names shown as text); anything else as it is. */
 export function asNodeError(e: unknown, syscall: string, path?: string, dest?: string): unknown {
   // A layer that cannot serve the verified content (its file changed after it was opened, or
@@ -67,16 +51,6 @@ export function asNodeError(e: unknown, syscall: string, path?: string, dest?: s
   if (!(e instanceof Errno)) return e;
   if (e.at) return new OverlayFsError(e.code, e.at.syscall, asText(e.at.path), undefined, e.hint);
   return new OverlayFsError(e.code, syscall, path === undefined ? undefined : asText(path), dest === undefined ? undefined : asText(dest), e.hint);
-}
-
-/** Runs one step of a compound operation: its errno names that step's system call and path. */
-export function step<T>(syscall: string, path: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof Errno && !e.at) throw new Errno(e.code, e.hint, { syscall, path });
-    throw e;
-  }
 }
 
 /**

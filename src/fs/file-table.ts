@@ -3,7 +3,7 @@ import type { MemfsNode } from '../util/memfs-types.js';
 import type { ObjectInfo } from '../overlay/engine.js';
 import type { Layer } from '../layer/layer.js';
 import type { LayerEntry } from '../layer/entry.js';
-import { fail } from './errors.js';
+import { fail } from '../overlay/errno.js';
 
 /**
  * An open file description. A descriptor opened for reading on a lower file reads that

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { step } from './errors.js';
+import { step } from '../overlay/errno.js';
 import type { OverlayEngine } from '../overlay/engine.js';
 import { asText } from '../util/names.js';
 

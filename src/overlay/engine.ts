@@ -2,7 +2,7 @@ import { Volume } from 'memfs';
 import type { Layer } from '../layer/layer.js';
 import { typeBits, type EntryType, type LayerEntry } from '../layer/entry.js';
 import { isReservedName } from '../oci/oci-names.js';
-import { fail } from '../fs/errors.js';
+import { fail } from './errno.js';
 import { LowerIndex, type LowerNode } from './lower-index.js';
 import type { MemfsLink, MemfsNode } from '../util/memfs-types.js';
 import { Obj, type Resolution } from './resolve.js';

@@ -1,4 +1,4 @@
-import { fail } from '../fs/errors.js';
+import { fail } from './errno.js';
 
 /**
  * The times utimes/lutimes store, from the seconds Node passes (libuv makes a timespec of

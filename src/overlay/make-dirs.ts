@@ -1,4 +1,4 @@
-import { Errno, fail } from '../fs/errors.js';
+import { Errno, fail } from './errno.js';
 import type { OverlayEngine } from './engine.js';
 import type { Obj } from './resolve.js';
 import { mkdirAt } from './syscalls.js';

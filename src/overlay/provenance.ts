@@ -1,7 +1,7 @@
 import type { EntryType } from '../layer/entry.js';
 import type { OverlayEngine } from './engine.js';
 import type { Obj, Resolution } from './resolve.js';
-import { Errno } from '../fs/errors.js';
+import { Errno } from './errno.js';
 import { basename, join, normalize } from '../util/path.js';
 
 /** `'upper'` or the index of a lower layer (0 = bottom, as in the image manifest). */

@@ -1,4 +1,4 @@
-import { Errno, step } from '../fs/errors.js';
+import { Errno, step } from './errno.js';
 import type { OverlayEngine } from './engine.js';
 import { recurse } from './deep-recursion.js';
 import { namesAt, objectAt, rmdirAt, unlinkAt } from './syscalls.js';

@@ -4,7 +4,7 @@ import { OPAQUE_MARKER, whitedOutName } from '../oci/oci-names.js';
 import type { OverlayEngine } from './engine.js';
 import { mergedFromOf, providerOf, type LayerRef } from './provenance.js';
 import { basename, dirname } from '../util/path.js';
-import { fail } from '../fs/errors.js';
+import { fail } from './errno.js';
 
 /**
  * What one layer holds under a name, and what became of it in the merged view:

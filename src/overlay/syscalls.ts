@@ -1,4 +1,4 @@
-import { fail } from '../fs/errors.js';
+import { fail } from './errno.js';
 import { PATH_MAX, type OverlayEngine } from './engine.js';
 import { byteLength } from '../util/names.js';
 import type { Obj, Resolution } from './resolve.js';
