@@ -3,7 +3,7 @@ import { finishFile, ReplacedError, type DirHandle, type NodeRef } from '../host
 import { PendingFile } from '../host/publish.js';
 import { hostCalls, hostCallsMissing } from '../host/native.js';
 import { major, minor } from '../util/device.js';
-import type { TarEntry } from '../tar/tar-writer.js';
+import type { TarEntry } from '../tar/changeset.js';
 
 /** What writing entries needs to know about the process, and where refusals are reported. */
 export interface EntryContext {

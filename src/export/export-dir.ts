@@ -5,7 +5,7 @@ import { ExportError, toExportError, type ExportErrorCode } from './export-error
 import { checkStillInPlace, clearName, openTarget, type MadeDir } from './export-target.js';
 import { mergedEntries } from '../overlay/merged-entries.js';
 import { setDirMetadata, writeFileEntry, writeNodeEntry, writeSymlinkEntry, type EntryContext } from './entry-writer.js';
-import type { TarEntry } from '../tar/tar-writer.js';
+import type { TarEntry } from '../tar/changeset.js';
 
 export { ExportError, type ExportErrorCode };
 

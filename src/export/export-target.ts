@@ -2,7 +2,7 @@ import { fchmodSync, lstatSync } from 'node:fs';
 import { DirHandle } from '../host/dir-handle.js';
 import { TEMP_NAME } from '../host/publish.js';
 import { ExportError, toExportError } from './export-error.js';
-import type { TarEntry } from '../tar/tar-writer.js';
+import type { TarEntry } from '../tar/changeset.js';
 
 // The target of exportDir (export-dir.ts): opening it, making room in it for overwrite, and
 // the final check that what was made is still in place.

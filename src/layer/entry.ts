@@ -1,7 +1,8 @@
 import type { ContentFile } from './content-file.js';
 
-/** The kinds of object a layer can hold (OCI layer.md "Entry types"; tar typeflags 0,1,2,3,4,5,6). */
-export type EntryType = 'file' | 'directory' | 'symlink' | 'char' | 'block' | 'fifo';
+import type { EntryType } from '../tar/changeset.js';
+
+export type { EntryType };
 
 /**
  * One object in one read-only layer. Hard links inside a layer are several paths whose

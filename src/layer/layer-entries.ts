@@ -1,16 +1,11 @@
 import type { Layer } from './layer.js';
-import type { TarEntry } from '../tar/tar-writer.js';
+import { marker, type TarEntry } from '../tar/changeset.js';
 
 /**
  * A read-only layer as OCI tar entries (layer.md): its opaque markers and whiteouts first, then
  * its entries parents first, hard links as links; implicit parents are left out, as umoci
  * leaves out unchanged parents.
  */
-/** An OCI whiteout or opaque marker entry: an empty file, mode 0, at `path` (relative). */
-export function marker(path: string): TarEntry {
-  return { path, type: 'file', mode: 0, uid: 0, gid: 0, mtimeMs: 0, data: Buffer.alloc(0) };
-}
-
 export function* layerEntries(layer: Layer): Generator<TarEntry> {
   const rel = (p: string) => (p === '/' ? '.' : p.slice(1));
   for (const d of [...layer.opaqueDirs].sort()) yield marker(`${rel(d)}/.wh..wh..opq`);

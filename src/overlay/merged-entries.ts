@@ -1,6 +1,6 @@
 import type { OverlayEngine } from './engine.js';
 import type { Obj } from './resolve.js';
-import type { TarEntry } from '../tar/tar-writer.js';
+import type { TarEntry } from '../tar/changeset.js';
 import { preorder } from '../util/preorder.js';
 
 const EMPTY = Buffer.alloc(0);

@@ -3,10 +3,10 @@ import { OPAQUE_MARKER } from '../oci/oci-names.js';
 import type { OverlayEngine } from './engine.js';
 import type { MemfsLink, MemfsNode } from '../util/memfs-types.js';
 import { mergedEntries } from './merged-entries.js';
-import { marker } from '../layer/layer-entries.js';
+import { marker } from '../tar/changeset.js';
 import { preorder } from '../util/preorder.js';
 import { join } from '../util/path.js';
-import type { TarEntry } from '../tar/tar-writer.js';
+import type { TarEntry } from '../tar/changeset.js';
 
 const rel = (path: string) => path.slice(1);
 

@@ -2,7 +2,7 @@ import type { Layer } from '../layer/layer.js';
 import { LayerBuilder } from '../layer/layer-builder.js';
 import { MemoryLayer } from '../layer/memory-layer.js';
 import { layerEntries } from '../layer/layer-entries.js';
-import type { TarEntry } from '../tar/tar-writer.js';
+import type { TarEntry } from '../tar/changeset.js';
 
 /** One entry of a layer as the teaching page receives it: a tar entry in JSON, binary in base64. */
 export type PageEntry = Omit<TarEntry, 'data' | 'xattrs'> & { data?: string; xattrs?: Record<string, string> };

@@ -2,29 +2,13 @@ import { HashingStream } from './hashing-stream.js';
 import { isUtf8 } from 'node:buffer';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { pack as tarPack } from 'tar-stream';
-import type { EntryType } from '../layer/entry.js';
+import type { TarEntry } from './changeset.js';
 import { major, minor } from '../util/device.js';
 import { compressor, LAYER_MEDIA_TYPE, type OutputCompression } from './compress.js';
 import { RAW_XATTRS, writeExactXattrs } from './pax-xattrs.js';
 import { checkTarWriteOptions } from '../export/options.js';
 import { asText, hasRawBytes } from '../util/names.js';
 import { ExportError } from '../export/export-error.js';
-
-/** One entry to write, already normalised (path relative, times in ms). */
-export interface TarEntry {
-  path: string;
-  type: EntryType | 'hardlink';
-  mode: number;
-  uid: number;
-  gid: number;
-  mtimeMs: number;
-  linkTarget?: string;
-  rdev?: number;
-  xattrs?: ReadonlyMap<string, Buffer>;
-  data?: Buffer;
-  /** On the first name of an inode with more names (hard links that follow): its link count. */
-  nlink?: number;
-}
 
 export interface TarWriteOptions {
   /** `gzip` (the OCI default; exportTar's default is `none`), `zstd` or `none`. */
