@@ -4,7 +4,7 @@ import type { Image, ImageConfig, ImageLayer } from './image.js';
 import { OCI_MANIFEST } from '../oci/media-types.js';
 import { layerEntries } from '../layer/layer-entries.js';
 import { LayoutWriter, type BlobRef } from './layout-writer.js';
-import { checkSaveImageArgs } from '../export/options.js';
+import { checkSaveImageArgs } from './save-image-options.js';
 import { SaveImageError } from './save-image-error.js';
 import { writeTar, type TarWriteOptions, type TarWriteResult } from '../tar/tar-writer.js';
 
@@ -33,12 +33,12 @@ export interface SavedImage {
  * image's blobs are copied as they are (streamed, and verified against their digests on the
  * way); without it, each lower layer is written as a layer.
  *
- * Every argument is checked before the first write (src/export/options.ts); the layout is
+ * Every argument is checked before the first write (src/image/save-image-options.ts); the layout is
  * written by LayoutWriter, which never follows a link in it, names a blob only once it is
  * whole and verified, and writes index.json last (docs/export.md, "What a caller can rely on").
  */
 export async function saveImage(ov: Overlay, target: string, options: SaveImageOptions = {}): Promise<SavedImage> {
-  // Only the checked copy is used from here on (each option read once, src/export/options.ts).
+  // Only the checked copy is used from here on (each option read once, src/image/save-image-options.ts).
   const opts = checkSaveImageArgs(ov, target, options);
   const lower = ov.engine.lower.layers;
   const base = opts.base;

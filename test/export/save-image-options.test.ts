@@ -7,7 +7,7 @@ import { MemoryLayer, Overlay, collectStream, openImage, saveImage } from '../..
 
 /**
  * Every option of saveImage, commit, exportTar and exportDir is checked before the first
- * write (src/export/options.ts): a bad one is Node's kind of argument error, naming the
+ * write (src/image/save-image-options.ts): a bad one is Node's kind of argument error, naming the
  * option, and nothing is written.
  */
 const DEMO = join(dirname(fileURLToPath(import.meta.url)), '../../images/demo');

@@ -1,10 +1,10 @@
 import { inspect } from 'node:util';
-import { optionError } from '../../export/options.js';
+import { optionError } from '../../util/options.js';
 import type { TarLayerOptions } from './tar-layer.js';
 
 /**
  * The option checks of TarLayer.from and openImage, run before anything is opened or read.
- * Errors are Node's own kind for a bad argument, as src/export/options.ts makes them for the
+ * Errors are Node's own kind for a bad argument, as src/util/options.ts makes them for the
  * writers: ERR_INVALID_ARG_TYPE (a TypeError) for a wrong type, ERR_OUT_OF_RANGE (a
  * RangeError) for a number outside its range (NaN, a fraction, a negative number, Infinity),
  * ERR_INVALID_ARG_VALUE (a TypeError) for a value not allowed. An option given as undefined
