@@ -15,7 +15,7 @@ export type { Provenance, LayerVersion, LayerRef } from './overlay/provenance.js
 export type { StackView, StackBand, StackCell } from './overlay/stack-view.js';
 export { openImage, Image, type ImageConfig, type ImageLayer, type OpenImageOptions, type Platform, type Descriptor } from './image/image.js';
 export { ImageError } from './image/errors.js';
-export { collectStream, type TarWriteOptions, type TarWriteResult } from './tar/tar-writer.js';
+export { collectStream, type TarWriteOptions, type TarWriteResult } from './export/tar-writer.js';
 export { ExportError, type ExportDirOptions, type ExportDirReport, type ExportErrorCode } from './export/export-dir.js';
 export { saveImage, type SaveImageOptions, type SavedImage } from './image/save-image.js';
 export { SaveImageError } from './image/save-image-error.js';

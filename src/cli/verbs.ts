@@ -2,7 +2,7 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import type { Image } from '../image/image.js';
 import { layerLabel, type LayerRef } from '../overlay/provenance.js';
 import type { Overlay } from '../fs/overlay-fs.js';
-import { collectStream } from '../tar/tar-writer.js';
+import { collectStream } from '../export/tar-writer.js';
 import { saveImage } from '../image/save-image.js';
 import { ExportError, type ExportDirReport } from '../export/export-dir.js';
 import { analyze } from './analyze.js';

@@ -28,7 +28,7 @@ import { linkAt, mkdirAt, renameAt, rmdirAt, symlinkAt, unlinkAt } from '../over
 import { makePromises, type OverlayPromises } from './promises.js';
 import { upperEntries } from '../overlay/upper-entries.js';
 import { mergedEntries } from '../overlay/merged-entries.js';
-import { writeTar, type TarWriteOptions, type TarWriteResult } from '../tar/tar-writer.js';
+import { writeTar, type TarWriteOptions, type TarWriteResult } from '../export/tar-writer.js';
 import { exportDir, type ExportDirOptions, type ExportDirReport } from '../export/export-dir.js';
 
 const { O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW, O_DIRECTORY, O_RDONLY, O_WRONLY, COPYFILE_EXCL, COPYFILE_FICLONE_FORCE, X_OK } = constants;

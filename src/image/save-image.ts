@@ -6,7 +6,7 @@ import { layerEntries } from '../layer/layer-entries.js';
 import { LayoutWriter, type BlobRef } from './layout-writer.js';
 import { checkSaveImageArgs } from './save-image-options.js';
 import { SaveImageError } from './save-image-error.js';
-import { writeTar, type TarWriteOptions, type TarWriteResult } from '../tar/tar-writer.js';
+import { writeTar, type TarWriteOptions, type TarWriteResult } from '../export/tar-writer.js';
 
 export interface SaveImageOptions extends TarWriteOptions {
   /** The image the overlay's lower layers came from: its blobs and config are reused. */

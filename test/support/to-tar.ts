@@ -2,7 +2,7 @@ import { pack as tarPack } from 'tar-stream';
 import type { Layer } from '../../src/index.js';
 import { collectStream } from '../../src/index.js';
 import { layerEntries } from '../../src/layer/layer-entries.js';
-import { writeTar } from '../../src/tar/tar-writer.js';
+import { writeTar } from '../../src/export/tar-writer.js';
 
 /**
  * Writes a layer as an uncompressed OCI layer tarball (markers first, then entries parents

@@ -1,14 +1,14 @@
-import { HashingStream } from './hashing-stream.js';
+import { HashingStream } from '../tar/hashing-stream.js';
 import { isUtf8 } from 'node:buffer';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { pack as tarPack } from 'tar-stream';
-import type { TarEntry } from './changeset.js';
+import type { TarEntry } from '../tar/changeset.js';
 import { major, minor } from '../util/device.js';
-import { compressor, LAYER_MEDIA_TYPE, type OutputCompression } from './compress.js';
-import { RAW_XATTRS, writeExactXattrs } from './pax-xattrs.js';
-import { checkTarWriteOptions } from '../export/options.js';
+import { compressor, LAYER_MEDIA_TYPE, type OutputCompression } from '../tar/compress.js';
+import { RAW_XATTRS, writeExactXattrs } from '../tar/pax-xattrs.js';
+import { checkTarWriteOptions } from './options.js';
 import { asText, hasRawBytes } from '../util/names.js';
-import { ExportError } from '../export/export-error.js';
+import { ExportError } from './export-error.js';
 
 export interface TarWriteOptions {
   /** `gzip` (the OCI default; exportTar's default is `none`), `zstd` or `none`. */
