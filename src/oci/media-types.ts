@@ -1,4 +1,5 @@
-import type { Compression } from '../tar/decompress.js';
+/** How a layer blob is compressed, as its media type says (and tar/decompress.ts detects). */
+export type Compression = 'gzip' | 'zstd' | 'none';
 
 /** Media types (image-spec media-types.md, and Docker's distribution manifests). */
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';

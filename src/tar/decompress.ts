@@ -2,7 +2,9 @@ import { createRequire } from 'node:module';
 import { Duplex, Transform, type TransformCallback, type TransformOptions } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 
-export type Compression = 'gzip' | 'zstd' | 'none';
+import type { Compression } from '../oci/media-types.js';
+
+export type { Compression };
 
 /**
  * Layer media types name the compression, but files get renamed: the magic bytes decide (an
