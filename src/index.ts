@@ -1,4 +1,5 @@
-export { Overlay, type OverlayOptions, type OverlayEventMap } from './fs/overlay-fs.js';
+export { Overlay } from './export/overlay.js';
+export type { OverlayOptions, OverlayEventMap } from './fs/overlay-fs.js';
 export { Stats, Dirent } from './fs/stats.js';
 export { OverlayFsError, type ErrnoCode } from './fs/errors.js';
 export { FileHandle, type OverlayPromises } from './fs/promises.js';

@@ -1,7 +1,7 @@
 import { writeFileSync, readFileSync } from 'node:fs';
 import type { Image } from '../image/image.js';
 import { layerLabel, type LayerRef } from '../overlay/provenance.js';
-import type { Overlay } from '../fs/overlay-fs.js';
+import type { Overlay } from '../export/overlay.js';
 import { collectStream } from '../export/tar-writer.js';
 import { saveImage } from '../image/save-image.js';
 import { ExportError, type ExportDirReport } from '../export/export-dir.js';

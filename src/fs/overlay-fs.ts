@@ -4,7 +4,6 @@ import { Readable, Writable } from 'node:stream';
 import type { Volume } from 'memfs';
 import type { Layer } from '../layer/layer.js';
 import type { EntryType, LayerEntry } from '../layer/entry.js';
-import { checkExportDirOptions } from '../export/options.js';
 import { OverlayEngine, type OverlayEvent } from '../overlay/engine.js';
 import type { Obj } from '../overlay/resolve.js';
 import { whereIs, type Provenance } from '../overlay/provenance.js';
@@ -26,10 +25,6 @@ import { removeTree } from '../overlay/remove-tree.js';
 import { makeDirs } from '../overlay/make-dirs.js';
 import { linkAt, mkdirAt, renameAt, rmdirAt, symlinkAt, unlinkAt } from '../overlay/syscalls.js';
 import { makePromises, type OverlayPromises } from './promises.js';
-import { upperEntries } from '../overlay/upper-entries.js';
-import { mergedEntries } from '../overlay/merged-entries.js';
-import { writeTar, type TarWriteOptions, type TarWriteResult } from '../export/tar-writer.js';
-import { exportDir, type ExportDirOptions, type ExportDirReport } from '../export/export-dir.js';
 
 const { O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW, O_DIRECTORY, O_RDONLY, O_WRONLY, COPYFILE_EXCL, COPYFILE_FICLONE_FORCE, X_OK } = constants;
 
@@ -66,9 +61,11 @@ let nextDev = 0x4c46_0000;
 /**
  * An overlay filesystem in memory: read-only lower layers, a writable memfs upper layer, and
  * the merged view behind an API shaped like Node's `fs` (sync methods here, `promises` for
- * the async set). Semantics are the kernel's overlayfs; see docs/semantics.md.
+ * the async set). Semantics are the kernel's overlayfs; see docs/semantics.md. Writing the
+ * result out (commit, exportTar, exportDir) is export/overlay.ts's Overlay, which extends
+ * this class: the teaching page's browser bundle uses this one and carries no writer.
  */
-export class Overlay extends EventEmitter<OverlayEventMap> {
+export class OverlayFs extends EventEmitter<OverlayEventMap> {
   readonly engine: OverlayEngine;
   readonly promises: OverlayPromises;
   private readonly files = new FileTable();
@@ -106,27 +103,6 @@ export class Overlay extends EventEmitter<OverlayEventMap> {
   stackView(path: PathLike): StackView {
     const p = absolute(pathArg(path));
     return this.call('scandir', p, undefined, () => stackView(this.engine, p));
-  }
-
-  // ---- materialise --------------------------------------------------------------------
-
-  /**
-   * The upper layer as an OCI layer tarball: deterministic (sorted, normalised headers,
-   * optional SOURCE_DATE_EPOCH clamp), `.wh.` whiteouts and `.wh..wh..opq` markers, gzip by
-   * default. `info` resolves to the digest, diff_id and size once the stream is read.
-   */
-  commit(options: TarWriteOptions = {}): TarWriteResult {
-    return writeTar(upperEntries(this.engine), options);
-  }
-
-  /** The merged view as one flat tar (no whiteouts), uncompressed by default. */
-  exportTar(options: TarWriteOptions = {}): TarWriteResult {
-    return writeTar(mergedEntries(this.engine, this.engine.root), options, 'none');
-  }
-
-  /** Writes the merged view into a real directory, safely (never outside it); see docs/export.md. */
-  exportDir(target: string, options: ExportDirOptions = {}): ExportDirReport {
-    return exportDir(this.engine, target, checkExportDirOptions(options));
   }
 
   // ---- metadata -----------------------------------------------------------------------

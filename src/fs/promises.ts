@@ -1,4 +1,4 @@
-import type { Overlay } from './overlay-fs.js';
+import type { OverlayFs } from './overlay-fs.js';
 import type { Stats, BigIntStats, Dirent } from './stats.js';
 import { encodeName, pathArg, type PathLike, type TimeLike, type EncodingOption } from './args.js';
 import { rmdirOptions, RM_DEFAULTS, writeArgs, type WriteArgs } from './call-args.js';
@@ -11,9 +11,9 @@ import { makeDirs } from '../overlay/make-dirs.js';
 import { removeTreeAsPromised } from '../overlay/remove-tree.js';
 import type { NodeMeta } from '../overlay/upper.js';
 
-/** What the promises API needs of its Overlay beyond the public sync methods. */
+/** What the promises API needs of its OverlayFs beyond the public sync methods. */
 export interface PromisesHost {
-  ov: Overlay;
+  ov: OverlayFs;
   /** Metadata of a new object made by the caller (owner, mode less the umask for `mode`). */
   meta(mode: number): NodeMeta;
   umask: number;
@@ -26,7 +26,7 @@ export interface PromisesHost {
 export class FileHandle {
   #fd: number;
 
-  constructor(private readonly ov: Overlay, fd: number) {
+  constructor(private readonly ov: OverlayFs, fd: number) {
     this.#fd = fd;
   }
 
@@ -121,7 +121,7 @@ export class FileHandle {
 }
 
 /** readFileHandle: fstat, then read from the handle's position to the end; decoded if an encoding is given. */
-async function readFileOf(ov: Overlay, h: FileHandle, options: Record<string, unknown>): Promise<string | Buffer> {
+async function readFileOf(ov: OverlayFs, h: FileHandle, options: Record<string, unknown>): Promise<string | Buffer> {
   const encoding = options.encoding as BufferEncoding | undefined;
   // Node makes its StringDecoder first: an encoding Buffer does not know fails before any read.
   if (encoding) Buffer.alloc(0).toString(encoding);
@@ -167,7 +167,7 @@ async function onHandle<T>(h: FileHandle, fn: (h: FileHandle) => Promise<T>): Pr
 }
 
 /** promises writeFile: options and data checked, then written to the handle or to the file opened with `flag`. */
-async function writeFile(ov: Overlay, path: unknown, data: unknown, options: unknown): Promise<void> {
+async function writeFile(ov: OverlayFs, path: unknown, data: unknown, options: unknown): Promise<void> {
   const o = getOptions(options, { encoding: 'utf8', mode: 0o666, flag: 'w', flush: false });
   const flag = o.flag || 'w';
   const flush = o.flush ?? false;

@@ -1,4 +1,4 @@
-import type { Overlay } from './overlay-fs.js';
+import type { OverlayFs } from './overlay-fs.js';
 
 type Callback<T> = (err: Error | null, value?: T, extra?: unknown) => void;
 
@@ -8,7 +8,7 @@ type Callback<T> = (err: Error | null, value?: T, extra?: unknown) => void;
  * methods. The streams are then Node's, with Node's option checks and events; callbacks run
  * on a later tick, as real fs callbacks do.
  */
-export function streamFs(ov: Overlay) {
+export function streamFs(ov: OverlayFs) {
   const later = <T>(cb: Callback<T>, fn: () => T, extra?: unknown) => {
     let value: T;
     try {

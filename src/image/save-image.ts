@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Overlay } from '../fs/overlay-fs.js';
+import type { Overlay } from '../export/overlay.js';
 import type { Image, ImageConfig, ImageLayer } from './image.js';
 import { OCI_MANIFEST } from '../oci/media-types.js';
 import { layerEntries } from '../layer/layer-entries.js';

@@ -3,7 +3,7 @@
  * sent, drawn as the layer stack textbooks show. Every change stays in this page (reload to
  * start over); the server only hands out the page and the image.
  */
-import { Overlay } from '../../fs/overlay-fs.js';
+import { OverlayFs } from '../../fs/overlay-fs.js';
 import type { OverlayEvent } from '../../overlay/engine.js';
 import type { StackView } from '../../overlay/stack-view.js';
 import type { MemoryLayer } from '../../layer/memory-layer.js';
@@ -17,7 +17,7 @@ import { animateEvents } from './animate.js';
 
 interface State {
   layers: MemoryLayer[];
-  ov: Overlay;
+  ov: OverlayFs;
   dir: string;
   selected: string | undefined;
   view: StackView;
@@ -27,8 +27,8 @@ interface State {
 
 let state: State;
 
-function newOverlay(layers: MemoryLayer[], redirectDir: boolean): Overlay {
-  return new Overlay({ lower: layers, redirectDir });
+function newOverlay(layers: MemoryLayer[], redirectDir: boolean): OverlayFs {
+  return new OverlayFs({ lower: layers, redirectDir });
 }
 
 function render(animate = false): void {
@@ -99,7 +99,7 @@ function detail(path: string | undefined): Array<HTMLElement | string> {
 }
 
 /** Runs one fs call on the overlay, logs it with what the kernel would have done, redraws. */
-function run(call: string, args: unknown[], fn: (ov: Overlay) => void): void {
+function run(call: string, args: unknown[], fn: (ov: OverlayFs) => void): void {
   const events: OverlayEvent[] = [];
   const { ov } = state;
   const listen = (e: OverlayEvent) => events.push(e);
