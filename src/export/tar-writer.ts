@@ -72,7 +72,7 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
 
   const fill = async () => {
     for (const e of entries) {
-      // Names that are not UTF-8 (layerfs keeps their bytes, overlay/names.ts) cannot go
+      // Names that are not UTF-8 (layerfs keeps their bytes, util/names.ts) cannot go
       // through tar-stream, which writes text: refused rather than written as another name.
       for (const [what, s] of [['name', e.path], ['link target', e.linkTarget]] as const) {
         if (s !== undefined && hasRawBytes(s)) throw new ExportError(`/${asText(e.path).replace(/^\.?\//, '')}`, `its ${what} is not valid UTF-8; the tar writer cannot keep those bytes exactly`);

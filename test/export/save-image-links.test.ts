@@ -8,7 +8,7 @@ import { checkBlobs, DEMO, readByTools } from '../support/save-check.js';
 
 /**
  * saveImage into a directory another user can write: a link planted in the layout, before
- * the save or while it runs, is never followed (src/export/layout-writer.ts).
+ * the save or while it runs, is never followed (src/image/layout-writer.ts).
  */
 const work = fs.mkdtempSync(join(tmpdir(), 'lfs-savelinks-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { asText, byteLength, bytesOf, fromBytes, hasRawBytes, wellFormed } from '../../src/util/names.js';
 
 /**
- * Names are bytes; layerfs's string form of them (src/overlay/names.ts) must give the bytes
+ * Names are bytes; layerfs's string form of them (src/util/names.ts) must give the bytes
  * back, never give two names one form, and be the form Python's os module uses (PEP 383
  * "surrogateescape"), an independent implementation of the same mapping.
  */
