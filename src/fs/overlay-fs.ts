@@ -1,3 +1,5 @@
+// Over 300 lines: the sync half of Node's fs surface in one class; phase 2 moves the kernel
+// decisions it still makes into overlay/ and splits it by call family (docs/architecture.md).
 import { EventEmitter } from 'node:events';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';

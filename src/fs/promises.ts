@@ -1,3 +1,5 @@
+// Over 300 lines: the promises API and its FileHandle, one per fs.promises call; phase 2
+// splits FileHandle out (docs/architecture.md).
 import type { OverlayFs } from './overlay-fs.js';
 import type { Stats, BigIntStats, Dirent } from './stats.js';
 import { encodeName, pathArg, type PathLike, type TimeLike, type EncodingOption } from './args.js';

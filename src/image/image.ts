@@ -1,3 +1,5 @@
+// Over 300 lines: OCI layout, docker archive and platform choice in one module; phase 2
+// splits them along those seams (issue 14 item 4, docs/architecture.md).
 import { constants as bufferConstants } from 'node:buffer';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';

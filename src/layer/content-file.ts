@@ -1,3 +1,5 @@
+// Over 300 lines: the file a layer reads content from (its descriptor's lifetime, reads by
+// position and their checks) as one unit; phase 2 may split it (docs/architecture.md).
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, read, readSync, type BigIntStats } from 'node:fs';
 import { Readable } from 'node:stream';

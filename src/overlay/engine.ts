@@ -1,3 +1,5 @@
+// Over 300 lines: lookup, stat, readdir, copy-up, namespace operations and setattr in one
+// class; phase 2 splits it as the kernel's fs/overlayfs does (namei, inode, readdir, copy_up, dir).
 import { Volume } from 'memfs';
 import type { Layer } from '../layer/layer.js';
 import { typeBits, type EntryType, type LayerEntry } from '../layer/entry.js';

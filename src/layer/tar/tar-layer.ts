@@ -1,3 +1,5 @@
+// Over 300 lines: the tar reader's header walk and indexing in one pass; phase 2 splits it
+// along its seams (issue 14 item 4, docs/architecture.md).
 import { ContentStore } from './content-store.js';
 import { checkTarLayerOptions } from './layer-options.js';
 import { HashingStream } from '../../tar/hashing-stream.js';
