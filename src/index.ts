@@ -1,6 +1,8 @@
 export { Overlay } from './export/overlay.js';
 export type { OverlayOptions, OverlayEventMap } from './fs/overlay-fs.js';
 export { Stats, Dirent } from './fs/stats.js';
+export { LayerfsError } from './util/errors.js';
+export { TarError, type TarErrorCode } from './tar/tar-error.js';
 export { OverlayFsError, type ErrnoCode } from './fs/errors.js';
 export { FileHandle, type OverlayPromises } from './fs/promises.js';
 export type { Layer } from './layer/layer.js';

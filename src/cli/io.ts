@@ -1,3 +1,5 @@
+import { LayerfsError } from '../util/errors.js';
+
 /** Where a command writes, and what it knows about the terminal (so tests can run verbs in-process). */
 export interface CliIO {
   stdout: (text: string | Buffer) => void;
@@ -10,10 +12,11 @@ export interface CliIO {
   signal?: AbortSignal;
 }
 
-/** A user error: printed as one line, exit status 1 (2 for usage errors). */
-export class CliError extends Error {
+/** A user error: printed as one line, exit status 1 (2 for usage errors). `code` is `ERR_USAGE` for exit status 2, else `ERR_CLI`. */
+export class CliError extends LayerfsError {
   constructor(message: string, readonly exitCode = 1) {
-    super(message);
+    super(exitCode === 2 ? 'ERR_USAGE' : 'ERR_CLI', message);
+    this.name = 'CliError';
   }
 }
 

@@ -1,5 +1,6 @@
 import { getSystemErrorMap } from 'node:util';
 import { MountPointError, ReplacedError, UnsafeNameError } from '../host/dir-handle.js';
+import { LayerfsError } from '../util/errors.js';
 
 /**
  * The codes of an ExportError that are not an errno (docs/export.md):
@@ -14,17 +15,16 @@ import { MountPointError, ReplacedError, UnsafeNameError } from '../host/dir-han
 export type ExportErrorCode = 'ERR_NOT_EMPTY' | 'ERR_TARGET_CHANGED' | 'ERR_MOUNT_POINT' | 'ERR_NEEDS_PROC' | 'ERR_UNSAFE_NAME' | 'ERR_INTERNAL';
 
 /** Writing the rootfs would leave the target directory, the target is not usable, or a system call failed. */
-export class ExportError extends Error {
+export class ExportError extends LayerfsError {
   /**
    * Stable: the errno code of the system call that failed (`ENOSPC`, `EROFS`, `EACCES`,
    * `EEXIST`, `ENOENT`, `ELOOP`...), or one of ExportErrorCode.
    */
-  readonly code: string;
+  declare readonly code: string;
 
   constructor(readonly path: string, reason: string, options: { code?: ExportErrorCode; cause?: unknown } = {}) {
-    super(`${path}: ${reason}`, options.cause === undefined ? undefined : { cause: options.cause });
+    super(options.code ?? errnoCode(options.cause) ?? 'ERR_INTERNAL', `${path}: ${reason}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ExportError';
-    this.code = options.code ?? errnoCode(options.cause) ?? 'ERR_INTERNAL';
   }
 }
 

@@ -1,3 +1,5 @@
+import { LayerfsError } from '../util/errors.js';
+
 /**
  * saveImage could not write the layout, or would have written a wrong one. `path` names the
  * file or directory concerned; `code` is stable:
@@ -17,9 +19,9 @@
  * - `ERR_UNSAFE_LAYOUT`: an existing `blobs` or `blobs/<alg>` another user may write (not
  *   owned by this user or root, or writable by group or others).
  */
-export class SaveImageError extends Error {
-  constructor(readonly code: string, readonly path: string, reason: string, options?: { cause?: unknown }) {
-    super(`${path}: ${reason}`, options);
+export class SaveImageError extends LayerfsError {
+  constructor(code: string, readonly path: string, reason: string, options?: { cause?: unknown }) {
+    super(code, `${path}: ${reason}`, options);
     this.name = 'SaveImageError';
   }
 }

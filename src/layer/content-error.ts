@@ -20,8 +20,10 @@ export type LayerContentCode = 'ERR_LAYER_CHANGED' | 'ERR_LAYER_CLOSED' | 'ERR_L
 export class LayerContentError extends LayerError {
   readonly path: string | undefined;
 
-  constructor(layer: string, entry: string | undefined, readonly code: LayerContentCode, reason: string, options: { path?: string | undefined; cause?: unknown } = {}) {
-    super(layer, entry ?? options.path ?? layer, reason);
+  declare readonly code: LayerContentCode;
+
+  constructor(layer: string, entry: string | undefined, code: LayerContentCode, reason: string, options: { path?: string | undefined; cause?: unknown } = {}) {
+    super(layer, entry ?? options.path ?? layer, reason, code);
     this.name = 'LayerContentError';
     this.path = options.path;
     if (options.cause !== undefined) this.cause = options.cause;

@@ -2,11 +2,16 @@ import type { ContentRef, EntrySpec, LayerEntry } from './entry.js';
 import { defaultMode } from './entry.js';
 import { isAufsMeta, OPAQUE_MARKER, WHITEOUT_PREFIX, whitedOutName } from '../oci/oci-names.js';
 import { basename, depth, dirname, join, normalize } from '../util/path.js';
+import { LayerfsError } from '../util/errors.js';
 
-/** A layer's definition is wrong (a hard link to nothing, a name that cannot exist...). `reason` is the message without the layer and entry. */
-export class LayerError extends Error {
-  constructor(readonly layer: string, readonly entry: string, readonly reason: string) {
-    super(`layer ${layer}: ${entry}: ${reason}`);
+/**
+ * A layer's definition is wrong (a hard link to nothing, a name that cannot exist...). `reason`
+ * is the message without the layer and entry. `code` is `ERR_LAYER` here; the subclasses
+ * (TarLayerError, LayerContentError) have their own.
+ */
+export class LayerError extends LayerfsError {
+  constructor(readonly layer: string, readonly entry: string, readonly reason: string, code = 'ERR_LAYER') {
+    super(code, `layer ${layer}: ${entry}: ${reason}`);
     this.name = 'LayerError';
   }
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Layer } from '../layer/layer.js';
 import { toPageImage } from './page-image.js';
+import { ServeError } from './serve-error.js';
 
 /**
  * Where `npm run build` puts the bundled page: next to the compiled server (dist/serve/page).
@@ -61,13 +62,13 @@ export async function startTeachingServer(options: TeachingServerOptions): Promi
   const image = Buffer.from(JSON.stringify(toPageImage(options.name, options.layers)));
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
   if (image.length > maxBytes) {
-    throw new Error(`${options.name}: ${image.length} bytes of layers is more than the teaching page takes (${maxBytes}); pick a smaller image`);
+    throw new ServeError('ERR_IMAGE_TOO_LARGE', `${options.name}: ${image.length} bytes of layers is more than the teaching page takes (${maxBytes}); pick a smaller image`);
   }
   const files = new Map<string, Buffer>();
   const pageDir = options.pageDir ?? builtPageDir();
   for (const f of Object.keys(TYPES)) files.set(f, await readFile(join(pageDir, f)).catch((e: NodeJS.ErrnoException) => {
     if (f === 'app.js.map') return Buffer.from('{}');
-    throw new Error(`the teaching page is not built (${e.code} on ${join(pageDir, f)}): run npm run build`);
+    throw new ServeError('ERR_PAGE_NOT_BUILT', `the teaching page is not built (${e.code} on ${join(pageDir, f)}): run npm run build`, { cause: e });
   }));
 
   let allowedHosts: Set<string> | undefined;

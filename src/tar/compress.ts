@@ -1,6 +1,7 @@
 import { init as initZstd, compress as zstdCompress } from '@bokuweb/zstd-wasm';
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import { TarError } from './tar-error.js';
 
 /** How a written layer is stored (image-spec layer.md, "Distributable Format"). */
 export type OutputCompression = 'gzip' | 'zstd' | 'none';
@@ -42,7 +43,7 @@ export function compressor(compression: OutputCompression, zstdMaxBytes = ZSTD_M
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       length += chunk.length;
       if (length > zstdMaxBytes) {
-        done(new Error(`zstd output: the tar is larger than ${zstdMaxBytes} bytes, which the WebAssembly compressor cannot hold; use gzip`));
+        done(new TarError('ERR_ZSTD_TOO_LARGE', `zstd output: the tar is larger than ${zstdMaxBytes} bytes, which the WebAssembly compressor cannot hold; use gzip`));
         return;
       }
       chunks.push(chunk);

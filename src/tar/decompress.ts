@@ -3,6 +3,7 @@ import { Duplex, Transform, type TransformCallback, type TransformOptions } from
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 
 import type { Compression } from '../oci/media-types.js';
+import { TarError } from './tar-error.js';
 
 export type { Compression };
 
@@ -41,7 +42,7 @@ function loadZstd(): { DCtx: new () => ZstdDCtx } {
   try {
     zstdBinding = createRequire(import.meta.url)('zstd-napi/binding') as { DCtx: new () => ZstdDCtx };
   } catch (e) {
-    throw new Error(`the zstd decoder (zstd-napi's native binding) is not available: ${(e as Error).message}`);
+    throw new TarError('ERR_ZSTD_UNAVAILABLE', `the zstd decoder (zstd-napi's native binding) is not available: ${(e as Error).message}`);
   }
   return zstdBinding;
 }
@@ -70,7 +71,7 @@ function zstdDecoder(): Duplex {
         if (src.length === 0 && written < dst.length) break;
       }
     }
-    if (inFrame) throw new Error('zstd: the stream ends inside a frame (truncated)');
+    if (inFrame) throw new TarError('ERR_ZSTD_TRUNCATED', 'zstd: the stream ends inside a frame (truncated)');
   });
 }
 
