@@ -68,6 +68,12 @@ let nextDev = 0x4c46_0000;
  * this class: the teaching page's browser bundle uses this one and carries no writer.
  */
 export class OverlayFs extends EventEmitter<OverlayEventMap> {
+  /**
+   * The overlay tier beneath this facade (src/overlay/engine.ts). Internal: the package's own
+   * modules (export, saveImage, the CLI's analysis, the teaching page) use it; docs/api.md
+   * documents only `engine.objectAt` for paths beyond PATH_MAX.
+   * @internal
+   */
   readonly engine: OverlayEngine;
   readonly promises: OverlayPromises;
   private readonly files = new FileTable();
