@@ -32,10 +32,8 @@ let zstdBinding: { DCtx: new () => ZstdDCtx } | undefined;
  * libzstd with node-gyp when no prebuilt binary is fetched): the same decoder as `zstd -d`,
  * so frames are checked as `zstd -t` checks them (content checksums verified when a frame has
  * one, skippable frames skipped wherever they are, any number of frames, a window over
- * 128 MiB refused as by the zstd command's default memory limit). The pure-JavaScript fzstd
- * used before decoded at 95 MiB/s, verified no checksum and did not recognise a leading
- * skippable frame (docs/layers.md has the measurements). This is the one module that knows
- * the binding.
+ * 128 MiB refused as by the zstd command's default memory limit); docs/layers.md says why
+ * not a pure-JavaScript decoder. This is the one module that knows the binding.
  */
 function loadZstd(): { DCtx: new () => ZstdDCtx } {
   if (zstdBinding) return zstdBinding;
@@ -78,11 +76,10 @@ function zstdDecoder(): Duplex {
 export function decompressor(kind: Compression): Duplex | undefined {
   // Up to 64 MiB inflated ahead of the parse: zlib stops inflating once its output buffer
   // holds highWaterMark bytes, and with the default (one chunk) every pause of this thread
-  // (a collection, a burst of small entries) stopped it too. 166 MiB layer: 808 -> 673-740 ms
-  // here. Inflated chunks become the layer's content (content-views.ts). The input side has
-  // room for 4 MiB of compressed bytes: with the default 16 KiB, each 1 MiB read waited until
-  // zlib had used up the last one, and inflating waited for the read (a 166 MiB layer,
-  // alternating builds: 907/803 -> 774/737 ms); with 64 MiB, compressed bytes piled up too.
+  // (a collection, a burst of small entries) stopped it too. Inflated chunks become the
+  // layer's content (content-views.ts). The input side has room for 4 MiB of compressed
+  // bytes: with the default 16 KiB, each 1 MiB read waited until zlib had used up the last
+  // one, and inflating waited for the read; with 64 MiB, compressed bytes piled up too.
   // maxBytes still stops a bomb, at most 64 MiB later. (Node passes these options on to the
   // Transform; @types/node omits them.)
   if (kind === 'gzip') {
