@@ -160,3 +160,55 @@ describe('PAX values that are not what their keyword needs', () => {
     expect(ok.entries.get('/f')!.xattrs.get('user.Ab')?.toString()).toBe('value');
   });
 });
+
+describe('a PAX size GNU tar refuses is refused before tar-stream applies it', () => {
+  /** A record `key=value` with its right length. */
+  const record = (kv: string) => {
+    const body = ` ${kv}\n`;
+    let length = body.length + 1;
+    while (String(length).length + Buffer.byteLength(body) !== length) length++;
+    return `${length}${body}`;
+  };
+  /**
+   * The smuggling archive: a PAX size for `outer`, whose ustar size (1536) covers a ustar
+   * header for `etc/smuggled` and its data. Read with parseInt, `size=0junk` made `outer`
+   * empty and its content the next header: an entry GNU tar and Go's archive/tar never see.
+   */
+  const smuggler = async (size: string) => {
+    const inner = (await packTar([{ header: { name: 'etc/smuggled', mode: 0o644 }, body: 'evil' }])).subarray(0, 1024);
+    const tar = await packTar([
+      { header: { name: 'PaxHeaders/outer', mode: 0o644 }, body: record(`size=${size}`) },
+      { header: { name: 'outer', mode: 0o644 }, body: Buffer.concat([inner, Buffer.alloc(512)]) },
+    ]);
+    return patchHeader(tar, 0, (block) => {
+      block[156] = 'x'.charCodeAt(0);
+    });
+  };
+
+  for (const size of ['0junk', '5abc', '', '+6', ' 6', '0x10', '1e3', '99999999999999999999']) {
+    it(`size=${JSON.stringify(size)}: GNU tar fails, layerfs refuses it on both paths (no etc/smuggled)`, async () => {
+      const tar = await smuggler(size);
+      const gnu = gnuTar(tar);
+      expect(gnu.status, gnu.stderr).not.toBe(0);
+      for (const r of await bothWays(tar)) {
+        expect(r.status, r.status === 'fulfilled' ? [...r.value.entries.keys()].join(' ') : '').toBe('rejected');
+        const e = (r as PromiseRejectedResult).reason as Error;
+        expect(e).toBeInstanceOf(TarLayerError);
+        expect(e.message).toContain('layer L: PaxHeaders/outer (PAX header at byte 0, for the entry after it): malformed PAX extended header: record at byte 0: invalid size=');
+      }
+    });
+  }
+
+  it('a plain decimal size (leading zeros too) is read as GNU tar reads it', async () => {
+    for (const size of ['1536', '0001536']) {
+      const tar = await smuggler(size);
+      expect(gnuTar(tar).status).toBe(0);
+      for (const r of await bothWays(tar)) {
+        expect(r.status).toBe('fulfilled');
+        const layer = (r as PromiseFulfilledResult<TarLayer>).value;
+        expect([...layer.entries.keys()]).toEqual(['/', '/outer']);
+        expect(layer.entries.get('/outer')!.size).toBe(1536);
+      }
+    }
+  });
+});
