@@ -133,7 +133,7 @@ export async function walkHeaders(fd: number, fileSize: number, onEntry: (header
         else if (type === 'pax-global-header') paxGlobal = codec.decodePax(body);
         else {
           pax = paxGlobal === null ? codec.decodePax(body) : Object.assign({}, paxGlobal, codec.decodePax(body));
-          keepExactOn(pax, body); // byte-exact xattr values, as keepExactXattrs gives the extract
+          keepExactOn(pax, body); // byte-exact xattr values, as checkPaxHeaders gives the extract
         }
         at += size + padding(size);
         if (at > fileSize) return false;

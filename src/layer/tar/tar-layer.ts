@@ -2,7 +2,7 @@ import { ContentStore } from './content-store.js';
 import { HashingStream } from './hashing-stream.js';
 import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js';
 import { walkHeaders } from './header-walk.js';
-import { keepExactXattrs, RAW_XATTRS, type PaxHeaderSeen } from './pax-xattrs.js';
+import { checkPaxHeaders, RAW_XATTRS, type PaxHeaderSeen } from './pax-xattrs.js';
 import { paxHeaderFault } from './pax-records.js';
 import { createHash } from 'node:crypto';
 import { read, readSync } from 'node:fs';
@@ -162,12 +162,19 @@ export class TarLayer extends IndexedLayer {
     const limit = new ByteLimit(maxBytes, () => new TarLayerError(name, `byte ${maxBytes}`, `uncompressed size exceeds the bound of ${maxBytes} bytes (maxBytes)`));
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
-    // xattr values as bytes (pax-xattrs.ts; without it they are reported lossy), and malformed
-    // PAX records refused before tar-stream half applies them (pax-records.ts).
-    keepExactXattrs(extract, (body, pax) => {
-      const fault = paxHeaderFault(body);
-      if (fault !== undefined) throw malformedPax(name, pax, fault);
-    });
+    // Malformed PAX records refused before tar-stream half applies them (pax-records.ts), and
+    // xattr values kept as bytes (pax-xattrs.ts). A tar-stream where this cannot be done is
+    // refused: its PAX headers would apply unchecked.
+    try {
+      checkPaxHeaders(extract, (body, pax) => {
+        const fault = paxHeaderFault(body);
+        if (fault !== undefined) throw malformedPax(name, pax, fault);
+      });
+    } catch (e) {
+      input.destroy();
+      await hashAside?.stop();
+      throw new TarLayerError(name, '(start of archive)', (e as Error).message);
+    }
     const rawCount = new ByteLimit(); // counts what this pass reads (the worker hashes it)
     const tarHash = new HashingStream();
     // An uncompressed layer's digest is its diff_id: hash it once.
