@@ -26,8 +26,8 @@ type Outcome = { headers: unknown[] } | { error: string };
 /** What tar-stream's extract (set up as TarLayer sets it up) yields for `tar`. */
 async function extracted(tar: Buffer): Promise<Outcome> {
   const x = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
-  checkPaxHeaders(x, (body) => {
-    const fault = paxHeaderFault(body);
+  checkPaxHeaders(x, (body, pax) => {
+    const fault = paxHeaderFault(body, pax.global);
     if (fault !== undefined) throw new Error(fault);
   });
   const headers: unknown[] = [];

@@ -59,15 +59,31 @@ export function paxRecords(body: Uint8Array): { records: PaxRecord[] } | { fault
 const PAX_SIZE = /^[0-9]{1,19}$/;
 
 /**
- * Why the PAX header `body` (local or global) must be refused, or undefined: a malformed record
- * (above) or a `size` that is not a plain decimal number. Checked before tar-stream applies
- * the records to the next header.
+ * Keywords a global header (typeflag `g`) may not carry. GNU tar applies a global record to
+ * every entry after it, containerd ignores global headers (pkg/archive createTarFile: "PAX
+ * Global Extended Headers found and ignored"), umoci refuses any (an unknown typeflag), and
+ * tar-stream merged them into the entries that had a PAX header of their own only: no two
+ * agree on what such a record does to an entry. The keywords are POSIX pax's that describe an
+ * entry, and the vendor prefixes layerfs reads from one. Other global records (`comment`, all
+ * that `git archive` writes) are ignored, as containerd ignores them.
  */
-export function paxHeaderFault(body: Uint8Array): string | undefined {
+const ENTRY_KEYWORDS = new Set(['path', 'linkpath', 'size', 'uid', 'gid', 'uname', 'gname', 'mtime', 'atime', 'ctime', 'charset', 'hdrcharset']);
+const ENTRY_PREFIXES = ['SCHILY.', 'LIBARCHIVE.', 'GNU.sparse.'];
+
+/**
+ * Why the PAX header `body` must be refused, or undefined: a malformed record (above), a
+ * `size` that is not a plain decimal number, or, in a global header, a record that would
+ * describe entries. Checked before tar-stream applies the records to the next header.
+ */
+export function paxHeaderFault(body: Uint8Array, global: boolean): string | undefined {
   const read = paxRecords(body);
   if ('fault' in read) return read.fault;
   for (const { keyword, value, at } of read.records) {
-    if (keyword === 'size') {
+    if (global) {
+      if (ENTRY_KEYWORDS.has(keyword) || ENTRY_PREFIXES.some((p) => keyword.startsWith(p))) {
+        return `record at byte ${at}: a global header sets ${JSON.stringify(keyword.slice(0, 80)).slice(1, -1)}, which tools apply to different entries (GNU tar to every one after it, containerd to none)`;
+      }
+    } else if (keyword === 'size') {
       const text = value.toString('latin1');
       if (!PAX_SIZE.test(text) || !Number.isSafeInteger(Number(text))) return `record at byte ${at}: invalid size=${JSON.stringify(text.slice(0, 40)).slice(1, -1)}`;
     }

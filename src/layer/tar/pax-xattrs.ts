@@ -47,6 +47,7 @@ interface ExtractInternals {
   _decodeLongHeader?: (body: Buffer) => void;
   _header?: { type?: string; name?: string; byteOffset?: number } | null;
   _pax?: Record<string | symbol, unknown> | null;
+  _paxGlobal?: Record<string, string> | null;
 }
 
 /** A PAX header (local or global) about to be decoded: its ustar name, and where its body starts. */
@@ -74,7 +75,10 @@ export function checkPaxHeaders(extract: object, onPaxHeader: (body: Buffer, hea
       onPaxHeader(body, { name: this._header?.name ?? '', byteOffset: this._header?.byteOffset ?? 0, global: type === 'pax-global-header' });
     }
     decode.call(this, body);
-    if (this._header?.type === 'pax-header' && this._pax) keepExactOn(this._pax, body);
+    // A global header's records are ignored (pax-records.ts): tar-stream would merge them into
+    // the next entries that have a PAX header of their own.
+    if (type === 'pax-global-header') this._paxGlobal = null;
+    if (type === 'pax-header' && this._pax) keepExactOn(this._pax, body);
   };
 }
 

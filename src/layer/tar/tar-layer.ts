@@ -54,12 +54,6 @@ export interface TarLayerInfo {
   contentOnDisk: boolean;
   /** Bytes of file content in the layer's private spill file (0: none was made). */
   spilledBytes: number;
-  /**
-   * Extended attributes whose value was not valid UTF-8 and came out changed (each invalid
-   * byte as U+FFFD): empty unless tar-stream's internals differ from what pax-xattrs.ts
-   * patches, or a global PAX header carried the value (docs/layers.md).
-   */
-  lossyXattrs: Array<{ path: string; name: string }>;
 }
 
 /** A header as tar-stream 3 gives it (its published types lag behind: pax, devmajor, options). */
@@ -167,7 +161,7 @@ export class TarLayer extends IndexedLayer {
     // refused: its PAX headers would apply unchecked.
     try {
       checkPaxHeaders(extract, (body, pax) => {
-        const fault = paxHeaderFault(body);
+        const fault = paxHeaderFault(body, pax.global);
         if (fault !== undefined) throw malformedPax(name, pax, fault);
       });
     } catch (e) {
@@ -218,7 +212,6 @@ export class TarLayer extends IndexedLayer {
         entryCount: index.count,
         contentOnDisk: onDisk,
         spilledBytes: store?.spilledBytes ?? 0,
-        lossyXattrs: index.lossyXattrs,
       };
       return new TarLayer(name, built, info, owned, file);
     } catch (e) {
@@ -237,7 +230,7 @@ export class TarLayer extends IndexedLayer {
       unchangedSinceOpen(w.file, w.name, raw.bytes);
       const info: TarLayerInfo = {
         compression: 'none', digest: raw.digest, diffId: raw.digest, compressedSize: raw.bytes, size: raw.bytes,
-        entryCount: walk.count, contentOnDisk: true, spilledBytes: 0, lossyXattrs: walk.lossyXattrs,
+        entryCount: walk.count, contentOnDisk: true, spilledBytes: 0,
       };
       return new TarLayer(w.name, built, info, [w.file], w.file);
     } catch (e) {
@@ -287,8 +280,6 @@ async function fileDigest(name: string, aside: ReturnType<typeof hashFileInWorke
 /** A layer's entries as a pass reads them, their number bounded by maxEntries. */
 class EntryIndex {
   readonly builder: LayerBuilder;
-  /** xattrs whose values could not be kept exact (pax-xattrs.ts). */
-  readonly lossyXattrs: TarLayerInfo['lossyXattrs'] = [];
   count = 0;
 
   constructor(private readonly name: string, private readonly maxEntries: number) {
@@ -302,7 +293,7 @@ class EntryIndex {
   }
 
   add(h: TarHeader, data: Buffer | ContentRef): void {
-    addEntry(this.builder, this.name, h, data, this.lossyXattrs);
+    addEntry(this.builder, this.name, h, data);
   }
 
   /** An entry whose content stays in the uncompressed tar `file`: where it starts, and its size. */
@@ -373,7 +364,7 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
   return index;
 }
 
-function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer | ContentRef, lossy: TarLayerInfo['lossyXattrs']): void {
+function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer | ContentRef): void {
   const rawName = h.pax?.path ?? utf8Name(h.name);
   if (rawName === undefined || rawName.includes('\uFFFD')) throw new TarLayerError(layer, printable(h.name), 'name is not valid UTF-8');
   // GNU tar substitutes "." for an empty name, which would make the entry the root.
@@ -401,7 +392,7 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
     mtimeMs: mtime !== undefined ? mtime * 1000 : (h.mtime?.getTime() ?? 0),
     ...(atime !== undefined ? { atimeMs: atime * 1000 } : {}),
   };
-  const xattrs = xattrsOf(layer, rawName, h.pax, (xattr) => lossy.push({ path, name: xattr }));
+  const xattrs = xattrsOf(layer, rawName, h.pax);
   if (xattrs) spec.xattrs = xattrs;
   if (type === 'file') spec.content = data;
   if (type === 'symlink') spec.linkTarget = h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '';
@@ -429,16 +420,17 @@ function paxNumber(layer: string, entry: string, pax: Readonly<Record<string, st
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** xattrs from PAX records: `SCHILY.xattr.<name>` (GNU tar, Docker) and base64 `LIBARCHIVE.xattr.<name>` (its name %-encoded). */
-function xattrsOf(layer: string, entry: string, pax: Record<string, string> | null | undefined, onLossy: (name: string) => void): Record<string, Buffer> | undefined {
+function xattrsOf(layer: string, entry: string, pax: Record<string, string> | null | undefined): Record<string, Buffer> | undefined {
   if (!pax) return undefined;
   const exact = (pax as { [RAW_XATTRS]?: Map<string, Buffer> })[RAW_XATTRS];
   const out: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(pax)) {
     if (k.startsWith('SCHILY.xattr.')) {
       const name = k.slice('SCHILY.xattr.'.length);
+      // Every SCHILY record of the entry's own PAX header is kept as bytes (pax-xattrs.ts).
       const bytes = exact?.get(name);
-      out[name] = bytes ?? Buffer.from(v, 'utf8');
-      if (!bytes && v.includes('\uFFFD')) onLossy(name);
+      if (!bytes) throw new TarLayerError(layer, entry, `the value of xattr ${name} was not kept as bytes (pax-xattrs.ts)`);
+      out[name] = bytes;
     } else if (k.startsWith('LIBARCHIVE.xattr.')) {
       // Buffer.from(v, 'base64') skips characters that are not base64, and decodeURIComponent
       // throws on a bad escape: either would be a silently different or an untyped failure.
@@ -457,8 +449,8 @@ function xattrsOf(layer: string, entry: string, pax: Record<string, string> | nu
 
 /** A PAX header GNU tar would refuse: named by its own ustar name and offset (the entry it is for may be the name it fails to give). */
 function malformedPax(layer: string, pax: PaxHeaderSeen, fault: string): TarLayerError {
-  const kind = pax.global ? 'global PAX header' : 'PAX header';
-  return new TarLayerError(layer, `${printable(pax.name)} (${kind} at byte ${pax.byteOffset - 512}, for the entry after it)`, `malformed PAX extended header: ${fault}`);
+  const which = pax.global ? `global PAX header at byte ${pax.byteOffset - 512}` : `PAX header at byte ${pax.byteOffset - 512}, for the entry after it`;
+  return new TarLayerError(layer, `${printable(pax.name)} (${which})`, `malformed PAX extended header: ${fault}`);
 }
 
 const EMPTY = Buffer.alloc(0);
