@@ -256,3 +256,65 @@ describe('a global PAX header (typeflag g)', () => {
     }
   });
 });
+
+describe('PAX values no Linux file can have', () => {
+  const record = (key: string, value: string) => {
+    const body = ` ${key}=${value}\n`;
+    let length = body.length + 1;
+    while (String(length).length + Buffer.byteLength(body) !== length) length++;
+    return `${length}${body}`;
+  };
+  /** A PAX header with `records`, then an entry `e` of `type` (a symlink or hard link to `t`). */
+  const entryWith = async (records: string, type: 'file' | 'symlink' | 'link' = 'file') => {
+    const tar = await packTar([
+      { header: { name: 'PaxHeaders/e', mode: 0o644 }, body: records },
+      type === 'file' ? { header: { name: 'e', mode: 0o644 }, body: 'hello' } : { header: { name: 'e', type, linkname: 't' } as never },
+    ]);
+    return patchHeader(tar, 0, (block) => {
+      block[156] = 'x'.charCodeAt(0);
+    });
+  };
+  const refusedBothWays = async (tar: Buffer, message: RegExp) => {
+    for (const r of await bothWays(tar)) {
+      expect(r.status, r.status === 'fulfilled' ? JSON.stringify([...r.value.entries.keys()]) : '').toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(TarLayerError);
+      expect(((r as PromiseRejectedResult).reason as Error).message).toMatch(message);
+    }
+  };
+
+  it('a NUL in a PAX path or linkpath is refused (readdir showed "a\\u0000b", readlink "tar\\u0000get")', async () => {
+    await refusedBothWays(await entryWith(record('path', 'a\0b')), /^layer L: a\0b: name contains a NUL byte$/);
+    await refusedBothWays(await entryWith(record('linkpath', 'tar\0get'), 'symlink'), /^layer L: e: symlink target contains a NUL byte$/);
+    await refusedBothWays(await entryWith(record('linkpath', 'tar\0get'), 'link'), /^layer L: e: hard link target: name contains a NUL byte$/);
+  });
+
+  it('an mtime or atime beyond what a Date holds is refused (it showed as Invalid Date), as GNU tar refuses it', async () => {
+    const tar = await entryWith(record('mtime', '99999999999999999999'));
+    const gnu = gnuTar(tar);
+    expect(gnu.status).toBe(2);
+    expect(gnu.stderr).toMatch(/out of range/);
+    await refusedBothWays(tar, /^layer L: e: malformed PAX record: mtime=99999999999999999999 out of range/);
+    await refusedBothWays(await entryWith(record('atime', '-8640000000001')), /atime=-8640000000001 out of range/);
+    const edge = await TarLayer.from(await entryWith(record('mtime', '8640000000000')));
+    expect(new Date(edge.entries.get('/e')!.mtimeMs).getTime()).toBe(8.64e15);
+  });
+
+  it('a name component over NAME_MAX (255 bytes) is refused: GNU tar cannot extract it, the kernel gives ENAMETOOLONG', async () => {
+    for (const [name, ok] of [['x'.repeat(255), true], ['x'.repeat(256), false], [`d/${'é'.repeat(128)}`, false], [`${'é'.repeat(127)}x`, true]] as const) {
+      const tar = await entryWith(record('path', name));
+      const out = fs.mkdtempSync(join(dir, 'x-'));
+      const gnu = spawnSync('tar', ['-xf', '-', '-C', out], { input: tar, encoding: 'utf8' });
+      expect(gnu.status === 0, `GNU tar on a ${Buffer.byteLength(name)}-byte name: ${gnu.stderr}`).toBe(ok);
+      if (ok) {
+        for (const r of await bothWays(tar)) expect(r.status).toBe('fulfilled');
+      } else {
+        await refusedBothWays(tar, /longer than NAME_MAX \(255\)/);
+      }
+    }
+  });
+
+  it('an xattr with an empty name is refused', async () => {
+    await refusedBothWays(await entryWith(record('SCHILY.xattr.', 'v')), /^layer L: e: malformed PAX record: an xattr with an empty name/);
+    await refusedBothWays(await entryWith(record('LIBARCHIVE.xattr.', 'dg==')), /an xattr with an empty name/);
+  });
+});

@@ -384,18 +384,26 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
   const value = (key: 'uid' | 'gid' | 'mtime' | 'atime'): number | undefined => paxNumber(layer, rawName, pax, key);
   const atime = value('atime');
   const mtime = value('mtime');
+  const mtimeMs = mtime !== undefined ? mtime * 1000 : (h.mtime?.getTime() ?? 0);
+  // A base-256 ustar mtime can be beyond any Date too.
+  if (!Number.isFinite(mtimeMs)) throw new TarLayerError(layer, rawName, 'mtime out of range (beyond what a Date holds)');
   const spec: EntrySpec = {
     type,
     mode: (h.mode ?? 0) & 0o7777,
     uid: value('uid') ?? h.uid ?? 0,
     gid: value('gid') ?? h.gid ?? 0,
-    mtimeMs: mtime !== undefined ? mtime * 1000 : (h.mtime?.getTime() ?? 0),
+    mtimeMs,
     ...(atime !== undefined ? { atimeMs: atime * 1000 } : {}),
   };
   const xattrs = xattrsOf(layer, rawName, h.pax);
   if (xattrs) spec.xattrs = xattrs;
   if (type === 'file') spec.content = data;
-  if (type === 'symlink') spec.linkTarget = h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '';
+  if (type === 'symlink') {
+    const target = h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '';
+    // A PAX linkpath can carry a NUL; symlink(2) would end the target there.
+    if (target.includes('\0')) throw new TarLayerError(layer, rawName, 'symlink target contains a NUL byte');
+    spec.linkTarget = target;
+  }
   if (type === 'char' || type === 'block') spec.rdev = makedev(h.devmajor ?? 0, h.devminor ?? 0);
   builder.add(path, spec);
 }
@@ -403,17 +411,24 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
 /** PAX ids: decimal, 0..2^32-1 (GNU tar: "invalid uid=", "out of range 0..4294967295"). Times: decimal seconds with an optional fraction. */
 const PAX_NUMBER = { uid: /^[0-9]{1,10}$/, gid: /^[0-9]{1,10}$/, mtime: /^-?[0-9]{1,20}(\.[0-9]{1,20})?$/, atime: /^-?[0-9]{1,20}(\.[0-9]{1,20})?$/ };
 
+/** Seconds either side of 1970 a Date holds (ECMA-262 "Time Values and Time Range": 8.64e15 ms). */
+const MAX_SECONDS = 8.64e12;
+
 /**
  * A numeric PAX record's value, or undefined when the record is absent. One that is not a
  * number (`uid=abc`, an empty `gid=`, `mtime=12x`) or out of range was turned into NaN and
- * stored: refused instead, as GNU tar refuses ids ("Malformed extended header").
+ * stored: refused instead, as GNU tar refuses ids ("Malformed extended header"). A time beyond
+ * what a Date holds (`mtime=99999999999999999999`) showed as an Invalid Date: refused, as GNU
+ * tar refuses a time beyond its time_t ("out of range", exit status 2).
  */
 function paxNumber(layer: string, entry: string, pax: Readonly<Record<string, string>>, key: keyof typeof PAX_NUMBER): number | undefined {
   const raw = pax[key];
   if (raw === undefined) return undefined;
   const n = Number(raw);
   const id = key === 'uid' || key === 'gid';
-  if (!PAX_NUMBER[key].test(raw) || !Number.isFinite(n) || (id && n > 0xffffffff)) throw new TarLayerError(layer, entry, `malformed PAX record: invalid ${key}=${JSON.stringify(raw).slice(1, -1).slice(0, 40)}`);
+  const shown = JSON.stringify(raw).slice(1, -1).slice(0, 40);
+  if (!PAX_NUMBER[key].test(raw) || !Number.isFinite(n) || (id && n > 0xffffffff)) throw new TarLayerError(layer, entry, `malformed PAX record: invalid ${key}=${shown}`);
+  if (!id && Math.abs(n) > MAX_SECONDS) throw new TarLayerError(layer, entry, `malformed PAX record: ${key}=${shown} out of range (a Date holds ±${MAX_SECONDS} seconds)`);
   return n;
 }
 
@@ -427,6 +442,7 @@ function xattrsOf(layer: string, entry: string, pax: Record<string, string> | nu
   for (const [k, v] of Object.entries(pax)) {
     if (k.startsWith('SCHILY.xattr.')) {
       const name = k.slice('SCHILY.xattr.'.length);
+      if (name === '') throw new TarLayerError(layer, entry, 'malformed PAX record: an xattr with an empty name (setxattr refuses it)');
       // Every SCHILY record of the entry's own PAX header is kept as bytes (pax-xattrs.ts).
       const bytes = exact?.get(name);
       if (!bytes) throw new TarLayerError(layer, entry, `the value of xattr ${name} was not kept as bytes (pax-xattrs.ts)`);
@@ -440,6 +456,7 @@ function xattrsOf(layer: string, entry: string, pax: Record<string, string> | nu
       } catch {
         throw new TarLayerError(layer, entry, `malformed PAX record: ${k.slice(0, 80)} is not a valid %-encoded name`);
       }
+      if (name === '') throw new TarLayerError(layer, entry, 'malformed PAX record: an xattr with an empty name (setxattr refuses it)');
       if (!BASE64.test(v) || v.length % 4 === 1) throw new TarLayerError(layer, entry, `malformed PAX record: ${k.slice(0, 80)} is not base64`);
       out[name] = Buffer.from(v, 'base64');
     }
