@@ -378,8 +378,11 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
     builder.addHardLink(path, target.path);
     return;
   }
-  const type = h.type !== undefined ? TYPES[h.type] : undefined;
-  if (!type) throw new TarLayerError(layer, rawName, `unsupported entry type ${h.type}`);
+  const type = h.type ? TYPES[h.type] : undefined;
+  // tar-stream gives no type for typeflags it does not know: GNU's old sparse files ('S'),
+  // volume labels ('V'), multi-volume continuations ('M'), vendor types.
+  if (!type) throw new TarLayerError(layer, rawName, h.type ? `unsupported entry type ${h.type}` : 'unsupported entry type (a typeflag tar-stream does not know: a GNU sparse file, volume label or multi-volume part, or a vendor type)');
+  if (h.pax && Object.keys(h.pax).some((k) => k.startsWith('GNU.sparse.'))) throw sparseFile(layer, rawName, h.pax);
   const pax = h.pax ?? NO_PAX;
   const value = (key: 'uid' | 'gid' | 'mtime' | 'atime'): number | undefined => paxNumber(layer, rawName, pax, key);
   const atime = value('atime');
@@ -462,6 +465,19 @@ function xattrsOf(layer: string, entry: string, pax: Record<string, string> | nu
     }
   }
   return out;
+}
+
+/**
+ * A GNU sparse file in PAX form (GNU tar `--sparse-version` 0.0, 0.1 or 1.0; bsdtar writes
+ * 1.0 by default for a file with holes). tar-stream reads none of them: a 1.0 file came out
+ * as `GNUSparseFile.0/<name>` holding the sparse map and the data segments, not the file.
+ * Refused, naming the file as the archive means it; extracted, or re-archived without `-S`,
+ * such a layer reads (GNU tar, Go's archive/tar and so containerd expand it).
+ */
+function sparseFile(layer: string, entry: string, pax: Record<string, string>): TarLayerError {
+  const version = pax['GNU.sparse.major'] !== undefined ? `${pax['GNU.sparse.major']}.${pax['GNU.sparse.minor'] ?? '?'}` : pax['GNU.sparse.map'] !== undefined ? '0.1' : '0.0';
+  const name = pax['GNU.sparse.name'] ?? entry;
+  return new TarLayerError(layer, name, `a GNU sparse file (PAX GNU.sparse.* records, format ${version}): sparse files are not supported; re-create the layer with the file stored whole (GNU tar without -S)`);
 }
 
 /** A PAX header GNU tar would refuse: named by its own ustar name and offset (the entry it is for may be the name it fails to give). */
