@@ -22,6 +22,8 @@ export interface BuiltLayer {
 
 interface PendingEntry {
   spec: EntrySpec;
+  /** When it was added: a hard link of an ordered builder names only entries added before it. */
+  order: number;
   /** For hard links: the path of the entry whose inode this name shares. */
   linkTo?: string;
   /** Set by build(): the inode given to this entry (hard links look up their target's). */
@@ -33,19 +35,31 @@ const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 
 const IMPLICIT_DIR: EntrySpec = { type: 'directory', mode: 0o755, uid: 0, gid: 0, mtimeMs: 0 };
 
+export interface LayerBuilderOptions {
+  /**
+   * Entries are added in the order of an archive (a tar layer): a hard link names what is at
+   * its target when it is extracted, so a target the layer lists only after the link is the
+   * file of the layers below (which the layer's own entry then replaces), as GNU tar and umoci
+   * extract it. Without it (layers built from JSON or a Volume), a link may name an entry of
+   * the layer added before or after it.
+   */
+  ordered?: boolean;
+}
+
 /**
- * Collects a layer's entries in any order (tar layers list them in any order, layer.md) and
- * produces the immutable index: OCI whiteout names turned into whiteouts and opaque markers,
- * implicit parents added, hard links resolved to shared inodes, link counts computed.
+ * Collects a layer's entries (for a tar layer, in archive order: `ordered`) and produces the
+ * immutable index: OCI whiteout names turned into whiteouts and opaque markers, implicit
+ * parents added, hard links resolved to shared inodes, link counts computed.
  */
 export class LayerBuilder {
   private readonly pending = new Map<string, PendingEntry>();
+  private added = 0;
   private readonly whiteouts = new Set<string>();
   private readonly opaqueDirs = new Set<string>();
   /** Files under AUFS metadata (`.wh..wh.plnk/...`): not entries, only hard-link targets. */
   private readonly aufsFiles = new Map<string, PendingEntry>();
 
-  constructor(readonly layerName: string) {}
+  constructor(readonly layerName: string, private readonly options: LayerBuilderOptions = {}) {}
 
   /**
    * Adds an entry; a `.wh.` name is read as a whiteout or opaque marker whatever its type (as
@@ -56,7 +70,7 @@ export class LayerBuilder {
     const p = normalize(path);
     if (this.reservedPlace(p, path) === 'aufs') {
       // Kept out of the layer; its files can still be the target of a hard link (AUFS pseudo-links).
-      if (spec.type === 'file') this.aufsFiles.set(p, { spec });
+      if (spec.type === 'file') this.aufsFiles.set(p, { spec, order: ++this.added });
       return this;
     }
     const name = basename(p);
@@ -73,7 +87,8 @@ export class LayerBuilder {
     // The root is a directory in every layer: a file, link or device there would replace it
     // (umoci refuses such an entry as malicious; GNU tar fails to extract it).
     if (p === '/' && spec.type !== 'directory') throw new LayerError(this.layerName, path, `the layer root can only be a directory, not a ${spec.type}`);
-    this.pending.set(p, { spec });
+    this.pending.delete(p); // a later add of the path is later in the archive order
+    this.pending.set(p, { spec, order: ++this.added });
     return this;
   }
 
@@ -85,7 +100,8 @@ export class LayerBuilder {
     // A whiteout or opaque marker, whatever its type (see add).
     if (name === OPAQUE_MARKER || whitedOutName(name) !== undefined) return this.add(path, { type: 'file' });
     if (p === '/') throw new LayerError(this.layerName, path, 'the layer root can only be a directory, not a hard link');
-    this.pending.set(p, { spec: { type: 'file' }, linkTo: normalize(target) });
+    this.pending.delete(p);
+    this.pending.set(p, { spec: { type: 'file' }, linkTo: normalize(target), order: ++this.added });
     return this;
   }
 
@@ -135,20 +151,29 @@ export class LayerBuilder {
 
     // Links are followed in the order they were added, so that of two broken links the one
     // named is the one a tar lists first. A link whose target (after links of this layer) is
-    // not in this layer links to a file of the layers below: it is kept by name, resolved
-    // when the layer is stacked (lower-index.ts), as containerd applies it onto the tree below.
+    // not in this layer, or (ordered) is listed only after the link, links to a file of the
+    // layers below: it is kept by name, resolved when the layer is stacked (lower-index.ts),
+    // as an applier links onto the tree below.
     const targetOf = new Map<string, PendingEntry>();
     const lowerLinks = new Map<string, string>();
+    const inOrder = this.options.ordered === true;
     for (const [p, pe] of pending) {
       if (pe.linkTo === undefined) continue;
       let target = pe.linkTo;
+      let at = pe.order;
+      /** The layer's entry at `path` when the link being followed is extracted. */
+      const there = (path: string): PendingEntry | undefined => {
+        const e = pending.get(path);
+        return e !== undefined && (!inOrder || e.order < at) ? e : undefined;
+      };
       const seen = new Set([p]);
-      for (let next = pending.get(target); next?.linkTo !== undefined; next = pending.get(target)) {
+      for (let next = there(target); next?.linkTo !== undefined; next = there(target)) {
         if (seen.has(target)) throw new LayerError(this.layerName, p, 'hard link cycle');
         seen.add(target);
+        at = next.order;
         target = next.linkTo;
       }
-      const found = pending.get(target) ?? this.aufsFiles.get(target);
+      const found = there(target) ?? this.aufsFiles.get(target);
       if (!found) {
         if (target === '/') throw new LayerError(this.layerName, p, 'hard link to directory /');
         lowerLinks.set(p, target);

@@ -283,7 +283,7 @@ class EntryIndex {
   count = 0;
 
   constructor(private readonly name: string, private readonly maxEntries: number) {
-    this.builder = new LayerBuilder(name);
+    this.builder = new LayerBuilder(name, { ordered: true });
   }
 
   /** Counts the next entry, refusing one past maxEntries (before its content is read). */
