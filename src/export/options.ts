@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { inspect } from 'node:util';
 import type { OutputCompression } from './compress.js';
+import { requireZstd } from '../layer/tar/zstd.js';
 import type { ExportDirOptions } from './export-dir.js';
 import type { Image, ImageConfig, ImageLayer } from '../image/image.js';
 
@@ -111,6 +112,8 @@ export function checkTarWriteOptions(options: unknown, defaultCompression: Outpu
   if (!(COMPRESSIONS as readonly string[]).includes(compression)) {
     throw valueError(`${name}.compression`, `must be one of: ${COMPRESSIONS.map((c) => `'${c}'`).join(', ')}`, compression);
   }
+  // Without the zstd binding, before the first write (a ZstdUnavailable saying how to install it).
+  if (compression === 'zstd') requireZstd();
   const epoch = o.sourceDateEpoch;
   if (epoch !== undefined) {
     if (typeof epoch !== 'number') throw typeError(`${name}.sourceDateEpoch`, 'number', epoch);

@@ -16,6 +16,7 @@ import { IndexedLayer } from '../indexed-layer.js';
 import { LayerBuilder, LayerError } from '../layer-builder.js';
 import { ByteLimit, decompressor, detectCompression, HandOff, type Compression } from './decompress.js';
 import { TarLayerError } from './errors.js';
+import { ZstdUnavailable } from './zstd.js';
 import { layerPath, printable, utf8Name } from './entry-name.js';
 import { makedev } from '../device.js';
 
@@ -171,10 +172,19 @@ export class TarLayer extends IndexedLayer {
     }
     const rawCount = new ByteLimit(); // counts what this pass reads (the worker hashes it)
     const tarHash = new HashingStream();
+    let decoder: ReturnType<typeof decompressor>;
+    try {
+      decoder = decompressor(compression);
+    } catch (e) {
+      if (!(e instanceof ZstdUnavailable)) throw e;
+      input.destroy();
+      await hashAside?.stop();
+      throw new TarLayerError(name, '(start of archive)', `a zstd layer, and ${e.message}`);
+    }
     // An uncompressed layer's digest is its diff_id: hash it once.
     const stages = compression === 'none'
       ? [rest, hashAside ? rawCount : rawHash, limit, extract]
-      : [rest, hashAside ? rawCount : rawHash, decompressor(compression), new HandOff(), limit, tarHash, extract];
+      : [rest, hashAside ? rawCount : rawHash, decoder, new HandOff(), limit, tarHash, extract];
     // Settles with the error that stopped the pipeline, if any (the extract is ended with it).
     const ended = pipeline(stages as unknown as [Readable, ...Transform[]]).then(() => undefined, (e: unknown) => {
       extract.destroy(e as Error);

@@ -1,0 +1,123 @@
+import { createRequire } from 'node:module';
+import { Duplex, Transform, type TransformCallback } from 'node:stream';
+
+/**
+ * zstd through libzstd itself: zstd-napi, a Node-API binding that builds the libzstd it vendors
+ * with node-gyp when no prebuilt binary is fetched. This is the one module that knows the
+ * binding: layers are decoded (zstdDecoder) and written (zstdEncoder) through it, with the
+ * same library as the `zstd` command, so frames are checked as `zstd -t` checks them (content
+ * checksums when a frame has one, skippable frames anywhere, any number of frames, a window
+ * over 128 MiB refused as by the command's default memory limit: libzstd's
+ * ZSTD_WINDOWLOG_LIMIT_DEFAULT).
+ */
+
+/** Bytes left to flush in the current frame (0: at a frame's end), bytes written, bytes read. */
+type StreamResult = [number, number, number];
+
+interface Binding {
+  DCtx: new () => { decompressStream(dst: Uint8Array, src: Uint8Array): StreamResult };
+  CCtx: new () => {
+    setParameter(param: number, value: number): void;
+    compressStream2(dst: Uint8Array, src: Uint8Array, end: number): StreamResult;
+  };
+  CParameter: { compressionLevel: number; checksumFlag: number };
+  EndDirective: { continue: number; end: number };
+}
+
+/** zstd-napi's native binding is not there (its install script did not run, or could not build it). */
+export class ZstdUnavailable extends Error {
+  constructor(cause: unknown) {
+    super(`zstd needs the native binding of zstd-napi (an optional dependency of layerfs), which is not installed or not built (${(cause as Error).message.split('\n')[0]}). `
+      + 'Install it with its install script allowed: npm install zstd-napi, then npm install-scripts approve zstd-napi and npm rebuild zstd-napi (npm 11 runs no install script unless approved); '
+      + 'offline, that builds libzstd with node-gyp, which needs a C compiler and Node\'s headers', { cause });
+    this.name = 'ZstdUnavailable';
+  }
+}
+
+let binding: Binding | undefined;
+
+function libzstd(): Binding {
+  if (binding) return binding;
+  try {
+    binding = createRequire(import.meta.url)('zstd-napi/binding') as Binding;
+  } catch (e) {
+    throw new ZstdUnavailable(e);
+  }
+  return binding;
+}
+
+/** Throws ZstdUnavailable unless the binding loads: for checking options before anything is written. */
+export function requireZstd(): void {
+  libzstd();
+}
+
+/** Output comes in chunks this large (decoded chunks become file content, content-views.ts). */
+export const ZSTD_OUT_CHUNK = 1 << 20;
+
+/**
+ * A zstd stream decoded chunk by chunk. An async generator, so the decoder waits while the
+ * stages after it are busy: one input chunk of a zstd bomb can stand for gigabytes, and
+ * decoding it all in one call, ahead of the byte limit, would hold them in memory.
+ */
+export function zstdDecoder(): Duplex {
+  const z = libzstd();
+  return Duplex.from(async function* (source: AsyncIterable<Buffer>) {
+    const dctx = new z.DCtx();
+    let inFrame = false;
+    for await (const chunk of source) {
+      let src: Buffer = chunk;
+      for (;;) {
+        const dst = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
+        const [left, written, read] = dctx.decompressStream(dst, src);
+        src = src.subarray(read);
+        inFrame = left !== 0;
+        if (written > 0) yield dst.subarray(0, written);
+        // Done with this chunk once it is all read and the decoder has nothing more to give.
+        if (src.length === 0 && written < dst.length) break;
+      }
+    }
+    if (inFrame) throw new Error('zstd: the stream ends inside a frame (truncated)');
+  });
+}
+
+/** A stream compressed as one zstd frame (with a content checksum, as the zstd command writes), in 1 MiB output chunks. */
+export function zstdEncoder(level: number): Transform {
+  const z = libzstd();
+  const cctx = new z.CCtx();
+  cctx.setParameter(z.CParameter.compressionLevel, level);
+  cctx.setParameter(z.CParameter.checksumFlag, 1);
+  let out = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
+  let filled = 0;
+  const pump = (stream: Transform, input: Buffer, end: boolean): void => {
+    let src = input;
+    for (;;) {
+      const [left, written, taken] = cctx.compressStream2(out.subarray(filled), src, end ? z.EndDirective.end : z.EndDirective.continue);
+      src = src.subarray(taken);
+      filled += written;
+      if (filled === out.length || (end && left === 0 && filled > 0)) {
+        stream.push(filled === out.length ? out : out.subarray(0, filled));
+        out = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
+        filled = 0;
+      }
+      if (end ? left === 0 : src.length === 0 && filled < out.length) return;
+    }
+  };
+  return new Transform({
+    transform(this: Transform, chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
+      try {
+        pump(this, chunk, false);
+      } catch (e) {
+        return done(e as Error);
+      }
+      done();
+    },
+    flush(this: Transform, done: TransformCallback) {
+      try {
+        pump(this, Buffer.alloc(0), true);
+      } catch (e) {
+        return done(e as Error);
+      }
+      done();
+    },
+  });
+}
