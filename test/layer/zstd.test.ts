@@ -2,9 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TarLayer, TarLayerError } from '../../src/index.js';
+import { decompressor } from '../../src/layer/tar/decompress.js';
 import { packTar } from '../support/to-tar.js';
 
 /**
@@ -109,4 +112,32 @@ describe('zstd layers, checked as zstd -t checks them', () => {
     // 400 MiB decoded in one go would show here; the decoder waits for the stages after it.
     expect(process.memoryUsage().rss - before).toBeLessThan(200 << 20);
   }, 30_000);
+});
+
+describe('zstd output and messages', () => {
+  const binding = createRequire(import.meta.url)('zstd-napi/binding') as { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
+  /** `data` as one zstd frame per `size` bytes (with the simple API, as a frame of known size). */
+  const frames = (data: Buffer, size: number) => {
+    const out: Buffer[] = [];
+    for (let at = 0; at < data.length; at += size) {
+      const dst = Buffer.alloc(size + 64);
+      out.push(dst.subarray(0, binding.compress(dst, data.subarray(at, at + size), 3)));
+    }
+    return Buffer.concat(out);
+  };
+  const chunkSizes = async (blob: Buffer, inputChunk: number) => {
+    const input = Readable.from(Array.from({ length: Math.ceil(blob.length / inputChunk) }, (_, i) => blob.subarray(i * inputChunk, (i + 1) * inputChunk)));
+    const sizes: number[] = [];
+    for await (const c of input.pipe(decompressor('zstd')!)) sizes.push((c as Buffer).length);
+    return sizes;
+  };
+
+  it('many tiny frames come out in full 1 MiB chunks, not a chunk (and a fresh 1 MiB buffer) per frame', async () => {
+    const data = randomBytes(20_000);
+    expect(await chunkSizes(frames(data, 1), 4096)).toEqual([20_000]);
+    // Frames larger and smaller than a chunk: every chunk but the last is full.
+    const big = randomBytes((2 << 20) + 12_345);
+    expect(await chunkSizes(frames(big, 700_000), 1 << 16)).toEqual([1 << 20, 1 << 20, 12_345]);
+    expect(await chunkSizes(frames(big, 100), 1 << 20)).toEqual([1 << 20, 1 << 20, 12_345]);
+  });
 });

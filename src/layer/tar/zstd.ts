@@ -51,31 +51,39 @@ export function requireZstd(): void {
   libzstd();
 }
 
-/** Output comes in chunks this large (decoded chunks become file content, content-views.ts). */
+/** Output comes in chunks this large, filled across frames (decoded chunks become file content, content-views.ts). */
 export const ZSTD_OUT_CHUNK = 1 << 20;
 
 /**
  * A zstd stream decoded chunk by chunk. An async generator, so the decoder waits while the
  * stages after it are busy: one input chunk of a zstd bomb can stand for gigabytes, and
- * decoding it all in one call, ahead of the byte limit, would hold them in memory.
+ * decoding it all in one call, ahead of the byte limit, would hold them in memory. Output
+ * fills one 1 MiB buffer across frames and is handed on when full (and at the end): a
+ * stream of many tiny frames was handed on a byte at a time, each in a fresh 1 MiB buffer.
  */
 export function zstdDecoder(): Duplex {
   const z = libzstd();
   return Duplex.from(async function* (source: AsyncIterable<Buffer>) {
     const dctx = new z.DCtx();
+    let out = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
+    let filled = 0;
     let inFrame = false;
     for await (const chunk of source) {
       let src: Buffer = chunk;
       for (;;) {
-        const dst = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
-        const [left, written, read] = dctx.decompressStream(dst, src);
-        src = src.subarray(read);
+        const [left, written, taken] = dctx.decompressStream(out.subarray(filled), src);
+        src = src.subarray(taken);
+        filled += written;
         inFrame = left !== 0;
-        if (written > 0) yield dst.subarray(0, written);
-        // Done with this chunk once it is all read and the decoder has nothing more to give.
-        if (src.length === 0 && written < dst.length) break;
+        if (filled === out.length) {
+          // Full: hand it on, and ask again (the decoder may hold more for this input).
+          yield out;
+          out = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
+          filled = 0;
+        } else if (src.length === 0) break; // room left and the input used: the decoder needs more
       }
     }
+    if (filled > 0) yield out.subarray(0, filled);
     if (inFrame) throw new Error('zstd: the stream ends inside a frame (truncated)');
   });
 }
