@@ -140,4 +140,33 @@ describe('zstd output and messages', () => {
     expect(await chunkSizes(frames(big, 700_000), 1 << 16)).toEqual([1 << 20, 1 << 20, 12_345]);
     expect(await chunkSizes(frames(big, 100), 1 << 20)).toEqual([1 << 20, 1 << 20, 12_345]);
   });
+
+  it('a failure names what failed and where in the compressed stream: checksum, garbage after the frames, a dictionary', async () => {
+    const tar = await sampleTar();
+    const whole = zstd(tar);
+    const badChecksum = Buffer.from(whole);
+    badChecksum[badChecksum.length - 1] = badChecksum[badChecksum.length - 1]! ^ 0xff;
+    const two = Buffer.concat([zstd(tar.subarray(0, 1024)), zstd(tar.subarray(1024))]);
+    const garbage = Buffer.concat([two, Buffer.from('not a frame')]);
+    // A dictionary trained by the zstd command: its frames carry the dictionary's ID.
+    const samples = join(dir, 'samples');
+    fs.mkdirSync(samples, { recursive: true });
+    for (let i = 0; i < 200; i++) fs.writeFileSync(join(samples, `${i}`), `sample ${i} ${'abcdefgh'.repeat(i % 17)} ${randomBytes(8).toString('hex')}\n`.repeat(20));
+    spawnSync('zstd', ['-q', '--train', '-r', samples, '-o', join(dir, 'dict'), '--maxdict=4096']);
+    const dictId = fs.readFileSync(join(dir, 'dict')).readUInt32LE(4);
+    const withDictionary = zstd(tar, '-D', join(dir, 'dict'));
+    const cases: Array<[string, Buffer, RegExp]> = [
+      ['a wrong content checksum', badChecksum, /^layer Z: zstd frame 1 \(at byte 0 of the compressed layer\), after .*: corrupt or truncated archive: zstd: .*checksum/i],
+      ['garbage after two frames', garbage, new RegExp(`^layer Z: zstd frame 3 \\(at byte ${two.length} of the compressed layer\\), after .*: corrupt or truncated archive: zstd: Unknown frame descriptor`)],
+      ['a frame that needs a dictionary', withDictionary, new RegExp(`^layer Z: zstd frame 1 \\(at byte 0 of the compressed layer\\), after .*: corrupt or truncated archive: zstd: .*\\(the frame was compressed with dictionary ${dictId}; a layer cannot name one\\)`)],
+      ['a frame cut short', whole.subarray(0, whole.length - 100), /^layer Z: zstd frame 1 \(at byte 0 of the compressed layer\), after .*: corrupt or truncated archive: zstd: the stream ends inside a frame \(truncated\)/],
+    ];
+    for (const [what, blob, message] of cases) {
+      expect(zstdCommand(blob).ok, `zstd -t on ${what}`).toBe(false);
+      for (const r of await openBoth(blob)) {
+        expect(r.status, what).toBe('rejected');
+        expect(((r as PromiseRejectedResult).reason as Error).message, what).toMatch(message);
+      }
+    }
+  });
 });

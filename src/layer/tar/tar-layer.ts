@@ -16,7 +16,7 @@ import { IndexedLayer } from '../indexed-layer.js';
 import { LayerBuilder, LayerError } from '../layer-builder.js';
 import { ByteLimit, decompressor, detectCompression, HandOff, type Compression } from './decompress.js';
 import { TarLayerError } from './errors.js';
-import { ZstdUnavailable } from './zstd.js';
+import { ZstdStreamError, ZstdUnavailable } from './zstd.js';
 import { layerPath, printable, utf8Name } from './entry-name.js';
 import { makedev } from '../device.js';
 
@@ -364,14 +364,22 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
     if (e instanceof LayerError) throw e;
     const cause = streamError ?? e;
     if (cause instanceof LayerError) throw cause;
-    throw new TarLayerError(name, `after ${last()} (byte ${ctx.limit.bytes} of the uncompressed tar)`, `corrupt or truncated archive: ${(cause as Error).message}`);
+    throw new TarLayerError(name, where(cause, `after ${last()} (byte ${ctx.limit.bytes} of the uncompressed tar)`), `corrupt or truncated archive: ${(cause as Error).message}`);
   }
   if (streamError) {
     ctx.input.destroy();
     if (streamError instanceof LayerError) throw streamError;
-    throw new TarLayerError(name, `after ${last()}`, `corrupt or truncated archive: ${(streamError as Error).message}`);
+    throw new TarLayerError(name, where(streamError, `after ${last()}`), `corrupt or truncated archive: ${(streamError as Error).message}`);
   }
   return index;
+}
+
+/**
+ * Where a pass failed: a zstd stream names its frame and compressed offset (its decoder runs
+ * ahead of the tar parse by up to an output chunk, so "after" the last entry read says little).
+ */
+function where(cause: unknown, inTar: string): string {
+  return cause instanceof ZstdStreamError ? `${cause.where}, ${inTar}` : inTar;
 }
 
 function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer | ContentRef): void {

@@ -54,6 +54,14 @@ export function requireZstd(): void {
 /** Output comes in chunks this large, filled across frames (decoded chunks become file content, content-views.ts). */
 export const ZSTD_OUT_CHUNK = 1 << 20;
 
+/** A zstd stream that libzstd refused: what failed, and where in the compressed stream. */
+export class ZstdStreamError extends Error {
+  constructor(readonly where: string, reason: string) {
+    super(`zstd: ${reason}`);
+    this.name = 'ZstdStreamError';
+  }
+}
+
 /**
  * A zstd stream decoded chunk by chunk. An async generator, so the decoder waits while the
  * stages after it are busy: one input chunk of a zstd bomb can stand for gigabytes, and
@@ -67,14 +75,42 @@ export function zstdDecoder(): Duplex {
     const dctx = new z.DCtx();
     let out = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
     let filled = 0;
-    let inFrame = false;
+    let read = 0; // compressed bytes taken by the decoder
+    let frames = 0; // frames done (skippable ones included)
+    let frameAt = 0; // where the current frame starts in the compressed stream
+    let atFrameStart = true;
+    let header: FrameHeader | undefined;
+    let pending: Buffer | undefined; // the start of a frame header cut by the end of a chunk
+    const fail = (e: unknown): ZstdStreamError => new ZstdStreamError(`zstd frame ${frames + 1} (at byte ${frameAt} of the compressed layer)`, `${(e as Error).message}${describeFailure(header, (e as Error).message)}`);
     for await (const chunk of source) {
-      let src: Buffer = chunk;
+      let src: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
+      pending = undefined;
       for (;;) {
-        const [left, written, taken] = dctx.decompressStream(out.subarray(filled), src);
+        if (atFrameStart) {
+          if (src.length === 0) break;
+          const h = frameHeader(src);
+          if (h === 'more') {
+            pending = src;
+            break;
+          }
+          header = h;
+          atFrameStart = false;
+        }
+        let result: StreamResult;
+        try {
+          result = dctx.decompressStream(out.subarray(filled), src);
+        } catch (e) {
+          throw fail(e);
+        }
+        const [left, written, taken] = result;
         src = src.subarray(taken);
+        read += taken;
         filled += written;
-        inFrame = left !== 0;
+        if (left === 0) {
+          frames++;
+          frameAt = read;
+          atFrameStart = true;
+        }
         if (filled === out.length) {
           // Full: hand it on, and ask again (the decoder may hold more for this input).
           yield out;
@@ -84,7 +120,8 @@ export function zstdDecoder(): Duplex {
       }
     }
     if (filled > 0) yield out.subarray(0, filled);
-    if (inFrame) throw new Error('zstd: the stream ends inside a frame (truncated)');
+    if (pending) throw fail(new Error(`the stream ends inside a frame header (${pending.length} bytes)`));
+    if (!atFrameStart) throw fail(new Error('the stream ends inside a frame (truncated)'));
   });
 }
 
@@ -128,4 +165,60 @@ export function zstdEncoder(level: number): Transform {
       done();
     },
   });
+}
+
+/** The largest window decoded: the zstd command's default memory limit (libzstd ZSTD_WINDOWLOG_LIMIT_DEFAULT, 2^27). */
+const WINDOW_LIMIT = 128 << 20;
+
+/** What a frame header says (RFC 8878 3.1.1.1), as far as this module needs it. */
+interface FrameHeader {
+  skippable: boolean;
+  /** Bytes of history the frame needs; 0 for a skippable frame. */
+  window: number;
+  /** The dictionary the frame was compressed with (0: none). */
+  dictionary: number;
+}
+
+/**
+ * The header of the frame at the start of `b`: 'more' when `b` is too short to tell,
+ * undefined when it is no frame (libzstd then says what is wrong).
+ */
+function frameHeader(b: Buffer): FrameHeader | 'more' | undefined {
+  if (b.length < 4) return 'more';
+  const magic = b.readUInt32LE(0);
+  if ((magic & 0xfffffff0) === 0x184d2a50) return { skippable: true, window: 0, dictionary: 0 };
+  if (magic !== 0xfd2fb528) return undefined;
+  if (b.length < 6) return 'more';
+  const descriptor = b[4]!;
+  const contentSizeBytes = [0, 2, 4, 8][descriptor >> 6]!;
+  const singleSegment = (descriptor & 0x20) !== 0;
+  const dictionaryBytes = [0, 1, 2, 4][descriptor & 3]!;
+  let at = 5;
+  let window = 0;
+  if (!singleSegment) {
+    // Window_Descriptor: exponent and mantissa (3.1.1.1.2).
+    const w = b[at++]!;
+    const base = 2 ** (10 + (w >> 3));
+    window = base + (base / 8) * (w & 7);
+  }
+  const end = at + dictionaryBytes + (singleSegment && contentSizeBytes === 0 ? 1 : contentSizeBytes);
+  if (b.length < end) return 'more';
+  let dictionary = 0;
+  for (let i = 0; i < dictionaryBytes; i++) dictionary += b[at + i]! * 2 ** (8 * i);
+  at += dictionaryBytes;
+  if (singleSegment) {
+    // The window is the content size (Frame_Content_Size, 3.1.1.1.4; 2 bytes hold size - 256).
+    const bytes = contentSizeBytes === 0 ? 1 : contentSizeBytes;
+    let size = 0;
+    for (let i = 0; i < bytes; i++) size += b[at + i]! * 2 ** (8 * i);
+    window = bytes === 2 ? size + 256 : size;
+  }
+  return { skippable: false, window, dictionary };
+}
+
+/** A word on what libzstd's message means for a layer. */
+function describeFailure(header: FrameHeader | undefined, message: string): string {
+  if (header?.dictionary && /dictionary/i.test(message)) return ` (the frame was compressed with dictionary ${header.dictionary}; a layer cannot name one)`;
+  if (header && header.window > WINDOW_LIMIT) return ` (its window is ${header.window} bytes; the zstd command's limit, kept here, is ${WINDOW_LIMIT})`;
+  return '';
 }
