@@ -68,6 +68,7 @@ export class ZstdStreamError extends Error {
  * decoding it all in one call, ahead of the byte limit, would hold them in memory. Output
  * fills one 1 MiB buffer across frames and is handed on when full (and at the end): a
  * stream of many tiny frames was handed on a byte at a time, each in a fresh 1 MiB buffer.
+ * A frame whose window is large waits for its share of a process-wide budget (windowBudget).
  */
 export function zstdDecoder(): Duplex {
   const z = libzstd();
@@ -81,47 +82,60 @@ export function zstdDecoder(): Duplex {
     let atFrameStart = true;
     let header: FrameHeader | undefined;
     let pending: Buffer | undefined; // the start of a frame header cut by the end of a chunk
+    let held = 0;
     const fail = (e: unknown): ZstdStreamError => new ZstdStreamError(`zstd frame ${frames + 1} (at byte ${frameAt} of the compressed layer)`, `${(e as Error).message}${describeFailure(header, (e as Error).message)}`);
-    for await (const chunk of source) {
-      let src: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
-      pending = undefined;
-      for (;;) {
-        if (atFrameStart) {
-          if (src.length === 0) break;
-          const h = frameHeader(src);
-          if (h === 'more') {
-            pending = src;
-            break;
+    try {
+      for await (const chunk of source) {
+        let src: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
+        pending = undefined;
+        for (;;) {
+          if (atFrameStart) {
+            if (src.length === 0) break;
+            const h = frameHeader(src);
+            if (h === 'more') {
+              pending = src;
+              break;
+            }
+            header = h;
+            // Release before taking more: a decoder never waits while it holds a share.
+            const need = Math.min(h?.window ?? 0, WINDOW_BUDGET);
+            if (need > LARGE_WINDOW && need > held) {
+              windowBudget.give(held);
+              held = 0;
+              await windowBudget.take(need);
+              held = need;
+            }
+            atFrameStart = false;
           }
-          header = h;
-          atFrameStart = false;
+          let result: StreamResult;
+          try {
+            result = dctx.decompressStream(out.subarray(filled), src);
+          } catch (e) {
+            throw fail(e);
+          }
+          const [left, written, taken] = result;
+          src = src.subarray(taken);
+          read += taken;
+          filled += written;
+          if (left === 0) {
+            frames++;
+            frameAt = read;
+            atFrameStart = true;
+          }
+          if (filled === out.length) {
+            // Full: hand it on, and ask again (the decoder may hold more for this input).
+            yield out;
+            out = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
+            filled = 0;
+          } else if (src.length === 0) break; // room left and the input used: the decoder needs more
         }
-        let result: StreamResult;
-        try {
-          result = dctx.decompressStream(out.subarray(filled), src);
-        } catch (e) {
-          throw fail(e);
-        }
-        const [left, written, taken] = result;
-        src = src.subarray(taken);
-        read += taken;
-        filled += written;
-        if (left === 0) {
-          frames++;
-          frameAt = read;
-          atFrameStart = true;
-        }
-        if (filled === out.length) {
-          // Full: hand it on, and ask again (the decoder may hold more for this input).
-          yield out;
-          out = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
-          filled = 0;
-        } else if (src.length === 0) break; // room left and the input used: the decoder needs more
       }
+      if (filled > 0) yield out.subarray(0, filled);
+      if (pending) throw fail(new Error(`the stream ends inside a frame header (${pending.length} bytes)`));
+      if (!atFrameStart) throw fail(new Error('the stream ends inside a frame (truncated)'));
+    } finally {
+      windowBudget.give(held);
     }
-    if (filled > 0) yield out.subarray(0, filled);
-    if (pending) throw fail(new Error(`the stream ends inside a frame header (${pending.length} bytes)`));
-    if (!atFrameStart) throw fail(new Error('the stream ends inside a frame (truncated)'));
   });
 }
 
@@ -167,8 +181,45 @@ export function zstdEncoder(level: number): Transform {
   });
 }
 
-/** The largest window decoded: the zstd command's default memory limit (libzstd ZSTD_WINDOWLOG_LIMIT_DEFAULT, 2^27). */
-const WINDOW_LIMIT = 128 << 20;
+/**
+ * Decoding holds about a window of memory (RFC 8878 3.1.1.1.2 "Window_Descriptor": the
+ * decoder keeps that much history), up to 128 MiB a frame. Layers are opened in parallel,
+ * one per core, so frames with windows over LARGE_WINDOW (the zstd command's levels 1-19
+ * use 8 MiB at most; `--long` and `--ultra` more) take a share of a budget of one largest
+ * window first, and wait for it: a stack of `--long=27` layers decodes one such frame at a
+ * time, whatever the number of cores.
+ */
+const LARGE_WINDOW = 8 << 20;
+const WINDOW_BUDGET = 128 << 20;
+
+class Budget {
+  private free: number;
+  private readonly waiting: Array<{ need: number; go: () => void }> = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  take(need: number): Promise<void> {
+    if (this.waiting.length === 0 && need <= this.free) {
+      this.free -= need;
+      return Promise.resolve();
+    }
+    return new Promise((go) => this.waiting.push({ need, go }));
+  }
+
+  give(amount: number): void {
+    this.free += amount;
+    // First come, first served: a large request is not overtaken for ever by small ones.
+    while (this.waiting.length > 0 && this.waiting[0]!.need <= this.free) {
+      const next = this.waiting.shift()!;
+      this.free -= next.need;
+      next.go();
+    }
+  }
+}
+
+const windowBudget = new Budget(WINDOW_BUDGET);
 
 /** What a frame header says (RFC 8878 3.1.1.1), as far as this module needs it. */
 interface FrameHeader {
@@ -219,6 +270,6 @@ function frameHeader(b: Buffer): FrameHeader | 'more' | undefined {
 /** A word on what libzstd's message means for a layer. */
 function describeFailure(header: FrameHeader | undefined, message: string): string {
   if (header?.dictionary && /dictionary/i.test(message)) return ` (the frame was compressed with dictionary ${header.dictionary}; a layer cannot name one)`;
-  if (header && header.window > WINDOW_LIMIT) return ` (its window is ${header.window} bytes; the zstd command's limit, kept here, is ${WINDOW_LIMIT})`;
+  if (header && header.window > WINDOW_BUDGET) return ` (its window is ${header.window} bytes; the zstd command's limit, kept here, is ${WINDOW_BUDGET})`;
   return '';
 }
