@@ -52,9 +52,9 @@ export function paxRecords(body: Uint8Array): { records: PaxRecord[] } | { fault
 
 /**
  * A `size` value as GNU tar and Go's archive/tar read it: decimal digits only (no sign, blank
- * or suffix), within range. tar-stream reads it with parseInt, so `0junk` or `+6` became a
- * size the other tools never see, and the entry's content was read as headers: an archive
- * could show layerfs entries that GNU tar and containerd do not (smuggling).
+ * or suffix), within range. tar-stream reads it with parseInt, so `0junk` or `+6` would
+ * become a size the other tools never see, and the entry's content would be read as headers:
+ * an archive could show layerfs entries that GNU tar and containerd do not (smuggling).
  */
 const PAX_SIZE = /^[0-9]{1,19}$/;
 

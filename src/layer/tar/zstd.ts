@@ -66,8 +66,8 @@ export class ZstdStreamError extends Error {
  * A zstd stream decoded chunk by chunk. An async generator, so the decoder waits while the
  * stages after it are busy: one input chunk of a zstd bomb can stand for gigabytes, and
  * decoding it all in one call, ahead of the byte limit, would hold them in memory. Output
- * fills one 1 MiB buffer across frames and is handed on when full (and at the end): a
- * stream of many tiny frames was handed on a byte at a time, each in a fresh 1 MiB buffer.
+ * fills one 1 MiB buffer across frames and is handed on when full (and at the end), so a
+ * stream of many tiny frames does not become one chunk, and one 1 MiB buffer, per frame.
  * A frame whose window is large waits for its share of a process-wide budget (windowBudget).
  */
 export function zstdDecoder(): Duplex {
