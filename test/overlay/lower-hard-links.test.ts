@@ -7,6 +7,15 @@ import { collectStream, ImageError, LayerError, MemoryLayer, Overlay, TarLayer, 
 import { layerToTar, packTar } from '../support/to-tar.js';
 import { writeOciLayout } from '../support/oci-layout.js';
 
+/** Bytes 1-2 of `path`, read through a read-only descriptor (by position, from the layer that holds the bytes). */
+function twoBytesAt1(ov: Overlay, path: string): string {
+  const fd = ov.openSync(path, 'r');
+  const two = Buffer.alloc(2);
+  expect(ov.readSync(fd, two, 0, 2, 1)).toBe(2);
+  ov.closeSync(fd);
+  return two.toString();
+}
+
 /**
  * A layer's hard link (tar typeflag 1) to a file of the layers below, as containerd's applier
  * accepts it: link(2) on the tree below, which on an overlay copies the target up, so the
@@ -34,11 +43,7 @@ describe('hard links to files of lower layers', () => {
     const [env, sh, busybox, ls] = ['/usr/bin/env', '/usr/bin/sh', '/bin/busybox', '/bin/ls'].map((p) => ov.lstatSync(p));
     expect(ov.readFileSync('/usr/bin/env', 'utf8')).toBe('ELF');
     // A read-only descriptor reads by position from the layer that holds the bytes.
-    const fd = ov.openSync('/usr/bin/sh', 'r');
-    const two = Buffer.alloc(2);
-    expect(ov.readSync(fd, two, 0, 2, 1)).toBe(2);
-    ov.closeSync(fd);
-    expect(two.toString()).toBe('LF');
+    expect(twoBytesAt1(ov, '/usr/bin/sh')).toBe('LF');
     expect({ mode: env!.mode, uid: env!.uid, gid: env!.gid, nlink: env!.nlink }).toEqual({ mode: 0o104755, uid: 3, gid: 4, nlink: 3 });
     expect(sh!.ino).toBe(env!.ino);
     expect(busybox!.ino).toBe(env!.ino); // the copied-up target
@@ -165,11 +170,7 @@ describe('hard links and the order of a tar layer', () => {
     const l2 = await TarLayer.from(await packTar([{ header: { name: 'h', type: 'link', linkname: 'g' } as never }]));
     const ov = new Overlay({ lower: [l0, l1, l2] });
     expect(ov.readFileSync('/h', 'utf8')).toBe('one');
-    const fd = ov.openSync('/h', 'r');
-    const two = Buffer.alloc(2);
-    expect(ov.readSync(fd, two, 0, 2, 1)).toBe(2);
-    ov.closeSync(fd);
-    expect(two.toString()).toBe('ne');
+    expect(twoBytesAt1(ov, '/h')).toBe('ne');
     const [f, g, h] = ['/f', '/g', '/h'].map((p) => ov.lstatSync(p));
     expect(h!.ino).toBe(g!.ino);
     expect(f!.ino).not.toBe(h!.ino);
