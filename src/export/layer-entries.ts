@@ -2,10 +2,9 @@ import type { Layer } from '../layer/layer.js';
 import type { TarEntry } from './tar-writer.js';
 
 /**
- * A read-only layer as OCI tar entries (layer.md): its opaque markers and whiteouts first, then
- * its entries parents first, hard links as links, its hard links to lower files last (or just
- * before the entry they were listed before); implicit parents are left out, as umoci leaves
- * out unchanged parents.
+ * A read-only layer as OCI tar entries (layer.md): its opaque markers and whiteouts first, its
+ * hard links to lower files, then its entries parents first, hard links as links; implicit
+ * parents are left out, as umoci leaves out unchanged parents.
  */
 /** An OCI whiteout or opaque marker entry: an empty file, mode 0, at `path` (relative). */
 export function marker(path: string): TarEntry {
@@ -19,18 +18,13 @@ export function* layerEntries(layer: Layer): Generator<TarEntry> {
     const i = w.lastIndexOf('/');
     yield marker(`${i === 0 ? '' : `${w.slice(1, i)}/`}.wh.${w.slice(i + 1)}`);
   }
-  // Hard links to files of the layers below, as the layer's tar had them (layer.ts lowerLinks):
-  // one to a name the layer lists itself names the file below, which that entry then replaces
-  // (LayerBuilder `ordered`), so it comes just before the entry; the others after everything.
-  const lowerLink = (name: string, target: string): TarEntry => ({ path: rel(name), type: 'hardlink', mode: 0, uid: 0, gid: 0, mtimeMs: 0, linkTarget: rel(target) });
-  const before = new Map<string, string[]>();
-  for (const [name, target] of layer.lowerLinks ?? []) {
-    if (layer.entries.get(target)?.implicit === false) before.set(target, [...before.get(target) ?? [], name]);
-  }
+  // Hard links to files of the layers below, as the layer's tar had them (layer.ts lowerLinks),
+  // before the entries: a link to a name the layer lists itself names the file below, which
+  // the entry then replaces (LayerBuilder `ordered`); the others resolve the same anywhere.
+  for (const [name, target] of layer.lowerLinks ?? []) yield { path: rel(name), type: 'hardlink', mode: 0, uid: 0, gid: 0, mtimeMs: 0, linkTarget: rel(target) };
   const firstOfInode = new Map<number, string>();
   for (const [p, e] of layer.entries) {
     if (e.implicit) continue;
-    for (const name of before.get(p) ?? []) yield lowerLink(name, p);
     const meta = { mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs, xattrs: e.xattrs };
     if (e.type === 'directory') {
       yield { path: p === '/' ? './' : `${rel(p)}/`, type: 'directory', ...meta };
@@ -46,5 +40,4 @@ export function* layerEntries(layer: Layer): Generator<TarEntry> {
     else if (e.type === 'symlink') yield { path: rel(p), type: 'symlink', ...meta, linkTarget: e.linkTarget! };
     else yield { path: rel(p), type: e.type, ...meta, rdev: e.rdev };
   }
-  for (const [name, target] of layer.lowerLinks ?? []) if (layer.entries.get(target)?.implicit !== false) yield lowerLink(name, target);
 }

@@ -87,45 +87,35 @@ export function toLayerJSON(items: [string, Kind][]): LayerJSON {
 export const layerArb: fc.Arbitrary<LayerJSON> = fc.array(fc.tuple(pathArb, kindArb), { maxLength: 8 }).map(toLayerJSON);
 
 export const stackArb = (minLayers: number, maxLayers: number): fc.Arbitrary<LayerJSON[]> =>
-  fc.array(layerArb, { minLength: minLayers, maxLength: maxLayers }).map(keepStackable);
+  fc.array(layerArb, { minLength: minLayers, maxLength: maxLayers }).map(keepResolvableLowerLinks);
 
 /**
- * Makes the stack one layerfs stacks. A hard link to a lower file whose target layerfs refuses
+ * Makes the hard links to lower files valid for the stack: one whose target layerfs refuses
  * (no file there, a directory) is pointed at a file the layers below do have (chosen from its
  * name, so shrinking stays deterministic), and dropped if there is none or layerfs still
- * refuses it (a target the same layer also changes). Entries under an implicit directory that
- * stands on a symlink of the layers below leading nowhere a directory can be (a file, a loop)
- * are dropped. The kernel then decides everything about what stays (test/kernel makes the
- * links with link(2), and writes the entries under such symlinks, on a mount of the layers
+ * refuses it (a target the same layer also changes). The kernel then decides everything
+ * about the links that stay (test/kernel makes them with link(2) on a mount of the layers
  * below).
  */
-export function keepStackable(stack: LayerJSON[]): LayerJSON[] {
+export function keepResolvableLowerLinks(stack: LayerJSON[]): LayerJSON[] {
   const built: MemoryLayer[] = [];
   return stack.map((original, i) => {
     const json = { ...original };
     let layer = MemoryLayer.fromJSON(json, `L${i}`);
     const retargeted = new Set<string>();
     let files: string[] | undefined;
-    for (;;) {
+    while (layer.lowerLinks.size > 0) {
       try {
         new LowerIndex([...built, layer]);
         break;
       } catch (e) {
-        if (!(e instanceof LayerError)) throw e;
-        const isLink = (json[e.entry] as { type?: string } | undefined)?.type === 'hardlink';
+        if (!(e instanceof LayerError) || !(e.entry in json)) throw e;
         // Only files this layer does not name: a link to the layer's own name is a link inside the layer.
         files ??= filesOf(new LowerIndex(built)).filter((f) => !(f in json));
-        if (isLink && files.length > 0 && !retargeted.has(e.entry)) {
+        if (files.length > 0 && !retargeted.has(e.entry)) {
           retargeted.add(e.entry);
           json[e.entry] = { type: 'hardlink', target: files[[...e.entry].reduce((h, c) => h + c.charCodeAt(0), 0) % files.length]! };
-        } else if (e.entry in json) {
-          delete json[e.entry];
-        } else {
-          // An implicit directory: what the layer lists under it goes.
-          const under = Object.keys(json).filter((k) => k.startsWith(`${e.entry}/`));
-          if (under.length === 0) throw e;
-          for (const k of under) delete json[k];
-        }
+        } else delete json[e.entry];
         layer = MemoryLayer.fromJSON(json, `L${i}`);
       }
     }

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, expect, it } from 'vitest';
 import { MemoryLayer, openImage, type LayerJSON } from '../../src/index.js';
-import { LowerIndex } from '../../src/overlay/lower-index.js';
-import { keepStackable, stackArb } from '../differential/generate.js';
+import { keepResolvableLowerLinks, stackArb } from '../differential/generate.js';
 import { layerToTar } from '../support/to-tar.js';
 import { writeOciLayout } from '../support/oci-layout.js';
 import { essentials, snapshot, type FsLike } from '../support/tree.js';
@@ -21,59 +20,23 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 
 /**
- * Makes a generated stack one umoci applies as layerfs does, keeping symlinks and entries
- * under the symlinks of the layers below (they are placed where the symlink leads, by both):
- * - a parent the layer leaves out gets an explicit directory entry, unless the tree below has
- *   a symlink there (then it stays implicit: the case being compared). umoci cannot apply a
- *   layer that leaves out a parent a lower layer has as a file (it fails), and it does not
- *   create the directory of a whiteout or opaque marker no layer has, where containerd and
- *   layerfs show an empty directory; the differential harness holds those to the kernel;
- * - a whiteout or opaque marker under a directory the layer lists over a symlink below is
- *   dropped: the layer's directory replaces the symlink, but umoci applies markers before the
- *   entries of a layer (layerToTar writes them first), through the symlink still there;
- * - so is one under an implicit directory on a symlink when the layer has nothing else
- *   there (umoci makes no directory for a marker, layerfs and containerd make the ones the
- *   symlink names).
+ * Every parent gets an explicit directory entry. umoci cannot apply a layer that leaves out a
+ * parent a lower layer has as a file (it fails), and it does not create the directory of a
+ * whiteout or opaque marker no layer has, where containerd (the kernel-backed applier) and
+ * layerfs show an empty directory. Explicit parents keep the comparison on what the tools
+ * agree a layer means; implicit parents are held to the kernel by the differential harness.
  */
-/** How many generated layers had entries under a symlink of the layers below. */
-let throughSymlinks = 0;
-
-function umociComparable(stack: LayerJSON[]): LayerJSON[] {
-  const below: MemoryLayer[] = [];
-  const done: LayerJSON[] = [];
-  return stack.map((json, i) => {
-    const index = new LowerIndex(below);
-    const isSymlinkBelow = (d: string) => index.get(d)?.entry.type === 'symlink';
-    const out: LayerJSON = { ...json };
-    const marker = (k: string) => k.slice(k.lastIndexOf('/') + 1).startsWith('.wh.');
-    const onSymlink = new Set<string>();
-    for (const key of Object.keys(json)) {
-      const parents: string[] = [];
-      for (let d = key.slice(0, key.lastIndexOf('/')); d !== ''; d = d.slice(0, d.lastIndexOf('/'))) parents.unshift(d);
-      let redirected = false;
-      for (const d of parents) {
-        if (!redirected && !(d in json) && isSymlinkBelow(d)) {
-          redirected = true;
-          onSymlink.add(d);
-        } else if (!(d in out)) out[d] = { type: 'directory', mode: 0o755 };
-      }
+function explicitParents(json: LayerJSON): LayerJSON {
+  // Symlinks are left out too: umoci follows a lower symlink when it applies a whiteout or an
+  // opaque marker under it (an opaque marker under a symlink to / emptied the whole rootfs).
+  // Symlinks in layers are held to the kernel by the differential harness instead.
+  const out: LayerJSON = Object.fromEntries(Object.entries(json).filter(([, v]) => !(v && typeof v === 'object' && !Buffer.isBuffer(v) && v.type === 'symlink')));
+  for (const key of Object.keys(out)) {
+    for (let d = key.slice(0, key.lastIndexOf('/')); d !== ''; d = d.slice(0, d.lastIndexOf('/'))) {
+      if (!(d in out)) out[d] = { type: 'directory', mode: 0o755 };
     }
-    for (const key of Object.keys(out)) {
-      if (!marker(key)) continue;
-      const parent = key.slice(0, key.lastIndexOf('/'));
-      const chain: string[] = [];
-      for (let d = parent; d !== ''; d = d.slice(0, d.lastIndexOf('/'))) chain.push(d);
-      const listedOverSymlink = chain.some((d) => d in json && isSymlinkBelow(d));
-      const alone = chain.some((d) => onSymlink.has(d) && !Object.keys(out).some((k) => k.startsWith(`${d}/`) && !marker(k)));
-      if (listedOverSymlink || alone) delete out[key];
-    }
-    // What layerfs refuses (a link to nothing, a symlink leading to a file) goes, as for the kernel.
-    const fixed = keepStackable([...done, out])[i]!;
-    done.push(fixed);
-    if (Object.keys(fixed).some((k) => [...onSymlink].some((d) => k.startsWith(`${d}/`)))) throughSymlinks++;
-    below.push(MemoryLayer.fromJSON(fixed, `L${i}`));
-    return fixed;
-  });
+  }
+  return out;
 }
 
 it(`${RUNS} generated images: layerfs equals umoci unpack`, async () => {
@@ -82,14 +45,11 @@ it(`${RUNS} generated images: layerfs equals umoci unpack`, async () => {
   let compared = 0;
   await fc.assert(fc.asyncProperty(stackArb(1, 8), async (stack) => {
     const dir = join(work, `img${n++}`);
-    const layers = umociComparable(stack);
+    // Leaving symlinks out can leave a hard link to a lower file without its target: fixed up again.
+    const layers = keepResolvableLowerLinks(stack.map(explicitParents));
     const tars = await Promise.all(layers.map((json, i) => layerToTar(MemoryLayer.fromJSON(json, `L${i}`))));
     writeOciLayout(dir, tars);
-    try {
-      execFileSync('umoci', ['unpack', '--image', `${dir}:latest`, `${dir}-bundle`], { stdio: 'pipe' });
-    } catch (e) {
-      throw new Error(`umoci unpack failed on ${JSON.stringify(layers)}: ${(e as { stderr?: Buffer }).stderr?.toString() ?? e}`);
-    }
+    execFileSync('umoci', ['unpack', '--image', `${dir}:latest`, `${dir}-bundle`], { stdio: 'pipe' });
     compared++;
     const ov = (await openImage(dir)).overlay();
     const mine = essentials(snapshot(ov as unknown as FsLike, ''));
@@ -99,5 +59,5 @@ it(`${RUNS} generated images: layerfs equals umoci unpack`, async () => {
     fs.rmSync(`${dir}-bundle`, { recursive: true, force: true });
     expect(mine).toEqual(umoci);
   }), { numRuns: RUNS });
-  console.log(`generated images: ${compared} images compared with umoci unpack, ${entries} entries, ${throughSymlinks} layers with entries under a symlink of the layers below`);
+  console.log(`generated images: ${compared} images compared with umoci unpack, ${entries} entries`);
 }, 300_000);

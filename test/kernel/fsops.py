@@ -131,71 +131,8 @@ def open_flags(flags):
             "wx": os.O_TRUNC | os.O_CREAT | os.O_WRONLY | os.O_EXCL, "a": os.O_APPEND | os.O_CREAT | os.O_WRONLY,
             "a+": os.O_APPEND | os.O_CREAT | os.O_RDWR, "w+": os.O_TRUNC | os.O_CREAT | os.O_RDWR}[flags]
 
-# Times of directories an entry written through symlinks passed or made ("applyImplicitDir"),
-# put back by "restoreTimes": as umoci restores a parent's metadata, layerfs keeps the times
-# of the directories below (made ones: 0).
-KEPT_TIMES = {}
-
-def keep_times(path, made):
-    if path not in KEPT_TIMES:
-        st = os.lstat(path)
-        KEPT_TIMES[path] = (0, 0) if made else (st.st_atime_ns, st.st_mtime_ns)
-
-def apply_implicit_dir(path):
-    # An implicit directory of a layer, made as an applier makes a parent: a non-directory
-    # there (not a symlink) is replaced; otherwise the path is resolved (inside the chroot) and
-    # what is missing of it is made.
-    if os.path.lexists(path) and not os.path.islink(path) and not os.path.isdir(path):
-        rm_recursive(path)
-        os.mkdir(path, 0o777)
-        keep_times(path, True)
-        return "ok"
-    real = os.path.realpath(path)
-    at = "/"
-    for part in [p for p in real.split("/") if p]:
-        at = os.path.join(at, part)
-        made = not os.path.lexists(at)
-        if made: os.mkdir(at, 0o777)
-        keep_times(at, made)
-    return "ok"
-
-def replace(path):
-    # An applier removes what is at an entry's name before it creates the entry.
-    if os.path.lexists(path): rm_recursive(path)
-
 def run_op(op):
     name, args = op[0], op[1:]
-    if name == "applyImplicitDir": return apply_implicit_dir(args[0])
-    if name == "applyDir":
-        if not (os.path.isdir(args[0]) and not os.path.islink(args[0])):
-            replace(args[0])
-            os.mkdir(args[0], 0o777)
-        return "ok"
-    if name == "applyFile":
-        replace(args[0]); write(args[0], os.O_CREAT | os.O_WRONLY, args[1]); return "ok"
-    if name == "applySymlink":
-        replace(args[1]); os.symlink(args[0], args[1]); return "ok"
-    if name == "applyLink":
-        replace(args[1]); os.link(args[0], args[1], follow_symlinks=False); return "ok"
-    if name == "applyNode":
-        replace(args[0])
-        kind = {"char": stat.S_IFCHR, "block": stat.S_IFBLK, "fifo": stat.S_IFIFO}[args[1]]
-        os.mknod(args[0], kind | 0o600, os.makedev(args[2], args[3])); return "ok"
-    if name == "applyWhiteout":
-        if os.path.lexists(args[0]): rm_recursive(args[0])
-        return "ok"
-    if name == "applyOpaque":
-        # The directory copied up (a name made and removed in it), to be marked opaque by the
-        # caller once unmounted; its path in the layer is returned.
-        apply_implicit_dir(args[0])
-        real = os.path.realpath(args[0])
-        probe = os.path.join(real, ".lfs-copy-up")
-        write(probe, os.O_CREAT | os.O_WRONLY, "")
-        os.unlink(probe)
-        return real
-    if name == "restoreTimes":
-        for path, (a, m) in KEPT_TIMES.items(): os.utime(path, ns=(a, m), follow_symlinks=False)
-        return "ok"
     if name == "writeFile": write(args[0], os.O_TRUNC | os.O_CREAT | os.O_WRONLY, args[1])
     elif name == "appendFile": write(args[0], os.O_APPEND | os.O_CREAT | os.O_WRONLY, args[1])
     elif name == "open": os.close(os.open(args[0], open_flags(args[1]) | os.O_CLOEXEC, 0o666))

@@ -6,7 +6,7 @@ import { join as pjoin, dirname, posix } from 'node:path';
 
 const posixDirname = posix.dirname;
 import { fileURLToPath } from 'node:url';
-import type { Layer, LayerEntry } from '../../src/index.js';
+import type { Layer } from '../../src/index.js';
 import { major, minor } from '../../src/layer/device.js';
 import { LowerIndex, type LowerNode } from '../../src/overlay/lower-index.js';
 
@@ -80,14 +80,13 @@ export class KernelOverlay {
       layers.forEach((layer, i) => {
         const dir = pjoin(this.base, `${i}`);
         fs.mkdirSync(dir);
-        const { set, through, settle } = writeLayer(layer, dir, special, new LowerIndex(layers.slice(0, i)));
-        const links = [...layer.lowerLinks ?? []].flatMap(([name, target]) => [['applyWhiteout', name], ['link', target, name]]);
-        if (through.length > 0 || links.length > 0) {
+        const set = writeLayer(layer, dir, special, new LowerIndex(layers.slice(0, i)));
+        if (layer.lowerLinks && layer.lowerLinks.size > 0) {
           // The layers below complete (copy-up copies their metadata), and this one but for its
-          // metadata (writing through the mount touches parents' mtimes, which it sets last).
+          // metadata (the links touch their parents' mtimes, which it sets last).
           makeSpecial();
           setMetadata();
-          applyOnLayersBelow(this.base, i, [...through, ...links, ...settle]);
+          linkOnLayersBelow(this.base, i, layer);
         }
         finish.push(set);
       });
@@ -167,94 +166,45 @@ export interface UpperDumpEntry {
 }
 
 /**
- * Applies what layer `i` holds that depends on the tree below it, as an applier working on a
- * mount of that tree does (containerd's applier in a user namespace, mount.WithTempMount and
- * archive.Apply; umoci and GNU tar extracting onto it alike): an overlay mount of the layers
- * below with the layer's directory as the upper, and the operations run in it (chrooted, see
- * fsops.py session, so absolute symlinks on the way resolve inside it). The kernel decides
- * where things land and what it copies up (overlayfs.rst "Non-directories"):
- * - hard links to files of the layers below: link(2), so the target is copied up and both
- *   names are one inode in the layer (layerfs takes the links last, lower-index.ts; a name
- *   already there is removed first, as the applier replaces what is at a name);
- * - entries under an implicit directory that stands on a symlink of the layers below
- *   (`through`, writeLayer): written through it.
+ * Makes layer `i`'s hard links to files of the layers below as containerd's applier makes
+ * them: link(2) on an overlay mount of the layers below with the layer's directory as the
+ * upper, so the kernel copies the target up into the layer (overlayfs.rst "Non-directories")
+ * and both names are one inode there. After the rest of the layer is written (layerfs takes
+ * the links last, lower-index.ts); a name already there is removed first, as the applier
+ * replaces what is at a name. Inside a chroot to the mount (fsops.py session), so absolute
+ * symlinks on the way resolve inside it.
  */
-function applyOnLayersBelow(base: string, i: number, ops: unknown[][]): void {
+function linkOnLayersBelow(base: string, i: number, layer: Layer): void {
   const dir = pjoin(base, `${i}`);
-  const mount = pjoin(base, `apply-m${i}`);
-  const work = pjoin(base, `apply-w${i}`);
+  const mount = pjoin(base, `link-m${i}`);
+  const work = pjoin(base, `link-w${i}`);
   fs.mkdirSync(mount);
   fs.mkdirSync(work);
   // With no layer below, the mount needs a lower directory all the same: an empty one.
-  if (i === 0) fs.mkdirSync(pjoin(base, 'apply-empty'));
-  const lowerdir = i === 0 ? 'apply-empty' : Array.from({ length: i }, (_, j) => `${i - 1 - j}`).join(':');
-  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir},upperdir=${i},workdir=apply-w${i}`, mount], { stdio: 'pipe', cwd: base });
-  let opaque: string[] = [];
+  if (i === 0) fs.mkdirSync(pjoin(base, 'link-empty'));
+  const lowerdir = i === 0 ? 'link-empty' : Array.from({ length: i }, (_, j) => `${i - 1 - j}`).join(':');
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir},upperdir=${i},workdir=link-w${i}`, mount], { stdio: 'pipe', cwd: base });
   try {
+    const ops = [...layer.lowerLinks!].flatMap(([name, target]) => [['rmrf', name], ['link', target, name]]);
     const run = JSON.parse(execFileSync('python3', [FSOPS, 'session', mount, dir], { input: JSON.stringify(ops), encoding: 'utf8', maxBuffer: 1 << 28 })) as { outcomes: unknown[] };
     run.outcomes.forEach((outcome, k) => {
-      const op = ops[k]![0];
-      if (op === 'applyOpaque' && typeof outcome === 'string') opaque.push(outcome);
-      else if (outcome !== 'ok') throw new Error(`kernel: ${JSON.stringify(ops[k])} in layer ${i}: ${JSON.stringify(outcome)}`);
+      if (k % 2 === 1 && outcome !== 'ok') throw new Error(`kernel: link ${JSON.stringify(ops[k])} in layer ${i}: ${JSON.stringify(outcome)}`);
     });
   } finally {
     execFileSync('umount', [mount]);
     fs.rmSync(work, { recursive: true, force: true });
   }
-  for (const d of opaque) execFileSync('python3', [FSOPS, 'apply', writeOps(base, [{ op: 'setxattr', path: d === '/' ? dir : dir + d, name: 'trusted.overlay.opaque', value: 'y' }])]);
-  opaque = [];
-}
-
-function writeOps(base: string, ops: object[]): string {
-  const file = pjoin(base, 'apply-ops.json');
-  writeFileSync(file, JSON.stringify(ops));
-  return file;
 }
 
 /**
  * Writes one layer as a kernel lower directory: the entries now, device nodes and xattrs into
- * `special` (for fsops.py apply), and returns the step that sets metadata, to run after those,
- * and (`through`) the operations for what stands on a symlink of the layers below: an
- * implicit directory there and everything under it are written through a mount of the layers
- * below (applyOnLayersBelow), where the kernel follows the symlink.
+ * `special` (for fsops.py apply), and returns the step that sets metadata, to run after those.
  */
-function writeLayer(layer: Layer, dir: string, special: object[], below: LowerIndex): { set: () => void; through: unknown[][]; settle: unknown[][] } {
+function writeLayer(layer: Layer, dir: string, special: object[], below: LowerIndex): () => void {
   const firstPathOfInode = new Map<number, string>();
   const at = (p: string): string => (p === '/' ? dir : dir + p);
-  const onSymlink = standsOnSymlink(layer, below);
-  // Every name of an inode goes through the mount if one does (they are links of each other).
-  const throughInodes = new Set<number>();
-  for (const [p, e] of layer.entries) if (e.type !== 'directory' && onSymlink(p)) throughInodes.add(e.inode);
-  const throughPath = (p: string, e: LayerEntry) => onSymlink(p) || (e.type !== 'directory' && throughInodes.has(e.inode));
-  const through: unknown[][] = [];
-  const throughMeta: unknown[][] = [];
-  // Implicit directories first: their times are kept before anything is written in them.
-  for (const [p, e] of layer.entries) if (p !== '/' && e.implicit && onSymlink(p)) through.push(['applyImplicitDir', p]);
-  for (const p of layer.whiteouts) if (onSymlink(p)) through.push(['applyWhiteout', p]);
-  for (const d of layer.opaqueDirs) if (d !== '/' && onSymlink(d)) through.push(['applyOpaque', d]);
   for (const [p, e] of layer.entries) {
-    if (p === '/' || !throughPath(p, e)) continue;
-    if (e.xattrs.size > 0) throw new Error(`kernel harness: xattrs on ${p}, written through a symlink of the layers below, are not supported`);
-    const first = firstPathOfInode.get(e.inode);
-    if (e.implicit) continue;
-    if (e.type === 'directory') through.push(['applyDir', p]);
-    else if (first !== undefined) through.push(['applyLink', first, p]);
-    else {
-      firstPathOfInode.set(e.inode, p);
-      if (e.type === 'file') through.push(['applyFile', p, layer.read(e).toString('latin1')]);
-      else if (e.type === 'symlink') through.push(['applySymlink', e.linkTarget!, p]);
-      else through.push(['applyNode', p, e.type, major(e.rdev), minor(e.rdev)]);
-    }
-    // Metadata last, children before parents (creating a child touches its parent's mtime).
-    const meta: unknown[][] = [['lchown', p, e.uid, e.gid]];
-    if (e.type !== 'symlink') meta.push(['chmod', p, e.mode]);
-    meta.push(['lutimes', p, e.atimeMs / 1000, e.mtimeMs / 1000]);
-    throughMeta.unshift(...meta);
-  }
-  // After the links too (applyOnLayersBelow runs them after `through`): they touch the directories' times.
-  const settle: unknown[][] = through.length > 0 ? [['restoreTimes'], ...throughMeta] : [];
-  for (const [p, e] of layer.entries) {
-    if (p === '/' || throughPath(p, e)) continue;
+    if (p === '/') continue;
     const full = at(p);
     switch (e.type) {
       case 'directory': fs.mkdirSync(full); break;
@@ -276,7 +226,7 @@ function writeLayer(layer: Layer, dir: string, special: object[], below: LowerIn
   }
   for (const p of layer.whiteouts) {
     // A hard link to a lower file took the name already (the link replaced what was below).
-    if (layer.lowerLinks?.has(p) || onSymlink(p)) continue;
+    if (layer.lowerLinks?.has(p)) continue;
     const own = layer.entries.get(p);
     // A whiteout that hides nothing is a no-op for OCI, but the kernel lists it in readdir of
     // a directory that is not merged (shared/reference note 12). layerfs follows OCI; the
@@ -288,10 +238,10 @@ function writeLayer(layer: Layer, dir: string, special: object[], below: LowerIn
     if (own?.type === 'directory') special.push({ op: 'setxattr', path: at(p), name: 'trusted.overlay.opaque', value: 'y' });
     else if (!own && layer.entries.get(posixDirname(p))?.type === 'directory') special.push({ op: 'mknod', path: at(p), type: 'char', mode: 0, major: 0, minor: 0 });
   }
-  for (const d of layer.opaqueDirs) if (d === '/' || !onSymlink(d)) special.push({ op: 'setxattr', path: at(d), name: 'trusted.overlay.opaque', value: 'y' });
-  for (const [p, e] of layer.entries) if (!throughPath(p, e)) for (const [name, value] of e.xattrs) special.push({ op: 'setxattr', path: at(p), name, value: value.toString() });
-  const entries = [...layer.entries].filter(([p, e]) => !throughPath(p, e)).reverse(); // children before parents: a parent's mtime is set last
-  return { through, settle, set: () => { for (const [p, own] of entries) {
+  for (const d of layer.opaqueDirs) special.push({ op: 'setxattr', path: at(d), name: 'trusted.overlay.opaque', value: 'y' });
+  for (const [p, e] of layer.entries) for (const [name, value] of e.xattrs) special.push({ op: 'setxattr', path: at(p), name, value: value.toString() });
+  const entries = [...layer.entries].reverse(); // children before parents: a parent's mtime is set last
+  return () => { for (const [p, own] of entries) {
     const full = at(p);
     // An implicit parent is extracted with the metadata the directory has below, as
     // containerd's applier does (mkparent copies it from the parent layers).
@@ -300,23 +250,7 @@ function writeLayer(layer: Layer, dir: string, special: object[], below: LowerIn
     fs.lchownSync(full, e.uid, e.gid);
     if (e.type !== 'symlink') fs.chmodSync(full, e.mode);
     fs.lutimesSync(full, e.atimeMs / 1000, e.mtimeMs / 1000);
-  } } };
-}
-
-/**
- * Whether layer path `p` stands on a symlink of the layers below: it or one of its directories
- * is an implicit directory of the layer (not listed) and a symlink in the tree below (past the layer's own
- * whiteouts and opaque markers). Such an entry is placed where the symlink leads (layerfs:
- * lower-index.ts placeThroughSymlinks).
- */
-function standsOnSymlink(layer: Layer, below: LowerIndex): (p: string) => boolean {
-  return (p: string) => {
-    for (let d = p; d !== '/'; d = posixDirname(d)) {
-      if (layer.entries.get(d)?.implicit !== true || layer.whiteouts.has(d)) continue;
-      if (seenBelow(layer, d, below)?.entry.type === 'symlink') return true;
-    }
-    return false;
-  };
+  } };
 }
 
 /** What the layers below show at `p`, seen past this layer's opaque markers and whiteouts of p's parents. */

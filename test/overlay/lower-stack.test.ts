@@ -110,24 +110,3 @@ describe('provenance and events', () => {
     expect(o.whereIs('/f/x').versions).toEqual([{ layer: 'upper', kind: 'entry', type: 'file' }, { layer: 0, kind: 'entry', type: 'file' }]);
   });
 });
-
-describe('entries under a symlink of the layers below: what has no single answer is refused', () => {
-  const link = (linkTarget: string) => ({ type: 'symlink' as const, linkTarget });
-  it('placed where the symlink leads (inside the root), directories it names made', () => {
-    const o = ov({ '/usr/lib/a': 'a', '/lib': link('usr/lib'), '/up': link('../../../opt/x') }, { '/lib/b': 'b', '/up/c': 'c' });
-    expect(o.readdirSync('/usr/lib')).toEqual(['a', 'b']);
-    expect(o.lstatSync('/lib').isSymbolicLink()).toBe(true);
-    expect(o.readFileSync('/opt/x/c', 'utf8')).toBe('c');
-  });
-  it.each([
-    ['a symlink that loops', { '/a': link('b'), '/b': link('a') }, { '/a/x': 'x' }, /layer L1: \/a: its parent \/a, a symlink of the layers below, loops/],
-    ['a symlink to a file', { '/f': 'file', '/a': link('f') }, { '/a/x': 'x' }, /layer L1: \/a: its parent \/a is a symlink \(to f\) of the layers below, and \/f on its way is not a directory/],
-    ['two names of the layer on one object', { '/usr/lib/x': 'old', '/lib': link('usr/lib') }, { '/lib/x': 'one', '/usr/lib/x': 'two' }, /placed through a symlink of the layers below at \/usr\/lib\/x, which the layer also lists as \/usr\/lib\/x/],
-    ['an entry replacing the symlink it went through', { '/a': link('.') }, { '/a/a': 'x' }, /replaces \/a, a symlink of the layers below that the layer's entries are placed through/],
-    ['an opaque marker through a symlink to /', { '/c': link('/'), '/f': 'f' }, { '/c/.wh..wh..opq': '' }, /\/c\/\.wh\.\.wh\.\.opq: \/c stands on a symlink of the layers below that leads to \/: an opaque marker there would hide the whole tree below/],
-    ['a whiteout removing the symlink its own directory stands on', { '/a': link('/'), '/f': 'f' }, { '/a/.wh.a': '' }, /\/a\/\.wh\.a: removes \/a, a symlink of the layers below that the marker's own directory stands on/],
-    ['an opaque marker hiding a symlink its own directory stands on', { '/y/z': link('.'), '/y/f': 'f', '/x': link('y') }, { '/x/z/.wh..wh..opq': '' }, /\/x\/z\/\.wh\.\.wh\.\.opq: removes \/y\/z, a symlink of the layers below/],
-  ])('%s: a LayerError naming the entry', (_what, below, layer, message) => {
-    expect(() => ov(below, layer).readdirSync('/')).toThrow(message);
-  });
-});
