@@ -11,6 +11,7 @@ export { MemoryLayer, type LayerJSON } from './layer/memory-layer.js';
 export { LayerBuilder, LayerError } from './layer/layer-builder.js';
 export { TarLayer, type TarLayerOptions, type TarLayerInfo } from './layer/tar/tar-layer.js';
 export { TarLayerError } from './layer/tar/errors.js';
+export { ZstdUnavailable } from './tar/zstd.js';
 export { LayerContentError, type LayerContentCode } from './layer/content-file.js';
 export { WHITEOUT_PREFIX, OPAQUE_MARKER } from './oci/oci-names.js';
 export type { OverlayEvent } from './overlay/engine.js';

@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import type { OutputCompression } from '../tar/compress.js';
+import { requireZstd } from '../tar/zstd.js';
 import type { ExportDirOptions } from './export-dir.js';
 import { optionalBoolean, optionError, readOptions, typeError, valueError } from '../util/options.js';
 
@@ -31,6 +32,8 @@ export function checkTarWriteOptions(options: unknown, defaultCompression: Outpu
   if (!(COMPRESSIONS as readonly string[]).includes(compression)) {
     throw valueError(`${name}.compression`, `must be one of: ${COMPRESSIONS.map((c) => `'${c}'`).join(', ')}`, compression);
   }
+  // Without the zstd binding, before the first write (a ZstdUnavailable saying how to install it).
+  if (compression === 'zstd') requireZstd();
   const epoch = o.sourceDateEpoch;
   if (epoch !== undefined) {
     if (typeof epoch !== 'number') throw typeError(`${name}.sourceDateEpoch`, 'number', epoch);

@@ -51,6 +51,13 @@ export interface ImageLayer {
   size: number;
   mediaType: string;
   layer: TarLayer;
+  /**
+   * Set when the blob is an uncompressed tar under a compressed media type (`…tar+gzip`,
+   * `…tar+zstd`, Docker `…tar.gzip`): read as the tar it is (the digest matched, and a plain
+   * tar has one reading), as dockerd and containerd read such layers. Other mismatches are
+   * refused.
+   */
+  mediaTypeMismatch?: { says: 'gzip' | 'zstd'; blob: 'none' };
 }
 
 export interface OpenImageOptions extends TarLayerOptions {
@@ -294,12 +301,18 @@ async function openOci(source: FileSource, format: 'oci-layout' | 'oci-archive',
     return closedOnFailure(layer, () => {
       if (layer.info.digest !== d.digest) throw new ImageError(where, `digest mismatch: got ${layer.info.digest}`);
       if (layer.info.compressedSize !== d.size) throw new ImageError(where, `size mismatch: descriptor says ${d.size}, blob has ${layer.info.compressedSize} bytes`);
-      // The bytes are authentic (the digest matched), so the manifest is inconsistent: refused,
-      // since tools disagree on such a layer (containerd sniffs the magic bytes, umoci trusts
-      // the media type and fails to read it).
-      if (layer.info.compression !== type.compression) throw new ImageError(where, `mediaType ${d.mediaType} says ${type.compression === 'none' ? 'uncompressed' : type.compression}, the blob is ${layer.info.compression === 'none' ? 'not compressed' : layer.info.compression}`);
+      // The bytes are authentic (the digest matched), so the manifest is inconsistent. A plain tar
+      // under a compressed type (podman#2013: `podman push` wrote such images) has one
+      // reading, and dockerd and containerd apply it (they sniff the magic bytes): read, and
+      // recorded. Any other mismatch is refused: the blob could be read as the type says or as
+      // its bytes say, and tools disagree (umoci trusts the type and fails).
+      const mismatch = layer.info.compression !== type.compression;
+      if (mismatch && (layer.info.compression !== 'none' || type.compression === 'none')) {
+        throw new ImageError(where, `mediaType ${d.mediaType} says ${type.compression === 'none' ? 'uncompressed' : type.compression}, the blob is ${layer.info.compression === 'none' ? 'not compressed' : layer.info.compression}`);
+      }
       if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, uncompressed layer is ${layer.info.diffId}`);
-      return { digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer };
+      const said = type.compression as 'gzip' | 'zstd';
+      return { digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer, ...(mismatch ? { mediaTypeMismatch: { says: said, blob: 'none' as const } } : {}) };
     });
   });
   checkStack(layers, source.label);

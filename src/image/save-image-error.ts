@@ -9,8 +9,8 @@ import { LayerfsError } from '../util/errors.js';
  * - `ERR_BASE_BLOB`: a blob of the base image is no longer the one openImage verified
  *   (changed, truncated, deleted, unreadable); nothing references it in the output;
  * - `ERR_BLOB_MISMATCH`: the bytes written for a layer are not the ones measured for it;
- * - `ERR_LAYER_WRITE`: writing a layer failed in the writer, not on the target (a zstd tar
- *   larger than the WebAssembly compressor holds, a lower layer that cannot be read): the
+ * - `ERR_LAYER_WRITE`: writing a layer failed in the writer, not on the target (the zstd
+ *   compressor failed, a lower layer that cannot be read): the
  *   writer's error is the `cause`;
  * - `ERR_NOT_A_LAYOUT`: the target holds something other than an OCI image layout;
  * - `ERR_NEEDS_PROC`: no /proc/self/fd here (not Linux, or /proc not mounted); nothing written;

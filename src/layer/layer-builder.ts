@@ -1,20 +1,10 @@
 import type { ContentRef, EntrySpec, LayerEntry } from './entry.js';
-import { defaultMode } from './entry.js';
+import { LayerError } from './layer-error.js';
+import { makeEntry } from './make-entry.js';
 import { isAufsMeta, OPAQUE_MARKER, WHITEOUT_PREFIX, whitedOutName } from '../oci/oci-names.js';
 import { basename, depth, dirname, join, normalize } from '../util/path.js';
-import { LayerfsError } from '../util/errors.js';
 
-/**
- * A layer's definition is wrong (a hard link to nothing, a name that cannot exist...). `reason`
- * is the message without the layer and entry. `code` is `ERR_LAYER` here; the subclasses
- * (TarLayerError, LayerContentError) have their own.
- */
-export class LayerError extends LayerfsError {
-  constructor(readonly layer: string, readonly entry: string, readonly reason: string, code = 'ERR_LAYER') {
-    super(code, `layer ${layer}: ${entry}: ${reason}`);
-    this.name = 'LayerError';
-  }
-}
+export { LayerError };
 
 export interface BuiltLayer {
   entries: Map<string, LayerEntry>;
@@ -27,30 +17,46 @@ export interface BuiltLayer {
 
 interface PendingEntry {
   spec: EntrySpec;
+  /** When it was added: a hard link of an ordered builder names only entries added before it. */
+  order: number;
   /** For hard links: the path of the entry whose inode this name shares. */
   linkTo?: string;
   /** Set by build(): the inode given to this entry (hard links look up their target's). */
   inode?: number;
 }
 
-/** Shared by every entry without extended attributes (entries are read-only). */
-const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
-
 const IMPLICIT_DIR: EntrySpec = { type: 'directory', mode: 0o755, uid: 0, gid: 0, mtimeMs: 0 };
 
+export interface LayerBuilderOptions {
+  /**
+   * Entries are added in the order of an archive (a tar layer): a hard link names what is at
+   * its target when it is extracted, so a target the layer lists only after the link is the
+   * file of the layers below (which the layer's own entry then replaces), as GNU tar and umoci
+   * extract it. Without it (layers built from JSON or a Volume), a link may name an entry of
+   * the layer added before or after it.
+   */
+  ordered?: boolean;
+}
+
 /**
- * Collects a layer's entries in any order (tar layers list them in any order, layer.md) and
- * produces the immutable index: OCI whiteout names turned into whiteouts and opaque markers,
- * implicit parents added, hard links resolved to shared inodes, link counts computed.
+ * Collects a layer's entries (for a tar layer, in archive order: `ordered`) and produces the
+ * immutable index: OCI whiteout names turned into whiteouts and opaque markers, implicit
+ * parents added, hard links resolved to shared inodes, link counts computed.
  */
 export class LayerBuilder {
   private readonly pending = new Map<string, PendingEntry>();
+  private added = 0;
   private readonly whiteouts = new Set<string>();
   private readonly opaqueDirs = new Set<string>();
   /** Files under AUFS metadata (`.wh..wh.plnk/...`): not entries, only hard-link targets. */
   private readonly aufsFiles = new Map<string, PendingEntry>();
+  /**
+   * (ordered) What a later add of the same path replaced, oldest first: not entries, only the
+   * targets of the hard links added in between (see `supersede`).
+   */
+  private readonly replaced = new Map<string, PendingEntry[]>();
 
-  constructor(readonly layerName: string) {}
+  constructor(readonly layerName: string, private readonly options: LayerBuilderOptions = {}) {}
 
   /**
    * Adds an entry; a `.wh.` name is read as a whiteout or opaque marker whatever its type (as
@@ -61,7 +67,7 @@ export class LayerBuilder {
     const p = normalize(path);
     if (this.reservedPlace(p, path) === 'aufs') {
       // Kept out of the layer; its files can still be the target of a hard link (AUFS pseudo-links).
-      if (spec.type === 'file') this.aufsFiles.set(p, { spec });
+      if (spec.type === 'file') this.aufsFiles.set(p, { spec, order: ++this.added });
       return this;
     }
     const name = basename(p);
@@ -78,7 +84,8 @@ export class LayerBuilder {
     // The root is a directory in every layer: a file, link or device there would replace it
     // (umoci refuses such an entry as malicious; GNU tar fails to extract it).
     if (p === '/' && spec.type !== 'directory') throw new LayerError(this.layerName, path, `the layer root can only be a directory, not a ${spec.type}`);
-    this.pending.set(p, { spec });
+    this.supersede(p);
+    this.pending.set(p, { spec, order: ++this.added });
     return this;
   }
 
@@ -90,8 +97,25 @@ export class LayerBuilder {
     // A whiteout or opaque marker, whatever its type (see add).
     if (name === OPAQUE_MARKER || whitedOutName(name) !== undefined) return this.add(path, { type: 'file' });
     if (p === '/') throw new LayerError(this.layerName, path, 'the layer root can only be a directory, not a hard link');
-    this.pending.set(p, { spec: { type: 'file' }, linkTo: normalize(target) });
+    this.supersede(p);
+    this.pending.set(p, { spec: { type: 'file' }, linkTo: normalize(target), order: ++this.added });
     return this;
+  }
+
+  /**
+   * A later add of a path is later in the archive order, and replaces the entry there. In an
+   * archive (ordered), a hard link added in between still names the replaced one: GNU tar and
+   * umoci link to the file the name had when the link is extracted, and the later entry is
+   * then a new file (unlink, create), so the link keeps the earlier content.
+   */
+  private supersede(p: string): void {
+    const old = this.pending.get(p);
+    if (old === undefined) return;
+    this.pending.delete(p);
+    if (this.options.ordered !== true) return;
+    const list = this.replaced.get(p);
+    if (list) list.push(old);
+    else this.replaced.set(p, [old]);
   }
 
   /**
@@ -115,6 +139,7 @@ export class LayerBuilder {
   build(): BuiltLayer {
     const pending = this.pending;
     for (const a of this.aufsFiles.values()) a.inode = undefined;
+    for (const list of this.replaced.values()) for (const r of list) r.inode = undefined;
     const isSpec = (p: string): boolean => {
       const pe = pending.get(p);
       return pe !== undefined && pe.linkTo === undefined;
@@ -140,20 +165,32 @@ export class LayerBuilder {
 
     // Links are followed in the order they were added, so that of two broken links the one
     // named is the one a tar lists first. A link whose target (after links of this layer) is
-    // not in this layer links to a file of the layers below: it is kept by name, resolved
-    // when the layer is stacked (lower-index.ts), as containerd applies it onto the tree below.
+    // not in this layer, or (ordered) is listed only after the link, links to a file of the
+    // layers below: it is kept by name, resolved when the layer is stacked (lower-index.ts),
+    // as an applier links onto the tree below.
     const targetOf = new Map<string, PendingEntry>();
     const lowerLinks = new Map<string, string>();
+    const inOrder = this.options.ordered === true;
     for (const [p, pe] of pending) {
       if (pe.linkTo === undefined) continue;
       let target = pe.linkTo;
+      let at = pe.order;
+      /** The layer's entry at `path` when the link being followed is extracted. */
+      const there = (path: string): PendingEntry | undefined => {
+        const e = pending.get(path);
+        if (e !== undefined && (!inOrder || e.order < at)) return e;
+        const earlier = inOrder ? this.replaced.get(path) : undefined;
+        if (earlier) for (let i = earlier.length - 1; i >= 0; i--) if (earlier[i]!.order < at) return earlier[i];
+        return undefined;
+      };
       const seen = new Set([p]);
-      for (let next = pending.get(target); next?.linkTo !== undefined; next = pending.get(target)) {
+      for (let next = there(target); next?.linkTo !== undefined; next = there(target)) {
         if (seen.has(target)) throw new LayerError(this.layerName, p, 'hard link cycle');
         seen.add(target);
+        at = next.order;
         target = next.linkTo;
       }
-      const found = pending.get(target) ?? this.aufsFiles.get(target);
+      const found = there(target) ?? this.aufsFiles.get(target);
       if (!found) {
         if (target === '/') throw new LayerError(this.layerName, p, 'hard link to directory /');
         lowerLinks.set(p, target);
@@ -201,43 +238,9 @@ export class LayerBuilder {
       const isImplicit = n.implicit && !n.own;
       const spec = isImplicit ? IMPLICIT_DIR : n.pe!.linkTo !== undefined ? targetOf.get(n.p)!.spec : n.pe!.spec;
       const nlink = spec.type === 'directory' ? 2 + (subdirs.get(n.p) ?? 0) : linksOfInode[n.inode]!;
-      entries.set(n.p, this.makeEntry(n.p, spec, n.inode, isImplicit, nlink, content));
+      entries.set(n.p, makeEntry(this.layerName, n.p, spec, n.inode, isImplicit, nlink, content));
     }
     return { entries, whiteouts: new Set(this.whiteouts), opaqueDirs: new Set(this.opaqueDirs), content, lowerLinks };
-  }
-
-  private makeEntry(path: string, spec: EntrySpec, inode: number, implicit: boolean, nlink: number, content: Map<number, Buffer | ContentRef>): LayerEntry {
-    const type = spec.type;
-    let size = 0;
-    if (type === 'file') {
-      let data = content.get(inode);
-      if (!data) {
-        data = typeof spec.content === 'string' ? Buffer.from(spec.content) : spec.content ?? Buffer.alloc(0);
-        content.set(inode, data);
-      }
-      size = Buffer.isBuffer(data) ? data.length : data.size;
-    } else if (type === 'symlink') {
-      if (!spec.linkTarget) throw new LayerError(this.layerName, path, 'symlink without a target');
-      size = Buffer.byteLength(spec.linkTarget);
-    } else if (spec.content !== undefined && (Buffer.isBuffer(spec.content) || typeof spec.content === 'string' ? spec.content.length : spec.content.size) > 0) {
-      throw new LayerError(this.layerName, path, `a ${type} cannot have content`);
-    }
-    let xattrs: ReadonlyMap<string, Buffer> = NO_XATTRS;
-    if (spec.xattrs) {
-      const own = new Map<string, Buffer>();
-      for (const [k, v] of Object.entries(spec.xattrs)) own.set(k, typeof v === 'string' ? Buffer.from(v) : v);
-      if (own.size > 0) xattrs = own;
-    }
-    const mtimeMs = spec.mtimeMs ?? 0;
-    // A symlink's permission bits are 0777 on Linux whatever the archive says: symlink(2)
-    // creates it so, and nothing can change them (no lchmod; fchmodat refuses
-    // AT_SYMLINK_NOFOLLOW with EOPNOTSUPP).
-    const mode = type === 'symlink' ? 0o777 : (spec.mode ?? defaultMode(type)) & 0o7777;
-    // Two literal shapes rather than a spread: every entry of a kind shares one hidden class.
-    const entry: LayerEntry = type === 'symlink'
-      ? { type, mode, uid: spec.uid ?? 0, gid: spec.gid ?? 0, mtimeMs, atimeMs: spec.atimeMs ?? mtimeMs, size, rdev: spec.rdev ?? 0, xattrs, inode, nlink, implicit, linkTarget: spec.linkTarget! }
-      : { type, mode, uid: spec.uid ?? 0, gid: spec.gid ?? 0, mtimeMs, atimeMs: spec.atimeMs ?? mtimeMs, size, rdev: spec.rdev ?? 0, xattrs, inode, nlink, implicit };
-    return Object.freeze(entry);
   }
 }
 

@@ -1,10 +1,12 @@
+import type { LayerEntry } from './entry.js';
 import type { Layer } from './layer.js';
 import { marker, type TarEntry } from '../tar/changeset.js';
 
 /**
  * A read-only layer as OCI tar entries (layer.md): its opaque markers and whiteouts first, then
- * its entries parents first, hard links as links; implicit parents are left out, as umoci
- * leaves out unchanged parents.
+ * its entries parents first, hard links as links, its hard links to lower files where an
+ * extractor gives them the file below; implicit parents are left out, as umoci leaves out
+ * unchanged parents.
  */
 export function* layerEntries(layer: Layer): Generator<TarEntry> {
   const rel = (p: string) => (p === '/' ? '.' : p.slice(1));
@@ -13,14 +15,50 @@ export function* layerEntries(layer: Layer): Generator<TarEntry> {
     const i = w.lastIndexOf('/');
     yield marker(`${i === 0 ? '' : `${w.slice(1, i)}/`}.wh.${w.slice(i + 1)}`);
   }
+  // Hard links to files of the layers below (layer.ts lowerLinks). One to a name the layer
+  // lists itself names the file below, which the entry then replaces (LayerBuilder `ordered`):
+  // it goes just before that entry, after the directories of the layer on its own path (an
+  // extractor would otherwise make it through what is below, a symlink or a file there). The
+  // others go after the layer's entries, where every directory of the layer is made.
+  const early = new Map<string, string[]>();
+  const late: string[] = [];
+  for (const [name, target] of layer.lowerLinks ?? []) {
+    const listed = layer.entries.get(target);
+    if (listed !== undefined && !listed.implicit) {
+      const names = early.get(target);
+      if (names) names.push(name);
+      else early.set(target, [name]);
+    } else late.push(name);
+  }
+  const lowerLink = (name: string): TarEntry => ({ path: rel(name), type: 'hardlink', mode: 0, uid: 0, gid: 0, mtimeMs: 0, linkTarget: rel(layer.lowerLinks!.get(name)!) });
+  const madeEarly = new Set<string>();
+  const directory = (p: string, e: LayerEntry): TarEntry => ({ path: p === '/' ? './' : `${rel(p)}/`, type: 'directory', mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs, xattrs: e.xattrs });
+  /** The layer's listed directories on `name`'s path not written yet, parents first. */
+  function* parentsOf(name: string): Generator<TarEntry> {
+    const up: string[] = [];
+    for (let d = name.slice(0, name.lastIndexOf('/')) || '/'; !madeEarly.has(d); d = d.slice(0, d.lastIndexOf('/')) || '/') {
+      up.push(d);
+      if (d === '/') break;
+    }
+    for (const d of up.reverse()) {
+      madeEarly.add(d);
+      const e = layer.entries.get(d);
+      if (e?.type === 'directory' && !e.implicit) yield directory(d, e);
+    }
+  }
   const firstOfInode = new Map<number, string>();
   for (const [p, e] of layer.entries) {
     if (e.implicit) continue;
-    const meta = { mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs, xattrs: e.xattrs };
+    for (const name of early.get(p) ?? []) {
+      yield* parentsOf(name);
+      yield lowerLink(name);
+    }
     if (e.type === 'directory') {
-      yield { path: p === '/' ? './' : `${rel(p)}/`, type: 'directory', ...meta };
+      if (!madeEarly.has(p)) yield directory(p, e);
+      madeEarly.add(p);
       continue;
     }
+    const meta = { mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs, xattrs: e.xattrs };
     const first = firstOfInode.get(e.inode);
     if (first !== undefined) {
       yield { path: rel(p), type: 'hardlink', ...meta, linkTarget: rel(first) };
@@ -31,6 +69,5 @@ export function* layerEntries(layer: Layer): Generator<TarEntry> {
     else if (e.type === 'symlink') yield { path: rel(p), type: 'symlink', ...meta, linkTarget: e.linkTarget! };
     else yield { path: rel(p), type: e.type, ...meta, rdev: e.rdev };
   }
-  // Hard links to files of the layers below, as the layer's tar had them (layer.ts lowerLinks).
-  for (const [name, target] of layer.lowerLinks ?? []) yield { path: rel(name), type: 'hardlink', mode: 0, uid: 0, gid: 0, mtimeMs: 0, linkTarget: rel(target) };
+  for (const name of late) yield lowerLink(name);
 }

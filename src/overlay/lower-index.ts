@@ -36,6 +36,8 @@ const LINKED_INODES = 2 ** 31;
 /** Symlinks followed while resolving a hard link's target, as the kernel's path walk allows (ELOOP after 40). */
 const MAX_SYMLINKS = 40;
 
+const NO_LINKS: ReadonlyMap<string, string> = new Map();
+
 const ROOT_ENTRY: LayerEntry = Object.freeze({
   type: 'directory', mode: 0o755, uid: 0, gid: 0, mtimeMs: 0, atimeMs: 0, size: 0, rdev: 0,
   xattrs: new Map(), inode: 0, nlink: 2, implicit: true,
@@ -60,6 +62,8 @@ export class LowerIndex {
   /** What hard links to lower files added to a layer as stacked: the links, the copied-up targets and their directories. */
   private readonly linked = new Map<number, Map<string, LayerEntry>>();
   private readonly stacked = new Map<number, ReadonlyMap<string, LayerEntry>>();
+  /** The next inode for a copy made for hard links to lower files (per layer). */
+  private nextLinkedInode = LINKED_INODES;
 
   constructor(layers: readonly Layer[]) {
     this.root = { path: '/', entry: ROOT_ENTRY, layer: -1, children: new Map(), dirLayers: [], top: ROOT_ENTRY };
@@ -107,6 +111,7 @@ export class LowerIndex {
   }
 
   private apply(layer: Layer, index: number): void {
+    this.nextLinkedInode = LINKED_INODES;
     for (const p of layer.whiteouts) this.remove(p);
     for (const d of layer.opaqueDirs) {
       const node = this.byPath.get(d);
@@ -116,6 +121,13 @@ export class LowerIndex {
         node.dirLayers = [];
       }
     }
+    // A hard link to a name the layer lists itself was listed before that entry (LayerBuilder
+    // `ordered`): it names the file below, found before the layer's entries are placed.
+    const links = layer.lowerLinks ?? NO_LINKS;
+    const before = new Map<string, string>();
+    const after = new Map<string, string>();
+    for (const [name, target] of links) (layer.entries.get(target)?.implicit === false ? before : after).set(name, target);
+    const early = before.size > 0 ? this.resolveLowerLinks(layer, index, before) : undefined;
     for (const [p, entry] of layer.entries) {
       if (p === '/') {
         this.mergeDir(this.root, entry, index);
@@ -138,29 +150,41 @@ export class LowerIndex {
       parent.children.set(name, node);
       this.byPath.set(p, node);
     }
-    // Hard links to lower files come last, as if the tar listed them after everything else.
-    if (layer.lowerLinks && layer.lowerLinks.size > 0) this.placeLowerLinks(index, this.resolveLowerLinks(layer, index));
+    // The other hard links to lower files come last, as if the tar listed them after everything else.
+    const late = after.size > 0 ? this.resolveLowerLinks(layer, index, after) : undefined;
+    if (early || late) {
+      const extra = new Map<string, LayerEntry>();
+      this.linked.set(index, extra);
+      if (early) this.placeLowerLinks(index, early, extra, true);
+      if (late) this.placeLowerLinks(index, late, extra, false);
+    }
   }
 
   /**
-   * The targets of a layer's hard links to files below it, grouped by target, found once the
-   * rest of the layer is in place (as if the tar listed the links last): the target's
-   * directories resolved through symlinks (inside the root), its last name not (link(2) does
-   * not follow it), as containerd's applier resolves a link's target. The target must be a
-   * file of a layer below that this layer leaves in place. Refused, because the result would
-   * depend on the order of the tar's entries, which a changeset does not keep: a target that
-   * is the layer's own entry (reached through a symlink), a link named like another link's
-   * target, a link named for a directory that holds a target (the applier removes what is at
-   * the name first).
+   * The targets of some of a layer's hard links to files below it (`which`), grouped by
+   * target: the target's directories resolved through symlinks (inside the root), its last
+   * name not (link(2) does not follow it), as an applier resolves a link's target. Links the
+   * tar lists after the rest of the layer are resolved once it is in place; links to a name
+   * the layer lists after them, before (apply). The target must be a file of a layer below
+   * that this layer leaves in place. Refused, because the result would depend on the order of
+   * entries the layer does not keep: a target that is the layer's own entry by another path,
+   * a target path through a symlink the layer adds or replaces (umoci follows the symlink the
+   * tree has when the link is extracted), a link named like another link's target, a link
+   * named for a directory that holds a target (the applier removes what is at the name
+   * first).
    */
-  private resolveLowerLinks(layer: Layer, index: number): Map<LowerNode, string[]> {
+  private resolveLowerLinks(layer: Layer, index: number, which: ReadonlyMap<string, string>): Map<LowerNode, string[]> {
     const groups = new Map<LowerNode, string[]>();
     const links = layer.lowerLinks!;
-    for (const [name, target] of links) {
-      const node = this.lookup(target);
+    for (const [name, target] of which) {
+      let through: LowerNode | undefined;
+      const node = this.lookup(target, (symlink) => {
+        if (symlink.layer === index || layer.entries.get(symlink.path)?.implicit === false) through ??= symlink;
+      });
+      if (through) throw new LayerError(layer.name, name, `hard link to ${target}, whose path goes through ${through.path}, a symlink this layer also lists: the result would depend on the order of the entries`);
       if (!node || node === this.root) throw new LayerError(layer.name, name, `hard link to missing entry ${target} (neither in this layer nor in the layers below it)`);
       if (node.children) throw new LayerError(layer.name, name, `hard link to directory ${target}`);
-      if (node.layer === index) throw new LayerError(layer.name, name, `hard link to ${target}, which is this layer's own ${node.path} through a symlink: the result would depend on the order of the entries`);
+      if (node.layer === index) throw new LayerError(layer.name, name, `hard link to ${target}, which is this layer's own entry ${node.path}: the result would depend on the order of the entries`);
       if (links.has(node.path)) throw new LayerError(layer.name, name, `hard link to ${node.path}, which the layer also names as a link: the result would depend on the order of the entries`);
       for (let d = dirname(node.path); d !== '/'; d = dirname(d)) {
         if (links.has(d)) throw new LayerError(layer.name, d, `hard link named for a directory that holds its layer's link target ${node.path}`);
@@ -177,24 +201,25 @@ export class LowerIndex {
    * layers below leaves them (overlayfs.rst "Non-directories": the target is copied up first):
    * the target's name and its directories are now in this layer too, and the copy and the
    * link's names are one inode of this layer, with the lower file's metadata and content.
-   * Other names of the lower file keep the lower inode (no index=on).
+   * Other names of the lower file keep the lower inode (no index=on). `replaced`: the layer's
+   * own entry took the target's name after the links were made (it is listed after them), so
+   * only the links' names share the copy.
    */
-  private placeLowerLinks(index: number, groups: Map<LowerNode, string[]>): void {
-    let inode = LINKED_INODES;
-    const extra = new Map<string, LayerEntry>();
-    this.linked.set(index, extra);
+  private placeLowerLinks(index: number, groups: Map<LowerNode, string[]>, extra: Map<string, LayerEntry>, replaced: boolean): void {
     for (const [target, names] of groups) {
-      const entry: LayerEntry = Object.freeze({ ...target.entry, inode: inode++, nlink: names.length + 1, implicit: false });
+      const entry: LayerEntry = Object.freeze({ ...target.entry, inode: this.nextLinkedInode++, nlink: names.length + (replaced ? 0 : 1), implicit: false });
       const source = target.source ?? { layer: target.layer, entry: target.entry };
-      for (let d = dirname(target.path); ; d = dirname(d)) {
-        const dir = this.byPath.get(d)!;
-        if (dir.dirLayers!.at(-1) !== index) {
-          dir.dirLayers!.push(index);
-          extra.set(d, dir.entry);
+      if (!replaced) {
+        for (let d = dirname(target.path); ; d = dirname(d)) {
+          const dir = this.byPath.get(d)!;
+          if (dir.dirLayers!.at(-1) !== index) {
+            dir.dirLayers!.push(index);
+            extra.set(d, dir.entry);
+          }
+          if (d === '/') break;
         }
-        if (d === '/') break;
       }
-      for (const p of [target.path, ...names]) {
+      for (const p of replaced ? names : [target.path, ...names]) {
         const parent = this.byPath.get(dirname(p));
         // A name under a non-directory of the layer: unreachable, as for entries.
         if (!parent?.children || parent.dirLayers?.at(-1) !== index) continue;
@@ -208,8 +233,11 @@ export class LowerIndex {
     }
   }
 
-  /** The object at `path` in the tree as it stands, its directories' symlinks followed (inside the root), its last name not. */
-  private lookup(path: string): LowerNode | undefined {
+  /**
+   * The object at `path` in the tree as it stands, its directories' symlinks followed (inside
+   * the root), its last name not; `onSymlink` sees each symlink followed.
+   */
+  private lookup(path: string, onSymlink?: (symlink: LowerNode) => void): LowerNode | undefined {
     let todo = toComponents(path);
     let at = this.root;
     for (let hops = 0; todo.length > 0;) {
@@ -223,6 +251,7 @@ export class LowerIndex {
       if (todo.length === 0) return child;
       if (child.entry.type === 'symlink') {
         if (++hops > MAX_SYMLINKS) return undefined;
+        onSymlink?.(child);
         const link = child.entry.linkTarget!;
         if (link.startsWith('/')) at = this.root;
         todo = [...toComponents(link), ...todo];

@@ -1,9 +1,7 @@
-import { createRequire } from 'node:module';
-import { Duplex, Transform, type TransformCallback, type TransformOptions } from 'node:stream';
+import { type Duplex, Transform, type TransformCallback, type TransformOptions } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
-
 import type { Compression } from '../oci/media-types.js';
-import { TarError } from './tar-error.js';
+import { zstdDecoder } from './zstd.js';
 
 export type { Compression };
 
@@ -17,60 +15,6 @@ export function detectCompression(head: Uint8Array): Compression {
   if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
   if (head.length >= 4 && (head[0]! & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18) return 'zstd';
   return 'none';
-}
-
-/** The part of zstd-napi's binding used here: libzstd's streaming decoder (ZSTD_decompressStream). */
-interface ZstdDCtx {
-  /** [bytes left to flush in the current frame (0: at a frame's end), bytes written, bytes read]. */
-  decompressStream(dst: Uint8Array, src: Uint8Array): [number, number, number];
-}
-
-let zstdBinding: { DCtx: new () => ZstdDCtx } | undefined;
-
-/**
- * zstd is decoded by libzstd itself (zstd-napi, a Node-API binding that builds the vendored
- * libzstd with node-gyp when no prebuilt binary is fetched): the same decoder as `zstd -d`,
- * so frames are checked as `zstd -t` checks them (content checksums verified when a frame has
- * one, skippable frames skipped wherever they are, any number of frames, a window over
- * 128 MiB refused as by the zstd command's default memory limit); docs/layers.md says why
- * not a pure-JavaScript decoder. This is the one module that knows the binding.
- */
-function loadZstd(): { DCtx: new () => ZstdDCtx } {
-  if (zstdBinding) return zstdBinding;
-  try {
-    zstdBinding = createRequire(import.meta.url)('zstd-napi/binding') as { DCtx: new () => ZstdDCtx };
-  } catch (e) {
-    throw new TarError('ERR_ZSTD_UNAVAILABLE', `the zstd decoder (zstd-napi's native binding) is not available: ${(e as Error).message}`);
-  }
-  return zstdBinding;
-}
-
-/** Decoded output comes in chunks this large (they become file content, content-views.ts). */
-const ZSTD_OUT_CHUNK = 1 << 20;
-
-/**
- * A zstd stream decoded chunk by chunk. An async generator, so the decoder waits while the
- * stages after it are busy: one input chunk of a zstd bomb can stand for gigabytes, and
- * decoding it all in one call, ahead of the byte limit, would hold them in memory.
- */
-function zstdDecoder(): Duplex {
-  const dctx = new (loadZstd().DCtx)();
-  return Duplex.from(async function* (source: AsyncIterable<Buffer>) {
-    let inFrame = false;
-    for await (const chunk of source) {
-      let src: Buffer = chunk;
-      for (;;) {
-        const dst = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
-        const [left, written, read] = dctx.decompressStream(dst, src);
-        src = src.subarray(read);
-        inFrame = left !== 0;
-        if (written > 0) yield dst.subarray(0, written);
-        // Done with this chunk once it is all read and the decoder has nothing more to give.
-        if (src.length === 0 && written < dst.length) break;
-      }
-    }
-    if (inFrame) throw new TarError('ERR_ZSTD_TRUNCATED', 'zstd: the stream ends inside a frame (truncated)');
-  });
 }
 
 export function decompressor(kind: Compression): Duplex | undefined {

@@ -1,17 +1,38 @@
 import { isNormal } from '../util/path.js';
 
+/** A name component longer than this many bytes cannot exist on Linux (NAME_MAX; the kernel gives ENAMETOOLONG). */
+const NAME_MAX = 255;
+
 /**
  * Turns a tar entry name into a layer path, refusing what could reach outside the root or
- * merge with another name (layer.md: "entries MUST NOT ... escape the root"):
+ * merge with another name (layer.md: "entries MUST NOT ... escape the root"), or name a file
+ * no Linux filesystem can hold:
  * - absolute names lose their leading slashes, as GNU tar extracts them;
  * - `..` components are refused (no real layer has them; clamping them at the root would make
  *   one name silently stand for another);
  * - names that are not valid UTF-8 are refused, never decoded lossily into a name that could
  *   equal another entry's;
- * - NUL cannot occur (tar fields end at NUL).
+ * - a NUL byte is refused: ustar fields end at one, but a PAX `path` record can carry it, and
+ *   the kernel would end the name there (`a\0b` is `a`);
+ * - a component of more than NAME_MAX (255) bytes is refused: readdir would list it and every
+ *   call on it fail with ENAMETOOLONG.
  * Returns the normalised absolute path, or a reason for refusing.
  */
 export function layerPath(raw: string): { path: string } | { refused: string } {
+  if (raw.includes('\0')) return { refused: 'name contains a NUL byte' };
+  const path = normalised(raw);
+  if ('refused' in path) return path;
+  // UTF-8 takes at most three bytes per UTF-16 unit: a shorter path cannot hold a long component.
+  if (path.path.length > NAME_MAX / 3) {
+    for (const part of path.path.split('/')) {
+      const bytes = part.length > NAME_MAX / 3 ? Buffer.byteLength(part) : 0;
+      if (bytes > NAME_MAX) return { refused: `a name component of ${bytes} bytes, longer than NAME_MAX (${NAME_MAX}): no Linux filesystem holds it (ENAMETOOLONG)` };
+    }
+  }
+  return path;
+}
+
+function normalised(raw: string): { path: string } | { refused: string } {
   // Most names ("usr/lib/x", "./etc/", "bin/") are normal once given a leading slash.
   const start = raw.startsWith('./') ? 1 : 0;
   const end = raw.length > 1 && raw.endsWith('/') ? raw.length - 1 : raw.length;

@@ -114,7 +114,6 @@ export async function walkHeaders(fd: number, fileSize: number, onEntry: (header
 
   let handing = false; // an error thrown while onEntry runs is the caller's: passed on
   let pax: Record<string | symbol, unknown> | null = null;
-  let paxGlobal: Record<string, string> | null = null;
   let longPath: string | null = null;
   let longLinkPath: string | null = null;
   try {
@@ -130,14 +129,14 @@ export async function walkHeaders(fd: number, fileSize: number, onEntry: (header
         const size = header.size;
         if (!Number.isSafeInteger(size) || size <= 0 || size > MAX_LONG_HEADER) return false;
         const body = bytes(at, size);
-        // A malformed PAX header: the streaming pass refuses it, naming it (pax-records.ts).
-        if ((type === 'pax-header' || type === 'pax-global-header') && paxHeaderFault(body) !== undefined) return false;
+        // A PAX header to refuse: the streaming pass refuses it, naming it (pax-records.ts).
+        if ((type === 'pax-header' || type === 'pax-global-header') && paxHeaderFault(body, type === 'pax-global-header') !== undefined) return false;
         if (type === 'gnu-long-path') longPath = codec.decodeLongPath(body, 'latin1');
         else if (type === 'gnu-long-link-path') longLinkPath = codec.decodeLongPath(body, 'latin1');
-        else if (type === 'pax-global-header') paxGlobal = codec.decodePax(body);
-        else {
-          pax = paxGlobal === null ? codec.decodePax(body) : Object.assign({}, paxGlobal, codec.decodePax(body));
-          keepExactOn(pax, body); // byte-exact xattr values, as keepExactXattrs gives the extract
+        else if (type === 'pax-header') {
+          // A global header's records are ignored, as checkPaxHeaders makes the extract ignore them.
+          pax = codec.decodePax(body);
+          keepExactOn(pax, body); // byte-exact xattr values, as checkPaxHeaders gives the extract
         }
         at += size + padding(size);
         if (at > fileSize) return false;

@@ -1,3 +1,5 @@
+import { paxRecords } from './pax-records.js';
+
 /**
  * Extended attribute values are bytes (security.capability is a binary struct), but tar-stream
  * 3 reads and writes PAX records as UTF-8 text, which changes any value that is not UTF-8.
@@ -6,32 +8,23 @@
  *
  * This module keeps them exact at the two points where tar-stream turns PAX bytes into text
  * and back: an extract's `_decodeLongHeader` and a pack's `_encodePax`. Both are private
- * methods of tar-stream 3; when they are not there (another tar-stream), nothing is patched
- * and values go through tar-stream as text, reported as lossy (`lossyXattrs`). Tests read and
- * write binary values through GNU tar, so a change in tar-stream shows.
+ * methods of tar-stream 3. Reading needs the first: it is also where every PAX header is
+ * checked before tar-stream applies it (pax-records.ts), so an extract without it is refused
+ * (`checkPaxHeaders` throws). Writing without the second passes values as text, reported as
+ * lossy. Tests read and write binary values through GNU tar, so a change in tar-stream shows.
  */
-
 /** On a header's `pax` object (reading) or on a header given to pack (writing): exact xattr values. */
 export const RAW_XATTRS: unique symbol = Symbol('layerfs exact xattr values');
 
 const XATTR_KEY = 'SCHILY.xattr.';
 
-/** The `SCHILY.xattr.*` records of a PAX extended header, values as bytes. */
+/** The `SCHILY.xattr.*` records of a PAX extended header, values as bytes (the header was checked: paxHeaderFault). */
 export function paxXattrs(body: Buffer): Map<string, Buffer> {
+  const read = paxRecords(body);
+  if ('fault' in read) throw new Error(`a PAX header that was not checked: ${read.fault}`);
   const out = new Map<string, Buffer>();
-  let at = 0;
-  while (at < body.length) {
-    const space = body.indexOf(0x20, at);
-    if (space < 0) break;
-    const length = Number(body.toString('latin1', at, space));
-    if (!Number.isInteger(length) || length <= space - at || at + length > body.length) break;
-    const record = body.subarray(space + 1, at + length - 1); // without the final newline
-    const eq = record.indexOf(0x3d);
-    if (eq > 0) {
-      const key = record.toString('utf8', 0, eq);
-      if (key.startsWith(XATTR_KEY)) out.set(key.slice(XATTR_KEY.length), Buffer.from(record.subarray(eq + 1)));
-    }
-    at += length;
+  for (const { keyword, value } of read.records) {
+    if (keyword.startsWith(XATTR_KEY)) out.set(keyword.slice(XATTR_KEY.length), Buffer.from(value));
   }
   return out;
 }
@@ -54,6 +47,7 @@ interface ExtractInternals {
   _decodeLongHeader?: (body: Buffer) => void;
   _header?: { type?: string; name?: string; byteOffset?: number } | null;
   _pax?: Record<string | symbol, unknown> | null;
+  _paxGlobal?: Record<string, string> | null;
 }
 
 /** A PAX header (local or global) about to be decoded: its ustar name, and where its body starts. */
@@ -64,23 +58,28 @@ export interface PaxHeaderSeen {
 }
 
 /**
- * Makes an extract keep exact xattr values on `header.pax[RAW_XATTRS]`. False if it cannot.
- * `onPaxHeader` sees each PAX header's raw body first (TarLayer refuses malformed records
- * there, pax-records.ts); what it throws ends the extract with that error.
+ * Makes `onPaxHeader` see each PAX header's raw body (local or global) before tar-stream
+ * decodes and applies it (TarLayer refuses malformed records there, pax-records.ts; what it
+ * throws ends the extract with that error), and the extract keep exact xattr values on
+ * `header.pax[RAW_XATTRS]`. Throws when this tar-stream's Extract has no `_decodeLongHeader`
+ * to patch: the headers could not be checked, and an unchecked PAX `size` can smuggle
+ * entries, so nothing is read that way.
  */
-export function keepExactXattrs(extract: object, onPaxHeader?: (body: Buffer, header: PaxHeaderSeen) => void): boolean {
+export function checkPaxHeaders(extract: object, onPaxHeader: (body: Buffer, header: PaxHeaderSeen) => void): void {
   const x = extract as ExtractInternals;
   const decode = x._decodeLongHeader;
-  if (typeof decode !== 'function') return false;
+  if (typeof decode !== 'function') throw new Error('this tar-stream\'s Extract has no _decodeLongHeader (tar-stream 3 has it): PAX headers cannot be checked before they apply, so no layer is read with it');
   x._decodeLongHeader = function (this: ExtractInternals, body: Buffer) {
     const type = this._header?.type;
-    if (onPaxHeader && (type === 'pax-header' || type === 'pax-global-header')) {
+    if (type === 'pax-header' || type === 'pax-global-header') {
       onPaxHeader(body, { name: this._header?.name ?? '', byteOffset: this._header?.byteOffset ?? 0, global: type === 'pax-global-header' });
     }
     decode.call(this, body);
-    if (this._header?.type === 'pax-header' && this._pax) keepExactOn(this._pax, body);
+    // A global header's records are ignored (pax-records.ts): tar-stream would merge them into
+    // the next entries that have a PAX header of their own.
+    if (type === 'pax-global-header') this._paxGlobal = null;
+    if (type === 'pax-header' && this._pax) keepExactOn(this._pax, body);
   };
-  return true;
 }
 
 interface PackInternals {

@@ -8,7 +8,9 @@ import {
 import { CliError } from '../../src/cli/io.js';
 import { startTeachingServer } from '../../src/serve/server.js';
 import { ServeError } from '../../src/serve/serve-error.js';
-import { compressor } from '../../src/tar/compress.js';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { decompressor } from '../../src/tar/decompress.js';
 
 /**
  * One typed error per folder, each a LayerfsError with a stable `code` and `name` set to its
@@ -45,13 +47,11 @@ describe('errors: a LayerfsError per folder, with a stable code', () => {
     expectTyped(await caught(() => TarLayer.from(bad)), TarLayerError, 'TarLayerError', 'ERR_TAR_LAYER');
   });
 
-  it('tar/: TarError ERR_ZSTD_TOO_LARGE (more than the zstd compressor holds)', async () => {
-    const z = compressor('zstd', 8);
-    const e = await new Promise((resolve) => {
-      z.on('error', resolve);
-      z.write(Buffer.alloc(16));
-    });
-    expectTyped(e, TarError, 'TarError', 'ERR_ZSTD_TOO_LARGE');
+  it('tar/: TarError ERR_ZSTD_STREAM (a zstd stream libzstd refuses)', async () => {
+    // A zstd frame's magic number, then a frame header no decoder accepts.
+    const bad = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(32, 0xff)]);
+    const e = await pipeline(Readable.from([bad]), decompressor('zstd')!, new Writable({ write: (_c, _e, done) => done() })).then(() => undefined, (err: unknown) => err);
+    expectTyped(e, TarError, 'ZstdStreamError', 'ERR_ZSTD_STREAM');
   });
 
   it('image/: ImageError ERR_IMAGE (a directory that is no image)', async () => {

@@ -189,6 +189,11 @@ export const scenarios: Scenario[] = [
     ['readFile', '/usr/bin/env'], ['readdir', '/usr/bin'], ['writeFile', '/usr/bin/env', 'patched'], ['readFile', '/bin/busybox'], ['lstat', '/bin/busybox'], ['lstat', '/usr/bin/env2'],
     ['link', '/bin/sh', '/bin/sh3'], ['lstat', '/bin/sh'], ['unlink', '/bin/busybox'], ['lstat', '/bin/sh'],
   ] },
+  { rule: 'link', name: 'a chain of hard links to lower files across layers: layer 2 links to the name layer 1 linked to layer 0\'s file', layers: [
+    { '/f': file('one', 0o4755, T1, 3, 4), '/d': dir(0o755, T0) },
+    { '/g': { type: 'hardlink', target: '/f' } },
+    { '/d/h': { type: 'hardlink', target: '/g' } },
+  ], ops: [['lstat', '/f'], ['lstat', '/g'], ['lstat', '/d/h'], ['readFile', '/d/h'], ['readFile', '/g'], ['writeFile', '/g', 'two'], ['readFile', '/d/h'], ['lstat', '/d/h']] },
   // ---- errors
   { rule: 'errors', name: 'errno of failing calls (and no copy-up from them)', layers: image, ops: [
     ['mkdir', '/etc'], ['mkdir', '/etc/passwd'], ['mkdir', '/etc/passwd/x'], ['mkdir', '/nope/x'], ['mkdir', `/${'n'.repeat(256)}`],

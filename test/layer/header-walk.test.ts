@@ -8,7 +8,8 @@ import { extract as tarExtract } from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TarLayer } from '../../src/index.js';
 import { walkHeaders } from '../../src/tar/header-walk.js';
-import { keepExactXattrs, RAW_XATTRS } from '../../src/tar/pax-xattrs.js';
+import { checkPaxHeaders, RAW_XATTRS } from '../../src/tar/pax-xattrs.js';
+import { paxHeaderFault } from '../../src/tar/pax-records.js';
 import { packTar, patchHeader } from '../support/to-tar.js';
 
 /**
@@ -25,7 +26,10 @@ type Outcome = { headers: unknown[] } | { error: string };
 /** What tar-stream's extract (set up as TarLayer sets it up) yields for `tar`. */
 async function extracted(tar: Buffer): Promise<Outcome> {
   const x = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
-  keepExactXattrs(x);
+  checkPaxHeaders(x, (body, pax) => {
+    const fault = paxHeaderFault(body, pax.global);
+    if (fault !== undefined) throw new Error(fault);
+  });
   const headers: unknown[] = [];
   try {
     const done = new Promise<void>((resolve, reject) => {

@@ -159,3 +159,35 @@ describe('OCI whiteouts in tar layers', () => {
     expect(ov.readdirSync('/')).toEqual(['d', 'gone', 'keep']);
   });
 });
+
+describe('GNU sparse files', () => {
+  it('are refused, named as the archive means them, in every form GNU tar writes (1.0 is also bsdtar\'s default); GNU tar extracts them', async () => {
+    const { mkdtempSync, rmSync, writeFileSync, readFileSync } = await import('node:fs');
+    const { execFileSync } = await import('node:child_process');
+    const dir = mkdtempSync('/tmp/lfs-sparse-');
+    try {
+      execFileSync('truncate', ['-s', '1M', `${dir}/s`]);
+      const data = Buffer.alloc(1 << 20);
+      data.write('DATA', 600_000);
+      writeFileSync(`${dir}/s`, data.subarray(0, 600_004), { flag: 'r+' });
+      const forms: Array<[string, string[], RegExp]> = [
+        ['pax 0.0', ['--format=pax', '-S', '--sparse-version=0.0'], /layer L: s: a GNU sparse file \(PAX GNU\.sparse\.\* records, format 0\.0\): sparse files are not supported/],
+        ['pax 0.1', ['--format=pax', '-S', '--sparse-version=0.1'], /layer L: s: a GNU sparse file \(PAX GNU\.sparse\.\* records, format 0\.1\)/],
+        ['pax 1.0', ['--format=pax', '-S', '--sparse-version=1.0'], /layer L: s: a GNU sparse file \(PAX GNU\.sparse\.\* records, format 1\.0\)/],
+        ['old GNU (typeflag S)', ['--format=gnu', '-S'], /layer L: s: unsupported entry type \(a typeflag tar-stream does not know: a GNU sparse file/],
+      ];
+      for (const [what, args, message] of forms) {
+        const tar = `${dir}/${what.replace(/\W/g, '_')}.tar`;
+        execFileSync('tar', [...args, '-C', dir, '-cf', tar, 's']);
+        const out = mkdtempSync(`${dir}/x-`);
+        execFileSync('tar', ['-xf', tar, '-C', out]);
+        expect(readFileSync(`${out}/s`).equals(data), `GNU tar extracts ${what}`).toBe(true);
+        for (const input of [tar, readFileSync(tar)]) {
+          await expect(TarLayer.from(input, { name: 'L' }), what).rejects.toSatisfy((e: unknown) => e instanceof TarLayerError && message.test((e as Error).message));
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

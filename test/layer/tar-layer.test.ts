@@ -113,7 +113,6 @@ describe('TarLayer reads what GNU tar writes, as GNU tar extracts it', () => {
     const tar = join(work, 'xattrs.tar');
     execFileSync('tar', ['--format=pax', '--xattrs', '--xattrs-include=user.*', '-C', dir, '-cf', tar, 'bin', 'text']);
     const layer = await TarLayer.from(tar);
-    expect(layer.info.lossyXattrs).toEqual([]);
     expect(layer.entries.get('/bin')!.xattrs.get('user.raw')).toEqual(Buffer.from([0xff, 0x00, 0xfe, 0x01, 0xc3]));
     expect(layer.entries.get('/text')!.xattrs.get('user.note')!.toString()).toBe('plain text');
 

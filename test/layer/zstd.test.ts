@@ -2,9 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TarLayer, TarLayerError } from '../../src/index.js';
+import { decompressor } from '../../src/tar/decompress.js';
 import { packTar } from '../support/to-tar.js';
 
 /**
@@ -109,4 +112,61 @@ describe('zstd layers, checked as zstd -t checks them', () => {
     // 400 MiB decoded in one go would show here; the decoder waits for the stages after it.
     expect(process.memoryUsage().rss - before).toBeLessThan(200 << 20);
   }, 30_000);
+});
+
+describe('zstd output and messages', () => {
+  const binding = createRequire(import.meta.url)('zstd-napi/binding') as { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
+  /** `data` as one zstd frame per `size` bytes (with the simple API, as a frame of known size). */
+  const frames = (data: Buffer, size: number) => {
+    const out: Buffer[] = [];
+    for (let at = 0; at < data.length; at += size) {
+      const dst = Buffer.alloc(size + 64);
+      out.push(dst.subarray(0, binding.compress(dst, data.subarray(at, at + size), 3)));
+    }
+    return Buffer.concat(out);
+  };
+  const chunkSizes = async (blob: Buffer, inputChunk: number) => {
+    const input = Readable.from(Array.from({ length: Math.ceil(blob.length / inputChunk) }, (_, i) => blob.subarray(i * inputChunk, (i + 1) * inputChunk)));
+    const sizes: number[] = [];
+    for await (const c of input.pipe(decompressor('zstd')!)) sizes.push((c as Buffer).length);
+    return sizes;
+  };
+
+  it('many tiny frames come out in full 1 MiB chunks, not a chunk (and a fresh 1 MiB buffer) per frame', async () => {
+    const data = randomBytes(20_000);
+    expect(await chunkSizes(frames(data, 1), 4096)).toEqual([20_000]);
+    // Frames larger and smaller than a chunk: every chunk but the last is full.
+    const big = randomBytes((2 << 20) + 12_345);
+    expect(await chunkSizes(frames(big, 700_000), 1 << 16)).toEqual([1 << 20, 1 << 20, 12_345]);
+    expect(await chunkSizes(frames(big, 100), 1 << 20)).toEqual([1 << 20, 1 << 20, 12_345]);
+  });
+
+  it('a failure names what failed and where in the compressed stream: checksum, garbage after the frames, a dictionary', async () => {
+    const tar = await sampleTar();
+    const whole = zstd(tar);
+    const badChecksum = Buffer.from(whole);
+    badChecksum[badChecksum.length - 1] = badChecksum[badChecksum.length - 1]! ^ 0xff;
+    const two = Buffer.concat([zstd(tar.subarray(0, 1024)), zstd(tar.subarray(1024))]);
+    const garbage = Buffer.concat([two, Buffer.from('not a frame')]);
+    // A dictionary trained by the zstd command: its frames carry the dictionary's ID.
+    const samples = join(dir, 'samples');
+    fs.mkdirSync(samples, { recursive: true });
+    for (let i = 0; i < 200; i++) fs.writeFileSync(join(samples, `${i}`), `sample ${i} ${'abcdefgh'.repeat(i % 17)} ${randomBytes(8).toString('hex')}\n`.repeat(20));
+    spawnSync('zstd', ['-q', '--train', '-r', samples, '-o', join(dir, 'dict'), '--maxdict=4096']);
+    const dictId = fs.readFileSync(join(dir, 'dict')).readUInt32LE(4);
+    const withDictionary = zstd(tar, '-D', join(dir, 'dict'));
+    const cases: Array<[string, Buffer, RegExp]> = [
+      ['a wrong content checksum', badChecksum, /^layer Z: zstd frame 1 \(at byte 0 of the compressed layer\), after .*: corrupt or truncated archive: zstd: .*checksum/i],
+      ['garbage after two frames', garbage, new RegExp(`^layer Z: zstd frame 3 \\(at byte ${two.length} of the compressed layer\\), after .*: corrupt or truncated archive: zstd: Unknown frame descriptor`)],
+      ['a frame that needs a dictionary', withDictionary, new RegExp(`^layer Z: zstd frame 1 \\(at byte 0 of the compressed layer\\), after .*: corrupt or truncated archive: zstd: .*\\(the frame was compressed with dictionary ${dictId}; a layer cannot name one\\)`)],
+      ['a frame cut short', whole.subarray(0, whole.length - 100), /^layer Z: zstd frame 1 \(at byte 0 of the compressed layer\), after .*: corrupt or truncated archive: zstd: the stream ends inside a frame \(truncated\)/],
+    ];
+    for (const [what, blob, message] of cases) {
+      expect(zstdCommand(blob).ok, `zstd -t on ${what}`).toBe(false);
+      for (const r of await openBoth(blob)) {
+        expect(r.status, what).toBe('rejected');
+        expect(((r as PromiseRejectedResult).reason as Error).message, what).toMatch(message);
+      }
+    }
+  });
 });

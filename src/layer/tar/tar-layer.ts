@@ -5,7 +5,7 @@ import { checkTarLayerOptions } from './layer-options.js';
 import { HashingStream } from '../../tar/hashing-stream.js';
 import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js';
 import { walkHeaders } from '../../tar/header-walk.js';
-import { keepExactXattrs, RAW_XATTRS, type PaxHeaderSeen } from '../../tar/pax-xattrs.js';
+import { checkPaxHeaders, RAW_XATTRS, type PaxHeaderSeen } from '../../tar/pax-xattrs.js';
 import { paxHeaderFault } from '../../tar/pax-records.js';
 import { createHash } from 'node:crypto';
 import { readSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { IndexedLayer } from '../indexed-layer.js';
 import { LayerBuilder, LayerError } from '../layer-builder.js';
 import { ByteLimit, decompressor, detectCompression, HandOff, type Compression } from '../../tar/decompress.js';
 import { TarLayerError } from './errors.js';
+import { ZstdStreamError, ZstdUnavailable } from '../../tar/zstd.js';
 import { layerPath, printable, utf8Name } from '../../tar/entry-name.js';
 import { makedev } from '../../util/device.js';
 
@@ -57,12 +58,6 @@ export interface TarLayerInfo {
   contentOnDisk: boolean;
   /** Bytes of file content in the layer's private spill file (0: none was made). */
   spilledBytes: number;
-  /**
-   * Extended attributes whose value was not valid UTF-8 and came out changed (each invalid
-   * byte as U+FFFD): empty unless tar-stream's internals differ from what pax-xattrs.ts
-   * patches, or a global PAX header carried the value (docs/layers.md).
-   */
-  lossyXattrs: Array<{ path: string; name: string }>;
 }
 
 /** A header as tar-stream 3 gives it (its published types lag behind: pax, devmajor, options). */
@@ -169,18 +164,34 @@ export class TarLayer extends IndexedLayer {
     const limit = new ByteLimit(maxBytes, () => new TarLayerError(name, `byte ${maxBytes}`, `uncompressed size exceeds the bound of ${maxBytes} bytes (maxBytes)`));
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
-    // xattr values as bytes (pax-xattrs.ts; without it they are reported lossy), and malformed
-    // PAX records refused before tar-stream half applies them (pax-records.ts).
-    keepExactXattrs(extract, (body, pax) => {
-      const fault = paxHeaderFault(body);
-      if (fault !== undefined) throw malformedPax(name, pax, fault);
-    });
+    // Malformed PAX records refused before tar-stream half applies them (pax-records.ts), and
+    // xattr values kept as bytes (pax-xattrs.ts). A tar-stream where this cannot be done is
+    // refused: its PAX headers would apply unchecked.
+    try {
+      checkPaxHeaders(extract, (body, pax) => {
+        const fault = paxHeaderFault(body, pax.global);
+        if (fault !== undefined) throw malformedPax(name, pax, fault);
+      });
+    } catch (e) {
+      input.destroy();
+      await hashAside?.stop();
+      throw new TarLayerError(name, '(start of archive)', (e as Error).message);
+    }
     const rawCount = new ByteLimit(); // counts what this pass reads (the worker hashes it)
     const tarHash = new HashingStream();
+    let decoder: ReturnType<typeof decompressor>;
+    try {
+      decoder = decompressor(compression);
+    } catch (e) {
+      if (!(e instanceof ZstdUnavailable)) throw e;
+      input.destroy();
+      await hashAside?.stop();
+      throw new TarLayerError(name, '(start of archive)', `a zstd layer, and ${e.message}`);
+    }
     // An uncompressed layer's digest is its diff_id: hash it once.
     const stages = compression === 'none'
       ? [input, hashAside ? rawCount : rawHash, limit, extract]
-      : [input, hashAside ? rawCount : rawHash, decompressor(compression), new HandOff(), limit, tarHash, extract];
+      : [input, hashAside ? rawCount : rawHash, decoder, new HandOff(), limit, tarHash, extract];
     // Settles with the error that stopped the pipeline, if any (the extract is ended with it).
     const ended = pipeline(stages as unknown as [Readable, ...Transform[]]).then(() => undefined, (e: unknown) => {
       extract.destroy(e as Error);
@@ -218,7 +229,6 @@ export class TarLayer extends IndexedLayer {
         entryCount: index.count,
         contentOnDisk: onDisk,
         spilledBytes: store?.spilledBytes ?? 0,
-        lossyXattrs: index.lossyXattrs,
       };
       return new TarLayer(name, built, info, owned, file);
     } catch (e) {
@@ -238,7 +248,7 @@ export class TarLayer extends IndexedLayer {
       unchangedSinceOpen(w.file, w.name, raw);
       const info: TarLayerInfo = {
         compression: 'none', digest: raw.digest, diffId: raw.digest, compressedSize: raw.bytes, size: raw.bytes,
-        entryCount: walk.count, contentOnDisk: true, spilledBytes: 0, lossyXattrs: walk.lossyXattrs,
+        entryCount: walk.count, contentOnDisk: true, spilledBytes: 0,
       };
       return new TarLayer(w.name, built, info, [w.file], w.file);
     } catch (e) {
@@ -290,12 +300,10 @@ async function fileDigest(name: string, aside: ReturnType<typeof hashFileInWorke
 /** A layer's entries as a pass reads them, their number bounded by maxEntries. */
 class EntryIndex {
   readonly builder: LayerBuilder;
-  /** xattrs whose values could not be kept exact (pax-xattrs.ts). */
-  readonly lossyXattrs: TarLayerInfo['lossyXattrs'] = [];
   count = 0;
 
   constructor(private readonly name: string, private readonly maxEntries: number) {
-    this.builder = new LayerBuilder(name);
+    this.builder = new LayerBuilder(name, { ordered: true });
   }
 
   /** Counts the next entry, refusing one past maxEntries (before its content is read). */
@@ -305,7 +313,7 @@ class EntryIndex {
   }
 
   add(h: TarHeader, data: Buffer | ContentRef): void {
-    addEntry(this.builder, this.name, h, data, this.lossyXattrs);
+    addEntry(this.builder, this.name, h, data);
   }
 
   /** An entry whose content stays in the uncompressed tar `file`: where it starts, and its size. */
@@ -367,17 +375,25 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
     if (e instanceof LayerError) throw e;
     const cause = streamError ?? e;
     if (cause instanceof LayerError) throw cause;
-    throw new TarLayerError(name, `after ${last()} (byte ${ctx.limit.bytes} of the uncompressed tar)`, `corrupt or truncated archive: ${(cause as Error).message}`);
+    throw new TarLayerError(name, where(cause, `after ${last()} (byte ${ctx.limit.bytes} of the uncompressed tar)`), `corrupt or truncated archive: ${(cause as Error).message}`);
   }
   if (streamError) {
     ctx.input.destroy();
     if (streamError instanceof LayerError) throw streamError;
-    throw new TarLayerError(name, `after ${last()}`, `corrupt or truncated archive: ${(streamError as Error).message}`);
+    throw new TarLayerError(name, where(streamError, `after ${last()}`), `corrupt or truncated archive: ${(streamError as Error).message}`);
   }
   return index;
 }
 
-function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer | ContentRef, lossy: TarLayerInfo['lossyXattrs']): void {
+/**
+ * Where a pass failed: a zstd stream names its frame and compressed offset (its decoder runs
+ * ahead of the tar parse by up to an output chunk, so "after" the last entry read says little).
+ */
+function where(cause: unknown, inTar: string): string {
+  return cause instanceof ZstdStreamError ? `${cause.where}, ${inTar}` : inTar;
+}
+
+function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buffer | ContentRef): void {
   const rawName = h.pax?.path ?? utf8Name(h.name);
   if (rawName === undefined || rawName.includes('\uFFFD')) throw new TarLayerError(layer, printable(h.name), 'name is not valid UTF-8');
   // GNU tar substitutes "." for an empty name, which would make the entry the root.
@@ -391,11 +407,14 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
     builder.addHardLink(path, target.path);
     return;
   }
-  const type = h.type !== undefined ? TYPES[h.type] : undefined;
-  if (!type) throw new TarLayerError(layer, rawName, `unsupported entry type ${h.type}`);
+  const type = h.type ? TYPES[h.type] : undefined;
+  // tar-stream gives no type for typeflags it does not know: GNU's old sparse files ('S'),
+  // volume labels ('V'), multi-volume continuations ('M'), vendor types.
+  if (!type) throw new TarLayerError(layer, rawName, h.type ? `unsupported entry type ${h.type}` : 'unsupported entry type (a typeflag tar-stream does not know: a GNU sparse file, volume label or multi-volume part, or a vendor type)');
   const spec: EntrySpec = { type, mode: (h.mode ?? 0) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, mtimeMs: h.mtime?.getTime() ?? 0 };
   // Most entries of most layers have no PAX records: nothing more to read then.
   if (h.pax) {
+    if (Object.keys(h.pax).some((k) => k.startsWith('GNU.sparse.'))) throw sparseFile(layer, rawName, h.pax);
     const value = (key: 'uid' | 'gid' | 'mtime' | 'atime'): number | undefined => paxNumber(layer, rawName, h.pax!, key);
     const atime = value('atime');
     const mtime = value('mtime');
@@ -403,11 +422,18 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
     spec.gid = value('gid') ?? spec.gid;
     if (mtime !== undefined) spec.mtimeMs = mtime * 1000;
     if (atime !== undefined) spec.atimeMs = atime * 1000;
-    const xattrs = xattrsOf(layer, rawName, h.pax, (xattr) => lossy.push({ path, name: xattr }));
+    const xattrs = xattrsOf(layer, rawName, h.pax);
     if (xattrs) spec.xattrs = xattrs;
   }
+  // A base-256 ustar mtime can be beyond any Date too.
+  if (!Number.isFinite(spec.mtimeMs)) throw new TarLayerError(layer, rawName, 'mtime out of range (beyond what a Date holds)');
   if (type === 'file') spec.content = data;
-  if (type === 'symlink') spec.linkTarget = h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '';
+  if (type === 'symlink') {
+    const target = h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '';
+    // A PAX linkpath can carry a NUL; symlink(2) would end the target there.
+    if (target.includes('\0')) throw new TarLayerError(layer, rawName, 'symlink target contains a NUL byte');
+    spec.linkTarget = target;
+  }
   if (type === 'char' || type === 'block') spec.rdev = makedev(h.devmajor ?? 0, h.devminor ?? 0);
   builder.add(path, spec);
 }
@@ -415,33 +441,42 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
 /** PAX ids: decimal, 0..2^32-1 (GNU tar: "invalid uid=", "out of range 0..4294967295"). Times: decimal seconds with an optional fraction. */
 const PAX_NUMBER = { uid: /^[0-9]{1,10}$/, gid: /^[0-9]{1,10}$/, mtime: /^-?[0-9]{1,20}(\.[0-9]{1,20})?$/, atime: /^-?[0-9]{1,20}(\.[0-9]{1,20})?$/ };
 
+/** Seconds either side of 1970 a Date holds (ECMA-262 "Time Values and Time Range": 8.64e15 ms). */
+const MAX_SECONDS = 8.64e12;
+
 /**
  * A numeric PAX record's value, or undefined when the record is absent. One that is not a
  * number (`uid=abc`, an empty `gid=`, `mtime=12x`) or out of range was turned into NaN and
- * stored: refused instead, as GNU tar refuses ids ("Malformed extended header").
+ * stored: refused instead, as GNU tar refuses ids ("Malformed extended header"). A time beyond
+ * what a Date holds (`mtime=99999999999999999999`) showed as an Invalid Date: refused, as GNU
+ * tar refuses a time beyond its time_t ("out of range", exit status 2).
  */
 function paxNumber(layer: string, entry: string, pax: Readonly<Record<string, string>>, key: keyof typeof PAX_NUMBER): number | undefined {
   const raw = pax[key];
   if (raw === undefined) return undefined;
   const n = Number(raw);
   const id = key === 'uid' || key === 'gid';
-  if (!PAX_NUMBER[key].test(raw) || !Number.isFinite(n) || (id && n > 0xffffffff)) throw new TarLayerError(layer, entry, `malformed PAX record: invalid ${key}=${JSON.stringify(raw).slice(1, -1).slice(0, 40)}`);
+  const shown = JSON.stringify(raw).slice(1, -1).slice(0, 40);
+  if (!PAX_NUMBER[key].test(raw) || !Number.isFinite(n) || (id && n > 0xffffffff)) throw new TarLayerError(layer, entry, `malformed PAX record: invalid ${key}=${shown}`);
+  if (!id && Math.abs(n) > MAX_SECONDS) throw new TarLayerError(layer, entry, `malformed PAX record: ${key}=${shown} out of range (a Date holds ±${MAX_SECONDS} seconds)`);
   return n;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** xattrs from PAX records: `SCHILY.xattr.<name>` (GNU tar, Docker) and base64 `LIBARCHIVE.xattr.<name>` (its name %-encoded). */
-function xattrsOf(layer: string, entry: string, pax: Record<string, string> | null | undefined, onLossy: (name: string) => void): Record<string, Buffer> | undefined {
+function xattrsOf(layer: string, entry: string, pax: Record<string, string> | null | undefined): Record<string, Buffer> | undefined {
   if (!pax) return undefined;
   const exact = (pax as { [RAW_XATTRS]?: Map<string, Buffer> })[RAW_XATTRS];
   const out: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(pax)) {
     if (k.startsWith('SCHILY.xattr.')) {
       const name = k.slice('SCHILY.xattr.'.length);
+      if (name === '') throw new TarLayerError(layer, entry, 'malformed PAX record: an xattr with an empty name (setxattr refuses it)');
+      // Every SCHILY record of the entry's own PAX header is kept as bytes (pax-xattrs.ts).
       const bytes = exact?.get(name);
-      out[name] = bytes ?? Buffer.from(v, 'utf8');
-      if (!bytes && v.includes('\uFFFD')) onLossy(name);
+      if (!bytes) throw new TarLayerError(layer, entry, `the value of xattr ${name} was not kept as bytes (pax-xattrs.ts)`);
+      out[name] = bytes;
     } else if (k.startsWith('LIBARCHIVE.xattr.')) {
       // Buffer.from(v, 'base64') skips characters that are not base64, and decodeURIComponent
       // throws on a bad escape: either would be a silently different or an untyped failure.
@@ -451,6 +486,7 @@ function xattrsOf(layer: string, entry: string, pax: Record<string, string> | nu
       } catch {
         throw new TarLayerError(layer, entry, `malformed PAX record: ${k.slice(0, 80)} is not a valid %-encoded name`);
       }
+      if (name === '') throw new TarLayerError(layer, entry, 'malformed PAX record: an xattr with an empty name (setxattr refuses it)');
       if (!BASE64.test(v) || v.length % 4 === 1) throw new TarLayerError(layer, entry, `malformed PAX record: ${k.slice(0, 80)} is not base64`);
       out[name] = Buffer.from(v, 'base64');
     }
@@ -458,10 +494,23 @@ function xattrsOf(layer: string, entry: string, pax: Record<string, string> | nu
   return out;
 }
 
+/**
+ * A GNU sparse file in PAX form (GNU tar `--sparse-version` 0.0, 0.1 or 1.0; bsdtar writes
+ * 1.0 by default for a file with holes). tar-stream reads none of them: a 1.0 file came out
+ * as `GNUSparseFile.0/<name>` holding the sparse map and the data segments, not the file.
+ * Refused, naming the file as the archive means it; extracted, or re-archived without `-S`,
+ * such a layer reads (GNU tar, Go's archive/tar and so containerd expand it).
+ */
+function sparseFile(layer: string, entry: string, pax: Record<string, string>): TarLayerError {
+  const version = pax['GNU.sparse.major'] !== undefined ? `${pax['GNU.sparse.major']}.${pax['GNU.sparse.minor'] ?? '?'}` : pax['GNU.sparse.map'] !== undefined ? '0.1' : '0.0';
+  const name = pax['GNU.sparse.name'] ?? entry;
+  return new TarLayerError(layer, name, `a GNU sparse file (PAX GNU.sparse.* records, format ${version}): sparse files are not supported; re-create the layer with the file stored whole (GNU tar without -S)`);
+}
+
 /** A PAX header GNU tar would refuse: named by its own ustar name and offset (the entry it is for may be the name it fails to give). */
 function malformedPax(layer: string, pax: PaxHeaderSeen, fault: string): TarLayerError {
-  const kind = pax.global ? 'global PAX header' : 'PAX header';
-  return new TarLayerError(layer, `${printable(pax.name)} (${kind} at byte ${pax.byteOffset - 512}, for the entry after it)`, `malformed PAX extended header: ${fault}`);
+  const which = pax.global ? `global PAX header at byte ${pax.byteOffset - 512}` : `PAX header at byte ${pax.byteOffset - 512}, for the entry after it`;
+  return new TarLayerError(layer, `${printable(pax.name)} (${which})`, `malformed PAX extended header: ${fault}`);
 }
 
 const EMPTY = Buffer.alloc(0);
