@@ -2,7 +2,9 @@ import { ContentStore } from './content-store.js';
 import { HashingStream } from './hashing-stream.js';
 import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js';
 import { walkHeaders } from './header-walk.js';
-import { checkPaxHeaders, RAW_XATTRS, type PaxHeaderSeen } from './pax-xattrs.js';
+import { RAW_XATTRS } from './pax-xattrs.js';
+import { checkExtract, extractChecksWork, type PaxHeaderSeen } from './extract-checks.js';
+import { headerOnlySizeFault } from './header-fields.js';
 import { paxHeaderFault } from './pax-records.js';
 import { createHash } from 'node:crypto';
 import { read, readSync } from 'node:fs';
@@ -124,6 +126,11 @@ export class TarLayer extends IndexedLayer {
   }
 
   private static async read(source: string | Buffer | Readable, file: ContentFile | undefined, name: string, options: TarLayerOptions, owned: ContentFile[]): Promise<TarLayer> {
+    // tar-stream's Extract must run the checks (extract-checks.ts) before any layer is read,
+    // by the header walk too: both paths must give the same result.
+    await extractChecksWork().catch((e: unknown) => {
+      throw new TarLayerError(name, '(start of archive)', (e as Error).message);
+    });
     const maxBytes = options.maxBytes ?? 4 * 2 ** 30;
     const maxEntries = options.maxEntries ?? 1_000_000;
     const fileSize = file?.size ?? 0;
@@ -156,13 +163,16 @@ export class TarLayer extends IndexedLayer {
     const limit = new ByteLimit(maxBytes, () => new TarLayerError(name, `byte ${maxBytes}`, `uncompressed size exceeds the bound of ${maxBytes} bytes (maxBytes)`));
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
-    // Malformed PAX records refused before tar-stream half applies them (pax-records.ts), and
-    // xattr values kept as bytes (pax-xattrs.ts). A tar-stream where this cannot be done is
-    // refused: its PAX headers would apply unchecked.
+    // Malformed numeric fields and PAX records refused before tar-stream reads them, xattr
+    // values kept as bytes, hard links read as header-only (extract-checks.ts). A tar-stream
+    // where this cannot be done is refused: its headers would apply unchecked.
     try {
-      checkPaxHeaders(extract, (body, pax) => {
-        const fault = paxHeaderFault(body, pax.global);
-        if (fault !== undefined) throw malformedPax(name, pax, fault);
+      checkExtract(extract, {
+        paxHeader(body, pax) {
+          const fault = paxHeaderFault(body, pax.global);
+          if (fault !== undefined) throw malformedPax(name, pax, fault);
+        },
+        refuse: (entry, at, fault) => malformedHeader(name, entry, at, fault),
       });
     } catch (e) {
       input.destroy();
@@ -372,6 +382,8 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
   const where = layerPath(rawName);
   if ('refused' in where) throw new TarLayerError(layer, rawName, where.refused);
   const path = where.path;
+  const sizeFault = headerOnlySizeFault(h.type, h.size, h.pax?.size);
+  if (sizeFault !== undefined) throw new TarLayerError(layer, rawName, sizeFault);
   if (h.type === 'link') {
     const target = layerPath(h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '');
     if ('refused' in target) throw new TarLayerError(layer, rawName, `hard link target: ${target.refused}`);
@@ -478,6 +490,11 @@ function sparseFile(layer: string, entry: string, pax: Record<string, string>): 
   const version = pax['GNU.sparse.major'] !== undefined ? `${pax['GNU.sparse.major']}.${pax['GNU.sparse.minor'] ?? '?'}` : pax['GNU.sparse.map'] !== undefined ? '0.1' : '0.0';
   const name = pax['GNU.sparse.name'] ?? entry;
   return new TarLayerError(layer, name, `a GNU sparse file (PAX GNU.sparse.* records, format ${version}): sparse files are not supported; re-create the layer with the file stored whole (GNU tar without -S)`);
+}
+
+/** A header GNU tar and Go would not read alike (header-fields.ts): named by its ustar name and offset. */
+function malformedHeader(layer: string, entry: string, at: number, fault: string): TarLayerError {
+  return new TarLayerError(layer, `${printable(entry)} (header at byte ${at})`, `malformed tar header: ${fault}`);
 }
 
 /** A PAX header GNU tar would refuse: named by its own ustar name and offset (the entry it is for may be the name it fails to give). */
