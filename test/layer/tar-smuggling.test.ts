@@ -145,6 +145,26 @@ describe('numeric header fields: only the forms GNU tar and Go read alike', () =
   }
 });
 
+describe('base-256 mtimes', () => {
+  const withMtime = (seconds: bigint) => {
+    const field = Buffer.alloc(12);
+    field[0] = 0x80;
+    for (let i = 11, n = seconds; i > 0; i--, n >>= 8n) field[i] = Number(n & 0xffn);
+    return Buffer.concat([header({ name: 'f', fields: { 136: field } }), END]);
+  };
+
+  it('one a 64-bit time_t holds is read, clamped to ext4\'s range as GNU tar -x leaves it on ext4', async () => {
+    for (const r of await bothWays(withMtime(10n ** 11n))) {
+      expect(new Date((r as PromiseFulfilledResult<TarLayer>).value.entries.get('/f')!.mtimeMs).toISOString()).toBe('2446-05-10T22:38:55.000Z');
+    }
+  });
+
+  it('one beyond what a Date holds is refused: tar-stream gives an Invalid Date, its seconds lost (GNU tar reads it)', async () => {
+    expect(gnuList(fresh('tools'), withMtime(10n ** 13n)).ok).toBe(true);
+    await refusedBothWays(withMtime(10n ** 13n), /^layer L: f: a base-256 mtime beyond what a Date holds/);
+  });
+});
+
 describe('a GNU long name and a PAX path for one entry', () => {
   const cases: Array<[string, Buffer[], RegExp]> = [
     ['L then x', [longName('fromL'), pax([['path', 'fromPAX']]), file('f', 'F')], /GNU long name "fromL" and a PAX path "fromPAX"/],

@@ -18,8 +18,9 @@ import { IndexedLayer } from '../indexed-layer.js';
 import { LayerBuilder, LayerError } from '../layer-builder.js';
 import { ByteLimit, decompressor, detectCompression, HandOff, type Compression } from './decompress.js';
 import { TarLayerError } from './errors.js';
-import { layerPath, printable, utf8Name } from './entry-name.js';
+import { layerPath, PATH_MAX, printable, utf8Name } from './entry-name.js';
 import { makedev } from '../device.js';
+import { EXT4_TIME_MAX, EXT4_TIME_MIN } from '../../overlay/file-times.js';
 
 export interface TarLayerOptions {
   /** A label for reports and errors; the file name or `tar` by default. */
@@ -384,8 +385,14 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
   const path = where.path;
   const sizeFault = headerOnlySizeFault(h.type, h.size, h.pax?.size);
   if (sizeFault !== undefined) throw new TarLayerError(layer, rawName, sizeFault);
+  const linkTarget = h.type === 'link' || h.type === 'symlink' ? h.pax?.linkpath ?? utf8Name(h.linkname ?? '') : '';
+  if (linkTarget === undefined) throw new TarLayerError(layer, rawName, `${h.type === 'link' ? 'hard link' : 'symlink'} target ${printable(h.linkname ?? '')} is not valid UTF-8`);
+  // symlink(2) and link(2) take a target of at most PATH_MAX - 1 bytes (ENAMETOOLONG).
+  if (linkTarget.length > PATH_MAX / 3 && Buffer.byteLength(linkTarget) >= PATH_MAX) throw new TarLayerError(layer, rawName, `${h.type === 'link' ? 'hard link' : 'symlink'} target of ${Buffer.byteLength(linkTarget)} bytes, longer than PATH_MAX - 1 (${PATH_MAX - 1}): no Linux file has it (ENAMETOOLONG)`);
   if (h.type === 'link') {
-    const target = layerPath(h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '');
+    // layerPath would read an empty target as the root.
+    if (linkTarget === '') throw new TarLayerError(layer, rawName, 'hard link with an empty target');
+    const target = layerPath(linkTarget);
     if ('refused' in target) throw new TarLayerError(layer, rawName, `hard link target: ${target.refused}`);
     builder.addHardLink(path, target.path);
     return;
@@ -399,25 +406,25 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
   const value = (key: 'uid' | 'gid' | 'mtime' | 'atime'): number | undefined => paxNumber(layer, rawName, pax, key);
   const atime = value('atime');
   const mtime = value('mtime');
-  const mtimeMs = mtime !== undefined ? mtime * 1000 : (h.mtime?.getTime() ?? 0);
-  // A base-256 ustar mtime can be beyond any Date too.
-  if (!Number.isFinite(mtimeMs)) throw new TarLayerError(layer, rawName, 'mtime out of range (beyond what a Date holds)');
+  const ustarMs = h.mtime?.getTime() ?? 0;
+  // A base-256 ustar mtime beyond a Date's range (year 275760) is NaN by now: its seconds are lost.
+  if (mtime === undefined && !Number.isFinite(ustarMs)) throw new TarLayerError(layer, rawName, 'a base-256 mtime beyond what a Date holds (±8.64e12 s), which layerfs cannot read from a ustar field');
+  const mtimeMs = mtime !== undefined ? storedMs(mtime) : storedMs(ustarMs / 1000);
   const spec: EntrySpec = {
     type,
     mode: (h.mode ?? 0) & 0o7777,
     uid: value('uid') ?? h.uid ?? 0,
     gid: value('gid') ?? h.gid ?? 0,
     mtimeMs,
-    ...(atime !== undefined ? { atimeMs: atime * 1000 } : {}),
+    ...(atime !== undefined ? { atimeMs: storedMs(atime) } : {}),
   };
   const xattrs = xattrsOf(layer, rawName, h.pax);
   if (xattrs) spec.xattrs = xattrs;
   if (type === 'file') spec.content = data;
   if (type === 'symlink') {
-    const target = h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '';
     // A PAX linkpath can carry a NUL; symlink(2) would end the target there.
-    if (target.includes('\0')) throw new TarLayerError(layer, rawName, 'symlink target contains a NUL byte');
-    spec.linkTarget = target;
+    if (linkTarget.includes('\0')) throw new TarLayerError(layer, rawName, 'symlink target contains a NUL byte');
+    spec.linkTarget = linkTarget;
   }
   if (type === 'char' || type === 'block') spec.rdev = makedev(h.devmajor ?? 0, h.devminor ?? 0);
   builder.add(path, spec);
@@ -426,15 +433,24 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
 /** PAX ids: decimal, 0..2^32-1 (GNU tar: "invalid uid=", "out of range 0..4294967295"). Times: decimal seconds with an optional fraction. */
 const PAX_NUMBER = { uid: /^[0-9]{1,10}$/, gid: /^[0-9]{1,10}$/, mtime: /^-?[0-9]{1,20}(\.[0-9]{1,20})?$/, atime: /^-?[0-9]{1,20}(\.[0-9]{1,20})?$/ };
 
-/** Seconds either side of 1970 a Date holds (ECMA-262 "Time Values and Time Range": 8.64e15 ms). */
-const MAX_SECONDS = 8.64e12;
+/**
+ * A time as the rest of layerfs stores one (docs/semantics.md rule 19, file-times.ts): clamped
+ * to what ext4 with 256-byte inodes holds, as GNU tar or umoci extracting the layer there would
+ * leave it (mtime=10000000000000 reads as 2446-05-10T22:38:55Z). Milliseconds.
+ */
+function storedMs(seconds: number): number {
+  return Math.min(Math.max(seconds, EXT4_TIME_MIN), EXT4_TIME_MAX) * 1000;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 /**
  * A numeric PAX record's value, or undefined when the record is absent. One that is not a
  * number (`uid=abc`, an empty `gid=`, `mtime=12x`) or out of range was turned into NaN and
- * stored: refused instead, as GNU tar refuses ids ("Malformed extended header"). A time beyond
- * what a Date holds (`mtime=99999999999999999999`) showed as an Invalid Date: refused, as GNU
- * tar refuses a time beyond its time_t ("out of range", exit status 2).
+ * stored: refused instead, as GNU tar refuses ids ("Malformed extended header"). A time is
+ * refused beyond what a 64-bit time_t holds (`mtime=99999999999999999999`), as GNU tar refuses
+ * it ("out of range", exit status 2); within, it is stored clamped (storedMs).
  */
 function paxNumber(layer: string, entry: string, pax: Readonly<Record<string, string>>, key: keyof typeof PAX_NUMBER): number | undefined {
   const raw = pax[key];
@@ -443,7 +459,10 @@ function paxNumber(layer: string, entry: string, pax: Readonly<Record<string, st
   const id = key === 'uid' || key === 'gid';
   const shown = JSON.stringify(raw).slice(1, -1).slice(0, 40);
   if (!PAX_NUMBER[key].test(raw) || !Number.isFinite(n) || (id && n > 0xffffffff)) throw new TarLayerError(layer, entry, `malformed PAX record: invalid ${key}=${shown}`);
-  if (!id && Math.abs(n) > MAX_SECONDS) throw new TarLayerError(layer, entry, `malformed PAX record: ${key}=${shown} out of range (a Date holds ±${MAX_SECONDS} seconds)`);
+  if (!id) {
+    const whole = BigInt(raw.split('.')[0]!);
+    if (whole < INT64_MIN || whole > INT64_MAX) throw new TarLayerError(layer, entry, `malformed PAX record: ${key}=${shown} out of range (beyond what a 64-bit time_t holds)`);
+  }
   return n;
 }
 
@@ -476,8 +495,19 @@ function xattrsOf(layer: string, entry: string, pax: Record<string, string> | nu
       out[name] = Buffer.from(v, 'base64');
     }
   }
+  for (const [name, value] of Object.entries(out)) {
+    // A SCHILY name with a NUL is refused with its record (pax-records.ts); a %00 decodes to one.
+    if (name.includes('\0')) throw new TarLayerError(layer, entry, `malformed PAX record: xattr name ${JSON.stringify(name.slice(0, 80)).slice(1, -1)} contains a NUL byte (setxattr would end the name there)`);
+    const bytes = Buffer.byteLength(name);
+    if (bytes > XATTR_NAME_MAX) throw new TarLayerError(layer, entry, `an xattr name of ${bytes} bytes, longer than XATTR_NAME_MAX (${XATTR_NAME_MAX}): setxattr refuses it (ERANGE)`);
+    if (value.length > XATTR_SIZE_MAX) throw new TarLayerError(layer, entry, `the value of xattr ${name.slice(0, 80)} is ${value.length} bytes, more than XATTR_SIZE_MAX (${XATTR_SIZE_MAX}): setxattr refuses it (E2BIG)`);
+  }
   return out;
 }
+
+/** setxattr(2) limits (include/uapi/linux/limits.h): a name of at most 255 bytes, a value of at most 64 KiB. */
+const XATTR_NAME_MAX = 255;
+const XATTR_SIZE_MAX = 65536;
 
 /**
  * A GNU sparse file in PAX form (GNU tar `--sparse-version` 0.0, 0.1 or 1.0; bsdtar writes
