@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -187,3 +188,29 @@ describe('a GNU long name and a PAX path for one entry', () => {
   });
 });
 
+
+describe('a regular-file typeflag on a name ending in "/"', () => {
+  const kind = (o: ToolOutcome, dir: string, name: string) => (fs.lstatSync(join(dir, name), { throwIfNoEntry: false })?.isDirectory() ? 'directory' : o.ok ? 'file' : 'failed');
+  for (const type of ['0', '\0']) {
+    const flag = type === '0' ? '0' : 'NUL';
+    it(`with a size (typeflag ${flag}): GNU tar -t skips the bytes, -x reads them as headers; refused (layerfs read a file holding them)`, async () => {
+      const tar = Buffer.concat([file('a', 'A'), header({ name: 'd/', type, size: inner }), smuggled, file('b', 'B'), END]);
+      const t = tools(tar);
+      expect(t.list.paths).not.toContain('etc/smuggled');
+      expect(t.extract.paths).toContain('etc/smuggled');
+      await refusedBothWays(tar, new RegExp(`^layer L: d/ \\(header at byte 1024\\): malformed tar header: a regular file \\(typeflag ${flag}\\) named like a directory`));
+    });
+
+    it(`without a size (typeflag ${flag}): GNU tar reads a directory, Go ${type === '0' ? 'a file' : 'a directory'}, tar-stream a file: refused`, async () => {
+      const tar = Buffer.concat([header({ name: 'd/', type }), file('b', 'B'), END]);
+      const gnu = fs.mkdtempSync(join(fresh('tools'), 'gnu-'));
+      expect(spawnSync('tar', ['-xf', '-', '-C', gnu], { input: tar }).status).toBe(0);
+      expect(fs.statSync(join(gnu, 'd')).isDirectory()).toBe(true);
+      const dir = fresh('tools');
+      const u = umociUnpack(dir, tar);
+      expect(u.ok).toBe(true);
+      expect(kind(u, join(dir, fs.readdirSync(dir)[0]!, 'bundle', 'rootfs'), 'd')).toBe(type === '0' ? 'file' : 'directory');
+      await refusedBothWays(tar, /named like a directory/);
+    });
+  }
+});

@@ -131,7 +131,7 @@ function plainFields(b: Uint8Array): boolean {
  * archive or refuses for its checksum is left to it.
  */
 export function headerFieldFault(block: Uint8Array): string | undefined {
-  if (plainFields(block)) return undefined;
+  if (plainFields(block)) return fileNamedAsDirectoryFault(block);
   for (const [name, offset, length] of FIELDS) {
     const fault = name === 'chksum' && block[offset]! & 0x80 ? 'a base-256 checksum (GNU tar reads the checksum as octal only)' : fieldFault(block, offset, length, name === 'mtime');
     if (fault === undefined) continue;
@@ -143,7 +143,30 @@ export function headerFieldFault(block: Uint8Array): string | undefined {
     if (sum === 8 * SPACE || (recorded >= 0 ? recorded : tarStreamChecksum(block)) !== sum) return undefined;
     return `malformed ${name} field "${shown(block, offset, length)}": ${fault}`;
   }
-  return undefined;
+  return fileNamedAsDirectoryFault(block);
+}
+
+/**
+ * A regular-file typeflag (`0` or NUL) on a name ending in `/`. The old-tar convention makes it
+ * a directory, but the readers apply it differently: GNU tar reads a directory for both; Go's
+ * archive/tar for NUL only (a file for `0`); tar-stream never (it takes the type before it
+ * looks at the slash: a file, its size bytes of content). With a size, GNU tar -t also skips
+ * those bytes as data where GNU tar -x reads them as the next headers. No two agree for `0`,
+ * and tar-stream agrees with neither for NUL: refused. (Its numeric fields are known good.)
+ */
+function fileNamedAsDirectoryFault(block: Uint8Array): string | undefined {
+  const flag = block[156];
+  if (flag !== 0x30 && flag !== NUL) return undefined;
+  let end = 0;
+  while (end < 100 && block[end] !== NUL) end++;
+  // An empty name field with a ustar prefix makes tar-stream's name "<prefix>/".
+  const slash = end > 0 ? block[end - 1] === 0x2f : block[345] !== NUL && block[257] === 0x75;
+  if (!slash) return undefined;
+  // A block with a wrong checksum is tar-stream's to refuse.
+  const recorded = plainOctal(block, 148, 8);
+  if ((recorded >= 0 ? recorded : tarStreamChecksum(block)) !== checksum(block)) return undefined;
+  const readers = flag === NUL ? 'GNU tar and Go\'s archive/tar read a directory, tar-stream a file' : 'GNU tar reads a directory, Go\'s archive/tar and tar-stream a file';
+  return `a regular file (typeflag ${flag === NUL ? 'NUL' : '0'}) named like a directory ("${shown(block, 0, end)}"): ${readers}`;
 }
 
 /** The entry name in a header block (ustar name field, up to its NUL), as latin1, for messages. */
