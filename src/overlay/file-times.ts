@@ -1,4 +1,5 @@
 import { fail } from './errno.js';
+import { ext4TimeMs } from '../util/ext4-times.js';
 
 /**
  * The times utimes/lutimes store, from the seconds Node passes (libuv makes a timespec of
@@ -11,9 +12,5 @@ import { fail } from './errno.js';
  */
 export function storedTimeMs(seconds: number): number {
   if (!(seconds >= -(2 ** 63) && seconds < 2 ** 63)) fail('EINVAL', 'the time is outside what a 64-bit time_t holds');
-  return Math.min(Math.max(seconds, EXT4_TIME_MIN), EXT4_TIME_MAX) * 1000;
+  return ext4TimeMs(seconds);
 }
-
-/** ext4's s_time_min and s_time_max with 256-byte inodes (fs/ext4/super.c: EXT4_EXTRA_TIMESTAMP_MAX). */
-export const EXT4_TIME_MIN = -(2 ** 31);
-export const EXT4_TIME_MAX = 2 ** 34 - 1 - 2 ** 31;

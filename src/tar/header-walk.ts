@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { keepExactOn } from './pax-xattrs.js';
 import { paxHeaderFault } from './pax-records.js';
 import { decodePlainHeader } from './plain-header.js';
+import { HEADER_ONLY, headerFieldFault, longNameFault } from './header-fields.js';
 
 /**
  * Indexing an uncompressed tar on disk by reading only the blocks that hold headers.
@@ -19,9 +20,12 @@ import { decodePlainHeader } from './plain-header.js';
  *
  * It takes the well-formed case only. Anything else — a header tar-stream refuses, a record
  * or an entry that runs past the end of the file, a size that is not a whole number, a file
- * shorter than it was — makes it give up (`false`), and the caller runs the streaming
- * extract over the whole file: the errors and edge cases stay tar-stream's, and both paths
- * are checked to give the same index (test/layer/header-walk.test.ts).
+ * shorter than it was, a header the streaming extract's checks refuse (extract-checks.ts: a
+ * malformed numeric field or PAX header, a GNU long name disagreeing with the PAX path) —
+ * makes it give up (`false`), and the caller runs the streaming extract over the whole file:
+ * the errors and edge cases stay that pass's, and both paths are checked to give the same
+ * index (test/layer/header-walk.test.ts). Like that extract, it reads the bytes after a hard
+ * link's header as the next header, whatever its size says (GNU tar and Go do).
  */
 
 /** A header as tar-stream's Extract hands it on (type names, pax, byteOffset). */
@@ -120,6 +124,7 @@ export async function walkHeaders(fd: number, fileSize: number, onEntry: (header
     for (let at = 0, seen = 0; at < fileSize;) {
       if (++seen % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
       const block = bytes(at, 512);
+      if (headerFieldFault(block) !== undefined) return false;
       const header = decodePlainHeader(block) ?? codec.decode(block, 'latin1', false);
       at += 512;
       if (header === null) continue; // a zero block: tar-stream reads on
@@ -134,10 +139,11 @@ export async function walkHeaders(fd: number, fileSize: number, onEntry: (header
         if (type === 'gnu-long-path') longPath = codec.decodeLongPath(body, 'latin1');
         else if (type === 'gnu-long-link-path') longLinkPath = codec.decodeLongPath(body, 'latin1');
         else if (type === 'pax-header') {
-          // A global header's records are ignored, as checkPaxHeaders makes the extract ignore them.
+          // A global header's records are ignored, as checkExtract makes the extract ignore them.
           pax = codec.decodePax(body);
-          keepExactOn(pax, body); // byte-exact xattr values, as checkPaxHeaders gives the extract
+          keepExactOn(pax, body); // byte-exact xattr values, as checkExtract gives the extract
         }
+        if (longNameFault(longPath, longLinkPath, pax as Record<string, string> | null) !== undefined) return false;
         at += size + padding(size);
         if (at > fileSize) return false;
         continue;
@@ -160,11 +166,12 @@ export async function walkHeaders(fd: number, fileSize: number, onEntry: (header
         pax = null;
       }
       if (!Number.isSafeInteger(header.size) || header.size < 0) return false;
+      if (type === 'link') header.size = 0; // as checkExtract gives the extract
       handing = true;
       onEntry(header);
       handing = false;
-      // tar-stream skips no content for a directory, whatever its size says.
-      if (header.size > 0 && type !== 'directory') {
+      // No content follows a header-only entry, whatever its size says (header-fields.ts).
+      if (header.size > 0 && !HEADER_ONLY.has(type ?? '')) {
         at += header.size + padding(header.size);
         if (at > fileSize) return false;
         readAhead = header.size >= WINDOW / 4 ? AFTER_LARGE_FILE : WINDOW;

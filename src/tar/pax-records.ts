@@ -12,8 +12,10 @@
  * "missing equal sign". Two more, where GNU tar and tar-stream would read different keywords
  * from the same bytes: a record whose length cannot even cover `"<digits> k=\n"`, and a
  * keyword that begins with a blank (GNU tar skips extra blanks after the length, tar-stream
- * keeps them in the keyword). A NUL byte ends the records (both GNU tar and tar-stream read
- * nothing after it).
+ * keeps them in the keyword), and a keyword holding a NUL byte (`path\0x=`,
+ * `SCHILY.xattr.user.a\0b=`: GNU tar and Go read keywords as C strings and refuse it; tar-stream
+ * kept the NUL). A NUL byte where a record should start ends the records (both GNU tar and
+ * tar-stream read nothing after it).
  */
 
 /** One record: its keyword (UTF-8, as tar-stream decodes it), its value as bytes, and the byte it starts at. */
@@ -44,6 +46,8 @@ export function paxRecords(body: Uint8Array): { records: PaxRecord[] } | { fault
     const eq = bytes.indexOf(0x3d, digitsEnd + 1);
     if (eq < 0 || eq >= end - 1) return { fault: `record at byte ${at}: missing equal sign` };
     if (bytes[digitsEnd + 1] === 0x20) return { fault: `record at byte ${at}: keyword begins with a blank` };
+    // GNU tar and Go read a keyword as a C string (Go: "invalid PAX record"); tar-stream kept the NUL.
+    if (bytes.subarray(digitsEnd + 1, eq).includes(0)) return { fault: `record at byte ${at}: keyword contains a NUL byte` };
     records.push({ keyword: bytes.toString('utf8', digitsEnd + 1, eq), value: bytes.subarray(eq + 1, end - 1), at });
     at = end;
   }
@@ -51,10 +55,11 @@ export function paxRecords(body: Uint8Array): { records: PaxRecord[] } | { fault
 }
 
 /**
- * A `size` value as GNU tar and Go's archive/tar read it: decimal digits only (no sign, blank
- * or suffix), within range. tar-stream reads it with parseInt, so `0junk` or `+6` would
- * become a size the other tools never see, and the entry's content would be read as headers:
- * an archive could show layerfs entries that GNU tar and containerd do not (smuggling).
+ * A `size` value as GNU tar reads it: decimal digits only (no sign, blank or suffix), within
+ * range. tar-stream reads it with parseInt, so `0junk` became a size GNU tar and Go's
+ * archive/tar refuse, and the entry's content was read as headers: an archive could show
+ * layerfs entries that GNU tar and containerd do not (smuggling). `+6` GNU tar refuses and Go
+ * reads as 6 (strconv.ParseInt takes a sign): the tools disagree, so it is refused too.
  */
 const PAX_SIZE = /^[0-9]{1,19}$/;
 

@@ -7,10 +7,9 @@ import { paxRecords } from './pax-records.js';
  * length counting the whole record), so nothing in the format stops them carrying any byte.
  *
  * This module keeps them exact at the two points where tar-stream turns PAX bytes into text
- * and back: an extract's `_decodeLongHeader` and a pack's `_encodePax`. Both are private
- * methods of tar-stream 3. Reading needs the first: it is also where every PAX header is
- * checked before tar-stream applies it (pax-records.ts), so an extract without it is refused
- * (`checkPaxHeaders` throws). Writing without the second passes values as text, reported as
+ * and back: an extract's `_decodeLongHeader` (patched by extract-checks.ts, which calls
+ * `keepExactOn`; an extract without it is refused) and a pack's `_encodePax`. Both are private
+ * methods of tar-stream 3. Writing without the second passes values as text, reported as
  * lossy. Tests read and write binary values through GNU tar, so a change in tar-stream shows.
  */
 /** On a header's `pax` object (reading) or on a header given to pack (writing): exact xattr values. */
@@ -41,45 +40,6 @@ export function paxRecord(key: string, value: Buffer): Buffer {
 export function keepExactOn(pax: Record<string | symbol, unknown>, body: Buffer): void {
   const exact = paxXattrs(body);
   if (exact.size > 0) pax[RAW_XATTRS] = exact;
-}
-
-interface ExtractInternals {
-  _decodeLongHeader?: (body: Buffer) => void;
-  _header?: { type?: string; name?: string; byteOffset?: number } | null;
-  _pax?: Record<string | symbol, unknown> | null;
-  _paxGlobal?: Record<string, string> | null;
-}
-
-/** A PAX header (local or global) about to be decoded: its ustar name, and where its body starts. */
-export interface PaxHeaderSeen {
-  name: string;
-  byteOffset: number;
-  global: boolean;
-}
-
-/**
- * Makes `onPaxHeader` see each PAX header's raw body (local or global) before tar-stream
- * decodes and applies it (TarLayer refuses malformed records there, pax-records.ts; what it
- * throws ends the extract with that error), and the extract keep exact xattr values on
- * `header.pax[RAW_XATTRS]`. Throws when this tar-stream's Extract has no `_decodeLongHeader`
- * to patch: the headers could not be checked, and an unchecked PAX `size` can smuggle
- * entries, so nothing is read that way.
- */
-export function checkPaxHeaders(extract: object, onPaxHeader: (body: Buffer, header: PaxHeaderSeen) => void): void {
-  const x = extract as ExtractInternals;
-  const decode = x._decodeLongHeader;
-  if (typeof decode !== 'function') throw new Error('this tar-stream\'s Extract has no _decodeLongHeader (tar-stream 3 has it): PAX headers cannot be checked before they apply, so no layer is read with it');
-  x._decodeLongHeader = function (this: ExtractInternals, body: Buffer) {
-    const type = this._header?.type;
-    if (type === 'pax-header' || type === 'pax-global-header') {
-      onPaxHeader(body, { name: this._header?.name ?? '', byteOffset: this._header?.byteOffset ?? 0, global: type === 'pax-global-header' });
-    }
-    decode.call(this, body);
-    // A global header's records are ignored (pax-records.ts): tar-stream would merge them into
-    // the next entries that have a PAX header of their own.
-    if (type === 'pax-global-header') this._paxGlobal = null;
-    if (type === 'pax-header' && this._pax) keepExactOn(this._pax, body);
-  };
 }
 
 interface PackInternals {

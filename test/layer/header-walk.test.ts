@@ -8,7 +8,8 @@ import { extract as tarExtract } from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TarLayer } from '../../src/index.js';
 import { walkHeaders } from '../../src/tar/header-walk.js';
-import { checkPaxHeaders, RAW_XATTRS } from '../../src/tar/pax-xattrs.js';
+import { RAW_XATTRS } from '../../src/tar/pax-xattrs.js';
+import { checkExtract } from '../../src/tar/extract-checks.js';
 import { paxHeaderFault } from '../../src/tar/pax-records.js';
 import { packTar, patchHeader } from '../support/to-tar.js';
 
@@ -26,9 +27,12 @@ type Outcome = { headers: unknown[] } | { error: string };
 /** What tar-stream's extract (set up as TarLayer sets it up) yields for `tar`. */
 async function extracted(tar: Buffer): Promise<Outcome> {
   const x = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
-  checkPaxHeaders(x, (body, pax) => {
-    const fault = paxHeaderFault(body, pax.global);
-    if (fault !== undefined) throw new Error(fault);
+  checkExtract(x, {
+    paxHeader(body, pax) {
+      const fault = paxHeaderFault(body, pax.global);
+      if (fault !== undefined) throw new Error(fault);
+    },
+    refuse: (_name, _at, fault) => new Error(fault),
   });
   const headers: unknown[] = [];
   try {

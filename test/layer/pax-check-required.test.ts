@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { TarLayer, TarLayerError } from '../../src/index.js';
-import { checkPaxHeaders } from '../../src/tar/pax-xattrs.js';
+import { checkExtract } from '../../src/tar/extract-checks.js';
 import { packTar } from '../support/to-tar.js';
 
 /**
@@ -17,12 +17,12 @@ vi.mock('tar-stream', async (original) => {
 });
 
 describe('an extract whose PAX headers cannot be checked is refused', () => {
-  it('checkPaxHeaders throws instead of returning (its false was ignored, and the checks were off)', () => {
-    expect(() => checkPaxHeaders({}, () => {})).toThrow(/no _decodeLongHeader/);
+  it('checkExtract throws instead of returning, naming every internal it lacks', () => {
+    expect(() => checkExtract({}, { paxHeader: () => {}, refuse: () => new Error() })).toThrow(/no _decodeLongHeader, _consumeHeader, _applyLongHeaders, _buffer.shift, _header, _pax, _gnuLongPath, _gnuLongLinkPath/);
   });
 
   it('TarLayer.from refuses a streamed layer with a TarLayerError naming it', async () => {
     const tar = await packTar([{ header: { name: 'f', mode: 0o644 }, body: 'x' }]);
-    await expect(TarLayer.from(tar, { name: 'L' })).rejects.toSatisfy((e: unknown) => e instanceof TarLayerError && /^layer L: \(start of archive\): .*PAX headers cannot be checked/.test((e as Error).message));
+    await expect(TarLayer.from(tar, { name: 'L' })).rejects.toSatisfy((e: unknown) => e instanceof TarLayerError && /^layer L: \(start of archive\): .*no _decodeLongHeader.*headers cannot be checked/.test((e as Error).message));
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TarLayer, TarLayerError } from '../../src/index.js';
 import { paxHeaderFault } from '../../src/tar/pax-records.js';
 import { packTar, patchHeader } from '../support/to-tar.js';
+import { umociUnpack } from '../support/raw-tar.js';
 
 /**
  * Malformed PAX extended headers: tar-stream's decoder keeps the records before the first one it
@@ -288,15 +289,75 @@ describe('PAX values no Linux file can have', () => {
     await refusedBothWays(await entryWith(record('linkpath', 'tar\0get'), 'link'), /^layer L: e: hard link target: name contains a NUL byte$/);
   });
 
-  it('an mtime or atime beyond what a Date holds is refused (it showed as Invalid Date), as GNU tar refuses it', async () => {
-    const tar = await entryWith(record('mtime', '99999999999999999999'));
-    const gnu = gnuTar(tar);
-    expect(gnu.status).toBe(2);
-    expect(gnu.stderr).toMatch(/out of range/);
-    await refusedBothWays(tar, /^layer L: e: malformed PAX record: mtime=99999999999999999999 out of range/);
-    await refusedBothWays(await entryWith(record('atime', '-8640000000001')), /atime=-8640000000001 out of range/);
-    const edge = await TarLayer.from(await entryWith(record('mtime', '8640000000000')));
-    expect(new Date(edge.entries.get('/e')!.mtimeMs).getTime()).toBe(8.64e15);
+  it('a time a 64-bit time_t holds is read, clamped as ext4 stores it (mtime=10000000000000 was called malformed; GNU tar and umoci extract it); beyond, refused as GNU tar refuses it', async () => {
+    const stored = async (key: 'mtime' | 'atime', value: string) => {
+      const tar = await entryWith(record(key, value));
+      expect(gnuTar(tar).status, `GNU tar on ${key}=${value}`).toBe(0);
+      const times = [];
+      for (const r of await bothWays(tar)) {
+        expect(r.status, `${key}=${value}`).toBe('fulfilled');
+        const e = (r as PromiseFulfilledResult<TarLayer>).value.entries.get('/e')!;
+        times.push(new Date(key === 'mtime' ? e.mtimeMs : e.atimeMs!).toISOString());
+      }
+      return times;
+    };
+    // ext4 with 256-byte inodes holds 1901-12-13T20:45:52Z to 2446-05-10T22:38:55Z (file-times.ts); GNU tar -x onto ext4 leaves these.
+    expect(await stored('mtime', '10000000000000')).toEqual(['2446-05-10T22:38:55.000Z', '2446-05-10T22:38:55.000Z']);
+    expect(await stored('mtime', '-10000000000000')).toEqual(['1901-12-13T20:45:52.000Z', '1901-12-13T20:45:52.000Z']);
+    expect(await stored('mtime', '9223372036854775807')).toEqual(['2446-05-10T22:38:55.000Z', '2446-05-10T22:38:55.000Z']);
+    expect(await stored('atime', '-8640000000001')).toEqual(['1901-12-13T20:45:52.000Z', '1901-12-13T20:45:52.000Z']);
+    expect(await stored('mtime', '1234567890.5')).toEqual(['2009-02-13T23:31:30.500Z', '2009-02-13T23:31:30.500Z']);
+    for (const value of ['9223372036854775808', '99999999999999999999', '-9223372036854775809']) {
+      const tar = await entryWith(record('mtime', value));
+      const gnu = gnuTar(tar);
+      expect(gnu.status, `GNU tar on mtime=${value}`).toBe(2);
+      expect(gnu.stderr).toMatch(/out of range/);
+      await refusedBothWays(tar, new RegExp(`^layer L: e: malformed PAX record: mtime=${value} out of range \\(beyond what a 64-bit time_t holds\\)$`));
+    }
+  });
+
+  it('a NUL in a PAX keyword is refused, as GNU tar and Go refuse it (tar-stream kept it: "path\\0x" and an xattr "user.a\\0b")', async () => {
+    for (const keyword of ['path\0x', 'SCHILY.xattr.user.a\0b']) {
+      const tar = await entryWith(record(keyword, 'v'));
+      expect(gnuTar(tar).status, `GNU tar on ${JSON.stringify(keyword)}`).toBe(2);
+      await refusedBothWays(tar, /^layer L: PaxHeaders\/e \(PAX header at byte 0, for the entry after it\): malformed PAX extended header: record at byte 0: keyword contains a NUL byte$/);
+    }
+    // GNU tar and Go ignore LIBARCHIVE records; layerfs applies them, and %00 would put a NUL in the name.
+    await refusedBothWays(await entryWith(record('LIBARCHIVE.xattr.user.a%00b', 'dg==')), /^layer L: e: malformed PAX record: xattr name user.a\\u0000b contains a NUL byte/);
+  });
+
+  it('a link target of PATH_MAX bytes or more is refused (GNU tar and umoci fail with ENAMETOOLONG); 4095 bytes reads', async () => {
+    for (const type of ['symlink', 'link'] as const) {
+      await refusedBothWays(await entryWith(record('linkpath', 'a/'.repeat(2048)), type), new RegExp(`^layer L: e: ${type === 'link' ? 'hard link' : 'symlink'} target of 4096 bytes, longer than PATH_MAX - 1 \\(4095\\)`));
+    }
+    const long = await entryWith(record('linkpath', 'a/'.repeat(2047) + 'b'), 'symlink');
+    const out = fs.mkdtempSync(join(dir, 'x-'));
+    expect(spawnSync('tar', ['-xf', '-', '-C', out], { input: long }).status).toBe(0);
+    expect(fs.readlinkSync(join(out, 'e')).length).toBe(4095);
+    for (const r of await bothWays(long)) expect((r as PromiseFulfilledResult<TarLayer>).value.entries.get('/e')!.linkTarget!.length).toBe(4095);
+    const tooLong = await entryWith(record('linkpath', 'a/'.repeat(2048)), 'symlink');
+    expect(spawnSync('tar', ['-xf', '-', '-C', out], { input: tooLong, encoding: 'utf8' }).stderr).toMatch(/File name too long/);
+  });
+
+  it('an empty hard link target is refused as that (it said "hard link to directory /"); GNU tar substitutes "." and fails', async () => {
+    const tar = await entryWith(record('linkpath', ''), 'link');
+    const out = fs.mkdtempSync(join(dir, 'x-'));
+    expect(spawnSync('tar', ['-xf', '-', '-C', out], { input: tar, encoding: 'utf8' }).stderr).toMatch(/Substituting `.' for empty hard link target/);
+    await refusedBothWays(tar, /^layer L: e: hard link with an empty target$/);
+  });
+
+  it('an xattr name over 255 bytes (ERANGE) or a value over 64 KiB (E2BIG) is refused, as setxattr refuses them when umoci unpacks', async () => {
+    const name = (n: number) => `user.${'n'.repeat(n - 5)}`;
+    const longName = await entryWith(record(`SCHILY.xattr.${name(256)}`, 'v'));
+    expect(umociUnpack(dir, longName).stderr).toMatch(/lsetxattr: numerical result out of range/);
+    await refusedBothWays(longName, /^layer L: e: an xattr name of 256 bytes, longer than XATTR_NAME_MAX \(255\): setxattr refuses it \(ERANGE\)$/);
+    const bigValue = await entryWith(record('SCHILY.xattr.user.big', 'v'.repeat(65537)));
+    expect(umociUnpack(dir, bigValue).stderr).toMatch(/lsetxattr: argument list too long/);
+    await refusedBothWays(bigValue, /^layer L: e: the value of xattr user.big is 65537 bytes, more than XATTR_SIZE_MAX \(65536\): setxattr refuses it \(E2BIG\)$/);
+    await refusedBothWays(await entryWith(record(`LIBARCHIVE.xattr.${name(256)}`, 'dg==')), /longer than XATTR_NAME_MAX/);
+    for (const r of await bothWays(await entryWith(record(`SCHILY.xattr.${name(255)}`, 'v'.repeat(65536))))) {
+      expect((r as PromiseFulfilledResult<TarLayer>).value.entries.get('/e')!.xattrs.get(name(255))!.length).toBe(65536);
+    }
   });
 
   it('a name component over NAME_MAX (255 bytes) is refused: GNU tar cannot extract it, the kernel gives ENAMETOOLONG', async () => {

@@ -65,7 +65,9 @@ describe('entries at the layer root', () => {
       for (const entry of [file(name, 'x'), other(name, 'symlink', { linkname: 'etc' }), other(name, 'link', { linkname: 'etc/f' }), other(name, 'fifo'), other(name, 'character-device', { devmajor: 1, devminor: 3 })]) {
         const tar = await packTar([file('etc/f', 'f'), entry]);
         const what = `${JSON.stringify(name)} as ${(entry.header as { type?: string }).type ?? 'file'}`;
-        await expect(TarLayer.from(tar, { name: 'L' }), what).rejects.toSatisfy((e: unknown) => e instanceof LayerError && /layer L: \/: the layer root can only be a directory/.test((e as Error).message));
+        // A file named with a trailing slash is refused before that: the tools read it as different types (header-fields.ts).
+        const refusal = name.endsWith('/') && (entry.header.type ?? 'file') === 'file' ? /named like a directory/ : /layer L: \/: the layer root can only be a directory/;
+        await expect(TarLayer.from(tar, { name: 'L' }), what).rejects.toSatisfy((e: unknown) => e instanceof LayerError && refusal.test((e as Error).message));
       }
     }
     expect(() => MemoryLayer.fromJSON({ '/': 'a file as the root' }, 'M')).toThrow('layer M: /: the layer root can only be a directory, not a file');

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { LayerError, MemoryLayer, Overlay, TarLayer, TarLayerError } from '../../src/index.js';
+import { collectStream, LayerError, MemoryLayer, Overlay, TarLayer, TarLayerError } from '../../src/index.js';
 import { packTar, patchHeader } from '../support/to-tar.js';
 
 /** One test per class of hostile or broken layer tarball: a typed error or a contained result, never a crash, hang or escape. */
@@ -157,6 +157,19 @@ describe('OCI whiteouts in tar layers', () => {
     expect(ov.readdirSync('/d')).toEqual(['new']);
     expect(ov.readFileSync('/gone', 'utf8')).toBe('recreated in the same layer');
     expect(ov.readdirSync('/')).toEqual(['d', 'gone', 'keep']);
+  });
+
+  it('a whiteout of a 255-byte name (".wh." + 255 bytes, as containerd and layerfs commit it) is read: NAME_MAX bounds the name it removes', async () => {
+    const long = 'n'.repeat(255);
+    const lower = MemoryLayer.fromJSON({ [`/d/${long}`]: 'x', '/d/keep': 'k' });
+    const ov = new Overlay({ lower: [lower] });
+    ov.unlinkSync(`/d/${long}`);
+    const committed = await TarLayer.from(await collectStream(ov.commit().stream));
+    expect([...committed.whiteouts]).toEqual([`/d/${long}`]);
+    expect(new Overlay({ lower: [lower, committed] }).readdirSync('/d')).toEqual(['keep']);
+    // One byte more is a name no file can have: refused, as any other component over NAME_MAX.
+    await rejects(TarLayer.from(await tar([{ name: `d/.wh.${long}n` }])), `d/.wh.${long}n`, /a name component of 256 bytes, longer than NAME_MAX/);
+    await rejects(TarLayer.from(await tar([{ name: `.wh.${long}/x` }])), `.wh.${long}/x`, /a name component of 259 bytes, longer than NAME_MAX/);
   });
 });
 

@@ -5,7 +5,9 @@ import { checkTarLayerOptions } from './layer-options.js';
 import { HashingStream } from '../../tar/hashing-stream.js';
 import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js';
 import { walkHeaders } from '../../tar/header-walk.js';
-import { checkPaxHeaders, RAW_XATTRS, type PaxHeaderSeen } from '../../tar/pax-xattrs.js';
+import { RAW_XATTRS } from '../../tar/pax-xattrs.js';
+import { checkExtract, extractChecksWork, type PaxHeaderSeen } from '../../tar/extract-checks.js';
+import { headerOnlySizeFault } from '../../tar/header-fields.js';
 import { paxHeaderFault } from '../../tar/pax-records.js';
 import { createHash } from 'node:crypto';
 import { readSync } from 'node:fs';
@@ -20,8 +22,9 @@ import { LayerBuilder, LayerError } from '../layer-builder.js';
 import { ByteLimit, decompressor, detectCompression, HandOff, type Compression } from '../../tar/decompress.js';
 import { TarLayerError } from './errors.js';
 import { ZstdStreamError, ZstdUnavailable } from '../../tar/zstd.js';
-import { layerPath, printable, utf8Name } from '../../tar/entry-name.js';
+import { layerPath, PATH_MAX, printable, utf8Name } from '../../tar/entry-name.js';
 import { makedev } from '../../util/device.js';
+import { ext4TimeMs } from '../../util/ext4-times.js';
 
 export interface TarLayerOptions {
   /** A label for reports and errors; the file name or `tar` by default. */
@@ -129,13 +132,18 @@ export class TarLayer extends IndexedLayer {
   }
 
   private static async read(source: string | Buffer | Readable, file: ContentFile | undefined, name: string, options: TarLayerOptions, owned: ContentFile[]): Promise<TarLayer> {
+    // tar-stream's Extract must run the checks (extract-checks.ts) before any layer is read,
+    // by the header walk too: both paths must give the same result.
+    await extractChecksWork().catch((e: unknown) => {
+      throw new TarLayerError(name, '(start of archive)', (e as Error).message);
+    });
     const maxBytes = options.maxBytes ?? 4 * 2 ** 30;
     const maxEntries = options.maxEntries ?? 1_000_000;
     const fileSize = file?.size ?? 0;
     // A file's magic bytes are read by position; a Buffer's or stream's from its first chunk.
     const sourceStream = file ? undefined : Buffer.isBuffer(source) ? Readable.from([source]) : source as Readable;
     const given = sourceStream && await peek(sourceStream);
-    const compression = detectCompression(given?.head ?? magicBytes(file!));
+    const compression = detectCompression(given?.head ?? magicBytes(file!, name));
     const onDisk = (options.content ?? 'disk') === 'disk' && file !== undefined && compression === 'none';
     // A large layer file is hashed on another thread while this one decompresses and parses
     // it; a worker costs tens of milliseconds to start, more than hashing a small layer here.
@@ -164,13 +172,16 @@ export class TarLayer extends IndexedLayer {
     const limit = new ByteLimit(maxBytes, () => new TarLayerError(name, `byte ${maxBytes}`, `uncompressed size exceeds the bound of ${maxBytes} bytes (maxBytes)`));
     // latin1 keeps each name byte as one char, so invalid UTF-8 is seen, not replaced.
     const extract = tarExtract({ filenameEncoding: 'latin1' } as Parameters<typeof tarExtract>[0]);
-    // Malformed PAX records refused before tar-stream half applies them (pax-records.ts), and
-    // xattr values kept as bytes (pax-xattrs.ts). A tar-stream where this cannot be done is
-    // refused: its PAX headers would apply unchecked.
+    // Malformed numeric fields and PAX records refused before tar-stream reads them, xattr
+    // values kept as bytes, hard links read as header-only (extract-checks.ts). A tar-stream
+    // where this cannot be done is refused: its headers would apply unchecked.
     try {
-      checkPaxHeaders(extract, (body, pax) => {
-        const fault = paxHeaderFault(body, pax.global);
-        if (fault !== undefined) throw malformedPax(name, pax, fault);
+      checkExtract(extract, {
+        paxHeader(body, pax) {
+          const fault = paxHeaderFault(body, pax.global);
+          if (fault !== undefined) throw malformedPax(name, pax, fault);
+        },
+        refuse: (entry, at, fault) => malformedHeader(name, entry, at, fault),
       });
     } catch (e) {
       input.destroy();
@@ -401,8 +412,16 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
   const where = layerPath(rawName);
   if ('refused' in where) throw new TarLayerError(layer, rawName, where.refused);
   const path = where.path;
+  const sizeFault = headerOnlySizeFault(h.type, h.size, h.pax?.size);
+  if (sizeFault !== undefined) throw new TarLayerError(layer, rawName, sizeFault);
+  const linkTarget = h.type === 'link' || h.type === 'symlink' ? h.pax?.linkpath ?? utf8Name(h.linkname ?? '') : '';
+  if (linkTarget === undefined) throw new TarLayerError(layer, rawName, `${h.type === 'link' ? 'hard link' : 'symlink'} target ${printable(h.linkname ?? '')} is not valid UTF-8`);
+  // symlink(2) and link(2) take a target of at most PATH_MAX - 1 bytes (ENAMETOOLONG).
+  if (linkTarget.length > PATH_MAX / 3 && Buffer.byteLength(linkTarget) >= PATH_MAX) throw new TarLayerError(layer, rawName, `${h.type === 'link' ? 'hard link' : 'symlink'} target of ${Buffer.byteLength(linkTarget)} bytes, longer than PATH_MAX - 1 (${PATH_MAX - 1}): no Linux file has it (ENAMETOOLONG)`);
   if (h.type === 'link') {
-    const target = layerPath(h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '');
+    // layerPath would read an empty target as the root.
+    if (linkTarget === '') throw new TarLayerError(layer, rawName, 'hard link with an empty target');
+    const target = layerPath(linkTarget);
     if ('refused' in target) throw new TarLayerError(layer, rawName, `hard link target: ${target.refused}`);
     builder.addHardLink(path, target.path);
     return;
@@ -411,7 +430,7 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
   // tar-stream gives no type for typeflags it does not know: GNU's old sparse files ('S'),
   // volume labels ('V'), multi-volume continuations ('M'), vendor types.
   if (!type) throw new TarLayerError(layer, rawName, h.type ? `unsupported entry type ${h.type}` : 'unsupported entry type (a typeflag tar-stream does not know: a GNU sparse file, volume label or multi-volume part, or a vendor type)');
-  const spec: EntrySpec = { type, mode: (h.mode ?? 0) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, mtimeMs: h.mtime?.getTime() ?? 0 };
+  const spec: EntrySpec = { type, mode: (h.mode ?? 0) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0 };
   // Most entries of most layers have no PAX records: nothing more to read then.
   if (h.pax) {
     if (Object.keys(h.pax).some((k) => k.startsWith('GNU.sparse.'))) throw sparseFile(layer, rawName, h.pax);
@@ -420,19 +439,22 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
     const mtime = value('mtime');
     spec.uid = value('uid') ?? spec.uid;
     spec.gid = value('gid') ?? spec.gid;
-    if (mtime !== undefined) spec.mtimeMs = mtime * 1000;
-    if (atime !== undefined) spec.atimeMs = atime * 1000;
+    if (mtime !== undefined) spec.mtimeMs = ext4TimeMs(mtime);
+    if (atime !== undefined) spec.atimeMs = ext4TimeMs(atime);
     const xattrs = xattrsOf(layer, rawName, h.pax);
     if (xattrs) spec.xattrs = xattrs;
   }
-  // A base-256 ustar mtime can be beyond any Date too.
-  if (!Number.isFinite(spec.mtimeMs)) throw new TarLayerError(layer, rawName, 'mtime out of range (beyond what a Date holds)');
+  if (spec.mtimeMs === undefined) {
+    const ustarMs = h.mtime?.getTime() ?? 0;
+    // A base-256 ustar mtime beyond a Date's range (year 275760) is NaN by now: its seconds are lost.
+    if (!Number.isFinite(ustarMs)) throw new TarLayerError(layer, rawName, 'a base-256 mtime beyond what a Date holds (±8.64e12 s), which layerfs cannot read from a ustar field');
+    spec.mtimeMs = ext4TimeMs(ustarMs / 1000);
+  }
   if (type === 'file') spec.content = data;
   if (type === 'symlink') {
-    const target = h.pax?.linkpath ?? utf8Name(h.linkname ?? '') ?? '';
     // A PAX linkpath can carry a NUL; symlink(2) would end the target there.
-    if (target.includes('\0')) throw new TarLayerError(layer, rawName, 'symlink target contains a NUL byte');
-    spec.linkTarget = target;
+    if (linkTarget.includes('\0')) throw new TarLayerError(layer, rawName, 'symlink target contains a NUL byte');
+    spec.linkTarget = linkTarget;
   }
   if (type === 'char' || type === 'block') spec.rdev = makedev(h.devmajor ?? 0, h.devminor ?? 0);
   builder.add(path, spec);
@@ -441,15 +463,20 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
 /** PAX ids: decimal, 0..2^32-1 (GNU tar: "invalid uid=", "out of range 0..4294967295"). Times: decimal seconds with an optional fraction. */
 const PAX_NUMBER = { uid: /^[0-9]{1,10}$/, gid: /^[0-9]{1,10}$/, mtime: /^-?[0-9]{1,20}(\.[0-9]{1,20})?$/, atime: /^-?[0-9]{1,20}(\.[0-9]{1,20})?$/ };
 
-/** Seconds either side of 1970 a Date holds (ECMA-262 "Time Values and Time Range": 8.64e15 ms). */
-const MAX_SECONDS = 8.64e12;
+/**
+ * A time as the rest of layerfs stores one (docs/semantics.md rule 19, file-times.ts): clamped
+ * to what ext4 with 256-byte inodes holds, as GNU tar or umoci extracting the layer there would
+ * leave it (mtime=10000000000000 reads as 2446-05-10T22:38:55Z). Milliseconds.
+ */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 /**
  * A numeric PAX record's value, or undefined when the record is absent. One that is not a
  * number (`uid=abc`, an empty `gid=`, `mtime=12x`) or out of range was turned into NaN and
- * stored: refused instead, as GNU tar refuses ids ("Malformed extended header"). A time beyond
- * what a Date holds (`mtime=99999999999999999999`) showed as an Invalid Date: refused, as GNU
- * tar refuses a time beyond its time_t ("out of range", exit status 2).
+ * stored: refused instead, as GNU tar refuses ids ("Malformed extended header"). A time is
+ * refused beyond what a 64-bit time_t holds (`mtime=99999999999999999999`), as GNU tar refuses
+ * it ("out of range", exit status 2); within, it is stored clamped (ext4TimeMs).
  */
 function paxNumber(layer: string, entry: string, pax: Readonly<Record<string, string>>, key: keyof typeof PAX_NUMBER): number | undefined {
   const raw = pax[key];
@@ -458,7 +485,10 @@ function paxNumber(layer: string, entry: string, pax: Readonly<Record<string, st
   const id = key === 'uid' || key === 'gid';
   const shown = JSON.stringify(raw).slice(1, -1).slice(0, 40);
   if (!PAX_NUMBER[key].test(raw) || !Number.isFinite(n) || (id && n > 0xffffffff)) throw new TarLayerError(layer, entry, `malformed PAX record: invalid ${key}=${shown}`);
-  if (!id && Math.abs(n) > MAX_SECONDS) throw new TarLayerError(layer, entry, `malformed PAX record: ${key}=${shown} out of range (a Date holds ±${MAX_SECONDS} seconds)`);
+  if (!id) {
+    const whole = BigInt(raw.split('.')[0]!);
+    if (whole < INT64_MIN || whole > INT64_MAX) throw new TarLayerError(layer, entry, `malformed PAX record: ${key}=${shown} out of range (beyond what a 64-bit time_t holds)`);
+  }
   return n;
 }
 
@@ -491,8 +521,19 @@ function xattrsOf(layer: string, entry: string, pax: Record<string, string> | nu
       out[name] = Buffer.from(v, 'base64');
     }
   }
+  for (const [name, value] of Object.entries(out)) {
+    // A SCHILY name with a NUL is refused with its record (pax-records.ts); a %00 decodes to one.
+    if (name.includes('\0')) throw new TarLayerError(layer, entry, `malformed PAX record: xattr name ${JSON.stringify(name.slice(0, 80)).slice(1, -1)} contains a NUL byte (setxattr would end the name there)`);
+    const bytes = Buffer.byteLength(name);
+    if (bytes > XATTR_NAME_MAX) throw new TarLayerError(layer, entry, `an xattr name of ${bytes} bytes, longer than XATTR_NAME_MAX (${XATTR_NAME_MAX}): setxattr refuses it (ERANGE)`);
+    if (value.length > XATTR_SIZE_MAX) throw new TarLayerError(layer, entry, `the value of xattr ${name.slice(0, 80)} is ${value.length} bytes, more than XATTR_SIZE_MAX (${XATTR_SIZE_MAX}): setxattr refuses it (E2BIG)`);
+  }
   return out;
 }
+
+/** setxattr(2) limits (include/uapi/linux/limits.h): a name of at most 255 bytes, a value of at most 64 KiB. */
+const XATTR_NAME_MAX = 255;
+const XATTR_SIZE_MAX = 65536;
 
 /**
  * A GNU sparse file in PAX form (GNU tar `--sparse-version` 0.0, 0.1 or 1.0; bsdtar writes
@@ -505,6 +546,11 @@ function sparseFile(layer: string, entry: string, pax: Record<string, string>): 
   const version = pax['GNU.sparse.major'] !== undefined ? `${pax['GNU.sparse.major']}.${pax['GNU.sparse.minor'] ?? '?'}` : pax['GNU.sparse.map'] !== undefined ? '0.1' : '0.0';
   const name = pax['GNU.sparse.name'] ?? entry;
   return new TarLayerError(layer, name, `a GNU sparse file (PAX GNU.sparse.* records, format ${version}): sparse files are not supported; re-create the layer with the file stored whole (GNU tar without -S)`);
+}
+
+/** A header GNU tar and Go would not read alike (header-fields.ts): named by its ustar name and offset. */
+function malformedHeader(layer: string, entry: string, at: number, fault: string): TarLayerError {
+  return new TarLayerError(layer, `${printable(entry)} (header at byte ${at})`, `malformed tar header: ${fault}`);
 }
 
 /** A PAX header GNU tar would refuse: named by its own ustar name and offset (the entry it is for may be the name it fails to give). */
@@ -520,10 +566,18 @@ function displayName(h: TarHeader): string {
   return h.pax?.path ?? printable(h.name);
 }
 
-/** A layer file's first bytes, enough for detectCompression. */
-function magicBytes(file: ContentFile): Buffer {
+/**
+ * A layer file's first bytes, enough for detectCompression. The file was opened before the
+ * first wait of the open (extractChecksWork): a change since is the whole file's, as in
+ * unchangedSinceOpen.
+ */
+function magicBytes(file: ContentFile, name: string): Buffer {
   const head = Buffer.alloc(Math.min(4, file.size));
-  file.readAt(head, 0, head.length, 0);
+  try {
+    file.readAt(head, 0, head.length, 0);
+  } catch (e) {
+    throw new TarLayerError(name, 'the whole file', e instanceof LayerError ? e.reason : (e as Error).message);
+  }
   return head;
 }
 
