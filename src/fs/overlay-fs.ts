@@ -1,5 +1,5 @@
-// Over 300 lines: the sync half of Node's fs surface in one class; phase 2 moves the kernel
-// decisions it still makes into overlay/ and splits it by call family (docs/architecture.md).
+// Over 300 lines: the sync half of Node's fs surface is one class, a method per call, most with
+// Node's overloads; each method only checks its arguments, calls overlay/ and shapes the result.
 import { EventEmitter } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
