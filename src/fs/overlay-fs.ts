@@ -1,22 +1,22 @@
-// Over 300 lines: the sync half of Node's fs surface in one class; phase 2 moves the kernel
-// decisions it still makes into overlay/ and splits it by call family (docs/architecture.md).
+// Over 300 lines: the sync half of Node's fs surface is one class, a method per call, most with
+// Node's overloads; each method only checks its arguments, calls overlay/ and shapes the result.
 import { EventEmitter } from 'node:events';
-import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import type { Volume } from 'memfs';
 import type { Layer } from '../layer/layer.js';
-import type { EntryType, LayerEntry } from '../layer/entry.js';
+import type { EntryType } from '../layer/entry.js';
 import { OverlayEngine, type OverlayEvent } from '../overlay/engine.js';
 import type { Obj } from '../overlay/resolve.js';
 import { whereIs, type Provenance } from '../overlay/provenance.js';
 import { stackView, type StackView } from '../overlay/stack-view.js';
 import { SystemError, asNodeError } from './errors.js';
-import { Errno, fail } from '../overlay/errno.js';
+import { Errno } from '../overlay/errno.js';
 import { pathArg, encodeName, viewBytes, type PathLike, type TimeLike, type EncodingOption } from './args.js';
 import { RM_DEFAULTS, bindingMode, mkdirOptions, readArgs, rmdirOptions, writeArgs } from './call-args.js';
 import { getOptions, isInt32, parseFileMode, stringToFlags, unixTimestamp, validateBoolean, validateInteger, validatedFd } from './validators.js';
 import { invalidArgType } from './node-errors.js';
-import { FileTable, readable, writable, type OpenFile } from './file-table.js';
+import { FileTable } from './file-table.js';
 import { Stats, BigIntStats, Dirent } from './stats.js';
 import { nodeRealpath } from './realpath.js';
 import { readdirRecursive } from './readdir-recursive.js';
@@ -25,16 +25,10 @@ import { asText } from '../util/names.js';
 import { storedTimeMs } from '../overlay/file-times.js';
 import { removeTree } from '../overlay/remove-tree.js';
 import { makeDirs } from '../overlay/make-dirs.js';
-import { linkAt, mkdirAt, renameAt, rmdirAt, symlinkAt, unlinkAt } from '../overlay/syscalls.js';
+import { accessAt, linkAt, mkdirAt, mknodAt, renameAt, rmdirAt, symlinkAt, unlinkAt } from '../overlay/syscalls.js';
+import { openFile, readFrom, readRest, truncateTo, writeTo, type OpenFile } from '../overlay/open-file.js';
+import { copyFile } from '../overlay/copy-file.js';
 import { makePromises, type OverlayPromises } from './promises.js';
-
-const { O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW, O_DIRECTORY, O_RDONLY, O_WRONLY, COPYFILE_EXCL, COPYFILE_FICLONE_FORCE, X_OK } = constants;
-
-/** O_TMPFILE, which fs.constants lacks: __O_TMPFILE | O_DIRECTORY (include/uapi/asm-generic/fcntl.h). */
-const O_TMPFILE = 0o20000000 | O_DIRECTORY;
-
-/** The largest file layerfs holds: content lives in memory, in one Buffer. */
-const MAX_FILE_SIZE = 2 ** 32;
 
 type StatOptions = { bigint?: boolean; throwIfNoEntry?: boolean };
 
@@ -151,15 +145,11 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     }
   }
 
-  /** As root: every object is readable and writable; X_OK needs an execute bit on files. */
+  /** access(2) as root (overlay/syscalls.ts, accessAt). */
   accessSync(path: PathLike, mode?: number): void {
     const p = pathArg(path);
     const m = bindingMode(mode, 7);
-    this.call('access', p, undefined, () => {
-      const obj = this.engine.lookup(p, true);
-      const info = this.engine.info(obj);
-      if (m & X_OK && obj.type !== 'directory' && !(info.mode & 0o111)) fail('EACCES');
-    });
+    this.call('access', p, undefined, () => accessAt(this.engine, p, m));
   }
 
   readlinkSync(path: PathLike, options?: { encoding?: BufferEncoding | null } | BufferEncoding | null): string;
@@ -319,15 +309,16 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   /** mknod(2) for the types a layer can hold (devices need the caller to be root, as here). */
   mknodSync(path: PathLike, type: Extract<EntryType, 'char' | 'block' | 'fifo'>, mode: number, rdev = 0): void {
     const p = pathArg(path);
-    this.call('mknod', p, undefined, () => {
-      this.engine.create(this.engine.resolveEntry(p), type, this.newMeta(mode & ~this.umask), { rdev });
-    });
+    this.call('mknod', p, undefined, () => mknodAt(this.engine, p, type, this.newMeta(mode & ~this.umask), rdev));
   }
 
   private newMeta(mode: number, keepMode = false) {
     const now = Date.now();
     return { mode: keepMode ? mode : mode & 0o7777, uid: this.uid, gid: this.gid, mtimeMs: now, atimeMs: now };
   }
+
+  /** The metadata of a file open(2) or copyFile creates: the caller's owner, the umask applied. */
+  private readonly newFileMeta = (mode: number) => this.newMeta(mode & ~this.umask);
 
   // ---- content ------------------------------------------------------------------------
 
@@ -352,24 +343,11 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     try {
       // Node's UTF-8 reader reads at once; the other fstat's the descriptor first.
       const file = this.call(utf8 ? 'read' : 'fstat', undefined, undefined, () => this.files.get(fd));
-      data = this.call('read', undefined, undefined, () => this.readRest(file));
+      data = this.call('read', undefined, undefined, () => readWhole(file));
     } finally {
       if (ownFd) this.closeSync(fd);
     }
     return o.encoding ? data.toString(o.encoding as BufferEncoding) : data;
-  }
-
-  /** Everything from the descriptor's position to the end, moving the position. */
-  private readRest(f: OpenFile): Buffer {
-    if (f.isDirectory) fail('EISDIR');
-    if (!readable(f)) fail('EBADF');
-    let rest: Buffer;
-    if (f.node) {
-      const all = f.node.getBuffer();
-      rest = Buffer.from(all.subarray(Math.min(f.position, all.length)));
-    } else rest = readLower(f.lower!, f.position);
-    f.position += rest.length;
-    return rest;
   }
 
   writeFileSync(path: PathLike | number, data: string | NodeJS.ArrayBufferView, options?: EncodingOption): void {
@@ -426,58 +404,12 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     }
   }
 
-  /**
-   * libuv's uv_fs_copyfile, on the overlay: open the source, create or open the destination
-   * for writing with the source's mode (through a dangling symlink, at its target; with a
-   * trailing slash, EISDIR), stop if both are one file, truncate, chmod to the source's mode,
-   * copy; on a failure after the destination was opened, unlink it. FICLONE_FORCE fails: there
-   * is no reflink here (ENOTSUP, as on ext4).
-   */
+  /** libuv's uv_fs_copyfile on the overlay's calls (overlay/copy-file.ts). */
   copyFileSync(src: PathLike, dest: PathLike, mode?: number): void {
     const from = pathArg(src, 'src');
     const to = pathArg(dest, 'dest');
     const m = bindingMode(mode, 7);
-    this.call('copyfile', from, to, () => {
-      const srcFd = this.openAt(from, O_RDONLY, 0);
-      let dstFd: number | undefined;
-      try {
-        const s = this.files.get(srcFd);
-        const srcMode = s.info().mode;
-        // Compared before the open copies the destination up: the kernel keeps a copied-up
-        // file's inode number (its lower one), so one file under two names is still one.
-        const same = !(m & COPYFILE_EXCL) && this.sameObject(from, to);
-        dstFd = this.openAt(to, O_WRONLY | O_CREAT | (m & COPYFILE_EXCL ? O_EXCL : 0), srcMode & 0o7777);
-        const d = this.files.get(dstFd);
-        try {
-          if (same) return;
-          d.node!.truncate(0);
-          d.node!.mode = (d.node!.mode & ~0o7777) | (srcMode & 0o7777);
-          if (m & COPYFILE_FICLONE_FORCE) fail('ENOTSUP', 'no reflinks in memory');
-          d.node!.write(this.readRest(s), 0, undefined, 0);
-        } catch (e) {
-          this.closeFd(dstFd);
-          dstFd = undefined;
-          try { unlinkAt(this.engine, to); } catch { /* as libuv: the unlink is best effort */ }
-          throw e;
-        }
-      } finally {
-        this.closeFd(srcFd);
-        if (dstFd !== undefined) this.closeFd(dstFd);
-      }
-    });
-  }
-
-  /** Whether two paths name one object now (both followed); false if either is missing. */
-  private sameObject(a: string, b: string): boolean {
-    try {
-      const x = this.engine.resolve(a, true).obj;
-      const y = this.engine.resolve(b, true).obj;
-      if (!x || !y) return false;
-      if (x.upper || y.upper) return x.upper?.getNode() === y.upper?.getNode();
-      return x.lower === y.lower;
-    } catch {
-      return false;
-    }
+    this.call('copyfile', from, to, () => copyFile(this.engine, from, to, m, this.newFileMeta));
   }
 
   // ---- descriptors --------------------------------------------------------------------
@@ -489,58 +421,14 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     return this.call('open', p, undefined, () => this.openAt(p, f, m));
   }
 
-  /** open(2) on the overlay: a descriptor, or an errno. */
+  /** open(2) on the overlay (overlay/open-file.ts): a descriptor, or an errno. */
   private openAt(p: string, f: number, mode: number): number {
-    if ((f & O_TMPFILE) === O_TMPFILE) {
-      // An unnamed file in a directory (open(2) O_TMPFILE): the path must be a directory.
-      if (!this.engine.lookup(p, true).isDir) fail('ENOTDIR');
-      fail('ENOTSUP', 'layerfs does not emulate O_TMPFILE');
-    }
-    // open_last_lookups: O_CREAT with a trailing slash (or a last name of . or ..) is EISDIR once the parent is found.
-    if (f & O_CREAT) {
-      const r = this.engine.resolveEntry(p);
-      if (r.lastDot || (p.length > 1 && p.endsWith('/'))) fail('EISDIR');
-    }
-    const excl = (f & O_CREAT) !== 0 && (f & O_EXCL) !== 0;
-    const r = this.engine.resolve(p, !excl && !(f & O_NOFOLLOW));
-    let obj = r.obj;
-    const wantsWrite = (f & 3) !== constants.O_RDONLY || (f & O_TRUNC) !== 0;
-    if (obj) {
-      if (excl) fail('EEXIST');
-      if (obj.type === 'symlink') fail('ELOOP');
-      if (f & O_DIRECTORY && !obj.isDir) fail('ENOTDIR');
-      if (obj.isDir) {
-        if (wantsWrite) fail('EISDIR');
-        const dir = obj;
-        return this.files.add({ path: p, flags: f, position: 0, isDirectory: true, info: () => this.engine.info(dir) });
-      }
-      this.assertRegular(obj);
-    } else {
-      if (!(f & O_CREAT)) fail('ENOENT');
-      obj = this.engine.create(r, 'file', this.newMeta(mode & ~this.umask & 0o7777));
-    }
-    const target = obj;
-    const file: OpenFile = { path: p, flags: f, position: 0, isDirectory: false, info: () => this.engine.info(target) };
-    if (wantsWrite || obj.upper) {
-      // Opening for write copies up even if nothing is written (overlayfs.rst "Non-directories").
-      const node = this.engine.writableNode(obj);
-      if (f & O_TRUNC && node.getSize() > 0) node.truncate(0);
-      else if (f & O_TRUNC) node.mtime = new Date();
-      file.node = node;
-    } else {
-      // Read by position when asked (Layer.readAt): opening reads nothing.
-      file.lower = this.lowerFile(obj);
-    }
-    return this.files.add(file);
+    return this.files.add(openFile(this.engine, p, f, mode, this.newFileMeta));
   }
 
   closeSync(fd: number): void {
     const n = validatedFd(fd, 'fd', true);
     this.call('close', undefined, undefined, () => this.files.close(n));
-  }
-
-  private closeFd(fd: number): void {
-    this.files.close(fd);
   }
 
   fstatSync(fd: number, options?: { bigint?: false }): Stats;
@@ -561,18 +449,9 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     if (!args) return 0;
     const { offset, length: len, position } = args;
     return this.call('read', undefined, undefined, () => {
-      const f = this.files.get(n);
-      if (f.isDirectory) fail('EISDIR');
-      if (!readable(f)) fail('EBADF');
-      // A negative position (BigInts may be) reads at the descriptor's position, as read(2) does for libuv.
-      const pos = position < 0 ? f.position : position;
       const target = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-      // The count is what was copied: never more than the file has past the position.
-      let count: number;
-      if (f.node) count = f.node.read(target, offset, Math.max(0, Math.min(len, f.node.getSize() - pos)), pos);
-      else count = f.lower!.layer.readAt(f.lower!.entry, target, offset, len, pos);
-      if (position < 0) f.position += count;
-      return count;
+      // A negative position (BigInts may be) reads at the descriptor's position, as read(2) does for libuv.
+      return readFrom(this.files.get(n), target, offset, len, position);
     });
   }
 
@@ -580,16 +459,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   writeSync(fd: number, data: string | NodeJS.ArrayBufferView, ...rest: [offsetOrPosition?: number | null | { offset?: number; length?: number; position?: number | null }, lengthOrEncoding?: number | BufferEncoding, position?: number | null]): number {
     const n = validatedFd(fd);
     const { data: buf, position } = writeArgs(data, rest);
-    return this.call('write', undefined, undefined, () => {
-      const f = this.files.get(n);
-      if (!writable(f) || !f.node) fail('EBADF');
-      // O_APPEND: every write goes to the end, whatever the position (open(2)).
-      const at = f.flags & O_APPEND ? f.node.getSize() : position === -1 ? f.position : position;
-      if (at + buf.length > MAX_FILE_SIZE) fail('EFBIG', 'layerfs holds file content in memory, at most 4 GiB a file');
-      const written = f.node.write(buf, 0, buf.length, at);
-      if (position === -1 || f.flags & O_APPEND) f.position = at + written;
-      return written;
-    });
+    return this.call('write', undefined, undefined, () => writeTo(this.files.get(n), buf, position));
   }
 
   /** Node's ftruncateSync: the length checked (a negative one is 0) before the descriptor. */
@@ -597,12 +467,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     validateInteger(len, 'len');
     const size = Math.max(0, len);
     const n = validatedFd(fd, 'fd', true);
-    this.call('ftruncate', undefined, undefined, () => {
-      const f = this.files.get(n);
-      if (!writable(f) || !f.node) fail('EINVAL');
-      if (size > MAX_FILE_SIZE) fail('EFBIG', 'layerfs holds file content in memory, at most 4 GiB a file');
-      f.node.truncate(size);
-    });
+    this.call('ftruncate', undefined, undefined, () => truncateTo(this.files.get(n), size));
   }
 
   fsyncSync(fd: number): void {
@@ -620,18 +485,6 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   }
 
   // ---- helpers ------------------------------------------------------------------------
-
-  /** A lower file's layer and entry, for reading by position. */
-  private lowerFile(obj: Obj): { layer: Layer; entry: LayerEntry } {
-    return this.engine.lower.contentOf(obj.lower!);
-  }
-
-  /** Only regular files hold data here; device nodes and FIFOs are not emulated. */
-  private assertRegular(obj: Obj): void {
-    const t = obj.type;
-    if (t === 'directory') fail('EISDIR');
-    if (t !== 'file') fail('ENOTSUP', `layerfs does not emulate I/O on ${t} nodes`);
-  }
 
   /** Runs an engine operation and turns its errno into an error shaped like Node's (paths shown as text). */
   private call<T>(syscall: string, path: string | undefined, dest: string | undefined, fn: () => T, quietEnoent = false): T {
@@ -660,13 +513,11 @@ function absolute(p: string): string {
 /** Node's readFile refuses files over 2 GiB - 1 (kIoMaxLength) with this error; so does this. */
 const IO_MAX_LENGTH = 2 ** 31 - 1;
 
-/** A lower file's content from `position` to its end, read by position into one new Buffer. */
-function readLower(lower: { layer: Layer; entry: LayerEntry }, position: number): Buffer {
-  const size = Math.max(0, lower.entry.size - position);
+/** readFile's read of the rest of a file (overlay/open-file.ts, readRest), after Node's size check. */
+function readWhole(f: OpenFile): Buffer {
+  const size = f.lower && !f.isDirectory ? f.lower.entry.size - f.position : 0;
   if (size > IO_MAX_LENGTH) {
-    throw Object.assign(new RangeError(`File size (${lower.entry.size}) is greater than 2 GiB`), { code: 'ERR_FS_FILE_TOO_LARGE' });
+    throw Object.assign(new RangeError(`File size (${f.lower!.entry.size}) is greater than 2 GiB`), { code: 'ERR_FS_FILE_TOO_LARGE' });
   }
-  const out = Buffer.allocUnsafe(size);
-  const n = lower.layer.readAt(lower.entry, out, 0, size, position);
-  return n === size ? out : out.subarray(0, n);
+  return readRest(f);
 }

@@ -1,6 +1,7 @@
 import { fail } from './errno.js';
 import { PATH_MAX, type OverlayEngine } from './engine.js';
 import { byteLength } from '../util/names.js';
+import type { EntryType } from '../layer/entry.js';
 import type { Obj, Resolution } from './resolve.js';
 import type { NodeMeta } from './upper.js';
 
@@ -44,6 +45,24 @@ export function rmdirAt(engine: OverlayEngine, path: string): void {
 export function mkdirAt(engine: OverlayEngine, path: string, meta: NodeMeta, r: Resolution = engine.resolveEntry(path)): Obj {
   if (r.lastDot) fail('EEXIST');
   return engine.create(r, 'directory', { ...meta, mode: meta.mode & 0o1777 });
+}
+
+/** mknod(2) of the types a layer can hold (devices need the caller to be root, as here); the caller applies the umask. */
+export function mknodAt(engine: OverlayEngine, path: string, type: Extract<EntryType, 'char' | 'block' | 'fifo'>, meta: NodeMeta, rdev: number): void {
+  engine.create(engine.resolveEntry(path), type, meta, { rdev });
+}
+
+/** X_OK of access(2) (unistd.h). */
+const X_OK = 1;
+
+/**
+ * access(2), as root (generic_permission with CAP_DAC_OVERRIDE): every object is readable
+ * and writable; X_OK needs an execute bit on anything but a directory.
+ */
+export function accessAt(engine: OverlayEngine, path: string, mode: number): void {
+  const obj = engine.lookup(path, true);
+  const info = engine.info(obj);
+  if (mode & X_OK && obj.type !== 'directory' && !(info.mode & 0o111)) fail('EACCES');
 }
 
 /** getdents: the names of a directory (a symlink to one is followed). */

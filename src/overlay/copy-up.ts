@@ -1,0 +1,51 @@
+import type { LayerEntry } from '../layer/entry.js';
+import type { MemfsLink } from '../util/memfs-types.js';
+import type { Obj } from './resolve.js';
+import type { OverlayState } from './overlay-state.js';
+import type { NodeMeta } from './upper.js';
+
+/**
+ * Makes sure the object is in the upper layer, copying it up with its parents first
+ * (overlayfs.rst "Non-directories": "the file is first copied up... parents first"; the
+ * kernel's ovl_copy_up, fs/overlayfs/copy_up.c). Data, mode, owner, times and xattrs are
+ * copied; a directory is copied without its content and stays merged with the lower one.
+ */
+export function copyUp(s: OverlayState, obj: Obj): MemfsLink {
+  if (obj.upper) return obj.upper;
+  // Parents first, top-down, without recursion (a layer may nest deeper than the stack).
+  const missing: Obj[] = [];
+  for (let o: Obj | undefined = obj; o && !o.upper; o = o.parent) missing.push(o);
+  let link: MemfsLink | undefined;
+  for (let i = missing.length - 1; i >= 0; i--) link = copyUpOne(s, missing[i]!, missing[i]!.parent!.upper!);
+  return link!;
+}
+
+/** Copies up one object whose parent is already in the upper layer. */
+function copyUpOne(s: OverlayState, obj: Obj, parentLink: MemfsLink): MemfsLink {
+  // Another lookup of the same path (rename and link resolve two paths) may have copied it up.
+  const existing = s.upper.child(parentLink, obj.name);
+  if (existing) {
+    obj.upper = existing;
+    return existing;
+  }
+  const low = obj.lower!;
+  const e = low.entry;
+  const parentNode = parentLink.getNode();
+  const parentMtime = parentNode.mtime;
+  const link = s.upper.create(parentLink, obj.name, e.type, metaOf(e), {
+    ...(e.type === 'file' ? { data: s.lower.read(low) } : {}),
+    ...(e.linkTarget !== undefined ? { target: e.linkTarget } : {}),
+    rdev: e.rdev,
+  });
+  // Copy-up links the copy into the upper parent and then restores the parent's times.
+  parentNode.mtime = parentMtime;
+  if (e.xattrs.size > 0) s.upper.xattrs.set(link.getNode(), new Map(e.xattrs));
+  obj.upper = link;
+  if (e.type !== 'directory') obj.lower = undefined;
+  s.emit({ type: 'copy-up', path: obj.path, entryType: e.type, fromLayer: low.layer });
+  return link;
+}
+
+function metaOf(e: LayerEntry): NodeMeta {
+  return { mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs, atimeMs: e.atimeMs };
+}

@@ -1,0 +1,123 @@
+import { typeBits, type EntryType, type LayerEntry } from '../layer/entry.js';
+import { fail } from './errno.js';
+import type { Obj } from './resolve.js';
+import type { OverlayState } from './overlay-state.js';
+import { copyUp } from './copy-up.js';
+
+/**
+ * An object's attributes, content and extended attributes, and changes to them, as the
+ * kernel's fs/overlayfs/inode.c (ovl_getattr, ovl_setattr, ovl_xattr_get): read from the
+ * upper copy when there is one, else from the lower layer; changed only after copy-up.
+ */
+
+export interface ObjectInfo {
+  type: EntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  rdev: number;
+  ino: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+}
+
+export interface AttrChange {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  atimeMs?: number;
+  mtimeMs?: number;
+}
+
+/** Directories report a fixed size, as on ext4; the kernel passes through the upper filesystem's. */
+const DIR_SIZE = 4096;
+
+/** (uid_t)-1 and (gid_t)-1: "not changed" to chown(2). */
+const NO_ID = 2 ** 32 - 1;
+
+/** stat(2) of an object (ovl_getattr). */
+export function infoOf(obj: Obj): ObjectInfo {
+  if (obj.upper) {
+    const node = obj.upper.getNode();
+    const type = obj.type;
+    const isDir = type === 'directory';
+    return {
+      type,
+      mode: node.mode,
+      uid: node.uid,
+      gid: node.gid,
+      size: isDir ? DIR_SIZE : type === 'symlink' ? Buffer.byteLength(node.symlink) : type === 'file' ? node.getSize() : 0,
+      // Merged directories report nlink 1 (ovl_getattr: counting is not worth it, 1 pacifies find).
+      nlink: isDir && obj.lower ? 1 : node.nlink,
+      rdev: node.rdev,
+      ino: node.ino,
+      atimeMs: node.atime.getTime(),
+      mtimeMs: node.mtime.getTime(),
+      ctimeMs: node.ctime.getTime(),
+      birthtimeMs: node.btime.getTime(),
+    };
+  }
+  const low = obj.lower!;
+  const e = low.entry;
+  const isDir = e.type === 'directory';
+  return {
+    type: e.type,
+    mode: modeOf(e),
+    uid: e.uid,
+    gid: e.gid,
+    size: isDir ? DIR_SIZE : e.size,
+    nlink: isDir ? ((low.dirLayers?.length ?? 0) > 1 ? 1 : low.top!.nlink) : e.nlink,
+    rdev: e.rdev,
+    // Lower inode numbers live above 2^32, apart from memfs's, unique per (layer, inode).
+    ino: 2 ** 32 * (low.layer + 2) + e.inode,
+    atimeMs: e.atimeMs,
+    mtimeMs: e.mtimeMs,
+    ctimeMs: e.mtimeMs,
+    birthtimeMs: e.mtimeMs,
+  };
+}
+
+/** readlink(2): EINVAL on anything but a symlink. */
+export function readlinkOf(obj: Obj): string {
+  if (obj.type !== 'symlink') fail('EINVAL');
+  return obj.upper ? obj.upper.getNode().symlink : obj.lower!.entry.linkTarget!;
+}
+
+/** A file's content; a lower file is read from its layer, never copied up. */
+export function contentOf(s: OverlayState, obj: Obj): Buffer {
+  if (obj.isDir) fail('EISDIR');
+  if (obj.upper) return Buffer.from(obj.upper.getNode().getBuffer());
+  return s.lower.read(obj.lower!);
+}
+
+export function xattrsOf(s: OverlayState, obj: Obj): ReadonlyMap<string, Buffer> {
+  if (obj.upper) return s.upper.xattrs.get(obj.upper.getNode()) ?? new Map();
+  return obj.lower!.entry.xattrs;
+}
+
+/** chmod/chown/utimes (ovl_setattr): a metadata change copies the object up first. */
+export function setAttributes(s: OverlayState, obj: Obj, change: AttrChange): void {
+  const node = copyUp(s, obj).getNode();
+  if (change.mode !== undefined) node.mode = (node.mode & ~0o7777) | (change.mode & 0o7777);
+  if (change.uid !== undefined || change.gid !== undefined) {
+    // chown(2): -1, which is 4294967295 as a uid_t, leaves the ID as it is.
+    if (change.uid !== undefined && change.uid !== -1 && change.uid !== NO_ID) node.uid = change.uid;
+    if (change.gid !== undefined && change.gid !== -1 && change.gid !== NO_ID) node.gid = change.gid;
+    // chown clears setuid, and setgid when group-executable, on non-directories (chown(2)).
+    if (!node.isDirectory()) {
+      const clear = 0o4000 | (node.mode & 0o010 ? 0o2000 : 0);
+      node.mode &= ~clear;
+    }
+  }
+  if (change.atimeMs !== undefined) node.atime = new Date(change.atimeMs);
+  if (change.mtimeMs !== undefined) node.mtime = new Date(change.mtimeMs);
+  node.ctime = new Date();
+}
+
+function modeOf(e: LayerEntry): number {
+  return typeBits(e.type) | e.mode;
+}
