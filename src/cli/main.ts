@@ -9,32 +9,9 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openImage } from '../image/image.js';
-import { DEMO_IMAGE, walkthrough } from '../demo/walkthrough.js';
 import { CliError, type CliIO } from './io.js';
-import * as verbs from './verbs.js';
-import { serveVerb } from './serve.js';
-
-interface Verb {
-  usage: string;
-  summary: string;
-  run?: (ctx: verbs.VerbContext) => Promise<void>;
-  options?: Record<string, { type: 'string' | 'boolean' }>;
-}
-
-const VERBS: Record<string, Verb> = {
-  inspect: { usage: 'inspect IMAGE', summary: 'manifest, config and a table of layers (digest, size, entries, added/changed/deleted)', run: verbs.inspect },
-  tree: { usage: 'tree IMAGE [PATH] [--layers]', summary: 'the merged tree; --layers marks the layer of each entry, shadowed versions, whiteouts and opaque dirs', run: verbs.tree, options: { layers: { type: 'boolean' } } },
-  ls: { usage: 'ls IMAGE [PATH]', summary: 'one directory of the merged view, with the layer each entry comes from', run: verbs.ls },
-  why: { usage: 'why IMAGE PATH', summary: "every layer's version of a path, top-down: which wins and why", run: verbs.why },
-  cat: { usage: 'cat IMAGE PATH', summary: 'a file of the merged view', run: verbs.cat },
-  stat: { usage: 'stat IMAGE PATH', summary: 'metadata of a path in the merged view', run: verbs.stat },
-  diff: { usage: 'diff IMAGE', summary: 'what each layer adds (A), changes (C), deletes (D) or makes opaque (O)', run: verbs.diff },
-  analyze: { usage: 'analyze IMAGE [--ci] [--threshold 0.9]', summary: 'wasted bytes (files later layers overwrite or delete), efficiency, largest files; --ci exits 1 below the threshold', run: verbs.analyzeVerb, options: { ci: { type: 'boolean' }, threshold: { type: 'string' } } },
-  export: { usage: 'export IMAGE (--tar FILE | --dir DIR [--overwrite | --allow-non-empty])', summary: 'the merged rootfs as one tar or into an empty directory; --overwrite finishes or redoes an export there, --allow-non-empty writes beside what is there', run: verbs.exportVerb, options: { tar: { type: 'string' }, dir: { type: 'string' }, overwrite: { type: 'boolean' }, 'allow-non-empty': { type: 'boolean' } } },
-  commit: { usage: 'commit IMAGE --changes FILE.json --out DIR [--compression gzip|zstd|none]', summary: 'apply a JSON list of fs calls ([["writeFile","/etc/motd","hi"], ...]) and save the result as a new OCI image', run: verbs.commitVerb, options: { changes: { type: 'string' }, out: { type: 'string' }, compression: { type: 'string' } } },
-  serve: { usage: 'serve [IMAGE] [--port N] [--host ADDR]', summary: 'the teaching page: the layer stack drawn, changed and animated in the browser (the bundled image by default)', options: { port: { type: 'string' }, host: { type: 'string' } } },
-  demo: { usage: 'demo [IMAGE]', summary: 'a narrated walk through copy-up, whiteouts, opaque dirs and rename (the bundled image by default)' },
-};
+import { VERBS } from './registry.js';
+import type { Flags } from './verb.js';
 
 function help(): string {
   const w = Math.max(...Object.values(VERBS).map((v) => v.usage.length));
@@ -69,12 +46,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       io.stdout(`usage: layerfs ${verb.usage} [--json]\n\n${verb.summary}\n`);
       return 0;
     }
-    if (name === 'demo') {
-      await walkthrough(positionals[0] ?? DEMO_IMAGE, io.stdout);
-      return 0;
-    }
-    if (name === 'serve') {
-      await serveVerb({ io, json: values.json === true, image: await openImage(positionals[0] ?? DEMO_IMAGE), args: positionals.slice(1), flags: values as verbs.VerbContext['flags'] }, positionals[0] ?? 'the bundled demo image');
+    const flags = values as Flags;
+    if (verb.takes === 'positionals') {
+      await verb.run({ io, json: values.json === true, positionals, flags });
       return 0;
     }
     const [imagePath, ...args] = positionals;
@@ -82,7 +56,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     if (io.stderrIsTTY) io.stderr(`opening ${imagePath}...\r`);
     const image = await openImage(imagePath);
     if (io.stderrIsTTY) io.stderr(' '.repeat(`opening ${imagePath}...`.length) + '\r');
-    await verb.run!({ io, json: values.json === true, image, args, flags: values as Record<string, string | boolean | undefined> });
+    await verb.run({ io, json: values.json === true, image, args, flags });
     return 0;
   } catch (e) {
     const err = e as Error & { exitCode?: number };

@@ -1,6 +1,6 @@
 import { fchmodSync, lstatSync } from 'node:fs';
 import { DirHandle } from '../host/dir-handle.js';
-import { TEMP_NAME } from '../host/publish.js';
+import { removeTemps } from '../host/publish.js';
 import { ExportError, toExportError } from './export-error.js';
 import type { TarEntry } from '../tar/changeset.js';
 
@@ -49,21 +49,6 @@ export function openTarget(target: string, options: { allowNonEmpty?: boolean; o
     throw toExportError(target, err);
   }
   return root;
-}
-
-/**
- * Removes the temporary files an interrupted export left in `dir` (among `names`): regular
- * files named exactly like publish.ts's random temporaries. A directory, or anything else with
- * such a name, is not this export's and is left alone.
- */
-function removeTemps(dir: DirHandle, names: string[]): void {
-  for (const n of names) {
-    if (!TEMP_NAME.test(n)) continue;
-    const st = dir.lstat(n);
-    if (!st?.isFile()) continue;
-    dir.sameMount(n, { st });
-    dir.unlink(n);
-  }
 }
 
 /**

@@ -91,6 +91,11 @@ export class PendingFile {
     return this.temp !== undefined;
   }
 
+  /** Where the file is, for messages: its temporary's path, or its directory's while it has no name. */
+  get label(): string {
+    return this.temp === undefined ? this.dir.label : this.dir.labelOf(this.temp);
+  }
+
   /**
    * Gives the file the name `name` in its directory; an existing name (a symlink included) is
    * EEXIST and left as it is. Afterwards `name` holds this file.
@@ -121,6 +126,19 @@ export class PendingFile {
     this.temp = undefined;
     this.checkHeldBy(name);
     this.done = true;
+  }
+
+  /**
+   * publish, or, when `name` is taken (EEXIST), publishReplacing: for a name whose content is
+   * fixed whoever writes it (a blob under its digest), where what is there may be torn or wrong.
+   */
+  publishOrReplace(name: string): void {
+    try {
+      this.publish(name);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      this.publishReplacing(name);
+    }
   }
 
   /** Closes the file; one never published is gone (unnamed) or its temporary is removed. */
@@ -165,6 +183,26 @@ export class PendingFile {
     if (st && st.isFile() && st.dev === this.stat.dev && st.ino === this.stat.ino) return;
     if (st && !st.isDirectory()) removeQuietly(this.dir, name);
     throw new ReplacedError(this.dir.labelOf(name));
+  }
+}
+
+/**
+ * Removes the temporaries a killed writer left in `dir`, among `names` (its entries): regular
+ * files named exactly TEMP_NAME, on `dir`'s own mount. A directory, a symlink or anything else
+ * with such a name was not made by a PendingFile and is left alone. `fail` turns an error
+ * (lstat, a mount point there, unlink) into the caller's; by default it is thrown as it is.
+ */
+export function removeTemps(dir: DirHandle, names: readonly string[], fail: (e: unknown, name: string) => unknown = (e) => e): void {
+  for (const name of names) {
+    if (!TEMP_NAME.test(name)) continue;
+    try {
+      const st = dir.lstat(name);
+      if (!st?.isFile()) continue;
+      dir.sameMount(name, { st });
+      dir.unlink(name);
+    } catch (e) {
+      throw fail(e, name);
+    }
   }
 }
 

@@ -1,11 +1,14 @@
 import { fstatSync, mkdirSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DirHandle, ReplacedError } from '../host/dir-handle.js';
+import { fsyncFd } from '../host/fd-io.js';
+import { PendingFile } from '../host/publish.js';
 import { linkRefused, SaveImageError, systemError } from './save-image-error.js';
 
 // The directories of an image layout saveImage writes (layout-writer.ts): the target and
 // blobs/<alg> opened by descriptor, never through a link, made with an owner check, refused
-// when another user may write them; every lookup's failure typed and named.
+// when another user may write them; every lookup's failure typed and named; and how a file is
+// put into one (placeFile).
 
 /**
  * The target directory, never a symlink, whatever the path ends in: its parent (the caller's
@@ -110,3 +113,44 @@ export function listDir(dir: DirHandle): string[] {
     throw systemError(e, dir.label, 'listing the directory');
   }
 }
+
+/**
+ * Writes a file into `dir` so that its name only ever holds it whole: `fill` writes a new
+ * PendingFile (src/host/publish.ts), checks it and returns its name (a blob's is its digest,
+ * known once written); it is fsync'd, then published: a blob by linkat(2), replacing what is
+ * at the name only if something is (a torn blob, a symlink: rename(2) never follows it), and
+ * `oci-layout` and `index.json` always by rename(2), as readers must find them. The name must
+ * then hold this inode, or what is there is removed (ERR_TARGET_CHANGED). After a failure the
+ * file is gone (unnamed) or its temporary removed (if the directory refuses, a rerun removes it).
+ */
+export async function placeFile(dir: DirHandle, what: string, how: 'blob' | 'replacing', fill: (fd: number, label: string) => Promise<string>): Promise<string> {
+  let pending: PendingFile;
+  try {
+    pending = PendingFile.create(dir, (temp) => (temp === null ? dir.createUnnamed(0o644) : dir.createFile(temp, 0o644)));
+  } catch (e) {
+    throw systemError(e, dir.label, `creating a temporary file for ${what}`);
+  }
+  try {
+    const name = await fill(pending.fd, pending.label);
+    try {
+      await fsyncFd(pending.fd);
+    } catch (e) {
+      throw systemError(e, pending.label, `writing ${what}`);
+    }
+    try {
+      if (how === 'replacing') pending.publishReplacing(name);
+      else pending.publishOrReplace(name);
+    } catch (e) {
+      if (e instanceof ReplacedError) {
+        throw new SaveImageError('ERR_TARGET_CHANGED', dir.labelOf(name), `${what}: its temporary was replaced by another process before it was given its name; what was put there is removed`, { cause: e });
+      }
+      throw systemError(e, dir.labelOf(name), `putting ${what} in place`);
+    }
+    return name;
+  } finally {
+    pending.close();
+  }
+}
+
+/** removeTemps' failures, typed and named. */
+export const leftoverError = (dir: DirHandle) => (e: unknown, name: string) => systemError(e, dir.labelOf(name), 'removing a temporary left by an earlier save');

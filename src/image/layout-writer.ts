@@ -4,12 +4,10 @@ import { resolve } from 'node:path';
 import { DirHandle } from '../host/dir-handle.js';
 import { OCI_INDEX } from '../oci/media-types.js';
 import { writeAll } from '../host/fd-io.js';
-import { childDir, holdsDir, listDir, lstatIn, openTarget } from './layout-dirs.js';
+import { removeTemps, TEMP_NAME } from '../host/publish.js';
+import { childDir, holdsDir, leftoverError, listDir, lstatIn, openTarget, placeFile } from './layout-dirs.js';
 import { holdsBlob, nestedWithin, parseJson, readSmall } from './layout-read.js';
-import { placeFile, removeTemp, removeTemps, TEMP_PREFIX } from './place-file.js';
 import { SaveImageError, systemError } from './save-image-error.js';
-
-export { TEMP_PREFIX };
 
 export interface BlobRef {
   digest: string;
@@ -43,17 +41,19 @@ interface Index {
  *   (src/host/dir-handle.ts) and opened with O_NOFOLLOW: a planted `blobs -> /elsewhere` is
  *   refused, and one swapped in while saving cannot redirect a write; an existing `blobs`
  *   or `blobs/<alg>` another user may write is refused (layout-dirs.ts);
- * - every file is written to a new temporary name in its final directory (O_CREAT|O_EXCL|
- *   O_NOFOLLOW, so an existing name or a symlink is never opened), fsync'd, checked against
- *   the digest and size it is to be named by, then renamed into place (rename(2) replaces a
- *   name without following it), and the name must then hold it (place-file.ts). A blob under
- *   its digest name is always whole and right, after ENOSPC, a kill or a crash;
+ * - every file is written as a PendingFile in its final directory (src/host/publish.ts:
+ *   unnamed with O_TMPFILE, else under a random temporary name made O_CREAT|O_EXCL|O_NOFOLLOW,
+ *   so an existing name or a symlink is never opened), fsync'd, checked against the digest and
+ *   size it is to be named by, then given its name, which must then hold it (layout-dirs.ts,
+ *   placeFile). A blob under its digest name is always whole and right, after ENOSPC, a kill
+ *   or a crash;
  * - `oci-layout` and `index.json` are written last, after the blobs and their directories
  *   are on disk, so an index only ever names blobs that are there.
  *
  * The target may be missing, empty, or a layout (complete, or left by a failed save):
- * leftover temporaries are removed, blobs already under their name are verified before
- * being reused (else replaced), and index.json keeps the images it names under other refs.
+ * leftover temporaries are removed (publish.ts, removeTemps), blobs already under their name
+ * are verified before being reused (else replaced), and index.json keeps the images it names
+ * under other refs.
  */
 export class LayoutWriter {
   private readonly algDirs = new Map<Algorithm, DirHandle>();
@@ -79,7 +79,7 @@ export class LayoutWriter {
     try {
       // Every check comes before the first removal: a refused target loses nothing.
       const names = listDir(root);
-      const stray = names.find((name) => !name.startsWith(TEMP_PREFIX) && !LAYOUT_NAMES.has(name));
+      const stray = names.find((name) => !TEMP_NAME.test(name) && !LAYOUT_NAMES.has(name));
       if (stray !== undefined) {
         throw new SaveImageError('ERR_NOT_A_LAYOUT', target, `not empty, and not an OCI image layout (it holds ${JSON.stringify(stray)}); saveImage writes into an empty directory or adds to an image layout`);
       }
@@ -102,8 +102,8 @@ export class LayoutWriter {
       }
       blobs = childDir(root, 'blobs');
       sha256 = childDir(blobs, 'sha256');
-      for (const name of names) if (name.startsWith(TEMP_PREFIX)) removeTemp(root, name);
-      removeTemps(sha256);
+      removeTemps(root, names, leftoverError(root));
+      removeTemps(sha256, listDir(sha256), leftoverError(sha256));
       const writer = new LayoutWriter(target, path, root, blobs, index);
       writer.algDirs.set('sha256', sha256);
       return writer;
@@ -121,7 +121,7 @@ export class LayoutWriter {
     if (!dir) {
       dir = childDir(this.blobs, alg);
       this.algDirs.set(alg, dir);
-      removeTemps(dir);
+      removeTemps(dir, listDir(dir), leftoverError(dir));
     }
     return dir;
   }
@@ -147,8 +147,9 @@ export class LayoutWriter {
     if (expect && (await holdsBlob(dir, expect))) return expect;
 
     let measured: BlobRef | undefined;
-    await placeFile(dir, what, async (fd, tempLabel) => {
-      // A copy's failure names its source; a blob written here (a layer) names its temporary.
+    await placeFile(dir, what, 'blob', async (fd, tempLabel) => {
+      // A copy's failure names its source; a blob written here (a layer) names its temporary
+      // (or, unnamed, its directory).
       const sourceFailure = (reason: string, cause?: unknown) =>
         new SaveImageError(opts.failCode ?? (expect ? 'ERR_BLOB_MISMATCH' : 'ERR_LAYER_WRITE'), opts.sourceLabel ?? tempLabel, `${what}: ${reason}`, { cause });
       let iterator: AsyncIterator<Uint8Array> | undefined;
@@ -251,9 +252,9 @@ export class LayoutWriter {
     if (!st || !st.isDirectory() || st.dev !== this.root.dev || st.ino !== this.root.ino) throw changed(this.path, outcome);
   }
 
-  /** A small file of the top directory, written whole to a temporary and renamed into place. */
+  /** A small file of the top directory, written whole, then put in place of what is at its name. */
   private async writeFile(name: string, data: string): Promise<void> {
-    await placeFile(this.root, name, async (fd, tempLabel) => {
+    await placeFile(this.root, name, 'replacing', async (fd, tempLabel) => {
       try {
         await writeAll(fd, Buffer.from(data));
       } catch (e) {

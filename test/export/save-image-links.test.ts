@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { TEMP_NAME } from '../../src/host/publish.js';
 import { openImage, saveImage, SaveImageError, type Image, type Overlay } from '../../src/index.js';
 import { checkBlobs, DEMO, readByTools } from '../support/save-check.js';
 
@@ -27,7 +28,12 @@ beforeEach(() => {
 });
 
 async function changed(): Promise<{ base: Image; ov: Overlay }> {
-  const base = await openImage(DEMO);
+  return changedIn({ openImage });
+}
+
+/** changed(), with the openImage of `lib` (a copy of layerfs loaded afresh). */
+async function changedIn(lib: { openImage: typeof openImage }): Promise<{ base: Image; ov: Overlay }> {
+  const base = await lib.openImage(DEMO);
   const ov = base.overlay();
   ov.writeFileSync('/etc/motd', 'changed\n');
   ov.writeFileSync('/big', Buffer.alloc(1 << 20, 7));
@@ -35,6 +41,9 @@ async function changed(): Promise<{ base: Image; ov: Overlay }> {
 }
 
 const SAVE = { ref: 'v2', sourceDateEpoch: 1_700_000_000 } as const;
+
+/** A name like the temporaries a killed save leaves (TEMP_NAME of src/host/publish.ts). */
+const leftover = (digit: string) => `.layerfs-tmp.${digit.repeat(32)}`;
 
 /** The victim and the other directory are as they were. */
 function untouched(): void {
@@ -149,18 +158,19 @@ describe('saveImage never follows a link planted before the save', () => {
     expect(readByTools(target, 'v2', dir)).toEqual(saved.layers.map((l) => l.digest));
   });
 
-  it('leftover temporaries (a file, and a symlink to the victim) are removed, never followed', async () => {
+  it('leftover temporaries are removed; a symlink with such a name is not one (left alone, never followed)', async () => {
     const target = join(dir, 'out');
     await partialLayout(target);
     const blobs = join(target, 'blobs', 'sha256');
-    fs.writeFileSync(join(blobs, '.layerfs-tmp-0123456789abcdef'), 'half a blob');
-    fs.symlinkSync(victim, join(blobs, '.layerfs-tmp-fedcba9876543210'));
-    fs.symlinkSync(victim, join(target, '.layerfs-tmp-00000000deadbeef'));
+    fs.writeFileSync(join(blobs, leftover('0')), 'half a blob');
+    fs.symlinkSync(victim, join(blobs, leftover('f')));
+    fs.symlinkSync(victim, join(target, leftover('d')));
     const { base, ov } = await changed();
     await saveImage(ov, target, { ...SAVE, base });
     untouched();
-    expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
-    expect(fs.readdirSync(target).sort()).toEqual(['blobs', 'index.json', 'oci-layout']);
+    expect(checkBlobs(target)).toMatchObject({ temps: [join(blobs, leftover('f'))], wrong: [] });
+    expect(fs.readdirSync(target).sort()).toEqual([leftover('d'), 'blobs', 'index.json', 'oci-layout']);
+    for (const link of [join(blobs, leftover('f')), join(target, leftover('d'))]) expect(fs.readlinkSync(link)).toBe(victim);
   });
 
   it('a target holding other files is refused (ERR_NOT_A_LAYOUT) before anything is written', async () => {
@@ -176,7 +186,7 @@ describe('saveImage never follows a link planted before the save', () => {
   it('a target holding other files and names like temporaries: refused, and none of them removed', async () => {
     const target = join(dir, 'out');
     fs.mkdirSync(target);
-    const names = ['.layerfs-tmp-mydraft', '.layerfs-tmp-0123456789abcdef', 'notes.txt', '.layerfs-tmp-zz', '.layerfs-tmp-x'];
+    const names = ['.layerfs-tmp.mydraft', leftover('0'), 'notes.txt', '.layerfs-tmp-0123456789abcdef', '.layerfs-tmp.x'];
     for (const name of names) fs.writeFileSync(join(target, name), name);
     const { base, ov } = await changed();
     await expectSaveError(saveImage(ov, target, { ...SAVE, base }), 'ERR_NOT_A_LAYOUT', /out$/);
@@ -193,7 +203,7 @@ describe('saveImage never follows a link planted before the save', () => {
   ])('an existing layout with %s: refused (ERR_UNSAFE_LAYOUT) before anything is written or removed', async (_label, spoil, path) => {
     const target = join(dir, 'out');
     await partialLayout(target);
-    fs.writeFileSync(join(target, 'blobs', 'sha256', '.layerfs-tmp-0123456789abcdef'), 'left');
+    fs.writeFileSync(join(target, 'blobs', 'sha256', leftover('0')), 'left');
     spoil(target);
     const before = fs.readdirSync(join(target, 'blobs', 'sha256')).sort();
     const { base, ov } = await changed();
@@ -261,48 +271,48 @@ describe('saveImage never follows a link planted before the save', () => {
   });
 });
 
-describe('saveImage never follows a link planted while it runs', () => {
-  /** Runs `plant` as soon as `ready()` holds, concurrently with the save; says whether it ran. */
-  async function racing(save: () => Promise<unknown>, ready: () => boolean, plant: () => void): Promise<{ planted: boolean; result: unknown }> {
-    let planted = false;
-    let done = false;
-    const watcher = (async () => {
-      while (!done && !planted) {
-        if (ready()) {
-          plant();
-          planted = true;
-        }
-        await tick();
+/** Runs `plant` as soon as `ready()` holds, concurrently with the save; says whether it ran. */
+async function racing(save: () => Promise<unknown>, ready: () => boolean, plant: () => void): Promise<{ planted: boolean; result: unknown }> {
+  let planted = false;
+  let done = false;
+  const watcher = (async () => {
+    while (!done && !planted) {
+      if (ready()) {
+        plant();
+        planted = true;
       }
-    })();
-    const result = await save().then((v) => v, (e: unknown) => e);
-    done = true;
-    await watcher;
-    return { planted, result };
-  }
+      await tick();
+    }
+  })();
+  const result = await save().then((v) => v, (e: unknown) => e);
+  done = true;
+  await watcher;
+  return { planted, result };
+}
 
-  /**
-   * A `ready` for racing: once `when` holds, takes the first temporary in `at` out of the
-   * layout (renamed away), as another user would before putting something at its name.
-   */
-  function takeTemp(at: string, when: () => boolean): { ready: () => boolean; name: () => string } {
-    let taken: string | undefined;
-    return {
-      ready: () => {
-        const temp = fs.existsSync(at) && when() ? fs.readdirSync(at).find((f) => f.startsWith('.layerfs-tmp-')) : undefined;
-        if (!temp) return false;
-        try {
-          fs.renameSync(join(at, temp), join(dir, 'taken'));
-        } catch {
-          return false; // renamed into place already
-        }
-        taken = temp;
-        return true;
-      },
-      name: () => taken!,
-    };
-  }
+/**
+ * A `ready` for racing: once `when` holds, takes the first temporary in `at` out of the
+ * layout (renamed away), as another user would before putting something at its name.
+ */
+function takeTemp(at: string, when: () => boolean): { ready: () => boolean; name: () => string } {
+  let taken: string | undefined;
+  return {
+    ready: () => {
+      const temp = fs.existsSync(at) && when() ? fs.readdirSync(at).find((f) => TEMP_NAME.test(f)) : undefined;
+      if (!temp) return false;
+      try {
+        fs.renameSync(join(at, temp), join(dir, 'taken'));
+      } catch {
+        return false; // renamed into place already
+      }
+      taken = temp;
+      return true;
+    },
+    name: () => taken!,
+  };
+}
 
+describe('saveImage never follows a link planted while it runs', () => {
   it('index.json -> victim planted mid-save: the link is replaced, the victim untouched', async () => {
     const target = join(dir, 'out');
     const { base, ov } = await changed();
@@ -362,20 +372,38 @@ describe('saveImage never follows a link planted while it runs', () => {
     expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
     expect(fs.existsSync(join(dir, 'out.moved', 'index.json'))).toBe(false);
   });
+});
 
-  it('a temporary replaced by another process before its rename: ERR_TARGET_CHANGED, no index.json', async () => {
+// With the native addon a file has no name until it is complete and linked by its descriptor
+// (O_TMPFILE, src/host/publish.ts): there is no temporary for another process to replace, and
+// oci-layout and index.json have one only between two system calls. Without the addon each has
+// a random temporary name another process that may write the directory could replace before
+// it is given its name: that path is raced here.
+describe('saveImage without the native addon: a temporary replaced before it is given its name', () => {
+  let lib: typeof import('../../src/index.js');
+  beforeAll(async () => {
+    vi.stubEnv('LAYERFS_NATIVE_ADDON', 'none');
+    vi.resetModules();
+    lib = await import('../../src/index.js');
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+    vi.resetModules();
+  });
+
+  it("a blob's temporary replaced by another process before it is given its name: ERR_TARGET_CHANGED, no index.json", async () => {
     const target = join(dir, 'out');
-    const { base, ov } = await changed();
+    const { base, ov } = await changedIn(lib);
     const sha = join(target, 'blobs', 'sha256');
     const temp = takeTemp(sha, () => true);
     const { planted, result } = await racing(
-      () => saveImage(ov, target, { ...SAVE, base }),
+      () => lib.saveImage(ov, target, { ...SAVE, base }),
       temp.ready,
       () => fs.writeFileSync(join(sha, temp.name()), 'not the blob'),
     );
     expect(planted).toBe(true);
-    expect(result).toBeInstanceOf(SaveImageError);
-    expect((result as SaveImageError).code).toBe('ERR_TARGET_CHANGED');
+    expect(result).toBeInstanceOf(lib.SaveImageError);
+    expect((result as InstanceType<typeof lib.SaveImageError>).code).toBe('ERR_TARGET_CHANGED');
     expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
     // The bytes renamed in its place were nobody's verified blob: not left under the digest name.
     expect(checkBlobs(target)).toMatchObject({ temps: [], wrong: [] });
@@ -385,18 +413,18 @@ describe('saveImage never follows a link planted while it runs', () => {
   it.each([
     ['oci-layout', (target: string) => !fs.existsSync(join(target, 'oci-layout'))],
     ['index.json', (target: string) => fs.existsSync(join(target, 'oci-layout'))],
-  ])('%s: its temporary replaced by a symlink to the victim before its rename: ERR_TARGET_CHANGED, the name removed', async (name, stage) => {
+  ])('%s: its temporary replaced by a symlink to the victim before it is given its name: ERR_TARGET_CHANGED, the name removed', async (name, stage) => {
     const target = join(dir, 'out');
-    const { base, ov } = await changed();
+    const { base, ov } = await changedIn(lib);
     const temp = takeTemp(target, () => stage(target));
     const { planted, result } = await racing(
-      () => saveImage(ov, target, { ...SAVE, base }),
+      () => lib.saveImage(ov, target, { ...SAVE, base }),
       temp.ready,
       () => fs.symlinkSync(victim, join(target, temp.name())),
     );
     expect(planted).toBe(true);
     untouched();
-    expect(result).toBeInstanceOf(SaveImageError);
+    expect(result).toBeInstanceOf(lib.SaveImageError);
     expect(result).toMatchObject({ code: 'ERR_TARGET_CHANGED', path: join(target, name) });
     expect(fs.existsSync(join(target, 'index.json'))).toBe(false);
     expect(fs.existsSync(join(target, name))).toBe(false);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DirHandle, ReplacedError } from '../../src/host/dir-handle.js';
-import { PendingFile, TEMP_NAME } from '../../src/host/publish.js';
+import { PendingFile, removeTemps, TEMP_NAME } from '../../src/host/publish.js';
 import { scratch } from '../support/scratch.js';
 
 const { fresh } = scratch('lfs-publish-');
@@ -78,6 +78,25 @@ describe('PendingFile: unnamed (O_TMPFILE), then published', () => {
     d.close();
   });
 
+  it('publishOrReplace: a free name is linked; a taken one (a file, a symlink) replaced, never followed', () => {
+    const { d, path } = dir();
+    const victim = join(fresh('victim'), 'precious');
+    fs.writeFileSync(victim, 'untouched');
+    fs.symlinkSync(victim, join(path, 'link'));
+    fs.writeFileSync(join(path, 'file'), 'torn');
+    for (const [name, text] of [['free', 'a'], ['file', 'b'], ['link', 'c']] as const) {
+      const p = PendingFile.create(d);
+      write(p, text);
+      p.publishOrReplace(name);
+      p.close();
+      expect(fs.lstatSync(join(path, name)).ino).toBe(p.stat.ino);
+      expect(fs.readFileSync(join(path, name), 'utf8')).toBe(text);
+    }
+    expect(fs.readFileSync(victim, 'utf8')).toBe('untouched');
+    expect(fs.readdirSync(path).sort()).toEqual(['file', 'free', 'link']);
+    d.close();
+  });
+
   it('refuses a name that is not one component', () => {
     const { d } = dir();
     const p = PendingFile.create(d);
@@ -142,6 +161,29 @@ describe('PendingFile without O_TMPFILE: random temporary names', () => {
     expect(tries).toBeGreaterThan(1);
     expect(tries).toBeLessThan(10);
     d.close();
+  });
+});
+
+describe('removeTemps: the leftovers of a killed writer', () => {
+  it('removes regular files named exactly TEMP_NAME; a directory, a symlink or another name is left alone', () => {
+    const { d, path } = dir();
+    const temp = (c: string) => `.layerfs-tmp.${c.repeat(32)}`;
+    fs.writeFileSync(join(path, temp('a')), 'left');
+    fs.mkdirSync(join(path, temp('b')));
+    fs.symlinkSync(join(path, temp('a')), join(path, temp('c')));
+    for (const other of ['.layerfs-tmp-0123456789abcdef', `${temp('d')}.bak`, 'file']) fs.writeFileSync(join(path, other), '');
+    const before = fs.readdirSync(path);
+    removeTemps(d, before);
+    expect(fs.readdirSync(path).sort()).toEqual(before.filter((n) => n !== temp('a')).sort());
+    d.close();
+  });
+
+  it('a failure (here the lstat: EACCES) goes through `fail` with the name', () => {
+    const name = `.layerfs-tmp.${'e'.repeat(32)}`;
+    const denied = Object.assign(new Error('EACCES: permission denied, lstat'), { code: 'EACCES' });
+    const d = { lstat: () => { throw denied; } } as unknown as DirHandle;
+    expect(() => removeTemps(d, [name], (e, n) => new Error(`${n}: ${(e as Error).message}`))).toThrow(`${name}: EACCES`);
+    expect(() => removeTemps(d, [name])).toThrow(denied);
   });
 });
 

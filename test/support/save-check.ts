@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
-import { TEMP_PREFIX } from '../../src/image/layout-writer.js';
+import { TEMP_NAME } from '../../src/host/publish.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEMO = join(ROOT, 'images/demo');
@@ -22,7 +22,7 @@ export function checkBlobs(layout: string): { temps: string[]; blobs: string[]; 
   for (const alg of fs.readdirSync(top)) {
     for (const name of fs.readdirSync(join(top, alg))) {
       const path = join(top, alg, name);
-      if (name.startsWith(TEMP_PREFIX)) {
+      if (TEMP_NAME.test(name)) {
         temps.push(path);
         continue;
       }
