@@ -3,6 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { pack as tarPack } from 'tar-stream';
 import type { TarEntry } from '../tar/changeset.js';
+import { tarTypeOf, type TarHeaderToWrite } from '../tar/tar-header.js';
 import { major, minor } from '../util/device.js';
 import { compressor, LAYER_MEDIA_TYPE, type OutputCompression } from '../tar/compress.js';
 import { RAW_XATTRS, writeExactXattrs } from '../tar/pax-xattrs.js';
@@ -37,11 +38,6 @@ export interface TarWriteResult {
     lossyXattrs: Array<{ path: string; name: string }>;
   }>;
 }
-
-const TAR_TYPE: Record<TarEntry['type'], string> = {
-  file: 'file', directory: 'directory', symlink: 'symlink', hardlink: 'link',
-  char: 'character-device', block: 'block-device', fifo: 'fifo',
-};
 
 /** The largest value the 8-byte octal uid/gid fields hold; larger ones go in PAX records. */
 const OCTAL7_MAX = 0o7777777;
@@ -90,9 +86,9 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
       const mtime = Math.min(e.mtimeMs, clamp);
       const seconds = Math.floor(mtime / 1000);
       if (seconds < 0 || seconds > USTAR_MTIME_MAX) pax.mtime = String(seconds);
-      const header = {
+      const header: TarHeaderToWrite & { [RAW_XATTRS]?: TarEntry['xattrs'] } = {
         name: e.path,
-        type: TAR_TYPE[e.type],
+        type: tarTypeOf(e.type),
         // tar-stream replaces a falsy mode with its default (0644/0755): a type bit keeps mode 0
         // (/etc/shadow is 0000 on some distributions) while the header still gets mode & 07777.
         mode: (e.mode & 0o7777) | 0o100000,

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
 import { ImageError } from './errors.js';
 import { layerPath } from '../tar/entry-name.js';
+import { isFileHeader } from '../tar/tar-header.js';
 import { ContentFile, LayerContentError, NotRegularFile } from '../layer/content-file.js';
 
 /** Where an image's files live: a directory, or a tar archive of one (OCI archive, docker save). */
@@ -92,7 +93,7 @@ export class ArchiveSource implements FileSource {
         const chunks: Buffer[] = [];
         for await (const c of entry as AsyncIterable<Buffer>) chunks.push(c);
         const h = entry.header;
-        const isFile = h.type === 'file' || h.type === 'contiguous-file';
+        const isFile = isFileHeader(h);
         if (!isFile && h.type !== 'symlink' && h.type !== 'link') continue;
         const where = layerPath(h.name);
         if ('refused' in where) throw new ImageError(`${path}: ${h.name}`, where.refused);

@@ -5,6 +5,7 @@ import { keepExactOn } from './pax-xattrs.js';
 import { paxHeaderFault } from './pax-records.js';
 import { decodePlainHeader } from './plain-header.js';
 import { HEADER_ONLY, headerFieldFault, longNameFault } from './header-fields.js';
+import type { TarHeader } from './tar-header.js';
 
 /**
  * Indexing an uncompressed tar on disk by reading only the blocks that hold headers.
@@ -28,24 +29,8 @@ import { HEADER_ONLY, headerFieldFault, longNameFault } from './header-fields.js
  * link's header as the next header, whatever its size says (GNU tar and Go do).
  */
 
-/** A header as tar-stream's Extract hands it on (type names, pax, byteOffset). */
-export interface WalkedHeader {
-  name: string;
-  type: string | null;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: Date;
-  linkname: string | null;
-  devmajor: number;
-  devminor: number;
-  byteOffset: number;
-  pax: Record<string, string> | null;
-}
-
 interface HeaderCodec {
-  decode(block: Buffer, filenameEncoding: string, allowUnknownFormat: boolean): WalkedHeader | null;
+  decode(block: Buffer, filenameEncoding: string, allowUnknownFormat: boolean): TarHeader | null;
   decodePax(body: Buffer): Record<string, string>;
   decodeLongPath(body: Buffer, encoding: string): string;
 }
@@ -90,7 +75,7 @@ class GiveUp extends Error {}
  * error thrown by `onEntry` ends the walk and is passed on. Each header is handed on as soon
  * as it is read, so none outlives its entry (a list of 20,000 kept the collector busy).
  */
-export async function walkHeaders(fd: number, fileSize: number, onEntry: (header: WalkedHeader) => void): Promise<boolean> {
+export async function walkHeaders(fd: number, fileSize: number, onEntry: (header: TarHeader) => void): Promise<boolean> {
   if (!codec) return false;
   const window = Buffer.allocUnsafe(WINDOW);
   let windowStart = 0;

@@ -1,4 +1,4 @@
-import type { WalkedHeader } from './header-walk.js';
+import { TYPEFLAG_NAMES, type TarHeader } from './tar-header.js';
 
 /**
  * The common tar header decoded without tar-stream, for the header walk (header-walk.ts):
@@ -13,8 +13,6 @@ import type { WalkedHeader } from './header-walk.js';
  * every kind and on random corruptions of them.
  */
 
-/** tar-stream's names of typeflags '0' to '7' (headers.js toType). */
-const TYPES = ['file', 'link', 'symlink', 'character-device', 'block-device', 'directory', 'fifo', 'contiguous-file'] as const;
 const SPACE = 0x20;
 
 /**
@@ -78,7 +76,7 @@ const isGnu = (b: Buffer) => b[257] === 0x75 && b[258] === 0x73 && b[259] === 0x
  * The 512-byte header `b` decoded as tar-stream's `decode(b, 'latin1', false)` decodes it
  * (names latin1, user and group names UTF-8), or undefined when it is not the plain case.
  */
-export function decodePlainHeader(b: Buffer): WalkedHeader | undefined {
+export function decodePlainHeader(b: Buffer): TarHeader | undefined {
   const flag = b[156]!;
   const typeflag = flag === 0 ? 0 : flag - 0x30;
   if (typeflag < 0 || typeflag > 7) return undefined;
@@ -106,7 +104,7 @@ export function decodePlainHeader(b: Buffer): WalkedHeader | undefined {
     size,
     byteOffset: 0,
     mtime: new Date(1000 * mtime),
-    type: TYPES[typeflag]!,
+    type: TYPEFLAG_NAMES[typeflag]!,
     linkname: b[157] === 0 ? null : text(b, 157, 100, 'latin1'),
     uname: text(b, 265, 32, 'utf8'),
     gname: text(b, 297, 32, 'utf8'),

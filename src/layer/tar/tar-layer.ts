@@ -5,6 +5,7 @@ import { checkTarLayerOptions } from './layer-options.js';
 import { HashingStream } from '../../tar/hashing-stream.js';
 import { hashFileInWorker, hashOpenFile, type FileDigest } from './hash-file.js';
 import { walkHeaders } from '../../tar/header-walk.js';
+import { entryTypeOf, isFileHeader, type TarHeader } from '../../tar/tar-header.js';
 import { RAW_XATTRS } from '../../tar/pax-xattrs.js';
 import { checkExtract, extractChecksWork, type PaxHeaderSeen } from '../../tar/extract-checks.js';
 import { headerOnlySizeFault } from '../../tar/header-fields.js';
@@ -15,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
-import type { ContentRef, EntrySpec, EntryType } from '../entry.js';
+import type { ContentRef, EntrySpec } from '../entry.js';
 import { ContentFile, NotRegularFile } from '../content-file.js';
 import { IndexedLayer } from '../indexed-layer.js';
 import { LayerBuilder, LayerError } from '../layer-builder.js';
@@ -62,32 +63,6 @@ export interface TarLayerInfo {
   /** Bytes of file content in the layer's private spill file (0: none was made). */
   spilledBytes: number;
 }
-
-/** A header as tar-stream 3 gives it (its published types lag behind: pax, devmajor, options). */
-interface TarHeader {
-  name: string;
-  type?: string;
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  mtime?: Date;
-  linkname?: string | null;
-  byteOffset?: number;
-  size?: number;
-  devmajor?: number;
-  devminor?: number;
-  pax?: Record<string, string> | null;
-}
-
-const TYPES: Record<string, EntryType> = {
-  file: 'file',
-  'contiguous-file': 'file',
-  directory: 'directory',
-  symlink: 'symlink',
-  'character-device': 'char',
-  'block-device': 'block',
-  fifo: 'fifo',
-};
 
 /** Layer files (compressed or not) at least this large are hashed on a worker thread. */
 const HASH_ASIDE_BYTES = 32 * 2 ** 20;
@@ -157,7 +132,7 @@ export class TarLayer extends IndexedLayer {
       // Content stays on disk: read the header blocks only (header-walk.ts). An archive that
       // is not plainly well formed is left to the streaming pass below, errors and all.
       const walk = new EntryIndex(name, maxEntries);
-      const complete = await walkHeaders(file.descriptor, fileSize, (h) => walk.next(h as TarHeader).addOnDisk(h as TarHeader, file)).catch(async (e: unknown) => {
+      const complete = await walkHeaders(file.descriptor, fileSize, (h) => walk.next(h).addOnDisk(h, file)).catch(async (e: unknown) => {
         await hashAside?.stop();
         throw e;
       });
@@ -370,7 +345,7 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
         // Content stays in the file: skip it (tar-stream checks it is all there).
         entry.resume();
         index.addOnDisk(h, file);
-      } else if (h.type === 'file' || h.type === 'contiguous-file') {
+      } else if (isFileHeader(h)) {
         index.add(h, await ctx.store!.collect(entry as unknown as Readable, h.size ?? 0)); // a streamx Readable: the same events
       } else {
         // Only files keep content. tar-stream never ends the stream of a directory whose
@@ -426,10 +401,10 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
     builder.addHardLink(path, target.path);
     return;
   }
-  const type = h.type ? TYPES[h.type] : undefined;
+  const type = entryTypeOf(h.type);
   // tar-stream gives no type for typeflags it does not know: GNU's old sparse files ('S'),
   // volume labels ('V'), multi-volume continuations ('M'), vendor types.
-  if (!type) throw new TarLayerError(layer, rawName, h.type ? `unsupported entry type ${h.type}` : 'unsupported entry type (a typeflag tar-stream does not know: a GNU sparse file, volume label or multi-volume part, or a vendor type)');
+  if (!type || type === 'hardlink') throw new TarLayerError(layer, rawName, h.type ? `unsupported entry type ${h.type}` : 'unsupported entry type (a typeflag tar-stream does not know: a GNU sparse file, volume label or multi-volume part, or a vendor type)');
   const spec: EntrySpec = { type, mode: (h.mode ?? 0) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0 };
   // Most entries of most layers have no PAX records: nothing more to read then.
   if (h.pax) {
