@@ -1,6 +1,6 @@
 import type { LayerEntry } from './entry.js';
 import type { Layer } from './layer.js';
-import { marker, type TarEntry } from '../tar/changeset.js';
+import { entryPath, InodeNames, opaqueMarker, whiteout, type TarEntry } from '../tar/changeset.js';
 
 /**
  * A read-only layer as OCI tar entries (layer.md): its opaque markers and whiteouts first, then
@@ -9,12 +9,8 @@ import { marker, type TarEntry } from '../tar/changeset.js';
  * unchanged parents.
  */
 export function* layerEntries(layer: Layer): Generator<TarEntry> {
-  const rel = (p: string) => (p === '/' ? '.' : p.slice(1));
-  for (const d of [...layer.opaqueDirs].sort()) yield marker(`${rel(d)}/.wh..wh..opq`);
-  for (const w of [...layer.whiteouts].sort()) {
-    const i = w.lastIndexOf('/');
-    yield marker(`${i === 0 ? '' : `${w.slice(1, i)}/`}.wh.${w.slice(i + 1)}`);
-  }
+  for (const d of [...layer.opaqueDirs].sort()) yield opaqueMarker(d);
+  for (const w of [...layer.whiteouts].sort()) yield whiteout(w);
   // Hard links to files of the layers below (layer.ts lowerLinks). One to a name the layer
   // lists itself names the file below, which the entry then replaces (LayerBuilder `ordered`):
   // it goes just before that entry, after the directories of the layer on its own path (an
@@ -30,9 +26,9 @@ export function* layerEntries(layer: Layer): Generator<TarEntry> {
       else early.set(target, [name]);
     } else late.push(name);
   }
-  const lowerLink = (name: string): TarEntry => ({ path: rel(name), type: 'hardlink', mode: 0, uid: 0, gid: 0, mtimeMs: 0, linkTarget: rel(layer.lowerLinks!.get(name)!) });
+  const lowerLink = (name: string): TarEntry => ({ path: entryPath(name), type: 'hardlink', mode: 0, uid: 0, gid: 0, mtimeMs: 0, linkTarget: entryPath(layer.lowerLinks!.get(name)!) });
   const madeEarly = new Set<string>();
-  const directory = (p: string, e: LayerEntry): TarEntry => ({ path: p === '/' ? './' : `${rel(p)}/`, type: 'directory', mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs, xattrs: e.xattrs });
+  const directory = (p: string, e: LayerEntry): TarEntry => ({ path: entryPath(p, true), type: 'directory', mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs, xattrs: e.xattrs });
   /** The layer's listed directories on `name`'s path not written yet, parents first. */
   function* parentsOf(name: string): Generator<TarEntry> {
     const up: string[] = [];
@@ -46,7 +42,7 @@ export function* layerEntries(layer: Layer): Generator<TarEntry> {
       if (e?.type === 'directory' && !e.implicit) yield directory(d, e);
     }
   }
-  const firstOfInode = new Map<number, string>();
+  const names = new InodeNames<number>();
   for (const [p, e] of layer.entries) {
     if (e.implicit) continue;
     for (const name of early.get(p) ?? []) {
@@ -59,15 +55,12 @@ export function* layerEntries(layer: Layer): Generator<TarEntry> {
       continue;
     }
     const meta = { mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs, xattrs: e.xattrs };
-    const first = firstOfInode.get(e.inode);
-    if (first !== undefined) {
-      yield { path: rel(p), type: 'hardlink', ...meta, linkTarget: rel(first) };
-      continue;
-    }
-    firstOfInode.set(e.inode, p);
-    if (e.type === 'file') yield { path: rel(p), type: 'file', ...meta, data: layer.read(e) };
-    else if (e.type === 'symlink') yield { path: rel(p), type: 'symlink', ...meta, linkTarget: e.linkTarget! };
-    else yield { path: rel(p), type: e.type, ...meta, rdev: e.rdev };
+    const at = entryPath(p);
+    const first = names.linkTarget(e.inode, p);
+    if (first !== undefined) yield { path: at, type: 'hardlink', ...meta, linkTarget: first };
+    else if (e.type === 'file') yield { path: at, type: 'file', ...meta, data: layer.read(e) };
+    else if (e.type === 'symlink') yield { path: at, type: 'symlink', ...meta, linkTarget: e.linkTarget! };
+    else yield { path: at, type: e.type, ...meta, rdev: e.rdev };
   }
   for (const name of late) yield lowerLink(name);
 }

@@ -1,14 +1,12 @@
 import { typeFromMode } from '../layer/entry.js';
-import { OPAQUE_MARKER } from '../oci/oci-names.js';
+import { isReservedName } from '../oci/oci-names.js';
 import type { OverlayEngine } from './engine.js';
 import type { MemfsLink, MemfsNode } from '../util/memfs-types.js';
 import { mergedEntries } from './merged-entries.js';
-import { marker } from '../tar/changeset.js';
+import { entryPath, InodeNames, markerIn, opaqueMarker } from '../tar/changeset.js';
 import { preorder } from '../util/preorder.js';
 import { join } from '../util/path.js';
 import type { TarEntry } from '../tar/changeset.js';
-
-const rel = (path: string) => path.slice(1);
 
 /**
  * The upper layer as an OCI changeset (layer.md): every object of the upper layer with its
@@ -20,7 +18,7 @@ const rel = (path: string) => path.slice(1);
  * it is written in full under its new name and marked opaque.
  */
 export function* upperEntries(engine: OverlayEngine): Generator<TarEntry> {
-  const firstPathOfNode = new Map<MemfsNode, string>();
+  const names = new InodeNames<MemfsNode>();
   const up = engine.upper;
 
   // Markers and the content of redirected directories are written by the loop; the walk
@@ -28,7 +26,7 @@ export function* upperEntries(engine: OverlayEngine): Generator<TarEntry> {
   const childrenOf = ({ link, path }: { link: MemfsLink; path: string }) => {
     const node = link.getNode();
     if (!node.isDirectory() || up.redirects.has(node)) return undefined;
-    return namesOf(link).filter((n) => !n.startsWith('.wh.')).map((name) => ({ link: link.children.get(name)!, path: join(path, name) }));
+    return namesOf(link).filter((n) => !isReservedName(n)).map((name) => ({ link: link.children.get(name)!, path: join(path, name) }));
   };
 
   for (const { link, path } of preorder({ link: up.root, path: '/' }, childrenOf)) {
@@ -36,25 +34,22 @@ export function* upperEntries(engine: OverlayEngine): Generator<TarEntry> {
     const type = typeFromMode(node.mode) ?? 'file';
     const meta = { mode: node.mode & 0o7777, uid: node.uid, gid: node.gid, mtimeMs: node.mtime.getTime(), xattrs: up.xattrs.get(node) };
     if (type === 'directory') {
-      yield { path: path === '/' ? './' : `${rel(path)}/`, type, ...meta };
+      yield { path: entryPath(path, true), type, ...meta };
       if (up.redirects.has(node)) {
-        yield marker(rel(join(path, OPAQUE_MARKER)));
+        yield opaqueMarker(path);
         yield* mergedEntries(engine, engine.objectAt(path)!, { includeSelf: false });
       } else {
         // Markers (the opaque marker and whiteouts) before the other entries of the directory.
-        for (const m of namesOf(link)) if (m.startsWith('.wh.')) yield marker(rel(join(path, m)));
+        for (const m of namesOf(link)) if (isReservedName(m)) yield markerIn(path, m);
       }
       continue;
     }
-    const first = firstPathOfNode.get(node);
-    if (first !== undefined) {
-      yield { path: rel(path), type: 'hardlink', ...meta, linkTarget: rel(first) };
-      continue;
-    }
-    firstPathOfNode.set(node, path);
-    if (type === 'file') yield { path: rel(path), type, ...meta, data: Buffer.from(node.getBuffer()) };
-    else if (type === 'symlink') yield { path: rel(path), type, ...meta, linkTarget: node.symlink };
-    else yield { path: rel(path), type, ...meta, rdev: node.rdev };
+    const at = entryPath(path);
+    const first = names.linkTarget(node, path);
+    if (first !== undefined) yield { path: at, type: 'hardlink', ...meta, linkTarget: first };
+    else if (type === 'file') yield { path: at, type, ...meta, data: Buffer.from(node.getBuffer()) };
+    else if (type === 'symlink') yield { path: at, type, ...meta, linkTarget: node.symlink };
+    else yield { path: at, type, ...meta, rdev: node.rdev };
   }
 }
 
