@@ -1,7 +1,7 @@
 import { Volume } from 'memfs';
 import type { EntryType } from '../layer/entry.js';
 import { typeBits } from '../layer/entry.js';
-import { OPAQUE_MARKER, whiteoutName } from '../oci/oci-names.js';
+import { isReservedName, OPAQUE_MARKER, whiteoutName } from '../oci/oci-names.js';
 import type { MemfsLink, MemfsNode } from '../util/memfs-types.js';
 
 export interface NodeMeta {
@@ -51,7 +51,7 @@ export class Upper {
   /** Names of a directory's children, markers left out. */
   *names(dir: MemfsLink): Iterable<string> {
     for (const name of dir.children.keys()) {
-      if (name === '.' || name === '..' || name.startsWith('.wh.')) continue;
+      if (name === '.' || name === '..' || isReservedName(name)) continue;
       yield name;
     }
   }

@@ -1,11 +1,10 @@
 import { isNormal } from '../util/path.js';
+import { WHITEOUT_PREFIX } from '../oci/oci-names.js';
 
 /** A name component longer than this many bytes cannot exist on Linux (NAME_MAX; the kernel gives ENAMETOOLONG). */
 const NAME_MAX = 255;
 /** A path (a symlink's or hard link's target) of this many bytes or more cannot be passed to the kernel (PATH_MAX counts the NUL: ENAMETOOLONG). */
 export const PATH_MAX = 4096;
-/** OCI whiteout prefix (image-spec layer.md "Whiteouts"): `.wh.<name>` stands for `<name>`, which is what NAME_MAX bounds. */
-const WHITEOUT = '.wh.';
 
 /**
  * Turns a tar entry name into a layer path, refusing what could reach outside the root or
@@ -30,9 +29,10 @@ export function layerPath(raw: string): { path: string } | { refused: string } {
   if ('refused' in path) return path;
   // UTF-8 takes at most three bytes per UTF-16 unit: a shorter path cannot hold a long component.
   if (path.path.length > NAME_MAX / 3) {
-    const parts = path.path.split('/');
+    // A whiteout (`.wh.<name>`, oci-names.ts) stands for `<name>`, which is what NAME_MAX bounds.
+  const parts = path.path.split('/');
     for (let i = 0; i < parts.length; i++) {
-      const part = i === parts.length - 1 && parts[i]!.startsWith(WHITEOUT) ? parts[i]!.slice(WHITEOUT.length) : parts[i]!;
+      const part = i === parts.length - 1 && parts[i]!.startsWith(WHITEOUT_PREFIX) ? parts[i]!.slice(WHITEOUT_PREFIX.length) : parts[i]!;
       const bytes = part.length > NAME_MAX / 3 ? Buffer.byteLength(part) : 0;
       if (bytes > NAME_MAX) return { refused: `a name component of ${bytes} bytes, longer than NAME_MAX (${NAME_MAX}): no Linux filesystem holds it (ENAMETOOLONG)` };
     }

@@ -13,6 +13,7 @@ import { $, h } from './dom.js';
 import { drawMerged, drawStack } from './draw.js';
 import { explainError, narrate } from './narrate.js';
 import { layerLabel } from '../../overlay/provenance.js';
+import { isReservedName, OPAQUE_MARKER } from '../../oci/oci-names.js';
 import { animateEvents } from './animate.js';
 
 interface State {
@@ -46,7 +47,7 @@ function render(animate = false): void {
 function changeset(): HTMLElement[] {
   return [...upperEntries(state.ov.engine)].map((e) => {
     const name = e.path.replace(/\/$/, '').split('/').pop() ?? '';
-    const kind = name === '.wh..wh..opq' ? 'opaque' : name.startsWith('.wh.') ? 'whiteout' : e.type;
+    const kind = name === OPAQUE_MARKER ? 'opaque' : isReservedName(name) ? 'whiteout' : e.type;
     return h('li', { 'data-kind': kind, 'data-path': e.path }, e.path + (e.type === 'symlink' ? ` -> ${e.linkTarget}` : e.type === 'hardlink' ? ` link to ${e.linkTarget}` : ''));
   });
 }
