@@ -49,7 +49,7 @@ export class LayerBuilder {
   private readonly whiteouts = new Set<string>();
   private readonly opaqueDirs = new Set<string>();
   /** Files under AUFS metadata (`.wh..wh.plnk/...`): not entries, only hard-link targets. */
-  private readonly aufsFiles = new Map<string, PendingEntry>();
+  private readonly aufsFiles = new Map<string, PendingEntry[]>();
   /**
    * (ordered) What a later add of the same path replaced, oldest first: not entries, only the
    * targets of the hard links added in between (see `supersede`).
@@ -67,7 +67,13 @@ export class LayerBuilder {
     const p = normalize(path);
     if (this.reservedPlace(p, path) === 'aufs') {
       // Kept out of the layer; its files can still be the target of a hard link (AUFS pseudo-links).
-      if (spec.type === 'file') this.aufsFiles.set(p, { spec, order: ++this.added });
+      if (spec.type === 'file') {
+        // Each version kept: an ordered layer's links name the one listed before them.
+        const versions = this.aufsFiles.get(p);
+        const version = { spec, order: ++this.added };
+        if (versions && this.options.ordered === true) versions.push(version);
+        else this.aufsFiles.set(p, [version]);
+      }
       return this;
     }
     const name = basename(p);
@@ -138,7 +144,7 @@ export class LayerBuilder {
 
   build(): BuiltLayer {
     const pending = this.pending;
-    for (const a of this.aufsFiles.values()) a.inode = undefined;
+    for (const list of this.aufsFiles.values()) for (const a of list) a.inode = undefined;
     for (const list of this.replaced.values()) for (const r of list) r.inode = undefined;
     const isSpec = (p: string): boolean => {
       const pe = pending.get(p);
@@ -179,18 +185,21 @@ export class LayerBuilder {
       const there = (path: string): PendingEntry | undefined => {
         const e = pending.get(path);
         if (e !== undefined && (!inOrder || e.order < at)) return e;
-        const earlier = inOrder ? this.replaced.get(path) : undefined;
-        if (earlier) for (let i = earlier.length - 1; i >= 0; i--) if (earlier[i]!.order < at) return earlier[i];
-        return undefined;
+        return inOrder ? latestBefore(this.replaced.get(path), at) : undefined;
       };
+      const aufsThere = (path: string): PendingEntry | undefined => {
+        const versions = this.aufsFiles.get(path);
+        return inOrder ? latestBefore(versions, at) : versions?.[versions.length - 1];
+      };
+      // Ordered, each step of a chain goes to an entry added earlier: there is no cycle to find.
       const seen = new Set([p]);
       for (let next = there(target); next?.linkTo !== undefined; next = there(target)) {
-        if (seen.has(target)) throw new LayerError(this.layerName, p, 'hard link cycle');
+        if (!inOrder && seen.has(target)) throw new LayerError(this.layerName, p, 'hard link cycle');
         seen.add(target);
         at = next.order;
         target = next.linkTo;
       }
-      const found = there(target) ?? this.aufsFiles.get(target);
+      const found = there(target) ?? aufsThere(target);
       if (!found) {
         if (target === '/') throw new LayerError(this.layerName, p, 'hard link to directory /');
         lowerLinks.set(p, target);
@@ -242,6 +251,12 @@ export class LayerBuilder {
     }
     return { entries, whiteouts: new Set(this.whiteouts), opaqueDirs: new Set(this.opaqueDirs), content, lowerLinks };
   }
+}
+
+/** The last of `versions` (oldest first) added before `at`. */
+function latestBefore(versions: readonly PendingEntry[] | undefined, at: number): PendingEntry | undefined {
+  if (versions) for (let i = versions.length - 1; i >= 0; i--) if (versions[i]!.order < at) return versions[i];
+  return undefined;
 }
 
 /**

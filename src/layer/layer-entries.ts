@@ -39,16 +39,26 @@ export function* layerEntries(layer: Layer): Generator<TarEntry> {
     for (const d of up.reverse()) {
       madeEarly.add(d);
       const e = layer.entries.get(d);
-      if (e?.type === 'directory' && !e.implicit) yield directory(d, e);
+      if (e?.type === 'directory' && !e.implicit) {
+        yield* linksBefore(d);
+        yield directory(d, e);
+      }
+    }
+  }
+  /** The links to lower files that must come before the layer's entry at `p` (once). */
+  function* linksBefore(p: string): Generator<TarEntry> {
+    const names = early.get(p);
+    if (!names) return;
+    early.delete(p);
+    for (const name of names) {
+      yield* parentsOf(name);
+      yield lowerLink(name);
     }
   }
   const names = new InodeNames<number>();
   for (const [p, e] of layer.entries) {
     if (e.implicit) continue;
-    for (const name of early.get(p) ?? []) {
-      yield* parentsOf(name);
-      yield lowerLink(name);
-    }
+    yield* linksBefore(p);
     if (e.type === 'directory') {
       if (!madeEarly.has(p)) yield directory(p, e);
       madeEarly.add(p);

@@ -160,6 +160,19 @@ describe('base-256 mtimes', () => {
     }
   });
 
+  it('a negative one (two\'s complement, lead byte 0xff) is read as GNU tar -tv reads it (tar-stream is a second late)', async () => {
+    const field = Buffer.alloc(12, 0xff);
+    field[11] = 0xfb; // -5
+    const tar = Buffer.concat([header({ name: 'f', fields: { 136: field } }), END]);
+    const path = join(fresh('tools'), 'neg.tar');
+    fs.writeFileSync(path, tar);
+    const listed = spawnSync('tar', ['--full-time', '--utc', '-tvf', path], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+    expect(listed.stdout).toContain('1969-12-31 23:59:55');
+    for (const r of await bothWays(tar)) {
+      expect((r as PromiseFulfilledResult<TarLayer>).value.entries.get('/f')!.mtimeMs).toBe(-5000);
+    }
+  });
+
   it('one beyond what a Date holds is refused: tar-stream gives an Invalid Date, its seconds lost (GNU tar reads it)', async () => {
     expect(gnuList(fresh('tools'), withMtime(10n ** 13n)).ok).toBe(true);
     await refusedBothWays(withMtime(10n ** 13n), /^layer L: f: a base-256 mtime beyond what a Date holds/);

@@ -198,6 +198,51 @@ describe('hard links and the order of a tar layer', () => {
     expect(fs.readdirSync(join(work, 'bundle', 'rootfs', 'e'))).toEqual([]);
   });
 
+  it('written back, a link to a lower file that a directory of the layer replaces still comes before that directory, also when another link needs the directory first', async () => {
+    const lower = await packTar([{ header: { name: 'p', mode: 0o644 }, body: 'LOWP' }, { header: { name: 'a', mode: 0o644 }, body: 'LOWA' }]);
+    const top = await packTar([
+      { header: { name: 'y', type: 'link', linkname: 'p' } as never },
+      { header: { name: 'p/', type: 'directory', mode: 0o755 } as never },
+      { header: { name: 'p/x', type: 'link', linkname: 'a' } as never },
+      { header: { name: 'a', mode: 0o644 }, body: 'NEW' },
+    ]);
+    expect(oracles([lower, top], 'y')).toEqual({ gnu: 'LOWP', umoci: 'LOWP' });
+    expect(oracles([lower, top], 'p/x')).toEqual({ gnu: 'LOWA', umoci: 'LOWA' });
+    const again = await layerToTar(await TarLayer.from(top));
+    expect(oracles([lower, again], 'y')).toEqual({ gnu: 'LOWP', umoci: 'LOWP' });
+    expect(oracles([lower, again], 'p/x')).toEqual({ gnu: 'LOWA', umoci: 'LOWA' });
+    expect(oracles([lower, again], 'a')).toEqual({ gnu: 'NEW', umoci: 'NEW' });
+  });
+
+  it('chains of links in tar order are never a cycle (each step names an entry listed before it)', async () => {
+    const lower = await packTar([{ header: { name: 'X', mode: 0o644 }, body: 'LOWX' }]);
+    const top = await packTar([
+      { header: { name: 'C', type: 'link', linkname: 'X' } as never },
+      { header: { name: 'D', type: 'link', linkname: 'C' } as never },
+      { header: { name: 'C', type: 'link', linkname: 'D' } as never },
+    ]);
+    for (const name of ['C', 'D', 'X']) expect(oracles([lower, top], name)).toEqual({ gnu: 'LOWX', umoci: 'LOWX' });
+    const ov = new Overlay({ lower: [await TarLayer.from(lower), await TarLayer.from(top)] });
+    for (const name of ['/C', '/D', '/X']) expect(ov.readFileSync(name, 'utf8')).toBe('LOWX');
+    expect(new Set(['/C', '/D', '/X'].map((n) => ov.lstatSync(n).ino)).size).toBe(1);
+  });
+
+  it('AUFS pseudo-link files follow the tar order too: a link names the version listed before it', async () => {
+    const top = await packTar([
+      { header: { name: '.wh..wh.plnk/', type: 'directory', mode: 0o700 } as never },
+      { header: { name: '.wh..wh.plnk/1.1', mode: 0o644 }, body: 'P1' },
+      { header: { name: 'x', type: 'link', linkname: '.wh..wh.plnk/1.1' } as never },
+      { header: { name: '.wh..wh.plnk/1.1', mode: 0o644 }, body: 'P2' },
+      { header: { name: 'y', type: 'link', linkname: '.wh..wh.plnk/1.1' } as never },
+    ]);
+    expect(oracles([top], 'x')).toEqual({ gnu: 'P1', umoci: 'P1' });
+    expect(oracles([top], 'y')).toEqual({ gnu: 'P2', umoci: 'P2' });
+    const ov = new Overlay({ lower: [await TarLayer.from(top)] });
+    expect(ov.readFileSync('/x', 'utf8')).toBe('P1');
+    expect(ov.readFileSync('/y', 'utf8')).toBe('P2');
+    expect(ov.lstatSync('/x').ino).not.toBe(ov.lstatSync('/y').ino);
+  });
+
   it('a link whose target path goes through a symlink the same layer replaces is refused (umoci follows the symlink the tree had when the link was extracted)', async () => {
     const top = await packTar([
       { header: { name: 'x', type: 'link', linkname: 'lnk/f' } as never },

@@ -420,7 +420,10 @@ function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, data: Buff
     if (xattrs) spec.xattrs = xattrs;
   }
   if (spec.mtimeMs === undefined) {
-    const ustarMs = h.mtime?.getTime() ?? 0;
+    let ustarMs = h.mtime?.getTime() ?? 0;
+    // A negative ustar mtime can only be base-256 (two's complement; signs are refused,
+    // header-fields.ts), and tar-stream's parse256 negates the one's complement: a second late.
+    if (ustarMs < 0) ustarMs -= 1000;
     // A base-256 ustar mtime beyond a Date's range (year 275760) is NaN by now: its seconds are lost.
     if (!Number.isFinite(ustarMs)) throw new TarLayerError(layer, rawName, 'a base-256 mtime beyond what a Date holds (±8.64e12 s), which layerfs cannot read from a ustar field');
     spec.mtimeMs = ext4TimeMs(ustarMs / 1000);
