@@ -55,7 +55,7 @@ export function* layerEntries(layer: Layer): Generator<TarEntry> {
       yield lowerLink(name);
     }
   }
-  const names = new InodeNames<number>();
+  const inodes = new InodeNames<number>();
   for (const [p, e] of layer.entries) {
     if (e.implicit) continue;
     yield* linksBefore(p);
@@ -66,7 +66,7 @@ export function* layerEntries(layer: Layer): Generator<TarEntry> {
     }
     const meta = { mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs, xattrs: e.xattrs };
     const at = entryPath(p);
-    const first = names.linkTarget(e.inode, p);
+    const first = inodes.linkTarget(e.inode, p);
     if (first !== undefined) yield { path: at, type: 'hardlink', ...meta, linkTarget: first };
     else if (e.type === 'file') yield { path: at, type: 'file', ...meta, data: layer.read(e) };
     else if (e.type === 'symlink') yield { path: at, type: 'symlink', ...meta, linkTarget: e.linkTarget! };

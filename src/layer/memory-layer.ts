@@ -5,6 +5,7 @@ import { IndexedLayer } from './indexed-layer.js';
 import { LayerBuilder, LayerError } from './layer-builder.js';
 import { join } from '../util/path.js';
 import { preorder } from '../util/preorder.js';
+import { InodeNames } from '../tar/changeset.js';
 import type { MemfsLink } from '../util/memfs-types.js';
 
 /** A JSON description of a layer: `string`/`Buffer` is a file, `null` a directory, or a full spec. */
@@ -36,7 +37,7 @@ export class MemoryLayer extends IndexedLayer {
   /** Builds a layer from a whole memfs Volume, keeping modes, owners, times and hard links. */
   static fromVolume(volume: Volume, name = 'volume'): MemoryLayer {
     const b = new LayerBuilder(name);
-    const firstPathOfNode = new Map<number, string>();
+    const names = new InodeNames<number>();
     const childrenOf = ({ link, path }: { link: MemfsLink; path: string }) => {
       const out: Array<{ link: MemfsLink; path: string }> = [];
       for (const [childName, child] of link.children) if (childName !== '.' && childName !== '..' && child) out.push({ link: child, path: join(path, childName) });
@@ -47,12 +48,11 @@ export class MemoryLayer extends IndexedLayer {
       const type = typeFromMode(node.mode);
       if (!type) throw new LayerError(name, path, `unsupported file type ${(node.mode >>> 12).toString(8)}`);
       const meta = { mode: node.mode & 0o7777, uid: node.uid, gid: node.gid, mtimeMs: node.mtime.getTime(), atimeMs: node.atime.getTime() };
-      const first = type !== 'directory' ? firstPathOfNode.get(node.ino) : undefined;
+      const first = type !== 'directory' ? names.linkTarget(node.ino, path) : undefined;
       if (first !== undefined) b.addHardLink(path, first);
       else if (type === 'file') b.add(path, { type, ...meta, content: Buffer.from(node.getBuffer()) });
       else if (type === 'symlink') b.add(path, { type, ...meta, linkTarget: node.symlink });
       else b.add(path, { type, ...meta, rdev: node.rdev });
-      if (type !== 'directory') firstPathOfNode.set(node.ino, path);
     }
     return new MemoryLayer(name, b.build());
   }

@@ -2,6 +2,7 @@ import type { Layer } from '../layer/layer.js';
 import { LayerBuilder } from '../layer/layer-builder.js';
 import { MemoryLayer } from '../layer/memory-layer.js';
 import { layerEntries } from '../layer/layer-entries.js';
+import { addChangesetEntry } from '../layer/add-changeset-entry.js';
 import type { TarEntry } from '../tar/changeset.js';
 
 /** One entry of a layer as the teaching page receives it: a tar entry in JSON, binary in base64. */
@@ -36,13 +37,11 @@ export function toPageImage(name: string, layers: readonly Layer[]): PageImage {
 export function fromPageImage(image: PageImage): MemoryLayer[] {
   return image.layers.map(({ label, entries }) => {
     const b = new LayerBuilder(label);
-    for (const { path, type, data, xattrs, ...meta } of entries) {
-      if (type === 'hardlink') b.addHardLink(path, meta.linkTarget!);
-      else b.add(path, {
-        type,
+    for (const { data, xattrs, ...meta } of entries) {
+      addChangesetEntry(b, {
         ...meta,
-        ...(data !== undefined ? { content: Buffer.from(data, 'base64') } : {}),
-        ...(xattrs ? { xattrs: Object.fromEntries(Object.entries(xattrs).map(([k, v]) => [k, Buffer.from(v, 'base64')])) } : {}),
+        ...(data !== undefined ? { data: Buffer.from(data, 'base64') } : {}),
+        ...(xattrs ? { xattrs: new Map(Object.entries(xattrs).map(([k, v]) => [k, Buffer.from(v, 'base64')])) } : {}),
       });
     }
     return MemoryLayer.fromBuilder(b);
