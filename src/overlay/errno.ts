@@ -14,8 +14,21 @@ export type ErrnoCode =
  * Operations made of several system calls (rm -r, mkdir -p) name the step that failed in `at`.
  */
 export class Errno extends Error {
-  constructor(readonly code: ErrnoCode, readonly hint?: string, readonly at?: { syscall: string; path: string }) {
+  readonly code: ErrnoCode;
+  readonly hint: string | undefined;
+  readonly at: { syscall: string; path: string } | undefined;
+
+  constructor(code: ErrnoCode, hint?: string, at?: { syscall: string; path: string }) {
+    // No stack: an Errno never reaches a caller (the facade throws an OverlayFsError with its
+    // own), and capturing one is most of what a missing name costs statSync with
+    // throwIfNoEntry: false, or existsSync.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(code);
+    Error.stackTraceLimit = limit;
+    this.code = code;
+    this.hint = hint;
+    this.at = at;
   }
 }
 
