@@ -265,7 +265,7 @@ function unchangedSinceOpen(file: ContentFile, name: string, raw: FileDigest): v
   try {
     file.check();
   } catch (e) {
-    throw new TarLayerError(name, 'the whole file', e instanceof LayerError ? e.reason : (e as Error).message);
+    throw changedWhileOpening(name, e);
   }
   file.verified(raw.digest);
 }
@@ -544,6 +544,11 @@ function displayName(h: TarHeader): string {
   return h.pax?.path ?? printable(h.name);
 }
 
+/** A change of the layer file found while it was being opened: the whole file's. */
+function changedWhileOpening(name: string, e: unknown): TarLayerError {
+  return new TarLayerError(name, 'the whole file', e instanceof LayerError ? e.reason : (e as Error).message);
+}
+
 /**
  * A layer file's first bytes, enough for detectCompression. The file was opened before the
  * first wait of the open (extractChecksWork): a change since is the whole file's, as in
@@ -554,7 +559,7 @@ function magicBytes(file: ContentFile, name: string): Buffer {
   try {
     file.readAt(head, 0, head.length, 0);
   } catch (e) {
-    throw new TarLayerError(name, 'the whole file', e instanceof LayerError ? e.reason : (e as Error).message);
+    throw changedWhileOpening(name, e);
   }
   return head;
 }
