@@ -1,4 +1,5 @@
 import type { Image } from '../image/image.js';
+import { engineOf } from '../fs/overlay-fs.js';
 
 export interface Analysis {
   totalBytes: number;
@@ -16,7 +17,7 @@ export interface Analysis {
  * merged view shows that layer's version of it (at the path the layer gives it).
  */
 export function analyze(image: Image, top = 10): Analysis {
-  const merged = image.overlay().engine.lower;
+  const merged = engineOf(image.overlay()).lower;
   const wasted: Analysis['wasted'] = [];
   const all: Analysis['largest'] = [];
   let totalBytes = 0;

@@ -1,4 +1,4 @@
-import { OverlayFs } from '../fs/overlay-fs.js';
+import { OverlayFs, engineOf } from '../fs/overlay-fs.js';
 import { upperEntries } from '../overlay/upper-entries.js';
 import { mergedEntries } from '../overlay/merged-entries.js';
 import { checkExportDirOptions } from './options.js';
@@ -17,16 +17,16 @@ export class Overlay extends OverlayFs {
    * default. `info` resolves to the digest, diff_id and size once the stream is read.
    */
   commit(options: TarWriteOptions = {}): TarWriteResult {
-    return writeTar(upperEntries(this.engine), options);
+    return writeTar(upperEntries(engineOf(this)), options);
   }
 
   /** The merged view as one flat tar (no whiteouts), uncompressed by default. */
   exportTar(options: TarWriteOptions = {}): TarWriteResult {
-    return writeTar(mergedEntries(this.engine, this.engine.root), options, 'none');
+    return writeTar(mergedEntries(engineOf(this), engineOf(this).root), options, 'none');
   }
 
   /** Writes the merged view into a real directory, safely (never outside it); see docs/export.md. */
   exportDir(target: string, options: ExportDirOptions = {}): ExportDirReport {
-    return exportDir(this.engine, target, checkExportDirOptions(options));
+    return exportDir(engineOf(this), target, checkExportDirOptions(options));
   }
 }

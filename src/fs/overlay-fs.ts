@@ -55,6 +55,18 @@ export interface OverlayEventMap {
 let nextDev = 0x4c46_0000;
 
 /**
+ * The key of the overlay tier beneath a facade (src/overlay/engine.ts). The package's own
+ * modules (export, saveImage, the CLI's analysis, the teaching page) reach it through
+ * engineOf; src/index.ts exports neither, so it is not part of the API.
+ */
+export const ENGINE: unique symbol = Symbol('layerfs.engine');
+
+/** The overlay tier of an OverlayFs, for the package's own modules. */
+export function engineOf(ov: OverlayFs): OverlayEngine {
+  return ov[ENGINE];
+}
+
+/**
  * An overlay filesystem in memory: read-only lower layers, a writable memfs upper layer, and
  * the merged view behind an API shaped like Node's `fs` (sync methods here, `promises` for
  * the async set). Semantics are the kernel's overlayfs; see docs/semantics.md. Writing the
@@ -62,13 +74,7 @@ let nextDev = 0x4c46_0000;
  * this class: the teaching page's browser bundle uses this one and carries no writer.
  */
 export class OverlayFs extends EventEmitter<OverlayEventMap> {
-  /**
-   * The overlay tier beneath this facade (src/overlay/engine.ts). Internal: the package's own
-   * modules (export, saveImage, the CLI's analysis, the teaching page) use it; docs/api.md
-   * documents only `engine.objectAt` for paths beyond PATH_MAX.
-   * @internal
-   */
-  readonly engine: OverlayEngine;
+  readonly [ENGINE]: OverlayEngine;
   readonly promises: OverlayPromises;
   private readonly files = new FileTable();
   private readonly dev = nextDev++;
@@ -78,7 +84,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
 
   constructor(options: OverlayOptions) {
     super();
-    this.engine = new OverlayEngine({
+    this[ENGINE] = new OverlayEngine({
       lower: options.lower,
       ...(options.upper ? { upper: options.upper } : {}),
       redirectDir: options.redirectDir ?? false,
@@ -92,19 +98,19 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
 
   /** The upper layer's Volume, in OCI changeset form (`.wh.` whiteouts, `.wh..wh..opq` markers). */
   get upper(): Volume {
-    return this.engine.upper.volume;
+    return this[ENGINE].upper.volume;
   }
 
   /** Which layer provides a path, and what it shadows (the final symlink is not followed). */
   whereIs(path: PathLike): Provenance {
     const p = absolute(pathArg(path));
-    return this.call('lstat', p, undefined, () => whereIs(this.engine, p));
+    return this.call('lstat', p, undefined, () => whereIs(this[ENGINE], p));
   }
 
   /** The stack as a textbook draws it for one directory: each layer's entries, top first, and the merged result. */
   stackView(path: PathLike): StackView {
     const p = absolute(pathArg(path));
-    return this.call('scandir', p, undefined, () => stackView(this.engine, p));
+    return this.call('scandir', p, undefined, () => stackView(this[ENGINE], p));
   }
 
   // ---- metadata -----------------------------------------------------------------------
@@ -128,18 +134,18 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     // As Node's binding reads them: only `true` asks for BigInts, only `false` for no throw.
     const big = options.bigint === true;
     const quiet = options.throwIfNoEntry === false;
-    return this.call(syscall, p, undefined, () => this.statsOf(this.engine.lookup(p, follow), big), quiet);
+    return this.call(syscall, p, undefined, () => this.statsOf(this[ENGINE].lookup(p, follow), big), quiet);
   }
 
   private statsOf(obj: Obj, big: boolean): Stats | BigIntStats {
-    const info = this.engine.info(obj);
+    const info = this[ENGINE].info(obj);
     return big ? new BigIntStats(info, this.dev) : new Stats(info, this.dev);
   }
 
   /** Never throws, as Node's: an argument Node refuses, or any failure of the lookup, is false. */
   existsSync(path: PathLike): boolean {
     try {
-      return this.engine.resolve(pathArg(path), true).obj !== undefined;
+      return this[ENGINE].resolve(pathArg(path), true).obj !== undefined;
     } catch {
       return false;
     }
@@ -149,7 +155,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   accessSync(path: PathLike, mode?: number): void {
     const p = pathArg(path);
     const m = bindingMode(mode, 7);
-    this.call('access', p, undefined, () => accessAt(this.engine, p, m));
+    this.call('access', p, undefined, () => accessAt(this[ENGINE], p, m));
   }
 
   readlinkSync(path: PathLike, options?: { encoding?: BufferEncoding | null } | BufferEncoding | null): string;
@@ -157,7 +163,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   readlinkSync(path: PathLike, options?: unknown): string | Buffer {
     const o = getOptions(options);
     const p = pathArg(path, 'oldPath');
-    return this.call('readlink', p, undefined, () => encodeName(this.engine.readlink(this.engine.lookup(p, false)), o.encoding));
+    return this.call('readlink', p, undefined, () => encodeName(this[ENGINE].readlink(this[ENGINE].lookup(p, false)), o.encoding));
   }
 
   /** Node's own algorithm (realpath.ts): lstat by lstat, the failing step named. */
@@ -169,7 +175,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     // decoded as UTF-8, a number becomes its digits.
     const given = path instanceof URL ? path : Buffer.isBuffer(path) ? path.toString() : String(path);
     const p = pathArg(given);
-    const resolved = this.call('lstat', p, undefined, () => nodeRealpath(this.engine, p));
+    const resolved = this.call('lstat', p, undefined, () => nodeRealpath(this[ENGINE], p));
     const enc = o.encoding;
     if (!enc || enc === 'utf8') return resolved;
     return enc === 'buffer' ? Buffer.from(resolved) : Buffer.from(resolved).toString(enc as BufferEncoding);
@@ -185,19 +191,19 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     if (o.recursive !== undefined && o.recursive !== null) validateBoolean(o.recursive, 'options.recursive');
     const given = path instanceof Uint8Array ? path : p;
     return this.call('scandir', p, undefined, () => {
-      if (o.recursive) return readdirRecursive(this.engine, given, { encoding: o.encoding, withFileTypes: Boolean(o.withFileTypes), order: 'breadth' });
-      const dir = this.engine.lookup(p, true);
-      const names = this.engine.list(dir);
+      if (o.recursive) return readdirRecursive(this[ENGINE], given, { encoding: o.encoding, withFileTypes: Boolean(o.withFileTypes), order: 'breadth' });
+      const dir = this[ENGINE].lookup(p, true);
+      const names = this[ENGINE].list(dir);
       if (!o.withFileTypes) return names.map((n) => encodeName(n, o.encoding));
       const parent = typeof given === 'string' ? asText(given) : given;
-      return names.map((n) => new Dirent(encodeName(n, o.encoding), parent, this.engine.info(this.engine.child(dir, n)!).mode));
+      return names.map((n) => new Dirent(encodeName(n, o.encoding), parent, this[ENGINE].info(this[ENGINE].child(dir, n)!).mode));
     });
   }
 
   chmodSync(path: PathLike, mode: number | string): void {
     const p = pathArg(path);
     const m = parseFileMode(mode, 'mode');
-    this.call('chmod', p, undefined, () => this.engine.setAttributes(this.engine.lookup(p, true), { mode: m & 0o7777 }));
+    this.call('chmod', p, undefined, () => this[ENGINE].setAttributes(this[ENGINE].lookup(p, true), { mode: m & 0o7777 }));
   }
 
   chownSync(path: PathLike, uid: number, gid: number): void {
@@ -212,7 +218,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     const p = pathArg(path);
     validateInteger(uid, 'uid', -1, 2 ** 32 - 1);
     validateInteger(gid, 'gid', -1, 2 ** 32 - 1);
-    this.call(syscall, p, undefined, () => this.engine.setAttributes(this.engine.lookup(p, follow), { uid, gid }));
+    this.call(syscall, p, undefined, () => this[ENGINE].setAttributes(this[ENGINE].lookup(p, follow), { uid, gid }));
   }
 
   utimesSync(path: PathLike, atime: TimeLike, mtime: TimeLike): void {
@@ -229,7 +235,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     const m = unixTimestamp(mtime);
     this.call(syscall, p, undefined, () => {
       const times = { atimeMs: storedTimeMs(a), mtimeMs: storedTimeMs(m) };
-      this.engine.setAttributes(this.engine.lookup(p, follow), times);
+      this[ENGINE].setAttributes(this[ENGINE].lookup(p, follow), times);
     });
   }
 
@@ -242,10 +248,10 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     const m = parseFileMode(mode, 'mode') & ~this.umask;
     return this.call('mkdir', p, undefined, () => {
       if (!recursive) {
-        mkdirAt(this.engine, p, this.newMeta(m));
+        mkdirAt(this[ENGINE], p, this.newMeta(m));
         return undefined;
       }
-      const first = makeDirs(this.engine, p, () => this.newMeta(m));
+      const first = makeDirs(this[ENGINE], p, () => this.newMeta(m));
       return first === undefined ? undefined : asText(first);
     });
   }
@@ -255,23 +261,23 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     if ((options as { recursive?: unknown } | undefined)?.recursive) {
       // Node's deprecated recursive rmdir: rm -r, but only of a directory.
       const o = this.rmOptions(p, { ...options, force: false }, true);
-      if (o) return this.call('rm', p, undefined, () => removeTree(this.engine, p));
+      if (o) return this.call('rm', p, undefined, () => removeTree(this[ENGINE], p));
     } else {
       rmdirOptions(options);
     }
-    this.call('rmdir', p, undefined, () => rmdirAt(this.engine, p));
+    this.call('rmdir', p, undefined, () => rmdirAt(this[ENGINE], p));
   }
 
   unlinkSync(path: PathLike): void {
     const p = pathArg(path);
-    this.call('unlink', p, undefined, () => unlinkAt(this.engine, p));
+    this.call('unlink', p, undefined, () => unlinkAt(this[ENGINE], p));
   }
 
   /** As Node's rmSync: options checked, the path lstat'ed (a directory needs `recursive`), then rm -r (remove-tree.ts). */
   rmSync(path: PathLike, options?: { recursive?: boolean; force?: boolean; maxRetries?: number; retryDelay?: number }): void {
     const p = pathArg(path);
     this.rmOptions(p, options, false);
-    this.call('rm', p, undefined, () => removeTree(this.engine, p));
+    this.call('rm', p, undefined, () => removeTree(this[ENGINE], p));
   }
 
   /** validateRmOptionsSync: false when a directory was expected and something else is there. */
@@ -289,13 +295,13 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   renameSync(oldPath: PathLike, newPath: PathLike): void {
     const from = pathArg(oldPath, 'oldPath');
     const to = pathArg(newPath, 'newPath');
-    this.call('rename', from, to, () => renameAt(this.engine, from, to));
+    this.call('rename', from, to, () => renameAt(this[ENGINE], from, to));
   }
 
   linkSync(existingPath: PathLike, newPath: PathLike): void {
     const from = pathArg(existingPath, 'existingPath');
     const to = pathArg(newPath, 'newPath');
-    this.call('link', from, to, () => linkAt(this.engine, from, to));
+    this.call('link', from, to, () => linkAt(this[ENGINE], from, to));
   }
 
   /** `type` only matters on Windows, but Node checks it everywhere (stringToSymlinkType). */
@@ -303,13 +309,13 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     const t = pathArg(target, 'target');
     const p = pathArg(path);
     symlinkType(type);
-    this.call('symlink', t, p, () => symlinkAt(this.engine, t, p, this.newMeta(0o777, true)));
+    this.call('symlink', t, p, () => symlinkAt(this[ENGINE], t, p, this.newMeta(0o777, true)));
   }
 
   /** mknod(2) for the types a layer can hold (devices need the caller to be root, as here). */
   mknodSync(path: PathLike, type: Extract<EntryType, 'char' | 'block' | 'fifo'>, mode: number, rdev = 0): void {
     const p = pathArg(path);
-    this.call('mknod', p, undefined, () => mknodAt(this.engine, p, type, this.newMeta(mode & ~this.umask), rdev));
+    this.call('mknod', p, undefined, () => mknodAt(this[ENGINE], p, type, this.newMeta(mode & ~this.umask), rdev));
   }
 
   private newMeta(mode: number, keepMode = false) {
@@ -409,7 +415,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     const from = pathArg(src, 'src');
     const to = pathArg(dest, 'dest');
     const m = bindingMode(mode, 7);
-    this.call('copyfile', from, to, () => copyFile(this.engine, from, to, m, this.newFileMeta));
+    this.call('copyfile', from, to, () => copyFile(this[ENGINE], from, to, m, this.newFileMeta));
   }
 
   // ---- descriptors --------------------------------------------------------------------
@@ -423,7 +429,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
 
   /** open(2) on the overlay (overlay/open-file.ts): a descriptor, or an errno. */
   private openAt(p: string, f: number, mode: number): number {
-    return this.files.add(openFile(this.engine, p, f, mode, this.newFileMeta));
+    return this.files.add(openFile(this[ENGINE], p, f, mode, this.newFileMeta));
   }
 
   closeSync(fd: number): void {

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
+import { Overlay } from '../export/overlay.js';
 import type { Image, ImageConfig, ImageLayer } from './image.js';
+import { engineOf } from '../fs/overlay-fs.js';
 import { checkTarWriteOptions, TAR_WRITE_OPTIONS, type CheckedTarWriteOptions } from '../export/options.js';
 import { define, optionalString, readOptions, stringArray, typeError, valueError } from '../util/options.js';
 
@@ -100,10 +102,7 @@ const SAVE_IMAGE_OPTIONS = [...TAR_WRITE_OPTIONS, 'base', 'ref', 'createdBy', 'c
  * included), all before the first write.
  */
 export function checkSaveImageArgs(ov: unknown, target: unknown, options: unknown): CheckedSaveImageOptions {
-  const lower = (ov as { engine?: { lower?: { layers?: unknown } } } | null)?.engine?.lower?.layers;
-  if (typeof ov !== 'object' || ov === null || !Array.isArray(lower) || typeof (ov as { commit?: unknown }).commit !== 'function') {
-    throw typeError('ov', 'Overlay', ov);
-  }
+  if (!(ov instanceof Overlay)) throw typeError('ov', 'Overlay', ov);
   if (typeof target !== 'string') throw typeError('target', 'string', target);
   if (target === '' || target.includes('\0')) throw valueError('target', 'must be a non-empty path without null bytes', target);
   // The target is resolved lexically (path.resolve), where the kernel would resolve `out/..`
@@ -113,7 +112,7 @@ export function checkSaveImageArgs(ov: unknown, target: unknown, options: unknow
   }
   const o = readOptions(options, SAVE_IMAGE_OPTIONS);
   const tar = checkTarWriteOptions(o);
-  const base = checkBase(o.base, lower, 'options.base');
+  const base = checkBase(o.base, engineOf(ov).lower.layers, 'options.base');
   const ref = optionalString(o, 'ref', 'options');
   if (ref !== undefined && !REF_NAME.test(ref)) {
     throw valueError('options.ref', 'must be a ref name as image-spec annotations.md defines it (letters and digits, separated by one of - . _ : @ + or --, components joined by /)', ref);

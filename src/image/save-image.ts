@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Overlay } from '../export/overlay.js';
+import { engineOf } from '../fs/overlay-fs.js';
 import type { Image, ImageConfig, ImageLayer } from './image.js';
 import { OCI_MANIFEST } from '../oci/media-types.js';
 import { layerEntries } from '../layer/layer-entries.js';
@@ -40,7 +41,7 @@ export interface SavedImage {
 export async function saveImage(ov: Overlay, target: string, options: SaveImageOptions = {}): Promise<SavedImage> {
   // Only the checked copy is used from here on (each option read once, src/image/save-image-options.ts).
   const opts = checkSaveImageArgs(ov, target, options);
-  const lower = ov.engine.lower.layers;
+  const lower = engineOf(ov).lower.layers;
   const base = opts.base;
   const tarOptions = { compression: opts.compression, sourceDateEpoch: opts.sourceDateEpoch };
   const created = new Date(opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : Date.now()).toISOString();

@@ -11,6 +11,7 @@ import { DirHandle } from '../../src/host/dir-handle.js';
 import { KernelOverlay, kernelOverlayAvailable } from '../kernel/kernel-overlay.js';
 import { opsArb, stackArb } from '../differential/generate.js';
 import { snapshot, type FsLike } from '../support/tree.js';
+import { engineOf } from '../../src/fs/overlay-fs.js';
 
 /**
  * Commit and export round trips on random stacks and random changes:
@@ -111,11 +112,11 @@ describe('commit and export round trips', () => {
     // The path is past PATH_MAX, so no fs call reaches it (ENAMETOOLONG, as on Linux): the
     // change is made on the engine, at the object's place.
     expect(() => ov.writeFileSync(deep, 'changed')).toThrow(expect.objectContaining({ code: 'ENAMETOOLONG' }));
-    ov.engine.writableNode(ov.engine.objectAt(deep)!).setBuffer(Buffer.from('changed')); // copy-up of 3,000 parents
+    engineOf(ov).writableNode(engineOf(ov).objectAt(deep)!).setBuffer(Buffer.from('changed')); // copy-up of 3,000 parents
     const committed = await TarLayer.from(await collectStream(ov.commit().stream));
     expect(committed.entries.size).toBe(3002);
     const again = new Overlay({ lower: [...lower, committed] });
-    expect(again.engine.read(again.engine.objectAt(deep)!).toString()).toBe('changed');
+    expect(engineOf(again).read(engineOf(again).objectAt(deep)!).toString()).toBe('changed');
     const out = fs.mkdtempSync(join(work, 'deep-'));
     try {
       // exportDir writes relative to each parent's descriptor (src/host/dir-handle.ts), so no

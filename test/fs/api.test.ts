@@ -224,3 +224,18 @@ describe('promises and streams', () => {
     expect(Buffer.concat(chunks).toString()).toBe('oo');
   });
 });
+
+describe('the overlay tier is internal', () => {
+  it('no engine member is reachable from an Overlay or the package', async () => {
+    const ov = new Overlay({ lower: image() });
+    const pkg: Record<string, unknown> = await import('../../src/index.js');
+    expect((ov as unknown as Record<string, unknown>).engine).toBeUndefined();
+    expect(Object.keys(ov)).not.toContain('engine');
+    expect(Object.keys(pkg).filter((k) => /engine/i.test(k))).toEqual([]);
+    // The key is a symbol no export of the package holds.
+    const keys = Object.getOwnPropertySymbols(ov).filter((k) => k.description === 'layerfs.engine');
+    expect(keys.length).toBe(1);
+    expect(Object.values(pkg)).not.toContain(keys[0]);
+    expect(Object.keys(ov).filter((k) => typeof (ov as unknown as Record<string, unknown>)[k] === 'object' && /Engine/.test(String((ov as unknown as Record<string, { constructor?: { name?: string } }>)[k]?.constructor?.name)))).toEqual([]);
+  });
+});

@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import { Overlay, type Layer } from '../../src/index.js';
 import { canonicalTime, snapshot, type FsLike, type TreeEntry } from '../support/tree.js';
 import { KernelOverlay, type UpperDumpEntry } from './kernel-overlay.js';
+import { engineOf } from '../../src/fs/overlay-fs.js';
 
 /** One operation, applied the same way to the kernel mount (through Node's fs) and to layerfs. */
 export type Op =
@@ -141,7 +142,7 @@ export function kernelUpper(dump: UpperDumpEntry[]): Map<string, UpperEntry> {
 /** layerfs's upper Volume in the same form: `.wh.x` is a whiteout of x, `.wh..wh..opq` marks opaque. */
 export function layerfsUpper(ov: Overlay): Map<string, UpperEntry> {
   const out = new Map<string, UpperEntry>();
-  const up = ov.engine.upper;
+  const up = engineOf(ov).upper;
   type L = typeof up.root;
   const visit = (link: L, path: string): void => {
     const node = link.getNode();

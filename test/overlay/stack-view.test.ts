@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryLayer, Overlay, type LayerJSON } from '../../src/index.js';
 import { runOnLayerfs } from '../kernel/differential.js';
 import { opsArb, stackArb } from '../differential/generate.js';
+import { engineOf } from '../../src/fs/overlay-fs.js';
 
 const ov = (...layers: LayerJSON[]) => new Overlay({ lower: layers.map((l, i) => MemoryLayer.fromJSON(l, `L${i}`)) });
 const band = (o: Overlay, dir: string, layer: 'upper' | number) => o.stackView(dir).bands.find((b) => b.layer === layer)!;
@@ -62,7 +63,7 @@ describe('stackView: the textbook diagram of one directory', () => {
         // The writable band draws the upper layer's directory as a commit would write it.
         const up = view.bands[0]!;
         // (memfs's own readdir checks permissions as a non-root user would: walk its links.)
-        let link: { children: Map<string, unknown> } | undefined = o.engine.upper.root;
+        let link: { children: Map<string, unknown> } | undefined = engineOf(o).upper.root;
         for (const part of dir.split('/').filter(Boolean)) link = link?.children.get(part) as typeof link;
         expect(up.present).toBe(link !== undefined);
         if (link) {

@@ -10,6 +10,7 @@ import { bundlePage } from '../../src/serve/bundle-page.js';
 import { upperEntries } from '../../src/overlay/upper-entries.js';
 import { startTeachingServer, type TeachingServer } from '../../src/serve/server.js';
 import { chromiumAvailable, CHROMIUM, launchChromium } from '../support/chromium.js';
+import { engineOf } from '../../src/fs/overlay-fs.js';
 
 /**
  * The teaching page end to end in real headless Chromium: the bundled engine runs in the
@@ -107,7 +108,7 @@ describe('the teaching page in headless Chromium', () => {
     // The commit panel lists what ov.commit() writes, as the library lists it in Node.
     expect(await page.$$eval('#changeset li', (li) => li.map((l) => `${(l as HTMLElement).dataset.kind} ${(l as HTMLElement).dataset.path}`)))
       .toEqual(['directory ./', 'directory etc/', 'whiteout etc/.wh.group', 'file etc/motd']);
-    expect([...upperEntries(node.engine)].map((e) => e.path)).toEqual(['./', 'etc/', 'etc/.wh.group', 'etc/motd']);
+    expect([...upperEntries(engineOf(node))].map((e) => e.path)).toEqual(['./', 'etc/', 'etc/.wh.group', 'etc/motd']);
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'teaching-page.png'), fullPage: true });
   });

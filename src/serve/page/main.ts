@@ -3,7 +3,7 @@
  * sent, drawn as the layer stack textbooks show. Every change stays in this page (reload to
  * start over); the server only hands out the page and the image.
  */
-import { OverlayFs } from '../../fs/overlay-fs.js';
+import { OverlayFs, engineOf } from '../../fs/overlay-fs.js';
 import type { OverlayEvent } from '../../overlay/engine.js';
 import type { StackView } from '../../overlay/stack-view.js';
 import type { MemoryLayer } from '../../layer/memory-layer.js';
@@ -45,7 +45,7 @@ function render(animate = false): void {
 
 /** The upper layer as a commit writes it, entry by entry (markers told apart). */
 function changeset(): HTMLElement[] {
-  return [...upperEntries(state.ov.engine)].map((e) => {
+  return [...upperEntries(engineOf(state.ov))].map((e) => {
     const name = e.path.replace(/\/$/, '').split('/').pop() ?? '';
     const kind = name === OPAQUE_MARKER ? 'opaque' : isReservedName(name) ? 'whiteout' : e.type;
     return h('li', { 'data-kind': kind, 'data-path': e.path }, e.path + (e.type === 'symlink' ? ` -> ${e.linkTarget}` : e.type === 'hardlink' ? ` link to ${e.linkTarget}` : ''));
