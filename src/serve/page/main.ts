@@ -36,11 +36,24 @@ function render(animate = false): void {
   const { ov } = state;
   state.view = ov.stackView(state.dir);
   $('#crumbs').replaceChildren(...crumbs(state.dir));
-  $('#stack').replaceChildren(drawStack(state.view, state.selected, select));
+  $('#stack').replaceChildren(drawStack(state.view, state.selected, select, namesPerRow()));
   $('#merged').replaceChildren(drawMerged(state.view, state.selected, open));
   $('#detail').replaceChildren(...detail(state.selected));
   $('#changeset').replaceChildren(...changeset());
   animateEvents($('#stack'), state.view, state.lastEvents, animate);
+}
+
+/**
+ * How many name columns fit beside the band labels in the stack panel (the widths are the
+ * style sheet's --label-width and --cell-width, in rem); at least one.
+ */
+function namesPerRow(): number {
+  const panel = $('#stack');
+  const style = getComputedStyle(panel);
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
+  const px = (name: string) => parseFloat(style.getPropertyValue(name)) * rem;
+  const gap = 4, chrome = 20; // the band's grid gap; its padding and borders, both sides
+  return Math.max(1, Math.floor((panel.clientWidth - chrome - px('--label-width')) / (px('--cell-width') + gap)));
 }
 
 /** The upper layer as a commit writes it, entry by entry (markers told apart). */
@@ -94,7 +107,7 @@ function detail(path: string | undefined): Array<HTMLElement | string> {
     const data = ov.readFileSync(path) as Buffer;
     const text = data.subarray(0, 400).toString('utf8');
     const printable = !/[\u0000-\u0008\u000e-\u001f]/.test(text);
-    lines.push(h('pre', { class: 'content' }, printable ? text + (data.length > 400 ? '…' : '') : `(${data.length} bytes of binary data)`));
+    lines.push(h('pre', { class: 'content', tabindex: 0 }, printable ? text + (data.length > 400 ? '…' : '') : `(${data.length} bytes of binary data)`));
   }
   return lines;
 }
@@ -164,6 +177,10 @@ async function main(): Promise<void> {
   state = { layers, ov: newOverlay(layers, false), dir: '/', selected: undefined, view: undefined as never, lastEvents: [] };
   wire();
   reset();
+  let perRow = namesPerRow();
+  new ResizeObserver(() => {
+    if (namesPerRow() !== perRow) (perRow = namesPerRow()), render();
+  }).observe($('#stack'));
   document.body.dataset.ready = 'true';
 }
 
