@@ -1,14 +1,10 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Overlay, openImage } from '../../src/index.js';
-import { DEMO_IMAGE } from '../../src/demo/walkthrough.js';
-import { bundlePage } from '../../src/serve/bundle-page.js';
-import { startTeachingServer, type TeachingServer } from '../../src/serve/server.js';
-import { chromiumAvailable, CHROMIUM, launchChromium } from '../support/chromium.js';
+import { Overlay } from '../../src/index.js';
+import { startTeachingPage, type TeachingPageRig } from '../support/teaching-page.js';
 
 /**
  * The teaching page's layout and accessibility in real headless Chromium, at a laptop's
@@ -19,38 +15,18 @@ import { chromiumAvailable, CHROMIUM, launchChromium } from '../support/chromium
 const SHOTS = join(import.meta.dirname, '../../test-artifacts/page');
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const WIDTHS = [[1024, 768], [1400, 1000], [390, 844]] as const;
-const work = fs.mkdtempSync(join(tmpdir(), 'lfs-page-layout-'));
-let server: TeachingServer;
-let browser: Browser;
-const pageErrors: string[] = [];
-let layers: Awaited<ReturnType<typeof openImage>>['layers'][number]['layer'][];
+let rig: TeachingPageRig;
 
 beforeAll(async () => {
-  if (!chromiumAvailable()) throw new Error(`${CHROMIUM} is missing: test/setup/debian-deps.sh installs Debian's chromium`);
-  const pageDir = join(work, 'page');
-  await bundlePage(pageDir);
-  layers = (await openImage(DEMO_IMAGE)).layers.map((l) => l.layer);
-  server = await startTeachingServer({ name: 'images/demo', layers, pageDir });
-  browser = await launchChromium();
+  rig = await startTeachingPage();
   fs.mkdirSync(SHOTS, { recursive: true });
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => rig?.close());
 
-afterEach(() => expect(pageErrors.splice(0)).toEqual([]));
+afterEach(() => expect(rig.errors.splice(0)).toEqual([]));
 
-async function openAt(width: number, height: number): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width, height } });
-  page.on('pageerror', (e) => pageErrors.push(`${width} px: ${e.message}`));
-  await page.emulateMedia({ reducedMotion: 'reduce' });
-  await page.goto(server.url);
-  await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 20_000 });
-  return page;
-}
+const openAt = (width: number, height: number) => rig.open(width, height);
 
 /** The changes the issue was filed with: /etc/passwd renamed to passwd.old, /etc/group deleted, a refused rename logged. */
 async function changeEtc(page: Page): Promise<void> {
@@ -92,7 +68,7 @@ describe('the teaching page at 1024, 1400 and 390 px', () => {
   it.each(WIDTHS)('at %i px every entry of every band of / is on screen, columns aligned (issue 16, item 11)', async (width, height) => {
     const page = await openAt(width, height);
     try {
-      const view = new Overlay({ lower: layers }).stackView('/');
+      const view = new Overlay({ lower: rig.layers }).stackView('/');
       const cells = await cellsDrawn(page);
       const panel = (await page.$eval('#stack', (el) => { const r = el.getBoundingClientRect(); return { left: r.left, right: r.right, top: r.top, bottom: r.bottom }; }));
       // The page itself does not scroll sideways, and no cell lies outside the stack panel.
@@ -151,6 +127,15 @@ describe('the teaching page at 1024, 1400 and 390 px', () => {
       await check('the stack of /');
       await changeEtc(page);
       await check('/etc after a rename, a delete and a refused rename');
+      // An opaque directory: hidden lower bands, the opaque badge, a whiteout marked as just made.
+      await page.fill('#path', '/usr/share/doc/demo');
+      await page.click('#delete');
+      await page.click('#mkdir');
+      await page.click('#crumbs button:first-child');
+      for (const d of ['usr', 'share', 'doc', 'demo']) await page.click(`.merged-list li[data-name="${d}"] button`);
+      expect(await page.$$('.band[data-hidden="true"]')).not.toHaveLength(0);
+      await check('an opaque directory over hidden lower bands');
+      await page.screenshot({ path: join(SHOTS, `opaque-${width}.png`), fullPage: true });
     } finally {
       await page.close();
     }

@@ -1,16 +1,12 @@
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Overlay, openImage, type StackView } from '../../src/index.js';
-import { DEMO_IMAGE } from '../../src/demo/walkthrough.js';
-import { bundlePage } from '../../src/serve/bundle-page.js';
+import { Overlay, type StackView } from '../../src/index.js';
 import { upperEntries } from '../../src/overlay/upper-entries.js';
-import { startTeachingServer, type TeachingServer } from '../../src/serve/server.js';
-import { chromiumAvailable, CHROMIUM, launchChromium } from '../support/chromium.js';
 import { engineOf } from '../../src/fs/overlay-fs.js';
+import { startTeachingPage, type TeachingPageRig } from '../support/teaching-page.js';
 
 /**
  * The teaching page end to end in real headless Chromium: the bundled engine runs in the
@@ -18,12 +14,9 @@ import { engineOf } from '../../src/fs/overlay-fs.js';
  * the same changes made in Node.
  */
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
-const work = fs.mkdtempSync(join(tmpdir(), 'lfs-page-'));
-let server: TeachingServer;
-let browser: Browser;
+let rig: TeachingPageRig;
 let page: Page;
-let layers: Awaited<ReturnType<typeof openImage>>['layers'][number]['layer'][];
-const errors: string[] = [];
+let layers: TeachingPageRig['layers'];
 
 /** The stack as drawn: each band's layer and its cells (name:kind:role). */
 async function drawn(p: Page): Promise<Array<[string, string[]]>> {
@@ -40,14 +33,7 @@ function expected(view: StackView): Array<[string, string[]]> {
 const cell = (layer: string, name: string) => `.band[data-layer="${layer}"] .cell[data-name="${name}"]`;
 
 /** A page of its own, started fresh. */
-async function freshPage(): Promise<Page> {
-  const p = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  p.on('pageerror', (e) => errors.push(e.message));
-  await p.emulateMedia({ reducedMotion: 'reduce' });
-  await p.goto(server.url);
-  await p.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 20_000 });
-  return p;
-}
+const freshPage = () => rig.open(1400, 1000);
 
 /** Fills the path (and the rename target) and presses a button. */
 async function act(p: Page, button: string, path: string, to?: string): Promise<void> {
@@ -57,24 +43,14 @@ async function act(p: Page, button: string, path: string, to?: string): Promise<
 }
 
 beforeAll(async () => {
-  if (!chromiumAvailable()) throw new Error(`${CHROMIUM} is missing: test/setup/debian-deps.sh installs Debian's chromium`);
-  const pageDir = join(work, 'page');
-  await bundlePage(pageDir);
-  layers = (await openImage(DEMO_IMAGE)).layers.map((l) => l.layer);
-  server = await startTeachingServer({ name: 'images/demo', layers, pageDir });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.emulateMedia({ reducedMotion: 'reduce' });
-  await page.goto(server.url);
-  await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 20_000 });
+  rig = await startTeachingPage();
+  layers = rig.layers;
+  page = await freshPage();
 }, 60_000);
 
 afterAll(async () => {
-  expect(errors).toEqual([]);
-  await browser?.close();
-  await server?.close();
-  fs.rmSync(work, { recursive: true, force: true });
+  expect(rig?.errors ?? []).toEqual([]);
+  await rig?.close();
 });
 
 describe('the teaching page in headless Chromium', () => {
@@ -166,7 +142,7 @@ describe('the teaching page in headless Chromium', () => {
     expect(await page.getAttribute('.stack', 'data-dir')).toBe('/opt2');
     await page.click('#delete');
     expect(await page.getAttribute('.stack', 'data-dir')).toBe('/');
-    expect(errors).toEqual([]);
+    expect(rig.errors).toEqual([]);
   });
 
   it('ticking redirect_dir keeps the changes made so far: they are made again on the new overlay (issue 16, item 12)', async () => {
@@ -265,7 +241,7 @@ describe('the teaching page in headless Chromium', () => {
   });
 
   it('the server answers hostile requests without falling over: full URLs, other hosts, traversal, writes', async () => {
-    const { port } = new URL(server.url);
+    const { port } = new URL(rig.server.url);
     /** One raw HTTP/1.1 request; the status code of the answer. */
     const raw = (target: string, host: string, method = 'GET') => new Promise<number>((resolve, reject) => {
       const socket = connect(Number(port), '127.0.0.1', () => socket.write(`${method} ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
