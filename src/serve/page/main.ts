@@ -11,7 +11,7 @@ import { fromPageImage, type PageImage } from '../page-image.js';
 import { upperEntries } from '../../overlay/upper-entries.js';
 import { $, h } from './dom.js';
 import { drawMerged, drawStack } from './draw.js';
-import { explainError, narrate, OVERLAYFS_DOC, SECTIONS, type Narration, type NarrationContext } from './narrate.js';
+import { explainError, hiddenBelow, narrate, OVERLAYFS_DOC, SECTIONS, type Narration } from './narrate.js';
 import { layerLabel } from '../../overlay/provenance.js';
 import { isReservedName, OPAQUE_MARKER } from '../../oci/oci-names.js';
 import { animateEvents } from './animate.js';
@@ -145,18 +145,6 @@ function perform(ov: OverlayFs, fn: (ov: OverlayFs) => void): { events: OverlayE
 /** A narration with its overlayfs.rst citations as links to the kernel document. */
 function cite(n: Narration): Array<string | HTMLElement> {
   return n.map((part) => (typeof part === 'string' ? part : h('a', { href: `${OVERLAYFS_DOC}#${part.section}`, target: '_blank', rel: 'noopener' }, `"${SECTIONS[part.section]}"`)));
-}
-
-/** What the lower layers hold at a path the upper layer hides (the topmost version). */
-function hiddenBelow(ov: OverlayFs, path: string): NarrationContext {
-  const parent = path.slice(0, Math.max(1, path.lastIndexOf('/')));
-  const name = path.slice(path.lastIndexOf('/') + 1);
-  for (const band of ov.stackView(parent).bands) {
-    if (band.layer === 'upper') continue;
-    const c = band.cells.find((x) => x.name === name);
-    if (c) return c.kind === 'whiteout' ? {} : { hiddenBelow: c.kind };
-  }
-  return {};
 }
 
 /** Appends a step to the log: numbered in the order the steps happened, the newest on top. */

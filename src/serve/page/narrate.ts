@@ -1,6 +1,7 @@
 import type { EntryType } from '../../layer/entry.js';
 import type { OverlayEvent } from '../../overlay/engine.js';
 import { layerLabel } from '../../overlay/provenance.js';
+import type { StackView } from '../../overlay/stack-view.js';
 
 /** The kernel's overlayfs document, and the sections of it the narration quotes (ids as Sphinx makes them from the titles). */
 export const OVERLAYFS_DOC = 'https://docs.kernel.org/filesystems/overlayfs.html';
@@ -20,6 +21,17 @@ export interface NarrationContext {
 }
 
 const nameOf = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+
+/** What the lower layers hold at a path the upper layer hides: the topmost lower version, read from the parent's stack. */
+export function hiddenBelow(ov: { stackView(path: string): StackView }, path: string): NarrationContext {
+  const parent = path.slice(0, Math.max(1, path.lastIndexOf('/')));
+  for (const band of ov.stackView(parent).bands) {
+    if (band.layer === 'upper') continue;
+    const c = band.cells.find((x) => x.name === nameOf(path));
+    if (c) return c.kind === 'whiteout' ? {} : { hiddenBelow: c.kind };
+  }
+  return {};
+}
 const article = (t: EntryType) => `a ${t === 'char' ? 'character device' : t === 'block' ? 'block device' : t}`;
 
 /**
@@ -42,13 +54,13 @@ export function narrate(e: OverlayEvent, context: NarrationContext = {}): Narrat
         ? [`copy-up ${e.path}: the directory from ${layerLabel(e.fromLayer)} is made in the upper layer first, so that what is written below it has a parent there (parents first: `, { section: 'non-directories' }, ')']
         : [`copy-up ${e.path}: the ${e.entryType} is copied from ${layerLabel(e.fromLayer)} into the upper layer, data and metadata, before it is changed; the lower copy is never touched (`, { section: 'non-directories' }, ')'];
     case 'whiteout':
-      return [`whiteout ${e.path}: a lower layer still has this name, so the upper layer records the deletion as .wh.${nameOf(e.path)} (`, { section: 'whiteouts-and-opaque-directories' }, ')'];
+      return [`whiteout ${e.path}: a lower layer still has this name, so the upper layer records the deletion with a whiteout (a 0/0 character device; .wh.${nameOf(e.path)} in a layer tarball) (`, { section: 'whiteouts-and-opaque-directories' }, ')'];
     case 'opaque': {
       const marker = 'the upper directory gets trusted.overlay.opaque="y" (.wh..wh..opq in a layer tarball), which hides everything the lower layers hold under this name';
       const why = e.reason === 'whiteout'
         ? `a new directory where ${context.hiddenBelow ? `${article(context.hiddenBelow)} of a lower layer` : 'a lower entry'} was deleted`
         : e.reason === 'redirect-dir'
-          ? 'a new directory in a merged directory, with redirect_dir=on (the kernel marks each such directory, so that the lower layers cannot add to it later)'
+          ? 'a new directory in a merged directory, with redirect_dir=on (the kernel marks each one: the lower layers may not change offline then, so lookups in the new directory need not search them)'
           : 'a directory made in the upper layer, moved into a merged directory';
       return [`opaque ${e.path}: ${why}; ${marker} (`, { section: 'whiteouts-and-opaque-directories' }, ')'];
     }
