@@ -26,7 +26,15 @@ afterAll(() => rig?.close());
 
 afterEach(() => expect(rig.errors.splice(0)).toEqual([]));
 
-const openAt = (width: number, height: number) => rig.open(width, height);
+/** Runs a test on a page of its own at this viewport, closed afterwards. */
+async function atWidth(width: number, height: number, test: (page: Page) => Promise<void>): Promise<void> {
+  const page = await rig.open(width, height);
+  try {
+    await test(page);
+  } finally {
+    await page.close();
+  }
+}
 
 /** The changes the issue was filed with: /etc/passwd renamed to passwd.old, /etc/group deleted, a refused rename logged. */
 async function changeEtc(page: Page): Promise<void> {
@@ -66,8 +74,7 @@ const inside = (a: Box, b: Box) => a.left >= b.left - 0.5 && a.right <= b.right 
 
 describe('the teaching page at 1024, 1400 and 390 px', () => {
   it.each(WIDTHS)('at %i px every entry of every band of / is on screen, columns aligned (issue 16, item 11)', async (width, height) => {
-    const page = await openAt(width, height);
-    try {
+    await atWidth(width, height, async (page) => {
       const view = new Overlay({ lower: rig.layers }).stackView('/');
       const cells = await cellsDrawn(page);
       const panel = (await page.$eval('#stack', (el) => { const r = el.getBoundingClientRect(); return { left: r.left, right: r.right, top: r.top, bottom: r.bottom }; }));
@@ -89,14 +96,11 @@ describe('the teaching page at 1024, 1400 and 390 px', () => {
         expect(Math.abs(c.box.left - column.get(key)!), `${c.layer} ${c.name}`).toBeLessThan(1);
       }
       await page.screenshot({ path: join(SHOTS, `root-${width}.png`), fullPage: true });
-    } finally {
-      await page.close();
-    }
+    });
   });
 
   it.each(WIDTHS)('at %i px no name or layer badge is cut (issue 16, item 14)', async (width, height) => {
-    const page = await openAt(width, height);
-    try {
+    await atWidth(width, height, async (page) => {
       await changeEtc(page);
       const cells = await cellsDrawn(page);
       for (const c of cells) {
@@ -110,14 +114,11 @@ describe('the teaching page at 1024, 1400 and 390 px', () => {
       const merged = cells.find((c) => c.layer === 'merged' && c.name === 'passwd.old')!;
       expect(merged.parts.map((p) => p.text)).toEqual(['passwd.old', 'upper']);
       await page.screenshot({ path: join(SHOTS, `etc-${width}.png`), fullPage: true });
-    } finally {
-      await page.close();
-    }
+    });
   });
 
   it.each(WIDTHS)('at %i px axe-core finds no WCAG 2 A/AA violation, contrast included (issue 16, item 11)', async (width, height) => {
-    const page = await openAt(width, height);
-    try {
+    await atWidth(width, height, async (page) => {
       const check = async (what: string) => {
         await page.addScriptTag({ path: AXE });
         const result = await page.evaluate(() => (window as unknown as { axe: { run(o: object): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: string[]; failureSummary?: string }> }> }> } })
@@ -137,8 +138,6 @@ describe('the teaching page at 1024, 1400 and 390 px', () => {
       expect(await page.$$('.band[data-hidden="true"]')).not.toHaveLength(0);
       await check('an opaque directory over hidden lower bands');
       await page.screenshot({ path: join(SHOTS, `opaque-${width}.png`), fullPage: true });
-    } finally {
-      await page.close();
-    }
+    });
   });
 });
