@@ -50,6 +50,7 @@ export interface OverlayEventMap {
   'copy-up': [Extract<OverlayEvent, { type: 'copy-up' }>];
   whiteout: [Extract<OverlayEvent, { type: 'whiteout' }>];
   opaque: [Extract<OverlayEvent, { type: 'opaque' }>];
+  redirect: [Extract<OverlayEvent, { type: 'redirect' }>];
 }
 
 let nextDev = 0x4c46_0000;
