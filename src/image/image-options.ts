@@ -1,5 +1,5 @@
 import { checkTarLayerOptions, mustBe, notAllowed, string } from '../layer/tar/layer-options.js';
-import type { TarLayerOptions } from '../layer/tar/tar-layer.js';
+import type { TarLayerOptions } from '../layer/tar/layer-options.js';
 import type { Platform } from './descriptor.js';
 
 export interface OpenImageOptions extends TarLayerOptions {
