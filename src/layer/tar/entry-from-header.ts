@@ -9,7 +9,8 @@ import { TarLayerError } from './errors.js';
 import { paxNumber, sparseFile, xattrsOf } from './pax-fields.js';
 
 /**
- * Adds the entry one tar header describes to `builder`, with `data` as a file's content; a header no Linux
+ * Adds the entry one tar header describes to `builder`, its type read through the one
+ * typeflag table (tar/tar-header.ts), with `data` as a file's content; a header no Linux
  * file could come from (a name or link target that is not UTF-8, escapes the root or is too
  * long, a header-only type with a size, an unknown type, a sparse file, a malformed PAX
  * value) is a TarLayerError naming the entry.
@@ -24,11 +25,12 @@ export function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, dat
   const path = where.path;
   const sizeFault = headerOnlySizeFault(h.type, h.size, h.pax?.size);
   if (sizeFault !== undefined) throw new TarLayerError(layer, rawName, sizeFault);
-  const linkTarget = h.type === 'link' || h.type === 'symlink' ? h.pax?.linkpath ?? utf8Name(h.linkname ?? '') : '';
-  if (linkTarget === undefined) throw new TarLayerError(layer, rawName, `${h.type === 'link' ? 'hard link' : 'symlink'} target ${printable(h.linkname ?? '')} is not valid UTF-8`);
+  const type = entryTypeOf(h.type);
+  const linkTarget = type === 'hardlink' || type === 'symlink' ? h.pax?.linkpath ?? utf8Name(h.linkname ?? '') : '';
+  if (linkTarget === undefined) throw new TarLayerError(layer, rawName, `${type === 'hardlink' ? 'hard link' : 'symlink'} target ${printable(h.linkname ?? '')} is not valid UTF-8`);
   // symlink(2) and link(2) take a target of at most PATH_MAX - 1 bytes (ENAMETOOLONG).
-  if (linkTarget.length > PATH_MAX / 3 && Buffer.byteLength(linkTarget) >= PATH_MAX) throw new TarLayerError(layer, rawName, `${h.type === 'link' ? 'hard link' : 'symlink'} target of ${Buffer.byteLength(linkTarget)} bytes, longer than PATH_MAX - 1 (${PATH_MAX - 1}): no Linux file has it (ENAMETOOLONG)`);
-  if (h.type === 'link') {
+  if (linkTarget.length > PATH_MAX / 3 && Buffer.byteLength(linkTarget) >= PATH_MAX) throw new TarLayerError(layer, rawName, `${type === 'hardlink' ? 'hard link' : 'symlink'} target of ${Buffer.byteLength(linkTarget)} bytes, longer than PATH_MAX - 1 (${PATH_MAX - 1}): no Linux file has it (ENAMETOOLONG)`);
+  if (type === 'hardlink') {
     // layerPath would read an empty target as the root.
     if (linkTarget === '') throw new TarLayerError(layer, rawName, 'hard link with an empty target');
     const target = layerPath(linkTarget);
@@ -36,10 +38,9 @@ export function addEntry(builder: LayerBuilder, layer: string, h: TarHeader, dat
     builder.addHardLink(path, target.path);
     return;
   }
-  const type = entryTypeOf(h.type);
   // tar-stream gives no type for typeflags it does not know: GNU's old sparse files ('S'),
   // volume labels ('V'), multi-volume continuations ('M'), vendor types.
-  if (!type || type === 'hardlink') throw new TarLayerError(layer, rawName, h.type ? `unsupported entry type ${h.type}` : 'unsupported entry type (a typeflag tar-stream does not know: a GNU sparse file, volume label or multi-volume part, or a vendor type)');
+  if (!type) throw new TarLayerError(layer, rawName, h.type ? `unsupported entry type ${h.type}` : 'unsupported entry type (a typeflag tar-stream does not know: a GNU sparse file, volume label or multi-volume part, or a vendor type)');
   const spec: EntrySpec = { type, mode: (h.mode ?? 0) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0 };
   // Most entries of most layers have no PAX records: nothing more to read then.
   if (h.pax) {

@@ -1,5 +1,5 @@
 import { printable } from '../../tar/entry-name.js';
-import type { TarHeader } from '../../tar/tar-header.js';
+import { entryTypeOf, type TarHeader } from '../../tar/tar-header.js';
 import type { ContentFile } from '../content-file.js';
 import type { ContentRef } from '../entry.js';
 import { LayerBuilder } from '../layer-builder.js';
@@ -35,7 +35,7 @@ export class EntryIndex {
 
   /** An entry whose content stays in the uncompressed tar `file`: where it starts, and its size. */
   addOnDisk(h: TarHeader, file: ContentFile): void {
-    // No content, no reference to it.
-    this.add(h, h.type !== 'link' && (h.size ?? 0) > 0 ? { file, offset: h.byteOffset!, size: h.size! } : EMPTY);
+    // No content, no reference to it (a hard link has no data of its own).
+    this.add(h, entryTypeOf(h.type) !== 'hardlink' && (h.size ?? 0) > 0 ? { file, offset: h.byteOffset!, size: h.size! } : EMPTY);
   }
 }
