@@ -1,4 +1,5 @@
-import { ContentFile, NotRegularFile } from '../content-file.js';
+import { ContentFile } from '../content-file.js';
+import { NotRegularFile } from '../open-regular-file.js';
 import { changedWhileOpening, TarLayerError } from './errors.js';
 import type { FileDigest, HashAside } from './hash-file.js';
 
