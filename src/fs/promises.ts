@@ -80,7 +80,7 @@ export function makePromises(host: PromisesHost): OverlayPromises {
       const p = pathArg(path);
       validateBoolean(recursive, 'options.recursive');
       const m = parseFileMode(mode, 'mode', 0o777) & ~host.umask;
-      if (!recursive) return ov.mkdirSync(path, m);
+      if (!recursive) return void ov.mkdirSync(path, m);
       const first = run('mkdir', p, () => makeDirs(engine(), p, () => host.meta(m), 'promise'));
       return first === undefined ? undefined : asText(first);
     },
