@@ -16,7 +16,7 @@ import { Errno } from '../overlay/errno.js';
 import { pathArg, encodeName, viewBytes, type PathLike, type TimeLike, type EncodingOption } from './args.js';
 import { RM_DEFAULTS, bindingMode, mkdirOptions, readArgs, rmdirOptions, writeArgs } from './call-args.js';
 import { getOptions, isInt32, parseFileMode, stringToFlags, unixTimestamp, validateBoolean, validateInteger, validatedFd } from './validators.js';
-import { invalidArgType } from './node-errors.js';
+import { invalidArgType, invalidArgValue } from './node-errors.js';
 import { FileTable } from './file-table.js';
 import { Stats, BigIntStats, Dirent } from './stats.js';
 import { nodeRealpath } from './realpath.js';
@@ -50,6 +50,12 @@ export interface OverlayOptions {
   gid?: number;
   /** Applied to the mode of new objects; 0o022 by default. */
   umask?: number;
+  /**
+   * The working directory relative paths start from, as a process's cwd: an absolute path,
+   * `/` by default. It is looked up (symlinks followed) when a relative path is used, so it
+   * need not exist before then; a relative call fails ENOENT while it is not there.
+   */
+  cwd?: PathLike;
 }
 
 export interface OverlayEventMap {
@@ -95,6 +101,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
       ...(options.upper ? { upper: options.upper } : {}),
       redirectDir: options.redirectDir ?? false,
       emit: (event) => this.emit(event.type, event as never),
+      cwd: cwdOption(options.cwd),
     });
     this.uid = options.uid ?? 0;
     this.gid = options.gid ?? 0;
@@ -120,13 +127,13 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
 
   /** Which layer provides a path, and what it shadows (the final symlink is not followed). */
   whereIs(path: PathLike): Provenance {
-    const p = absolute(pathArg(path));
+    const p = pathArg(path);
     return this.call('lstat', p, undefined, () => whereIs(this[ENGINE], p));
   }
 
   /** The stack as a textbook draws it for one directory: each layer's entries, top first, and the merged result. */
   stackView(path: PathLike): StackView {
-    const p = absolute(pathArg(path));
+    const p = pathArg(path);
     return this.call('scandir', p, undefined, () => stackView(this[ENGINE], p));
   }
 
@@ -547,9 +554,12 @@ function symlinkType(type: unknown): void {
   throw e;
 }
 
-/** An absolute form of a path, for the explain APIs (a relative path is from the root). */
-function absolute(p: string): string {
-  return p.startsWith('/') ? p : `/${p}`;
+/** The `cwd` option: a path as calls take it, and absolute (there is no working directory to resolve it against). */
+function cwdOption(cwd: unknown): string {
+  if (cwd === undefined) return '/';
+  const p = pathArg(cwd, 'options.cwd');
+  if (p.charCodeAt(0) !== 47) throw invalidArgValue('options.cwd', cwd, 'must be an absolute path');
+  return p;
 }
 
 /** Node's readFile refuses files over 2 GiB - 1 (kIoMaxLength) with this error; so does this. */
