@@ -30,6 +30,13 @@ const DIRECT_NAMES = [
  */
 type OwnName = Exclude<Extract<keyof NodeFsModule, keyof OverlayFs>, 'promises' | 'createReadStream' | 'createWriteStream' | 'realpathSync'>;
 
+/**
+ * The same for the promises, but the calls that give or take a FileHandle: the overlay's is its
+ * own class (a host FileHandle given to the overlay's readFile would be refused: it is
+ * another file), so they are typed by it.
+ */
+type OwnPromiseName = Exclude<Extract<keyof NodeFsModule['promises'], keyof OverlayFs['promises']>, 'open' | 'readFile' | 'writeFile' | 'appendFile'>;
+
 /** The callback calls whose sync call the overlay has (CALLBACK_ROWS), typed as Node's. */
 type Row = (typeof CALLBACK_ROWS)[number];
 type CallbackName = Extract<Extract<Row, { sync: keyof OverlayFs }>['name'], keyof NodeFsModule> | 'exists' | 'read';
@@ -137,10 +144,12 @@ export function makeNodeFs(ov: OverlayFs): OverlayNodeFs {
   const own = Object.fromEntries(Object.keys(out).filter((k) => k in ov).map((k) => [k, out[k]])) as Pick<OverlayFs, OwnName>;
   // The type check: each of the overlay's calls has @types/node's overloads.
   own satisfies Pick<NodeFsModule, OwnName>;
+  const promises = Object.assign(boundCopy(ov.promises), { constants });
+  promises satisfies Pick<NodeFsModule['promises'], OwnPromiseName>;
   Object.assign(out, streams, {
     FileReadStream: ReadStream,
     FileWriteStream: WriteStream,
-    promises: Object.assign(boundCopy(ov.promises), { constants }),
+    promises,
     constants,
     F_OK: constants.F_OK,
     R_OK: constants.R_OK,
