@@ -97,7 +97,9 @@ function streamClasses(ov: OverlayFs) {
 function streamClass<C extends abstract new (...args: never[]) => object>(name: string, base: C, make: (path: nodeFs.PathLike, options: unknown) => object): C {
   const ctor = function (this: unknown, path: nodeFs.PathLike, options?: unknown): object {
     const stream = make(path, options);
-    Object.setPrototypeOf(stream, (new.target ?? ctor).prototype as object);
+    // Only Node's own stream takes this prototype (it only adds the class to Node's chain);
+    // a stream of another class keeps its own.
+    if (Object.getPrototypeOf(stream) === base.prototype) Object.setPrototypeOf(stream, (new.target ?? ctor).prototype as object);
     return stream;
   };
   Object.defineProperty(ctor, 'name', { value: name });
