@@ -55,11 +55,24 @@ const CALLS = `(fs, long) => {
   return r;
 }`;
 
+/** The same for fs.promises (realpath there is realpath(3), readdir -r walks depth first). */
+const ASYNC_CALLS = `async (fs) => {
+  const r = {};
+  const t = async (k, f) => { try { r[k] = await f(); } catch (e) { r[k] = { code: e.code, syscall: e.syscall, path: e.path }; } };
+  await t('realpath', () => fs.promises.realpath('../../ln/f'));
+  await t('realpath ..', () => fs.promises.realpath('..'));
+  await t('mkdir -p', () => fs.promises.mkdir('p1/p2', { recursive: true }));
+  await t('readdir -r', async () => (await fs.promises.readdir('..', { recursive: true })).sort());
+  await t('stat missing', () => fs.promises.stat('nope/x'));
+  await t('callback realpath', () => new Promise((res, rej) => fs.realpath('../sib', (e, p) => (e ? rej(e) : res(p)))));
+  return r;
+}`;
+
 /** './' repeated and then `f`: a relative path of `bytes` bytes (with its NUL, as getname counts) naming ./f. */
 const long = (bytes: number) => './'.repeat((bytes - 2) / 2) + 'f';
 
-function nodeAnswers(dir: string, root: string): unknown {
-  const script = `const fs = require('fs'); const long = ${long.toString()}; process.stdout.write(JSON.stringify((${CALLS})(fs, long)));`;
+function nodeAnswers(dir: string, root: string, calls = CALLS): unknown {
+  const script = `const fs = require('fs'); const long = ${long.toString()}; Promise.resolve((${calls})(fs, long)).then((r) => process.stdout.write(JSON.stringify(r)));`;
   const out = execFileSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8' });
   // Host paths without the tree's place on the host.
   return JSON.parse(out.split(root).join(''));
@@ -78,6 +91,13 @@ describe('cwd: relative paths start at the working directory, as a process has o
       expect(overlayAnswers(ov)).toEqual(nodeAnswers(join(root, cwd), root));
     });
   }
+
+  it("fs.promises and a callback call, cwd /ln: Node's answers", async () => {
+    const root = hostTree();
+    const ov = new Overlay({ lower: [MemoryLayer.fromJSON(tree)], cwd: '/ln' });
+    const calls = new Function(`return ${ASYNC_CALLS}`)() as (fs: unknown) => Promise<unknown>;
+    expect(JSON.parse(JSON.stringify(await calls(ov.fs)))).toEqual(nodeAnswers(join(root, 'ln'), root, ASYNC_CALLS));
+  });
 
   it('cwd / (the default): a relative path is from the root, as before', () => {
     const root = hostTree();
