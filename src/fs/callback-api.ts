@@ -28,7 +28,7 @@ export interface CallbackRow {
   arity: number;
   result?: ResultShape;
   /**
-   * Node takes a missing callback as the next argument before it (`callback ||= options`,
+   * Node takes a missing callback from the options' place (`callback ||= options`,
    * readFile/writeFile/appendFile), so its error names that argument's value.
    */
   looseCallback?: boolean;
@@ -134,7 +134,7 @@ export function callbackCall(row: CallbackRow, sync: SyncCall): Callback {
     let cb: unknown = args[args.length - 1];
     if (typeof cb === 'function') args.pop();
     else {
-      cb = args.length >= row.arity ? args[row.arity - 1] : row.looseCallback ? args[args.length - 1] : undefined;
+      cb = args.length >= row.arity ? args[row.arity - 1] : row.looseCallback ? args[row.arity - 2] : undefined;
       if (row.optionalCallback && cb === undefined) cb = rethrowLater;
     }
     settle(sync, args, checkedCallback(cb), shape);

@@ -105,12 +105,22 @@ describe("ov.fs callback calls answer as Node's do", () => {
     ['copyFile missing', (f, r) => (cb) => f.copyFile(r('/nope'), r('/x'), cb as never)],
     ['rename missing', (f, r) => (cb) => f.rename(r('/nope'), r('/x'), cb as never)],
     ['truncate missing', (f, r) => (cb) => f.truncate(r('/nope'), cb as never)],
+    ['readFile of a directory', (f, r) => (cb) => f.readFile(r('/d'), cb as never)],
+    ['readdir recursive', (f, r) => (cb) => f.readdir(r('/d'), { recursive: true }, (e, names) => cb(e, [...(names as string[])].sort()))],
+    ['open missing', (f, r) => (cb) => f.open(r('/nope'), 'r', cb as never)],
+    ['writeFile, appendFile, then readFile', (f, r) => (cb) => f.writeFile(r('/wf'), 'a', (e1) => f.appendFile(r('/wf'), 'b', { flush: true } as never, (e2) => f.readFile(r('/wf'), 'utf8', (e3, t) => { f.unlinkSync(r('/wf')); cb(e1, e2, e3, t); })))],
+    ['write a buffer with no more arguments', (f, r) => (cb) => { const fd = f.openSync(r('/wb'), 'w'); const b = Buffer.from('xyz'); f.write(fd, b, (e, n, buf) => { f.closeSync(fd); f.unlinkSync(r('/wb')); cb(e, n, buf === b); }); }],
+    ['symlink, lstat and readlink as a Buffer', (f, r) => (cb) => f.symlink('d/a', r('/sl'), (e) => f.readlink(r('/sl'), 'buffer', (e2, t) => { f.unlinkSync(r('/sl')); cb(e, e2, (t as unknown as Buffer).toString('hex')); }))],
+    ['rm -r of a missing path with force', (f, r) => (cb) => f.rm(r('/nope'), { recursive: true, force: true }, cb as never)],
   ];
   for (const [name, make] of cases) {
     it(name, async () => {
       const ov = overlay();
       const mine = shape(await answer(make(ov.fs as unknown as typeof fs, (p) => p)), '');
-      const node = shape(await answer(make(fs, (p) => host + p)), host);
+      const node = shape(await answer(make(fs, (p) => host + p)), host) as { later: boolean };
+      // Node 20 answers a recursive readdir before it returns (lib/fs.js calls readdirSyncRecursive
+      // and the callback at once); ov.fs keeps the callback contract, a later tick.
+      if (name === 'readdir recursive') node.later = true;
       expect(mine).toEqual(node);
     });
   }
@@ -138,6 +148,14 @@ describe("ov.fs callback calls answer as Node's do", () => {
     ['mkdir with a bad mode', (f) => f.mkdir('/x', { mode: 'abc' as never }, () => {})],
     ['symlink with a bad type', (f) => f.symlink('a', '/x', 'bogus' as never, () => {})],
     ['open with bad flags', (f) => f.open('/x', 'bogus', () => {})],
+    ['access with a mode and no callback', (f) => (f.access as (...a: unknown[]) => void)('/x', 5)],
+    ['writeFile with options for the callback', (f) => (f.writeFile as (...a: unknown[]) => void)('/x', 'd', {})],
+    ['appendFile without a callback', (f) => (f.appendFile as (...a: unknown[]) => void)('/x', 'd')],
+    ['close of no descriptor', (f) => (f.close as (...a: unknown[]) => void)()],
+    ['fstat of a string', (f) => f.fstat('x' as never, () => {})],
+    ['fsync with a callback that is not one', (f) => (f.fsync as (...a: unknown[]) => void)(3, 'cb')],
+    ['rm with a bad option', (f) => f.rm('/x', { force: 1 as never }, () => {})],
+    ['readdir with a bad encoding', (f) => f.readdir('/x', { encoding: 'nope' as never }, () => {})],
   ];
   for (const [name, call] of misuse) {
     it(`throws at the call as Node does: ${name}`, () => {
