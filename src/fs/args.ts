@@ -14,8 +14,8 @@ function isURL(v: unknown): v is URL {
 /**
  * A path argument as Node's getValidatedPath takes it: a string, a Buffer or other
  * Uint8Array, or a file: URL; no NUL byte. Returned in layerfs's name form (names.ts):
- * bytes that are not UTF-8 are kept exactly, never replaced. A relative path is taken from
- * the overlay root; the string is kept as given, for messages.
+ * bytes that are not UTF-8 are kept exactly, never replaced. A relative path stays relative
+ * (the overlay's walk starts it at its `cwd`), as given, for messages.
  */
 export function pathArg(value: unknown, name = 'path'): string {
   const p = isURL(value) ? fileURLToPath(value) : value;

@@ -1,6 +1,7 @@
 // Over 300 lines: the sync half of Node's fs surface is one class, a method per call, most with
 // Node's overloads; each method only checks its arguments, calls overlay/ and shapes the result.
 import { EventEmitter } from 'node:events';
+import type { NonSharedBuffer } from 'node:buffer';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import type { Volume } from 'memfs';
@@ -15,7 +16,7 @@ import { Errno } from '../overlay/errno.js';
 import { pathArg, encodeName, viewBytes, type PathLike, type TimeLike, type EncodingOption } from './args.js';
 import { RM_DEFAULTS, bindingMode, mkdirOptions, readArgs, rmdirOptions, writeArgs } from './call-args.js';
 import { getOptions, isInt32, parseFileMode, stringToFlags, unixTimestamp, validateBoolean, validateInteger, validatedFd } from './validators.js';
-import { invalidArgType } from './node-errors.js';
+import { invalidArgType, invalidArgValue } from './node-errors.js';
 import { FileTable } from './file-table.js';
 import { Stats, BigIntStats, Dirent } from './stats.js';
 import { nodeRealpath } from './realpath.js';
@@ -29,8 +30,13 @@ import { accessAt, linkAt, mkdirAt, mknodAt, renameAt, rmdirAt, symlinkAt, unlin
 import { openFile, readFrom, readRest, truncateTo, writeTo, type OpenFile } from '../overlay/open-file.js';
 import { copyFile } from '../overlay/copy-file.js';
 import { makePromises, type OverlayPromises } from './promises.js';
+import { makeNodeFs, type OverlayNodeFs } from './node-fs.js';
 
 type StatOptions = { bigint?: boolean; throwIfNoEntry?: boolean };
+// The overloads below are @types/node's (node-fs.ts holds them to it with `satisfies`).
+type ObjectEncoding = { encoding?: BufferEncoding | null };
+type BufferEncodingOption = 'buffer' | { encoding: 'buffer' };
+type TextEncodingOption = ObjectEncoding | BufferEncoding | null | undefined;
 
 export interface OverlayOptions {
   /** Read-only layers in image order: bottom first, as an OCI manifest lists them (the kernel's `lowerdir=` lists the top first). */
@@ -44,6 +50,12 @@ export interface OverlayOptions {
   gid?: number;
   /** Applied to the mode of new objects; 0o022 by default. */
   umask?: number;
+  /**
+   * The working directory relative paths start from, as a process's cwd: an absolute path,
+   * `/` by default. It is looked up (symlinks followed) when a relative path is used, so it
+   * need not exist before then; a relative call fails ENOENT while it is not there.
+   */
+  cwd?: PathLike;
 }
 
 export interface OverlayEventMap {
@@ -90,11 +102,23 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
       ...(options.upper ? { upper: options.upper } : {}),
       redirectDir: options.redirectDir ?? false,
       emit: (event) => this.emit(event.type, event as never),
+      cwd: cwdOption(options.cwd),
     });
     this.uid = options.uid ?? 0;
     this.gid = options.gid ?? 0;
     this.umask = options.umask ?? 0o022;
     this.promises = makePromises({ ov: this, meta: (mode) => this.newMeta(mode), umask: this.umask });
+  }
+
+  #nodeFs: OverlayNodeFs | undefined;
+
+  /**
+   * The overlay as a module shaped like `node:fs` (node-fs.ts), made once: the sync and
+   * callback calls, `promises`, `constants`, the classes, every member own, enumerable and
+   * bound, for libraries that take an `fs` and copy or destructure it.
+   */
+  get fs(): OverlayNodeFs {
+    return (this.#nodeFs ??= makeNodeFs(this));
   }
 
   /** The upper layer's Volume, in OCI changeset form (`.wh.` whiteouts, `.wh..wh..opq` markers). */
@@ -104,28 +128,36 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
 
   /** Which layer provides a path, and what it shadows (the final symlink is not followed). */
   whereIs(path: PathLike): Provenance {
-    const p = absolute(pathArg(path));
+    const p = pathArg(path);
     return this.call('lstat', p, undefined, () => whereIs(this[ENGINE], p));
   }
 
   /** The stack as a textbook draws it for one directory: each layer's entries, top first, and the merged result. */
   stackView(path: PathLike): StackView {
-    const p = absolute(pathArg(path));
+    const p = pathArg(path);
     return this.call('scandir', p, undefined, () => stackView(this[ENGINE], p));
   }
 
   // ---- metadata -----------------------------------------------------------------------
 
+  statSync(path: PathLike, options?: undefined): Stats;
+  statSync(path: PathLike, options?: StatOptions & { bigint?: false; throwIfNoEntry: false }): Stats | undefined;
+  statSync(path: PathLike, options: StatOptions & { bigint: true; throwIfNoEntry: false }): BigIntStats | undefined;
   statSync(path: PathLike, options?: StatOptions & { bigint?: false }): Stats;
   statSync(path: PathLike, options: StatOptions & { bigint: true }): BigIntStats;
-  statSync(path: PathLike, options: { throwIfNoEntry: false }): Stats | undefined;
+  statSync(path: PathLike, options: StatOptions & { bigint: boolean; throwIfNoEntry?: false }): Stats | BigIntStats;
+  statSync(path: PathLike, options?: StatOptions): Stats | BigIntStats | undefined;
   statSync(path: PathLike, options: StatOptions = { bigint: false, throwIfNoEntry: true }): Stats | BigIntStats | undefined {
     return this.statImpl('stat', path, true, options);
   }
 
+  lstatSync(path: PathLike, options?: undefined): Stats;
+  lstatSync(path: PathLike, options?: StatOptions & { bigint?: false; throwIfNoEntry: false }): Stats | undefined;
+  lstatSync(path: PathLike, options: StatOptions & { bigint: true; throwIfNoEntry: false }): BigIntStats | undefined;
   lstatSync(path: PathLike, options?: StatOptions & { bigint?: false }): Stats;
   lstatSync(path: PathLike, options: StatOptions & { bigint: true }): BigIntStats;
-  lstatSync(path: PathLike, options: { throwIfNoEntry: false }): Stats | undefined;
+  lstatSync(path: PathLike, options: StatOptions & { bigint: boolean; throwIfNoEntry?: false }): Stats | BigIntStats;
+  lstatSync(path: PathLike, options?: StatOptions): Stats | BigIntStats | undefined;
   lstatSync(path: PathLike, options: StatOptions = { bigint: false, throwIfNoEntry: true }): Stats | BigIntStats | undefined {
     return this.statImpl('lstat', path, false, options);
   }
@@ -166,8 +198,9 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     this.call('access', p, undefined, () => accessAt(this[ENGINE], p, m));
   }
 
-  readlinkSync(path: PathLike, options?: { encoding?: BufferEncoding | null } | BufferEncoding | null): string;
-  readlinkSync(path: PathLike, options: { encoding: 'buffer' } | 'buffer'): Buffer;
+  readlinkSync(path: PathLike, options?: TextEncodingOption): string;
+  readlinkSync(path: PathLike, options: BufferEncodingOption): NonSharedBuffer;
+  readlinkSync(path: PathLike, options?: TextEncodingOption): string | NonSharedBuffer;
   readlinkSync(path: PathLike, options?: unknown): string | Buffer {
     const o = getOptions(options);
     const p = pathArg(path, 'oldPath');
@@ -175,8 +208,9 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   }
 
   /** Node's own algorithm (realpath.ts): lstat by lstat, the failing step named. */
-  realpathSync(path: PathLike, options?: { encoding?: BufferEncoding | null } | BufferEncoding | null): string;
-  realpathSync(path: PathLike, options: { encoding: 'buffer' } | 'buffer'): Buffer;
+  realpathSync(path: PathLike, options?: TextEncodingOption): string;
+  realpathSync(path: PathLike, options: BufferEncodingOption): NonSharedBuffer;
+  realpathSync(path: PathLike, options?: TextEncodingOption): string | NonSharedBuffer;
   realpathSync(path: PathLike, options?: unknown): string | Buffer {
     const o = getOptions(options);
     // Node makes anything but a URL a string (`p += ''`) before checking it: a Buffer is
@@ -189,10 +223,11 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     return enc === 'buffer' ? Buffer.from(resolved) : Buffer.from(resolved).toString(enc as BufferEncoding);
   }
 
-  readdirSync(path: PathLike, options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer'): Buffer[];
-  readdirSync(path: PathLike, options: { encoding: 'buffer'; withFileTypes: true; recursive?: boolean }): Array<Dirent<Buffer>>;
-  readdirSync(path: PathLike, options?: { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | null): string[];
-  readdirSync(path: PathLike, options: { encoding?: BufferEncoding | null; withFileTypes: true; recursive?: boolean }): Dirent[];
+  readdirSync(path: PathLike, options?: { encoding: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | null): string[];
+  readdirSync(path: PathLike, options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer'): NonSharedBuffer[];
+  readdirSync(path: PathLike, options?: (ObjectEncoding & { withFileTypes?: false; recursive?: boolean }) | BufferEncoding | null): string[] | NonSharedBuffer[];
+  readdirSync(path: PathLike, options: ObjectEncoding & { withFileTypes: true; recursive?: boolean }): Dirent[];
+  readdirSync(path: PathLike, options: { encoding: 'buffer'; withFileTypes: true; recursive?: boolean }): Array<Dirent<NonSharedBuffer>>;
   readdirSync(path: PathLike, options?: unknown): Array<string | Buffer | Dirent<string | Buffer>> {
     const o = getOptions(options);
     const p = pathArg(path);
@@ -249,7 +284,10 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
 
   // ---- namespace ----------------------------------------------------------------------
 
-  mkdirSync(path: PathLike, options?: number | string | { recursive?: boolean; mode?: number | string }): string | undefined {
+  mkdirSync(path: PathLike, options: { recursive: true; mode?: number | string }): string | undefined;
+  mkdirSync(path: PathLike, options?: number | string | { recursive?: false; mode?: number | string } | null): void;
+  mkdirSync(path: PathLike, options?: number | string | { recursive?: boolean; mode?: number | string } | null): string | undefined;
+  mkdirSync(path: PathLike, options?: number | string | { recursive?: boolean; mode?: number | string } | null): string | undefined {
     const { mode, recursive } = mkdirOptions(options);
     const p = pathArg(path);
     validateBoolean(recursive, 'options.recursive');
@@ -336,8 +374,9 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
 
   // ---- content ------------------------------------------------------------------------
 
-  readFileSync(path: PathLike | number, options?: { encoding?: null; flag?: string | number } | null): Buffer;
+  readFileSync(path: PathLike | number, options?: { encoding?: null; flag?: string | number } | null): NonSharedBuffer;
   readFileSync(path: PathLike | number, options: { encoding: BufferEncoding; flag?: string | number } | BufferEncoding): string;
+  readFileSync(path: PathLike | number, options?: (ObjectEncoding & { flag?: string | number }) | BufferEncoding | null): string | NonSharedBuffer;
   readFileSync(path: PathLike | number, options?: EncodingOption): string | Buffer;
   readFileSync(path: PathLike | number, options?: unknown): string | Buffer {
     const o = getOptions(options, { flag: 'r' });
@@ -447,6 +486,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
 
   fstatSync(fd: number, options?: { bigint?: false }): Stats;
   fstatSync(fd: number, options: { bigint: true }): BigIntStats;
+  fstatSync(fd: number, options?: { bigint?: boolean }): Stats | BigIntStats;
   fstatSync(fd: number, options: { bigint?: boolean } = { bigint: false }): Stats | BigIntStats {
     const n = validatedFd(fd, 'fd', true);
     const big = options.bigint === true;
@@ -470,7 +510,10 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   }
 
   /** Node's writeSync: `(fd, buffer, offset?, length?, position?)`, `(fd, buffer, options)` or `(fd, string, position?, encoding?)`. */
-  writeSync(fd: number, data: string | NodeJS.ArrayBufferView, ...rest: [offsetOrPosition?: number | null | { offset?: number; length?: number; position?: number | null }, lengthOrEncoding?: number | BufferEncoding, position?: number | null]): number {
+  writeSync(fd: number, buffer: NodeJS.ArrayBufferView, offset?: number | null, length?: number | null, position?: number | null): number;
+  writeSync(fd: number, string: string, position?: number | null, encoding?: BufferEncoding | null): number;
+  writeSync(fd: number, data: string | NodeJS.ArrayBufferView, options?: { offset?: number; length?: number; position?: number | null }): number;
+  writeSync(fd: number, data: string | NodeJS.ArrayBufferView, ...rest: [offsetOrPosition?: number | null | { offset?: number; length?: number; position?: number | null }, lengthOrEncoding?: number | BufferEncoding | null, position?: number | null]): number {
     const n = validatedFd(fd);
     const { data: buf, position } = writeArgs(data, rest);
     return this.call('write', undefined, undefined, () => writeTo(this.files.get(n), buf, position));
@@ -519,9 +562,12 @@ function symlinkType(type: unknown): void {
   throw e;
 }
 
-/** An absolute form of a path, for the explain APIs (a relative path is from the root). */
-function absolute(p: string): string {
-  return p.startsWith('/') ? p : `/${p}`;
+/** The `cwd` option: a path as calls take it, and absolute (there is no working directory to resolve it against). */
+function cwdOption(cwd: unknown): string {
+  if (cwd === undefined) return '/';
+  const p = pathArg(cwd, 'options.cwd');
+  if (p.charCodeAt(0) !== 47) throw invalidArgValue('options.cwd', cwd, 'must be an absolute path');
+  return p;
 }
 
 /** Node's readFile refuses files over 2 GiB - 1 (kIoMaxLength) with this error; so does this. */

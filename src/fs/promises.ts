@@ -10,6 +10,7 @@ import { asText } from '../util/names.js';
 import { makeDirs } from '../overlay/make-dirs.js';
 import { removeTreeAsPromised } from '../overlay/remove-tree.js';
 import type { NodeMeta } from '../overlay/upper.js';
+import type { NonSharedBuffer } from 'node:buffer';
 
 /** What the promises API needs of its OverlayFs beyond the public sync methods. */
 export interface PromisesHost {
@@ -19,23 +20,45 @@ export interface PromisesHost {
   umask: number;
 }
 
-/** `ov.promises`: the async set, each call checked and run as Node's fs.promises runs it (lib/internal/fs/promises.js). */
+type ObjectEncoding = { encoding?: BufferEncoding | null };
+type BufferEncodingOption = 'buffer' | { encoding: 'buffer' };
+type StatOptions = { bigint?: boolean };
+
+/**
+ * `ov.promises`: the async set, each call checked and run as Node's fs.promises runs it
+ * (lib/internal/fs/promises.js). The overloads are @types/node's, so that `ov.fs` passes
+ * where a library's types ask for Node's fs (node-fs.ts holds them to it).
+ */
 export interface OverlayPromises {
+  readFile(path: PathLike | FileHandle, options?: { encoding?: null; flag?: string | number } | null): Promise<NonSharedBuffer>;
+  readFile(path: PathLike | FileHandle, options: { encoding: BufferEncoding; flag?: string | number } | BufferEncoding): Promise<string>;
+  readFile(path: PathLike | FileHandle, options?: (ObjectEncoding & { flag?: string | number }) | BufferEncoding | null): Promise<string | NonSharedBuffer>;
   readFile(path: PathLike | FileHandle, options?: EncodingOption): Promise<string | Buffer>;
   writeFile(path: PathLike | FileHandle, data: string | NodeJS.ArrayBufferView | Iterable<unknown> | AsyncIterable<unknown>, options?: EncodingOption): Promise<void>;
   appendFile(path: PathLike | FileHandle, data: string | NodeJS.ArrayBufferView, options?: EncodingOption): Promise<void>;
-  mkdir(path: PathLike, options?: number | string | { recursive?: boolean; mode?: number | string }): Promise<string | undefined>;
+  mkdir(path: PathLike, options: { recursive: true; mode?: number | string }): Promise<string | undefined>;
+  mkdir(path: PathLike, options?: number | string | { recursive?: false; mode?: number | string } | null): Promise<void>;
+  mkdir(path: PathLike, options?: number | string | { recursive?: boolean; mode?: number | string } | null): Promise<string | undefined>;
   rmdir(path: PathLike, options?: { recursive?: boolean; maxRetries?: number; retryDelay?: number }): Promise<void>;
   rm(path: PathLike, options?: { recursive?: boolean; force?: boolean; maxRetries?: number; retryDelay?: number }): Promise<void>;
   unlink(path: PathLike): Promise<void>;
   rename(oldPath: PathLike, newPath: PathLike): Promise<void>;
   link(existingPath: PathLike, newPath: PathLike): Promise<void>;
   symlink(target: PathLike, path: PathLike, type?: string | null): Promise<void>;
-  readlink(path: PathLike, options?: EncodingOption): Promise<string | Buffer>;
-  stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
-  lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
-  readdir(path: PathLike, options?: { withFileTypes?: false; recursive?: boolean; encoding?: BufferEncoding | 'buffer' | null } | BufferEncoding | 'buffer' | null): Promise<Array<string | Buffer>>;
-  readdir(path: PathLike, options: { withFileTypes: true; recursive?: boolean; encoding?: BufferEncoding | 'buffer' | null }): Promise<Array<Dirent<string | Buffer>>>;
+  readlink(path: PathLike, options?: ObjectEncoding | BufferEncoding | null): Promise<string>;
+  readlink(path: PathLike, options: BufferEncodingOption): Promise<NonSharedBuffer>;
+  readlink(path: PathLike, options?: ObjectEncoding | string | null): Promise<string | NonSharedBuffer>;
+  stat(path: PathLike, options?: StatOptions & { bigint?: false }): Promise<Stats>;
+  stat(path: PathLike, options: StatOptions & { bigint: true }): Promise<BigIntStats>;
+  stat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats>;
+  lstat(path: PathLike, options?: StatOptions & { bigint?: false }): Promise<Stats>;
+  lstat(path: PathLike, options: StatOptions & { bigint: true }): Promise<BigIntStats>;
+  lstat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats>;
+  readdir(path: PathLike, options?: (ObjectEncoding & { withFileTypes?: false; recursive?: boolean }) | BufferEncoding | null): Promise<string[]>;
+  readdir(path: PathLike, options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer'): Promise<NonSharedBuffer[]>;
+  readdir(path: PathLike, options?: (ObjectEncoding & { withFileTypes?: false; recursive?: boolean }) | BufferEncoding | null): Promise<string[] | NonSharedBuffer[]>;
+  readdir(path: PathLike, options: ObjectEncoding & { withFileTypes: true; recursive?: boolean }): Promise<Dirent[]>;
+  readdir(path: PathLike, options: { encoding: 'buffer'; withFileTypes: true; recursive?: boolean }): Promise<Array<Dirent<NonSharedBuffer>>>;
   chmod(path: PathLike, mode: number | string): Promise<void>;
   chown(path: PathLike, uid: number, gid: number): Promise<void>;
   lchown(path: PathLike, uid: number, gid: number): Promise<void>;
@@ -43,7 +66,9 @@ export interface OverlayPromises {
   lutimes(path: PathLike, atime: TimeLike, mtime: TimeLike): Promise<void>;
   truncate(path: PathLike, len?: number): Promise<void>;
   access(path: PathLike, mode?: number): Promise<void>;
-  realpath(path: PathLike, options?: EncodingOption): Promise<string | Buffer>;
+  realpath(path: PathLike, options?: ObjectEncoding | BufferEncoding | null): Promise<string>;
+  realpath(path: PathLike, options: BufferEncodingOption): Promise<NonSharedBuffer>;
+  realpath(path: PathLike, options?: ObjectEncoding | BufferEncoding | null): Promise<string | NonSharedBuffer>;
   copyFile(src: PathLike, dest: PathLike, mode?: number): Promise<void>;
   open(path: PathLike, flags?: string | number, mode?: number | string): Promise<FileHandle>;
 }
@@ -61,11 +86,11 @@ export function makePromises(host: PromisesHost): OverlayPromises {
   };
   const open = async (path: PathLike, flags?: unknown, mode?: unknown) => new FileHandle(ov, ov.openSync(path, flags as string, mode as number));
   return {
-    async readFile(path, options) {
+    readFile: (async (path: PathLike | FileHandle, options?: unknown) => {
       const o = getOptions(options, { flag: 'r' });
       if (path instanceof FileHandle) return readFileOf(ov, path, o);
       return onHandle(await open(path, o.flag || 'r', 0o666), (h) => readFileOf(ov, h, o));
-    },
+    }) as OverlayPromises['readFile'],
     writeFile: (path, data, options) => writeFile(ov, path, data, options),
     async appendFile(path, data, options) {
       const given: Record<string, unknown> = getOptions(options, { encoding: 'utf8', mode: 0o666, flag: 'a' });
@@ -74,16 +99,16 @@ export function makePromises(host: PromisesHost): OverlayPromises {
       o.flag = o.flag || 'a';
       return writeFile(ov, path, data, o);
     },
-    async mkdir(path, options) {
+    mkdir: (async (path: PathLike, options?: unknown) => {
       const o = (typeof options === 'number' || typeof options === 'string' ? { mode: options } : options || {}) as { recursive?: unknown; mode?: unknown };
       const { recursive = false, mode = 0o777 } = o;
       const p = pathArg(path);
       validateBoolean(recursive, 'options.recursive');
       const m = parseFileMode(mode, 'mode', 0o777) & ~host.umask;
-      if (!recursive) return ov.mkdirSync(path, m);
+      if (!recursive) return void ov.mkdirSync(path, m);
       const first = run('mkdir', p, () => makeDirs(engine(), p, () => host.meta(m), 'promise'));
       return first === undefined ? undefined : asText(first);
-    },
+    }) as OverlayPromises['mkdir'],
     async rmdir(path, options) {
       const p = pathArg(path);
       const o = rmdirOptions(options);
@@ -114,17 +139,15 @@ export function makePromises(host: PromisesHost): OverlayPromises {
     async symlink(target, path, type) {
       return ov.symlinkSync(target, path, type);
     },
-    async readlink(path, options) {
-      return ov.readlinkSync(path, options as { encoding: 'buffer' });
-    },
-    async stat(path, options = { bigint: false }) {
+    readlink: (async (path: PathLike, options?: unknown) => ov.readlinkSync(path, options as { encoding: 'buffer' })) as OverlayPromises['readlink'],
+    stat: (async (path: PathLike, options: StatOptions = { bigint: false }) => {
       pathArg(path);
       return options.bigint === true ? ov.statSync(path, { bigint: true }) : ov.statSync(path);
-    },
-    async lstat(path, options = { bigint: false }) {
+    }) as OverlayPromises['stat'],
+    lstat: (async (path: PathLike, options: StatOptions = { bigint: false }) => {
       pathArg(path);
       return options.bigint === true ? ov.lstatSync(path, { bigint: true }) : ov.lstatSync(path);
-    },
+    }) as OverlayPromises['lstat'],
     readdir: (async (path: PathLike, options?: unknown) => {
       const o = getOptions(options);
       const p = pathArg(path);
@@ -154,7 +177,7 @@ export function makePromises(host: PromisesHost): OverlayPromises {
       return ov.accessSync(path, mode);
     },
     /** realpath(3) here, not Node's JavaScript walk: the kernel resolves, errors name `realpath`. */
-    async realpath(path, options) {
+    realpath: (async (path: PathLike, options?: unknown) => {
       const o = getOptions(options);
       const p = pathArg(path);
       const resolved = run('realpath', p, () => {
@@ -163,7 +186,7 @@ export function makePromises(host: PromisesHost): OverlayPromises {
         return r.resolved;
       });
       return encodeName(resolved, o.encoding);
-    },
+    }) as OverlayPromises['realpath'],
     async copyFile(src, dest, mode) {
       return ov.copyFileSync(src, dest, mode);
     },

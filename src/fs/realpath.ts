@@ -12,7 +12,8 @@ import { asText } from '../util/names.js';
  * (`promises.realpath` is realpath(3) instead, see OverlayPromises.)
  */
 export function nodeRealpath(engine: OverlayEngine, path: string): string {
-  let p = posix.resolve('/', path);
+  // path.resolve against process.cwd(), which is the working directory's real path (getcwd).
+  let p = posix.resolve(path.charCodeAt(0) === 47 ? '/' : engine.cwdPath(), path);
   const seen = new Map<string, string>();
   const known = new Set<string>();
   let current = '/';

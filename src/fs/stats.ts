@@ -1,3 +1,4 @@
+import { Stats as NodeStats, Dirent as NodeDirent } from 'node:fs';
 import { S_IFMT } from '../layer/entry.js';
 import type { ObjectInfo } from '../overlay/engine.js';
 
@@ -121,13 +122,35 @@ export class BigIntStats extends DatedFileType {
 
 /** Node's `fs.Dirent`: a name, its directory, and its type. */
 export class Dirent<Name extends string | Buffer = string> extends FileType {
-  constructor(readonly name: Name, readonly parentPath: string | Buffer, private readonly mode: number) {
+  /** The directory as the call was given it: a Buffer for a Buffer path, as in Node (@types/node types it `string`). */
+  readonly parentPath: string;
+
+  constructor(readonly name: Name, parentPath: string | Buffer, private readonly mode: number) {
     super();
+    this.parentPath = parentPath as string;
   }
 
   protected typeMode(): number { return this.mode; }
 
   /** Node's older alias of `parentPath`. */
-  get path(): string | Buffer { return this.parentPath; }
+  get path(): string { return this.parentPath; }
 
 }
+
+/**
+ * Puts Node's class under one of ours, so that `instanceof fs.Stats` and `instanceof
+ * fs.Dirent` hold as they do for Node's own objects: the prototype chain of ours gets
+ * Node's prototype at its base, beneath a copy of our base classes' methods (which stay ours:
+ * they read our fields). Node's BigIntStats is not exported, and is no `fs.Stats` either.
+ */
+function placeUnder(ours: abstract new (...args: never[]) => unknown, node: unknown): void {
+  if (typeof node !== 'function') return;
+  const methods: PropertyDescriptorMap = {};
+  for (let p = Object.getPrototypeOf(ours.prototype); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const [k, d] of Object.entries(Object.getOwnPropertyDescriptors(p))) if (k !== 'constructor' && !(k in methods)) methods[k] = d;
+  }
+  Object.setPrototypeOf(ours.prototype, Object.create(node.prototype as object, methods));
+}
+
+placeUnder(Stats, NodeStats);
+placeUnder(Dirent, NodeDirent);

@@ -22,6 +22,8 @@ export interface EngineOptions {
   upper?: Volume;
   redirectDir?: boolean;
   emit?: (event: OverlayEvent) => void;
+  /** Where relative paths start (PathWalk); an absolute path, `/` by default. */
+  cwd?: string;
 }
 
 /**
@@ -47,7 +49,7 @@ export class OverlayEngine {
     const fresh = !options.upper;
     this.upper = new Upper(options.upper ?? new Volume());
     this.state = { lower: this.lower, upper: this.upper, redirectDir: this.redirectDir, emit: options.emit ?? (() => {}) };
-    this.walk = new PathWalk(this.state);
+    this.walk = new PathWalk(this.state, options.cwd);
     if (fresh) this.initRoot();
   }
 
@@ -93,6 +95,11 @@ export class OverlayEngine {
 
   lookup(path: string, follow: boolean): Obj {
     return this.walk.lookup(path, follow);
+  }
+
+  /** The working directory's resolved path (getcwd); ENOENT when it is gone. */
+  cwdPath(): string {
+    return this.walk.cwdPath();
   }
 
   // ---- reading (inode.ts, readdir.ts) -------------------------------------------------

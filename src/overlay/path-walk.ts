@@ -19,7 +19,12 @@ export const PATH_MAX = 4096;
  * so one PathWalk belongs to one overlay.
  */
 export class PathWalk {
-  constructor(private readonly s: OverlayState) {}
+  /**
+   * `cwd`: the working directory relative paths start from, as the kernel's walk starts at
+   * the process's (path_resolution(7), "Step 1"): an absolute path, looked up (symlinks
+   * followed) when a relative path is walked; `/` by default.
+   */
+  constructor(private readonly s: OverlayState, private readonly cwd = '/') {}
 
   /**
    * Walks a path as path_resolution(7) does: symlinks in the middle are always followed,
@@ -78,8 +83,9 @@ export class PathWalk {
   /**
    * link_path_walk: `.` keeps the directory (which must be one), `..` goes up (never above
    * the root), a symlink before the last name is followed, each name at most NAME_MAX bytes,
-   * the whole path less than PATH_MAX bytes and not empty (getname). A relative path starts
-   * at the root, the only working directory an overlay has.
+   * the whole path less than PATH_MAX bytes and not empty (getname: the string given, so a
+   * relative path does not count the working directory's). A relative path starts at the
+   * working directory (cwdStack).
    */
   private walk(path: string, follow: boolean, slashFollows: boolean): Resolution {
     if (path === '') fail('ENOENT');
@@ -93,7 +99,7 @@ export class PathWalk {
       pending = componentsReversed(path);
     }
     if (pending.length === 0) return { parent: undefined, name: '', obj: rootOf(this.s), path, resolved: '/' };
-    let stack: Obj[] = start ? [...start.stack] : [rootOf(this.s)];
+    let stack: Obj[] = start ? [...start.stack] : path.charCodeAt(0) === 47 ? [rootOf(this.s)] : this.cwdStack();
     let hops = start?.hops ?? 0;
     // The path's own names not walked yet; the state before its last one is kept (walkStart).
     let own = pending.length;
@@ -135,6 +141,39 @@ export class PathWalk {
       }
       stack.push(obj);
     }
+  }
+
+  /** The working directory and the directories above it, root first, as a walk's stack holds them. */
+  private cwdStack(): Obj[] {
+    if (this.cwd === '/') return [rootOf(this.s)];
+    const generation = this.s.upper.generation;
+    if (this.cwdWalk?.generation === generation) return [...this.cwdWalk.stack];
+    // The walk of the cwd is not the caller's: the caller's walk keeps its place (keepWalk).
+    const kept = this.lastWalk;
+    let dir: Obj | undefined;
+    try {
+      dir = this.lookup(this.cwd, true);
+    } finally {
+      this.lastWalk = kept;
+    }
+    if (!dir.isDir) fail('ENOTDIR');
+    const stack: Obj[] = [];
+    for (let o: Obj | undefined = dir; o; o = o.parent) stack.push(o);
+    stack.reverse();
+    this.cwdWalk = { stack, generation };
+    return [...stack];
+  }
+
+  private cwdWalk: { stack: Obj[]; generation: number } | undefined;
+
+  /**
+   * The working directory's path with its symlinks resolved (what getcwd(3) and Node's
+   * process.cwd() give), for the calls that make a relative path absolute as text (Node's
+   * realpath does path.resolve first). ENOENT when it is not there.
+   */
+  cwdPath(): string {
+    const stack = this.cwdStack();
+    return stack[stack.length - 1]!.path;
   }
 
   /**

@@ -42,7 +42,8 @@ export function whereIs(engine: OverlayEngine, path: string): Provenance {
     // A parent that is missing, a non-directory or a symlink loop hides the path: nothing is
     // visible there, but the layers may still hold versions of it.
     if (!(e instanceof Errno)) throw e;
-    const p = normalize(path);
+    // A relative path names a place under the working directory (which must be there).
+    const p = normalize(path.charCodeAt(0) === 47 ? path : join(engine.cwdPath(), path));
     r = { parent: undefined, name: basename(p), obj: undefined, path, resolved: p };
   }
   const obj = r.obj;

@@ -1,6 +1,6 @@
 /**
- * Overlay paths are absolute POSIX paths. Relative paths are taken from `/`, the only
- * working directory an overlay has. `.` and `..` are NOT folded here: `..` must be applied
+ * Overlay paths are absolute POSIX paths; a relative path a caller gives starts at the
+ * overlay's working directory (overlay/path-walk.ts). `.` and `..` are NOT folded here: `..` must be applied
  * after symlinks are resolved (path_resolution(7)), so the resolver walks components.
  */
 
