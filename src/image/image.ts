@@ -15,6 +15,7 @@ import { ArchiveSource, DirectorySource, type FileSource } from './blob-source.j
 import { parseDigest, verifyBlob } from './digest.js';
 import { ImageError } from './errors.js';
 import { checkOpenImageOptions } from './image-options.js';
+import { pickPlatform } from './platform-match.js';
 import { addDispose } from '../util/disposable.js';
 import { isImageConfig, isIndex, isManifest, layerType, type LayerType } from '../oci/media-types.js';
 
@@ -201,8 +202,8 @@ async function selectManifest(index: { manifests?: Descriptor[] }, options: Open
   const withPlatform = candidates.filter((d) => d.platform);
   if (withPlatform.length === 0 && candidates.length === 1) return candidates[0]!;
   const want = parsePlatform(options.platform);
-  const match = candidates.find((d) => d.platform && d.platform.os === want.os && d.platform.architecture === want.architecture && (!want.variant || d.platform.variant === want.variant));
-  if (match) return match;
+  const match = pickPlatform(candidates.map((d) => d.platform), want);
+  if (match >= 0) return candidates[match]!;
   if (withPlatform.length === 0 && candidates.length > 1) throw new ImageError(where, `the index holds ${candidates.length} manifests; choose one with ref`);
   const available = candidates.map((d) => (d.platform ? platformName(d.platform) : '(no platform)'));
   throw new ImageError(where, `no manifest for platform ${platformName(want)}; available: ${available.join(', ')}`);
