@@ -11,7 +11,7 @@ import { Overlay } from '../export/overlay.js';
 import { TarLayer, type TarLayerOptions } from '../layer/tar/tar-layer.js';
 import { LayerError } from '../layer/layer-builder.js';
 import { LowerIndex } from '../overlay/lower-index.js';
-import { ArchiveSource, DirectorySource, type FileSource } from './blob-source.js';
+import { ArchiveSource, DirectorySource, INCOMPLETE, type FileSource } from './blob-source.js';
 import { parseDigest, verifyBlob } from './digest.js';
 import { ImageError } from './errors.js';
 import { checkOpenImageOptions } from './image-options.js';
@@ -78,6 +78,8 @@ export class Image {
     readonly layers: ImageLayer[],
     private readonly files: FileSource,
     private readonly blobPaths: string[],
+    /** The digest of the manifest blob (an OCI layout or archive); undefined for a docker save archive, which has no manifest blob. */
+    readonly manifestDigest?: string,
   ) {}
 
   /** The `created_by` of layer `i`'s history entry (history also lists steps that made no layer). */
@@ -317,7 +319,7 @@ async function openOci(source: FileSource, format: 'oci-layout' | 'oci-archive',
     });
   });
   checkStack(layers, source.label);
-  return new Image(source.label, format, manifest, config, layers, source, manifest.layers.map((d) => blobPath(d.digest, source.label)));
+  return new Image(source.label, format, manifest, config, layers, source, manifest.layers.map((d) => blobPath(d.digest, source.label)), desc.digest);
 }
 
 /**
@@ -373,7 +375,7 @@ async function readLayer(source: FileSource, path: string, name: string, where: 
   } catch (e) {
     // `where` names the layer already: the error's entry and reason say the rest.
     if (e instanceof LayerError) throw new ImageError(where, `corrupt layer (${e.entry}: ${e.reason})`, { cause: e });
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError(where, 'missing', { cause: e });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError(where, INCOMPLETE, { cause: e });
     throw e;
   }
 }
