@@ -503,9 +503,14 @@ describe('the other verbs through the program', () => {
     expect(layerfs('serve', DEMO, '--port', 'eighty')).toMatchObject({ code: 2, stderr: 'layerfs: --port: expected a port number, not "eighty"\n' });
   });
 
-  it('no colour when stdout is not a terminal, progress only on a terminal', () => {
+  it('colour and progress only on a terminal (a pty from script(1)), no colour under NO_COLOR', () => {
     const r = layerfs('tree', DEMO, '/etc', '--layers');
     expect(r.stdout).not.toContain('\u001b[');
     expect(layerfs('export', DEMO, '--dir', join(work, 'quiet')).stderr).toBe('');
+    const onTty = (cmd: string, env: Record<string, string> = {}) =>
+      execFileSync('script', ['-qec', `${process.execPath} ${cli.bin} ${cmd}`, '/dev/null'], { encoding: 'utf8', cwd: work, env: { ...process.env, NO_COLOR: '', ...env } });
+    expect(onTty(`tree ${DEMO} /etc`)).toContain('\u001b[34m/etc/\u001b[0m');
+    expect(onTty(`tree ${DEMO} /etc`, { NO_COLOR: '1' })).not.toContain('\u001b[');
+    expect(onTty(`export ${DEMO} --dir ${join(work, 'on-a-tty')}`)).toMatch(/exporting: \d+ entries/);
   });
 });
