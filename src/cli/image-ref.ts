@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ImageError } from '../image/errors.js';
 import { openImage, type Image } from '../image/image.js';
+import { pickPlatform } from '../image/platform-match.js';
 import { CliError } from './io.js';
 
 /** An IMAGE argument taken apart: the file or directory, the tag asked for, the format it must be. */
@@ -43,7 +44,7 @@ const FORMAT_NAMES: Record<Image['format'], string> = { 'oci-layout': 'an OCI im
 const PLATFORM = /^[^/\s]+\/[^/\s]+(\/[^/\s]+)?$/;
 
 /** Opens IMAGE with its tag and `--platform`; a transport that names another format than the file's is refused. */
-export async function openImageArg(arg: string, platform: string | boolean | undefined): Promise<Image> {
+export async function openImageArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}): Promise<Image> {
   if (platform !== undefined && (typeof platform !== 'string' || !PLATFORM.test(platform))) {
     throw new CliError(`--platform: expected OS/ARCH[/VARIANT] such as linux/amd64 or linux/arm/v7, not ${JSON.stringify(platform)}`, 2);
   }
@@ -63,6 +64,17 @@ export async function openImageArg(arg: string, platform: string | boolean | und
   if (ref.format !== undefined && image.format !== ref.format) {
     image.close();
     throw new CliError(`${arg}: ${ref.path} is ${FORMAT_NAMES[image.format]}, not ${FORMAT_NAMES[ref.format]}`);
+  }
+  // An image of one manifest is opened whatever its platform (there is no other to choose):
+  // said, as podman warns, when its config names another than the one asked for.
+  const { os, architecture } = image.config;
+  const variant = (image.config as { variant?: unknown }).variant; // config.md has it; ImageConfig does not list it
+  if (typeof platform === 'string' && typeof os === 'string' && typeof architecture === 'string') {
+    const [wantOs, wantArch, wantVariant] = platform.split('/') as [string, string, string?];
+    const has = { os, architecture, ...(typeof variant === 'string' ? { variant } : {}) };
+    if (pickPlatform([has], { os: wantOs, architecture: wantArch, ...(wantVariant ? { variant: wantVariant } : {}) }) < 0) {
+      warn(`warning: ${arg} is ${[os, architecture, variant].filter(Boolean).join('/')}, not ${platform} (it holds no other platform)`);
+    }
   }
   return image;
 }

@@ -86,7 +86,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     const flags = values as Flags;
     const json = values.json === true;
-    const open = (arg: string) => openImageArg(arg, values.platform).catch((e: unknown) => {
+    const open = (arg: string) => openImageArg(arg, values.platform, (line) => io.stderr(`layerfs: ${line}\n`)).catch((e: unknown) => {
       throw inCliTerms(e);
     });
     if (verb.takes === 'positionals') {

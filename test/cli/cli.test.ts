@@ -90,6 +90,7 @@ describe('2. export --tar - is stdout; --tar with --dir is a usage error', () =>
     expect(fs.existsSync(join(work, 'both'))).toBe(false);
     expect(layerfs('export', DEMO, '--tar')).toMatchObject({ code: 2, stderr: 'layerfs: export: --tar needs a value; see layerfs help export\n' });
     expect(layerfs('export', DEMO, '--tar', join(work, 'x.tar'), '--overwrite').code).toBe(2);
+    expect(layerfs('export', DEMO, '--tar', join(work, 'no-dir/x.tar'))).toMatchObject({ code: 1, stderr: `layerfs: ${join(work, 'no-dir/x.tar')}: cannot write the tar there (ENOENT)\n` });
   });
 });
 
@@ -153,6 +154,10 @@ describe('4. image references as skopeo writes them, and --platform by container
     const none = layerfs('inspect', 'multi:multi', '--platform', 'linux/arm/v5');
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no manifest for platform linux\/arm\/v5; available: linux\/amd64, linux\/arm\/v6, linux\/arm\/v7, linux\/arm64\/v8, linux\/386\n$/);
+    // An image of one manifest has no other to pick: opened, with a warning when its config names another platform.
+    const only = layerfs('ls', DEMO, '/', '--platform', 'linux/arm');
+    expect(only).toMatchObject({ code: 0, stderr: `layerfs: warning: ${DEMO} is linux/amd64, not linux/arm (it holds no other platform)\n` });
+    expect(layerfs('ls', DEMO, '/', '--platform', 'linux/amd64').stderr).toBe('');
     expect(layerfs('inspect', 'multi:multi', '--platform', 'arm')).toMatchObject({ code: 2, stderr: 'layerfs: --platform: expected OS/ARCH[/VARIANT] such as linux/amd64 or linux/arm/v7, not "arm"\n' });
   });
 
@@ -408,6 +413,12 @@ describe('9. why does not contradict itself', () => {
     expect(text).not.toContain('merged');
     expect(layerfs('why', DEMO, '/var/cache/demo/a').stdout).toMatch(/L1 +whiteout +deletes the name in the layers below\n +L0 +file +hidden: deleted by the whiteout in L1/);
     expect(layerfs('why', DEMO, '/etc/os-release').stdout).toMatch(/L2\s+file\s+wins: the topmost version\n\s+L0\s+file\s+shadowed by L2/);
+  });
+
+  it('a version under an opaque parent is hidden by that marker, named with its path, not "shadowed by -"', () => {
+    const j = json('why', DEMO, '/usr/share/doc/demo/NEWS');
+    expect(j).toMatchObject({ layer: null, versions: [{ layer: 0, verdict: 'hidden-by-opaque', by: 3, at: '/usr/share/doc/demo' }] });
+    expect(layerfs('why', DEMO, '/usr/share/doc/demo/NEWS').stdout).toBe('/usr/share/doc/demo/NEWS: not visible\n  L0    file                                 hidden by the opaque marker on /usr/share/doc/demo in L3\n');
   });
 });
 

@@ -40,7 +40,9 @@ async function exportImage(ctx: VerbContext): Promise<void> {
 async function exportTar(ctx: VerbContext, target: string): Promise<void> {
   const stream = ctx.image.overlay().exportTar().stream;
   const counter = entryCounter();
-  const file = target === '-' ? undefined : await open(target, 'w');
+  const file = target === '-' ? undefined : await open(target, 'w').catch((e: NodeJS.ErrnoException) => {
+    throw new CliError(`${target}: cannot write the tar there (${e.code ?? e.message})`);
+  });
   let size = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
