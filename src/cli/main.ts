@@ -25,10 +25,13 @@ function version(): string {
 function usageError(name: string, e: unknown): CliError {
   const err = e as Error & { code?: string };
   const flag = /'(-[^' ]*)/.exec(err.message)?.[1];
+  const name0 = flag?.split(' ')[0];
   const text =
     err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? `unknown flag ${flag}` :
-    err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ? (/argument missing/.test(err.message) ? `${flag?.split(' ')[0]} needs a value` : `${flag?.split(' ')[0]} takes no value`) :
-    err.message;
+    err.code !== 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ? err.message.split('\n')[0]! :
+    /argument missing/.test(err.message) ? `${name0} needs a value` :
+    /ambiguous/.test(err.message) ? `${name0} needs a value (one starting with - is given as ${name0}=VALUE)` :
+    `${name0} takes no value`;
   return new CliError(`${name}: ${text}; see layerfs help ${name}`, 2);
 }
 

@@ -248,6 +248,8 @@ describe('6. --version, help, usage errors', () => {
     const cases: Array<[string[], string]> = [
       [['inspect', DEMO, '--bogus'], 'layerfs: inspect: unknown flag --bogus; see layerfs help inspect\n'],
       [['inspect', DEMO, '--json=yes'], 'layerfs: inspect: --json takes no value; see layerfs help inspect\n'],
+      [['analyze', DEMO, '--threshold', '-1'], 'layerfs: analyze: --threshold needs a value (one starting with - is given as --threshold=VALUE); see layerfs help analyze\n'],
+      [['analyze', DEMO, '--threshold=-1'], 'layerfs: analyze: --threshold takes a number from 0 to 1, not "-1"\n'],
       [['diff', DEMO, '/etc'], 'layerfs: diff: unexpected argument "/etc" (usage: layerfs diff IMAGE)\n'],
       [['cat', DEMO, '/etc/motd', '/etc/passwd'], 'layerfs: cat: unexpected argument "/etc/passwd" (usage: layerfs cat IMAGE PATH)\n'],
       [['inspect'], 'layerfs: inspect: IMAGE is needed (usage: layerfs inspect IMAGE)\n'],
