@@ -28,7 +28,12 @@ export function buildCli(): { pkg: string; bin: string; cleanup: () => void } {
   const pkg = fs.mkdtempSync(join(tmpdir(), 'lfs-cli-pkg-'));
   for (const name of ['images', 'native', 'node_modules']) fs.symlinkSync(join(CLI_ROOT, name), join(pkg, name));
   fs.copyFileSync(join(CLI_ROOT, 'package.json'), join(pkg, 'package.json'));
-  execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(CLI_ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist'), '--declaration', 'false', '--declarationMap', 'false'], { stdio: 'inherit' });
+  try {
+    execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(CLI_ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist'), '--declaration', 'false', '--declarationMap', 'false'], { stdio: 'inherit' });
+  } catch (e) {
+    fs.rmSync(pkg, { recursive: true, force: true });
+    throw e;
+  }
   return { pkg, bin: join(pkg, 'dist/cli/main.js'), cleanup: () => fs.rmSync(pkg, { recursive: true, force: true }) };
 }
 
