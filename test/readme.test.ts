@@ -1,7 +1,9 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildCli, cliEnv } from './support/cli-binary.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const readme = readFileSync(join(here, '..', 'README.md'), 'utf8');
@@ -37,4 +39,55 @@ it('the README example runs and prints what its comments say', async () => {
 it("the README's ov.fs example runs: fast-glob sees the overlay", async () => {
   const logs = await run(examples[1]!, 'fs');
   expect(logs).toEqual([[['index.js', 'lib/new.js', 'lib/util.js']], [true]]);
+});
+
+/**
+ * The README's command-line block, run as written with the real npx in a package directory
+ * (test/support/cli-binary.ts: dist/ built by tsc beside package.json and images/, as a fresh
+ * clone after `npm run build`): each line must exit 0; `serve` runs until it prints where the
+ * page is, then is stopped with SIGINT.
+ */
+describe('the README command lines', () => {
+  let cli: ReturnType<typeof buildCli>;
+  beforeAll(() => {
+    cli = buildCli();
+  }, 120_000);
+  afterAll(() => cli?.cleanup());
+
+  const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md'), 'utf8');
+  const block = /## The command line\n\n```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+  // A comment starts at `  #` (two spaces); a `#` inside a command stays.
+  const lines = block.split('\n').map((l) => l.replace(/\s{2,}#.*$/, '').trim()).filter(Boolean);
+
+  it('the block has the lines this test runs', () => {
+    expect(lines.length).toBeGreaterThanOrEqual(10);
+    expect(lines.filter((l) => !l.includes('npx layerfs') && !l.startsWith('echo '))).toEqual([]);
+  });
+
+  it.each(lines.filter((l) => !/^npx layerfs serve\b/.test(l)))('%s', (line) => {
+    const r = spawnSync('bash', ['-o', 'pipefail', '-c', line], { cwd: cli.pkg, encoding: 'utf8', env: cliEnv(), maxBuffer: 64 * 2 ** 20 });
+    // `| head` closes the pipe early: the writer's 141 (SIGPIPE's status) is what Unix tools give there.
+    const ok = r.status === 0 || (line.includes('| head') && r.status === 141);
+    expect(ok, `${line}\nstatus ${r.status}\n${r.stderr}`).toBe(true);
+    expect(r.stderr, line).not.toMatch(/Error|at .*\.js:\d+/);
+  });
+
+  it.each(lines.filter((l) => /^npx layerfs serve\b/.test(l)))('%s (stopped once it is up)', async (line) => {
+    const page = join(cli.pkg, 'page-for-test');
+    const { bundlePage } = await import('../src/serve/bundle-page.js');
+    await bundlePage(page);
+    // Port 0 instead of the default 8080, which another program on the machine may hold.
+    const child = spawn('bash', ['-c', `exec ${line} --port 0`], { cwd: cli.pkg, env: cliEnv({ LAYERFS_PAGE_DIR: page }), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const first = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => ((out += c), out.includes('\n') && resolve(out)));
+      child.on('exit', (code) => reject(new Error(`exited ${code}`)));
+    });
+    expect(first).toMatch(/^layerfs: the teaching page for the bundled demo image is at http:\/\/127\.0\.0\.1:\d+\//);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // npx runs the program as its child: SIGINT goes to the whole process group, as Ctrl-C sends it.
+    process.kill(-child.pid!, 'SIGINT');
+    await exited;
+    expect(() => process.kill(-child.pid!, 0)).toThrow(); // nothing of the group is left
+  });
 });

@@ -4,6 +4,10 @@ import { engineOf } from '../fs/overlay-fs.js';
 export interface Analysis {
   totalBytes: number;
   wastedBytes: number;
+  /** File bytes of the layers above the base (layer 0), as dive's UserSizeBytes. */
+  userBytes: number;
+  /** wastedBytes / userBytes, as dive's WastedUserPercent (a fraction, 0 when no user bytes). */
+  userWastedPercent: number;
   /** 1 - wasted / total: the share of layer bytes that reach the final filesystem. */
   efficiency: number;
   /** Files whose bytes are in the image but not in its filesystem (overwritten or deleted later). */
@@ -21,12 +25,14 @@ export function analyze(image: Image, top = 10): Analysis {
   const wasted: Analysis['wasted'] = [];
   const all: Analysis['largest'] = [];
   let totalBytes = 0;
+  let userBytes = 0;
   image.layers.forEach(({ layer }, i) => {
     const seen = new Set<number>();
     for (const [p, e] of layer.entries) {
       if (e.type !== 'file' || seen.has(e.inode)) continue;
       seen.add(e.inode);
       totalBytes += e.size;
+      if (i > 0) userBytes += e.size;
       all.push({ path: p, layer: i, size: e.size });
       // Visible when the merged view shows this very entry at this path (a symlinked parent
       // elsewhere does not count), found in O(1) in the merged index.
@@ -39,6 +45,8 @@ export function analyze(image: Image, top = 10): Analysis {
   return {
     totalBytes,
     wastedBytes,
+    userBytes,
+    userWastedPercent: userBytes === 0 ? 0 : wastedBytes / userBytes,
     efficiency: totalBytes === 0 ? 1 : 1 - wastedBytes / totalBytes,
     wasted: wasted.sort((a, b) => b.size - a.size),
     largest: all.sort((a, b) => b.size - a.size).slice(0, top),

@@ -1,62 +1,107 @@
 #!/usr/bin/env node
 /**
  * `layerfs VERB IMAGE [ARGS]`: look into container images with overlayfs semantics. Every verb
- * takes --help and --json, reads what openImage reads, writes results to stdout, progress to
- * stderr only on a terminal, one line to stderr and a non-zero exit status on error, and no
- * colour under NO_COLOR or when not on a terminal.
+ * takes --help, --json and --platform, reads what openImage reads, writes results to stdout,
+ * progress to stderr only on a terminal, one line to stderr and a non-zero exit status on
+ * error, and no colour under NO_COLOR or when not on a terminal.
  */
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { openImage } from '../image/image.js';
+import { ImageError } from '../image/errors.js';
+import { programHelp, SHARED_FLAGS, verbHelp } from './help.js';
+import { openImageArg } from './image-ref.js';
 import { CliError, type CliIO } from './io.js';
-import { VERBS } from './registry.js';
-import type { Flags } from './verb.js';
+import { VERBS, verbNamed } from './registry.js';
+import type { Flags, Verb } from './verb.js';
 
-function help(): string {
-  const w = Math.max(...Object.values(VERBS).map((v) => v.usage.length));
-  return [
-    'usage: layerfs VERB IMAGE [ARGS] [--json] [--help]',
-    '',
-    'IMAGE is an OCI image layout directory, an OCI archive, or a docker save archive.',
-    '',
-    ...Object.values(VERBS).map((v) => `  ${v.usage.padEnd(w)}  ${v.summary}`),
-    '',
-    'Exit status: 0 ok, 1 error (one line on stderr), 2 usage error. NO_COLOR turns colour off.',
-  ].join('\n');
+/** The package's version, from the package.json beside dist/ (and src/). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** parseArgs' errors told in the command line's terms (its own text suggests `--` and quotes JavaScript). */
+function usageError(name: string, e: unknown): CliError {
+  const err = e as Error & { code?: string };
+  const flag = /'(-[^' ]*)/.exec(err.message)?.[1];
+  const name0 = flag?.split(' ')[0];
+  const text =
+    err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? `unknown flag ${flag}` :
+    err.code !== 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ? err.message.split('\n')[0]! :
+    /argument missing/.test(err.message) ? `${name0} needs a value` :
+    /ambiguous/.test(err.message) ? `${name0} needs a value (one starting with - is given as ${name0}=VALUE)` :
+    `${name0} takes no value`;
+  return new CliError(`${name}: ${text}; see layerfs help ${name}`, 2);
+}
+
+function parse(name: string, verb: Verb, rest: string[]) {
+  const specs = { ...(verb.options ?? {}), ...SHARED_FLAGS };
+  const options = Object.fromEntries(Object.entries(specs).map(([n, f]) => [n, { type: f.type, ...(n === 'help' ? { short: 'h' } : {}) }]));
+  try {
+    return parseArgs({ args: rest, allowPositionals: true, strict: true, options });
+  } catch (e) {
+    throw usageError(name, e);
+  }
+}
+
+/** Library errors that ask for a library option, told with the command line's way of giving it. */
+function inCliTerms(e: unknown): unknown {
+  if (!(e instanceof ImageError)) return e;
+  const m = e.message.replace(/; choose one with ref$/, '; choose one with IMAGE:TAG (for example oci:DIR:TAG)').replace(/no manifest has ref (.*); refs:/, 'no manifest is tagged $1; tags:');
+  return m === e.message ? e : new CliError(m);
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
     const [name, ...rest] = argv;
-    if (!name || name === '--help' || name === '-h' || name === 'help') {
-      io.stdout(help() + '\n');
-      return name ? 0 : 2;
+    if (name === undefined) {
+      io.stderr(programHelp(VERBS) + '\n');
+      return 2;
     }
-    const verb = VERBS[name];
-    if (!verb) throw new CliError(`unknown verb ${JSON.stringify(name)}; see layerfs --help`, 2);
-    let parsed;
-    try {
-      parsed = parseArgs({ args: rest, allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, ...(verb.options ?? {}) } });
-    } catch (e) {
-      throw new CliError(`${name}: ${(e as Error).message}`, 2);
-    }
-    const { values, positionals } = parsed;
-    if (values.help) {
-      io.stdout(`usage: layerfs ${verb.usage} [--json]\n\n${verb.summary}\n`);
+    if (name === '--help' || name === '-h') {
+      io.stdout(programHelp(VERBS) + '\n');
       return 0;
+    }
+    if (name === '--version' || name === '-V') {
+      io.stdout(`layerfs ${version()}\n`);
+      return 0;
+    }
+    if (name === 'help') {
+      if (rest.length === 0) {
+        io.stdout(programHelp(VERBS) + '\n');
+        return 0;
+      }
+      const asked = verbNamed(rest[0]!);
+      if (!asked || rest.length > 1) throw new CliError(`help: ${rest.length > 1 ? 'one VERB' : `no verb ${JSON.stringify(rest[0])}`}; see layerfs --help`, 2);
+      io.stdout(verbHelp(asked) + '\n');
+      return 0;
+    }
+    const verb = verbNamed(name);
+    if (!verb) throw new CliError(`unknown verb ${JSON.stringify(name)}; see layerfs --help`, 2);
+    const { values, positionals } = parse(name, verb, rest);
+    if (values.help) {
+      io.stdout(verbHelp(verb) + '\n');
+      return 0;
+    }
+    if (positionals.length > verb.maxPositionals) {
+      throw new CliError(`${name}: unexpected argument ${JSON.stringify(positionals[verb.maxPositionals])} (usage: layerfs ${verb.usage})`, 2);
     }
     const flags = values as Flags;
+    const json = values.json === true;
+    const open = (arg: string) => openImageArg(arg, values.platform, (line) => io.stderr(`layerfs: ${line}\n`)).catch((e: unknown) => {
+      throw inCliTerms(e);
+    });
     if (verb.takes === 'positionals') {
-      await verb.run({ io, json: values.json === true, positionals, flags });
+      await verb.run({ io, json, positionals, flags, open });
       return 0;
     }
-    const [imagePath, ...args] = positionals;
-    if (!imagePath) throw new CliError(`usage: layerfs ${verb.usage}`, 2);
-    if (io.stderrIsTTY) io.stderr(`opening ${imagePath}...\r`);
-    const image = await openImage(imagePath);
-    if (io.stderrIsTTY) io.stderr(' '.repeat(`opening ${imagePath}...`.length) + '\r');
-    await verb.run({ io, json: values.json === true, image, args, flags });
+    const [imageArg, ...args] = positionals;
+    if (!imageArg) throw new CliError(`${name}: IMAGE is needed (usage: layerfs ${verb.usage})`, 2);
+    if (io.stderrIsTTY) io.stderr(`opening ${imageArg}...\r`);
+    const image = await open(imageArg);
+    if (io.stderrIsTTY) io.stderr(' '.repeat(`opening ${imageArg}...`.length) + '\r');
+    await verb.run({ io, json, image, args, flags });
     return 0;
   } catch (e) {
     const err = e as Error & { exitCode?: number };
@@ -81,7 +126,20 @@ function stopSignal(): AbortSignal {
   return stop.signal;
 }
 
+/**
+ * The reader went away (`layerfs cat IMG F | head -c 100`): stop at once and quietly, with the
+ * status a Unix tool killed by SIGPIPE reports to its shell (128 + 13), as `yes | head -1`
+ * does. Node ignores SIGPIPE, so the write fails with EPIPE instead.
+ */
+function quietOnClosedPipe(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(141);
+    throw e;
+  });
+}
+
 if (invokedDirectly()) {
+  quietOnClosedPipe();
   const tty = process.stderr.isTTY === true;
   const code = await main(process.argv.slice(2), {
     stdout: (t) => void process.stdout.write(t),

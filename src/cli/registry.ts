@@ -27,3 +27,11 @@ export const VERBS: Readonly<Record<string, Verb>> = {
   serve: serveVerb,
   demo: demoVerb,
 };
+
+/**
+ * The verb of that name, or undefined: an own property only, so that `layerfs constructor`
+ * or `layerfs toString` is an unknown verb, not Object.prototype's function called as one.
+ */
+export function verbNamed(name: string): Verb | undefined {
+  return Object.hasOwn(VERBS, name) ? VERBS[name] : undefined;
+}

@@ -1,5 +1,5 @@
 import type { Image } from '../image/image.js';
-import { layerLabel, type LayerRef } from '../overlay/provenance.js';
+import type { LayerRef } from '../overlay/provenance.js';
 import { CliError, type CliIO } from './io.js';
 
 /** The parsed options of one command line: --json, --help and the verb's own. */
@@ -15,21 +15,35 @@ export interface VerbContext {
   flags: Flags;
 }
 
-/** What a verb whose IMAGE is optional is run with: it reads its positionals itself. */
+/** What a verb whose IMAGE is optional is run with: it opens IMAGE itself (main's openImageArg). */
 export interface Invocation {
   io: CliIO;
   json: boolean;
   positionals: string[];
   flags: Flags;
+  /** Opens an IMAGE argument as main does (its forms, a tag, --platform). */
+  open: (arg: string) => Promise<Image>;
+}
+
+/** One flag of a verb: its parseArgs type, the placeholder of its value, one line of help. */
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  /** The value's placeholder in help (`FILE`, `N`); string flags only. */
+  value?: string;
+  help: string;
 }
 
 interface VerbText {
-  /** The command line after `layerfs`, as `--help` shows it. */
+  /** The command line after `layerfs`, as `--help` shows it (the shared flags are added there). */
   usage: string;
-  /** One line: what the verb shows or does. */
+  /** One sentence: what the verb shows or does. */
   summary: string;
-  /** The verb's own options for node:util parseArgs (--json and --help are everyone's). */
-  options?: Record<string, { type: 'string' | 'boolean' }>;
+  /** The verb's own flags (--json, --help and --platform are everyone's). */
+  options?: Record<string, FlagSpec>;
+  /** The most positionals the verb takes (IMAGE included): more are a usage error. */
+  maxPositionals: number;
+  /** Paragraphs `layerfs help VERB` prints after the flags. */
+  notes?: string[];
 }
 
 /**
@@ -40,9 +54,15 @@ export type Verb = VerbText &
   ({ takes: 'image'; run: (ctx: VerbContext) => Promise<void> } | { takes: 'positionals'; run: (inv: Invocation) => Promise<void> });
 
 /** Writes text to stdout, ending it with one newline. */
-export const out = (ctx: VerbContext, text: string) => ctx.io.stdout(text.endsWith('\n') ? text : text + '\n');
-export const emitJson = (ctx: VerbContext, value: unknown) => out(ctx, JSON.stringify(value, null, 2));
-export const layerName = (l: LayerRef | undefined) => (l === undefined ? '-' : layerLabel(l));
+export const out = (ctx: { io: CliIO }, text: string) => ctx.io.stdout(text.endsWith('\n') ? text : text + '\n');
+export const emitJson = (ctx: { io: CliIO }, value: unknown) => out(ctx, JSON.stringify(value, null, 2));
+/**
+ * A layer in JSON (docs/cli.md "JSON"): the lower layer's index (0 = bottom) as a number,
+ * `"upper"` for the writable layer, null when nothing provides the path.
+ */
+export const layerJson = (l: LayerRef | undefined): number | 'upper' | null => (l === undefined ? null : l);
+/** A layer in text: `L0` for the bottom lower layer, `upper`, `-` for none. */
+export const layerName = (l: LayerRef | null | undefined) => (l === undefined || l === null ? '-' : l === 'upper' ? 'upper' : `L${l}`);
 /** A digest's first 12 hex digits. */
 export const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 
@@ -51,4 +71,27 @@ export function pathArg(ctx: VerbContext, index = 0): string {
   const p = ctx.args[index];
   if (!p) throw new CliError('a PATH inside the image is needed', 2);
   return p.startsWith('/') ? p : `/${p}`;
+}
+
+/** What a failed lookup in the image means, in words (errno(3) codes the merged view gives). */
+const LOOKUP_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory in the image',
+  EISDIR: 'is a directory, not a file (ls or tree lists it)',
+  ENOTDIR: 'not a directory',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+/**
+ * Runs a look-up of `path` in the merged view; its errno error is told as `PATH: what it
+ * means` (the path the user gave) instead of Node's `ENOENT: ..., open '/x'`.
+ */
+export function lookingUp<T>(path: string, look: () => T): T {
+  try {
+    return look();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== undefined && Object.hasOwn(LOOKUP_ERRORS, code)) throw new CliError(`${path}: ${LOOKUP_ERRORS[code]}`);
+    throw e;
+  }
 }

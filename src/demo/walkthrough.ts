@@ -4,29 +4,47 @@
  * merged view after each step. Plain text; an image path may be given instead.
  */
 import { fileURLToPath } from 'node:url';
-import { openImage } from '../image/image.js';
+import { openImage, type Image } from '../image/image.js';
+
+/** What the walkthrough did, for `layerfs demo --json`: each step's events and upper layer, and the merged view at the end. */
+export interface DemoReport {
+  image: string;
+  layers: Array<{ layer: number; digest: string; size: number; createdBy: string | null }>;
+  steps: Array<{ title: string; events: Array<{ event: 'copy-up' | 'whiteout' | 'opaque'; path: string }>; upper: string[] }>;
+  /** The merged view after the last step: its entries (the root not counted) and the bytes of its files. */
+  merged: { entries: number; bytes: number };
+}
 
 /** The bundled image, images/demo, wherever the package is installed. */
 export const DEMO_IMAGE = fileURLToPath(new URL('../../images/demo', import.meta.url));
 
-export async function walkthrough(imagePath: string, write: (text: string) => void): Promise<void> {
-  const image = await openImage(imagePath);
+export async function walkthrough(given: string | Image, write: (text: string) => void): Promise<DemoReport> {
+  const image = typeof given === 'string' ? await openImage(given) : given;
+  const imagePath = typeof given === 'string' ? given : given.source;
   const ov = image.overlay();
   const out = (s = ''): void => write(s + '\n');
-  ov.on('copy-up', (e) => out(`    event copy-up   ${e.path} (${e.entryType}, from layer ${e.fromLayer})`));
-  ov.on('whiteout', (e) => out(`    event whiteout  ${e.path}`));
-  ov.on('opaque', (e) => out(`    event opaque    ${e.path}`));
+  const report: DemoReport = { image: imagePath, layers: image.layers.map((l, i) => ({ layer: i, digest: l.digest, size: l.size, createdBy: image.createdBy(i) ?? null })), steps: [], merged: { entries: 0, bytes: 0 } };
+  const event = (kind: 'copy-up' | 'whiteout' | 'opaque', path: string) => report.steps.at(-1)?.events.push({ event: kind, path });
+  ov.on('copy-up', (e) => (event('copy-up', e.path), out(`    event copy-up   ${e.path} (${e.entryType}, from layer ${e.fromLayer})`)));
+  ov.on('whiteout', (e) => (event('whiteout', e.path), out(`    event whiteout  ${e.path}`)));
+  ov.on('opaque', (e) => (event('opaque', e.path), out(`    event opaque    ${e.path}`)));
 
-  function tree(dir = '/', indent = '    '): void {
+  function tree(dir = '/', indent = '    ', count?: DemoReport['merged']): void {
     for (const name of ov.readdirSync(dir)) {
       const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
       out(`${indent}${name}`);
-      if (ov.lstatSync(path).isDirectory()) tree(path, indent + '  ');
+      const st = ov.lstatSync(path);
+      if (count) {
+        count.entries++;
+        if (st.isFile()) count.bytes += st.size;
+      }
+      if (st.isDirectory()) tree(path, indent + '  ', count);
     }
   }
 
   function showUpper(): void {
     const files = Object.keys(ov.upper.toJSON()).sort();
+    report.steps.at(-1)!.upper = files;
     out('  upper layer (OCI changeset form):');
     if (files.length === 0) out('    (empty)');
     for (const f of files) out(`    ${f}`);
@@ -34,6 +52,7 @@ export async function walkthrough(imagePath: string, write: (text: string) => vo
 
   function step(title: string, action: () => void): void {
     out(`\n== ${title}`);
+    report.steps.push({ title, events: [], upper: [] });
     action();
     showUpper();
   }
@@ -78,5 +97,6 @@ export async function walkthrough(imagePath: string, write: (text: string) => vo
   });
 
   out('\n== merged view at the end:');
-  tree();
+  tree('/', '    ', report.merged);
+  return report;
 }

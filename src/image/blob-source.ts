@@ -10,6 +10,9 @@ import { isFileHeader } from '../tar/tar-header.js';
 import { ContentFile, LayerContentError } from '../layer/content-file.js';
 import { NotRegularFile } from '../layer/open-regular-file.js';
 
+/** A file the image lists but does not hold: said in the user's terms, not as ENOENT. */
+export const INCOMPLETE = 'missing: the image is incomplete';
+
 /** Where an image's files live: a directory, or a tar archive of one (OCI archive, docker save). */
 export interface FileSource {
   readonly label: string;
@@ -45,7 +48,7 @@ export class DirectorySource implements FileSource {
     } catch (e) {
       if (e instanceof NotRegularFile) throw new ImageError(where, `not a regular file (${e.kind}): a blob must be one, a device or FIFO has no size to bound the read`);
       const code = (e as NodeJS.ErrnoException).code;
-      throw new ImageError(where, code === 'ENOENT' ? 'missing' : `cannot be opened (${code ?? (e as Error).message})`);
+      throw new ImageError(where, code === 'ENOENT' ? INCOMPLETE : `cannot be opened (${code ?? (e as Error).message})`);
     }
     try {
       const size = file.size;
@@ -130,7 +133,7 @@ export class ArchiveSource implements FileSource {
   async read(path: string): Promise<Buffer> {
     const name = normal(path);
     const data = this.files.get(name) ?? this.files.get(this.followLink(name));
-    if (!data) throw new ImageError(`${this.label}: ${path}`, 'missing from the archive');
+    if (!data) throw new ImageError(`${this.label}: ${path}`, `${INCOMPLETE} (not in the archive)`);
     return data;
   }
 

@@ -29,6 +29,6 @@ export function digestOf(data: Buffer, algorithm: Digest['algorithm'] = 'sha256'
 export function verifyBlob(data: Buffer, digest: string, size: number | undefined, where: string): void {
   const d = parseDigest(digest, where);
   const actual = digestOf(data, d.algorithm);
-  if (actual !== digest) throw new ImageError(where, `digest mismatch: expected ${digest}, got ${actual}`);
+  if (actual !== digest) throw new ImageError(where, 'digest mismatch: the bytes are not the ones the digest names (the blob is corrupt or was replaced)');
   if (size !== undefined && size !== data.length) throw new ImageError(where, `size mismatch: descriptor says ${size}, blob has ${data.length} bytes`);
 }

@@ -35,4 +35,6 @@ export interface ImageParts {
   layers: ImageLayer[];
   /** Each layer's blob, as a path of the image's files (Image.layerBlob reads an archive's copy by it). */
   blobPaths: string[];
+  /** The digest of the manifest blob (an OCI layout or archive); undefined for a docker save archive, which has no manifest blob. */
+  manifestDigest?: string;
 }

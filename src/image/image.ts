@@ -22,6 +22,8 @@ export class Image {
     readonly layers: ImageLayer[],
     private readonly files: FileSource,
     private readonly blobPaths: string[],
+    /** The digest of the manifest blob (an OCI layout or archive); undefined for a docker save archive, which has no manifest blob. */
+    readonly manifestDigest?: string,
   ) {}
 
   /** The `created_by` of layer `i`'s history entry (history also lists steps that made no layer). */
@@ -86,7 +88,7 @@ export async function openImage(path: string, given: OpenImageOptions = {}): Pro
     throw new ImageError(path, 'no such file or directory');
   });
   const source: FileSource = st.isDirectory() ? new DirectorySource(path) : await ArchiveSource.open(path);
-  const build = (format: Image['format'], parts: ImageParts) => new Image(source.label, format, parts.manifest, parts.config, parts.layers, source, parts.blobPaths);
+  const build = (format: Image['format'], parts: ImageParts) => new Image(source.label, format, parts.manifest, parts.config, parts.layers, source, parts.blobPaths, parts.manifestDigest);
   if ((await source.has('oci-layout')) && (await source.has('index.json'))) {
     return build(st.isDirectory() ? 'oci-layout' : 'oci-archive', await readOciImage(source, options));
   }

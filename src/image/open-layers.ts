@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { LayerError } from '../layer/layer-builder.js';
 import { TarLayer } from '../layer/tar/tar-layer.js';
 import { LowerIndex } from '../overlay/lower-index.js';
-import { DirectorySource, type FileSource } from './blob-source.js';
+import { DirectorySource, INCOMPLETE, type FileSource } from './blob-source.js';
 import { parseDigest } from './digest.js';
 import { ImageError } from './errors.js';
 import type { ImageConfig, ImageLayer } from './image-parts.js';
@@ -75,7 +75,7 @@ export async function readLayer(source: FileSource, path: string, name: string, 
   } catch (e) {
     // `where` names the layer already: the error's entry and reason say the rest.
     if (e instanceof LayerError) throw new ImageError(where, `corrupt layer (${e.entry}: ${e.reason})`, { cause: e });
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError(where, 'missing', { cause: e });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError(where, INCOMPLETE, { cause: e });
     throw e;
   }
 }

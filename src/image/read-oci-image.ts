@@ -136,5 +136,5 @@ export async function readOciImage(source: FileSource, options: OpenImageOptions
     });
   });
   checkStack(layers, source.label);
-  return { manifest, config, layers, blobPaths: manifest.layers.map((d) => blobPath(d.digest, source.label)) };
+  return { manifest, config, layers, blobPaths: manifest.layers.map((d) => blobPath(d.digest, source.label)), manifestDigest: desc.digest };
 }

@@ -2,6 +2,7 @@ import { arch } from 'node:process';
 import type { Descriptor, Platform } from './descriptor.js';
 import { ImageError } from './errors.js';
 import type { OpenImageOptions } from './image-options.js';
+import { pickPlatform } from './platform-match.js';
 
 // Platform choice: which manifest of an index an image is opened as (image-index.md).
 
@@ -34,8 +35,8 @@ export function selectManifest(index: { manifests?: Descriptor[] }, options: Pic
   const withPlatform = candidates.filter((d) => d.platform);
   if (withPlatform.length === 0 && candidates.length === 1) return candidates[0]!;
   const want = parsePlatform(options.platform);
-  const match = candidates.find((d) => d.platform && d.platform.os === want.os && d.platform.architecture === want.architecture && (!want.variant || d.platform.variant === want.variant));
-  if (match) return match;
+  const match = pickPlatform(candidates.map((d) => d.platform), want);
+  if (match >= 0) return candidates[match]!;
   if (withPlatform.length === 0 && candidates.length > 1) throw new ImageError(where, `the index holds ${candidates.length} manifests; choose one with ref`);
   const available = candidates.map((d) => (d.platform ? platformName(d.platform) : '(no platform)'));
   throw new ImageError(where, `no manifest for platform ${platformName(want)}; available: ${available.join(', ')}`);

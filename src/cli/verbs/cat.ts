@@ -1,14 +1,17 @@
-import { pathArg, type Verb, type VerbContext } from '../verb.js';
+import { lookingUp, pathArg, type Verb, type VerbContext } from '../verb.js';
 
 export const catVerb: Verb = {
   takes: 'image',
   usage: 'cat IMAGE PATH',
-  summary: 'a file of the merged view',
+  summary: 'the bytes of one file of the merged view, as they are (a symlink is followed inside the image)',
+  maxPositionals: 2,
+  notes: ['--json is accepted and changes nothing: the output is the file.'],
   run: cat,
 };
 
 async function cat(ctx: VerbContext): Promise<void> {
   const ov = ctx.image.overlay();
-  const data = ov.readFileSync(pathArg(ctx)) as Buffer;
+  const path = pathArg(ctx);
+  const data = lookingUp(path, () => ov.readFileSync(path) as Buffer);
   ctx.io.stdout(data); // the bytes as they are, not re-encoded
 }

@@ -6,12 +6,16 @@ export const diffVerb: Verb = {
   takes: 'image',
   usage: 'diff IMAGE',
   summary: 'what each layer adds (A), changes (C), deletes (D) or makes opaque (O)',
+  maxPositionals: 1,
+  notes: ['--json: a list of layers {layer, digest, createdBy, changes}; each change is {path, kind (added, changed, deleted, opaque), type, size} (docs/cli.md).'],
   run: diff,
 };
 
 async function diff(ctx: VerbContext): Promise<void> {
   const changes = layerChanges(ctx.image);
-  if (ctx.json) return emitJson(ctx, changes.map((c, i) => ({ layer: i, digest: ctx.image.layers[i]!.digest, changes: c })));
+  if (ctx.json) {
+    return emitJson(ctx, changes.map((c, i) => ({ layer: i, digest: ctx.image.layers[i]!.digest, createdBy: ctx.image.createdBy(i) ?? null, changes: c.map((ch) => ({ path: ch.path, kind: ch.kind, type: ch.type ?? null, size: ch.size })) })));
+  }
   const mark: Record<string, string> = { added: paint(ctx.io, 32, 'A'), changed: paint(ctx.io, 33, 'C'), deleted: paint(ctx.io, 31, 'D'), opaque: paint(ctx.io, 35, 'O') };
   const lines: string[] = [];
   changes.forEach((c, i) => {

@@ -1,45 +1,104 @@
-import { writeFileSync } from 'node:fs';
-import { collectStream } from '../../export/tar-writer.js';
+import { mkdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { extract as tarExtract } from 'tar-stream';
 import { ExportError, type ExportDirReport } from '../../export/export-dir.js';
 import { CliError, bytes } from '../io.js';
 import { emitJson, out, type Verb, type VerbContext } from '../verb.js';
 
 export const exportVerb: Verb = {
   takes: 'image',
-  usage: 'export IMAGE (--tar FILE | --dir DIR [--overwrite | --allow-non-empty])',
-  summary: 'the merged rootfs as one tar or into an empty directory; --overwrite finishes or redoes an export there, --allow-non-empty writes beside what is there',
-  options: { tar: { type: 'string' }, dir: { type: 'string' }, overwrite: { type: 'boolean' }, 'allow-non-empty': { type: 'boolean' } },
+  usage: 'export IMAGE (--tar FILE|- | --dir DIR [--overwrite | --allow-non-empty])',
+  summary: 'the merged rootfs as one tar (- is stdout) or into a directory, made when missing and refused when not empty unless a flag says otherwise',
+  options: {
+    tar: { type: 'string', value: 'FILE', help: 'write one uncompressed tar; - writes it to stdout, as tar -cf - does' },
+    dir: { type: 'string', value: 'DIR', help: 'write the files into DIR (made, with its parents, when missing); never writes outside it' },
+    overwrite: { type: 'boolean', help: 'with --dir: finish or redo an export there, replacing what is in the way' },
+    'allow-non-empty': { type: 'boolean', help: 'with --dir: write beside what DIR holds (a name already there is refused)' },
+  },
+  maxPositionals: 1,
+  notes: ['--json reports {target, format, entries, bytes, skipped}; with --tar - the report goes to stderr, since stdout carries the tar. docs/export.md tells what a directory export keeps and skips.'],
   run: exportImage,
 };
 
 async function exportImage(ctx: VerbContext): Promise<void> {
-  const ov = ctx.image.overlay();
+  const { tar, dir } = ctx.flags;
   const overwrite = ctx.flags.overwrite === true;
   const allowNonEmpty = ctx.flags['allow-non-empty'] === true;
-  if (typeof ctx.flags.tar === 'string') {
-    if (overwrite || allowNonEmpty) throw new CliError('--overwrite and --allow-non-empty go with --dir, not --tar', 2);
-    writeFileSync(ctx.flags.tar, await collectStream(ov.exportTar().stream));
-    if (ctx.json) emitJson(ctx, { tar: ctx.flags.tar });
-    return;
+  if (typeof tar === 'string' && typeof dir === 'string') throw new CliError('export: --tar or --dir, not both', 2);
+  if (typeof tar === 'string') {
+    if (overwrite || allowNonEmpty) throw new CliError('export: --overwrite and --allow-non-empty go with --dir, not --tar', 2);
+    return exportTar(ctx, tar);
   }
-  if (typeof ctx.flags.dir === 'string') {
-    if (overwrite && allowNonEmpty) throw new CliError('--overwrite or --allow-non-empty, not both: --overwrite replaces what is there, --allow-non-empty refuses to', 2);
-    let report: ExportDirReport;
-    try {
-      report = ov.exportDir(ctx.flags.dir, {
-        overwrite,
-        allowNonEmpty,
-        onProgress: ctx.io.stderrIsTTY ? ({ entries, bytes: b }) => ctx.io.stderr(`\rexporting: ${entries} entries, ${bytes(b)}`) : undefined,
-      });
-    } catch (e) {
-      throw exportDirError(e);
+  if (typeof dir === 'string') {
+    if (overwrite && allowNonEmpty) throw new CliError('export: --overwrite or --allow-non-empty, not both: --overwrite replaces what is there, --allow-non-empty refuses to', 2);
+    return exportDir(ctx, dir, overwrite, allowNonEmpty);
+  }
+  throw new CliError('export: --tar FILE or --dir DIR is needed', 2);
+}
+
+/** The tar to FILE or stdout, its entries counted by reading the bytes written back (tar-stream), not by a second walk. */
+async function exportTar(ctx: VerbContext, target: string): Promise<void> {
+  const stream = ctx.image.overlay().exportTar().stream;
+  const counter = entryCounter();
+  const file = target === '-' ? undefined : await open(target, 'w').catch((e: NodeJS.ErrnoException) => {
+    throw new CliError(`${target}: cannot write the tar there (${e.code ?? e.message})`);
+  });
+  let size = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      counter.write(chunk);
+      if (file) await file.write(chunk);
+      else ctx.io.stdout(chunk);
     }
-    if (ctx.io.stderrIsTTY) ctx.io.stderr('\n');
-    if (ctx.json) emitJson(ctx, report);
-    else out(ctx, `${report.entries} entries, ${bytes(report.bytes)} written to ${ctx.flags.dir}${report.skipped.length ? `; ${report.skipped.length} skipped (--json lists them with the reason)` : ''}`);
-    return;
+  } finally {
+    await file?.close();
   }
-  throw new CliError('export needs --tar FILE or --dir DIR', 2);
+  const report = { target, format: 'tar', entries: await counter.end(), bytes: size, skipped: [] };
+  // With --tar -, stdout carries the tar: the report goes to stderr.
+  if (target === '-') {
+    if (ctx.json) ctx.io.stderr(JSON.stringify(report) + '\n');
+  } else if (ctx.json) emitJson(ctx, report);
+  else out(ctx, `${report.entries} entries, ${bytes(size)} written to ${target}`);
+}
+
+/** Counts the entries of a tar fed to it chunk by chunk. */
+function entryCounter(): { write: (chunk: Buffer) => void; end: () => Promise<number> } {
+  const extract = tarExtract();
+  let n = 0;
+  extract.on('entry', (header, body, next) => {
+    // The root (`./`) is not counted, as exportDir does not count the target.
+    if (header.name !== './') n++;
+    body.on('end', next);
+    body.resume();
+  });
+  const done = new Promise<number>((resolve, reject) => {
+    extract.on('finish', () => resolve(n));
+    extract.on('error', reject);
+  });
+  return { write: (chunk) => void extract.write(chunk), end: () => (extract.end(Buffer.alloc(0)), done) };
+}
+
+async function exportDir(ctx: VerbContext, dir: string, overwrite: boolean, allowNonEmpty: boolean): Promise<void> {
+  // Made when missing, as crane export and umoci unpack make theirs; exportDir then opens it itself.
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new CliError(`${dir}: cannot make the directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let report: ExportDirReport;
+  try {
+    report = ctx.image.overlay().exportDir(dir, {
+      overwrite,
+      allowNonEmpty,
+      onProgress: ctx.io.stderrIsTTY ? ({ entries, bytes: b }) => ctx.io.stderr(`\rexporting: ${entries} entries, ${bytes(b)}`) : undefined,
+    });
+  } catch (e) {
+    throw exportDirError(e);
+  }
+  if (ctx.io.stderrIsTTY) ctx.io.stderr('\n');
+  if (ctx.json) emitJson(ctx, { target: dir, format: 'dir', ...report });
+  else out(ctx, `${report.entries} entries, ${bytes(report.bytes)} written to ${dir}${report.skipped.length ? `; ${report.skipped.length} skipped (--json lists them with the reason)` : ''}`);
 }
 
 /** exportDir's refusals that the user answers with a flag, told in the CLI's flags. */

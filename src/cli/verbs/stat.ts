@@ -1,18 +1,19 @@
-import { emitJson, out, pathArg, type Verb, type VerbContext } from '../verb.js';
+import { entryJson } from '../entry-json.js';
+import { emitJson, layerName, lookingUp, out, pathArg, type Verb, type VerbContext } from '../verb.js';
 
 export const statVerb: Verb = {
   takes: 'image',
   usage: 'stat IMAGE PATH',
-  summary: 'metadata of a path in the merged view',
+  summary: 'metadata of a path in the merged view (a symlink itself, not what it points to)',
+  maxPositionals: 2,
+  notes: ['--json: one entry {path, type, mode, uid, gid, size, nlink, mtime, layer, shadowed, target} (docs/cli.md).'],
   run: stat,
 };
 
 async function stat(ctx: VerbContext): Promise<void> {
-  const ov = ctx.image.overlay();
-  const p = pathArg(ctx);
-  const st = ov.lstatSync(p);
-  const w = ov.whereIs(p);
-  const v = { path: p, type: w.type, mode: st.mode.toString(8), uid: st.uid, gid: st.gid, size: st.size, nlink: st.nlink, mtime: st.mtime.toISOString(), layer: w.provider ?? null, ...(st.isSymbolicLink() ? { target: ov.readlinkSync(p) } : {}) };
-  if (ctx.json) return emitJson(ctx, v);
-  out(ctx, Object.entries(v).map(([k, x]) => `${k.padEnd(6)} ${x}`).join('\n'));
+  const path = pathArg(ctx);
+  const e = lookingUp(path, () => entryJson(ctx.image.overlay(), path));
+  if (ctx.json) return emitJson(ctx, e);
+  const shown = { ...e, layer: layerName(e.layer), shadowed: e.shadowed.map((s) => `L${s}`).join(',') || '-', target: e.target ?? '-' };
+  out(ctx, Object.entries(shown).map(([k, x]) => `${k.padEnd(8)} ${x}`).join('\n'));
 }
