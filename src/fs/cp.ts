@@ -4,8 +4,7 @@ import type { OverlayFs } from './overlay-fs.js';
 import type { BigIntStats } from './stats.js';
 import { SystemError } from './errors.js';
 import { invalidArgType } from './node-errors.js';
-import { bindingMode } from './call-args.js';
-import { validateBoolean, validateObject } from './validators.js';
+import { validateBoolean, validateInteger, validateObject } from './validators.js';
 
 /**
  * `cpSync` and `promises.cp` as Node 20 runs them (lib/internal/fs/cp/cp-sync.js and cp.js,
@@ -39,7 +38,9 @@ export function cpOptions(options: unknown): Opts {
   validateObject(options, 'options');
   const o = { ...DEFAULTS, ...options } as Record<string, unknown>;
   for (const k of ['dereference', 'errorOnExist', 'force', 'preserveTimestamps', 'recursive', 'verbatimSymlinks']) validateBoolean(o[k], `options.${k}`);
-  o.mode = bindingMode(o.mode, 7);
+  // getValidMode(mode, 'copyFile'): nothing is 0, anything else an integer from 0 to 7.
+  if (o.mode === undefined || o.mode === null) o.mode = 0;
+  else validateInteger(o.mode, 'mode', 0, 7);
   if (o.dereference === true && o.verbatimSymlinks === true) {
     const e = new TypeError('Option "dereference" cannot be used in combination with option "verbatimSymlinks"') as TypeError & { code: string };
     e.code = 'ERR_INCOMPATIBLE_OPTION_PAIR';
@@ -54,8 +55,8 @@ type CpCode = 'ERR_FS_CP_EINVAL' | 'ERR_FS_CP_DIR_TO_NON_DIR' | 'ERR_FS_CP_NON_D
 /** Node's messages for these SystemErrors (lib/internal/errors.js). */
 const PREFIX: Record<CpCode, string> = {
   ERR_FS_CP_EINVAL: 'Invalid src or dest',
-  ERR_FS_CP_DIR_TO_NON_DIR: 'Cannot overwrite directory with non-directory',
-  ERR_FS_CP_NON_DIR_TO_DIR: 'Cannot overwrite non-directory with directory',
+  ERR_FS_CP_DIR_TO_NON_DIR: 'Cannot overwrite non-directory with directory',
+  ERR_FS_CP_NON_DIR_TO_DIR: 'Cannot overwrite directory with non-directory',
   ERR_FS_CP_EEXIST: 'Target already exists',
   ERR_FS_CP_SOCKET: 'Cannot copy a socket file',
   ERR_FS_CP_FIFO_PIPE: 'Cannot copy a FIFO pipe',
