@@ -535,22 +535,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   mkdtempSync(prefix: string, options?: EncodingOption): string;
   mkdtempSync(prefix: string, options: { encoding: 'buffer' } | 'buffer'): Buffer;
   mkdtempSync(prefix: string, options?: unknown): string | Buffer {
-    const o = getOptions(options);
-    const p = pathArg(prefix, 'prefix');
-    const made = this.call('mkdtemp', `${p}XXXXXX`, undefined, () => {
-      const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-      for (;;) {
-        const bytes = randomBytes(6);
-        const name = `${p}${Array.from(bytes, (b) => chars[b % chars.length]).join('')}`;
-        try {
-          mkdirAt(this[ENGINE], name, this.newMeta(0o700 & ~this.umask));
-          return name;
-        } catch (e) {
-          if (!(e instanceof Errno && e.code === 'EEXIST')) throw e;
-        }
-      }
-    });
-    return encodeName(made, o.encoding);
+    return this[SURFACE].mkdtemp(prefix, options, false);
   }
 
   /** readv(2)/preadv(2): the buffers filled in order; a position that is not a number reads at the descriptor's. */
@@ -559,8 +544,9 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     validateBufferArray(buffers);
     const at = typeof position === 'number' ? position : -1;
     return this.call('read', undefined, undefined, () => {
-      const file = this.files.get(n);
+      // libuv refuses a read into no buffers before it looks at the descriptor.
       if (buffers.length === 0) fail('EINVAL');
+      const file = this.files.get(n);
       let total = 0;
       for (const b of buffers) {
         const got = readFrom(file, viewBytes(b), 0, b.byteLength, at < 0 ? -1 : at + total);
@@ -668,9 +654,24 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     }
   }
 
-  /** @internal What promises.ts's opendir and watch share with the sync calls. */
+  /** @internal What promises.ts's opendir, mkdtemp and watch share with the sync calls. */
   get [SURFACE](): SurfaceInternals {
     return {
+      mkdtemp: (prefix, options, tried) => {
+        const o = getOptions(options);
+        const p = pathArg(prefix, 'prefix');
+        const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+        for (;;) {
+          const name = `${p}${Array.from(randomBytes(6), (b) => chars[b % chars.length]).join('')}`;
+          try {
+            // The sync call's error names the template, the promise's the name it tried (Node 20's binding).
+            this.call('mkdtemp', tried ? name : `${p}XXXXXX`, undefined, () => mkdirAt(this[ENGINE], name, this.newMeta(0o700 & ~this.umask)));
+            return encodeName(name, o.encoding);
+          } catch (e) {
+            if ((e as { code?: string }).code !== 'EEXIST') throw e;
+          }
+        }
+      },
       opendir: (path, options, named) => {
         const p = pathArg(path);
         const o = getOptions(options, { encoding: 'utf8' });

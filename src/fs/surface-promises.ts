@@ -34,7 +34,7 @@ export function surfacePromises(ov: OverlayFs): SurfacePromises {
       return cpAsync(ov, asText(pathArg(source, 'src')), asText(pathArg(destination, 'dest')), o);
     },
     async mkdtemp(prefix, options) {
-      return ov.mkdtempSync(prefix, options as 'buffer');
+      return ov[SURFACE].mkdtemp(prefix, options, true);
     },
     async statfs(path, options) {
       return ov.statfsSync(path, options);

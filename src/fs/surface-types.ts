@@ -14,6 +14,8 @@ export type RealpathSync = typeof realpathSync;
 export const SURFACE: unique symbol = Symbol('layerfs.surface');
 
 export interface SurfaceInternals {
+  /** mkdtemp(3); `tried`: the error names the name tried (promises.mkdtemp), or the template (mkdtempSync). */
+  mkdtemp(prefix: unknown, options: unknown, tried: boolean): string | Buffer;
   /** opendir on the overlay; `named`: the error names the path (promises.opendir), or not (Node 20's opendirSync). */
   opendir(path: PathLike, options: unknown, named: boolean): Dir;
   watchHost: WatchHost;
