@@ -616,7 +616,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   watch(filename: PathLike, listener?: WatchListener<string>): FSWatcher;
   watch(filename: PathLike, options?: unknown, listener?: unknown): FSWatcher {
     const o = typeof options === 'function' ? undefined : getOptions(options);
-    return watch(this[SURFACE].watchHost, asText(pathArg(filename, 'filename')), o, typeof options === 'function' ? options : listener);
+    return watch(this[SURFACE].watchHost, asText(pathArg(filename)), o, typeof options === 'function' ? options : listener);
   }
 
   /** fs.watchFile: one StatWatcher per file, polling this overlay's stat every `interval` ms (5007 by default, as Node). */

@@ -20,13 +20,15 @@ import { BigIntStats, Stats } from './stats.js';
  * is moved or removed goes silent (inotify follows a moved inode). docs/api.md lists the rest.
  */
 
-type Mask = 'create' | 'delete' | 'modify' | 'attrib' | 'moved_from' | 'moved_to' | 'delete_self' | 'move_self';
+type Mask = 'create' | 'delete' | 'modify' | 'attrib' | 'moved_from' | 'moved_to' | 'delete_self' | 'move_self' | 'ignored';
 
 interface Queued {
   wd: string;
   /** The watch's handles when the event was queued (a watch dropped since still gets it). */
   handles: Set<WatchHandle>;
   mask: Mask;
+  /** IN_ISDIR: libuv reports every event with a bit besides IN_ATTRIB and IN_MODIFY as 'rename', so all of a directory's. */
+  isDir: boolean;
   /** undefined: an event of the watched object itself. */
   name: string | undefined;
 }
@@ -62,7 +64,7 @@ export class Inotify {
   private readonly watches = new Map<string, Set<WatchHandle>>();
   private readonly trees = new Set<TreeHandle>();
   private queue: Queued[] = [];
-  private treeQueue: Array<() => void> = [];
+  private treeQueue: Array<{ tree: TreeHandle; type: 'rename' | 'change'; rel: string }> = [];
   private scheduled = false;
 
   add(wd: string, h: WatchHandle): void {
@@ -85,18 +87,22 @@ export class Inotify {
     if (this.watches.size === 0 && this.trees.size === 0) return;
     const parent = n.path === '/' ? undefined : posix.dirname(n.path);
     const name = posix.basename(n.path);
-    const toParent = (mask: Mask) => parent !== undefined && this.push(parent, mask, name);
-    const toSelf = (path: string, mask: Mask) => this.push(path, mask, undefined);
+    const toParent = (mask: Mask) => parent !== undefined && this.push(parent, mask, name, n.isDir);
+    const toSelf = (path: string, mask: Mask) => this.push(path, mask, undefined, n.isDir);
     switch (n.kind) {
       case 'create': toParent('create'); break;
-      case 'modify': toSelf(n.path, 'modify'); toParent('modify'); break;
-      case 'attrib': toSelf(n.path, 'attrib'); toParent('attrib'); break;
+      // fsnotify_handle_event: the parent's watch first (with the name), then the object's own.
+      case 'modify': toParent('modify'); toSelf(n.path, 'modify'); break;
+      case 'attrib': toParent('attrib'); toSelf(n.path, 'attrib'); break;
       case 'link_count': toSelf(n.path, 'attrib'); break;
       case 'delete':
-        // vfs_unlink: the link count (IN_ATTRIB) first; then IN_DELETE in the parent; the inode's IN_DELETE_SELF last.
+        // vfs_unlink: the link count (IN_ATTRIB) first; d_delete then drops the inode
+        // (IN_DELETE_SELF) before fsnotify_delete tells the parent (IN_DELETE), as observed.
+        // The watch goes with the inode: IN_IGNORED, which libuv reports as one more 'rename'.
         if (!n.isDir) toSelf(n.path, 'attrib');
-        toParent('delete');
         toSelf(n.path, 'delete_self');
+        toSelf(n.path, 'ignored');
+        toParent('delete');
         this.watches.delete(n.path);
         break;
       case 'moved_from': toParent('moved_from'); break;
@@ -111,13 +117,13 @@ export class Inotify {
     this.treeNotice(n);
   }
 
-  private push(wd: string, mask: Mask, name: string | undefined): void {
+  private push(wd: string, mask: Mask, name: string | undefined, isDir: boolean): void {
     const handles = this.watches.get(wd);
     if (!handles) return;
     const last = this.queue[this.queue.length - 1];
     // inotify_merge: only the last queued event, and never move events (they carry cookies).
     if (last && last.wd === wd && last.mask === mask && last.name === name && mask !== 'moved_from' && mask !== 'moved_to') return;
-    this.queue.push({ wd, handles, mask, name });
+    this.queue.push({ wd, handles, mask, isDir, name });
     this.schedule();
   }
 
@@ -135,8 +141,10 @@ export class Inotify {
     for (const t of this.trees) {
       if (n.path === t.root || !n.path.startsWith(t.root === '/' ? '/' : `${t.root}/`)) continue;
       const rel = posix.relative(t.root, n.path);
-      const ev = type;
-      this.treeQueue.push(() => t.deliver(ev, rel));
+      // A name found in this turn is watched from when its directory's event is handled: its
+      // changes before that are not seen.
+      if (type === 'change' && this.treeQueue.some((q) => q.tree === t && q.type === 'rename' && q.rel === rel)) continue;
+      this.treeQueue.push({ tree: t, type, rel });
       this.schedule();
     }
   }
@@ -154,10 +162,10 @@ export class Inotify {
     this.queue = [];
     this.treeQueue = [];
     for (const e of events) {
-      const type = e.mask === 'modify' || e.mask === 'attrib' ? 'change' : 'rename';
+      const type = !e.isDir && (e.mask === 'modify' || e.mask === 'attrib') ? 'change' : 'rename';
       for (const h of [...e.handles]) h.deliver(type, e.name);
     }
-    for (const f of tree) f();
+    for (const q of tree) if (this.trees.has(q.tree)) q.tree.deliver(q.type, q.rel);
   }
 }
 
@@ -260,7 +268,8 @@ export async function* watchAsync(host: WatchHost, given: string, options: unkno
   validateBoolean(persistent, 'options.persistent');
   validateBoolean(recursive, 'options.recursive');
   validateSignal(signal);
-  if (encoding && !(encoding === 'buffer' || (typeof encoding === 'string' && Buffer.isEncoding(encoding)))) throw invalidArgValue('encoding', encoding, 'is invalid encoding');
+  // Node 20 passes the two the other way round: "The argument 'nope' is invalid encoding. Received 'encoding'".
+  if (encoding && !(encoding === 'buffer' || (typeof encoding === 'string' && Buffer.isEncoding(encoding)))) throw invalidArgValue(String(encoding), 'encoding', 'is invalid encoding');
   if (signal?.aborted) throw abortError(signal);
   const target = host.canonical(given);
   const watcher = new FSWatcher(host, given, target.path, { persistent, recursive: recursive && target.isDir, encoding });
