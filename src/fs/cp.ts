@@ -1,5 +1,4 @@
 import { posix } from 'node:path';
-import { types } from 'node:util';
 import type { OverlayFs } from './overlay-fs.js';
 import type { BigIntStats } from './stats.js';
 import { SystemError } from './errors.js';
@@ -210,7 +209,8 @@ export function cpSync(ov: OverlayFs, src: string, dest: string, opts: Opts): vo
   const walk = cp({ ov, opts, async: false }, src, dest);
   for (let step = walk.next(); !step.done; ) {
     const answer = step.value;
-    if (types.isPromise(answer)) {
+    // util.types.isPromise, without node:util (the teaching page's bundle has none).
+    if (answer instanceof Promise) {
       const e = new TypeError('Expected boolean to be returned from the "filter" function but got an instance of Promise.') as TypeError & { code: string };
       e.code = 'ERR_INVALID_RETURN_VALUE';
       walk.return();
