@@ -242,6 +242,16 @@ describe('cpSync / promises.cp (against Node 20 on a real directory)', () => {
     }
   });
 
+  it('a symlink to an ancestor, dereferenced: copies deeper until the walk gives ELOOP, as Node (no hang, no crash)', () => {
+    // One way down only (the copy lands outside /a), so the order of the real directory does not matter.
+    const { real, ov } = sides({ '/a/s/f': 'f', '/a/s/back': { type: 'symlink', linkTarget: '..' } });
+    const run = (s: Side) => {
+      const o = outcome(() => s.fs.cpSync(s.at('/a/s'), s.at('/t'), { recursive: true, dereference: true }), s.root) as Record<string, unknown>;
+      return { code: o.code, syscall: o.syscall, path: o.path, made: (s.fs.readdirSync(s.at('/t'), { recursive: true }) as string[]).length };
+    };
+    expect(run(ov)).toEqual(run(real));
+  });
+
   it('promises.cp: the same trees and errors (its ERR_FS_EISDIR has errno EISDIR, an async filter is awaited)', async () => {
     const cases: Array<(s: Side) => Promise<unknown>> = [
       (s) => s.fs.promises.cp(s.at('/d'), s.at('/copy'), { recursive: true, filter: async (src: string) => !src.endsWith('/a') }),

@@ -238,6 +238,16 @@ describe('watchFile / unwatchFile', () => {
       return { same, log };
     };
     expect(await run(ov)).toEqual(await run(real));
+    const bigint = async (s: Side) => {
+      const got: string[] = [];
+      s.fs.watchFile(s.at('/other'), { interval: 20, bigint: true }, (curr: fs.BigIntStats, prev: fs.BigIntStats) => got.push(`${typeof curr.size} ${curr.size} ${prev.size} ${typeof curr.mtimeNs}`));
+      await settle(50);
+      s.fs.writeFileSync(s.at('/other'), 'bigger');
+      await settle(120);
+      s.fs.unwatchFile(s.at('/other'));
+      return got;
+    };
+    expect(await bigint(ov)).toEqual(await bigint(real));
     const w = ov.ov!.watchFile('/other', { interval: 20, bigint: true }, () => {});
     expect(w).toBeInstanceOf(StatWatcher);
     ov.ov!.unwatchFile('/other');
