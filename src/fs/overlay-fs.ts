@@ -63,6 +63,7 @@ export interface OverlayEventMap {
   'copy-up': [Extract<OverlayEvent, { type: 'copy-up' }>];
   whiteout: [Extract<OverlayEvent, { type: 'whiteout' }>];
   opaque: [Extract<OverlayEvent, { type: 'opaque' }>];
+  redirect: [Extract<OverlayEvent, { type: 'redirect' }>];
 }
 
 let nextDev = 0x4c46_0000;
@@ -148,7 +149,14 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     // As Node's binding reads them: only `true` asks for BigInts, only `false` for no throw.
     const big = options.bigint === true;
     const quiet = options.throwIfNoEntry === false;
-    return this.call(syscall, p, undefined, () => this.statsOf(this[ENGINE].lookup(p, follow), big), quiet);
+    return this.call(syscall, p, undefined, () => {
+      // A missing last name is an answer here, not an error: resolve says so without the
+      // throw that lookup's ENOENT costs. A missing parent is the walk's ENOENT, which `call`
+      // makes quiet; other errnos, ENOTDIR included, throw, as Node's.
+      const { obj } = this[ENGINE].resolve(p, follow);
+      if (obj) return this.statsOf(obj, big);
+      return quiet ? undefined : this.statsOf(this[ENGINE].lookup(p, follow), big);
+    }, quiet);
   }
 
   private statsOf(obj: Obj, big: boolean): Stats | BigIntStats {

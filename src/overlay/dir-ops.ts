@@ -30,7 +30,7 @@ export function createObject(s: OverlayState, r: Resolution, type: EntryType, me
   // (overlayfs.rst "whiteouts and opaque directories"). With redirect_dir on, the kernel
   // also marks every directory made in a merged parent (ovl_create_upper: lower offline
   // changes are then not allowed), observed on 6.18.
-  if (type === 'directory' && (overWhiteout || (s.redirectDir && parent.lower !== undefined))) markOpaque(s, obj);
+  if (type === 'directory' && (overWhiteout || (s.redirectDir && parent.lower !== undefined))) markOpaque(s, obj, overWhiteout ? 'whiteout' : 'redirect-dir');
   return obj;
 }
 
@@ -95,9 +95,11 @@ export function renameObject(s: OverlayState, from: Resolution, to: Resolution):
   const oldDir = copyUp(s, src.parent);
   const newDir = copyUp(s, to.parent!);
   let markedOpaque = false;
+  let renamedBefore = false;
   if (srcIsDir) {
     if (srcMerged) {
       // The redirect names the lower directory this one merges with (trusted.overlay.redirect).
+      renamedBefore = s.upper.redirects.has(srcLink.getNode());
       s.upper.redirects.set(srcLink.getNode(), src.lower!.path);
     } else if (!s.upper.isOpaque(srcLink) && to.parent!.lower !== undefined) {
       // A pure upper directory moved into a merged parent is marked opaque, so lower
@@ -107,7 +109,7 @@ export function renameObject(s: OverlayState, from: Resolution, to: Resolution):
     }
   }
   if (targetNotEmpty) {
-    if (markedOpaque) s.emit({ type: 'opaque', path: src.path });
+    if (markedOpaque) s.emit({ type: 'opaque', path: src.path, reason: 'moved' });
     // Observed on 6.18 with redirect_dir=on: a redirected directory that fails to move to
     // another directory leaves its old parent's mtime at the time of the attempt.
     if (srcMerged && oldDir !== newDir) oldDir.getNode().mtime = new Date();
@@ -115,7 +117,9 @@ export function renameObject(s: OverlayState, from: Resolution, to: Resolution):
   }
   s.upper.removeWhiteout(newDir, to.name);
   s.upper.move(oldDir, src.name, newDir, to.name);
-  if (markedOpaque) s.emit({ type: 'opaque', path: to.parent!.childPath(to.name) });
+  const newPath = to.parent!.childPath(to.name);
+  if (markedOpaque) s.emit({ type: 'opaque', path: newPath, reason: 'moved' });
+  if (srcMerged) s.emit({ type: 'redirect', path: newPath, from: src.path, lowerPath: src.lower!.path, sameDir: oldDir === newDir, renamedBefore });
   if (oldLowerPositive) {
     s.upper.addWhiteout(oldDir, src.name);
     s.emit({ type: 'whiteout', path: src.path });
@@ -137,10 +141,10 @@ function checkNewName(name: string): void {
   if (isReservedName(name)) fail('EINVAL', `names starting with ".wh." are reserved for OCI whiteouts`);
 }
 
-function markOpaque(s: OverlayState, obj: Obj): void {
+function markOpaque(s: OverlayState, obj: Obj, reason: 'whiteout' | 'redirect-dir'): void {
   s.upper.setOpaque(obj.upper!);
   obj.lower = undefined;
-  s.emit({ type: 'opaque', path: obj.path });
+  s.emit({ type: 'opaque', path: obj.path, reason });
 }
 
 /**

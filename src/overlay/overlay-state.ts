@@ -6,7 +6,18 @@ import type { Upper } from './upper.js';
 export type OverlayEvent =
   | { type: 'copy-up'; path: string; entryType: EntryType; fromLayer: number }
   | { type: 'whiteout'; path: string }
-  | { type: 'opaque'; path: string };
+  /**
+   * A directory marked opaque (trusted.overlay.opaque), and why: made where the upper layer
+   * had a whiteout (`whiteout`), made in a merged directory under redirect_dir=on
+   * (`redirect-dir`), or an upper-only directory moved into a merged directory (`moved`).
+   */
+  | { type: 'opaque'; path: string; reason: 'whiteout' | 'redirect-dir' | 'moved' }
+  /**
+   * A directory with lower content renamed under redirect_dir=on: it keeps merging with
+   * `lowerPath` through trusted.overlay.redirect on the upper directory. `sameDir`: it stayed
+   * in its parent; `renamedBefore`: it already had a redirect.
+   */
+  | { type: 'redirect'; path: string; from: string; lowerPath: string; sameDir: boolean; renamedBefore: boolean };
 
 /**
  * The state every rule of the overlay tier works on, as a kernel overlayfs superblock holds

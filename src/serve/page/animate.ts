@@ -11,13 +11,14 @@ const nameOf = (p: string) => p.slice(p.lastIndexOf('/') + 1);
  * next call, so what happened can be read (and tested) after the animation.
  */
 export function animateEvents(stack: HTMLElement, view: StackView, events: OverlayEvent[], moving: boolean): void {
-  const upper = stack.querySelector<HTMLElement>('.band[data-layer="upper"]');
-  if (!upper) return;
+  // The writable band of every row of the drawing (drawStack wraps long directories).
+  const uppers = [...stack.querySelectorAll<HTMLElement>('.band[data-layer="upper"]')];
+  const mark = (event: string) => uppers.forEach((b) => (b.dataset.event = event));
   const still = !moving || matchMedia('(prefers-reduced-motion: reduce)').matches;
   const animate = (el: Element, frames: Keyframe[], options: KeyframeAnimationOptions) => void (still || el.animate(frames, options));
   for (const e of events) {
     if (e.type === 'opaque' && e.path === view.dir) {
-      upper.dataset.event = 'opaque';
+      mark('opaque');
       for (const band of stack.querySelectorAll<HTMLElement>('.band:not([data-layer="upper"])')) {
         animate(band, [{ opacity: 1 }, { opacity: 0.35 }], { duration: 900, easing: 'ease-in' });
       }
@@ -25,11 +26,11 @@ export function animateEvents(stack: HTMLElement, view: StackView, events: Overl
     }
     if (parentOf(e.path) !== view.dir) {
       // A parent copied up on the way to a deeper path: the upper band now has this directory.
-      if (e.type === 'copy-up' && (view.dir === e.path || view.dir.startsWith(`${e.path}/`))) upper.dataset.event = 'copy-up';
+      if (e.type === 'copy-up' && (view.dir === e.path || view.dir.startsWith(`${e.path}/`))) mark('copy-up');
       continue;
     }
     const name = CSS.escape(nameOf(e.path));
-    const cell = upper.querySelector<HTMLElement>(`.cell[data-name="${name}"]`);
+    const cell = stack.querySelector<HTMLElement>(`.band[data-layer="upper"] .cell[data-name="${name}"]`);
     if (!cell) continue;
     cell.dataset.event = e.type;
     if (e.type === 'copy-up') {
