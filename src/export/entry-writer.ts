@@ -1,5 +1,7 @@
 import { chmodSync, chownSync, closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, utimesSync } from 'node:fs';
-import { finishFile, ReplacedError, type DirHandle, type NodeRef } from '../host/dir-handle.js';
+import type { DirHandle, NodeRef } from '../host/dir-handle.js';
+import { ReplacedError } from '../host/dir-errors.js';
+import { finishFile, writeFileAt } from '../host/write-file-at.js';
 import { PendingFile } from '../host/publish.js';
 import { hostCalls, hostCallsMissing } from '../host/native.js';
 import { major, minor } from '../util/device.js';
@@ -96,7 +98,7 @@ export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: E
     finishFile(fd, e);
   };
   if (empty) {
-    const fd = dir.writeFile(name, file);
+    const fd = writeFileAt(dir, name, file);
     if (fd === undefined) return 0;
     try {
       finish(fd);
@@ -105,7 +107,7 @@ export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: E
       closeSync(fd);
     }
   }
-  const pending = PendingFile.create(dir, (at) => dir.writeFile(at, file)!);
+  const pending = PendingFile.create(dir, (at) => writeFileAt(dir, at, file)!);
   try {
     finish(pending.fd);
     pending.publish(name);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { OverlayEngine } from '../overlay/engine.js';
-import { ReplacedError, type DirHandle } from '../host/dir-handle.js';
+import type { DirHandle } from '../host/dir-handle.js';
+import { ReplacedError } from '../host/dir-errors.js';
 import { ExportError, toExportError, type ExportErrorCode } from './export-error.js';
 import { checkStillInPlace, clearName, openTarget, type MadeDir } from './export-target.js';
 import { mergedEntries } from '../overlay/merged-entries.js';

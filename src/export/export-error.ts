@@ -1,5 +1,5 @@
 import { getSystemErrorMap } from 'node:util';
-import { MountPointError, ReplacedError, UnsafeNameError } from '../host/dir-handle.js';
+import { MountPointError, ReplacedError, UnsafeNameError } from '../host/dir-errors.js';
 import { LayerfsError } from '../util/errors.js';
 
 /**

@@ -1,5 +1,6 @@
 import { fchmodSync, lstatSync } from 'node:fs';
 import { DirHandle } from '../host/dir-handle.js';
+import { removeTreeAt } from '../host/remove-tree-at.js';
 import { removeTemps } from '../host/publish.js';
 import { ExportError, toExportError } from './export-error.js';
 import type { TarEntry } from '../tar/changeset.js';
@@ -74,7 +75,7 @@ export function clearName(dir: DirHandle, name: string, e: TarEntry): DirHandle 
     }
     return kept;
   }
-  dir.removeTree(name);
+  removeTreeAt(dir, name);
   return undefined;
 }
 

@@ -1,8 +1,10 @@
-// Over 300 lines: every host system call made relative to a directory descriptor, behind
-// one class so that none resolves a path on its own; phase 2 may split it by call family.
-import { chmodSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+// Over 300 lines: every single host system call made relative to a directory descriptor, a
+// method each, behind one class so that none resolves a path on its own. The calls built from
+// several (write-file-at.ts, remove-tree-at.ts) and the errors (dir-errors.ts) are beside it.
+import { chmodSync, closeSync, constants, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { hostCalls, WRITE_KEEP_OPEN, WRITE_OWNER_ONLY } from './native.js';
+import { MountPointError, ReplacedError, UnsafeNameError } from './dir-errors.js';
+import { hostCalls } from './native.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } = constants;
 const S_ISGID = 0o2000;
@@ -19,14 +21,6 @@ const O_PATH = 0o10000000;
  * open(2). An unnamed regular file in the directory opened, gone when closed unless linked.
  */
 const O_TMPFILE = 0o20000000 | O_DIRECTORY;
-
-/** A name a directory handle refuses: empty, `.`, `..`, or holding `/` or NUL. */
-export class UnsafeNameError extends Error {
-  constructor(readonly dir: string, readonly entry: string) {
-    super(`${dir}: ${JSON.stringify(entry)} is not a single path component`);
-    this.name = 'UnsafeNameError';
-  }
-}
 
 /**
  * A directory on the host, held open by descriptor, in which names are created and opened
@@ -105,11 +99,11 @@ export class DirHandle {
 
   /** The path of `name` inside this directory, through the descriptor. */
   at(name: string): string {
-    return `/proc/self/fd/${this.fd}/${this.checked(name)}`;
+    return `/proc/self/fd/${this.fd}/${this.component(name)}`;
   }
 
-  /** `name`, once checked to be one component, for calls relative to `fd` itself. */
-  private checked(name: string): string {
+  /** `name`, once checked to be one component, for calls relative to `fd` itself (the native addon's *at calls). */
+  component(name: string): string {
     if (this.closed) throw new Error(`${this.label}: directory handle used after close`);
     if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) throw new UnsafeNameError(this.label, name);
     return name;
@@ -235,40 +229,6 @@ export class DirHandle {
     return openSync(this.self(), O_TMPFILE | O_WRONLY, mode);
   }
 
-  /**
-   * Creates a new file, writes `data`, sets its `owner` (when given), mode and times, and
-   * closes it unless `keepOpen` (then its descriptor is returned). With `ownerOnly` it stops
-   * after the owner and returns the descriptor: the caller sets xattrs, then mode and times
-   * (finishFile). The name is created with O_EXCL|O_NOFOLLOW: an existing name, a symlink
-   * included, is EEXIST; `null` makes an unnamed file (createUnnamed), returned open. One call
-   * into the native addon when it is built (src/host/native.ts), else the same steps here.
-   */
-  writeFile(name: string | null, file: { mode: number; owner?: { uid: number; gid: number }; mtimeMs: number; data?: Buffer; keepOpen?: boolean; ownerOnly?: boolean }): number | undefined {
-    const calls = hostCalls();
-    const data = file.data !== undefined && file.data.length > 0 ? file.data : null;
-    const keepOpen = name === null || file.keepOpen === true;
-    if (calls) {
-      const sec = Math.floor(file.mtimeMs / 1000);
-      const nsec = Math.min(999_999_999, Math.round((file.mtimeMs - sec * 1000) * 1e6));
-      const flags = (keepOpen ? WRITE_KEEP_OPEN : 0) | (file.ownerOnly ? WRITE_OWNER_ONLY : 0);
-      const fd = calls.writeFileAt(this.fd, name === null ? null : this.checked(name), file.mode, file.owner?.uid ?? 0, file.owner?.gid ?? 0, file.owner !== undefined, sec, nsec, data, flags);
-      return fd >= 0 ? fd : undefined;
-    }
-    const fd = name === null ? this.createUnnamed() : this.createFile(name);
-    try {
-      for (let off = 0; data && off < data.length; ) off += writeSync(fd, data, off, data.length - off);
-      // chown clears the set-id bits (chown(2)): the mode comes after it.
-      if (file.owner) fchownSync(fd, file.owner.uid, file.owner.gid);
-      if (!file.ownerOnly) finishFile(fd, file);
-    } catch (e) {
-      closeSync(fd);
-      throw e;
-    }
-    if (keepOpen || file.ownerOnly) return fd;
-    closeSync(fd);
-    return undefined;
-  }
-
   /** Creates a symlink `name` holding `target` (never followed). */
   symlink(name: string, target: string): void {
     symlinkSync(target, this.at(name));
@@ -286,7 +246,7 @@ export class DirHandle {
   mknod(name: string, mode: number, major: number, minor: number): void {
     const calls = hostCalls();
     if (!calls) throw new Error(`${this.labelOf(name)}: mknod needs the native addon`);
-    calls.mknodat(this.fd, this.checked(name), mode, major, minor);
+    calls.mknodat(this.fd, this.component(name), mode, major, minor);
   }
 
   /**
@@ -307,54 +267,6 @@ export class DirHandle {
   /** unlink(2) of a name here (a symlink is removed itself). */
   unlink(name: string): void {
     unlinkSync(this.at(name));
-  }
-
-  /**
-   * Removes `name` and, if it is a directory, everything under it, by descriptor: each
-   * directory is opened without following a symlink, its names read once, emptied, closed and
-   * removed. Iterative, so depth is bounded by open descriptors, not the stack.
-   */
-  removeTree(name: string): void {
-    const st = this.lstat(name);
-    if (!st) return;
-    if (!st.isDirectory()) {
-      this.sameMount(name, { st });
-      return this.unlink(name);
-    }
-    // Without root, a directory of this user's that is not rwx for its owner (000, 0555) is
-    // made 0700 to be listed and emptied, as rm -rf cannot.
-    const asRoot = process.geteuid?.() === 0;
-    const enter = (parent: DirHandle, n: string, entry: Stats) => {
-      const dir = parent.enterDir(n, { makePrivate: !asRoot && (entry.mode & 0o700) !== 0o700 });
-      try {
-        return { parent, name: n, dir, left: dir.names() };
-      } catch (e) {
-        dir.close();
-        throw e;
-      }
-    };
-    const stack = [enter(this, name, st)];
-    try {
-      while (stack.length > 0) {
-        const top = stack[stack.length - 1]!;
-        const n = top.left.pop();
-        if (n === undefined) {
-          stack.pop();
-          top.dir.close();
-          rmdirSync(top.parent.at(top.name));
-          continue;
-        }
-        const entry = top.dir.lstat(n);
-        if (entry?.isDirectory()) {
-          stack.push(enter(top.dir, n, entry));
-        } else if (entry) {
-          top.dir.sameMount(n, { st: entry });
-          top.dir.unlink(n);
-        }
-      }
-    } finally {
-      for (const s of stack) s.dir.close();
-    }
   }
 
   /**
@@ -408,35 +320,9 @@ export class DirHandle {
   }
 }
 
-/** Sets an open file's mode, then its atime and mtime to `mtimeMs`: the last steps of writing it. */
-export function finishFile(fd: number, file: { mode: number; mtimeMs: number }): void {
-  fchmodSync(fd, file.mode);
-  futimesSync(fd, file.mtimeMs / 1000, file.mtimeMs / 1000);
-}
-
 /** A name held by an O_PATH descriptor: `path` is `/proc/self/fd/N`, `stat` its fstat. */
 export interface NodeRef {
   fd: number;
   path: string;
   stat: Stats;
-}
-
-/** A name is a mount point (another filesystem, or a bind mount): not removed, not gone into. */
-export class MountPointError extends Error {
-  readonly code = 'ERR_MOUNT_POINT';
-
-  constructor(readonly path: string) {
-    super(`${path}: a mount point (another filesystem or a bind mount); not removed or written into`);
-    this.name = 'MountPointError';
-  }
-}
-
-/** A directory made by this process was replaced by another before it could be opened. */
-export class ReplacedError extends Error {
-  readonly code = 'EREPLACED';
-
-  constructor(readonly path: string) {
-    super(`${path}: replaced by another process right after it was made`);
-    this.name = 'ReplacedError';
-  }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, linkSync, type Stats } from 'node:fs';
-import { ReplacedError, type DirHandle } from './dir-handle.js';
+import { ReplacedError } from './dir-errors.js';
+import type { DirHandle } from './dir-handle.js';
 import { hostCalls } from './native.js';
 
 /**
@@ -29,7 +30,7 @@ const tempName = () => `.layerfs-tmp.${randomBytes(16).toString('hex')}`;
 /**
  * Opens a new file for writing and returns its descriptor: with `null`, an unnamed one in
  * the directory (O_TMPFILE); with a name, that new name (O_CREAT|O_EXCL|O_NOFOLLOW). It may
- * write the content and metadata too (DirHandle.writeFile with the addon does all in one call).
+ * write the content and metadata too (write-file-at.ts: with the addon, all in one call).
  */
 export type FileOpener = (name: string | null) => number;
 

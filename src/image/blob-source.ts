@@ -7,7 +7,8 @@ import { extract as tarExtract } from 'tar-stream';
 import { ImageError } from './errors.js';
 import { layerPath } from '../tar/entry-name.js';
 import { isFileHeader } from '../tar/tar-header.js';
-import { ContentFile, LayerContentError, NotRegularFile } from '../layer/content-file.js';
+import { ContentFile, LayerContentError } from '../layer/content-file.js';
+import { NotRegularFile } from '../layer/open-regular-file.js';
 
 /** Where an image's files live: a directory, or a tar archive of one (OCI archive, docker save). */
 export interface FileSource {

@@ -1,5 +1,13 @@
 import { checkTarLayerOptions, mustBe, notAllowed, string } from '../layer/tar/layer-options.js';
-import type { OpenImageOptions, Platform } from './image.js';
+import type { TarLayerOptions } from '../layer/tar/layer-options.js';
+import type { Platform } from './descriptor.js';
+
+export interface OpenImageOptions extends TarLayerOptions {
+  /** Which platform to pick from an index; the running one (linux/<arch>) by default. */
+  platform?: string | Platform;
+  /** A tag (`org.opencontainers.image.ref.name`, or a docker RepoTag) when the image holds several. */
+  ref?: string;
+}
 
 /** os/architecture[/variant], each part non-empty (image-index.md platform fields). */
 const PLATFORM = /^[^/]+\/[^/]+(\/[^/]+)?$/;

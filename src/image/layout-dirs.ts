@@ -1,6 +1,7 @@
 import { fstatSync, mkdirSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DirHandle, ReplacedError } from '../host/dir-handle.js';
+import { DirHandle } from '../host/dir-handle.js';
+import { ReplacedError } from '../host/dir-errors.js';
 import { fsyncFd } from '../host/fd-io.js';
 import { PendingFile } from '../host/publish.js';
 import { linkRefused, SaveImageError, systemError } from './save-image-error.js';

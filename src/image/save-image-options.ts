@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { Overlay } from '../export/overlay.js';
-import type { Image, ImageConfig, ImageLayer } from './image.js';
+import type { Image } from './image.js';
+import type { ImageConfig, ImageLayer } from './image-parts.js';
 import { engineOf } from '../fs/overlay-fs.js';
 import { checkTarWriteOptions, TAR_WRITE_OPTIONS, type CheckedTarWriteOptions } from '../export/options.js';
 import { define, optionalString, readOptions, stringArray, typeError, valueError } from '../util/options.js';

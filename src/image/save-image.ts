@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Overlay } from '../export/overlay.js';
 import { engineOf } from '../fs/overlay-fs.js';
-import type { Image, ImageConfig, ImageLayer } from './image.js';
+import type { Image } from './image.js';
+import type { ImageConfig, ImageLayer } from './image-parts.js';
 import { OCI_MANIFEST } from '../oci/media-types.js';
 import { layerEntries } from '../layer/layer-entries.js';
 import { LayoutWriter, type BlobRef } from './layout-writer.js';

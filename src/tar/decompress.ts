@@ -7,7 +7,7 @@ export type { Compression };
 
 /**
  * Layer media types name the compression, but files get renamed: the magic bytes decide (an
- * image's media type must then agree, image.ts). zstd: a frame (`28 b5 2f fd`) or a skippable
+ * image's media type must then agree, image/read-oci-image.ts). zstd: a frame (`28 b5 2f fd`) or a skippable
  * frame (`5?` `2a 4d 18`, RFC 8878 section 3.1.2), which may come first.
  */
 export function detectCompression(head: Uint8Array): Compression {

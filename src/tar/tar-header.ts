@@ -2,8 +2,9 @@ import type { EntryType, TarEntry } from './changeset.js';
 
 /**
  * Tar headers as tar-stream 3 reads and writes them, for the readers (header-walk.ts,
- * plain-header.ts, layer/tar/tar-layer.ts, image/blob-source.ts) and the writer
- * (export/tar-writer.ts) alike, and the one table between tar's entry types and a changeset's.
+ * plain-header.ts, layer/tar/entry-from-header.ts and index-stream.ts, image/blob-source.ts)
+ * and the writer (export/tar-writer.ts) alike, and the one table between tar's entry types
+ * and a changeset's.
  */
 
 /**

@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DirHandle, UnsafeNameError } from '../../src/host/dir-handle.js';
+import { DirHandle } from '../../src/host/dir-handle.js';
+import { UnsafeNameError } from '../../src/host/dir-errors.js';
+import { removeTreeAt } from '../../src/host/remove-tree-at.js';
 
 let base: string;
 beforeEach(() => {
@@ -120,7 +122,7 @@ describe('DirHandle', () => {
   });
 });
 
-describe('DirHandle.removeTree', () => {
+describe('removeTreeAt', () => {
   it('reads each directory once: a directory of 3,000 subdirectories is not listed again after each', () => {
     const top = join(base, 'top');
     mkdirSync(top);
@@ -138,7 +140,7 @@ describe('DirHandle.removeTree', () => {
     });
     const d = DirHandle.open(base);
     try {
-      d.removeTree('top');
+      removeTreeAt(d, 'top');
     } finally {
       d.close();
       listed.mockRestore();

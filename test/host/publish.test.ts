@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DirHandle, ReplacedError } from '../../src/host/dir-handle.js';
+import { DirHandle } from '../../src/host/dir-handle.js';
+import { ReplacedError } from '../../src/host/dir-errors.js';
 import { PendingFile, removeTemps, TEMP_NAME } from '../../src/host/publish.js';
 import { scratch } from '../support/scratch.js';
 

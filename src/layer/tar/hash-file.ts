@@ -99,7 +99,13 @@ function release(worker: Worker): void {
  * parse instead of adding to it. Workers are kept a few seconds for the next layer. The caller
  * keeps `fd` open until `digest` settles or `stop()` resolves.
  */
-export function hashFileInWorker(fd: number, limit = Number.MAX_SAFE_INTEGER): { digest: Promise<FileDigest>; stop: () => Promise<void> } {
+/** The file being hashed on a worker: its digest to come, and how to stop the worker early. */
+export interface HashAside {
+  digest: Promise<FileDigest>;
+  stop: () => Promise<void>;
+}
+
+export function hashFileInWorker(fd: number, limit = Number.MAX_SAFE_INTEGER): HashAside {
   const started = takeWorker();
   let stopped = false;
   let finished = false;

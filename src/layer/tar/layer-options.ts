@@ -1,7 +1,27 @@
 import { inspect } from 'node:util';
 import { optionError } from '../../util/options.js';
-import type { TarLayerOptions } from './tar-layer.js';
 
+
+export interface TarLayerOptions {
+  /** A label for reports and errors; the file name or `tar` by default. */
+  name?: string;
+  /** Bound on the uncompressed size (decompression bombs); 4 GiB by default. */
+  maxBytes?: number;
+  /** Bound on the number of entries (entry-count bombs); 1,000,000 by default. */
+  maxEntries?: number;
+  /**
+   * Where file content stays. `'disk'` (the default): an uncompressed tar given by path is
+   * indexed and its files read by position from it, through the descriptor the layer holds;
+   * other content (inflated gzip/zstd, a Buffer or stream given) is held in memory up to
+   * `memoryBytes`, the rest in a private spill file. `'memory'`: all content is held in
+   * memory. See docs/layers.md.
+   */
+  content?: 'memory' | 'disk';
+  /** Content held in memory per layer before the rest is spilled to a file; 4 MiB by default. */
+  memoryBytes?: number;
+  /** The directory spill files are made in (O_TMPFILE: they have no name); os.tmpdir() by default. */
+  spillDir?: string;
+}
 /**
  * The option checks of TarLayer.from and openImage, run before anything is opened or read.
  * Errors are Node's own kind for a bad argument, as src/util/options.ts makes them for the

@@ -1,0 +1,53 @@
+import { closeSync, fchmodSync, fchownSync, futimesSync, writeSync } from 'node:fs';
+import type { DirHandle } from './dir-handle.js';
+import { hostCalls, WRITE_KEEP_OPEN, WRITE_OWNER_ONLY } from './native.js';
+
+/** What writeFileAt gives the file it creates. */
+export interface FileToWrite {
+  mode: number;
+  owner?: { uid: number; gid: number };
+  mtimeMs: number;
+  data?: Buffer;
+  keepOpen?: boolean;
+  ownerOnly?: boolean;
+}
+
+/**
+ * Creates a new file `name` in `dir`, writes `data`, sets its `owner` (when given), mode and
+ * times, and closes it unless `keepOpen` (then its descriptor is returned). With `ownerOnly`
+ * it stops after the owner and returns the descriptor: the caller sets xattrs, then mode and
+ * times (finishFile). The name is created with O_EXCL|O_NOFOLLOW: an existing name, a symlink
+ * included, is EEXIST; `null` makes an unnamed file (createUnnamed), returned open. One call
+ * into the native addon when it is built (src/host/native.ts), else the same steps here.
+ */
+export function writeFileAt(dir: DirHandle, name: string | null, file: FileToWrite): number | undefined {
+  const calls = hostCalls();
+  const data = file.data !== undefined && file.data.length > 0 ? file.data : null;
+  const keepOpen = name === null || file.keepOpen === true;
+  if (calls) {
+    const sec = Math.floor(file.mtimeMs / 1000);
+    const nsec = Math.min(999_999_999, Math.round((file.mtimeMs - sec * 1000) * 1e6));
+    const flags = (keepOpen ? WRITE_KEEP_OPEN : 0) | (file.ownerOnly ? WRITE_OWNER_ONLY : 0);
+    const fd = calls.writeFileAt(dir.fd, name === null ? null : dir.component(name), file.mode, file.owner?.uid ?? 0, file.owner?.gid ?? 0, file.owner !== undefined, sec, nsec, data, flags);
+    return fd >= 0 ? fd : undefined;
+  }
+  const fd = name === null ? dir.createUnnamed() : dir.createFile(name);
+  try {
+    for (let off = 0; data && off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+    // chown clears the set-id bits (chown(2)): the mode comes after it.
+    if (file.owner) fchownSync(fd, file.owner.uid, file.owner.gid);
+    if (!file.ownerOnly) finishFile(fd, file);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  if (keepOpen || file.ownerOnly) return fd;
+  closeSync(fd);
+  return undefined;
+}
+
+/** Sets an open file's mode, then its atime and mtime to `mtimeMs`: the last steps of writing it. */
+export function finishFile(fd: number, file: { mode: number; mtimeMs: number }): void {
+  fchmodSync(fd, file.mode);
+  futimesSync(fd, file.mtimeMs / 1000, file.mtimeMs / 1000);
+}
