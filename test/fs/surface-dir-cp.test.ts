@@ -66,6 +66,18 @@ describe('opendirSync / Dir (against Node 20 on a real directory)', () => {
     }
   });
 
+  it('a Buffer path stays a Buffer (Dir.path, Dirent.parentPath), a file: URL becomes its path, as Node', () => {
+    const view = (s: Side, given: unknown) => {
+      const d = s.fs.opendirSync(given as string);
+      const first = d.readSync();
+      d.closeSync();
+      const text = (v: unknown) => String(v).split(s.root).join('');
+      return { path: [Buffer.isBuffer(d.path), text(d.path)], parent: first && [Buffer.isBuffer(first.parentPath), text(first.parentPath)] };
+    };
+    expect(view(ov, Buffer.from('/d/sub'))).toEqual(view(real, Buffer.from(real.at('/d/sub'))));
+    expect(view(ov, new URL('file:///d/sub'))).toEqual(view(real, new URL(`file://${real.at('/d/sub')}`)));
+  });
+
   it('errors: a missing path, a file, bad options; closed and concurrent handles', async () => {
     const cases: Array<(s: Side) => unknown> = [
       (s) => s.fs.opendirSync(s.at('/nope')),
