@@ -5,6 +5,8 @@ import { rmdirOptions, RM_DEFAULTS } from './call-args.js';
 import { asNodeError, SystemError } from './errors.js';
 import { FileHandle, onHandle, readFileOf, writeFile } from './file-handle.js';
 import { readdirRecursive } from './readdir-recursive.js';
+import { realpath3 } from './realpath.js';
+import { surfacePromises, type SurfacePromises } from './surface-promises.js';
 import { getOptions, parseFileMode, validateBoolean } from './validators.js';
 import { asText } from '../util/names.js';
 import { makeDirs } from '../overlay/make-dirs.js';
@@ -29,7 +31,7 @@ type StatOptions = { bigint?: boolean };
  * (lib/internal/fs/promises.js). The overloads are @types/node's, so that `ov.fs` passes
  * where a library's types ask for Node's fs (node-fs.ts holds them to it).
  */
-export interface OverlayPromises {
+export interface OverlayPromises extends SurfacePromises {
   readFile(path: PathLike | FileHandle, options?: { encoding?: null; flag?: string | number } | null): Promise<NonSharedBuffer>;
   readFile(path: PathLike | FileHandle, options: { encoding: BufferEncoding; flag?: string | number } | BufferEncoding): Promise<string>;
   readFile(path: PathLike | FileHandle, options?: (ObjectEncoding & { flag?: string | number }) | BufferEncoding | null): Promise<string | NonSharedBuffer>;
@@ -86,6 +88,7 @@ export function makePromises(host: PromisesHost): OverlayPromises {
   };
   const open = async (path: PathLike, flags?: unknown, mode?: unknown) => new FileHandle(ov, ov.openSync(path, flags as string, mode as number));
   return {
+    ...surfacePromises(ov),
     readFile: (async (path: PathLike | FileHandle, options?: unknown) => {
       const o = getOptions(options, { flag: 'r' });
       if (path instanceof FileHandle) return readFileOf(ov, path, o);
@@ -180,11 +183,7 @@ export function makePromises(host: PromisesHost): OverlayPromises {
     realpath: (async (path: PathLike, options?: unknown) => {
       const o = getOptions(options);
       const p = pathArg(path);
-      const resolved = run('realpath', p, () => {
-        const r = engine().resolve(p, true);
-        if (!r.obj) engine().lookup(p, true);
-        return r.resolved;
-      });
+      const resolved = run('realpath', p, () => realpath3(engine(), p));
       return encodeName(resolved, o.encoding);
     }) as OverlayPromises['realpath'],
     async copyFile(src, dest, mode) {
