@@ -1,18 +1,63 @@
+// Over 300 lines: Node's FileHandle is one class, a method per call with Node's overloads, each
+// only its argument checks and one overlay call; readFile/writeFile's helpers (shared with
+// promises.ts) follow it.
+import { EventEmitter } from 'node:events';
+import type { Abortable } from 'node:events';
+import type { BigIntStats as NodeBigIntStats, Mode, ObjectEncodingOptions, ReadOptions, ReadOptionsWithBuffer, ReadStream, ReadVResult, StatOptions, Stats as NodeStats, TimeLike, WriteStream, WriteVResult } from 'node:fs';
+import type { CreateReadStreamOptions, CreateWriteStreamOptions, FileHandle as NodeFileHandle, ReadableWebStreamOptions } from 'node:fs/promises';
+import { createInterface, type Interface as ReadlineInterface } from 'node:readline';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { handleWebStream } from './web-stream.js';
 import type { OverlayFs } from './overlay-fs.js';
-import type { Stats, BigIntStats } from './stats.js';
+import type { ReadStreamOptions, WriteStreamOptions } from './stream-fs.js';
 import type { PathLike, EncodingOption } from './args.js';
+import { viewBytes } from './args.js';
 import { writeArgs, type WriteArgs } from './call-args.js';
+import { OverlayFsError } from './errors.js';
 import { invalidArgType, invalidArgValue, outOfRange } from './node-errors.js';
 import { getOptions, validateBoolean, validateBuffer, validateInteger, validateObject } from './validators.js';
 
+/** What Node's streams and readableWebStream hold on a handle (its kRef/kUnref): a close waits until each is let go. */
+export const REF: unique symbol = Symbol('layerfs.FileHandle.ref');
+export const UNREF: unique symbol = Symbol('layerfs.FileHandle.unref');
+
+/** Node's ERR_INVALID_STATE (readableWebStream on a closed, closing or locked handle). */
+function invalidState(what: string): Error & { code: string } {
+  return Object.assign(new Error(`Invalid state: ${what}`), { code: 'ERR_INVALID_STATE' });
+}
+
+/** The error of a call on a closed handle (Node's fsCall): a plain Error with `code` and `syscall` only. */
+function fileClosed(syscall: string): Error & { code: string; syscall: string } {
+  const err = new Error('file closed') as Error & { code: string; syscall: string };
+  err.code = 'EBADF';
+  err.syscall = syscall;
+  return err;
+}
+
+/** A result object as Node's promises make them, with no prototype. */
+function bare<T extends object>(fields: T): T {
+  return Object.assign(Object.create(null) as T, fields);
+}
+
+type ReadResult<T extends NodeJS.ArrayBufferView> = { bytesRead: number; buffer: T };
+
 /**
- * A promise-based handle on an open overlay file, like `fs.promises.FileHandle`: after
- * close its `fd` is -1 and every method rejects with EBADF "file closed", as Node's.
+ * A promise-based handle on an open overlay file, as Node 20's `fs.promises.FileHandle`
+ * (lib/internal/fs/promises.js): an EventEmitter that emits 'close' when closing starts;
+ * every call holds a reference, so a close() while calls (or a stream, or a web stream) are
+ * pending resolves once they are done, and `fd` turns -1 then; after that every call rejects
+ * with EBADF "file closed" named after its system call, and close() resolves at once.
  */
-export class FileHandle {
+export class FileHandle extends EventEmitter implements Omit<NodeFileHandle, 'chmod' | 'chown' | 'utimes' | 'datasync'> {
   #fd: number;
+  #refs = 1;
+  #closing: Promise<void> | undefined;
+  #closeResolve: (() => void) | undefined;
+  #closeReject: ((e: unknown) => void) | undefined;
+  #locked = false;
 
   constructor(private readonly ov: OverlayFs, fd: number) {
+    super();
     this.#fd = fd;
   }
 
@@ -20,24 +65,86 @@ export class FileHandle {
     return this.#fd;
   }
 
-  /** Node's fsCall: a closed handle gives EBADF named after the operation. */
-  private async use<T>(syscall: string, fn: (fd: number) => T | Promise<T>): Promise<T> {
-    if (this.#fd === -1) {
-      const err = new Error('file closed') as Error & { code: string; syscall: string };
-      err.code = 'EBADF';
-      err.syscall = syscall;
-      throw err;
+  /** Node's fsCall: a closed handle gives EBADF named after the operation; the call holds a reference while it runs. */
+  async #call<T>(syscall: string, fn: (fd: number) => T | Promise<T>): Promise<T> {
+    if (this.#fd === -1) throw fileClosed(syscall);
+    try {
+      this[REF]();
+      const result = await fn(this.#fd);
+      // The overlay's call is done at once; its result comes in a later turn of the event
+      // loop, as a real call's does from the thread pool, so that a close() made meanwhile
+      // waits for it and calls end in the order they were made.
+      await nextTurn();
+      return result;
+    } finally {
+      this[UNREF]();
     }
-    return fn(this.#fd);
   }
 
-  /** promises `read`: `(buffer, offset?, length?, position?)`, `(buffer, options)` or `(options)`; a position that is not a safe integer reads at the handle's position. */
-  read(bufferOrOptions?: NodeJS.ArrayBufferView | { buffer?: NodeJS.ArrayBufferView; offset?: number; length?: number; position?: number | null }, offset?: number | { offset?: number; length?: number; position?: number | null } | null, length?: number | null, position?: number | bigint | null): Promise<{ bytesRead: number; buffer: NodeJS.ArrayBufferView }> {
-    return this.use('read', (fd) => {
-      let buffer = bufferOrOptions as unknown;
-      let off: unknown = offset;
-      let len: unknown = length;
-      let pos: unknown = position;
+  [REF](): void {
+    this.#refs++;
+  }
+
+  /** The last reference let go of a closing handle closes its descriptor and settles the pending close(). */
+  [UNREF](): void {
+    this.#refs--;
+    if (this.#refs !== 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    this.#closeDescriptor(fd).then(this.#closeResolve, this.#closeReject);
+  }
+
+  async #closeDescriptor(fd: number): Promise<void> {
+    this.ov.closeSync(fd);
+  }
+
+  /**
+   * Node's close: resolves at once on a closed handle, gives the pending promise while
+   * closing, else closes now (or when the last pending call ends) and emits 'close'. An own
+   * property, as Node's, so `const { close } = handle` works.
+   */
+  close = (): Promise<void> => {
+    if (this.#fd === -1) return Promise.resolve();
+    if (this.#closing) return this.#closing;
+    this.#refs--;
+    if (this.#refs === 0) {
+      const fd = this.#fd;
+      this.#fd = -1;
+      this.#closing = this.#closeDescriptor(fd).finally(() => {
+        this.#closing = undefined;
+      });
+    } else {
+      this.#closing = new Promise<void>((resolve, reject) => {
+        this.#closeResolve = resolve;
+        this.#closeReject = reject;
+      }).finally(() => {
+        this.#closing = undefined;
+        this.#closeResolve = undefined;
+        this.#closeReject = undefined;
+      });
+    }
+    this.emit('close');
+    return this.#closing;
+  };
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * promises `read`: `(buffer, offset?, length?, position?)`, `(buffer, options)`, `(options)`
+   * or `()` (into a new 16 KiB Buffer); a position that is not a safe integer, or is negative,
+   * reads at the handle's position.
+   */
+  read<T extends NodeJS.ArrayBufferView>(buffer: T, offset?: number | null, length?: number | null, position?: number | null): Promise<ReadResult<T>>;
+  read<T extends NodeJS.ArrayBufferView>(buffer: T, options?: ReadOptions): Promise<ReadResult<T>>;
+  read<T extends NodeJS.ArrayBufferView = Buffer>(options?: ReadOptionsWithBuffer<T>): Promise<ReadResult<T>>;
+  read(bufferOrOptions?: unknown, offset?: unknown, length?: unknown, position?: unknown): Promise<ReadResult<NodeJS.ArrayBufferView>> {
+    return this.#call('read', (fd) => {
+      let buffer = bufferOrOptions;
+      let off = offset;
+      let len = length;
+      let pos = position;
       if (!ArrayBuffer.isView(buffer)) {
         if (bufferOrOptions !== undefined) validateObject(bufferOrOptions, 'options', true);
         ({ buffer = Buffer.alloc(16384), offset: off = 0, length: len = (buffer as Buffer).byteLength - (off as number), position: pos = null } = (bufferOrOptions ?? {}) as Record<string, unknown>);
@@ -50,60 +157,142 @@ export class FileHandle {
       if (off === null || off === undefined) off = 0;
       else validateInteger(off, 'offset', 0);
       len ??= view.byteLength - (off as number);
-      if (len === 0) return { bytesRead: 0, buffer: view };
+      if (len === 0) return bare({ bytesRead: 0, buffer: view });
       if (view.byteLength === 0) throw invalidArgValue('buffer', view, 'is empty and cannot be written');
       const o = off as number;
       const n = Math.trunc(len as number);
       if (o < 0) throw outOfRange('offset', '>= 0', o);
       if ((len as number) < 0) throw outOfRange('length', '>= 0', len);
       if (o + (len as number) > view.byteLength) throw outOfRange('length', `<= ${view.byteLength - o}`, len);
-      // Not a safe integer, or negative: the handle's position (read(2) rather than pread).
-      const at = Number.isSafeInteger(pos) && (pos as number) >= 0 ? (pos as number) : -1;
-      return { bytesRead: this.ov.readSync(fd, view, o, n, at), buffer: view };
+      return bare({ bytesRead: this.ov.readSync(fd, view, o, n, bindingOffset(pos)), buffer: view });
+    });
+  }
+
+  /** readv(2)/preadv(2): the buffers filled in turn until a read comes short; a position that is not a safe integer reads at the handle's position. */
+  readv<TBuffers extends readonly NodeJS.ArrayBufferView[]>(buffers: TBuffers, position?: number): Promise<ReadVResult<TBuffers>> {
+    return this.#call('readv', (fd) => {
+      validateBufferArray(buffers);
+      // libuv refuses a read into no buffers (uv_fs_read with nbufs 0).
+      if (buffers.length === 0) throw new OverlayFsError('EINVAL', 'read');
+      let at = bindingOffset(typeof position === 'number' ? position : null);
+      let bytesRead = 0;
+      for (const b of buffers) {
+        if (b.byteLength === 0) continue;
+        const n = this.ov.readSync(fd, b, 0, b.byteLength, at);
+        bytesRead += n;
+        if (at >= 0) at += n;
+        if (n < b.byteLength) break;
+      }
+      return bare({ bytesRead, buffers });
+    });
+  }
+
+  /** writev(2)/pwritev(2): the buffers written as one write; with O_APPEND at the end, whatever the position (pwrite(2) BUGS). */
+  writev<TBuffers extends readonly NodeJS.ArrayBufferView[]>(buffers: TBuffers, position?: number): Promise<WriteVResult<TBuffers>> {
+    return this.#call('writev', (fd) => {
+      validateBufferArray(buffers);
+      if (buffers.length === 0) return bare({ bytesWritten: 0, buffers });
+      const all = Buffer.concat(buffers.map(viewBytes));
+      const bytesWritten = all.length === 0 ? 0 : this.ov.writeSync(fd, all, 0, all.length, bindingOffset(typeof position === 'number' ? position : null));
+      return bare({ bytesWritten, buffers });
     });
   }
 
   /** promises `write`: as writeSync, but a buffer of no bytes is written at once, unchecked. */
-  write(data: string | NodeJS.ArrayBufferView, ...rest: [offsetOrPosition?: number | null | { offset?: number; length?: number; position?: number | null }, lengthOrEncoding?: number | BufferEncoding | null, position?: number | null]): Promise<{ bytesWritten: number; buffer: string | NodeJS.ArrayBufferView }> {
-    return this.use('write', (fd) => {
-      if ((data as { byteLength?: number } | undefined)?.byteLength === 0) return { bytesWritten: 0, buffer: data };
+  write<TBuffer extends NodeJS.ArrayBufferView>(buffer: TBuffer, offset?: number | null, length?: number | null, position?: number | null): Promise<{ bytesWritten: number; buffer: TBuffer }>;
+  write(data: string, position?: number | null, encoding?: BufferEncoding | null): Promise<{ bytesWritten: number; buffer: string }>;
+  write(data: unknown, ...rest: unknown[]): Promise<{ bytesWritten: number; buffer: unknown }> {
+    return this.#call('write', (fd) => {
+      if ((data as { byteLength?: number } | undefined)?.byteLength === 0) return bare({ bytesWritten: 0, buffer: data });
       const args: WriteArgs = writeArgs(data, rest);
-      return { bytesWritten: this.ov.writeSync(fd, args.data, 0, args.data.length, args.position), buffer: data };
+      return bare({ bytesWritten: this.ov.writeSync(fd, args.data, 0, args.data.length, args.position), buffer: data });
     });
   }
 
-  readFile(options?: EncodingOption): Promise<string | Buffer> {
-    return this.use('readFile', () => readFileOf(this.ov, this, getOptions(options, { flag: 'r' })));
+  readFile(options?: ({ encoding?: null | undefined } & Abortable) | null): Promise<NonSharedBuffer>;
+  readFile(options: ({ encoding: BufferEncoding } & Abortable) | BufferEncoding): Promise<string>;
+  readFile(options?: (ObjectEncodingOptions & Abortable) | BufferEncoding | null): Promise<string | NonSharedBuffer>;
+  readFile(options?: unknown): Promise<string | NonSharedBuffer> {
+    return this.#call('readFile', () => readFileOf(this.ov, this, getOptions(options, { flag: 'r' }))) as Promise<string | NonSharedBuffer>;
   }
 
-  writeFile(data: string | NodeJS.ArrayBufferView | Iterable<unknown> | AsyncIterable<unknown>, options?: EncodingOption): Promise<void> {
-    return this.use('writeFile', () => writeFile(this.ov, this, data, options));
+  writeFile(data: string | Uint8Array, options?: (ObjectEncodingOptions & Abortable) | BufferEncoding | null): Promise<void> {
+    return this.#call('writeFile', () => writeFile(this.ov, this, data, options));
   }
 
   /** Node's FileHandle.appendFile is its writeFile: at the handle's position, with the handle's flags. */
-  appendFile(data: string | NodeJS.ArrayBufferView, options?: EncodingOption): Promise<void> {
-    return this.use('writeFile', () => writeFile(this.ov, this, data, options));
+  appendFile(data: string | Uint8Array, options?: (ObjectEncodingOptions & Abortable) | BufferEncoding | null): Promise<void> {
+    return this.#call('writeFile', () => writeFile(this.ov, this, data, options));
   }
 
-  stat(options: { bigint?: boolean } = { bigint: false }): Promise<Stats | BigIntStats> {
-    return this.use('fstat', (fd) => (options.bigint === true ? this.ov.fstatSync(fd, { bigint: true }) : this.ov.fstatSync(fd)));
+  stat(opts?: StatOptions & { bigint?: false | undefined }): Promise<NodeStats>;
+  stat(opts: StatOptions & { bigint: true }): Promise<NodeBigIntStats>;
+  stat(opts?: StatOptions): Promise<NodeStats | NodeBigIntStats>;
+  stat(options: StatOptions = { bigint: false }): Promise<NodeStats | NodeBigIntStats> {
+    return this.#call('fstat', (fd) => (options.bigint === true ? this.ov.fstatSync(fd, { bigint: true }) : this.ov.fstatSync(fd)) as NodeStats | NodeBigIntStats);
   }
 
   truncate(len: number = 0): Promise<void> {
-    return this.use('ftruncate', (fd) => this.ov.ftruncateSync(fd, len));
+    return this.#call('ftruncate', (fd) => this.ov.ftruncateSync(fd, len));
   }
 
   sync(): Promise<void> {
-    return this.use('fsync', (fd) => this.ov.fsyncSync(fd));
+    return this.#call('fsync', (fd) => this.ov.fsyncSync(fd));
   }
 
-  /** Closing a closed handle does nothing. */
-  async close(): Promise<void> {
-    if (this.#fd === -1) return;
-    const fd = this.#fd;
-    this.#fd = -1;
-    this.ov.closeSync(fd);
+  /** Node's readLines: a readline Interface over createReadStream(options), every line ending (\r\n too) one break. */
+  readLines(options?: CreateReadStreamOptions): ReadlineInterface {
+    return createInterface({ input: this.createReadStream(options), crlfDelay: Infinity });
   }
+
+  /** A ReadStream over this handle (Node's own, through the overlay): it holds the handle, closes it when done (unless `autoClose: false`), and is closed by the handle's close. */
+  createReadStream(options?: CreateReadStreamOptions): ReadStream {
+    return this.ov.createReadStream(undefined as unknown as string, { ...options, fd: this } as unknown as ReadStreamOptions);
+  }
+
+  createWriteStream(options?: CreateWriteStreamOptions): WriteStream {
+    return this.ov.createWriteStream(undefined as unknown as string, { ...options, fd: this } as unknown as WriteStreamOptions);
+  }
+
+  /**
+   * Node 20's readableWebStream: a ReadableStream of the file from the handle's position,
+   * ArrayBuffer chunks of up to 64 KiB, or with `{ type: 'bytes' }` a byte stream read 16 KiB
+   * at a time. The handle is locked to it; a close() while it is open cancels it.
+   */
+  readableWebStream(options: ReadableWebStreamOptions = {}): WebReadableStream {
+    if (this.#fd === -1) throw invalidState('The FileHandle is closed');
+    if (this.#closing) throw invalidState('The FileHandle is closing');
+    if (this.#locked) throw invalidState('The FileHandle is locked');
+    this.#locked = true;
+    if (options.type !== undefined) validateString(options.type, 'options.type');
+    const { stream, stop } = handleWebStream({
+      readInto: async (view) => (await this.read(view, view.byteOffset, view.byteLength)).bytesRead,
+      done: () => this[UNREF](),
+    }, options.type === 'bytes');
+    this[REF]();
+    this.once('close', stop);
+    return stream;
+  }
+}
+
+/** A later turn of the event loop (setImmediate; a timer where there is none, as in the browser). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+}
+
+/** How Node's binding reads an I/O position: a safe integer >= 0 is a position, anything else (negative, fractional, a BigInt, null) the handle's own. */
+function bindingOffset(position: unknown): number {
+  return Number.isSafeInteger(position) && (position as number) >= 0 ? (position as number) : -1;
+}
+
+/** Node's validateString. */
+function validateString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string') throw invalidArgType(name, 'string', value);
+}
+
+/** Node's validateBufferArray: an Array of ArrayBufferViews. */
+function validateBufferArray(buffers: unknown): asserts buffers is NodeJS.ArrayBufferView[] {
+  if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b))) throw invalidArgType('buffers', 'ArrayBufferView[]', buffers);
 }
 
 /** readFileHandle: fstat, then read from the handle's position to the end; decoded if an encoding is given. */
