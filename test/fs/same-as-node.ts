@@ -68,7 +68,7 @@ export function shape(v: unknown, strip: (s: string) => string): unknown {
     if (e.cause !== undefined) out.cause = shape(e.cause, strip);
     return out;
   }
-  if (Buffer.isBuffer(v)) return { Buffer: v.toString('latin1') };
+  if (Buffer.isBuffer(v)) return { Buffer: strip(v.toString('latin1')) };
   if (v instanceof ArrayBuffer) return { ArrayBuffer: Buffer.from(v).toString('latin1') };
   if (ArrayBuffer.isView(v)) return { [v.constructor.name]: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1') };
   if (Array.isArray(v)) return v.map((x) => shape(x, strip));
