@@ -1,6 +1,7 @@
 import * as nodefs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { MemoryLayer, Overlay } from '../../src/index.js';
 
 /**
@@ -53,6 +54,13 @@ export async function runOn(which: 'node' | 'layerfs', files: Record<string, str
   } finally {
     cleanup();
   }
+}
+
+/** Runs the scenario on both sides over FILES and expects the same log and files. */
+export async function sameAsNode(scenario: Scenario): Promise<void> {
+  const node = await runOn('node', FILES, scenario);
+  const layerfs = await runOn('layerfs', FILES, scenario);
+  expect(layerfs).toEqual(node);
 }
 
 /** A value in a form both sides can be compared in: errors by class, code, message and fields; bytes as text. */
