@@ -1,6 +1,9 @@
 export { Overlay } from './export/overlay.js';
 export type { OverlayOptions, OverlayEventMap } from './fs/overlay-fs.js';
 export { Stats, Dirent } from './fs/stats.js';
+export { Dir } from './fs/dir.js';
+export { FSWatcher, StatWatcher } from './fs/watch.js';
+export { StatFs } from './fs/statfs.js';
 export { LayerfsError } from './util/errors.js';
 export { TarError, type TarErrorCode } from './tar/tar-error.js';
 export { OverlayFsError, type ErrnoCode } from './fs/errors.js';

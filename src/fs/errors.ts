@@ -65,8 +65,9 @@ export class SystemError extends Error {
   readonly syscall: string;
   readonly path: string;
 
-  constructor(code: string, prefix: string, info: { code: ErrnoCode; message: string; path: string; syscall: string }) {
-    const errno = (constants.errno as Record<string, number>)[info.code]!;
+  /** `errnoOf` names the errno when Node gives another than `info.code`'s (cp-sync.js's ERR_FS_EISDIR carries EINVAL). */
+  constructor(code: string, prefix: string, info: { code: ErrnoCode; message: string; path: string; syscall: string }, errnoOf: ErrnoCode = info.code) {
+    const errno = (constants.errno as Record<string, number>)[errnoOf]!;
     super(`${prefix}: ${info.syscall} returned ${info.code} (${info.message}) ${info.path}`);
     this.name = 'SystemError';
     this.code = code;

@@ -28,6 +28,17 @@ import { accessAt, linkAt, mkdirAt, mknodAt, renameAt, rmdirAt, symlinkAt, unlin
 import { openFile, readFrom, readRest, truncateTo, writeTo, type OpenFile } from '../overlay/open-file.js';
 import { copyFile } from '../overlay/copy-file.js';
 import { makePromises, type OverlayPromises } from './promises.js';
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+import type { AttrChange } from '../overlay/inode.js';
+import { fail } from '../overlay/errno.js';
+import { fromBytes } from '../util/names.js';
+import { Dir, type DirSource, type DirStream } from './dir.js';
+import { cpOptions, cpSync } from './cp.js';
+import { StatFs } from './statfs.js';
+import { FSWatcher, Inotify, StatWatcher, watch } from './watch.js';
+import { realpath3 } from './realpath.js';
+import { SURFACE, validateBufferArray, type BigIntStatsListener, type CopySyncOptions, type Mode, type OpenDirOptions, type RealpathSync, type StatFsOptions, type StatsListener, type SurfaceInternals, type WatchFileOptions, type WatchListener, type WatchOptions } from './surface-types.js';
 
 type StatOptions = { bigint?: boolean; throwIfNoEntry?: boolean };
 
@@ -88,6 +99,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
       ...(options.upper ? { upper: options.upper } : {}),
       redirectDir: options.redirectDir ?? false,
       emit: (event) => this.emit(event.type, event as never),
+      notify: (notice) => this.inotify.notice(notice),
     });
     this.uid = options.uid ?? 0;
     this.gid = options.gid ?? 0;
@@ -165,20 +177,30 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     return this.call('readlink', p, undefined, () => encodeName(this[ENGINE].readlink(this[ENGINE].lookup(p, false)), o.encoding));
   }
 
-  /** Node's own algorithm (realpath.ts): lstat by lstat, the failing step named. */
-  realpathSync(path: PathLike, options?: { encoding?: BufferEncoding | null } | BufferEncoding | null): string;
-  realpathSync(path: PathLike, options: { encoding: 'buffer' } | 'buffer'): Buffer;
-  realpathSync(path: PathLike, options?: unknown): string | Buffer {
-    const o = getOptions(options);
-    // Node makes anything but a URL a string (`p += ''`) before checking it: a Buffer is
-    // decoded as UTF-8, a number becomes its digits.
-    const given = path instanceof URL ? path : Buffer.isBuffer(path) ? path.toString() : String(path);
-    const p = pathArg(given);
-    const resolved = this.call('lstat', p, undefined, () => nodeRealpath(this[ENGINE], p));
-    const enc = o.encoding;
-    if (!enc || enc === 'utf8') return resolved;
-    return enc === 'buffer' ? Buffer.from(resolved) : Buffer.from(resolved).toString(enc as BufferEncoding);
-  }
+  /**
+   * Node's own algorithm (realpath.ts): lstat by lstat, the failing step named;
+   * `realpathSync.native` is realpath(3), its errors named `realpath`.
+   */
+  readonly realpathSync: RealpathSync = Object.assign(
+    (path: PathLike, options?: unknown): string | Buffer => {
+      const o = getOptions(options);
+      // Node makes anything but a URL a string (`p += ''`) before checking it: a Buffer is
+      // decoded as UTF-8, a number becomes its digits.
+      const given = path instanceof URL ? path : Buffer.isBuffer(path) ? path.toString() : String(path);
+      const p = pathArg(given);
+      const resolved = this.call('lstat', p, undefined, () => nodeRealpath(this[ENGINE], p));
+      const enc = o.encoding;
+      if (!enc || enc === 'utf8') return resolved;
+      return enc === 'buffer' ? Buffer.from(resolved) : Buffer.from(resolved).toString(enc as BufferEncoding);
+    },
+    {
+      native: (path: PathLike, options?: unknown): string | Buffer => {
+        const o = getOptions(options);
+        const p = pathArg(path);
+        return encodeName(this.call('realpath', p, undefined, () => realpath3(this[ENGINE], p)), o.encoding);
+      },
+    },
+  ) as RealpathSync;
 
   readdirSync(path: PathLike, options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer'): Buffer[];
   readdirSync(path: PathLike, options: { encoding: 'buffer'; withFileTypes: true; recursive?: boolean }): Array<Dirent<Buffer>>;
@@ -490,6 +512,214 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
 
   createWriteStream(path: PathLike, options?: BufferEncoding | WriteStreamOptions): WriteStream {
     return overlayWriteStream(this, path, options);
+  }
+
+
+  // ---- issue 15: the rest of Node's fs surface (dir.ts, cp.ts, statfs.ts, watch.ts) ----
+
+  /** The overlay's inotify instance (watch.ts); told of every change by the engine. */
+  private readonly inotify = new Inotify();
+  /** watchFile's StatWatchers by resolved path, as Node keeps one per file. */
+  private readonly statWatchers = new Map<string, StatWatcher>();
+
+  /** Node 20's opendirSync: its errors name `opendir` without the path, as Node 20's do. */
+  opendirSync(path: PathLike, options?: OpenDirOptions): Dir {
+    return this[SURFACE].opendir(path, options, false);
+  }
+
+  /** Node's cpSync (cp.ts): every step through this overlay's own calls. */
+  cpSync(source: string | URL, destination: string | URL, opts?: CopySyncOptions): void {
+    const o = cpOptions(opts);
+    cpSync(this, asText(pathArg(source, 'src')), asText(pathArg(destination, 'dest')), o);
+  }
+
+  /** mkdtemp(3): `prefix` and six random characters, made 0700; the name in `options.encoding`. */
+  mkdtempSync(prefix: string, options?: EncodingOption): string;
+  mkdtempSync(prefix: string, options: { encoding: 'buffer' } | 'buffer'): Buffer;
+  mkdtempSync(prefix: string, options?: unknown): string | Buffer {
+    return this[SURFACE].mkdtemp(prefix, options, false);
+  }
+
+  /** readv(2)/preadv(2): the buffers filled in order; a position that is not a number reads at the descriptor's. */
+  readvSync(fd: number, buffers: readonly NodeJS.ArrayBufferView[], position?: number | null): number {
+    const n = validatedFd(fd);
+    validateBufferArray(buffers);
+    const at = typeof position === 'number' ? position : -1;
+    return this.call('read', undefined, undefined, () => {
+      // libuv refuses a read into no buffers before it looks at the descriptor.
+      if (buffers.length === 0) fail('EINVAL');
+      const file = this.files.get(n);
+      let total = 0;
+      for (const b of buffers) {
+        const got = readFrom(file, viewBytes(b), 0, b.byteLength, at < 0 ? -1 : at + total);
+        total += got;
+        if (got < b.byteLength) break;
+      }
+      return total;
+    });
+  }
+
+  /** writev(2)/pwritev(2): no buffers writes nothing (0) without looking at the descriptor, as Node. */
+  writevSync(fd: number, buffers: readonly NodeJS.ArrayBufferView[], position?: number | null): number {
+    const n = validatedFd(fd);
+    validateBufferArray(buffers);
+    if (buffers.length === 0) return 0;
+    const at = typeof position === 'number' ? position : -1;
+    return this.call('write', undefined, undefined, () => {
+      const file = this.files.get(n);
+      let total = 0;
+      for (const b of buffers) total += writeTo(file, viewBytes(b), at < 0 ? -1 : at + total);
+      return total;
+    });
+  }
+
+  /** fchmod(2): the mode checked before the descriptor (Node's binding checks it last). */
+  fchmodSync(fd: number, mode: Mode): void {
+    const m = parseFileMode(mode, 'mode');
+    this.onDescriptor('fchmod', fd, { mode: m & 0o7777 });
+  }
+
+  fchownSync(fd: number, uid: number, gid: number): void {
+    validateInteger(uid, 'uid', -1, 2 ** 32 - 1);
+    validateInteger(gid, 'gid', -1, 2 ** 32 - 1);
+    this.onDescriptor('fchown', fd, { uid, gid });
+  }
+
+  futimesSync(fd: number, atime: TimeLike, mtime: TimeLike): void {
+    const a = unixTimestamp(atime, 'atime');
+    const m = unixTimestamp(mtime, 'mtime');
+    this.onDescriptor('futime', fd, { atimeMs: storedTimeMs(a), mtimeMs: storedTimeMs(m) });
+  }
+
+  /** Nothing to flush in memory: the descriptor is checked, as fsyncSync does. */
+  fdatasyncSync(fd: number): void {
+    const n = validatedFd(fd, 'fd', true);
+    this.call('fdatasync', undefined, undefined, () => void this.files.get(n));
+  }
+
+  /** An attribute change through a descriptor (ovl_setattr on the open file's object: a lower file is copied up). */
+  private onDescriptor(syscall: string, fd: unknown, change: AttrChange): void {
+    const n = validatedFd(fd, 'fd', true);
+    this.call(syscall, undefined, undefined, () => this[ENGINE].setAttributes(this.files.get(n).obj!, change));
+  }
+
+  /** statfs(2) (statfs.ts): the numbers of an in-memory filesystem; the path must resolve. */
+  statfsSync(path: PathLike, options?: StatFsOptions & { bigint?: false }): StatFs;
+  statfsSync(path: PathLike, options: StatFsOptions & { bigint: true }): StatFs<bigint>;
+  statfsSync(path: PathLike, options?: StatFsOptions): StatFs | StatFs<bigint>;
+  statfsSync(path: PathLike, options: StatFsOptions = { bigint: false }): StatFs | StatFs<bigint> {
+    const p = pathArg(path);
+    this.call('statfs', p, undefined, () => this[ENGINE].lookup(p, true));
+    return options.bigint ? new StatFs<bigint>(true) : new StatFs<number>(false);
+  }
+
+  /** fs.watch (watch.ts): an FSWatcher of this overlay's own changes. */
+  watch(filename: PathLike, options?: WatchOptions | BufferEncoding | null, listener?: WatchListener<string>): FSWatcher;
+  watch(filename: PathLike, listener?: WatchListener<string>): FSWatcher;
+  watch(filename: PathLike, options?: unknown, listener?: unknown): FSWatcher {
+    const o = typeof options === 'function' ? undefined : getOptions(options);
+    return watch(this[SURFACE].watchHost, asText(pathArg(filename, 'filename')), o, typeof options === 'function' ? options : listener);
+  }
+
+  /** fs.watchFile: one StatWatcher per file, polling this overlay's stat every `interval` ms (5007 by default, as Node). */
+  watchFile(filename: PathLike, options: WatchFileOptions & { bigint?: false } | undefined, listener: StatsListener): StatWatcher;
+  watchFile(filename: PathLike, options: WatchFileOptions & { bigint: true } | undefined, listener: BigIntStatsListener): StatWatcher;
+  watchFile(filename: PathLike, listener: StatsListener): StatWatcher;
+  watchFile(filename: PathLike, options?: unknown, listener?: unknown): StatWatcher {
+    const p = posix.resolve('/', asText(pathArg(filename)));
+    if (options === null || typeof options !== 'object') {
+      listener = options;
+      options = null;
+    }
+    const o = { interval: 5007, persistent: true, ...(options as object | null) } as { interval: number; persistent: boolean; bigint?: boolean };
+    if (typeof listener !== 'function') throw invalidArgType('listener', 'Function', listener);
+    let w = this.statWatchers.get(p);
+    if (!w) {
+      const poll = () => this.statSync(p, { throwIfNoEntry: false });
+      w = new StatWatcher(poll, { bigint: Boolean(o.bigint), persistent: o.persistent !== false, interval: o.interval });
+      this.statWatchers.set(p, w);
+    }
+    w.addListener('change', listener as StatsListener);
+    return w;
+  }
+
+  /** fs.unwatchFile: one listener, or all; the poll stops with the last. */
+  unwatchFile(filename: PathLike, listener?: StatsListener | BigIntStatsListener): void {
+    const p = posix.resolve('/', asText(pathArg(filename)));
+    const w = this.statWatchers.get(p);
+    if (!w) return;
+    if (typeof listener === 'function') w.removeListener('change', listener);
+    else w.removeAllListeners('change');
+    if (w.listenerCount('change') === 0) {
+      w.stop();
+      this.statWatchers.delete(p);
+    }
+  }
+
+  /** @internal What promises.ts's opendir, mkdtemp and watch share with the sync calls. */
+  get [SURFACE](): SurfaceInternals {
+    return {
+      mkdtemp: (prefix, options, tried) => {
+        const o = getOptions(options);
+        const p = pathArg(prefix, 'prefix');
+        const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+        for (;;) {
+          const name = `${p}${Array.from(randomBytes(6), (b) => chars[b % chars.length]).join('')}`;
+          try {
+            // The sync call's error names the template, the promise's the name it tried (Node 20's binding).
+            this.call('mkdtemp', tried ? name : `${p}XXXXXX`, undefined, () => mkdirAt(this[ENGINE], name, this.newMeta(0o700 & ~this.umask)));
+            return encodeName(name, o.encoding);
+          } catch (e) {
+            if ((e as { code?: string }).code !== 'EEXIST') throw e;
+          }
+        }
+      },
+      opendir: (path, options, named) => {
+        const p = pathArg(path);
+        const o = getOptions(options, { encoding: 'utf8' });
+        const given = path instanceof URL ? asText(p) : (path as string | Buffer);
+        const source: DirSource = { open: (dir, encoding) => this.dirStream(dir, encoding, true) };
+        const stream = this.dirStream(given, o.encoding, named);
+        return new Dir(source, stream, given, o);
+      },
+      watchHost: {
+        inotify: this.inotify,
+        canonical: (path) => {
+          try {
+            const obj = this[ENGINE].lookup(path, true);
+            return { path: realpath3(this[ENGINE], path), isDir: obj.isDir };
+          } catch (e) {
+            const err = asNodeError(e, 'watch', path) as Error & { filename?: string };
+            err.filename = path;
+            throw err;
+          }
+        },
+      },
+    };
+  }
+
+  /** opendir(3) and readdir(3) on the overlay: the names taken at the open, each typed when its batch is read (a name gone by then is skipped). */
+  private dirStream(path: string | Buffer, encoding: unknown, named: boolean): DirStream {
+    const p = typeof path === 'string' ? path : fromBytes(path);
+    const dir = this.call('opendir', named ? p : undefined, undefined, () => {
+      const obj = this[ENGINE].lookup(p, true);
+      if (!obj.isDir) fail('ENOTDIR');
+      return obj;
+    });
+    const names = this[ENGINE].list(dir);
+    let next = 0;
+    return {
+      read: (count, parent) => {
+        if (next >= names.length) return null;
+        const out: Dirent<string | Buffer>[] = [];
+        while (out.length < count && next < names.length) {
+          const name = names[next++]!;
+          const child = this[ENGINE].child(dir, name);
+          if (child) out.push(new Dirent(encodeName(name, encoding), parent, this[ENGINE].info(child).mode));
+        }
+        return out;
+      },
+    };
   }
 
   // ---- helpers ------------------------------------------------------------------------

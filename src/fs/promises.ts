@@ -5,6 +5,8 @@ import { rmdirOptions, RM_DEFAULTS } from './call-args.js';
 import { asNodeError, SystemError } from './errors.js';
 import { FileHandle, onHandle, readFileOf, writeFile } from './file-handle.js';
 import { readdirRecursive } from './readdir-recursive.js';
+import { realpath3 } from './realpath.js';
+import { surfacePromises, type SurfacePromises } from './surface-promises.js';
 import { getOptions, parseFileMode, validateBoolean } from './validators.js';
 import { asText } from '../util/names.js';
 import { makeDirs } from '../overlay/make-dirs.js';
@@ -20,7 +22,7 @@ export interface PromisesHost {
 }
 
 /** `ov.promises`: the async set, each call checked and run as Node's fs.promises runs it (lib/internal/fs/promises.js). */
-export interface OverlayPromises {
+export interface OverlayPromises extends SurfacePromises {
   readFile(path: PathLike | FileHandle, options?: EncodingOption): Promise<string | Buffer>;
   writeFile(path: PathLike | FileHandle, data: string | NodeJS.ArrayBufferView | Iterable<unknown> | AsyncIterable<unknown>, options?: EncodingOption): Promise<void>;
   appendFile(path: PathLike | FileHandle, data: string | NodeJS.ArrayBufferView, options?: EncodingOption): Promise<void>;
@@ -61,6 +63,7 @@ export function makePromises(host: PromisesHost): OverlayPromises {
   };
   const open = async (path: PathLike, flags?: unknown, mode?: unknown) => new FileHandle(ov, ov.openSync(path, flags as string, mode as number));
   return {
+    ...surfacePromises(ov),
     async readFile(path, options) {
       const o = getOptions(options, { flag: 'r' });
       if (path instanceof FileHandle) return readFileOf(ov, path, o);
@@ -157,11 +160,7 @@ export function makePromises(host: PromisesHost): OverlayPromises {
     async realpath(path, options) {
       const o = getOptions(options);
       const p = pathArg(path);
-      const resolved = run('realpath', p, () => {
-        const r = engine().resolve(p, true);
-        if (!r.obj) engine().lookup(p, true);
-        return r.resolved;
-      });
+      const resolved = run('realpath', p, () => realpath3(engine(), p));
       return encodeName(resolved, o.encoding);
     },
     async copyFile(src, dest, mode) {

@@ -51,3 +51,14 @@ export function nodeRealpath(engine: OverlayEngine, path: string): string {
   }
   return p;
 }
+
+/**
+ * realpath(3), as `realpathSync.native` and `promises.realpath` call it: the overlay's own
+ * walk resolves every symlink; a path that does not resolve fails as the walk does (the
+ * caller names the error `realpath`).
+ */
+export function realpath3(engine: OverlayEngine, path: string): string {
+  const r = engine.resolve(path, true);
+  if (!r.obj) engine.lookup(path, true);
+  return r.resolved;
+}

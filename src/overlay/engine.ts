@@ -11,7 +11,8 @@ import { PathWalk } from './path-walk.js';
 import { contentOf, infoOf, readlinkOf, setAttributes, xattrsOf, type AttrChange, type ObjectInfo } from './inode.js';
 import { isEmptyDir, listDir } from './readdir.js';
 import { copyUp } from './copy-up.js';
-import { createObject, linkObject, removeObject, renameObject } from './dir-ops.js';
+import { createObject, linkObject, removeObject, renameObject, sameInode } from './dir-ops.js';
+import type { Notify } from './fs-notify.js';
 
 export { PATH_MAX } from './path-walk.js';
 export type { OverlayEvent } from './overlay-state.js';
@@ -22,6 +23,8 @@ export interface EngineOptions {
   upper?: Volume;
   redirectDir?: boolean;
   emit?: (event: OverlayEvent) => void;
+  /** Told of each change of the merged view, after it is made (fs-notify.ts; the facade's watchers). */
+  notify?: Notify;
 }
 
 /**
@@ -40,6 +43,8 @@ export class OverlayEngine {
   readonly redirectDir: boolean;
   private readonly state: OverlayState;
   private readonly walk: PathWalk;
+  /** fs-notify.ts: each change below, after it is made. */
+  readonly notify: Notify;
 
   constructor(options: EngineOptions) {
     this.lower = new LowerIndex(options.lower);
@@ -48,6 +53,7 @@ export class OverlayEngine {
     this.upper = new Upper(options.upper ?? new Volume());
     this.state = { lower: this.lower, upper: this.upper, redirectDir: this.redirectDir, emit: options.emit ?? (() => {}) };
     this.walk = new PathWalk(this.state);
+    this.notify = options.notify ?? (() => {});
     if (fresh) this.initRoot();
   }
 
@@ -133,22 +139,37 @@ export class OverlayEngine {
   }
 
   create(r: Resolution, type: EntryType, meta: NodeMeta, extra: { target?: string; rdev?: number } = {}): Obj {
-    return createObject(this.state, r, type, meta, extra);
+    const obj = createObject(this.state, r, type, meta, extra);
+    this.notify({ kind: 'create', path: obj.path, isDir: type === 'directory' });
+    return obj;
   }
 
   remove(obj: Obj): void {
+    const isDir = obj.isDir;
     removeObject(this.state, obj);
+    this.notify({ kind: 'delete', path: obj.path, isDir });
   }
 
   link(source: Obj, r: Resolution): void {
     linkObject(this.state, source, r);
+    // fsnotify_link: the inode's link count first, then the new name.
+    this.notify({ kind: 'link_count', path: source.path, isDir: false });
+    this.notify({ kind: 'create', path: r.parent!.childPath(r.name), isDir: false });
   }
 
   rename(from: Resolution, to: Resolution): void {
+    const moved = from.obj;
     renameObject(this.state, from, to);
+    // fsnotify_move: IN_MOVED_FROM, then IN_MOVED_TO (a replaced target's own events are not modelled).
+    if (moved && !(to.obj && sameInode(moved, to.obj))) {
+      const isDir = moved.isDir;
+      this.notify({ kind: 'moved_from', path: moved.path, isDir });
+      this.notify({ kind: 'moved_to', path: to.parent!.childPath(to.name), isDir, from: moved.path });
+    }
   }
 
   setAttributes(obj: Obj, change: AttrChange): void {
     setAttributes(this.state, obj, change);
+    this.notify({ kind: 'attrib', path: obj.path, isDir: obj.isDir });
   }
 }

@@ -35,6 +35,10 @@ export interface OpenFile {
   /** How to stat it (fstat). */
   info: () => ObjectInfo;
   isDirectory: boolean;
+  /** The object opened, for the calls on a descriptor that change its attributes (fchmod, fchown, futimes). */
+  obj?: Obj;
+  /** Tells the overlay's watchers the data changed (IN_MODIFY, fs-notify.ts). */
+  modified?: () => void;
 }
 
 /** The metadata of an object open(2) creates with permission bits `mode`: the caller's owner, its umask applied. */
@@ -75,7 +79,7 @@ export function openFile(engine: OverlayEngine, p: string, f: number, mode: numb
     if (obj.isDir) {
       if (wantsWrite) fail('EISDIR');
       const dir = obj;
-      return { path: p, flags: f, position: 0, isDirectory: true, info: () => engine.info(dir) };
+      return { path: p, flags: f, position: 0, isDirectory: true, obj: dir, info: () => engine.info(dir) };
     }
     assertRegular(obj);
   } else {
@@ -83,12 +87,16 @@ export function openFile(engine: OverlayEngine, p: string, f: number, mode: numb
     obj = engine.create(r, 'file', newMeta(mode & 0o7777));
   }
   const target = obj;
-  const file: OpenFile = { path: p, flags: f, position: 0, isDirectory: false, info: () => engine.info(target) };
+  const file: OpenFile = { path: p, flags: f, position: 0, isDirectory: false, obj: target, info: () => engine.info(target) };
   if (wantsWrite || obj.upper) {
     const node = engine.writableNode(obj);
+    const created = !r.obj;
     if (f & O_TRUNC && node.getSize() > 0) node.truncate(0);
     else if (f & O_TRUNC) node.mtime = new Date();
     file.node = node;
+    file.modified = () => engine.notify({ kind: 'modify', path: target.path, isDir: false });
+    // handle_truncate: O_TRUNC of a file that existed is a truncate (IN_MODIFY); a file this open made is not truncated.
+    if (f & O_TRUNC && !created) file.modified();
   } else {
     // Read by position when asked (Layer.readAt): opening reads nothing.
     file.lower = engine.lower.contentOf(obj.lower!);
@@ -148,6 +156,7 @@ export function writeTo(f: OpenFile, data: Buffer, position: number): number {
   if (at + data.length > MAX_FILE_SIZE) fail('EFBIG', 'layerfs holds file content in memory, at most 4 GiB a file');
   const written = f.node.write(data, 0, data.length, at);
   if (position === -1 || f.flags & O_APPEND) f.position = at + written;
+  if (written > 0) f.modified?.();
   return written;
 }
 
@@ -156,4 +165,5 @@ export function truncateTo(f: OpenFile, size: number): void {
   if (!writable(f) || !f.node) fail('EINVAL');
   if (size > MAX_FILE_SIZE) fail('EFBIG', 'layerfs holds file content in memory, at most 4 GiB a file');
   f.node.truncate(size);
+  f.modified?.();
 }

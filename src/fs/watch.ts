@@ -1,0 +1,354 @@
+import { EventEmitter } from 'node:events';
+import { posix } from 'node:path';
+import type { FsNotice } from '../overlay/fs-notify.js';
+import { bytesOf } from '../util/names.js';
+import { encodeName } from './args.js';
+import { invalidArgType, invalidArgValue } from './node-errors.js';
+import { validateBoolean, validateObject } from './validators.js';
+import { BigIntStats, Stats } from './stats.js';
+
+/**
+ * `fs.watch`, `fs.watchFile` and `fs.promises.watch` driven by the overlay's own changes
+ * (overlay/fs-notify.ts): the events Linux's inotify(7) raises for the same calls, as libuv
+ * reports them to Node (uv_fs_event on Linux: IN_ATTRIB and IN_MODIFY are 'change', every
+ * other event 'rename'; a child's event carries its name, an event of the watched object
+ * itself the basename of the watched path). Events queue as in one inotify instance (libuv
+ * keeps one per loop) and are delivered on a later turn of the event loop; an event equal to
+ * the last one queued (same watch, mask and name) merges into it, as inotify's
+ * inotify_merge does, so `writeFileSync` of an existing file is one 'change', as with inotify
+ * when the reader is not in between. Watches are by path, not by inode: a watched object that
+ * is moved or removed goes silent (inotify follows a moved inode). docs/api.md lists the rest.
+ */
+
+type Mask = 'create' | 'delete' | 'modify' | 'attrib' | 'moved_from' | 'moved_to' | 'delete_self' | 'move_self';
+
+interface Queued {
+  wd: string;
+  /** The watch's handles when the event was queued (a watch dropped since still gets it). */
+  handles: Set<WatchHandle>;
+  mask: Mask;
+  /** undefined: an event of the watched object itself. */
+  name: string | undefined;
+}
+
+interface WatchHandle {
+  /** The path as given to watch (for the basename of self events and the errors). */
+  given: string;
+  deliver(eventType: 'rename' | 'change', name: string | undefined): void;
+}
+
+interface TreeHandle {
+  root: string;
+  deliver(eventType: 'rename' | 'change', relative: string): void;
+}
+
+/** A persistent handle keeps the process alive, as a libuv handle does; unref lets it go. */
+class KeepAlive {
+  #timer: NodeJS.Timeout | undefined;
+  constructor(persistent: boolean) {
+    this.#timer = setInterval(() => {}, 2 ** 30);
+    if (!persistent) this.#timer.unref();
+  }
+  ref(): void { this.#timer?.ref(); }
+  unref(): void { this.#timer?.unref(); }
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/** The overlay's inotify instance: watches by canonical path, one queue of events. */
+export class Inotify {
+  private readonly watches = new Map<string, Set<WatchHandle>>();
+  private readonly trees = new Set<TreeHandle>();
+  private queue: Queued[] = [];
+  private treeQueue: Array<() => void> = [];
+  private scheduled = false;
+
+  add(wd: string, h: WatchHandle): void {
+    let set = this.watches.get(wd);
+    if (!set) this.watches.set(wd, (set = new Set()));
+    set.add(h);
+  }
+
+  remove(wd: string, h: WatchHandle): void {
+    const set = this.watches.get(wd);
+    set?.delete(h);
+    if (set?.size === 0) this.watches.delete(wd);
+  }
+
+  addTree(h: TreeHandle): void { this.trees.add(h); }
+  removeTree(h: TreeHandle): void { this.trees.delete(h); }
+
+  /** One change of the merged view, as the events each watch sees (fsnotify's hooks, in the kernel's order). */
+  notice(n: FsNotice): void {
+    if (this.watches.size === 0 && this.trees.size === 0) return;
+    const parent = n.path === '/' ? undefined : posix.dirname(n.path);
+    const name = posix.basename(n.path);
+    const toParent = (mask: Mask) => parent !== undefined && this.push(parent, mask, name);
+    const toSelf = (path: string, mask: Mask) => this.push(path, mask, undefined);
+    switch (n.kind) {
+      case 'create': toParent('create'); break;
+      case 'modify': toSelf(n.path, 'modify'); toParent('modify'); break;
+      case 'attrib': toSelf(n.path, 'attrib'); toParent('attrib'); break;
+      case 'link_count': toSelf(n.path, 'attrib'); break;
+      case 'delete':
+        // vfs_unlink: the link count (IN_ATTRIB) first; then IN_DELETE in the parent; the inode's IN_DELETE_SELF last.
+        if (!n.isDir) toSelf(n.path, 'attrib');
+        toParent('delete');
+        toSelf(n.path, 'delete_self');
+        this.watches.delete(n.path);
+        break;
+      case 'moved_from': toParent('moved_from'); break;
+      case 'moved_to':
+        toParent('moved_to');
+        if (n.from !== undefined) {
+          toSelf(n.from, 'move_self');
+          this.watches.delete(n.from);
+        }
+        break;
+    }
+    this.treeNotice(n);
+  }
+
+  private push(wd: string, mask: Mask, name: string | undefined): void {
+    const handles = this.watches.get(wd);
+    if (!handles) return;
+    const last = this.queue[this.queue.length - 1];
+    // inotify_merge: only the last queued event, and never move events (they carry cookies).
+    if (last && last.wd === wd && last.mask === mask && last.name === name && mask !== 'moved_from' && mask !== 'moved_to') return;
+    this.queue.push({ wd, handles, mask, name });
+    this.schedule();
+  }
+
+  /**
+   * Node 20 on Linux watches recursively in JavaScript (lib/internal/fs/recursive_watch.js: a
+   * watcher per file and directory, stat on each event): a new name is 'rename', a changed
+   * file's data or attributes 'change', a removed or moved name 'rename', each with the path
+   * relative to the watched directory. Modelled here on that outcome.
+   */
+  private treeNotice(n: FsNotice): void {
+    let type: 'rename' | 'change' | undefined;
+    if (n.kind === 'create' || n.kind === 'delete' || n.kind === 'moved_from' || n.kind === 'moved_to') type = 'rename';
+    else if (!n.isDir) type = 'change';
+    if (!type) return;
+    for (const t of this.trees) {
+      if (n.path === t.root || !n.path.startsWith(t.root === '/' ? '/' : `${t.root}/`)) continue;
+      const rel = posix.relative(t.root, n.path);
+      const ev = type;
+      this.treeQueue.push(() => t.deliver(ev, rel));
+      this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const events = this.queue;
+    const tree = this.treeQueue;
+    this.queue = [];
+    this.treeQueue = [];
+    for (const e of events) {
+      const type = e.mask === 'modify' || e.mask === 'attrib' ? 'change' : 'rename';
+      for (const h of [...e.handles]) h.deliver(type, e.name);
+    }
+    for (const f of tree) f();
+  }
+}
+
+/** What a watcher needs of its overlay. */
+export interface WatchHost {
+  inotify: Inotify;
+  /** The canonical path of an existing object (following symlinks); throws Node's error for `watch`. */
+  canonical(path: string): { path: string; isDir: boolean };
+}
+
+function watchOptions(options: unknown): { persistent: unknown; recursive: unknown; encoding: unknown; signal: unknown } {
+  const o = (typeof options === 'string' ? { encoding: options } : options ?? {}) as Record<string, unknown>;
+  return { persistent: o.persistent ?? true, recursive: o.recursive ?? false, encoding: o.encoding, signal: o.signal };
+}
+
+function validateSignal(signal: unknown): asserts signal is AbortSignal | undefined {
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) throw invalidArgType('options.signal', 'AbortSignal', signal);
+}
+
+/** `fs.FSWatcher`: 'change' (eventType, filename), 'error', 'close'; close(), ref(), unref(). */
+export class FSWatcher extends EventEmitter {
+  #close: (() => void) | undefined;
+  #keep: KeepAlive | undefined;
+
+  /** @internal Made by OverlayFs.watch. */
+  constructor(host: WatchHost, given: string, wd: string, opts: { persistent: boolean; recursive: boolean; encoding: unknown }) {
+    super();
+    const name = (n: string) => (opts.encoding === 'buffer' ? bytesOf(n) : encodeName(n, opts.encoding));
+    const emitChange = (type: string, filename: string) => this.emit('change', type, name(filename));
+    if (opts.recursive) {
+      const h: TreeHandle = { root: wd, deliver: emitChange };
+      host.inotify.addTree(h);
+      this.#close = () => host.inotify.removeTree(h);
+    } else {
+      const base = posix.basename(given);
+      const h: WatchHandle = { given, deliver: (type, n) => emitChange(type, n ?? base) };
+      host.inotify.add(wd, h);
+      this.#close = () => host.inotify.remove(wd, h);
+    }
+    this.#keep = new KeepAlive(opts.persistent);
+  }
+
+  close(): void {
+    if (!this.#close) return;
+    this.#close();
+    this.#close = undefined;
+    this.#keep?.stop();
+    this.#keep = undefined;
+    process.nextTick(() => this.emit('close'));
+  }
+
+  ref(): this {
+    this.#keep?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.#keep?.unref();
+    return this;
+  }
+}
+
+/** fs.watch(filename, options?, listener?): Node's option handling, then a watch of the object the path names now. */
+export function watch(host: WatchHost, given: string, options: unknown, listener: unknown): FSWatcher {
+  if (typeof options === 'function') listener = options;
+  const o = watchOptions(typeof options === 'function' ? undefined : options);
+  if (o.recursive) {
+    // recursive_watch.js's own checks.
+    validateBoolean(o.recursive, 'options.recursive');
+    if (o.persistent != null) validateBoolean(o.persistent, 'options.persistent');
+    if (o.signal != null) validateSignal(o.signal);
+    if (o.encoding != null && typeof o.encoding !== 'string') throw invalidArgValue('options.encoding', o.encoding);
+  }
+  const target = host.canonical(given);
+  const watcher = new FSWatcher(host, given, target.path, { persistent: o.persistent !== false, recursive: o.recursive === true && target.isDir, encoding: o.encoding });
+  if (typeof listener === 'function') watcher.addListener('change', listener as (...a: unknown[]) => void);
+  const signal = o.signal as AbortSignal | undefined;
+  if (signal) {
+    if (signal.aborted) process.nextTick(() => watcher.close());
+    else {
+      const onAbort = () => watcher.close();
+      signal.addEventListener('abort', onAbort);
+      watcher.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+  }
+  return watcher;
+}
+
+function abortError(signal: AbortSignal | undefined): Error {
+  const e = new Error('The operation was aborted', { cause: signal?.reason }) as Error & { code: string };
+  e.name = 'AbortError';
+  e.code = 'ABORT_ERR';
+  return e;
+}
+
+/** fs.promises.watch: an async iterator of { eventType, filename }, ended by the signal with an AbortError. */
+export async function* watchAsync(host: WatchHost, given: string, options: unknown = {}): AsyncGenerator<{ eventType: string; filename: string | Buffer }, void, undefined> {
+  validateObject(options, 'options');
+  const { persistent = true, recursive = false, encoding = 'utf8', signal } = options as Record<string, unknown>;
+  validateBoolean(persistent, 'options.persistent');
+  validateBoolean(recursive, 'options.recursive');
+  validateSignal(signal);
+  if (encoding && !(encoding === 'buffer' || (typeof encoding === 'string' && Buffer.isEncoding(encoding)))) throw invalidArgValue('encoding', encoding, 'is invalid encoding');
+  if (signal?.aborted) throw abortError(signal);
+  const target = host.canonical(given);
+  const watcher = new FSWatcher(host, given, target.path, { persistent, recursive: recursive && target.isDir, encoding });
+  const pending: Array<{ eventType: string; filename: string | Buffer }> = [];
+  let wake: (() => void) | undefined;
+  let aborted = false;
+  watcher.on('change', (eventType: string, filename: string | Buffer) => {
+    pending.push({ eventType, filename });
+    wake?.();
+  });
+  const onAbort = () => {
+    aborted = true;
+    wake?.();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      while (pending.length === 0 && !aborted) await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+      if (aborted) throw abortError(signal);
+      yield pending.shift()!;
+    }
+  } finally {
+    watcher.close();
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+const ZERO = { type: 'file' as const, mode: 0, uid: 0, gid: 0, size: 0, nlink: 0, rdev: 0, ino: 0, atimeMs: 0, mtimeMs: 0, ctimeMs: 0, birthtimeMs: 0 };
+
+/** What a StatWatcher polls: the stat of a path, or undefined when it is missing. */
+export type Poll = () => Stats | undefined;
+
+/**
+ * `fs.StatWatcher` (watchFile): the overlay's stat polled every `interval` ms, as libuv's
+ * uv_fs_poll polls stat(2); a change of ctime, mtime, birthtime, size, mode, owner, inode or
+ * device is 'change' (curr, prev); a missing file is a Stats of zeros (a file missing
+ * at the start and still missing is no event, as in Node).
+ */
+export class StatWatcher extends EventEmitter {
+  #timer: NodeJS.Timeout | undefined;
+  #prev: Stats | undefined;
+  readonly #bigint: boolean;
+  readonly #poll: Poll;
+
+  /** @internal Made by OverlayFs.watchFile. */
+  constructor(poll: Poll, options: { bigint: boolean; persistent: boolean; interval: number }) {
+    super();
+    this.#poll = poll;
+    this.#bigint = options.bigint;
+    this.#prev = poll();
+    this.#timer = setInterval(() => this.#tick(), options.interval);
+    if (!options.persistent) this.#timer.unref();
+  }
+
+  #tick(): void {
+    const curr = this.#poll();
+    const prev = this.#prev;
+    this.#prev = curr;
+    if (curr === undefined && prev === undefined) return;
+    if (curr && prev && !changed(curr, prev)) return;
+    this.emit('change', this.#shape(curr), this.#shape(prev));
+  }
+
+  #shape(s: Stats | undefined): Stats | BigIntStats {
+    const info = s ? { ...ZERO, ...s } : ZERO;
+    return this.#bigint ? new BigIntStats(info, s?.dev ?? 0) : s ?? new Stats(ZERO, 0);
+  }
+
+  /** Stops polling (unwatchFile does this when the last listener goes). */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    process.nextTick(() => this.emit('stop'));
+  }
+
+  ref(): this {
+    this.#timer?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.#timer?.unref();
+    return this;
+  }
+}
+
+function changed(a: Stats, b: Stats): boolean {
+  return a.ctimeMs !== b.ctimeMs || a.mtimeMs !== b.mtimeMs || a.birthtimeMs !== b.birthtimeMs || a.size !== b.size
+    || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid || a.ino !== b.ino || a.dev !== b.dev;
+}
