@@ -8,6 +8,7 @@ import type { CreateReadStreamOptions, CreateWriteStreamOptions, FileHandle as N
 import { createInterface, type Interface as ReadlineInterface } from 'node:readline';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { handleWebStream } from './web-stream.js';
+import { validateBufferArray } from './surface-types.js';
 import type { OverlayFs } from './overlay-fs.js';
 import type { ReadStreamOptions, WriteStreamOptions } from './stream-fs.js';
 import type { PathLike, EncodingOption } from './args.js';
@@ -48,7 +49,7 @@ type ReadResult<T extends NodeJS.ArrayBufferView> = { bytesRead: number; buffer:
  * pending resolves once they are done, and `fd` turns -1 then; after that every call rejects
  * with EBADF "file closed" named after its system call, and close() resolves at once.
  */
-export class FileHandle extends EventEmitter implements Omit<NodeFileHandle, 'chmod' | 'chown' | 'utimes' | 'datasync'> {
+export class FileHandle extends EventEmitter implements NodeFileHandle {
   #fd: number;
   #refs = 1;
   #closing: Promise<void> | undefined;
@@ -254,6 +255,22 @@ export class FileHandle extends EventEmitter implements Omit<NodeFileHandle, 'ch
     return this.ov.createWriteStream(undefined as unknown as string, { ...options, fd: this } as unknown as WriteStreamOptions);
   }
 
+  chmod(mode: Mode): Promise<void> {
+    return this.#call('fchmod', (fd) => this.ov.fchmodSync(fd, mode));
+  }
+
+  chown(uid: number, gid: number): Promise<void> {
+    return this.#call('fchown', (fd) => this.ov.fchownSync(fd, uid, gid));
+  }
+
+  utimes(atime: TimeLike, mtime: TimeLike): Promise<void> {
+    return this.#call('futimes', (fd) => this.ov.futimesSync(fd, atime, mtime));
+  }
+
+  datasync(): Promise<void> {
+    return this.#call('fdatasync', (fd) => this.ov.fdatasyncSync(fd));
+  }
+
   /**
    * Node 20's readableWebStream: a ReadableStream of the file from the handle's position,
    * ArrayBuffer chunks of up to 64 KiB, or with `{ type: 'bytes' }` a byte stream read 16 KiB
@@ -290,10 +307,6 @@ function validateString(value: unknown, name: string): asserts value is string {
   if (typeof value !== 'string') throw invalidArgType(name, 'string', value);
 }
 
-/** Node's validateBufferArray: an Array of ArrayBufferViews. */
-function validateBufferArray(buffers: unknown): asserts buffers is NodeJS.ArrayBufferView[] {
-  if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b))) throw invalidArgType('buffers', 'ArrayBufferView[]', buffers);
-}
 
 /** readFileHandle: fstat, then read from the handle's position to the end; decoded if an encoding is given. */
 export async function readFileOf(ov: OverlayFs, h: FileHandle, options: Record<string, unknown>): Promise<string | Buffer> {

@@ -42,7 +42,8 @@ const scenarios: Record<string, Scenario> = {
     s.log('close after close', await h.close(), h.close() === h.close());
     const calls: Array<[string, unknown[]]> = [
       ['read', []], ['readv', [[Buffer.alloc(1)]]], ['write', ['x']], ['writev', [[Buffer.from('x')]]], ['readFile', []], ['writeFile', ['x']],
-      ['appendFile', ['x']], ['stat', []], ['truncate', []], ['sync', []],
+      ['appendFile', ['x']], ['stat', []], ['truncate', []], ['sync', []], ['datasync', []], ['chmod', [0o600]], ['chown', [1, 1]],
+      ['utimes', [1, 1]],
     ];
     for (const [m, args] of calls) await attempt(s, m, () => h[m](...args));
     await attempt(s, 'readableWebStream', () => h.readableWebStream());
@@ -60,6 +61,27 @@ const scenarios: Record<string, Scenario> = {
     s.log(events, typeof h.close);
     const { close } = await s.fs.promises.open(s.at('f.txt'), 'r');
     s.log('detached close', await close());
+  },
+
+  'chmod, chown, utimes and datasync through a read-only handle': async (s) => {
+    const h = await s.fs.promises.open(s.at('f.txt'), 'r');
+    // The files' times differ before utimes (made now, and a layer's); after it they must not.
+    const st = async (times = false) => {
+      const x = await h.stat();
+      return { mode: x.mode.toString(8), owner: `${x.uid}:${x.gid}`, ...(times ? { atimeMs: x.atimeMs, mtimeMs: x.mtimeMs } : {}) };
+    };
+    s.log('chmod', await h.chmod(0o600), await st());
+    s.log('chmod a string', await h.chmod('640'), await st());
+    s.log('chown', await h.chown(7, 8), await st());
+    s.log('chown -1 keeps', await h.chown(-1, 9), await st());
+    s.log('utimes', await h.utimes(1000, new Date(2_000_500)), await st(true));
+    s.log('utimes strings', await h.utimes('3000', '4000.25'), await st(true));
+    s.log('datasync', await h.datasync());
+    for (const [m, args] of [['chmod', ['x']], ['chmod', [-1]], ['chown', [-2, 0]], ['chown', [0, 2 ** 32]], ['chown', ['0', 0]], ['utimes', ['abc', 1]], ['utimes', [1, {}]]] as Array<[string, unknown[]]>) {
+      await attempt(s, `${m} ${JSON.stringify(args)}`, () => h[m](...args));
+    }
+    s.log('read still works', (await h.read(Buffer.alloc(5), 0, 5, 0)).buffer);
+    await h.close();
   },
 
   'Symbol.asyncDispose closes': async (s) => {
