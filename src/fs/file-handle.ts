@@ -308,14 +308,29 @@ function validateString(value: unknown, name: string): asserts value is string {
 }
 
 
-/** readFileHandle: fstat, then read from the handle's position to the end; decoded if an encoding is given. */
+/** Node's AbortError for a call whose `signal` was aborted: the signal's reason is its cause. */
+function checkAborted(signal: unknown): void {
+  const sig = signal as AbortSignal | undefined;
+  if (sig?.aborted) throw Object.assign(new Error('The operation was aborted', { cause: sig.reason }), { code: 'ABORT_ERR', name: 'AbortError' });
+}
+
+/** validateAbortSignal: undefined, or an object with `aborted`. */
+function validateAbortSignal(signal: unknown, name: string): void {
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) throw invalidArgType(name, 'AbortSignal', signal);
+}
+
+/** readFileHandle: fstat, then read from the handle's position to the end; decoded if an encoding is given; `signal` looked at before each step, as Node's. */
 export async function readFileOf(ov: OverlayFs, h: FileHandle, options: Record<string, unknown>): Promise<string | Buffer> {
   const encoding = options.encoding as BufferEncoding | undefined;
+  const signal = options.signal;
   // Node makes its StringDecoder first: an encoding Buffer does not know fails before any read.
   if (encoding) Buffer.alloc(0).toString(encoding);
+  checkAborted(signal);
   ov.fstatSync(h.fd);
+  checkAborted(signal);
   const chunks: Buffer[] = [];
   for (;;) {
+    checkAborted(signal);
     const chunk = Buffer.alloc(64 * 1024);
     const n = ov.readSync(h.fd, chunk, 0, chunk.length, -1);
     if (n === 0) break;
@@ -330,20 +345,28 @@ function isCustomIterable(v: unknown): v is Iterable<unknown> | AsyncIterable<un
     && (typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
 }
 
-/** writeFileHandle: the bytes, or each chunk of an iterable (strings in the encoding), at the handle's position. */
+/** writeFileHandle: the bytes, or each chunk of an iterable (strings in the encoding), at the handle's position; `signal` looked at before and after each write. */
 async function writeFileOf(h: FileHandle, data: unknown, options: Record<string, unknown>): Promise<void> {
-  const write = async (bytes: NodeJS.ArrayBufferView) => {
+  const signal = options.signal;
+  checkAborted(signal);
+  // Node looks at the signal after each write of an iterable's chunk, before each write of one buffer.
+  const write = async (bytes: NodeJS.ArrayBufferView, checkAfter: boolean) => {
     const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let done = 0;
-    while (done < b.length) done += (await h.write(b, done, b.length - done)).bytesWritten;
+    while (done < b.length) {
+      if (!checkAfter) checkAborted(signal);
+      done += (await h.write(b, done, b.length - done)).bytesWritten;
+      if (checkAfter) checkAborted(signal);
+    }
   };
   if (isCustomIterable(data)) {
     for await (const chunk of data as AsyncIterable<unknown>) {
-      await write(ArrayBuffer.isView(chunk) ? (chunk as NodeJS.ArrayBufferView) : Buffer.from(chunk as string, (options.encoding || 'utf8') as BufferEncoding));
+      checkAborted(signal);
+      await write(ArrayBuffer.isView(chunk) ? (chunk as NodeJS.ArrayBufferView) : Buffer.from(chunk as string, (options.encoding || 'utf8') as BufferEncoding), true);
     }
     return;
   }
-  await write(data as NodeJS.ArrayBufferView);
+  await write(data as NodeJS.ArrayBufferView, false);
 }
 
 export async function onHandle<T>(h: FileHandle, fn: (h: FileHandle) => Promise<T>): Promise<T> {
@@ -365,7 +388,9 @@ export async function writeFile(ov: OverlayFs, path: unknown, data: unknown, opt
     if (typeof data !== 'string') throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
     bytes = Buffer.from(data, (o.encoding || 'utf8') as BufferEncoding);
   }
+  validateAbortSignal(o.signal, 'options.signal');
   if (path instanceof FileHandle) return writeFileOf(path, bytes, o);
+  checkAborted(o.signal);
   return onHandle(new FileHandle(ov, ov.openSync(path as PathLike, flag as string, o.mode as number)), async (h) => {
     await writeFileOf(h, bytes, o);
     if (flush) await h.sync();

@@ -84,6 +84,23 @@ const scenarios: Record<string, Scenario> = {
     await h.close();
   },
 
+  'readFile and writeFile with an AbortSignal': async (s) => {
+    const h = await s.fs.promises.open(s.at('f.txt'), 'r+');
+    await attempt(s, 'readFile aborted', () => h.readFile({ signal: AbortSignal.abort('why') }));
+    await attempt(s, 'writeFile aborted', () => h.writeFile('x', { signal: AbortSignal.abort() }));
+    await attempt(s, 'writeFile signal 5', () => h.writeFile('x', { signal: 5 }));
+    const ac = new AbortController();
+    async function* chunks() {
+      yield 'one';
+      ac.abort(new Error('stop'));
+      yield 'two';
+    }
+    await attempt(s, 'writeFile of an iterable aborted between chunks', () => h.writeFile(chunks(), { signal: ac.signal }));
+    await attempt(s, 'readFile with a live signal', () => h.readFile({ signal: new AbortController().signal, encoding: 'latin1' }));
+    await attempt(s, 'promises.writeFile aborted', () => s.fs.promises.writeFile(s.at('new'), 'x', { signal: AbortSignal.abort() }));
+    await h.close();
+  },
+
   'Symbol.asyncDispose closes': async (s) => {
     const h = await s.fs.promises.open(s.at('f.txt'), 'r');
     h.on('close', () => s.log('close event'));
