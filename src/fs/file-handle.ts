@@ -56,9 +56,11 @@ export class FileHandle extends EventEmitter implements NodeFileHandle {
   #closeResolve: (() => void) | undefined;
   #closeReject: ((e: unknown) => void) | undefined;
   #locked = false;
+  readonly #ov: OverlayFs;
 
-  constructor(private readonly ov: OverlayFs, fd: number) {
+  constructor(ov: OverlayFs, fd: number) {
     super();
+    this.#ov = ov;
     this.#fd = fd;
   }
 
@@ -96,7 +98,7 @@ export class FileHandle extends EventEmitter implements NodeFileHandle {
   }
 
   async #closeDescriptor(fd: number): Promise<void> {
-    this.ov.closeSync(fd);
+    this.#ov.closeSync(fd);
   }
 
   /**
@@ -165,7 +167,7 @@ export class FileHandle extends EventEmitter implements NodeFileHandle {
       if (o < 0) throw outOfRange('offset', '>= 0', o);
       if ((len as number) < 0) throw outOfRange('length', '>= 0', len);
       if (o + (len as number) > view.byteLength) throw outOfRange('length', `<= ${view.byteLength - o}`, len);
-      return bare({ bytesRead: this.ov.readSync(fd, view, o, n, bindingOffset(pos)), buffer: view });
+      return bare({ bytesRead: this.#ov.readSync(fd, view, o, n, bindingOffset(pos)), buffer: view });
     });
   }
 
@@ -179,7 +181,7 @@ export class FileHandle extends EventEmitter implements NodeFileHandle {
       let bytesRead = 0;
       for (const b of buffers) {
         if (b.byteLength === 0) continue;
-        const n = this.ov.readSync(fd, b, 0, b.byteLength, at);
+        const n = this.#ov.readSync(fd, b, 0, b.byteLength, at);
         bytesRead += n;
         if (at >= 0) at += n;
         if (n < b.byteLength) break;
@@ -194,7 +196,7 @@ export class FileHandle extends EventEmitter implements NodeFileHandle {
       validateBufferArray(buffers);
       if (buffers.length === 0) return bare({ bytesWritten: 0, buffers });
       const all = Buffer.concat(buffers.map(viewBytes));
-      const bytesWritten = all.length === 0 ? 0 : this.ov.writeSync(fd, all, 0, all.length, bindingOffset(typeof position === 'number' ? position : null));
+      const bytesWritten = all.length === 0 ? 0 : this.#ov.writeSync(fd, all, 0, all.length, bindingOffset(typeof position === 'number' ? position : null));
       return bare({ bytesWritten, buffers });
     });
   }
@@ -206,7 +208,7 @@ export class FileHandle extends EventEmitter implements NodeFileHandle {
     return this.#call('write', (fd) => {
       if ((data as { byteLength?: number } | undefined)?.byteLength === 0) return bare({ bytesWritten: 0, buffer: data });
       const args: WriteArgs = writeArgs(data, rest);
-      return bare({ bytesWritten: this.ov.writeSync(fd, args.data, 0, args.data.length, args.position), buffer: data });
+      return bare({ bytesWritten: this.#ov.writeSync(fd, args.data, 0, args.data.length, args.position), buffer: data });
     });
   }
 
@@ -214,31 +216,31 @@ export class FileHandle extends EventEmitter implements NodeFileHandle {
   readFile(options: ({ encoding: BufferEncoding } & Abortable) | BufferEncoding): Promise<string>;
   readFile(options?: (ObjectEncodingOptions & Abortable) | BufferEncoding | null): Promise<string | NonSharedBuffer>;
   readFile(options?: unknown): Promise<string | NonSharedBuffer> {
-    return this.#call('readFile', () => readFileOf(this.ov, this, getOptions(options, { flag: 'r' }))) as Promise<string | NonSharedBuffer>;
+    return this.#call('readFile', () => readFileOf(this.#ov, this, getOptions(options, { flag: 'r' }))) as Promise<string | NonSharedBuffer>;
   }
 
   writeFile(data: string | Uint8Array, options?: (ObjectEncodingOptions & Abortable) | BufferEncoding | null): Promise<void> {
-    return this.#call('writeFile', () => writeFile(this.ov, this, data, options));
+    return this.#call('writeFile', () => writeFile(this.#ov, this, data, options));
   }
 
   /** Node's FileHandle.appendFile is its writeFile: at the handle's position, with the handle's flags. */
   appendFile(data: string | Uint8Array, options?: (ObjectEncodingOptions & Abortable) | BufferEncoding | null): Promise<void> {
-    return this.#call('writeFile', () => writeFile(this.ov, this, data, options));
+    return this.#call('writeFile', () => writeFile(this.#ov, this, data, options));
   }
 
   stat(opts?: StatOptions & { bigint?: false | undefined }): Promise<NodeStats>;
   stat(opts: StatOptions & { bigint: true }): Promise<NodeBigIntStats>;
   stat(opts?: StatOptions): Promise<NodeStats | NodeBigIntStats>;
   stat(options: StatOptions = { bigint: false }): Promise<NodeStats | NodeBigIntStats> {
-    return this.#call('fstat', (fd) => (options.bigint === true ? this.ov.fstatSync(fd, { bigint: true }) : this.ov.fstatSync(fd)) as NodeStats | NodeBigIntStats);
+    return this.#call('fstat', (fd) => (options.bigint === true ? this.#ov.fstatSync(fd, { bigint: true }) : this.#ov.fstatSync(fd)) as NodeStats | NodeBigIntStats);
   }
 
   truncate(len: number = 0): Promise<void> {
-    return this.#call('ftruncate', (fd) => this.ov.ftruncateSync(fd, len));
+    return this.#call('ftruncate', (fd) => this.#ov.ftruncateSync(fd, len));
   }
 
   sync(): Promise<void> {
-    return this.#call('fsync', (fd) => this.ov.fsyncSync(fd));
+    return this.#call('fsync', (fd) => this.#ov.fsyncSync(fd));
   }
 
   /** Node's readLines: a readline Interface over createReadStream(options), every line ending (\r\n too) one break. */
@@ -248,27 +250,27 @@ export class FileHandle extends EventEmitter implements NodeFileHandle {
 
   /** A ReadStream over this handle (Node's own, through the overlay): it holds the handle, closes it when done (unless `autoClose: false`), and is closed by the handle's close. */
   createReadStream(options?: CreateReadStreamOptions): ReadStream {
-    return this.ov.createReadStream(undefined as unknown as string, { ...options, fd: this } as unknown as ReadStreamOptions);
+    return this.#ov.createReadStream(undefined as unknown as string, { ...options, fd: this } as unknown as ReadStreamOptions);
   }
 
   createWriteStream(options?: CreateWriteStreamOptions): WriteStream {
-    return this.ov.createWriteStream(undefined as unknown as string, { ...options, fd: this } as unknown as WriteStreamOptions);
+    return this.#ov.createWriteStream(undefined as unknown as string, { ...options, fd: this } as unknown as WriteStreamOptions);
   }
 
   chmod(mode: Mode): Promise<void> {
-    return this.#call('fchmod', (fd) => this.ov.fchmodSync(fd, mode));
+    return this.#call('fchmod', (fd) => this.#ov.fchmodSync(fd, mode));
   }
 
   chown(uid: number, gid: number): Promise<void> {
-    return this.#call('fchown', (fd) => this.ov.fchownSync(fd, uid, gid));
+    return this.#call('fchown', (fd) => this.#ov.fchownSync(fd, uid, gid));
   }
 
   utimes(atime: TimeLike, mtime: TimeLike): Promise<void> {
-    return this.#call('futimes', (fd) => this.ov.futimesSync(fd, atime, mtime));
+    return this.#call('futimes', (fd) => this.#ov.futimesSync(fd, atime, mtime));
   }
 
   datasync(): Promise<void> {
-    return this.#call('fdatasync', (fd) => this.ov.fdatasyncSync(fd));
+    return this.#call('fdatasync', (fd) => this.#ov.fdatasyncSync(fd));
   }
 
   /**

@@ -53,6 +53,7 @@ const scenarios: Record<string, Scenario> = {
 
   'close with nothing pending: fd -1 at once, a second close is a new resolved promise': async (s) => {
     const h = await s.fs.promises.open(s.at('f.txt'), 'r');
+    s.log('own keys', Object.keys(h));
     let events = 0;
     h.on('close', () => events++);
     const a = h.close();
