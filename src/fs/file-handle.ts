@@ -348,16 +348,21 @@ function isCustomIterable(v: unknown): v is Iterable<unknown> | AsyncIterable<un
 }
 
 /** writeFileHandle: the bytes, or each chunk of an iterable (strings in the encoding), at the handle's position; `signal` looked at before and after each write. */
-async function writeFileOf(h: FileHandle, data: unknown, options: Record<string, unknown>): Promise<void> {
+async function writeFileOf(ov: OverlayFs, h: FileHandle, data: unknown, options: Record<string, unknown>): Promise<void> {
   const signal = options.signal;
   checkAborted(signal);
+  // Node writes with its internal write, not the handle's: a closed handle's -1 is the binding's EBADF.
+  const writeAt = (b: Buffer, offset: number, length: number) => {
+    if (h.fd === -1) throw new OverlayFsError('EBADF', 'write');
+    return ov.writeSync(h.fd, b, offset, length, null);
+  };
   // Node looks at the signal after each write of an iterable's chunk, before each write of one buffer.
   const write = async (bytes: NodeJS.ArrayBufferView, checkAfter: boolean) => {
     const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let done = 0;
     while (done < b.length) {
       if (!checkAfter) checkAborted(signal);
-      done += (await h.write(b, done, b.length - done)).bytesWritten;
+      done += writeAt(b, done, b.length - done);
       if (checkAfter) checkAborted(signal);
     }
   };
@@ -391,10 +396,10 @@ export async function writeFile(ov: OverlayFs, path: unknown, data: unknown, opt
     bytes = Buffer.from(data, (o.encoding || 'utf8') as BufferEncoding);
   }
   validateAbortSignal(o.signal, 'options.signal');
-  if (path instanceof FileHandle) return writeFileOf(path, bytes, o);
+  if (path instanceof FileHandle) return writeFileOf(ov, path, bytes, o);
   checkAborted(o.signal);
   return onHandle(new FileHandle(ov, ov.openSync(path as PathLike, flag as string, o.mode as number)), async (h) => {
-    await writeFileOf(h, bytes, o);
+    await writeFileOf(ov, h, bytes, o);
     if (flush) await h.sync();
   });
 }

@@ -46,6 +46,9 @@ const scenarios: Record<string, Scenario> = {
       ['utimes', [1, 1]],
     ];
     for (const [m, args] of calls) await attempt(s, m, () => h[m](...args));
+    await attempt(s, 'promises.readFile of the closed handle', () => s.fs.promises.readFile(h));
+    for (const m of ['writeFile', 'appendFile']) await attempt(s, `promises.${m} of the closed handle`, () => s.fs.promises[m](h, 'x'));
+    await attempt(s, 'promises.writeFile of nothing to the closed handle', () => s.fs.promises.writeFile(h, Buffer.alloc(0)));
     await attempt(s, 'readableWebStream', () => h.readableWebStream());
     await attempt(s, 'createReadStream', () => h.createReadStream());
     await attempt(s, 'readLines', () => h.readLines());
