@@ -12,7 +12,6 @@ import { validateBufferArray } from './surface-types.js';
 import type { OverlayFs } from './overlay-fs.js';
 import type { ReadStreamOptions, WriteStreamOptions } from './stream-fs.js';
 import type { PathLike, EncodingOption } from './args.js';
-import { viewBytes } from './args.js';
 import { writeArgs, type WriteArgs } from './call-args.js';
 import { OverlayFsError } from './errors.js';
 import { invalidArgType, invalidArgValue, outOfRange } from './node-errors.js';
@@ -190,14 +189,12 @@ export class FileHandle extends EventEmitter implements NodeFileHandle {
     });
   }
 
-  /** writev(2)/pwritev(2): the buffers written as one write; with O_APPEND at the end, whatever the position (pwrite(2) BUGS). */
+  /** writev(2)/pwritev(2) (writeBuffers); with O_APPEND at the end, whatever the position (pwrite(2) BUGS). */
   writev<TBuffers extends readonly NodeJS.ArrayBufferView[]>(buffers: TBuffers, position?: number): Promise<WriteVResult<TBuffers>> {
     return this.#call('writev', (fd) => {
       validateBufferArray(buffers);
       if (buffers.length === 0) return bare({ bytesWritten: 0, buffers });
-      const all = Buffer.concat(buffers.map(viewBytes));
-      const bytesWritten = all.length === 0 ? 0 : this.#ov.writeSync(fd, all, 0, all.length, bindingOffset(typeof position === 'number' ? position : null));
-      return bare({ bytesWritten, buffers });
+      return bare({ bytesWritten: writeBuffers(this.#ov, fd, buffers, bindingOffset(typeof position === 'number' ? position : null)), buffers });
     });
   }
 
@@ -292,6 +289,25 @@ export class FileHandle extends EventEmitter implements NodeFileHandle {
     this.once('close', stop);
     return stream;
   }
+}
+
+/**
+ * writev(2)/pwritev(2) on the overlay: the buffers in turn, each after the last (at `position`
+ * and on, or at the descriptor's position when it is -1), without joining them into one copy.
+ * A failure after some bytes were written is a short count, as a short writev(2).
+ */
+export function writeBuffers(ov: OverlayFs, fd: number, buffers: readonly NodeJS.ArrayBufferView[], position: number): number {
+  let total = 0;
+  for (const b of buffers) {
+    if (b.byteLength === 0) continue;
+    try {
+      total += ov.writeSync(fd, b, 0, b.byteLength, position < 0 ? null : position + total);
+    } catch (e) {
+      if (total === 0) throw e;
+      break;
+    }
+  }
+  return total;
 }
 
 /** A later turn of the event loop (setImmediate; a timer where there is none, as in the browser). */

@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream, type ReadStream, type WriteStream } from 'node:fs';
 import type { OverlayFs } from './overlay-fs.js';
-import { FileHandle, REF, UNREF } from './file-handle.js';
+import { FileHandle, REF, UNREF, writeBuffers } from './file-handle.js';
 import { getOptions } from './validators.js';
 
 /** The option objects of fs.createReadStream and fs.createWriteStream (@types/node does not export their names). */
@@ -40,11 +40,7 @@ export function streamFs(ov: OverlayFs): StreamFs {
     open: (path, flags, mode, cb) => later(cb, () => ov.openSync(path, flags, mode)),
     read: (fd, buf, offset, length, position, cb) => later(cb, () => ov.readSync(fd, buf, offset, length, position ?? null), buf),
     write: (fd, buf, offset, length, position, cb) => later(cb, () => ov.writeSync(fd, buf, offset, length, position ?? null), buf),
-    // One write of the chunks joined, as writev(2) is one write.
-    writev: (fd, buffers, position, cb) => later(cb, () => {
-      const all = Buffer.concat(buffers);
-      return all.length === 0 ? 0 : ov.writeSync(fd, all, 0, all.length, position ?? null);
-    }, buffers),
+    writev: (fd, buffers, position, cb) => later(cb, () => writeBuffers(ov, fd, buffers, position ?? -1), buffers),
     close: (fd, cb) => later(cb, () => ov.closeSync(fd)),
     fsync: (fd, cb) => later(cb, () => ov.fsyncSync(fd)),
   };
