@@ -29,6 +29,7 @@ import { openFile, readFrom, readRest, truncateTo, writeTo, type OpenFile } from
 import { copyFile } from '../overlay/copy-file.js';
 import { makePromises, type OverlayPromises } from './promises.js';
 import { randomBytes } from 'node:crypto';
+import type { NonSharedBuffer } from 'node:buffer';
 import { posix } from 'node:path';
 import type { AttrChange } from '../overlay/inode.js';
 import { fail } from '../overlay/errno.js';
@@ -36,9 +37,10 @@ import { fromBytes } from '../util/names.js';
 import { Dir, type DirSource, type DirStream } from './dir.js';
 import { cpOptions, cpSync } from './cp.js';
 import { StatFs } from './statfs.js';
-import { FSWatcher, Inotify, StatWatcher, watch } from './watch.js';
+import { FSWatcher, Inotify, watch } from './watch.js';
+import { StatWatcher } from './stat-watcher.js';
 import { realpath3 } from './realpath.js';
-import { SURFACE, validateBufferArray, type BigIntStatsListener, type CopySyncOptions, type Mode, type OpenDirOptions, type RealpathSync, type StatFsOptions, type StatsListener, type SurfaceInternals, type WatchFileOptions, type WatchListener, type WatchOptions } from './surface-types.js';
+import { SURFACE, validateBufferArray, type BigIntStatsListener, type CopySyncOptions, type Mode, type OpenDirOptions, type RealpathSync, type StatFsOptions, type StatsListener, type SurfaceInternals, type WatchFileOptions, type WatchListener, type WatchOptions, type BufferEncodingOption, type NodeEncodingOption } from './surface-types.js';
 
 type StatOptions = { bigint?: boolean; throwIfNoEntry?: boolean };
 
@@ -534,8 +536,9 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   }
 
   /** mkdtemp(3): `prefix` and six random characters, made 0700; the name in `options.encoding`. */
-  mkdtempSync(prefix: string, options?: EncodingOption): string;
-  mkdtempSync(prefix: string, options: { encoding: 'buffer' } | 'buffer'): Buffer;
+  mkdtempSync(prefix: string, options?: NodeEncodingOption): string;
+  mkdtempSync(prefix: string, options: BufferEncodingOption): NonSharedBuffer;
+  mkdtempSync(prefix: string, options?: NodeEncodingOption): string | NonSharedBuffer;
   mkdtempSync(prefix: string, options?: unknown): string | Buffer {
     return this[SURFACE].mkdtemp(prefix, options, false);
   }
@@ -614,11 +617,13 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   }
 
   /** fs.watch (watch.ts): an FSWatcher of this overlay's own changes. */
+  watch(filename: PathLike, options: (WatchOptions & { encoding: 'buffer' }) | 'buffer', listener?: WatchListener<NonSharedBuffer>): FSWatcher;
   watch(filename: PathLike, options?: WatchOptions | BufferEncoding | null, listener?: WatchListener<string>): FSWatcher;
+  watch(filename: PathLike, options: WatchOptions | string, listener?: WatchListener<string | NonSharedBuffer>): FSWatcher;
   watch(filename: PathLike, listener?: WatchListener<string>): FSWatcher;
   watch(filename: PathLike, options?: unknown, listener?: unknown): FSWatcher {
     const o = typeof options === 'function' ? undefined : getOptions(options);
-    return watch(this[SURFACE].watchHost, asText(pathArg(filename, 'filename')), o, typeof options === 'function' ? options : listener);
+    return watch(this[SURFACE].watchHost, asText(pathArg(filename)), o, typeof options === 'function' ? options : listener);
   }
 
   /** fs.watchFile: one StatWatcher per file, polling this overlay's stat every `interval` ms (5007 by default, as Node). */

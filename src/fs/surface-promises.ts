@@ -1,19 +1,20 @@
 import type { OverlayFs } from './overlay-fs.js';
 import type { Dir } from './dir.js';
-import type { StatFs } from './statfs.js';
-import { pathArg, type PathLike, type EncodingOption } from './args.js';
+import { pathArg, type PathLike } from './args.js';
 import { cpAsync, cpOptions, type CpOptions } from './cp.js';
 import { watchAsync } from './watch.js';
 import { SURFACE, type OpenDirOptions, type StatFsOptions } from './surface-types.js';
 import { asText } from '../util/names.js';
 
-/** issue 15's promise calls on `ov.promises`, each as Node 20's fs.promises runs it. */
+type NodePromises = typeof import('node:fs').promises;
+
+/** issue 15's promise calls on `ov.promises`, each as Node 20's fs.promises runs it, with @types/node's signatures. */
 export interface SurfacePromises {
   opendir(path: PathLike, options?: OpenDirOptions): Promise<Dir>;
   cp(source: string | URL, destination: string | URL, opts?: CpOptions): Promise<void>;
-  mkdtemp(prefix: string, options?: EncodingOption): Promise<string | Buffer>;
-  statfs(path: PathLike, options?: StatFsOptions): Promise<StatFs | StatFs<bigint>>;
-  watch(filename: PathLike, options?: { encoding?: BufferEncoding | 'buffer'; persistent?: boolean; recursive?: boolean; signal?: AbortSignal } | BufferEncoding): AsyncIterable<{ eventType: string; filename: string | Buffer }>;
+  mkdtemp: NodePromises['mkdtemp'];
+  statfs: NodePromises['statfs'];
+  watch: NodePromises['watch'];
   /** Node 20 on Linux has no lchmod(2) (O_SYMLINK is macOS's): ERR_METHOD_NOT_IMPLEMENTED. */
   lchmod(path: PathLike, mode: number | string): Promise<void>;
 }
@@ -33,16 +34,12 @@ export function surfacePromises(ov: OverlayFs): SurfacePromises {
       const o = cpOptions(opts);
       return cpAsync(ov, asText(pathArg(source, 'src')), asText(pathArg(destination, 'dest')), o);
     },
-    async mkdtemp(prefix, options) {
-      return ov[SURFACE].mkdtemp(prefix, options, true);
-    },
-    async statfs(path, options) {
-      return ov.statfsSync(path, options);
-    },
+    mkdtemp: (async (prefix: unknown, options?: unknown) => ov[SURFACE].mkdtemp(prefix, options, true)) as NodePromises['mkdtemp'],
+    statfs: (async (path: PathLike, options?: StatFsOptions) => ov.statfsSync(path, options)) as NodePromises['statfs'],
     // An async generator, as Node's: the path is checked at the first next().
-    async *watch(filename, options) {
+    watch: async function* watch(filename: PathLike, options?: unknown) {
       yield* watchAsync(ov[SURFACE].watchHost, asText(pathArg(filename)), options);
-    },
+    } as NodePromises['watch'],
     async lchmod() {
       throw notImplemented('lchmod()');
     },

@@ -5,7 +5,7 @@ import type { WatchHost } from './watch.js';
 import { invalidArgType } from './node-errors.js';
 
 /** The types of issue 15's calls, as @types/node declares them (so OverlayFs's signatures are Node's). */
-export type { BigIntStatsListener, CopySyncOptions, CopyOptions, Mode, OpenDirOptions, StatFsOptions, StatsListener, WatchFileOptions, WatchListener, WatchOptions } from 'node:fs';
+export type { EncodingOption as NodeEncodingOption, BufferEncodingOption, BigIntStatsListener, CopySyncOptions, CopyOptions, Mode, OpenDirOptions, StatFsOptions, StatsListener, WatchFileOptions, WatchListener, WatchOptions } from 'node:fs';
 
 /** `realpathSync` with its `native` (realpath(3)), as Node's. */
 export type RealpathSync = typeof realpathSync;

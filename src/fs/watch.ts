@@ -5,7 +5,6 @@ import { bytesOf } from '../util/names.js';
 import { encodeName } from './args.js';
 import { invalidArgType, invalidArgValue } from './node-errors.js';
 import { validateBoolean, validateObject } from './validators.js';
-import { BigIntStats, Stats } from './stats.js';
 
 /**
  * `fs.watch`, `fs.watchFile` and `fs.promises.watch` driven by the overlay's own changes
@@ -20,13 +19,15 @@ import { BigIntStats, Stats } from './stats.js';
  * is moved or removed goes silent (inotify follows a moved inode). docs/api.md lists the rest.
  */
 
-type Mask = 'create' | 'delete' | 'modify' | 'attrib' | 'moved_from' | 'moved_to' | 'delete_self' | 'move_self';
+type Mask = 'create' | 'delete' | 'modify' | 'attrib' | 'moved_from' | 'moved_to' | 'delete_self' | 'move_self' | 'ignored';
 
 interface Queued {
   wd: string;
   /** The watch's handles when the event was queued (a watch dropped since still gets it). */
   handles: Set<WatchHandle>;
   mask: Mask;
+  /** IN_ISDIR: libuv reports every event with a bit besides IN_ATTRIB and IN_MODIFY as 'rename', so all of a directory's. */
+  isDir: boolean;
   /** undefined: an event of the watched object itself. */
   name: string | undefined;
 }
@@ -62,7 +63,7 @@ export class Inotify {
   private readonly watches = new Map<string, Set<WatchHandle>>();
   private readonly trees = new Set<TreeHandle>();
   private queue: Queued[] = [];
-  private treeQueue: Array<() => void> = [];
+  private treeQueue: Array<{ tree: TreeHandle; type: 'rename' | 'change'; rel: string }> = [];
   private scheduled = false;
 
   add(wd: string, h: WatchHandle): void {
@@ -85,18 +86,22 @@ export class Inotify {
     if (this.watches.size === 0 && this.trees.size === 0) return;
     const parent = n.path === '/' ? undefined : posix.dirname(n.path);
     const name = posix.basename(n.path);
-    const toParent = (mask: Mask) => parent !== undefined && this.push(parent, mask, name);
-    const toSelf = (path: string, mask: Mask) => this.push(path, mask, undefined);
+    const toParent = (mask: Mask) => parent !== undefined && this.push(parent, mask, name, n.isDir);
+    const toSelf = (path: string, mask: Mask) => this.push(path, mask, undefined, n.isDir);
     switch (n.kind) {
       case 'create': toParent('create'); break;
-      case 'modify': toSelf(n.path, 'modify'); toParent('modify'); break;
-      case 'attrib': toSelf(n.path, 'attrib'); toParent('attrib'); break;
+      // fsnotify_handle_event: the parent's watch first (with the name), then the object's own.
+      case 'modify': toParent('modify'); toSelf(n.path, 'modify'); break;
+      case 'attrib': toParent('attrib'); toSelf(n.path, 'attrib'); break;
       case 'link_count': toSelf(n.path, 'attrib'); break;
       case 'delete':
-        // vfs_unlink: the link count (IN_ATTRIB) first; then IN_DELETE in the parent; the inode's IN_DELETE_SELF last.
+        // vfs_unlink: the link count (IN_ATTRIB) first; d_delete then drops the inode
+        // (IN_DELETE_SELF) before fsnotify_delete tells the parent (IN_DELETE), as observed.
+        // The watch goes with the inode: IN_IGNORED, which libuv reports as one more 'rename'.
         if (!n.isDir) toSelf(n.path, 'attrib');
-        toParent('delete');
         toSelf(n.path, 'delete_self');
+        toSelf(n.path, 'ignored');
+        toParent('delete');
         this.watches.delete(n.path);
         break;
       case 'moved_from': toParent('moved_from'); break;
@@ -111,13 +116,13 @@ export class Inotify {
     this.treeNotice(n);
   }
 
-  private push(wd: string, mask: Mask, name: string | undefined): void {
+  private push(wd: string, mask: Mask, name: string | undefined, isDir: boolean): void {
     const handles = this.watches.get(wd);
     if (!handles) return;
     const last = this.queue[this.queue.length - 1];
     // inotify_merge: only the last queued event, and never move events (they carry cookies).
     if (last && last.wd === wd && last.mask === mask && last.name === name && mask !== 'moved_from' && mask !== 'moved_to') return;
-    this.queue.push({ wd, handles, mask, name });
+    this.queue.push({ wd, handles, mask, isDir, name });
     this.schedule();
   }
 
@@ -135,8 +140,10 @@ export class Inotify {
     for (const t of this.trees) {
       if (n.path === t.root || !n.path.startsWith(t.root === '/' ? '/' : `${t.root}/`)) continue;
       const rel = posix.relative(t.root, n.path);
-      const ev = type;
-      this.treeQueue.push(() => t.deliver(ev, rel));
+      // A name found in this turn is watched from when its directory's event is handled: its
+      // changes before that are not seen.
+      if (type === 'change' && this.treeQueue.some((q) => q.tree === t && q.type === 'rename' && q.rel === rel)) continue;
+      this.treeQueue.push({ tree: t, type, rel });
       this.schedule();
     }
   }
@@ -154,10 +161,10 @@ export class Inotify {
     this.queue = [];
     this.treeQueue = [];
     for (const e of events) {
-      const type = e.mask === 'modify' || e.mask === 'attrib' ? 'change' : 'rename';
+      const type = !e.isDir && (e.mask === 'modify' || e.mask === 'attrib') ? 'change' : 'rename';
       for (const h of [...e.handles]) h.deliver(type, e.name);
     }
-    for (const f of tree) f();
+    for (const q of tree) if (this.trees.has(q.tree)) q.tree.deliver(q.type, q.rel);
   }
 }
 
@@ -260,7 +267,8 @@ export async function* watchAsync(host: WatchHost, given: string, options: unkno
   validateBoolean(persistent, 'options.persistent');
   validateBoolean(recursive, 'options.recursive');
   validateSignal(signal);
-  if (encoding && !(encoding === 'buffer' || (typeof encoding === 'string' && Buffer.isEncoding(encoding)))) throw invalidArgValue('encoding', encoding, 'is invalid encoding');
+  // Node 20 passes the two the other way round: "The argument 'nope' is invalid encoding. Received 'encoding'".
+  if (encoding && !(encoding === 'buffer' || (typeof encoding === 'string' && Buffer.isEncoding(encoding)))) throw invalidArgValue(String(encoding), 'encoding', 'is invalid encoding');
   if (signal?.aborted) throw abortError(signal);
   const target = host.canonical(given);
   const watcher = new FSWatcher(host, given, target.path, { persistent, recursive: recursive && target.isDir, encoding });
@@ -287,68 +295,4 @@ export async function* watchAsync(host: WatchHost, given: string, options: unkno
     watcher.close();
     signal?.removeEventListener('abort', onAbort);
   }
-}
-
-const ZERO = { type: 'file' as const, mode: 0, uid: 0, gid: 0, size: 0, nlink: 0, rdev: 0, ino: 0, atimeMs: 0, mtimeMs: 0, ctimeMs: 0, birthtimeMs: 0 };
-
-/** What a StatWatcher polls: the stat of a path, or undefined when it is missing. */
-export type Poll = () => Stats | undefined;
-
-/**
- * `fs.StatWatcher` (watchFile): the overlay's stat polled every `interval` ms, as libuv's
- * uv_fs_poll polls stat(2); a change of ctime, mtime, birthtime, size, mode, owner, inode or
- * device is 'change' (curr, prev); a missing file is a Stats of zeros (a file missing
- * at the start and still missing is no event, as in Node).
- */
-export class StatWatcher extends EventEmitter {
-  #timer: NodeJS.Timeout | undefined;
-  #prev: Stats | undefined;
-  readonly #bigint: boolean;
-  readonly #poll: Poll;
-
-  /** @internal Made by OverlayFs.watchFile. */
-  constructor(poll: Poll, options: { bigint: boolean; persistent: boolean; interval: number }) {
-    super();
-    this.#poll = poll;
-    this.#bigint = options.bigint;
-    this.#prev = poll();
-    this.#timer = setInterval(() => this.#tick(), options.interval);
-    if (!options.persistent) this.#timer.unref();
-  }
-
-  #tick(): void {
-    const curr = this.#poll();
-    const prev = this.#prev;
-    this.#prev = curr;
-    if (curr === undefined && prev === undefined) return;
-    if (curr && prev && !changed(curr, prev)) return;
-    this.emit('change', this.#shape(curr), this.#shape(prev));
-  }
-
-  #shape(s: Stats | undefined): Stats | BigIntStats {
-    const info = s ? { ...ZERO, ...s } : ZERO;
-    return this.#bigint ? new BigIntStats(info, s?.dev ?? 0) : s ?? new Stats(ZERO, 0);
-  }
-
-  /** Stops polling (unwatchFile does this when the last listener goes). */
-  stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    process.nextTick(() => this.emit('stop'));
-  }
-
-  ref(): this {
-    this.#timer?.ref();
-    return this;
-  }
-
-  unref(): this {
-    this.#timer?.unref();
-    return this;
-  }
-}
-
-function changed(a: Stats, b: Stats): boolean {
-  return a.ctimeMs !== b.ctimeMs || a.mtimeMs !== b.mtimeMs || a.birthtimeMs !== b.birthtimeMs || a.size !== b.size
-    || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid || a.ino !== b.ino || a.dev !== b.dev;
 }

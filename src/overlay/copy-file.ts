@@ -23,10 +23,16 @@ export function copyFile(engine: OverlayEngine, from: string, to: string, mode: 
   const dst = openFile(engine, to, O_WRONLY | O_CREAT | (mode & COPYFILE_EXCL ? O_EXCL : 0), srcMode & 0o7777, newMeta);
   try {
     if (same) return;
+    // Each step tells the watchers what its system call raises: ftruncate IN_MODIFY, fchmod IN_ATTRIB, the copy IN_MODIFY.
+    const path = dst.obj!.path;
     dst.node!.truncate(0);
+    dst.modified?.();
     dst.node!.mode = (dst.node!.mode & ~0o7777) | (srcMode & 0o7777);
+    engine.notify({ kind: 'attrib', path, isDir: false });
     if (mode & COPYFILE_FICLONE_FORCE) fail('ENOTSUP', 'no reflinks in memory');
-    dst.node!.write(readRest(src), 0, undefined, 0);
+    const data = readRest(src);
+    dst.node!.write(data, 0, undefined, 0);
+    if (data.length > 0) dst.modified?.();
   } catch (e) {
     try { unlinkAt(engine, to); } catch { /* as libuv: the unlink is best effort */ }
     throw e;
