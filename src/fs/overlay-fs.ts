@@ -2,8 +2,7 @@
 // Node's overloads; each method only checks its arguments, calls overlay/ and shapes the result.
 import { EventEmitter } from 'node:events';
 import type { NonSharedBuffer } from 'node:buffer';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { Readable, Writable } from 'node:stream';
+import type { ReadStream, WriteStream } from 'node:fs';
 import type { Volume } from 'memfs';
 import type { Layer } from '../layer/layer.js';
 import type { EntryType } from '../layer/entry.js';
@@ -21,7 +20,7 @@ import { FileTable } from './file-table.js';
 import { Stats, BigIntStats, Dirent } from './stats.js';
 import { nodeRealpath } from './realpath.js';
 import { readdirRecursive } from './readdir-recursive.js';
-import { streamFs } from './stream-fs.js';
+import { overlayReadStream, overlayWriteStream, type ReadStreamOptions, type WriteStreamOptions } from './stream-fs.js';
 import { asText } from '../util/names.js';
 import { storedTimeMs } from '../overlay/file-times.js';
 import { removeTree } from '../overlay/remove-tree.js';
@@ -553,13 +552,16 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     this.call('fsync', undefined, undefined, () => void this.files.get(n));
   }
 
-  /** Node's own fs.ReadStream over this overlay (createReadStream's documented `fs` option): Node's option checks, an open error as an 'error' event. */
-  createReadStream(path: PathLike, options?: BufferEncoding | { start?: number; end?: number; encoding?: BufferEncoding; highWaterMark?: number; flags?: string; mode?: number; fd?: number; autoClose?: boolean }): Readable {
-    return createReadStream(path, { ...(getOptions(options) as object), fs: streamFs(this) } as never);
+  /**
+   * Node's own fs.ReadStream over this overlay (stream-fs.ts): Node's option checks, an open
+   * error as an 'error' event; `fd` may be an overlay descriptor or an overlay FileHandle.
+   */
+  createReadStream(path: PathLike, options?: BufferEncoding | ReadStreamOptions): ReadStream {
+    return overlayReadStream(this, path, options);
   }
 
-  createWriteStream(path: PathLike, options?: BufferEncoding | { flags?: string; start?: number; mode?: number; encoding?: BufferEncoding; fd?: number; autoClose?: boolean }): Writable {
-    return createWriteStream(path, { ...(getOptions(options) as object), fs: streamFs(this) } as never);
+  createWriteStream(path: PathLike, options?: BufferEncoding | WriteStreamOptions): WriteStream {
+    return overlayWriteStream(this, path, options);
   }
 
 

@@ -16,7 +16,7 @@ const PAGE_SRC = join(ROOT, 'src', 'serve', 'page');
 const SHIMS = join(PAGE_SRC, 'shims');
 
 const PORTS: Record<string, string> = { buffer: 'buffer/', events: 'events/', path: 'path-browserify', process: 'process/browser.js' };
-const ABSENT = /^(node:)?(fs|fs\/promises|stream|stream\/promises|child_process|os|crypto|zlib|url|util|net|module)$/;
+const ABSENT = /^(node:)?(fs|fs\/promises|stream|stream\/promises|readline|child_process|os|crypto|zlib|url|util|net|module)$/;
 
 const nodeBuiltins: esbuild.Plugin = {
   name: 'node-builtins',
