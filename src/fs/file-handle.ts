@@ -11,7 +11,7 @@ import { handleWebStream } from './web-stream.js';
 import { validateBufferArray } from './surface-types.js';
 import type { OverlayFs } from './overlay-fs.js';
 import type { ReadStreamOptions, WriteStreamOptions } from './stream-fs.js';
-import type { PathLike, EncodingOption } from './args.js';
+import type { PathLike } from './args.js';
 import { writeArgs, type WriteArgs } from './call-args.js';
 import { OverlayFsError } from './errors.js';
 import { invalidArgType, invalidArgValue, outOfRange } from './node-errors.js';

@@ -1,6 +1,7 @@
 import * as nodeFs from 'node:fs';
 import type { OverlayFs } from './overlay-fs.js';
 import { Stats, Dirent } from './stats.js';
+import { Dir } from './dir.js';
 import { CALLBACK_ROWS, callbackCall, existsCallback, readCallback } from './callback-api.js';
 
 type NodeFsModule = typeof nodeFs;
@@ -57,6 +58,8 @@ export type OverlayNodeFs = Pick<OverlayFs, OwnName> &
     promises: OverlayFs['promises'] & { constants: NodeFsModule['constants'] };
     Stats: typeof Stats;
     Dirent: typeof Dirent;
+    /** What opendir gives (fs.Dir); as Node's, not meant to be constructed by callers. */
+    Dir: typeof Dir;
   };
 
 type StreamName = 'createReadStream' | 'createWriteStream' | 'ReadStream' | 'WriteStream';
@@ -159,6 +162,7 @@ export function makeNodeFs(ov: OverlayFs): OverlayNodeFs {
     X_OK: constants.X_OK,
     Stats,
     Dirent,
+    Dir,
   });
   return out as OverlayNodeFs;
 }
