@@ -565,7 +565,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   }
 
 
-  // ---- issue 15: the rest of Node's fs surface (dir.ts, cp.ts, statfs.ts, watch.ts) ----
+  // ---- the rest of Node's fs surface (dir.ts, cp.ts, statfs.ts, watch.ts) -------------
 
   /** The overlay's inotify instance (watch.ts); told of every change by the engine. */
   private readonly inotify = new Inotify();
