@@ -151,6 +151,7 @@ export function makeNodeFs(ov: OverlayFs): OverlayNodeFs {
   own satisfies Pick<NodeFsModule, OwnName>;
   const promises = Object.assign(boundCopy(ov.promises), { constants });
   promises satisfies Pick<NodeFsModule['promises'], OwnPromiseName>;
+  withEveryName(promises, nodeFs.promises);
   Object.assign(out, streams, {
     FileReadStream: ReadStream,
     FileWriteStream: WriteStream,
@@ -164,5 +165,15 @@ export function makeNodeFs(ov: OverlayFs): OverlayNodeFs {
     Dirent,
     Dir,
   });
+  withEveryName(out, nodeFs);
   return out as OverlayNodeFs;
+}
+
+/**
+ * Gives `target` each of Node's names it lacks, as an own property without a value.
+ * Libraries merge the fs they are handed over Node's (`{ ...fs, ...options.fs }`, path-scurry
+ * does so for `promises`): a name left out would silently be the host's call.
+ */
+function withEveryName(target: object, node: object): void {
+  for (const k of Object.keys(node)) if (k !== 'default' && !(k in target)) (target as Record<string, unknown>)[k] = undefined;
 }

@@ -39,7 +39,10 @@ export function makeDirs(engine: OverlayEngine, path: string, meta: () => NodeMe
         const cut = next.lastIndexOf('/');
         const dirname = cut < 0 ? next : next.slice(0, cut);
         if (dirname !== next) pending.push(next, dirname);
-        else if (pending.length === 0) {
+        // A first name of a relative path not found: the working directory is not there.
+        // Node 20 puts the path back and tries again, forever; mkdir(2) says ENOENT.
+        else if (pending.length > 0) failAt('ENOENT', next);
+        else {
           err = 'EEXIST';
           continue;
         }

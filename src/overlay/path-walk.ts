@@ -87,9 +87,9 @@ export class PathWalk {
    * relative path does not count the working directory's). A relative path starts at the
    * working directory (cwdStack).
    */
-  private walk(path: string, follow: boolean, slashFollows: boolean): Resolution {
+  private walk(path: string, follow: boolean, slashFollows: boolean, pathMax = true): Resolution {
     if (path === '') fail('ENOENT');
-    if (path.length >= PATH_MAX / 3 && byteLength(path) >= PATH_MAX) fail('ENAMETOOLONG');
+    if (pathMax && path.length >= PATH_MAX / 3 && byteLength(path) >= PATH_MAX) fail('ENAMETOOLONG');
     const trailingSlash = slashFollows && path.length > 1 && path.endsWith('/');
     let start = this.walkStart(path);
     // Names still to walk, the next one last (a symlink's target is pushed on top of them).
@@ -152,10 +152,13 @@ export class PathWalk {
     const kept = this.lastWalk;
     let dir: Obj | undefined;
     try {
-      dir = this.lookup(this.cwd, true);
+      // Not a call's argument: a process reaches its cwd by chdirs, so getname's PATH_MAX
+      // does not limit it (a relative path from a deeper directory works).
+      dir = this.walk(this.cwd, true, true, false).obj;
     } finally {
       this.lastWalk = kept;
     }
+    if (!dir) fail('ENOENT');
     if (!dir.isDir) fail('ENOTDIR');
     const stack: Obj[] = [];
     for (let o: Obj | undefined = dir; o; o = o.parent) stack.push(o);

@@ -1,7 +1,7 @@
 import type { EntryType } from '../layer/entry.js';
 import type { OverlayEngine } from './engine.js';
 import type { Obj, Resolution } from './resolve.js';
-import { Errno } from './errno.js';
+import { Errno, fail } from './errno.js';
 import { basename, join, normalize } from '../util/path.js';
 
 /** `'upper'` or the index of a lower layer (0 = bottom, as in the image manifest). */
@@ -35,6 +35,8 @@ export interface Provenance {
  * it is for explaining, while lookups use the merged index.
  */
 export function whereIs(engine: OverlayEngine, path: string): Provenance {
+  // An empty path names nothing (getname): it is no place a missing parent hides.
+  if (path === '') fail('ENOENT');
   let r: Resolution;
   try {
     r = engine.resolve(path, false);
