@@ -118,12 +118,10 @@ export function makeNodeFs(ov: OverlayFs): OverlayNodeFs {
     // Node's own module has some names without a value on Linux (lchmod): so does this.
     if (call || name in nodeFs) out[name] = call;
   }
-  // realpathSync.native is a member of realpathSync, as in Node (pending until the overlay has it).
-  const realpathSync: NodeFsModule['realpathSync'] = Object.assign(ov.realpathSync.bind(ov), {
+  // realpathSync.native is a member of realpathSync, as in Node.
+  out.realpathSync = Object.assign(ov.realpathSync.bind(ov), {
     native: overlayCall(ov, 'realpathSync.native') as unknown as NodeFsModule['realpathSync']['native'],
-  });
-  if (!realpathSync.native) delete (realpathSync as { native?: unknown }).native;
-  out.realpathSync = realpathSync;
+  }) satisfies NodeFsModule['realpathSync'];
   for (const row of CALLBACK_ROWS) {
     const sync = overlayCall(ov, row.sync);
     const [name, member] = row.name.split('.') as [string, string | undefined];
