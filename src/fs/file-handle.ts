@@ -12,7 +12,7 @@ import { validateBufferArray } from './surface-types.js';
 import type { OverlayFs } from './overlay-fs.js';
 import type { ReadStreamOptions, WriteStreamOptions } from './stream-fs.js';
 import type { PathLike } from './args.js';
-import { writeArgs, type WriteArgs } from './call-args.js';
+import { bindingOffset, writeArgs, type WriteArgs } from './call-args.js';
 import { OverlayFsError } from './errors.js';
 import { invalidArgType, invalidArgValue, outOfRange } from './node-errors.js';
 import { getOptions, validateBoolean, validateBuffer, validateInteger, validateObject } from './validators.js';
@@ -313,11 +313,6 @@ export function writeBuffers(ov: OverlayFs, fd: number, buffers: readonly NodeJS
 /** A later turn of the event loop (setImmediate; a timer where there is none, as in the browser). */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
-}
-
-/** How Node's binding reads an I/O position: a safe integer >= 0 is a position, anything else (negative, fractional, a BigInt, null) the handle's own. */
-function bindingOffset(position: unknown): number {
-  return Number.isSafeInteger(position) && (position as number) >= 0 ? (position as number) : -1;
 }
 
 /** Node's validateString. */

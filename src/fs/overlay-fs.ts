@@ -13,7 +13,7 @@ import { stackView, type StackView } from '../overlay/stack-view.js';
 import { SystemError, asNodeError } from './errors.js';
 import { Errno } from '../overlay/errno.js';
 import { pathArg, encodeName, viewBytes, type PathLike, type TimeLike, type EncodingOption } from './args.js';
-import { RM_DEFAULTS, bindingMode, mkdirOptions, readArgs, rmdirOptions, writeArgs } from './call-args.js';
+import { RM_DEFAULTS, bindingMode, bindingOffset, mkdirOptions, readArgs, rmdirOptions, writeArgs } from './call-args.js';
 import { getOptions, isInt32, parseFileMode, stringToFlags, unixTimestamp, validateBoolean, validateInteger, validatedFd } from './validators.js';
 import { invalidArgType, invalidArgValue } from './node-errors.js';
 import { FileTable } from './file-table.js';
@@ -591,11 +591,11 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     return this[SURFACE].mkdtemp(prefix, options, false);
   }
 
-  /** readv(2)/preadv(2): the buffers filled in order; a position that is not a number reads at the descriptor's. */
+  /** readv(2)/preadv(2): the buffers filled in order; a position that is not a safe integer >= 0 reads at the descriptor's (bindingOffset). */
   readvSync(fd: number, buffers: readonly NodeJS.ArrayBufferView[], position?: number | null): number {
     const n = validatedFd(fd);
     validateBufferArray(buffers);
-    const at = typeof position === 'number' ? position : -1;
+    const at = bindingOffset(position);
     return this.call('read', undefined, undefined, () => {
       // libuv refuses a read into no buffers before it looks at the descriptor.
       if (buffers.length === 0) fail('EINVAL');
@@ -615,7 +615,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     const n = validatedFd(fd);
     validateBufferArray(buffers);
     if (buffers.length === 0) return 0;
-    const at = typeof position === 'number' ? position : -1;
+    const at = bindingOffset(position);
     return this.call('write', undefined, undefined, () => {
       const file = this.files.get(n);
       let total = 0;
