@@ -58,7 +58,7 @@ describe('positions that are not a file offset mean the descriptor position', ()
     await same(async (f, at) => {
       const fd = f.openSync(at('/f'), 'r+');
       f.readSync(fd, Buffer.alloc(3), 0, 3, null);
-      const out: unknown[] = [f.writeSync(fd, Buffer.from('X'), 0, 1, -5), f.writeSync(fd, 'Y', -7), f.writeSync(fd, Buffer.from('Z'), { position: -3 })];
+      const out: unknown[] = [f.writeSync(fd, Buffer.from('X'), 0, 1, -5), f.writeSync(fd, 'Y', -7), f.writeSync(fd, Buffer.from('Z'), { position: -3 } as never)];
       out.push(f.writevSync(fd, [Buffer.from('V')], -2));
       out.push(await new Promise((res, rej) => f.write(fd, Buffer.from('C'), 0, 1, -9, (e, count) => (e ? rej(e) : res(count)))));
       out.push(String(f.readFileSync(at('/f'))));
