@@ -114,7 +114,7 @@ export class Inotify {
         if (n.replaced) this.push(n.path, 'attrib', undefined, n.replaced.isDir);
         if (n.from !== undefined) {
           toSelf(n.from, 'move_self');
-          this.watches.delete(n.from);
+          this.dropWatches(n.from);
         }
         if (n.replaced) {
           if (n.replaced.lastLink) {
@@ -126,6 +126,13 @@ export class Inotify {
         break;
     }
     this.treeNotice(n);
+  }
+
+  /** The watches of a moved object and of everything below it go silent (inotify's follow the inodes, which a watch by path cannot), not on to what comes to those paths next. */
+  private dropWatches(path: string): void {
+    this.watches.delete(path);
+    const below = path === '/' ? '/' : `${path}/`;
+    for (const wd of [...this.watches.keys()]) if (wd.startsWith(below)) this.watches.delete(wd);
   }
 
   private push(wd: string, mask: Mask, name: string | undefined, isDir: boolean): void {
