@@ -679,7 +679,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   watchFile(filename: PathLike, options: WatchFileOptions & { bigint: true } | undefined, listener: BigIntStatsListener): StatWatcher;
   watchFile(filename: PathLike, listener: StatsListener): StatWatcher;
   watchFile(filename: PathLike, options?: unknown, listener?: unknown): StatWatcher {
-    const p = posix.resolve('/', asText(pathArg(filename)));
+    const p = this[SURFACE].resolve(asText(pathArg(filename)));
     if (options === null || typeof options !== 'object') {
       listener = options;
       options = null;
@@ -698,7 +698,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
 
   /** fs.unwatchFile: one listener, or all; the poll stops with the last. */
   unwatchFile(filename: PathLike, listener?: StatsListener | BigIntStatsListener): void {
-    const p = posix.resolve('/', asText(pathArg(filename)));
+    const p = this[SURFACE].resolve(asText(pathArg(filename)));
     const w = this.statWatchers.get(p);
     if (!w) return;
     if (typeof listener === 'function') w.removeListener('change', listener);
@@ -735,6 +735,8 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
         const stream = this.dirStream(given, o.encoding, named);
         return new Dir(source, stream, given, o);
       },
+      // The working directory is looked up only for a relative path (a gone one is ENOENT, as process.cwd()).
+      resolve: (...paths) => (paths.some((x) => x.charCodeAt(0) === 47) ? posix.resolve('/', ...paths) : posix.resolve(this[ENGINE].cwdPath(), ...paths)),
       watchHost: {
         inotify: this.inotify,
         canonical: (path) => {
