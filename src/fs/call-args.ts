@@ -133,3 +133,12 @@ function bindingPosition(position: unknown): number {
   if (typeof position === 'number' && Number.isSafeInteger(position)) return position;
   return -1;
 }
+
+/**
+ * How Node's binding reads a readv/writev/FileHandle position (GetOffset, src/node_file.cc):
+ * a safe integer >= 0 is a position; anything else (negative, fractional, >= 2^53, NaN, a
+ * BigInt, null) is -1, the descriptor's own.
+ */
+export function bindingOffset(position: unknown): number {
+  return Number.isSafeInteger(position) && (position as number) >= 0 ? (position as number) : -1;
+}

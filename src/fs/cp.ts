@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { OverlayFs } from './overlay-fs.js';
 import type { BigIntStats } from './stats.js';
+import { SURFACE } from './surface-types.js';
 import { SystemError } from './errors.js';
 import { invalidArgType } from './node-errors.js';
 import { validateBoolean, validateInteger, validateObject } from './validators.js';
@@ -79,15 +80,16 @@ interface Ctx {
   async: boolean;
 }
 
-const resolve = (...p: string[]) => posix.resolve('/', ...p);
+/** path.resolve, from the overlay's working directory (Node's resolves from process.cwd()). */
+const resolveIn = (c: Ctx, ...p: string[]) => c.ov[SURFACE].resolve(...p);
 
 function areIdentical(a: BigIntStats, b: BigIntStats): boolean {
   return Boolean(b.ino && b.dev && b.ino === a.ino && b.dev === a.dev);
 }
 
-function isSrcSubdir(src: string, dest: string): boolean {
-  const s = resolve(src).split('/').filter(Boolean);
-  const d = resolve(dest).split('/').filter(Boolean);
+function isSrcSubdir(c: Ctx, src: string, dest: string): boolean {
+  const s = resolveIn(c, src).split('/').filter(Boolean);
+  const d = resolveIn(c, dest).split('/').filter(Boolean);
   return s.every((cur, i) => d[i] === cur);
 }
 
@@ -106,15 +108,15 @@ function* checkPaths(c: Ctx, src: string, dest: string): Generator<Pause, { skip
     if (srcStat.isDirectory() && !destStat.isDirectory()) throw cpError('ERR_FS_CP_DIR_TO_NON_DIR', 'EISDIR', `cannot overwrite non-directory ${dest} with directory ${src}`, dest);
     if (!srcStat.isDirectory() && destStat.isDirectory()) throw cpError('ERR_FS_CP_NON_DIR_TO_DIR', 'ENOTDIR', `cannot overwrite directory ${dest} with non-directory ${src}`, dest);
   }
-  if (srcStat.isDirectory() && isSrcSubdir(src, dest)) throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${src} to a subdirectory of self ${dest}`, dest);
+  if (srcStat.isDirectory() && isSrcSubdir(c, src, dest)) throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${src} to a subdirectory of self ${dest}`, dest);
   return { skipped: false, srcStat, destStat };
 }
 
 /** checkParentPaths: no parent of dest (up to the root) may be src. */
 function checkParentPaths(c: Ctx, src: string, srcStat: BigIntStats, dest: string): void {
   for (let d = dest; ;) {
-    const srcParent = resolve(posix.dirname(src));
-    const destParent = resolve(posix.dirname(d));
+    const srcParent = resolveIn(c, posix.dirname(src));
+    const destParent = resolveIn(c, posix.dirname(d));
     if (destParent === srcParent || destParent === '/') return;
     const st = c.ov.statSync(destParent, { bigint: true, throwIfNoEntry: false }) as BigIntStats | undefined;
     if (st === undefined) return;
@@ -175,7 +177,7 @@ function* copyDir(c: Ctx, src: string, dest: string): Walk {
 function copyLink(c: Ctx, destStat: BigIntStats | undefined, src: string, dest: string): void {
   const { ov } = c;
   let target = ov.readlinkSync(src);
-  if (!c.opts.verbatimSymlinks && !posix.isAbsolute(target)) target = resolve(posix.dirname(src), target);
+  if (!c.opts.verbatimSymlinks && !posix.isAbsolute(target)) target = resolveIn(c, posix.dirname(src), target);
   if (!destStat) return ov.symlinkSync(target, dest);
   let destTarget: string;
   try {
@@ -184,10 +186,10 @@ function copyLink(c: Ctx, destStat: BigIntStats | undefined, src: string, dest: 
     if ((e as { code?: string }).code === 'EINVAL') return ov.symlinkSync(target, dest);
     throw e;
   }
-  if (!posix.isAbsolute(destTarget)) destTarget = resolve(posix.dirname(dest), destTarget);
-  if (isSrcSubdir(target, destTarget)) throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${target} to a subdirectory of self ${destTarget}`, dest);
+  if (!posix.isAbsolute(destTarget)) destTarget = resolveIn(c, posix.dirname(dest), destTarget);
+  if (isSrcSubdir(c, target, destTarget)) throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${target} to a subdirectory of self ${destTarget}`, dest);
   // cp-sync.js stats dest here, cp.js src.
-  if (ov.statSync(c.async ? src : dest).isDirectory() && isSrcSubdir(destTarget, target)) {
+  if (ov.statSync(c.async ? src : dest).isDirectory() && isSrcSubdir(c, destTarget, target)) {
     throw cpError('ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY', 'EINVAL', `cannot overwrite ${destTarget} with ${target}`, dest);
   }
   ov.unlinkSync(dest);

@@ -12,7 +12,7 @@ import { validateBufferArray } from './surface-types.js';
 import type { OverlayFs } from './overlay-fs.js';
 import type { ReadStreamOptions, WriteStreamOptions } from './stream-fs.js';
 import type { PathLike } from './args.js';
-import { writeArgs, type WriteArgs } from './call-args.js';
+import { bindingOffset, writeArgs, type WriteArgs } from './call-args.js';
 import { OverlayFsError } from './errors.js';
 import { invalidArgType, invalidArgValue, outOfRange } from './node-errors.js';
 import { getOptions, validateBoolean, validateBuffer, validateInteger, validateObject } from './validators.js';
@@ -33,6 +33,30 @@ function fileClosed(syscall: string): Error & { code: string; syscall: string } 
   err.syscall = syscall;
   return err;
 }
+
+/**
+ * Node closes a FileHandle that is garbage collected unclosed, with a warning
+ * (FileHandle::~FileHandle in src/node_file.cc, DEP0137): so does the overlay, or its
+ * descriptor (and the open file, an unlinked file's content too) stays in its FileTable for
+ * good. The held value names the descriptor, not the handle.
+ */
+let warnedGc = false;
+const unclosed = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry<{ ov: OverlayFs; fd: number }>(({ ov, fd }) => {
+    try {
+      ov.closeSync(fd);
+    } catch {
+      // Closed meanwhile through the overlay's closeSync(handle.fd).
+      return;
+    }
+    const proc = globalThis.process;
+    if (typeof proc?.emitWarning !== 'function') return;
+    proc.emitWarning(`Closing file descriptor ${fd} on garbage collection`);
+    if (warnedGc) return;
+    warnedGc = true;
+    proc.emitWarning('Closing a FileHandle object on garbage collection is deprecated. Please close FileHandle objects explicitly using FileHandle.prototype.close(). In the future, an error will be thrown if a file descriptor is closed during garbage collection.', 'DeprecationWarning', 'DEP0137');
+  })
+  : undefined;
 
 /** A result object as Node's promises make them, with no prototype. */
 function bare<T extends object>(fields: T): T {
@@ -61,6 +85,7 @@ export class FileHandle extends EventEmitter implements NodeFileHandle {
     super();
     this.#ov = ov;
     this.#fd = fd;
+    unclosed?.register(this, { ov, fd }, this);
   }
 
   get fd(): number {
@@ -97,6 +122,7 @@ export class FileHandle extends EventEmitter implements NodeFileHandle {
   }
 
   async #closeDescriptor(fd: number): Promise<void> {
+    unclosed?.unregister(this);
     this.#ov.closeSync(fd);
   }
 
@@ -313,11 +339,6 @@ export function writeBuffers(ov: OverlayFs, fd: number, buffers: readonly NodeJS
 /** A later turn of the event loop (setImmediate; a timer where there is none, as in the browser). */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
-}
-
-/** How Node's binding reads an I/O position: a safe integer >= 0 is a position, anything else (negative, fractional, a BigInt, null) the handle's own. */
-function bindingOffset(position: unknown): number {
-  return Number.isSafeInteger(position) && (position as number) >= 0 ? (position as number) : -1;
 }
 
 /** Node's validateString. */

@@ -13,7 +13,7 @@ import { stackView, type StackView } from '../overlay/stack-view.js';
 import { SystemError, asNodeError } from './errors.js';
 import { Errno } from '../overlay/errno.js';
 import { pathArg, encodeName, viewBytes, type PathLike, type TimeLike, type EncodingOption } from './args.js';
-import { RM_DEFAULTS, bindingMode, mkdirOptions, readArgs, rmdirOptions, writeArgs } from './call-args.js';
+import { RM_DEFAULTS, bindingMode, bindingOffset, mkdirOptions, readArgs, rmdirOptions, writeArgs } from './call-args.js';
 import { getOptions, isInt32, parseFileMode, stringToFlags, unixTimestamp, validateBoolean, validateInteger, validatedFd } from './validators.js';
 import { invalidArgType, invalidArgValue } from './node-errors.js';
 import { FileTable } from './file-table.js';
@@ -591,11 +591,11 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     return this[SURFACE].mkdtemp(prefix, options, false);
   }
 
-  /** readv(2)/preadv(2): the buffers filled in order; a position that is not a number reads at the descriptor's. */
+  /** readv(2)/preadv(2): the buffers filled in order; a position that is not a safe integer >= 0 reads at the descriptor's (bindingOffset). */
   readvSync(fd: number, buffers: readonly NodeJS.ArrayBufferView[], position?: number | null): number {
     const n = validatedFd(fd);
     validateBufferArray(buffers);
-    const at = typeof position === 'number' ? position : -1;
+    const at = bindingOffset(position);
     return this.call('read', undefined, undefined, () => {
       // libuv refuses a read into no buffers before it looks at the descriptor.
       if (buffers.length === 0) fail('EINVAL');
@@ -615,7 +615,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
     const n = validatedFd(fd);
     validateBufferArray(buffers);
     if (buffers.length === 0) return 0;
-    const at = typeof position === 'number' ? position : -1;
+    const at = bindingOffset(position);
     return this.call('write', undefined, undefined, () => {
       const file = this.files.get(n);
       let total = 0;
@@ -679,7 +679,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   watchFile(filename: PathLike, options: WatchFileOptions & { bigint: true } | undefined, listener: BigIntStatsListener): StatWatcher;
   watchFile(filename: PathLike, listener: StatsListener): StatWatcher;
   watchFile(filename: PathLike, options?: unknown, listener?: unknown): StatWatcher {
-    const p = posix.resolve('/', asText(pathArg(filename)));
+    const p = this[SURFACE].resolve(asText(pathArg(filename)));
     if (options === null || typeof options !== 'object') {
       listener = options;
       options = null;
@@ -698,7 +698,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
 
   /** fs.unwatchFile: one listener, or all; the poll stops with the last. */
   unwatchFile(filename: PathLike, listener?: StatsListener | BigIntStatsListener): void {
-    const p = posix.resolve('/', asText(pathArg(filename)));
+    const p = this[SURFACE].resolve(asText(pathArg(filename)));
     const w = this.statWatchers.get(p);
     if (!w) return;
     if (typeof listener === 'function') w.removeListener('change', listener);
@@ -735,6 +735,8 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
         const stream = this.dirStream(given, o.encoding, named);
         return new Dir(source, stream, given, o);
       },
+      // The working directory is looked up only for a relative path (a gone one is ENOENT, as process.cwd()).
+      resolve: (...paths) => (paths.some((x) => x.charCodeAt(0) === 47) ? posix.resolve('/', ...paths) : posix.resolve(this[ENGINE].cwdPath(), ...paths)),
       watchHost: {
         inotify: this.inotify,
         canonical: (path) => {

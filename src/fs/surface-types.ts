@@ -19,6 +19,8 @@ export interface SurfaceInternals {
   /** opendir on the overlay; `named`: the error names the path (promises.opendir), or not (Node 20's opendirSync). */
   opendir(path: PathLike, options: unknown, named: boolean): Dir;
   watchHost: WatchHost;
+  /** A path made absolute as Node's path.resolve does, from the overlay's working directory (its resolved path, as process.cwd()). */
+  resolve(...paths: string[]): string;
 }
 
 /** validateBufferArray (lib/internal/fs/utils.js): an array of ArrayBufferViews. */

@@ -107,13 +107,32 @@ export class Inotify {
       case 'moved_from': toParent('moved_from'); break;
       case 'moved_to':
         toParent('moved_to');
+        // fsnotify_move: the replaced target's link count (fsnotify_link_count), then the
+        // moved object's IN_MOVE_SELF; the target's inode, its last name gone, is dropped
+        // after (IN_DELETE_SELF, IN_IGNORED). Its watch goes either way: the path is the
+        // moved object's now (a target with other names goes silent, as a moved object).
+        if (n.replaced) this.push(n.path, 'attrib', undefined, n.replaced.isDir);
         if (n.from !== undefined) {
           toSelf(n.from, 'move_self');
-          this.watches.delete(n.from);
+          this.dropWatches(n.from);
+        }
+        if (n.replaced) {
+          if (n.replaced.lastLink) {
+            this.push(n.path, 'delete_self', undefined, n.replaced.isDir);
+            this.push(n.path, 'ignored', undefined, n.replaced.isDir);
+          }
+          this.watches.delete(n.path);
         }
         break;
     }
     this.treeNotice(n);
+  }
+
+  /** The watches of a moved object and of everything below it go silent (inotify's follow the inodes, which a watch by path cannot), not on to what comes to those paths next. */
+  private dropWatches(path: string): void {
+    this.watches.delete(path);
+    const below = path === '/' ? '/' : `${path}/`;
+    for (const wd of [...this.watches.keys()]) if (wd.startsWith(below)) this.watches.delete(wd);
   }
 
   private push(wd: string, mask: Mask, name: string | undefined, isDir: boolean): void {

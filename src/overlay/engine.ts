@@ -166,12 +166,15 @@ export class OverlayEngine {
 
   rename(from: Resolution, to: Resolution): void {
     const moved = from.obj;
+    const target = to.obj && moved && !sameInode(moved, to.obj) ? to.obj : undefined;
+    // A directory's last name is its only one; a file's link count is read before it drops.
+    const replaced = target && { isDir: target.isDir, lastLink: target.isDir || this.info(target).nlink <= 1 };
     renameObject(this.state, from, to);
-    // fsnotify_move: IN_MOVED_FROM, then IN_MOVED_TO (a replaced target's own events are not modelled).
+    // fsnotify_move: IN_MOVED_FROM, then IN_MOVED_TO, with the replaced target's own events (fs-notify.ts).
     if (moved && !(to.obj && sameInode(moved, to.obj))) {
       const isDir = moved.isDir;
       this.notify({ kind: 'moved_from', path: moved.path, isDir });
-      this.notify({ kind: 'moved_to', path: to.parent!.childPath(to.name), isDir, from: moved.path });
+      this.notify({ kind: 'moved_to', path: to.parent!.childPath(to.name), isDir, from: moved.path, ...(replaced ? { replaced } : {}) });
     }
   }
 

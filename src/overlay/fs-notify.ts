@@ -29,6 +29,11 @@ export interface FsNotice {
   isDir: boolean;
   /** moved_to: where the object was. */
   from?: string;
+  /**
+   * moved_to over an existing object (another inode): what it was. Its link count changes
+   * (IN_ATTRIB); when that was its last name the inode goes (IN_DELETE_SELF, IN_IGNORED).
+   */
+  replaced?: { isDir: boolean; lastLink: boolean };
 }
 
 export type Notify = (notice: FsNotice) => void;

@@ -148,14 +148,15 @@ export function readRest(f: OpenFile): Buffer {
 
 /**
  * write(2)/pwrite(2): `data` at `position`, or at the description's position (moving it)
- * when `position` is -1; with O_APPEND always at the end, whatever the position (open(2)).
+ * when `position` is negative (libuv's uv__fs_write writes with write(2) for any offset < 0);
+ * with O_APPEND always at the end, whatever the position (open(2)).
  */
 export function writeTo(f: OpenFile, data: Buffer, position: number): number {
   if (!writable(f) || !f.node) fail('EBADF');
-  const at = f.flags & O_APPEND ? f.node.getSize() : position === -1 ? f.position : position;
+  const at = f.flags & O_APPEND ? f.node.getSize() : position < 0 ? f.position : position;
   if (at + data.length > MAX_FILE_SIZE) fail('EFBIG', 'layerfs holds file content in memory, at most 4 GiB a file');
   const written = f.node.write(data, 0, data.length, at);
-  if (position === -1 || f.flags & O_APPEND) f.position = at + written;
+  if (position < 0 || f.flags & O_APPEND) f.position = at + written;
   if (written > 0) f.modified?.();
   return written;
 }
