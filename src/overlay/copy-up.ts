@@ -10,18 +10,28 @@ import type { NodeMeta } from './upper.js';
  * kernel's ovl_copy_up, fs/overlayfs/copy_up.c). Data, mode, owner, times and xattrs are
  * copied; a directory is copied without its content and stays merged with the lower one.
  */
-export function copyUp(s: OverlayState, obj: Obj): MemfsLink {
+export function copyUp(s: OverlayState, obj: Obj, forWriting = false): MemfsLink {
   if (obj.upper) return obj.upper;
   // Parents first, top-down, without recursion (a layer may nest deeper than the stack).
   const missing: Obj[] = [];
   for (let o: Obj | undefined = obj; o && !o.upper; o = o.parent) missing.push(o);
   let link: MemfsLink | undefined;
-  for (let i = missing.length - 1; i >= 0; i--) link = copyUpOne(s, missing[i]!, missing[i]!.parent!.upper!);
+  for (let i = missing.length - 1; i >= 0; i--) link = copyUpOne(s, missing[i]!, missing[i]!.parent!.upper!, forWriting && i === 0);
   return link!;
 }
 
-/** Copies up one object whose parent is already in the upper layer. */
-function copyUpOne(s: OverlayState, obj: Obj, parentLink: MemfsLink): MemfsLink {
+/**
+ * Room left past a file's copied-up bytes when it is copied up to be written (open(2) for
+ * writing): a write that extends it (an append) then goes in place, where memfs, with no room,
+ * would allocate twice the size and copy the whole file again. An eighth of the size, at least
+ * memfs's own smallest capacity (64 bytes): memfs's doubling leaves up to as much again.
+ */
+function roomToGrow(size: number): number {
+  return Math.max(64, Math.ceil(size / 8));
+}
+
+/** Copies up one object whose parent is already in the upper layer (a file `forWriting` with room to grow). */
+function copyUpOne(s: OverlayState, obj: Obj, parentLink: MemfsLink, forWriting: boolean): MemfsLink {
   // Another lookup of the same path (rename and link resolve two paths) may have copied it up.
   const existing = s.upper.child(parentLink, obj.name);
   if (existing) {
@@ -33,7 +43,7 @@ function copyUpOne(s: OverlayState, obj: Obj, parentLink: MemfsLink): MemfsLink 
   const parentNode = parentLink.getNode();
   const parentMtime = parentNode.mtime;
   const link = s.upper.create(parentLink, obj.name, e.type, metaOf(e), {
-    ...(e.type === 'file' ? { data: s.lower.read(low) } : {}),
+    ...(e.type === 'file' ? { content: s.lower.copyOf(low, forWriting ? roomToGrow(e.size) : 0) } : {}),
     ...(e.linkTarget !== undefined ? { target: e.linkTarget } : {}),
     rdev: e.rdev,
   });

@@ -142,7 +142,7 @@ export class OverlayEngine {
 
   /** The upper inode of a non-directory, after copy-up, for writing. */
   writableNode(obj: Obj): MemfsNode {
-    return copyUp(this.state, obj).getNode();
+    return copyUp(this.state, obj, true).getNode();
   }
 
   create(r: Resolution, type: EntryType, meta: NodeMeta, extra: { target?: string; rdev?: number } = {}): Obj {

@@ -1,7 +1,10 @@
+import { constants as bufferConstants } from 'node:buffer';
 import type { Layer } from '../layer/layer.js';
 import type { LayerEntry } from '../layer/entry.js';
+import { LayerContentError } from '../layer/content-error.js';
 import { LayerError } from '../layer/layer-builder.js';
 import { basename, dirname, join, toComponents } from '../util/path.js';
+import type { OwnedContent } from './upper.js';
 
 /**
  * One object of the merged lower stack: what the kernel's lookup finds for a path when
@@ -108,6 +111,29 @@ export class LowerIndex {
   read(node: LowerNode): Buffer {
     const { layer, entry } = this.contentOf(node);
     return layer.read(entry);
+  }
+
+  /**
+   * A lower file's whole content in a new Buffer with up to `room` bytes more past it, read
+   * by position from the layer that holds it (Layer.readAt): the bytes are copied once,
+   * whether the layer holds them in memory or reads them from its file.
+   */
+  copyOf(node: LowerNode, room: number): OwnedContent {
+    const { layer, entry } = this.contentOf(node);
+    const size = entry.size;
+    if (size > bufferConstants.MAX_LENGTH) throw new LayerError(layer.name, node.path, `a file of ${size} bytes is larger than a Buffer can hold`);
+    const buf = Buffer.allocUnsafe(Math.min(size + room, bufferConstants.MAX_LENGTH));
+    // At least one read, also of an empty file: a closed layer fails it (ERR_LAYER_CLOSED).
+    let n = 0;
+    let got: number;
+    do {
+      got = layer.readAt(entry, buf, n, size - n, n);
+      n += got;
+    } while (n < size && got !== 0);
+    // A layer whose content ends before the size its entry says would copy up a shorter file:
+    // a failed read (EIO through ov.fs), as ContentFile's reads of a file that ended early.
+    if (n !== size) throw new LayerContentError(layer.name, node.path, 'ERR_LAYER_IO', `its content ended after ${n} of the ${size} bytes its entry says`);
+    return { buf, size };
   }
 
   private apply(layer: Layer, index: number): void {

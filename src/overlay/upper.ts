@@ -56,13 +56,17 @@ export class Upper {
     }
   }
 
-  create(dir: MemfsLink, name: string, type: EntryType, meta: NodeMeta, extra: { target?: string; rdev?: number; data?: Buffer } = {}): MemfsLink {
+  /**
+   * `content`: the new file's bytes, the first `size` of `buf`, which the upper takes over
+   * (not copied: the caller made it for this file and keeps no reference to it).
+   */
+  create(dir: MemfsLink, name: string, type: EntryType, meta: NodeMeta, extra: { target?: string; rdev?: number; content?: OwnedContent } = {}): MemfsLink {
     if (dir.children.has(name)) throw new Error(`layerfs internal error: ${name} already exists in the upper layer`);
     this.generation++;
     const node = this.volume._core.createNode(typeBits(type) | (meta.mode & 0o7777));
     if (type === 'symlink') node.symlink = extra.target ?? '';
     if (extra.rdev !== undefined) node.rdev = extra.rdev;
-    if (extra.data && extra.data.length > 0) node.setBuffer(Buffer.from(extra.data));
+    if (extra.content && extra.content.size > 0) adoptContent(node, extra.content);
     node.uid = meta.uid;
     node.gid = meta.gid;
     const link = dir.createChild(name, node);
@@ -131,6 +135,35 @@ export class Upper {
     this.create(dir, OPAQUE_MARKER, 'file', markerMeta());
     node.mtime = mtime; // an xattr in the kernel: setting it does not touch the directory's mtime
   }
+}
+
+/** A file's bytes: the first `size` of `buf`; what lies past them is room to grow. */
+export interface OwnedContent {
+  buf: Buffer;
+  size: number;
+}
+
+/**
+ * The fields of memfs's Node (fs-core Node.js) that hold a file's bytes: `buf`, `size` bytes
+ * of it in use, `capacity` its length. Node.d.ts declares `size` and `capacity` private, and
+ * Node has no public way to take a Buffer without copying it (setBuffer copies it, write
+ * copies it into a new Buffer of a power of two): set directly, so that a copy-up copies a
+ * file's bytes once, and the room past them takes writes that extend the file in place
+ * (Node#write reallocates, copying everything, only past `capacity`; truncate and write zero
+ * what they uncover of the room). test/overlay/copy-up-content.test.ts reads the bytes back
+ * through Node's own methods.
+ */
+interface MemfsNodeContent {
+  buf: Buffer;
+  size: number;
+  capacity: number;
+}
+
+function adoptContent(node: MemfsNode, content: OwnedContent): void {
+  const fields = node as unknown as MemfsNodeContent;
+  fields.buf = content.buf;
+  fields.capacity = content.buf.length;
+  fields.size = content.size;
 }
 
 function markerMeta(): NodeMeta {
