@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { ImageError } from '../image/errors.js';
-import { openImage, type Image } from '../image/image.js';
+import type { Image } from '../image/image.js';
+import { openImageManifest, type ImageManifest } from '../image/image-manifest.js';
+import type { OpenImageOptions } from '../image/image-options.js';
 import { pickPlatform } from '../image/platform-match.js';
 import { CliError } from './io.js';
 
@@ -45,12 +47,23 @@ const PLATFORM = /^[^/\s]+\/[^/\s]+(\/[^/\s]+)?$/;
 
 /** Opens IMAGE with its tag and `--platform`; a transport that names another format than the file's is refused. */
 export async function openImageArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}): Promise<Image> {
+  // Loaded here, not above: a verb that reads the manifest only (inspect) loads no layer code.
+  const { openImage } = await import('../image/image.js');
+  return openRef(arg, platform, warn, openImage);
+}
+
+/** IMAGE's manifest and config as openImageArg chooses them, no layer read (openImageManifest). */
+export function openManifestArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}): Promise<ImageManifest> {
+  return openRef(arg, platform, warn, openImageManifest);
+}
+
+async function openRef<T extends Image | ImageManifest>(arg: string, platform: string | boolean | undefined, warn: (line: string) => void, openAt: (path: string, options: OpenImageOptions) => Promise<T>): Promise<T> {
   if (platform !== undefined && (typeof platform !== 'string' || !PLATFORM.test(platform))) {
     throw new CliError(`--platform: expected OS/ARCH[/VARIANT] such as linux/amd64 or linux/arm/v7, not ${JSON.stringify(platform)}`, 2);
   }
   const ref = parseImageRef(arg);
-  const open = (tag: string | undefined) => openImage(ref.path, { ...(tag !== undefined ? { ref: tag } : {}), ...(platform !== undefined ? { platform } : {}) });
-  let image: Image;
+  const open = (tag: string | undefined) => openAt(ref.path, { ...(tag !== undefined ? { ref: tag } : {}), ...(platform !== undefined ? { platform } : {}) });
+  let image: T;
   try {
     image = await open(ref.tag);
   } catch (e) {
@@ -62,7 +75,7 @@ export async function openImageArg(arg: string, platform: string | boolean | und
     });
   }
   if (ref.format !== undefined && image.format !== ref.format) {
-    image.close();
+    (image as Partial<Pick<Image, 'close'>>).close?.();
     throw new CliError(`${arg}: ${ref.path} is ${FORMAT_NAMES[image.format]}, not ${FORMAT_NAMES[ref.format]}`);
   }
   // An image of one manifest is opened whatever its platform (there is no other to choose):

@@ -10,9 +10,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ImageError } from '../image/errors.js';
 import { programHelp, SHARED_FLAGS, verbHelp } from './help.js';
-import { openImageArg } from './image-ref.js';
+import { openImageArg, openManifestArg } from './image-ref.js';
 import { CliError, type CliIO } from './io.js';
-import { VERBS, verbNamed } from './registry.js';
+import { allVerbs, verbNamed } from './registry.js';
 import type { Flags, Verb } from './verb.js';
 
 /** The package's version, from the package.json beside dist/ (and src/). */
@@ -56,11 +56,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
     const [name, ...rest] = argv;
     if (name === undefined) {
-      io.stderr(programHelp(VERBS) + '\n');
+      io.stderr(programHelp(await allVerbs()) + '\n');
       return 2;
     }
     if (name === '--help' || name === '-h') {
-      io.stdout(programHelp(VERBS) + '\n');
+      io.stdout(programHelp(await allVerbs()) + '\n');
       return 0;
     }
     if (name === '--version' || name === '-V') {
@@ -69,15 +69,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     if (name === 'help') {
       if (rest.length === 0) {
-        io.stdout(programHelp(VERBS) + '\n');
+        io.stdout(programHelp(await allVerbs()) + '\n');
         return 0;
       }
-      const asked = verbNamed(rest[0]!);
+      const asked = await verbNamed(rest[0]!);
       if (!asked || rest.length > 1) throw new CliError(`help: ${rest.length > 1 ? 'one VERB' : `no verb ${JSON.stringify(rest[0])}`}; see layerfs --help`, 2);
       io.stdout(verbHelp(asked) + '\n');
       return 0;
     }
-    const verb = verbNamed(name);
+    const verb = await verbNamed(name);
     if (!verb) throw new CliError(`unknown verb ${JSON.stringify(name)}; see layerfs --help`, 2);
     const { values, positionals } = parse(name, verb, rest);
     if (values.help) {
@@ -89,19 +89,30 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     const flags = values as Flags;
     const json = values.json === true;
-    const open = (arg: string) => openImageArg(arg, values.platform, (line) => io.stderr(`layerfs: ${line}\n`)).catch((e: unknown) => {
+    const warn = (line: string) => io.stderr(`layerfs: ${line}\n`);
+    const told = <T>(opening: Promise<T>) => opening.catch((e: unknown) => {
       throw inCliTerms(e);
     });
+    const open = (arg: string) => told(openImageArg(arg, values.platform, warn));
     if (verb.takes === 'positionals') {
       await verb.run({ io, json, positionals, flags, open });
       return 0;
     }
     const [imageArg, ...args] = positionals;
     if (!imageArg) throw new CliError(`${name}: IMAGE is needed (usage: layerfs ${verb.usage})`, 2);
-    if (io.stderrIsTTY) io.stderr(`opening ${imageArg}...\r`);
-    const image = await open(imageArg);
-    if (io.stderrIsTTY) io.stderr(' '.repeat(`opening ${imageArg}...`.length) + '\r');
-    await verb.run({ io, json, image, args, flags });
+    const opening = async <T>(opened: Promise<T>): Promise<T> => {
+      if (io.stderrIsTTY) io.stderr(`opening ${imageArg}...\r`);
+      const image = await told(opened);
+      if (io.stderrIsTTY) io.stderr(' '.repeat(`opening ${imageArg}...`.length) + '\r');
+      return image;
+    };
+    if (verb.takes === 'manifest') {
+      const image = await opening(openManifestArg(imageArg, values.platform, warn));
+      // The whole image, when the verb asks for it: its platform warning was given already.
+      await verb.run({ io, json, image, args, flags, open: () => opening(openImageArg(imageArg, values.platform)) });
+    } else {
+      await verb.run({ io, json, image: await opening(openImageArg(imageArg, values.platform, warn)), args, flags });
+    }
     return 0;
   } catch (e) {
     const err = e as Error & { exitCode?: number };

@@ -1,37 +1,34 @@
 import type { Verb } from './verb.js';
-import { analyzeVerb } from './verbs/analyze.js';
-import { catVerb } from './verbs/cat.js';
-import { commitVerb } from './verbs/commit.js';
-import { demoVerb } from './verbs/demo.js';
-import { diffVerb } from './verbs/diff.js';
-import { exportVerb } from './verbs/export.js';
-import { inspectVerb } from './verbs/inspect.js';
-import { lsVerb } from './verbs/ls.js';
-import { serveVerb } from './verbs/serve.js';
-import { statVerb } from './verbs/stat.js';
-import { treeVerb } from './verbs/tree.js';
-import { whyVerb } from './verbs/why.js';
 
-/** Every verb by its name, in the order `layerfs --help` lists them. */
-export const VERBS: Readonly<Record<string, Verb>> = {
-  inspect: inspectVerb,
-  tree: treeVerb,
-  ls: lsVerb,
-  why: whyVerb,
-  cat: catVerb,
-  stat: statVerb,
-  diff: diffVerb,
-  analyze: analyzeVerb,
-  export: exportVerb,
-  commit: commitVerb,
-  serve: serveVerb,
-  demo: demoVerb,
+/**
+ * Every verb by its name, in the order `layerfs --help` lists them, each module loaded when
+ * its verb is run: `layerfs inspect` then loads no overlay, export or server code, which
+ * would take most of its process's time.
+ */
+const LOADERS: Readonly<Record<string, () => Promise<Verb>>> = {
+  inspect: async () => (await import('./verbs/inspect.js')).inspectVerb,
+  tree: async () => (await import('./verbs/tree.js')).treeVerb,
+  ls: async () => (await import('./verbs/ls.js')).lsVerb,
+  why: async () => (await import('./verbs/why.js')).whyVerb,
+  cat: async () => (await import('./verbs/cat.js')).catVerb,
+  stat: async () => (await import('./verbs/stat.js')).statVerb,
+  diff: async () => (await import('./verbs/diff.js')).diffVerb,
+  analyze: async () => (await import('./verbs/analyze.js')).analyzeVerb,
+  export: async () => (await import('./verbs/export.js')).exportVerb,
+  commit: async () => (await import('./verbs/commit.js')).commitVerb,
+  serve: async () => (await import('./verbs/serve.js')).serveVerb,
+  demo: async () => (await import('./verbs/demo.js')).demoVerb,
 };
+
+/** Every verb, loaded (for `layerfs --help`, which lists them all). */
+export async function allVerbs(): Promise<Record<string, Verb>> {
+  return Object.fromEntries(await Promise.all(Object.entries(LOADERS).map(async ([name, load]) => [name, await load()] as const)));
+}
 
 /**
  * The verb of that name, or undefined: an own property only, so that `layerfs constructor`
  * or `layerfs toString` is an unknown verb, not Object.prototype's function called as one.
  */
-export function verbNamed(name: string): Verb | undefined {
-  return Object.hasOwn(VERBS, name) ? VERBS[name] : undefined;
+export async function verbNamed(name: string): Promise<Verb | undefined> {
+  return Object.hasOwn(LOADERS, name) ? LOADERS[name]!() : undefined;
 }

@@ -1,4 +1,5 @@
 import type { Image } from '../image/image.js';
+import type { ImageManifest } from '../image/image-manifest.js';
 import type { LayerRef } from '../overlay/provenance.js';
 import { CliError, type CliIO } from './io.js';
 
@@ -13,6 +14,15 @@ export interface VerbContext {
   /** The positionals after IMAGE. */
   args: string[];
   flags: Flags;
+}
+
+/**
+ * What a verb that reads only an image's manifest and config is run with: main has opened
+ * them (openImageManifest, no layer read); `open` opens the whole image when the verb needs it.
+ */
+export interface ManifestContext extends Omit<VerbContext, 'image'> {
+  image: ImageManifest;
+  open: () => Promise<Image>;
 }
 
 /** What a verb whose IMAGE is optional is run with: it opens IMAGE itself (main's openImageArg). */
@@ -48,10 +58,11 @@ interface VerbText {
 
 /**
  * One verb of the command line, with its usage and options beside its code. `takes: 'image'`:
- * IMAGE is required and main opens it; `takes: 'positionals'`: IMAGE is optional (serve, demo).
+ * IMAGE is required and main opens it; `takes: 'manifest'`: main opens IMAGE's manifest and
+ * config only (inspect); `takes: 'positionals'`: IMAGE is optional (serve, demo).
  */
 export type Verb = VerbText &
-  ({ takes: 'image'; run: (ctx: VerbContext) => Promise<void> } | { takes: 'positionals'; run: (inv: Invocation) => Promise<void> });
+  ({ takes: 'image'; run: (ctx: VerbContext) => Promise<void> } | { takes: 'manifest'; run: (ctx: ManifestContext) => Promise<void> } | { takes: 'positionals'; run: (inv: Invocation) => Promise<void> });
 
 /** Writes text to stdout, ending it with one newline. */
 export const out = (ctx: { io: CliIO }, text: string) => ctx.io.stdout(text.endsWith('\n') ? text : text + '\n');

@@ -3,7 +3,6 @@ import { constants as bufferConstants } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { extract as tarExtract } from 'tar-stream';
 import { ImageError } from './errors.js';
 import { layerPath } from '../tar/entry-name.js';
 import { isFileHeader } from '../tar/tar-header.js';
@@ -91,6 +90,8 @@ export class ArchiveSource implements FileSource {
   static async open(path: string): Promise<ArchiveSource> {
     const files = new Map<string, Buffer>();
     const links = new Map<string, ArchiveLink>();
+    // Loaded here: reading an image from a directory (inspect of a layout) needs no tar parser.
+    const { extract: tarExtract } = await import('tar-stream');
     const extract = tarExtract();
     const reading = (async () => {
       for await (const entry of extract) {

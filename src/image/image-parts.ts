@@ -9,13 +9,22 @@ export interface ImageConfig {
   history?: Array<{ created?: string; created_by?: string; empty_layer?: boolean; comment?: string }>;
 }
 
-export interface ImageLayer {
+/** A layer as the manifest and config describe it, before (or without) reading its blob. */
+export interface LayerDescriptor {
   /** Digest of the blob as stored (compressed); for docker save, of the layer tar. */
   digest: string;
   /** Digest of the uncompressed tar (config rootfs.diff_ids). */
   diffId: string;
   size: number;
   mediaType: string;
+}
+
+/** The `created_by` of layer `i`'s history entry (history also lists steps that made no layer). */
+export function historyCreatedBy(config: ImageConfig, i: number): string | undefined {
+  return config.history?.filter((h) => !h.empty_layer)[i]?.created_by;
+}
+
+export interface ImageLayer extends LayerDescriptor {
   layer: TarLayer;
   /**
    * Set when the blob is an uncompressed tar under a compressed media type (`…tar+gzip`,

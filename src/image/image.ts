@@ -1,14 +1,14 @@
 import { constants as bufferConstants } from 'node:buffer';
-import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Volume } from 'memfs';
 import type { OverlayOptions } from '../fs/overlay-fs.js';
 import { Overlay } from '../export/overlay.js';
 import { addDispose } from '../util/disposable.js';
-import { ArchiveSource, DirectorySource, type FileSource } from './blob-source.js';
+import type { FileSource } from './blob-source.js';
 import { ImageError } from './errors.js';
-import type { ImageConfig, ImageLayer, ImageParts } from './image-parts.js';
+import { historyCreatedBy, type ImageConfig, type ImageLayer, type ImageParts } from './image-parts.js';
 import { checkOpenImageOptions, type OpenImageOptions } from './image-options.js';
+import { imageFiles, type ImageFormat } from './image-manifest.js';
 import { readDockerArchive } from './read-docker-archive.js';
 import { readOciImage } from './read-oci-image.js';
 
@@ -16,7 +16,7 @@ import { readOciImage } from './read-oci-image.js';
 export class Image {
   constructor(
     readonly source: string,
-    readonly format: 'oci-layout' | 'oci-archive' | 'docker-archive',
+    readonly format: ImageFormat,
     readonly manifest: unknown,
     readonly config: ImageConfig,
     readonly layers: ImageLayer[],
@@ -28,7 +28,7 @@ export class Image {
 
   /** The `created_by` of layer `i`'s history entry (history also lists steps that made no layer). */
   createdBy(i: number): string | undefined {
-    return this.config.history?.filter((h) => !h.empty_layer)[i]?.created_by;
+    return historyCreatedBy(this.config, i);
   }
 
   /**
@@ -84,14 +84,7 @@ export interface Image {
  */
 export async function openImage(path: string, given: OpenImageOptions = {}): Promise<Image> {
   const options = checkOpenImageOptions(given);
-  const st = await stat(path).catch(() => {
-    throw new ImageError(path, 'no such file or directory');
-  });
-  const source: FileSource = st.isDirectory() ? new DirectorySource(path) : await ArchiveSource.open(path);
-  const build = (format: Image['format'], parts: ImageParts) => new Image(source.label, format, parts.manifest, parts.config, parts.layers, source, parts.blobPaths, parts.manifestDigest);
-  if ((await source.has('oci-layout')) && (await source.has('index.json'))) {
-    return build(st.isDirectory() ? 'oci-layout' : 'oci-archive', await readOciImage(source, options));
-  }
-  if (await source.has('manifest.json')) return build('docker-archive', await readDockerArchive(source, options));
-  throw new ImageError(path, 'neither an OCI image layout (oci-layout, index.json) nor a docker save archive (manifest.json)');
+  const { source, format } = await imageFiles(path);
+  const parts = format === 'docker-archive' ? await readDockerArchive(source, options) : await readOciImage(source, options);
+  return new Image(source.label, format, parts.manifest, parts.config, parts.layers, source, parts.blobPaths, parts.manifestDigest);
 }

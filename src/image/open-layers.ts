@@ -3,24 +3,11 @@ import { LayerError } from '../layer/layer-builder.js';
 import { TarLayer } from '../layer/tar/tar-layer.js';
 import { LowerIndex } from '../overlay/lower-index.js';
 import { DirectorySource, INCOMPLETE, type FileSource } from './blob-source.js';
-import { parseDigest } from './digest.js';
 import { ImageError } from './errors.js';
-import type { ImageConfig, ImageLayer } from './image-parts.js';
+import type { ImageLayer } from './image-parts.js';
 import type { OpenImageOptions } from './image-options.js';
 
-// Opening an image's layers, for every format alike: the config's diff_ids, each blob read as
-// a TarLayer, several at a time, closed when refused, and the stack's hard links checked.
-
-/** The config's rootfs.diff_ids (config.md), one per layer of the manifest, each a digest. */
-export function checkDiffIds(config: ImageConfig, count: number, where: string): string[] {
-  if (!config || typeof config !== 'object') throw new ImageError(where, 'the config is not a JSON object');
-  // config.md: rootfs.type "MUST be set to layers".
-  if (config.rootfs?.type !== 'layers') throw new ImageError(where, `rootfs.type is ${JSON.stringify(config.rootfs?.type) ?? '(none)'}, not "layers"`);
-  const ids = config.rootfs?.diff_ids;
-  if (!Array.isArray(ids) || ids.length !== count) throw new ImageError(where, `rootfs.diff_ids lists ${Array.isArray(ids) ? ids.length : 'no'} layers, the manifest ${count}`);
-  for (const id of ids) parseDigest(id, where);
-  return ids;
-}
+// Opening an image's layers, for every format alike: each blob read as a TarLayer, several at a time, closed when refused, and the stack's hard links checked.
 
 /**
  * Opens an image's layers as many at a time as the machine has cores: a gzip layer inflates on

@@ -1,35 +1,86 @@
-import { layerChanges } from '../layer-changes.js';
+import type { Image } from '../../image/image.js';
+import type { ImageManifest } from '../../image/image-manifest.js';
 import { bytes, paint, table } from '../io.js';
-import { emitJson, out, short, type Verb, type VerbContext } from '../verb.js';
+import { emitJson, out, short, type ManifestContext, type Verb } from '../verb.js';
 
 export const inspectVerb: Verb = {
-  takes: 'image',
+  takes: 'manifest',
   usage: 'inspect IMAGE',
-  summary: 'the image digest, created date, platform, total size, config, and a table of layers (digest, size, entries, added/changed/deleted)',
+  summary: 'the image digest, created date, platform, total size, config, and a table of layers (digest, size, created by); reads the manifest and config only',
+  options: { changes: { type: 'boolean', help: "each layer's entries and what it adds, changes and deletes (opens and indexes every layer, as diff does)" } },
   maxPositionals: 1,
-  notes: ['--json: {source, format, digest, id, created, platform, size, manifest, config, layers}; each layer is {layer, digest, diffId, size, mediaType, entries, added, changed, deleted, createdBy} (docs/cli.md).'],
+  notes: ['--json: {source, format, digest, id, created, platform, size, manifest, config, layers}; each layer is {layer, digest, diffId, size, mediaType, entries, added, changed, deleted, createdBy}: entries, added, changed and deleted are null without --changes (docs/cli.md).'],
   run: inspect,
 };
 
-async function inspect(ctx: VerbContext): Promise<void> {
+/** What a layer's entries count: known only once the layer is indexed (--changes). */
+interface LayerCounts {
+  entries: number;
+  added: number;
+  changed: number;
+  deleted: number;
+}
+
+/** Each layer's counts, from the whole image: its index, and what it does to the layers below (layerChanges). */
+async function layerCounts(image: Image): Promise<LayerCounts[]> {
+  // Loaded here: without --changes, inspect loads no overlay code.
+  const { layerChanges } = await import('../layer-changes.js');
+  return layerChanges(image).map((changes, i) => ({
+    entries: image.layers[i]!.layer.entries.size,
+    added: changes.filter((c) => c.kind === 'added').length,
+    changed: changes.filter((c) => c.kind === 'changed').length,
+    deleted: changes.filter((c) => c.kind === 'deleted' || c.kind === 'opaque').length,
+  }));
+}
+
+async function inspect(ctx: ManifestContext): Promise<void> {
   const { image } = ctx;
-  const changes = layerChanges(image);
+  let counts: LayerCounts[] | undefined;
+  if (ctx.flags.changes === true) {
+    const whole = await ctx.open();
+    try {
+      counts = await layerCounts(whole);
+    } finally {
+      whole.close();
+    }
+  }
   const layers = image.layers.map((l, i) => ({
     layer: i,
     digest: l.digest,
     diffId: l.diffId,
     size: l.size,
     mediaType: l.mediaType,
-    entries: l.layer.entries.size,
-    added: changes[i]!.filter((c) => c.kind === 'added').length,
-    changed: changes[i]!.filter((c) => c.kind === 'changed').length,
-    deleted: changes[i]!.filter((c) => c.kind === 'deleted' || c.kind === 'opaque').length,
+    entries: counts?.[i]!.entries ?? null,
+    added: counts?.[i]!.added ?? null,
+    changed: counts?.[i]!.changed ?? null,
+    deleted: counts?.[i]!.deleted ?? null,
     createdBy: image.createdBy(i) ?? null,
   }));
+  const summary = inspectSummary(image, layers);
+  if (ctx.json) return emitJson(ctx, { ...summary, manifest: image.manifest, config: image.config, layers });
+  const c = image.config.config ?? {};
+  const head = ['LAYER', 'DIGEST', 'SIZE', ...(counts ? ['ENTRIES', 'ADDED', 'CHANGED', 'DELETED'] : []), 'CREATED BY'];
+  const lines = [
+    `${paint(ctx.io, 1, image.source)} (${image.format})`,
+    `  Digest:   ${summary.digest ?? '- (a docker save archive has no manifest blob)'}`,
+    `  ID:       ${summary.id ?? '-'}`,
+    `  Created:  ${summary.created ?? '-'}`,
+    `  Platform: ${summary.platform}`,
+    `  Size:     ${bytes(summary.size)} in ${layers.length} layers (${summary.size} bytes)`,
+    `  Cmd: ${JSON.stringify(c.Cmd ?? [])}  Entrypoint: ${JSON.stringify(c.Entrypoint ?? [])}  WorkingDir: ${c.WorkingDir ?? ''}  User: ${c.User ?? ''}`,
+    `  Env: ${(c.Env ?? []).join(' ')}`,
+    '',
+    table([head, ...layers.map((l) => [`L${l.layer}`, short(l.digest), bytes(l.size), ...(counts ? [String(l.entries), String(l.added), String(l.changed), String(l.deleted)] : []), l.createdBy ?? ''])]),
+  ];
+  out(ctx, lines.join('\n'));
+}
+
+/** The image's summary fields, from its manifest and config alone. */
+function inspectSummary(image: ImageManifest, layers: ReadonlyArray<{ size: number }>) {
   const cfg = image.config as typeof image.config & { created?: unknown; variant?: unknown };
   const manifest = image.manifest as { config?: { digest?: string } } | null;
   const configDigest = image.format === 'docker-archive' ? dockerConfigDigest(image.manifest) : manifest?.config?.digest;
-  const summary = {
+  return {
     source: image.source,
     format: image.format,
     // The manifest's digest, what `skopeo inspect` calls Digest; a docker save archive has no manifest blob.
@@ -41,25 +92,9 @@ async function inspect(ctx: VerbContext): Promise<void> {
     // The layers as stored (compressed), what a registry transfers.
     size: layers.reduce((n, l) => n + l.size, 0),
   };
-  if (ctx.json) return emitJson(ctx, { ...summary, manifest: image.manifest, config: image.config, layers });
-  const c = image.config.config ?? {};
-  const lines = [
-    `${paint(ctx.io, 1, image.source)} (${image.format})`,
-    `  Digest:   ${summary.digest ?? '- (a docker save archive has no manifest blob)'}`,
-    `  ID:       ${summary.id ?? '-'}`,
-    `  Created:  ${summary.created ?? '-'}`,
-    `  Platform: ${summary.platform}`,
-    `  Size:     ${bytes(summary.size)} in ${layers.length} layers (${summary.size} bytes)`,
-    `  Cmd: ${JSON.stringify(c.Cmd ?? [])}  Entrypoint: ${JSON.stringify(c.Entrypoint ?? [])}  WorkingDir: ${c.WorkingDir ?? ''}  User: ${c.User ?? ''}`,
-    `  Env: ${(c.Env ?? []).join(' ')}`,
-    '',
-    table([['LAYER', 'DIGEST', 'SIZE', 'ENTRIES', 'ADDED', 'CHANGED', 'DELETED', 'CREATED BY'],
-      ...layers.map((l) => [`L${l.layer}`, short(l.digest), bytes(l.size), String(l.entries), String(l.added), String(l.changed), String(l.deleted), l.createdBy ?? ''])]),
-  ];
-  out(ctx, lines.join('\n'));
 }
 
-/** docker save names the config file by its digest (`<hex>.json` or `blobs/sha256/<hex>`); openImage verified it. */
+/** docker save names the config file by its digest (`<hex>.json` or `blobs/sha256/<hex>`); openImageManifest verified it. */
 function dockerConfigDigest(entry: unknown): string | undefined {
   const config = (entry as { Config?: unknown } | null)?.Config;
   const hex = typeof config === 'string' ? /([a-f0-9]{64})(\.json)?$/.exec(config)?.[1] : undefined;
