@@ -134,7 +134,10 @@ function stopSignal(): AbortSignal {
 function quietOnClosedPipe(): void {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(141);
-    throw e;
+    // Any other failure (ENOSPC on > /dev/full, EIO) is one line and status 1, as cat says
+    // "cat: write error: No space left on device": never an uncaught exception's stack trace.
+    process.stderr.write(`layerfs: cannot write to standard output: ${e.message}\n`);
+    process.exit(1);
   });
 }
 
