@@ -58,7 +58,10 @@ async function commitChanges(ctx: VerbContext): Promise<void> {
   if (compression !== 'gzip' && compression !== 'zstd' && compression !== 'none') {
     throw new CliError(`--compression: expected gzip, zstd or none, not ${JSON.stringify(compression)}`, 2);
   }
-  const sourceDateEpoch = epochOf(ctx.flags['source-date-epoch'], '--source-date-epoch') ?? epochOf(process.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');
+  const flag = ctx.flags['source-date-epoch'];
+  // An empty variable is unset (the specification); an empty flag was typed, and is refused.
+  if (flag === '') throw new CliError('--source-date-epoch: expected whole seconds since 1970 (such as 1700000000), not ""', 2);
+  const sourceDateEpoch = epochOf(flag, '--source-date-epoch') ?? epochOf(process.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');
   const ov = ctx.image.overlay();
   applyScript(ov, ops);
   const saved = await saveImage(ov, target, { base: ctx.image, compression, createdBy: `layerfs commit --changes ${script}`, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}) });
