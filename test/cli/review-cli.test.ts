@@ -126,6 +126,15 @@ describe('commit --changes: a malformed change is told as a change, not as a Typ
     expect(r.stderr).toMatch(/^layerfs: change 1: /);
     expect(r.stderr).not.toMatch(/Cannot read properties|unknown call (undefined|"w")/);
   });
+
+  it.each([['constructor'], ['toString'], ['hasOwnProperty']])('[["%s"]]: an Object.prototype member is an unknown call, not a silent no-op that commits', (name) => {
+    const changes = join(work, 'proto-change.json');
+    fs.writeFileSync(changes, JSON.stringify([[name]]));
+    const out = join(work, `proto-out-${name}`);
+    const r = layerfs('commit', DEMO, '--changes', changes, '--out', out);
+    expect(r.stderr).toMatch(new RegExp(`^layerfs: change 1: unknown call "${name}"`));
+    expect(r.code).toBe(1);
+  });
 });
 
 describe('--platform: the warning about a one-platform image is not given for an index of several', () => {

@@ -33,7 +33,10 @@ function applyScript(ov: Overlay, ops: ScriptOp[]): void {
     symlink: ov.symlinkSync.bind(ov), link: ov.linkSync.bind(ov), chmod: ov.chmodSync.bind(ov), chown: ov.chownSync.bind(ov),
   };
   for (const [i, op] of ops.entries()) {
-    const fn = calls[op[0]];
+    if (!Array.isArray(op) || typeof op[0] !== 'string') {
+      throw new CliError(`change ${i + 1}: expected a list ["call", ...arguments], such as ["writeFile", "/etc/motd", "hi"], not ${JSON.stringify(op)}`);
+    }
+    const fn = Object.hasOwn(calls, op[0]) ? calls[op[0]] : undefined;
     if (!fn) throw new CliError(`change ${i + 1}: unknown call ${JSON.stringify(op[0])} (known: ${Object.keys(calls).join(', ')})`);
     try {
       fn(...(op.slice(1) as never[]));
