@@ -148,6 +148,7 @@ if (invokedDirectly()) {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),
     stderrIsTTY: tty,
+    stdoutIsTTY: process.stdout.isTTY === true,
     color: process.stdout.isTTY === true && !('NO_COLOR' in process.env && process.env.NO_COLOR !== ''),
     // Only serve waits for a signal: other verbs keep Node's default (the first Ctrl-C exits).
     ...(process.argv[2] === 'serve' ? { signal: stopSignal() } : {}),

@@ -39,6 +39,8 @@ async function exportImage(ctx: VerbContext): Promise<void> {
 
 /** The tar to FILE or stdout, its entries counted by reading the bytes written back (tar-stream), not by a second walk. */
 async function exportTar(ctx: VerbContext, target: string): Promise<void> {
+  // GNU tar: "Refusing to write archive contents to terminal" (exit 2); the bytes would garble it.
+  if (target === '-' && ctx.io.stdoutIsTTY) throw new CliError('export: refusing to write the tar to a terminal (redirect stdout, or give --tar FILE)', 2);
   if (target !== '-') refuseOwnInput(ctx, target);
   const stream = ctx.image.overlay().exportTar().stream;
   const counter = entryCounter();
