@@ -6,6 +6,8 @@ export interface CliIO {
   stderr: (text: string) => void;
   /** stderr is a terminal: progress may be shown there. */
   stderrIsTTY: boolean;
+  /** stdout is a terminal: binary output (export --tar -) is refused there, as GNU tar refuses it. */
+  stdoutIsTTY?: boolean;
   /** Colour allowed: a terminal and no NO_COLOR (https://no-color.org). */
   color: boolean;
   /** Ends a long-running verb (serve) when aborted; a program run also ends it on SIGINT/SIGTERM. */

@@ -145,7 +145,10 @@ function stopSignal(): AbortSignal {
 function quietOnClosedPipe(): void {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(141);
-    throw e;
+    // Any other failure (ENOSPC on > /dev/full, EIO) is one line and status 1, as cat says
+    // "cat: write error: No space left on device": never an uncaught exception's stack trace.
+    process.stderr.write(`layerfs: cannot write to standard output: ${e.message}\n`);
+    process.exit(1);
   });
 }
 
@@ -156,6 +159,7 @@ if (invokedDirectly()) {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),
     stderrIsTTY: tty,
+    stdoutIsTTY: process.stdout.isTTY === true,
     color: process.stdout.isTTY === true && !('NO_COLOR' in process.env && process.env.NO_COLOR !== ''),
     // Only serve waits for a signal: other verbs keep Node's default (the first Ctrl-C exits).
     ...(process.argv[2] === 'serve' ? { signal: stopSignal() } : {}),

@@ -33,7 +33,10 @@ function applyScript(ov: Overlay, ops: ScriptOp[]): void {
     symlink: ov.symlinkSync.bind(ov), link: ov.linkSync.bind(ov), chmod: ov.chmodSync.bind(ov), chown: ov.chownSync.bind(ov),
   };
   for (const [i, op] of ops.entries()) {
-    const fn = calls[op[0]];
+    if (!Array.isArray(op) || typeof op[0] !== 'string') {
+      throw new CliError(`change ${i + 1}: expected a list ["call", ...arguments], such as ["writeFile", "/etc/motd", "hi"], not ${JSON.stringify(op)}`);
+    }
+    const fn = Object.hasOwn(calls, op[0]) ? calls[op[0]] : undefined;
     if (!fn) throw new CliError(`change ${i + 1}: unknown call ${JSON.stringify(op[0])} (known: ${Object.keys(calls).join(', ')})`);
     try {
       fn(...(op.slice(1) as never[]));
@@ -58,7 +61,10 @@ async function commitChanges(ctx: VerbContext): Promise<void> {
   if (compression !== 'gzip' && compression !== 'zstd' && compression !== 'none') {
     throw new CliError(`--compression: expected gzip, zstd or none, not ${JSON.stringify(compression)}`, 2);
   }
-  const sourceDateEpoch = epochOf(ctx.flags['source-date-epoch'], '--source-date-epoch') ?? epochOf(process.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');
+  const flag = ctx.flags['source-date-epoch'];
+  // An empty variable is unset (the specification); an empty flag was typed, and is refused.
+  if (flag === '') throw new CliError('--source-date-epoch: expected whole seconds since 1970 (such as 1700000000), not ""', 2);
+  const sourceDateEpoch = epochOf(flag, '--source-date-epoch') ?? epochOf(process.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');
   const ov = ctx.image.overlay();
   applyScript(ov, ops);
   const saved = await saveImage(ov, target, { base: ctx.image, compression, createdBy: `layerfs commit --changes ${script}`, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}) });

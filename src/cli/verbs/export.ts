@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { extract as tarExtract } from 'tar-stream';
 import { ExportError, type ExportDirReport } from '../../export/export-dir.js';
 import { CliError, bytes } from '../io.js';
@@ -38,6 +39,9 @@ async function exportImage(ctx: VerbContext): Promise<void> {
 
 /** The tar to FILE or stdout, its entries counted by reading the bytes written back (tar-stream), not by a second walk. */
 async function exportTar(ctx: VerbContext, target: string): Promise<void> {
+  // GNU tar: "Refusing to write archive contents to terminal" (exit 2); the bytes would garble it.
+  if (target === '-' && ctx.io.stdoutIsTTY) throw new CliError('export: refusing to write the tar to a terminal (redirect stdout, or give --tar FILE)', 2);
+  if (target !== '-') refuseOwnInput(ctx, target);
   const stream = ctx.image.overlay().exportTar().stream;
   const counter = entryCounter();
   const file = target === '-' ? undefined : await open(target, 'w').catch((e: NodeJS.ErrnoException) => {
@@ -48,18 +52,38 @@ async function exportTar(ctx: VerbContext, target: string): Promise<void> {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       size += chunk.length;
       counter.write(chunk);
-      if (file) await file.write(chunk);
-      else ctx.io.stdout(chunk);
+      if (file) {
+        await file.write(chunk).catch((e: NodeJS.ErrnoException) => {
+          throw new CliError(`${target}: cannot write the tar (${e.message})`);
+        });
+      } else ctx.io.stdout(chunk);
     }
-  } finally {
+  } catch (e) {
     await file?.close();
+    // A cut tar reads as a whole one up to its cut: a regular file this export began is removed
+    // (a device or FIFO given as FILE is left alone).
+    if (file && statSync(target, { throwIfNoEntry: false })?.isFile()) unlinkSync(target);
+    throw e;
   }
+  await file?.close();
   const report = { target, format: 'tar', entries: await counter.end(), bytes: size, skipped: [] };
   // With --tar -, stdout carries the tar: the report goes to stderr.
   if (target === '-') {
     if (ctx.json) ctx.io.stderr(JSON.stringify(report) + '\n');
   } else if (ctx.json) emitJson(ctx, report);
   else out(ctx, `${report.entries} entries, ${bytes(size)} written to ${target}`);
+}
+
+/**
+ * --tar FILE naming the image's own archive, or a blob of its layout, would truncate what is
+ * being read: refused, as GNU tar refuses ("file is the archive; not dumped").
+ */
+function refuseOwnInput(ctx: VerbContext, target: string): void {
+  const there = statSync(target, { throwIfNoEntry: false });
+  if (!there?.isFile()) return;
+  const source = statSync(ctx.image.source);
+  const same = source.isFile() ? source.dev === there.dev && source.ino === there.ino : realpathSync(target).startsWith(join(realpathSync(ctx.image.source), 'blobs') + sep);
+  if (same) throw new CliError(`${target}: is the image being exported (${source.isFile() ? 'its archive' : 'a blob of it'}); not written`);
 }
 
 /** Counts the entries of a tar fed to it chunk by chunk. */
