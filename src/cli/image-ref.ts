@@ -85,7 +85,9 @@ async function openRef<T extends Image | ImageManifest>(arg: string, platform: s
   if (typeof platform === 'string' && typeof os === 'string' && typeof architecture === 'string') {
     const [wantOs, wantArch, wantVariant] = platform.split('/') as [string, string, string?];
     const has = { os, architecture, ...(typeof variant === 'string' ? { variant } : {}) };
-    if (pickPlatform([has], { os: wantOs, architecture: wantArch, ...(wantVariant ? { variant: wantVariant } : {}) }) < 0) {
+    // A config without a variant (config.md: optional) says nothing against the one asked for.
+    const askVariant = wantVariant && typeof variant === 'string' ? { variant: wantVariant } : {};
+    if (pickPlatform([has], { os: wantOs, architecture: wantArch, ...askVariant }) < 0) {
       warn(`warning: ${arg} is ${[os, architecture, variant].filter(Boolean).join('/')}, not ${platform} (it holds no other platform)`);
     }
   }

@@ -7,3 +7,14 @@ export class ImageError extends LayerfsError {
     this.name = 'ImageError';
   }
 }
+
+/** A system error of reading an image's file in the user's words: what failed, and its errno. */
+export function systemReason(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOENT': return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM': return `cannot be read: permission denied (${e.code})`;
+    case 'ENOTDIR': return 'not a directory (a path component is a file)';
+    default: return `cannot be read (${e.code ?? e.message})`;
+  }
+}

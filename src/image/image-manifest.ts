@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { ArchiveSource, DirectorySource, type FileSource } from './blob-source.js';
-import { ImageError } from './errors.js';
+import { ImageError, systemReason } from './errors.js';
 import { historyCreatedBy, type ImageConfig, type LayerDescriptor } from './image-parts.js';
 import { checkOpenImageOptions, type OpenImageOptions } from './image-options.js';
 import { describeDockerLayers, readDockerManifest } from './read-docker-manifest.js';
@@ -13,12 +13,16 @@ export type ImageFormat = 'oci-layout' | 'oci-archive' | 'docker-archive';
 
 /** An image's files and the format they are in, or an ImageError naming the path. */
 export async function imageFiles(path: string): Promise<{ source: FileSource; format: ImageFormat }> {
-  const st = await stat(path).catch(() => {
-    throw new ImageError(path, 'no such file or directory');
+  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    throw new ImageError(path, systemReason(e));
   });
   const source: FileSource = st.isDirectory() ? new DirectorySource(path) : await ArchiveSource.open(path);
   if ((await source.has('oci-layout')) && (await source.has('index.json'))) return { source, format: st.isDirectory() ? 'oci-layout' : 'oci-archive' };
   if (await source.has('manifest.json')) return { source, format: 'docker-archive' };
+  // A directory that cannot be searched hides its files: said as such, not as a wrong format.
+  if (st.isDirectory()) await access(path, constants.R_OK | constants.X_OK).catch((e: NodeJS.ErrnoException) => {
+    throw new ImageError(path, systemReason(e));
+  });
   throw new ImageError(path, 'neither an OCI image layout (oci-layout, index.json) nor a docker save archive (manifest.json)');
 }
 

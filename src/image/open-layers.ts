@@ -3,7 +3,7 @@ import { LayerError } from '../layer/layer-builder.js';
 import { TarLayer } from '../layer/tar/tar-layer.js';
 import { LowerIndex } from '../overlay/lower-index.js';
 import { DirectorySource, INCOMPLETE, type FileSource } from './blob-source.js';
-import { ImageError } from './errors.js';
+import { ImageError, systemReason } from './errors.js';
 import type { ImageLayer } from './image-parts.js';
 import type { OpenImageOptions } from './image-options.js';
 
@@ -63,6 +63,8 @@ export async function readLayer(source: FileSource, path: string, name: string, 
     // `where` names the layer already: the error's entry and reason say the rest.
     if (e instanceof LayerError) throw new ImageError(where, `corrupt layer (${e.entry}: ${e.reason})`, { cause: e });
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError(where, INCOMPLETE, { cause: e });
+    // The layer is opened through /proc/self/fd (open-regular-file.ts): its errno is named here, with the layer.
+    if ((e as NodeJS.ErrnoException).code === 'EACCES' || (e as NodeJS.ErrnoException).code === 'EPERM') throw new ImageError(where, systemReason(e as NodeJS.ErrnoException), { cause: e });
     throw e;
   }
 }

@@ -17,7 +17,7 @@ export const commitVerb: Verb = {
   },
   maxPositionals: 1,
   notes: [
-    'Reproducible output: with --source-date-epoch or SOURCE_DATE_EPOCH (https://reproducible-builds.org/specs/source-date-epoch/), the same image, the same changes file (at the same path: it is named in the history) and the same compression give the same digests on every run; without it the current time goes into the config.',
+    'Reproducible output: with --source-date-epoch or SOURCE_DATE_EPOCH (https://reproducible-builds.org/specs/source-date-epoch/), the same image, the same changes file (at the same path: it is named in the history) and the same compression give the same digests on every run (for an epoch not later than the run: later mtimes are clamped to it, earlier ones kept); without it the current time goes into the config.',
     '--json: {manifest: {digest, size}, config: {digest, size}, layers: [{digest, diffId, size, mediaType}]}.',
   ],
   run: commitChanges,
