@@ -143,6 +143,7 @@ if (invokedDirectly()) {
   const tty = process.stderr.isTTY === true;
   const code = await main(process.argv.slice(2), {
     stdout: (t) => void process.stdout.write(t),
+    stdoutStream: process.stdout,
     stderr: (t) => void process.stderr.write(t),
     stderrIsTTY: tty,
     color: process.stdout.isTTY === true && !('NO_COLOR' in process.env && process.env.NO_COLOR !== ''),
