@@ -133,7 +133,13 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
   const filling = fill().catch((e: unknown) => outHash.destroy(e as Error));
   const info = new Promise<Awaited<TarWriteResult['info']>>((resolve, reject) => {
     outHash.on('error', reject);
+    // Destroyed without an error (its reader stopped): no 'error' comes, and no 'finish'.
+    let finished = false;
+    outHash.on('close', () => {
+      if (!finished) reject(new Error('the tar stream was closed before it was read to the end'));
+    });
     outHash.on('finish', () => {
+      finished = true;
       void filling.then(() => resolve({
         digest: outHash.digest(),
         diffId: tarHash.digest(),
@@ -158,6 +164,7 @@ type Pack = ReturnType<typeof tarPack>;
 
 /** What pack.entry returns: a streamx Writable (typed as Node's, whose end() it does not match). */
 interface EntrySink extends Emitter {
+  on(event: 'error', f: (err: Error) => void): unknown;
   write(chunk: Buffer): boolean;
   end(): void;
   destroy(err: Error): void;
@@ -180,6 +187,8 @@ async function writeContent(pack: Pack, header: TarHeaderToWrite & { size: numbe
   const done = new Promise<void>((resolve, reject) => {
     sink = pack.entry(header as never, (err) => (err ? reject(err) : resolve())) as unknown as EntrySink;
   });
+  // streamx emits a destroyed entry's error as an event too, thrown when nobody listens.
+  sink.on('error', () => {});
   try {
     for (let at = 0; at < header.size;) {
       const piece = Buffer.allocUnsafe(Math.min(CONTENT_PIECE, header.size - at));
