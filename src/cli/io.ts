@@ -3,6 +3,8 @@ import { LayerfsError } from '../util/errors.js';
 /** Where a command writes, and what it knows about the terminal (so tests can run verbs in-process). */
 export interface CliIO {
   stdout: (text: string | Buffer) => void;
+  /** stdout as a stream, for output too large to queue (export --tar -): written as its reader reads. */
+  stdoutStream?: NodeJS.WritableStream;
   stderr: (text: string) => void;
   /** stderr is a terminal: progress may be shown there. */
   stderrIsTTY: boolean;

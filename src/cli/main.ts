@@ -157,6 +157,7 @@ if (invokedDirectly()) {
   const tty = process.stderr.isTTY === true;
   const code = await main(process.argv.slice(2), {
     stdout: (t) => void process.stdout.write(t),
+    stdoutStream: process.stdout,
     stderr: (t) => void process.stderr.write(t),
     stderrIsTTY: tty,
     stdoutIsTTY: process.stdout.isTTY === true,

@@ -20,9 +20,12 @@ export class Overlay extends OverlayFs {
     return writeTar(upperEntries(engineOf(this)), options);
   }
 
-  /** The merged view as one flat tar (no whiteouts), uncompressed by default. */
+  /**
+   * The merged view as one flat tar (no whiteouts), uncompressed by default: streamed, lower
+   * files read from their layers a piece at a time as the stream is read.
+   */
   exportTar(options: TarWriteOptions = {}): TarWriteResult {
-    return writeTar(mergedEntries(engineOf(this), engineOf(this).root), options, 'none');
+    return writeTar(mergedEntries(engineOf(this), engineOf(this).root, { lowerByPosition: true }), options, 'none');
   }
 
   /** Writes the merged view into a real directory, safely (never outside it); see docs/export.md. */

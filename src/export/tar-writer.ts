@@ -1,8 +1,8 @@
 import { HashingStream } from '../tar/hashing-stream.js';
 import { isUtf8 } from 'node:buffer';
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { pack as tarPack } from 'tar-stream';
-import type { TarEntry } from '../tar/changeset.js';
+import type { ContentReader, TarEntry } from '../tar/changeset.js';
 import { tarTypeOf, type TarHeaderToWrite } from '../tar/tar-header.js';
 import { major, minor } from '../util/device.js';
 import { compressor, LAYER_MEDIA_TYPE, type OutputCompression } from '../tar/compress.js';
@@ -31,6 +31,8 @@ export interface TarWriteResult {
     size: number;
     uncompressedSize: number;
     mediaType: string;
+    /** How many entries the tar holds (PAX headers are part of their entry). */
+    entries: number;
     /**
      * Extended attributes whose value is not valid UTF-8 that were written changed: empty
      * unless tar-stream's internals differ from what pax-xattrs.ts patches (docs/export.md).
@@ -61,10 +63,9 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
   const pack = tarPack();
   const exact = writeExactXattrs(pack);
   const tarHash = new HashingStream();
-  const outHash = new HashingStream();
-  const out = new PassThrough();
   const clamp = sourceDateEpoch !== undefined ? sourceDateEpoch * 1000 : Infinity;
   const lossyXattrs: Awaited<TarWriteResult['info']>['lossyXattrs'] = [];
+  let written = 0;
 
   const fill = async () => {
     for (const e of entries) {
@@ -105,30 +106,47 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
         ...(Object.keys(pax).length > 0 || e.path.length > USTAR_NAME_MAX ? { pax } : {}),
         ...(binary.length > 0 && exact ? { [RAW_XATTRS]: e.xattrs } : {}),
       };
-      await new Promise<void>((resolve, reject) => {
-        const done = (err?: Error | null) => (err ? reject(err) : resolve());
-        if (e.type === 'file') pack.entry(header as never, e.data ?? Buffer.alloc(0), done);
-        else pack.entry(header as never, done);
-      });
+      if (e.type === 'file' && e.content) await writeContent(pack, { ...header, size: e.content.size }, e.content);
+      else {
+        await new Promise<void>((resolve, reject) => {
+          const done = (err?: Error | null) => (err ? reject(err) : resolve());
+          if (e.type === 'file') pack.entry(header as never, e.data ?? Buffer.alloc(0), done);
+          else pack.entry(header as never, done);
+        });
+      }
+      // tar-stream takes a header or a Buffer whatever its reader holds (backpressure only
+      // reaches content written piece by piece): while the stage it feeds is full, wait.
+      if (tarHash.writableNeedDrain) await drained(tarHash);
+      written++;
     }
     pack.finalize();
   };
 
-  const compressed = compressor(compression);
-  // pipeline, not pipe: an error in any stage (a zstd refusal) reaches `out` and ends it.
-  pipeline(pack, tarHash, compressed, outHash, out, (e) => {
-    if (e) out.destroy(e);
-  });
-  const filling = fill().catch((e: unknown) => out.destroy(e as Error));
+  // Uncompressed, the stored bytes are the tar: one hash gives the digest and the diff_id.
+  const outHash = compression === 'none' ? tarHash : new HashingStream();
+  // pipeline, not pipe: an error in any stage (a zstd refusal) reaches the last and ends it.
+  const ended = (e: Error | null) => {
+    if (e) outHash.destroy(e);
+  };
+  if (compression === 'none') pipeline(pack, tarHash, ended);
+  else pipeline(pack, tarHash, compressor(compression), outHash, ended);
+  const filling = fill().catch((e: unknown) => outHash.destroy(e as Error));
   const info = new Promise<Awaited<TarWriteResult['info']>>((resolve, reject) => {
-    out.on('error', reject);
+    outHash.on('error', reject);
+    // Destroyed without an error (its reader stopped): no 'error' comes, and no 'finish'.
+    let finished = false;
+    outHash.on('close', () => {
+      if (!finished) reject(new Error('the tar stream was closed before it was read to the end'));
+    });
     outHash.on('finish', () => {
+      finished = true;
       void filling.then(() => resolve({
         digest: outHash.digest(),
         diffId: tarHash.digest(),
         size: outHash.bytes,
         uncompressedSize: tarHash.bytes,
         mediaType: LAYER_MEDIA_TYPE[compression],
+        entries: written,
         lossyXattrs,
       }));
     });
@@ -136,7 +154,64 @@ export function writeTar(entries: Iterable<TarEntry>, options: TarWriteOptions =
   // A caller that only reads the stream still sees the error there; this keeps a rejected
   // `info` nobody awaits from becoming an unhandled rejection.
   info.catch(() => {});
-  return { stream: out, info };
+  return { stream: outHash, info };
+}
+
+/** How much of a file is read from its layer at once: what the pipeline holds per stage. */
+const CONTENT_PIECE = 256 * 1024;
+
+type Pack = ReturnType<typeof tarPack>;
+
+/** What pack.entry returns: a streamx Writable (typed as Node's, whose end() it does not match). */
+interface EntrySink extends Emitter {
+  on(event: 'error', f: (err: Error) => void): unknown;
+  write(chunk: Buffer): boolean;
+  end(): void;
+  destroy(err: Error): void;
+}
+
+interface Emitter {
+  once(event: string, f: () => void): unknown;
+  off(event: string, f: () => void): unknown;
+}
+
+/**
+ * Writes one file whose content is read by position, a piece at a time, each piece read only
+ * once tar-stream has passed the one before on (its push reports a full buffer: the writes
+ * wait for the reader). A file that ends before its size is an error naming it, never a short
+ * entry.
+ */
+async function writeContent(pack: Pack, header: TarHeaderToWrite & { size: number }, content: ContentReader): Promise<void> {
+  let sink!: EntrySink;
+  // tar-stream calls back once, when the entry is done or destroyed (with the error).
+  const done = new Promise<void>((resolve, reject) => {
+    sink = pack.entry(header as never, (err) => (err ? reject(err) : resolve())) as unknown as EntrySink;
+  });
+  // streamx emits a destroyed entry's error as an event too, thrown when nobody listens.
+  sink.on('error', () => {});
+  try {
+    for (let at = 0; at < header.size;) {
+      const piece = Buffer.allocUnsafe(Math.min(CONTENT_PIECE, header.size - at));
+      const n = content.readAt(piece, 0, piece.length, at);
+      if (n !== piece.length) throw new ExportError(`/${header.name}`, `its content ended at byte ${at + n} of ${header.size}`);
+      at += n;
+      if (!sink.write(piece)) await drained(sink);
+    }
+    sink.end();
+  } catch (e) {
+    sink.destroy(e as Error);
+  }
+  await done;
+}
+
+/** Resolves once `stream` drains; rejects when it closes first (it was destroyed: no drain will come). */
+function drained(stream: Emitter): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onDrain = () => (stream.off('close', onClose), resolve());
+    const onClose = () => (stream.off('drain', onDrain), reject(new Error('the tar stream was closed before it was read to the end')));
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+  });
 }
 
 

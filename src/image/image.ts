@@ -6,7 +6,7 @@ import { Overlay } from '../export/overlay.js';
 import { addDispose } from '../util/disposable.js';
 import type { FileSource } from './blob-source.js';
 import { ImageError } from './errors.js';
-import { historyCreatedBy, type ImageConfig, type ImageLayer, type ImageParts } from './image-parts.js';
+import { historyCreatedBy, type ImageConfig, type ImageLayer } from './image-parts.js';
 import { checkOpenImageOptions, type OpenImageOptions } from './image-options.js';
 import { imageFiles, type ImageFormat } from './image-manifest.js';
 import { readDockerArchive } from './read-docker-archive.js';

@@ -28,8 +28,21 @@ export interface TarEntry {
   rdev?: number;
   xattrs?: ReadonlyMap<string, Buffer>;
   data?: Buffer;
+  /**
+   * A file's content read by position as the tar is written, instead of `data` (a lower
+   * layer's file, which never changes): the writer reads it a piece at a time, as its reader
+   * pulls, never whole.
+   */
+  content?: ContentReader;
   /** On the first name of an inode with more names (hard links that follow): its link count. */
   nlink?: number;
+}
+
+/** A file's content by position, as Layer.readAt gives it: `size` bytes in all. */
+export interface ContentReader {
+  readonly size: number;
+  /** Copies up to `length` bytes from byte `position` into `buffer` at `offset`; returns how many. */
+  readAt(buffer: Uint8Array, offset: number, length: number, position: number): number;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryLayer, Overlay } from '../../src/index.js';
 import { KernelOverlay } from '../kernel/kernel-overlay.js';
 import { requireKernelOverlay } from '../kernel/require-kernel.js';

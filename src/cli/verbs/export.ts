@@ -1,10 +1,12 @@
 import { mkdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { extract as tarExtract } from 'tar-stream';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { ExportError, type ExportDirReport } from '../../export/export-dir.js';
 import { CliError, bytes } from '../io.js';
 import { emitJson, out, type Verb, type VerbContext } from '../verb.js';
+import { LayerfsError } from '../../util/errors.js';
 
 export const exportVerb: Verb = {
   takes: 'image',
@@ -37,41 +39,41 @@ async function exportImage(ctx: VerbContext): Promise<void> {
   throw new CliError('export: --tar FILE or --dir DIR is needed', 2);
 }
 
-/** The tar to FILE or stdout, its entries counted by reading the bytes written back (tar-stream), not by a second walk. */
+/**
+ * The tar to FILE or stdout, streamed: each piece is written before the next is made (the
+ * stream waits for the file or the reader of stdout), so memory does not grow with the image.
+ */
 async function exportTar(ctx: VerbContext, target: string): Promise<void> {
   // GNU tar: "Refusing to write archive contents to terminal" (exit 2); the bytes would garble it.
   if (target === '-' && ctx.io.stdoutIsTTY) throw new CliError('export: refusing to write the tar to a terminal (redirect stdout, or give --tar FILE)', 2);
   if (target !== '-') refuseOwnInput(ctx, target);
-  const stream = ctx.image.overlay().exportTar().stream;
-  const counter = entryCounter();
+  const { stream, info } = ctx.image.overlay().exportTar();
   const file = target === '-' ? undefined : await open(target, 'w').catch((e: NodeJS.ErrnoException) => {
     throw new CliError(`${target}: cannot write the tar there (${e.code ?? e.message})`);
   });
-  let size = 0;
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      counter.write(chunk);
-      if (file) {
-        await file.write(chunk).catch((e: NodeJS.ErrnoException) => {
-          throw new CliError(`${target}: cannot write the tar (${e.message})`);
-        });
-      } else ctx.io.stdout(chunk);
+  if (file) {
+    // The file's stream closes it, when done or failed.
+    try {
+      await pipeline(stream, file.createWriteStream());
+    } catch (e) {
+      // A cut tar reads as a whole one up to its cut: a regular file this export began is removed
+      // (a device or FIFO given as FILE is left alone).
+      if (statSync(target, { throwIfNoEntry: false })?.isFile()) unlinkSync(target);
+      if (e instanceof LayerfsError) throw e;
+      throw new CliError(`${target}: cannot write the tar (${(e as Error).message})`);
     }
-  } catch (e) {
-    await file?.close();
-    // A cut tar reads as a whole one up to its cut: a regular file this export began is removed
-    // (a device or FIFO given as FILE is left alone).
-    if (file && statSync(target, { throwIfNoEntry: false })?.isFile()) unlinkSync(target);
-    throw e;
+  } else {
+    // stdout is left open, for what follows; its write errors end the program (main.ts).
+    await pipeline(stream, ctx.io.stdoutStream ?? callbackWritable(ctx.io.stdout), { end: false });
   }
-  await file?.close();
-  const report = { target, format: 'tar', entries: await counter.end(), bytes: size, skipped: [] };
+  const written = await info;
+  // The root (`./`) is not counted, as exportDir does not count the target.
+  const report = { target, format: 'tar', entries: written.entries - 1, bytes: written.size, skipped: [] };
   // With --tar -, stdout carries the tar: the report goes to stderr.
   if (target === '-') {
     if (ctx.json) ctx.io.stderr(JSON.stringify(report) + '\n');
   } else if (ctx.json) emitJson(ctx, report);
-  else out(ctx, `${report.entries} entries, ${bytes(size)} written to ${target}`);
+  else out(ctx, `${report.entries} entries, ${bytes(report.bytes)} written to ${target}`);
 }
 
 /**
@@ -86,21 +88,9 @@ function refuseOwnInput(ctx: VerbContext, target: string): void {
   if (same) throw new CliError(`${target}: is the image being exported (${source.isFile() ? 'its archive' : 'a blob of it'}); not written`);
 }
 
-/** Counts the entries of a tar fed to it chunk by chunk. */
-function entryCounter(): { write: (chunk: Buffer) => void; end: () => Promise<number> } {
-  const extract = tarExtract();
-  let n = 0;
-  extract.on('entry', (header, body, next) => {
-    // The root (`./`) is not counted, as exportDir does not count the target.
-    if (header.name !== './') n++;
-    body.on('end', next);
-    body.resume();
-  });
-  const done = new Promise<number>((resolve, reject) => {
-    extract.on('finish', () => resolve(n));
-    extract.on('error', reject);
-  });
-  return { write: (chunk) => void extract.write(chunk), end: () => (extract.end(Buffer.alloc(0)), done) };
+/** A Writable over a write callback with no backpressure of its own (an in-process CliIO). */
+function callbackWritable(write: (chunk: Buffer) => void): Writable {
+  return new Writable({ write: (chunk: Buffer, _enc, cb) => (write(chunk), cb()) });
 }
 
 async function exportDir(ctx: VerbContext, dir: string, overwrite: boolean, allowNonEmpty: boolean): Promise<void> {
