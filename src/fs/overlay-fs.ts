@@ -26,7 +26,7 @@ import { storedTimeMs } from '../overlay/file-times.js';
 import { removeTree } from '../overlay/remove-tree.js';
 import { makeDirs } from '../overlay/make-dirs.js';
 import { accessAt, linkAt, mkdirAt, mknodAt, renameAt, rmdirAt, symlinkAt, unlinkAt } from '../overlay/syscalls.js';
-import { openFile, readFrom, readRest, truncateTo, writeTo, type OpenFile } from '../overlay/open-file.js';
+import { followCopyUp, openFile, readFrom, readRest, truncateTo, writeTo, type OpenFile } from '../overlay/open-file.js';
 import { copyFile } from '../overlay/copy-file.js';
 import { makePromises, type OverlayPromises } from './promises.js';
 import { makeNodeFs, type OverlayNodeFs } from './node-fs.js';
@@ -811,6 +811,7 @@ const IO_MAX_LENGTH = 2 ** 31 - 1;
 
 /** readFile's read of the rest of a file (overlay/open-file.ts, readRest), after Node's size check. */
 function readWhole(f: OpenFile): Buffer {
+  followCopyUp(f);
   const size = f.lower && !f.isDirectory ? f.lower.entry.size - f.position : 0;
   if (size > IO_MAX_LENGTH) {
     throw Object.assign(new RangeError(`File size (${f.lower!.entry.size}) is greater than 2 GiB`), { code: 'ERR_FS_FILE_TOO_LARGE' });

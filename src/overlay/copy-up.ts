@@ -1,5 +1,6 @@
 import type { LayerEntry } from '../layer/entry.js';
 import type { MemfsLink } from '../util/memfs-types.js';
+import { fail } from './errno.js';
 import type { Obj } from './resolve.js';
 import type { OverlayState } from './overlay-state.js';
 import type { NodeMeta } from './upper.js';
@@ -11,13 +12,31 @@ import type { NodeMeta } from './upper.js';
  * copied; a directory is copied without its content and stays merged with the lower one.
  */
 export function copyUp(s: OverlayState, obj: Obj, forWriting = false): MemfsLink {
-  if (obj.upper) return obj.upper;
+  const done = upperCopyOf(s, obj);
+  if (done) return done;
   // Parents first, top-down, without recursion (a layer may nest deeper than the stack).
   const missing: Obj[] = [];
   for (let o: Obj | undefined = obj; o && !o.upper; o = o.parent) missing.push(o);
   let link: MemfsLink | undefined;
   for (let i = missing.length - 1; i >= 0; i--) link = copyUpOne(s, missing[i]!, missing[i]!.parent!.upper!, forWriting && i === 0);
   return link!;
+}
+
+/**
+ * The upper link of `obj` if it, or the lower object it was looked up as, has been copied up
+ * since: an object an open file holds (looked up at the open) then takes the copy, wherever
+ * it has been renamed or unlinked since, as the kernel's open file follows the overlay
+ * inode's upper once it has one (ovl_real_fdget_meta, ovl_setattr). O(1): one WeakMap probe.
+ */
+export function upperCopyOf(s: OverlayState, obj: Obj): MemfsLink | undefined {
+  if (obj.upper) return obj.upper;
+  const low = obj.lower;
+  const copy = low && low.entry.type !== 'directory' ? s.copies.get(low) : undefined;
+  if (copy) {
+    obj.upper = copy;
+    obj.lower = undefined;
+  }
+  return copy;
 }
 
 /**
@@ -32,14 +51,18 @@ function roomToGrow(size: number): number {
 
 /** Copies up one object whose parent is already in the upper layer (a file `forWriting` with room to grow). */
 function copyUpOne(s: OverlayState, obj: Obj, parentLink: MemfsLink, forWriting: boolean): MemfsLink {
-  // Another lookup of the same path (rename and link resolve two paths) may have copied it up.
+  const low = obj.lower!;
+  const e = low.entry;
+  // Another lookup of the same path (rename and link resolve two paths) may have copied a directory up.
   const existing = s.upper.child(parentLink, obj.name);
-  if (existing) {
+  if (existing && e.type === 'directory') {
     obj.upper = existing;
     return existing;
   }
-  const low = obj.lower!;
-  const e = low.entry;
+  // A non-directory not copied up (upperCopyOf) whose name now holds a whiteout or another
+  // file: it was removed since an open file looked it up. The kernel's copy-up links the copy
+  // in by that name and fails (ovl_copy_up_tmpfile, ovl_do_link): EEXIST, nothing made.
+  if (existing || s.upper.hasWhiteout(parentLink, obj.name)) fail('EEXIST', `${obj.path} was removed since it was opened`);
   const parentNode = parentLink.getNode();
   const parentMtime = parentNode.mtime;
   const link = s.upper.create(parentLink, obj.name, e.type, metaOf(e), {
@@ -51,7 +74,10 @@ function copyUpOne(s: OverlayState, obj: Obj, parentLink: MemfsLink, forWriting:
   parentNode.mtime = parentMtime;
   if (e.xattrs.size > 0) s.upper.xattrs.set(link.getNode(), new Map(e.xattrs));
   obj.upper = link;
-  if (e.type !== 'directory') obj.lower = undefined;
+  if (e.type !== 'directory') {
+    s.copies.set(low, link);
+    obj.lower = undefined;
+  }
   s.emit({ type: 'copy-up', path: obj.path, entryType: e.type, fromLayer: low.layer });
   return link;
 }

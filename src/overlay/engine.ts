@@ -10,7 +10,7 @@ import { childOf, rootOf } from './lookup.js';
 import { PathWalk } from './path-walk.js';
 import { contentOf, infoOf, readlinkOf, setAttributes, xattrsOf, type AttrChange, type ObjectInfo } from './inode.js';
 import { isEmptyDir, listDir } from './readdir.js';
-import { copyUp } from './copy-up.js';
+import { copyUp, upperCopyOf } from './copy-up.js';
 import { createObject, linkObject, removeObject, renameObject, sameInode } from './dir-ops.js';
 import type { Notify } from './fs-notify.js';
 
@@ -53,7 +53,7 @@ export class OverlayEngine {
     this.redirectDir = options.redirectDir ?? false;
     const fresh = !options.upper;
     this.upper = new Upper(options.upper ?? new Volume());
-    this.state = { lower: this.lower, upper: this.upper, redirectDir: this.redirectDir, emit: options.emit ?? (() => {}) };
+    this.state = { lower: this.lower, upper: this.upper, redirectDir: this.redirectDir, emit: options.emit ?? (() => {}), copies: new WeakMap() };
     this.walk = new PathWalk(this.state, options.cwd);
     this.notify = options.notify ?? (() => {});
     if (fresh) this.initRoot();
@@ -140,6 +140,10 @@ export class OverlayEngine {
     return copyUp(this.state, obj);
   }
 
+  /** The upper link of an object looked up before it, or its lower object, was copied up, if it was (an open file's). */
+  upperCopyOf(obj: Obj): MemfsLink | undefined {
+    return upperCopyOf(this.state, obj);
+  }
   /** The upper inode of a non-directory, after copy-up, for writing. */
   writableNode(obj: Obj): MemfsNode {
     return copyUp(this.state, obj, true).getNode();

@@ -17,9 +17,12 @@ const MAX_FILE_SIZE = 2 ** 32;
 
 /**
  * An open file description (the kernel's struct file): what open(2) made, with its flags and
- * position. One opened for reading on a lower file reads that layer's content and keeps
- * doing so after another caller copies the file up, as with the kernel, where it still
- * refers to the lower inode. The fs facade numbers these (its descriptors).
+ * position. One opened for reading on a lower file reads that layer's content until the file
+ * is copied up (by a write through another descriptor, or an attribute change through this
+ * one), then the upper copy, wherever it has been renamed or unlinked since: overlayfs stacks
+ * file operations and ovl_real_fdget_meta reopens the real file when the overlay inode was
+ * copied up after the open (overlayfs.rst "Non-standard behavior" lists only MAP_SHARED
+ * mappings as still seeing the lower file). The fs facade numbers these (its descriptors).
  */
 export interface OpenFile {
   path: string;
@@ -29,9 +32,10 @@ export interface OpenFile {
   node?: MemfsNode;
   /**
    * The lower file, for read-only descriptors of lower files: read by position from its
-   * layer (Layer.readAt), never loaded whole.
+   * layer (Layer.readAt), never loaded whole. `copy` is its upper copy once it has one
+   * (followCopyUp).
    */
-  lower?: { layer: Layer; entry: LayerEntry };
+  lower?: { layer: Layer; entry: LayerEntry; copy: () => MemfsNode | undefined };
   /** How to stat it (fstat). */
   info: () => ObjectInfo;
   isDirectory: boolean;
@@ -87,7 +91,11 @@ export function openFile(engine: OverlayEngine, p: string, f: number, mode: numb
     obj = engine.create(r, 'file', newMeta(mode & 0o7777));
   }
   const target = obj;
-  const file: OpenFile = { path: p, flags: f, position: 0, isDirectory: false, obj: target, info: () => engine.info(target) };
+  const info = (): ObjectInfo => {
+    followCopyUp(file);
+    return engine.info(target);
+  };
+  const file: OpenFile = { path: p, flags: f, position: 0, isDirectory: false, obj: target, info };
   if (wantsWrite || obj.upper) {
     const node = engine.writableNode(obj);
     const created = !r.obj;
@@ -99,9 +107,21 @@ export function openFile(engine: OverlayEngine, p: string, f: number, mode: numb
     if (f & O_TRUNC && !created) file.modified();
   } else {
     // Read by position when asked (Layer.readAt): opening reads nothing.
-    file.lower = engine.lower.contentOf(obj.lower!);
+    file.lower = { ...engine.lower.contentOf(obj.lower!), copy: () => engine.upperCopyOf(target)?.getNode() };
   }
   return file;
+}
+
+/**
+ * A read-only descriptor of a lower file reads the upper copy from the first call after the
+ * file was copied up (ovl_real_fdget_meta; see OpenFile). One WeakMap probe a call.
+ */
+export function followCopyUp(f: OpenFile): void {
+  const node = f.lower?.copy();
+  if (node) {
+    f.node = node;
+    f.lower = undefined;
+  }
 }
 
 /** Only regular files hold data here; device nodes and FIFOs are not emulated. */
@@ -119,6 +139,7 @@ function assertRegular(obj: Obj): void {
 export function readFrom(f: OpenFile, target: Buffer, offset: number, length: number, position: number): number {
   if (f.isDirectory) fail('EISDIR');
   if (!readable(f)) fail('EBADF');
+  followCopyUp(f);
   const pos = position < 0 ? f.position : position;
   let count: number;
   if (f.node) count = f.node.read(target, offset, Math.max(0, Math.min(length, f.node.getSize() - pos)), pos);
@@ -131,6 +152,7 @@ export function readFrom(f: OpenFile, target: Buffer, offset: number, length: nu
 export function readRest(f: OpenFile): Buffer {
   if (f.isDirectory) fail('EISDIR');
   if (!readable(f)) fail('EBADF');
+  followCopyUp(f);
   let rest: Buffer;
   if (f.node) {
     const all = f.node.getBuffer();

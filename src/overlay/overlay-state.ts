@@ -1,5 +1,6 @@
 import type { EntryType } from '../layer/entry.js';
-import type { LowerIndex } from './lower-index.js';
+import type { LowerIndex, LowerNode } from './lower-index.js';
+import type { MemfsLink } from '../util/memfs-types.js';
 import type { Upper } from './upper.js';
 
 /** What the overlay reports as it changes the upper layer (the teaching page animates these). */
@@ -31,4 +32,11 @@ export interface OverlayState {
   /** redirect_dir=on (overlayfs.rst "Redirect dir"). */
   readonly redirectDir: boolean;
   readonly emit: (event: OverlayEvent) => void;
+  /**
+   * The upper copy each lower non-directory was copied up to (copy-up.ts): the overlay
+   * inode's upper, which every open file of it then reads (ovl_real_fdget_meta). Keyed by
+   * the lower object of one merged path, an overlay inode without index=on: the other names
+   * of a lower hard link are other overlay inodes.
+   */
+  readonly copies: WeakMap<LowerNode, MemfsLink>;
 }
