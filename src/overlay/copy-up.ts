@@ -16,7 +16,7 @@ export function copyUp(s: OverlayState, obj: Obj, forWriting = false): MemfsLink
   if (done) return done;
   // Parents first, top-down, without recursion (a layer may nest deeper than the stack).
   const missing: Obj[] = [];
-  for (let o: Obj | undefined = obj; o && !o.upper; o = o.parent) missing.push(o);
+  for (let o: Obj | undefined = obj; o && !upperCopyOf(s, o); o = o.parent) missing.push(o);
   let link: MemfsLink | undefined;
   for (let i = missing.length - 1; i >= 0; i--) link = copyUpOne(s, missing[i]!, missing[i]!.parent!.upper!, forWriting && i === 0);
   return link!;
@@ -26,15 +26,16 @@ export function copyUp(s: OverlayState, obj: Obj, forWriting = false): MemfsLink
  * The upper link of `obj` if it, or the lower object it was looked up as, has been copied up
  * since: an object an open file holds (looked up at the open) then takes the copy, wherever
  * it has been renamed or unlinked since, as the kernel's open file follows the overlay
- * inode's upper once it has one (ovl_real_fdget_meta, ovl_setattr). O(1): one WeakMap probe.
+ * inode's upper once it has one (ovl_real_fdget_meta, ovl_getattr, ovl_setattr). A directory
+ * keeps merging with its lower directory. O(1): one WeakMap probe.
  */
 export function upperCopyOf(s: OverlayState, obj: Obj): MemfsLink | undefined {
   if (obj.upper) return obj.upper;
   const low = obj.lower;
-  const copy = low && low.entry.type !== 'directory' ? s.copies.get(low) : undefined;
+  const copy = low ? s.copies.get(low) : undefined;
   if (copy) {
     obj.upper = copy;
-    obj.lower = undefined;
+    if (low!.entry.type !== 'directory') obj.lower = undefined;
   }
   return copy;
 }
@@ -74,10 +75,8 @@ function copyUpOne(s: OverlayState, obj: Obj, parentLink: MemfsLink, forWriting:
   parentNode.mtime = parentMtime;
   if (e.xattrs.size > 0) s.upper.xattrs.set(link.getNode(), new Map(e.xattrs));
   obj.upper = link;
-  if (e.type !== 'directory') {
-    s.copies.set(low, link);
-    obj.lower = undefined;
-  }
+  s.copies.set(low, link);
+  if (e.type !== 'directory') obj.lower = undefined;
   s.emit({ type: 'copy-up', path: obj.path, entryType: e.type, fromLayer: low.layer });
   return link;
 }

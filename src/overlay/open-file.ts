@@ -83,7 +83,11 @@ export function openFile(engine: OverlayEngine, p: string, f: number, mode: numb
     if (obj.isDir) {
       if (wantsWrite) fail('EISDIR');
       const dir = obj;
-      return { path: p, flags: f, position: 0, isDirectory: true, obj: dir, info: () => engine.info(dir) };
+      const info = (): ObjectInfo => {
+        engine.upperCopyOf(dir);
+        return engine.info(dir);
+      };
+      return { path: p, flags: f, position: 0, isDirectory: true, obj: dir, info };
     }
     assertRegular(obj);
   } else {

@@ -33,7 +33,7 @@ export interface OverlayState {
   readonly redirectDir: boolean;
   readonly emit: (event: OverlayEvent) => void;
   /**
-   * The upper copy each lower non-directory was copied up to (copy-up.ts): the overlay
+   * The upper copy each lower object was copied up to (copy-up.ts): the overlay
    * inode's upper, which every open file of it then reads (ovl_real_fdget_meta). Keyed by
    * the lower object of one merged path, an overlay inode without index=on: the other names
    * of a lower hard link are other overlay inodes.

@@ -16,13 +16,13 @@ import { requireKernelOverlay } from '../kernel/require-kernel.js';
 const layers = () => [
   MemoryLayer.fromJSON({
     '/f': 'lowerdata', '/g': 'other', '/r': 'renamed', '/u': 'unlinked', '/s': 'stale', '/a': 'alpha', '/b': { type: 'hardlink', target: '/a' },
-    '/d/x': 'indir', '/big': 'long lower content', '/gone': 'gone', '/swap': 'swap',
+    '/d/x': 'indir', '/big': 'long lower content', '/gone': 'gone', '/swap': 'swap', '/dir/in': 'in',
   }),
 ];
 
 type F = Pick<
   typeof fs,
-  'openSync' | 'writeSync' | 'readSync' | 'closeSync' | 'fchmodSync' | 'fchownSync' | 'futimesSync' | 'fstatSync' | 'renameSync' | 'unlinkSync' | 'existsSync' | 'statSync' | 'readFileSync' | 'writeFileSync' | 'ftruncateSync' | 'readdirSync'
+  'openSync' | 'writeSync' | 'readSync' | 'closeSync' | 'fchmodSync' | 'fchownSync' | 'futimesSync' | 'fstatSync' | 'renameSync' | 'unlinkSync' | 'existsSync' | 'statSync' | 'readFileSync' | 'writeFileSync' | 'ftruncateSync' | 'readdirSync' | 'chmodSync'
 >;
 type Session = (f: F, at: (p: string) => string) => unknown[];
 
@@ -123,6 +123,15 @@ const sessions: Record<string, Session> = {
     const out = [readAt0(f, ro), readAt0(f, rw), fstat(f, ro), fstat(f, rw)];
     f.closeSync(rw);
     f.closeSync(ro);
+    return out;
+  },
+  'a descriptor of a lower directory fstats the copy after a chmod by path, and fchmod through it changes that copy': (f, at) => {
+    const fd = f.openSync(at('/dir'), 'r');
+    f.chmodSync(at('/dir'), 0o700);
+    const afterChmod = fstat(f, fd);
+    f.fchmodSync(fd, 0o750);
+    const out = [afterChmod, fstat(f, fd), (f.statSync(at('/dir')).mode & 0o7777).toString(8), f.readdirSync(at('/dir'))];
+    f.closeSync(fd);
     return out;
   },
   'an attribute change through it after its lower file was unlinked, or replaced, is EEXIST and makes nothing': (f, at) => {
