@@ -1,3 +1,6 @@
+// Over 300 lines: the inotify model (which watch hears which notice, the event it becomes,
+// the queue that merges repeats, watches dropped with their object) and the FSWatcher and
+// promises.watch that read it are one state machine; splitting them would expose its state.
 import { EventEmitter } from 'node:events';
 import { posix } from 'node:path';
 import type { FsNotice } from '../overlay/fs-notify.js';

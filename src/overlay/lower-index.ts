@@ -1,3 +1,6 @@
+// Over 300 lines: the merged tree of the lower layers is one structure, built layer by layer
+// (whiteouts, opaque directories, hard links across layers) and read by the engine (lookup,
+// readdir, content, copy-up's one copy); its node map stays private to this file.
 import { constants as bufferConstants } from 'node:buffer';
 import type { Layer } from '../layer/layer.js';
 import type { LayerEntry } from '../layer/entry.js';
