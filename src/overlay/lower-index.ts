@@ -1,7 +1,7 @@
 // Over 300 lines: the merged tree of the lower layers is one structure, built layer by layer
 // (whiteouts, opaque directories, hard links across layers) and read by the engine (lookup,
 // readdir, content, copy-up's one copy); its node map stays private to this file.
-import { constants as bufferConstants } from 'node:buffer';
+import { kMaxLength } from 'node:buffer';
 import type { Layer } from '../layer/layer.js';
 import type { LayerEntry } from '../layer/entry.js';
 import { LayerContentError } from '../layer/content-error.js';
@@ -124,8 +124,8 @@ export class LowerIndex {
   copyOf(node: LowerNode, room: number): OwnedContent {
     const { layer, entry } = this.contentOf(node);
     const size = entry.size;
-    if (size > bufferConstants.MAX_LENGTH) throw new LayerError(layer.name, node.path, `a file of ${size} bytes is larger than a Buffer can hold`);
-    const buf = Buffer.allocUnsafe(Math.min(size + room, bufferConstants.MAX_LENGTH));
+    if (size > kMaxLength) throw new LayerError(layer.name, node.path, `a file of ${size} bytes is larger than a Buffer can hold`);
+    const buf = Buffer.allocUnsafe(Math.min(size + room, kMaxLength));
     // At least one read, also of an empty file: a closed layer fails it (ERR_LAYER_CLOSED).
     let n = 0;
     let got: number;
