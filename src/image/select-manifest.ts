@@ -21,8 +21,14 @@ function parsePlatform(p: string | Platform | undefined): Platform {
 
 const platformName = (p: Platform) => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 
-/** Picks one manifest from an index by ref and platform (image-index.md). */
-export function selectManifest(index: { manifests?: Descriptor[] }, options: Pick<OpenImageOptions, 'ref' | 'platform'>, where: string): Descriptor {
+/**
+ * Picks one manifest from an index by ref and platform (image-index.md). `layout`: the index
+ * is a layout's index.json, which lists images (image-layout.md), not one image's platforms:
+ * its only image is taken whatever platform its descriptor names unless a platform is asked
+ * for, as skopeo's oci: transport takes it (an image of no platform is taken anyway). A
+ * nested index is a multi-platform image: its platform must match, as containerd requires.
+ */
+export function selectManifest(index: { manifests?: Descriptor[] }, options: Pick<OpenImageOptions, 'ref' | 'platform'>, where: string, layout = false): Descriptor {
   let candidates = index.manifests ?? [];
   if (candidates.length === 0) throw new ImageError(where, 'the index lists no manifests');
   if (options.ref !== undefined) {
@@ -33,7 +39,7 @@ export function selectManifest(index: { manifests?: Descriptor[] }, options: Pic
     }
   }
   const withPlatform = candidates.filter((d) => d.platform);
-  if (withPlatform.length === 0 && candidates.length === 1) return candidates[0]!;
+  if (candidates.length === 1 && (withPlatform.length === 0 || (layout && options.platform === undefined))) return candidates[0]!;
   const want = parsePlatform(options.platform);
   const match = pickPlatform(candidates.map((d) => d.platform), want);
   if (match >= 0) return candidates[match]!;
