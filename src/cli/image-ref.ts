@@ -40,12 +40,10 @@ export function parseImageRef(arg: string): ImageRef {
   return { path: arg };
 }
 
-const FORMAT_NAMES: Record<Image['format'], string> = { 'oci-layout': 'an OCI image layout', 'oci-archive': 'an OCI archive', 'docker-archive': 'a docker save archive' };
-
 /** os/architecture[/variant], each part non-empty (image-index.md platform). */
 const PLATFORM = /^[^/\s]+\/[^/\s]+(\/[^/\s]+)?$/;
 
-/** Opens IMAGE with its tag and `--platform`; a transport that names another format than the file's is refused. */
+/** Opens IMAGE with its tag and `--platform`, read as its transport's format (openImage's `format`: another is refused). */
 export async function openImageArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}): Promise<Image> {
   // Loaded here, not above: a verb that reads the manifest only (inspect) loads no layer code.
   const { openImage } = await import('../image/image.js');
@@ -62,7 +60,7 @@ async function openRef<T extends Image | ImageManifest>(arg: string, platform: s
     throw new CliError(`--platform: expected OS/ARCH[/VARIANT] such as linux/amd64 or linux/arm/v7, not ${JSON.stringify(platform)}`, 2);
   }
   const ref = parseImageRef(arg);
-  const open = (tag: string | undefined) => openAt(ref.path, { ...(tag !== undefined ? { ref: tag } : {}), ...(platform !== undefined ? { platform } : {}) });
+  const open = (tag: string | undefined) => openAt(ref.path, { ...(tag !== undefined ? { ref: tag } : {}), ...(platform !== undefined ? { platform } : {}), ...(ref.format !== undefined ? { format: ref.format } : {}) });
   let image: T;
   try {
     image = await open(ref.tag);
@@ -73,10 +71,6 @@ async function openRef<T extends Image | ImageManifest>(arg: string, platform: s
     image = await open(other).catch(() => {
       throw e;
     });
-  }
-  if (ref.format !== undefined && image.format !== ref.format) {
-    (image as Partial<Pick<Image, 'close'>>).close?.();
-    throw new CliError(`${arg}: ${ref.path} is ${FORMAT_NAMES[image.format]}, not ${FORMAT_NAMES[ref.format]}`);
   }
   // An image of one manifest is opened whatever its platform (there is no other to choose):
   // said, as podman warns, when its config names another than the one asked for.

@@ -134,7 +134,7 @@ describe('4. image references as skopeo writes them, and --platform by container
     expect(() => skopeo('inspect', 'oci:two-tags')).toThrow(/more than one image/);
     expect(layerfs('inspect', 'two-tags')).toMatchObject({ code: 1, stderr: 'layerfs: two-tags: index.json: the index holds 2 manifests; choose one with IMAGE:TAG (for example oci:DIR:TAG)\n' });
     expect(layerfs('ls', 'oci:two-tags:c')).toMatchObject({ code: 1, stderr: 'layerfs: two-tags: index.json: no manifest is tagged c; tags: a, b\n' });
-    expect(layerfs('ls', 'oci-archive:demo-docker.tar')).toMatchObject({ code: 1, stderr: 'layerfs: oci-archive:demo-docker.tar: demo-docker.tar is a docker save archive, not an OCI archive\n' });
+    expect(layerfs('ls', 'oci-archive:demo-docker.tar')).toMatchObject({ code: 1, stderr: 'layerfs: demo-docker.tar: is a docker save archive, not an OCI archive\n' });
   });
 
   it('--platform picks the manifest skopeo and containerd pick: linux/arm is v7, linux/amd64/v2 takes amd64', () => {
