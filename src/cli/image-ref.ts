@@ -19,7 +19,8 @@ const TRANSPORTS: Record<string, Image['format']> = { oci: 'oci-layout', 'oci-ar
  * Reads IMAGE as skopeo reads its transports (containers-transports(5)): `oci:PATH[:TAG]`,
  * `oci-archive:PATH[:TAG]`, `docker-archive:PATH[:NAME:TAG]`, the tag after the first `:`
  * following PATH, as there. Without a transport, IMAGE is a path; `PATH:TAG` when PATH exists
- * and IMAGE itself does not (a path with a colon in it still opens as itself).
+ * and IMAGE itself does not, PATH the longest that does (a path with a colon in it still opens
+ * as itself).
  */
 export function parseImageRef(arg: string): ImageRef {
   const colon = arg.indexOf(':');
@@ -35,8 +36,10 @@ export function parseImageRef(arg: string): ImageRef {
     return { path, format, ...(tag !== undefined ? { tag } : {}) };
   }
   if (existsSync(arg)) return { path: arg };
-  const last = arg.lastIndexOf(':');
-  if (last > 0 && last < arg.length - 1 && existsSync(arg.slice(0, last))) return { path: arg.slice(0, last), tag: arg.slice(last + 1) };
+  // The longest PATH that exists: a docker RepoTag holds a colon itself (`FILE:demo:latest`).
+  for (let at = arg.lastIndexOf(':'); at > 0; at = arg.lastIndexOf(':', at - 1)) {
+    if (at < arg.length - 1 && existsSync(arg.slice(0, at))) return { path: arg.slice(0, at), tag: arg.slice(at + 1) };
+  }
   return { path: arg };
 }
 

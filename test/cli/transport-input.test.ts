@@ -62,6 +62,17 @@ describe('docker-archive: reads manifest.json, also of an archive that embeds an
   });
 });
 
+describe('FILE:TAG without a transport', () => {
+  it('a docker RepoTag, which holds a colon itself, is the TAG of FILE:NAME:TAG (docs/cli.md IMAGE)', () => {
+    skopeo('copy', '-q', `oci:${DEMO}:latest`, 'docker-archive:tagged.tar:demo:latest');
+    for (const ref of ['tagged.tar:demo:latest', 'tagged.tar:docker.io/library/demo:latest']) {
+      const r = layerfs('cat', ref, '/etc/motd');
+      expect(r, ref).toMatchObject({ code: 0, stdout: 'welcome to the layerfs demo\n', stderr: '' });
+    }
+    expect(layerfs('cat', 'tagged.tar:other:latest', '/etc/motd')).toMatchObject({ code: 1, stderr: expect.stringMatching(/no image tagged other:latest/) });
+  });
+});
+
 describe('export --tar refuses every file the image reads from', () => {
   it("a docker save directory's layer file (what skopeo's docker-archive holds, extracted) is refused and kept", () => {
     skopeo('copy', '-q', `oci:${DEMO}:latest`, 'docker-archive:saved.tar:demo:latest');
