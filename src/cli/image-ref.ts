@@ -3,7 +3,7 @@ import { ImageError } from '../image/errors.js';
 import type { Image } from '../image/image.js';
 import { openImageManifest, type ImageManifest } from '../image/image-manifest.js';
 import type { OpenImageOptions } from '../image/image-options.js';
-import { pickPlatform } from '../image/platform-match.js';
+import { parsePlatform, pickPlatform, platformName, PLATFORM_FORM } from '../image/platform-match.js';
 import { CliError } from './io.js';
 
 /** An IMAGE argument taken apart: the file or directory, the tag asked for, the format it must be. */
@@ -43,9 +43,6 @@ export function parseImageRef(arg: string): ImageRef {
   return { path: arg };
 }
 
-/** os/architecture[/variant], each part non-empty (image-index.md platform). */
-const PLATFORM = /^[^/\s]+\/[^/\s]+(\/[^/\s]+)?$/;
-
 /** Opens IMAGE with its tag and `--platform`, read as its transport's format (openImage's `format`: another is refused). */
 export async function openImageArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}): Promise<Image> {
   // Loaded here, not above: a verb that reads the manifest only (inspect) loads no layer code.
@@ -59,7 +56,7 @@ export function openManifestArg(arg: string, platform: string | boolean | undefi
 }
 
 async function openRef<T extends Image | ImageManifest>(arg: string, platform: string | boolean | undefined, warn: (line: string) => void, openAt: (path: string, options: OpenImageOptions) => Promise<T>): Promise<T> {
-  if (platform !== undefined && (typeof platform !== 'string' || !PLATFORM.test(platform))) {
+  if (platform !== undefined && (typeof platform !== 'string' || !PLATFORM_FORM.test(platform))) {
     throw new CliError(`--platform: expected OS/ARCH[/VARIANT] such as linux/amd64 or linux/arm/v7, not ${JSON.stringify(platform)}`, 2);
   }
   const ref = parseImageRef(arg);
@@ -80,12 +77,12 @@ async function openRef<T extends Image | ImageManifest>(arg: string, platform: s
   const { os, architecture } = image.config;
   const variant = (image.config as { variant?: unknown }).variant; // config.md has it; ImageConfig does not list it
   if (typeof platform === 'string' && typeof os === 'string' && typeof architecture === 'string') {
-    const [wantOs, wantArch, wantVariant] = platform.split('/') as [string, string, string?];
+    const { variant: wantVariant, ...want } = parsePlatform(platform);
     const has = { os, architecture, ...(typeof variant === 'string' ? { variant } : {}) };
     // A config without a variant (config.md: optional) says nothing against the one asked for.
     const askVariant = wantVariant && typeof variant === 'string' ? { variant: wantVariant } : {};
-    if (pickPlatform([has], { os: wantOs, architecture: wantArch, ...askVariant }) < 0) {
-      warn(`warning: ${arg} is ${[os, architecture, variant].filter(Boolean).join('/')}, not ${platform} (it holds no other platform)`);
+    if (pickPlatform([has], { ...want, ...askVariant }) < 0) {
+      warn(`warning: ${arg} is ${platformName(has)}, not ${platform} (it holds no other platform)`);
     }
   }
   return image;

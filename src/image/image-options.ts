@@ -1,6 +1,7 @@
 import { checkTarLayerOptions, mustBe, notAllowed, string } from '../layer/tar/layer-options.js';
 import type { TarLayerOptions } from '../layer/tar/layer-options.js';
 import type { Platform } from './descriptor.js';
+import { PLATFORM_FORM } from './platform-match.js';
 import { IMAGE_FORMATS, type ImageFormat } from './image-format.js';
 
 export interface OpenImageOptions extends TarLayerOptions {
@@ -16,8 +17,6 @@ export interface OpenImageOptions extends TarLayerOptions {
   format?: ImageFormat;
 }
 
-/** os/architecture[/variant], each part non-empty (image-index.md platform fields). */
-const PLATFORM = /^[^/]+\/[^/]+(\/[^/]+)?$/;
 
 /**
  * openImage's options, checked before anything is read (layer-options.ts says how): the
@@ -32,7 +31,7 @@ export function checkOpenImageOptions(options: unknown): OpenImageOptions {
   if (o.format !== undefined && !(IMAGE_FORMATS as readonly unknown[]).includes(o.format)) throw notAllowed('options.format', `must be one of: ${IMAGE_FORMATS.map((f) => `'${f}'`).join(', ')}`, o.format);
   const p = o.platform;
   if (typeof p === 'string') {
-    if (!PLATFORM.test(p)) throw notAllowed('options.platform', 'must be os/architecture[/variant], e.g. linux/amd64', p);
+    if (!PLATFORM_FORM.test(p)) throw notAllowed('options.platform', 'must be os/architecture[/variant], e.g. linux/amd64', p);
   } else if (typeof p === 'object' && p !== null && !Array.isArray(p)) {
     const given = p as Record<string, unknown>;
     const platform: Platform = { os: given.os as string, architecture: given.architecture as string };

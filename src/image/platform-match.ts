@@ -13,6 +13,18 @@ export interface PlatformSpec {
   variant?: string;
 }
 
+/** `os/architecture[/variant]`, each part non-empty, without spaces (image-index.md `platform`). */
+export const PLATFORM_FORM = /^[^/\s]+\/[^/\s]+(\/[^/\s]+)?$/;
+
+/** A platform written `os/architecture[/variant]` (checked against PLATFORM_FORM by the caller). */
+export function parsePlatform(text: string): PlatformSpec {
+  const [os, architecture, variant] = text.split('/') as [string, string, string?];
+  return { os, architecture, ...(variant ? { variant } : {}) };
+}
+
+/** A platform as `os/architecture[/variant]`. */
+export const platformName = (p: PlatformSpec): string => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+
 /** containerd's normalizeOS and normalizeArch: one spelling per platform. */
 export function normalizePlatform(p: PlatformSpec): PlatformSpec {
   const os = p.os.toLowerCase() === 'macos' ? 'darwin' : p.os.toLowerCase();

@@ -2,7 +2,7 @@ import { arch } from 'node:process';
 import type { Descriptor, Platform } from './descriptor.js';
 import { ImageError } from './errors.js';
 import type { OpenImageOptions } from './image-options.js';
-import { pickPlatform } from './platform-match.js';
+import { parsePlatform, pickPlatform, platformName } from './platform-match.js';
 
 // Platform choice: which manifest of an index an image is opened as (image-index.md).
 
@@ -12,14 +12,10 @@ function hostPlatform(): Platform {
 }
 
 /** The platform asked for (its form checked with the options), or the running one. */
-function parsePlatform(p: string | Platform | undefined): Platform {
+function wantedPlatform(p: string | Platform | undefined): Platform {
   if (p === undefined) return hostPlatform();
-  if (typeof p !== 'string') return p;
-  const [os, architecture, variant] = p.split('/') as [string, string, string?];
-  return { os, architecture, ...(variant ? { variant } : {}) };
+  return typeof p === 'string' ? parsePlatform(p) : p;
 }
-
-const platformName = (p: Platform) => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 
 /**
  * Picks one manifest from an index by ref and platform (image-index.md). `layout`: the index
@@ -40,7 +36,7 @@ export function selectManifest(index: { manifests?: Descriptor[] }, options: Pic
   }
   const withPlatform = candidates.filter((d) => d.platform);
   if (candidates.length === 1 && (withPlatform.length === 0 || (layout && options.platform === undefined))) return candidates[0]!;
-  const want = parsePlatform(options.platform);
+  const want = wantedPlatform(options.platform);
   const match = pickPlatform(candidates.map((d) => d.platform), want);
   if (match >= 0) return candidates[match]!;
   if (withPlatform.length === 0 && candidates.length > 1) throw new ImageError(where, `the index holds ${candidates.length} manifests; choose one with ref`);
