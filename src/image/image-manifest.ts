@@ -49,6 +49,8 @@ export class ImageManifest {
     readonly config: ImageConfig,
     /** Bottom to top. */
     readonly layers: LayerDescriptor[],
+    /** The config's digest, verified (Docker's image ID). */
+    readonly configDigest: string,
     /** The digest of the manifest blob (an OCI layout or archive); undefined for a docker save archive, which has no manifest blob. */
     readonly manifestDigest?: string,
   ) {}
@@ -65,8 +67,8 @@ export async function openImageManifest(path: string, given: OpenImageOptions = 
   const { source, format } = await imageFiles(path, options.format);
   if (format === 'docker-archive') {
     const parts = await readDockerManifest(source, options);
-    return new ImageManifest(source.label, format, parts.entry, parts.config, await describeDockerLayers(source, parts));
+    return new ImageManifest(source.label, format, parts.entry, parts.config, await describeDockerLayers(source, parts), parts.configDigest);
   }
   const parts = await readOciManifest(source, options);
-  return new ImageManifest(source.label, format, parts.manifest, parts.config, await describeOciLayers(source, parts), parts.desc.digest);
+  return new ImageManifest(source.label, format, parts.manifest, parts.config, await describeOciLayers(source, parts), parts.manifest.config.digest, parts.desc.digest);
 }

@@ -39,6 +39,8 @@ async function chooseEntry(source: FileSource, options: OpenImageOptions): Promi
 export interface DockerManifestParts {
   entry: DockerManifestEntry;
   config: ImageConfig;
+  /** The config's digest (Docker's image ID): its bytes', which its file name, when a digest, must be. */
+  configDigest: string;
   diffIds: string[];
 }
 
@@ -51,7 +53,7 @@ export async function readDockerManifest(source: FileSource, options: OpenImageO
   if (hex) verifyBlob(configData, `sha256:${hex}`, undefined, `${source.label}: ${entry.Config}`);
   const config = parseJson(configData, `${source.label}: ${entry.Config}`) as ImageConfig;
   const diffIds = checkDiffIds(config, entry.Layers.length, `${source.label}: ${entry.Config}`);
-  return { entry, config, diffIds };
+  return { entry, config, configDigest: hex ? `sha256:${hex}` : digestOf(configData), diffIds };
 }
 
 /**

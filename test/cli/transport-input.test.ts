@@ -62,6 +62,23 @@ describe('docker-archive: reads manifest.json, also of an archive that embeds an
   });
 });
 
+describe('inspect of a docker save archive', () => {
+  it("a config file not named by its digest still gives the id, its bytes' digest, as skopeo computes it", () => {
+    const dir = join(work, 'renamed-config');
+    skopeo('copy', '-q', `oci:${DEMO}:latest`, 'docker-archive:renamed.tar:demo:latest');
+    fs.mkdirSync(dir);
+    execFileSync('tar', ['-xf', join(work, 'renamed.tar'), '-C', dir]);
+    const manifest = readJson(join(dir, 'manifest.json'));
+    fs.renameSync(join(dir, manifest[0].Config), join(dir, 'config.json'));
+    manifest[0].Config = 'config.json';
+    fs.writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    execFileSync('tar', ['-cf', join(work, 'renamed-config.tar'), '-C', dir, '.']);
+    const r = layerfs('inspect', 'docker-archive:renamed-config.tar', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).id).toBe(JSON.parse(skopeo('inspect', '--raw', 'docker-archive:renamed-config.tar')).config.digest);
+  });
+});
+
 describe('FILE:TAG without a transport', () => {
   it('a docker RepoTag, which holds a colon itself, is the TAG of FILE:NAME:TAG (docs/cli.md IMAGE)', () => {
     skopeo('copy', '-q', `oci:${DEMO}:latest`, 'docker-archive:tagged.tar:demo:latest');
