@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { ImageError } from '../image/errors.js';
 import type { Image } from '../image/image.js';
 import { openImageManifest, type ImageManifest } from '../image/image-manifest.js';
 import type { OpenImageOptions } from '../image/image-options.js';
@@ -61,17 +60,7 @@ async function openRef<T extends Image | ImageManifest>(arg: string, platform: s
   }
   const ref = parseImageRef(arg);
   const open = (tag: string | undefined) => openAt(ref.path, { ...(tag !== undefined ? { ref: tag } : {}), ...(platform !== undefined ? { platform } : {}), ...(ref.format !== undefined ? { format: ref.format } : {}) });
-  let image: T;
-  try {
-    image = await open(ref.tag);
-  } catch (e) {
-    // docker save writes RepoTags as given (`demo:latest`), skopeo in full (`docker.io/library/demo:latest`): either is found by either.
-    const other = ref.tag !== undefined && ref.format !== 'oci-layout' && ref.format !== 'oci-archive' ? otherDockerForm(ref.tag) : undefined;
-    if (!(e instanceof ImageError) || !/no image tagged/.test(e.message) || other === undefined) throw e;
-    image = await open(other).catch(() => {
-      throw e;
-    });
-  }
+  const image = await open(ref.tag);
   // An image of one manifest is opened whatever its platform (there is no other to choose):
   // said, as podman warns, when its config names another than the one asked for.
   const { os, architecture } = image.config;
@@ -86,18 +75,4 @@ async function openRef<T extends Image | ImageManifest>(arg: string, platform: s
     }
   }
   return image;
-}
-
-/**
- * A docker reference in its other spelling (distribution/reference's normalised and familiar
- * forms): `demo:latest` <-> `docker.io/library/demo:latest`, `me/app` <-> `docker.io/me/app:latest`.
- */
-export function otherDockerForm(ref: string): string | undefined {
-  const full = /^docker\.io\/(library\/)?(.+)$/.exec(ref);
-  if (full) return full[2];
-  const first = ref.split('/')[0]!;
-  // A first part with a dot or a port, or localhost, names a registry: already full.
-  if (ref.includes('/') && (/[.:]/.test(first) || first === 'localhost')) return undefined;
-  const tagged = /:[^/]+$/.test(ref) || ref.includes('@') ? ref : `${ref}:latest`;
-  return ref.includes('/') ? `docker.io/${tagged}` : `docker.io/library/${tagged}`;
 }

@@ -5,6 +5,7 @@
 import type { FileSource } from './blob-source.js';
 import { checkDiffIds } from './diff-ids.js';
 import { digestOf, verifyBlob } from './digest.js';
+import { normalDockerRef } from './docker-reference.js';
 import { ImageError } from './errors.js';
 import type { ImageConfig, LayerDescriptor } from './image-parts.js';
 import type { OpenImageOptions } from './image-options.js';
@@ -17,7 +18,7 @@ export interface DockerManifestEntry {
   Layers: string[];
 }
 
-/** The entry of manifest.json asked for by ref (a RepoTag), or its only one. */
+/** The entry of manifest.json asked for by ref (a RepoTag, in either spelling: normalDockerRef), or its only one. */
 async function chooseEntry(source: FileSource, options: OpenImageOptions): Promise<DockerManifestEntry> {
   const entries = (await readJson(source, 'manifest.json')) as DockerManifestEntry[];
   if (!Array.isArray(entries) || entries.length === 0) throw new ImageError(`${source.label}: manifest.json`, 'lists no images');
@@ -27,7 +28,8 @@ async function chooseEntry(source: FileSource, options: OpenImageOptions): Promi
     }
   }
   if (options.ref !== undefined) {
-    const found = entries.find((e) => e.RepoTags?.includes(options.ref!));
+    const want = normalDockerRef(options.ref);
+    const found = entries.find((e) => e.RepoTags?.some((t) => typeof t === 'string' && normalDockerRef(t) === want));
     if (!found) throw new ImageError(`${source.label}: manifest.json`, `no image tagged ${options.ref}; tags: ${entries.flatMap((e) => e.RepoTags ?? []).join(', ') || '(none)'}`);
     return found;
   }

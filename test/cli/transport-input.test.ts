@@ -46,7 +46,8 @@ describe('docker-archive: reads manifest.json, also of an archive that embeds an
   it('Docker 25 save: docker-archive: and its NAME:TAG open it as skopeo does; oci-archive: and the bare path read its layout', () => {
     const archive = join(work, 'docker25.tar');
     dockerSaveWithLayout(archive);
-    for (const ref of ['docker-archive:docker25.tar', 'docker-archive:docker25.tar:demo:latest']) {
+    // RepoTags says demo:latest, as docker save writes the name it was given: the other spellings find it, as skopeo's.
+    for (const ref of ['docker-archive:docker25.tar', 'docker-archive:docker25.tar:demo:latest', 'docker-archive:docker25.tar:demo', 'docker-archive:docker25.tar:docker.io/library/demo']) {
       const r = layerfs('inspect', ref, '--json');
       expect(r.code, `${ref}: ${r.stderr}`).toBe(0);
       const ours = JSON.parse(r.stdout);
