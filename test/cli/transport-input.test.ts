@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, runCli, type CliRun } from '../support/cli-binary.js';
+import { describe, expect, it } from 'vitest';
+import { cliInScratch } from '../support/cli-binary.js';
 
 /**
  * IMAGE's transport decides how the files are read, as skopeo's does; `export --tar` never
@@ -13,9 +12,7 @@ import { buildCli, runCli, type CliRun } from '../support/cli-binary.js';
  */
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const DEMO = join(REPO, 'images/demo');
-const work = fs.mkdtempSync(join(tmpdir(), 'lfs-cli-transport-'));
-let cli: ReturnType<typeof buildCli>;
-const layerfs = (...args: string[]): CliRun => runCli(cli.bin, args, { cwd: work });
+const { work, layerfs } = cliInScratch('lfs-cli-transport-');
 const skopeo = (...args: string[]) => execFileSync('skopeo', args, { encoding: 'utf8', cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const readJson = (p: string) => JSON.parse(fs.readFileSync(p, 'utf8'));
@@ -33,14 +30,6 @@ function dockerSaveWithLayout(target: string): void {
   fs.writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{ Config: byPath(manifest.config), RepoTags: ['demo:latest'], Layers: manifest.layers.map(byPath) }]));
   execFileSync('tar', ['-cf', target, '-C', dir, '.']);
 }
-
-beforeAll(() => {
-  cli = buildCli();
-}, 120_000);
-afterAll(() => {
-  cli?.cleanup();
-  fs.rmSync(work, { recursive: true, force: true });
-});
 
 describe('docker-archive: reads manifest.json, also of an archive that embeds an OCI layout', () => {
   it('Docker 25 save: docker-archive: and its NAME:TAG open it as skopeo does; oci-archive: and the bare path read its layout', () => {
