@@ -6,14 +6,20 @@
  * repeated string, which gunzips three times faster than anything real, is kept as a stress
  * case. Memory (index bytes per entry, heap per entry with content spilled or in memory, peak
  * RSS of a process that only opens the layer, and of one that opens a 1 GiB gzip bomb) goes
- * to bench/memory.json for the report.
- * `npm run bench` (it builds dist/ first: the peak-RSS child runs the built library).
+ * to bench/memory.json for the report. The gzip and zstd opens are also timed as a whole
+ * process against the floor's whole process (issue 17): inflate + sha256 on two threads
+ * (bench/support/inflate-hash-floor.mjs) for gzip, `zstd -dc` piped to `openssl sha256` plus
+ * `openssl sha256` of the blob for zstd (coreutils' sha256sum does not use the CPU's SHA
+ * instructions here and is five times slower than openssl: it would make the floor slow).
+ * `npm run bench` (it builds dist/ first: the peak-RSS child and the whole-process rows run
+ * the built library).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -57,12 +63,19 @@ fs.writeFileSync(repetitivePath, repetitive);
 
 // The same 20,000 files as a 4-layer OCI image (every 4th file in each layer).
 const LAYERS = 4;
-const imageBlobs: Buffer[] = [];
-for (let l = 0; l < LAYERS; l++) {
-  imageBlobs.push(gzipSync(await makeTar(ENTRIES / LAYERS, (i) => bodies[i * LAYERS + l]!, `usr/lib/l${l}`), { level: 6 }));
-}
+const imageTars: Buffer[] = [];
+for (let l = 0; l < LAYERS; l++) imageTars.push(await makeTar(ENTRIES / LAYERS, (i) => bodies[i * LAYERS + l]!, `usr/lib/l${l}`));
+const imageBlobs = imageTars.map((t) => gzipSync(t, { level: 6 }));
 const imagePath = join(dir, 'image');
-writeOciLayout(imagePath, imageBlobs, 'application/vnd.oci.image.layer.v1.tar+gzip');
+const imageBlobPaths = writeOciLayout(imagePath, imageBlobs, 'application/vnd.oci.image.layer.v1.tar+gzip');
+// The same layers compressed by the zstd command (level 3, its default).
+const zstdOf = (tar: Buffer) => execFileSync('zstd', ['-3', '-q', '-c'], { input: tar, maxBuffer: 2 ** 30 });
+const zstPath = join(dir, 'layer.tar.zst');
+fs.writeFileSync(zstPath, zstdOf(plain));
+const zstdImagePath = join(dir, 'image-zstd');
+const zstdImageBlobPaths = writeOciLayout(zstdImagePath, imageTars.map(zstdOf), 'application/vnd.oci.image.layer.v1.tar+zstd', {
+  diffIds: imageTars.map((t) => `sha256:${createHash('sha256').update(t).digest('hex')}`),
+});
 const demo = await openImage(DEMO_IMAGE);
 // Its layers are gzip (umoci's default); gunzip of them is the peer.
 const demoBlobs = await Promise.all(demo.layers.map((_, i) => demo.layerBlob(i)));
@@ -139,10 +152,31 @@ const tarExtract = (args: string[]) => () => {
 const opts = { iterations: 5, warmupIterations: 1 };
 
 describe(`open a gzip layer (${mb(gz.length)} -> ${mb(plain.length)}, ${ENTRIES} entries, content like /usr/lib: ratio ${ratio})`, () => {
-  bench('layerfs TarLayer.from (index, content spilled past 4 MiB, digest and diff_id)', async () => void (await TarLayer.from(gzPath)).close(), opts);
-  bench('layerfs TarLayer.from, content: memory (index + content in memory)', async () => void (await TarLayer.from(gzPath, { content: 'memory' })), opts);
-  bench('node zlib gunzipSync of the same bytes (the limit)', () => void gunzipSync(gz), opts);
-  bench('GNU tar -xzf to a directory', tarExtract(['-xzf', gzPath]), opts);
+  bench('layerfs TarLayer.from (index, content spilled past 4 MiB, digest and diff_id) [call]', async () => void (await TarLayer.from(gzPath)).close(), opts);
+  bench('layerfs TarLayer.from, content: memory (index + content in memory) [call]', async () => void (await TarLayer.from(gzPath, { content: 'memory' })), opts);
+  bench('node zlib gunzipSync of the same bytes (the limit) [call]', () => void gunzipSync(gz), opts);
+  bench('GNU tar -xzf to a directory [process]', tarExtract(['-xzf', gzPath]), opts);
+});
+
+// Whole process against whole process: node's start and the library's load are part of the job.
+const OPEN_LAYER = fileURLToPath(new URL('./support/open-layer.mjs', import.meta.url));
+const OPEN_IMAGE = fileURLToPath(new URL('./support/open-image.mjs', import.meta.url));
+const FLOOR = fileURLToPath(new URL('./support/inflate-hash-floor.mjs', import.meta.url));
+const built = fs.existsSync('dist/index.js');
+const node = (...args: string[]) => () => void execFileSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Each blob in turn: `zstd -dc` piped to openssl's sha256 (the diff_id), and openssl's sha256 of the blob (the digest). */
+const zstdFloor = (blobs: string[]) => () => void execFileSync('sh', ['-c', 'for b; do zstd -dcq "$b" | openssl sha256 >/dev/null && openssl sha256 "$b" >/dev/null || exit; done', 'sh', ...blobs]);
+const GZIP_FLOOR_ROW = 'inflate + sha256 on two threads (node bench/support/inflate-hash-floor.mjs gzip: zlib on the thread pool, both digests on the main thread; blobs side by side as openImage opens layers) [process]';
+
+describe.skipIf(!built)(`open the gzip layer (${mb(gz.length)} -> ${mb(plain.length)}), whole process against whole process`, () => {
+  bench('layerfs TarLayer.from (node bench/support/open-layer.mjs) [process]', node(OPEN_LAYER, gzPath), opts);
+  bench(GZIP_FLOOR_ROW, node(FLOOR, 'gzip', gzPath), opts);
+});
+
+describe.skipIf(!built)(`open a zstd layer (${mb(fs.statSync(zstPath).size)} -> ${mb(plain.length)}, the same files, zstd -3), whole process against whole process`, () => {
+  bench('layerfs TarLayer.from (node bench/support/open-layer.mjs) [process]', node(OPEN_LAYER, zstPath), opts);
+  bench('zstd -dc | openssl sha256, and openssl sha256 of the blob [process]', zstdFloor([zstPath]), opts);
+  bench('decode + sha256 in node (node bench/support/inflate-hash-floor.mjs zstd: zstd-napi, both digests, one thread) [process]', node(FLOOR, 'zstd', zstPath), opts);
 });
 
 describe(`index an uncompressed layer on disk (${mb(plain.length)}, ${ENTRIES} entries)`, () => {
@@ -153,16 +187,26 @@ describe(`index an uncompressed layer on disk (${mb(plain.length)}, ${ENTRIES} e
 });
 
 describe(`stress: a gzip layer of one repeated string (${mb(repetitive.length)} -> ${mb(plain.length)}: gunzip far faster than on real content)`, () => {
-  bench('layerfs TarLayer.from (index, content spilled past 4 MiB, digest and diff_id)', async () => void (await TarLayer.from(repetitivePath)).close(), opts);
-  bench('node zlib gunzipSync of the same bytes (the limit)', () => void gunzipSync(repetitive), opts);
+  bench('layerfs TarLayer.from (index, content spilled past 4 MiB, digest and diff_id) [call]', async () => void (await TarLayer.from(repetitivePath)).close(), opts);
+  bench('node zlib gunzipSync of the same bytes (the limit) [call]', () => void gunzipSync(repetitive), opts);
 });
 
 describe(`open the same files as a ${LAYERS}-layer OCI image (${mb(imageBlobs.reduce((s, b) => s + b.length, 0))} gzip; digests and diff_ids verified)`, () => {
-  bench('layerfs openImage', async () => void (await openImage(imagePath)).close(), opts);
-  bench('node zlib gunzipSync of each layer blob', () => void imageBlobs.forEach((b) => gunzipSync(b)), opts);
+  bench('layerfs openImage [call]', async () => void (await openImage(imagePath)).close(), opts);
+  bench('node zlib gunzipSync of each layer blob [call]', () => void imageBlobs.forEach((b) => gunzipSync(b)), opts);
+});
+
+describe.skipIf(!built)(`open the ${LAYERS}-layer gzip image, whole process against whole process`, () => {
+  bench('layerfs openImage (node bench/support/open-image.mjs) [process]', node(OPEN_IMAGE, imagePath), opts);
+  bench(GZIP_FLOOR_ROW, node(FLOOR, 'gzip', ...imageBlobPaths), opts);
+});
+
+describe.skipIf(!built)(`open the same ${LAYERS} layers as a zstd image (${mb(zstdImageBlobPaths.reduce((s, p) => s + fs.statSync(p).size, 0))} zstd -3), whole process against whole process`, () => {
+  bench('layerfs openImage (node bench/support/open-image.mjs) [process]', node(OPEN_IMAGE, zstdImagePath), opts);
+  bench('zstd -dc | openssl sha256, and openssl sha256 of the blob, each layer in turn [process]', zstdFloor(zstdImageBlobPaths), opts);
 });
 
 describe(`open the bundled image (images/demo, ${demo.layers.length} layers)`, () => {
-  bench('layerfs openImage', async () => void (await openImage(DEMO_IMAGE)), { iterations: 20, warmupIterations: 3 });
-  bench('node zlib gunzipSync of each layer blob', () => void demoBlobs.forEach((b) => gunzipSync(b)), { iterations: 20, warmupIterations: 3 });
+  bench('layerfs openImage [call]', async () => void (await openImage(DEMO_IMAGE)), { iterations: 20, warmupIterations: 3 });
+  bench('node zlib gunzipSync of each layer blob [call]', () => void demoBlobs.forEach((b) => gunzipSync(b)), { iterations: 20, warmupIterations: 3 });
 });

@@ -105,6 +105,19 @@ describe('the memory budget and the spill file', () => {
     expect(all.info.spilledBytes).toBe(0);
   });
 
+  it('content held under the memory bound is copied out of the inflated chunks; content: \'memory\' keeps views of them', async () => {
+    // A view keeps its whole 1 MiB chunk alive: the layers of an image open side by side, so
+    // under the default bound each held up to twice its 4 MiB at the peak.
+    const held = (layer: TarLayer) => [...(layer as unknown as { content: Map<number, unknown> }).content.values()].filter((c): c is Buffer => Buffer.isBuffer(c) && c.length > 0);
+    const bounded = await TarLayer.from(gzipSync(await tar()));
+    expect(held(bounded).length).toBe(20); // 4 MiB holds 20 files of 200,000 bytes
+    for (const b of held(bounded)) expect(b.buffer.byteLength).toBe(b.length);
+    const all = await TarLayer.from(gzipSync(await tar()), { content: 'memory' });
+    expect(held(all).length).toBe(40);
+    expect(held(all).some((b) => b.buffer.byteLength > b.length)).toBe(true);
+    for (const f of files) expect(bounded.read(bounded.entries.get(`/${f.name}`)!).equals(f.body), f.name).toBe(true);
+  });
+
   it('a spill directory that cannot take the file is a typed error naming it', async () => {
     const missing = join(dir, 'no-such-dir');
     await expect(TarLayer.from(gzipSync(await tar()), { spillDir: missing, memoryBytes: 0 })).rejects.toThrow(TarLayerError);
