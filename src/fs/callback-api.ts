@@ -89,7 +89,7 @@ export const CALLBACK_ROWS = [
 
 /**
  * The errors Node throws at the call rather than pass to the callback: its checks of the
- * arguments (ERR_FS_EISDIR, ERR_FS_FILE_TOO_LARGE and the cp errors come from the operation
+ * arguments, and process.cwd()'s (isArgumentError) (ERR_FS_EISDIR, ERR_FS_FILE_TOO_LARGE and the cp errors come from the operation
  * and reach the callback).
  */
 const ARGUMENT_ERRORS = new Set([
@@ -99,7 +99,9 @@ const ARGUMENT_ERRORS = new Set([
 ]);
 
 function isArgumentError(e: unknown): boolean {
-  return e instanceof Error && ARGUMENT_ERRORS.has((e as { code?: string }).code ?? '');
+  if (!(e instanceof Error)) return false;
+  // process.cwd() fails in the caller's turn too: realpath's path.resolve runs before its request.
+  return ARGUMENT_ERRORS.has((e as { code?: string }).code ?? '') || (e as { syscall?: string }).syscall === 'uv_cwd';
 }
 
 type Callback = (...args: unknown[]) => void;

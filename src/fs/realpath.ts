@@ -2,6 +2,20 @@ import { posix } from 'node:path';
 import { step } from '../overlay/errno.js';
 import type { OverlayEngine } from '../overlay/engine.js';
 import { asText } from '../util/names.js';
+import { asNodeError } from './errors.js';
+
+/**
+ * The overlay's process.cwd(): the `cwd` option's path with its symlinks resolved (getcwd).
+ * While it is not there, process.cwd()'s error (ENOENT, syscall `uv_cwd`, no path), as Node
+ * gives from a removed working directory for the calls that resolve a relative path as text.
+ */
+export function processCwd(engine: OverlayEngine): string {
+  try {
+    return engine.cwdPath();
+  } catch (e) {
+    throw asNodeError(e, 'uv_cwd');
+  }
+}
 
 /**
  * `realpathSync` as Node 20 computes it in JavaScript (lib/fs.js): the path is made absolute
@@ -13,7 +27,7 @@ import { asText } from '../util/names.js';
  */
 export function nodeRealpath(engine: OverlayEngine, path: string): string {
   // path.resolve against process.cwd(), which is the working directory's real path (getcwd).
-  let p = posix.resolve(path.charCodeAt(0) === 47 ? '/' : engine.cwdPath(), path);
+  let p = posix.resolve(path.charCodeAt(0) === 47 ? '/' : processCwd(engine), path);
   const seen = new Map<string, string>();
   const known = new Set<string>();
   let current = '/';
