@@ -67,6 +67,8 @@ export class Inotify {
   private readonly trees = new Set<TreeHandle>();
   private queue: Queued[] = [];
   private treeQueue: Array<{ tree: TreeHandle; type: 'rename' | 'change'; rel: string }> = [];
+  /** The names each tree watch got a 'rename' for in this turn (treeQueue's, looked up without a scan). */
+  private treeRenamed = new Map<TreeHandle, Set<string>>();
   private scheduled = false;
 
   add(wd: string, h: WatchHandle): void {
@@ -164,7 +166,12 @@ export class Inotify {
       const rel = posix.relative(t.root, n.path);
       // A name found in this turn is watched from when its directory's event is handled: its
       // changes before that are not seen.
-      if (type === 'change' && this.treeQueue.some((q) => q.tree === t && q.type === 'rename' && q.rel === rel)) continue;
+      let renamed = this.treeRenamed.get(t);
+      if (type === 'change' && renamed?.has(rel)) continue;
+      if (type === 'rename') {
+        if (!renamed) this.treeRenamed.set(t, (renamed = new Set()));
+        renamed.add(rel);
+      }
       this.treeQueue.push({ tree: t, type, rel });
       this.schedule();
     }
@@ -182,6 +189,7 @@ export class Inotify {
     const tree = this.treeQueue;
     this.queue = [];
     this.treeQueue = [];
+    this.treeRenamed = new Map();
     for (const e of events) {
       const type = !e.isDir && (e.mask === 'modify' || e.mask === 'attrib') ? 'change' : 'rename';
       for (const h of [...e.handles]) h.deliver(type, e.name);
