@@ -18,7 +18,7 @@ import { getOptions, isInt32, parseFileMode, stringToFlags, unixTimestamp, valid
 import { invalidArgType, invalidArgValue } from './node-errors.js';
 import { FileTable } from './file-table.js';
 import { Stats, BigIntStats, Dirent } from './stats.js';
-import { nodeRealpath, processCwd, realpath3 } from './realpath.js';
+import { nodeRealpath, realpath3, resolveFromCwd } from './realpath.js';
 import { readdirRecursive } from './readdir-recursive.js';
 import { overlayReadStream, overlayWriteStream, type ReadStreamOptions, type WriteStreamOptions } from './stream-fs.js';
 import { asText } from '../util/names.js';
@@ -31,7 +31,6 @@ import { copyFile } from '../overlay/copy-file.js';
 import { makePromises, type OverlayPromises } from './promises.js';
 import { makeNodeFs, type OverlayNodeFs } from './node-fs.js';
 import { randomBytes } from 'node:crypto';
-import { posix } from 'node:path';
 import type { AttrChange } from '../overlay/inode.js';
 import { fail } from '../overlay/errno.js';
 import { fromBytes } from '../util/names.js';
@@ -734,8 +733,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
         const stream = this.dirStream(given, o.encoding, named);
         return new Dir(source, stream, given, o);
       },
-      // The working directory is looked up only for a relative path (a gone one fails as process.cwd()).
-      resolve: (...paths) => (paths.some((x) => x.charCodeAt(0) === 47) ? posix.resolve('/', ...paths) : posix.resolve(processCwd(this[ENGINE]), ...paths)),
+      resolve: (...paths) => resolveFromCwd(this[ENGINE], ...paths),
       watchHost: {
         inotify: this.inotify,
         canonical: (path) => {

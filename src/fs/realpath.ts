@@ -17,6 +17,11 @@ export function processCwd(engine: OverlayEngine): string {
   }
 }
 
+/** Node's path.resolve from process.cwd() (processCwd), which is looked up only when no path is absolute. */
+export function resolveFromCwd(engine: OverlayEngine, ...paths: string[]): string {
+  return paths.some((x) => x.charCodeAt(0) === 47) ? posix.resolve('/', ...paths) : posix.resolve(processCwd(engine), ...paths);
+}
+
 /**
  * `realpathSync` as Node 20 computes it in JavaScript (lib/fs.js): the path is made absolute
  * and normalised by `path.resolve` first (so `file/` loses its slash and `x/..` folds before
@@ -26,8 +31,7 @@ export function processCwd(engine: OverlayEngine): string {
  * (`promises.realpath` is realpath(3) instead, see OverlayPromises.)
  */
 export function nodeRealpath(engine: OverlayEngine, path: string): string {
-  // path.resolve against process.cwd(), which is the working directory's real path (getcwd).
-  let p = posix.resolve(path.charCodeAt(0) === 47 ? '/' : processCwd(engine), path);
+  let p = resolveFromCwd(engine, path);
   const seen = new Map<string, string>();
   const known = new Set<string>();
   let current = '/';
