@@ -36,6 +36,12 @@ export interface CallbackRow {
   optionalCallback?: boolean;
   /** The arguments checked before the callback, as Node does for descriptor calls (getValidatedFd first). */
   fdFirst?: boolean;
+  /**
+   * Made of this SURFACE call as the promises use it, not of `sync`: its error is the
+   * asynchronous binding's, which names what the sync call's does not (Node 20's opendir
+   * error names the path, mkdtemp's the name it tried).
+   */
+  asPromised?: 'opendir' | 'mkdtemp';
 }
 
 /**
@@ -64,9 +70,9 @@ export const CALLBACK_ROWS = [
   { name: 'lstat', sync: 'lstatSync', arity: 3 },
   { name: 'lutimes', sync: 'lutimesSync', arity: 4 },
   { name: 'mkdir', sync: 'mkdirSync', arity: 3 },
-  { name: 'mkdtemp', sync: 'mkdtempSync', arity: 3 },
+  { name: 'mkdtemp', sync: 'mkdtempSync', arity: 3, asPromised: 'mkdtemp' },
   { name: 'open', sync: 'openSync', arity: 4 },
-  { name: 'opendir', sync: 'opendirSync', arity: 3 },
+  { name: 'opendir', sync: 'opendirSync', arity: 3, asPromised: 'opendir' },
   { name: 'readdir', sync: 'readdirSync', arity: 3 },
   { name: 'readFile', sync: 'readFileSync', arity: 3, looseCallback: true },
   { name: 'readlink', sync: 'readlinkSync', arity: 3 },
