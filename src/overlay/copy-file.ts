@@ -11,7 +11,7 @@ const { O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, COPYFILE_EXCL, COPYFILE_FICLONE_FOR
  * copyFile as libuv's uv_fs_copyfile does it, on the overlay's system calls: open the
  * source, create or open the destination for writing with the source's mode (through a
  * dangling symlink, at its target; with a trailing slash, EISDIR), stop if both are one file,
- * truncate, chmod to the source's mode, copy; on a failure after the destination was opened,
+ * truncate (not with COPYFILE_EXCL), chmod to the source's mode, copy; on a failure after the destination was opened,
  * unlink it. FICLONE_FORCE fails: there is no reflink here (ENOTSUP, as on ext4).
  */
 export function copyFile(engine: OverlayEngine, from: string, to: string, mode: number, newMeta: NewObjectMeta): void {
@@ -23,10 +23,14 @@ export function copyFile(engine: OverlayEngine, from: string, to: string, mode: 
   const dst = openFile(engine, to, O_WRONLY | O_CREAT | (mode & COPYFILE_EXCL ? O_EXCL : 0), srcMode & 0o7777, newMeta);
   try {
     if (same) return;
-    // Each step tells the watchers what its system call raises: ftruncate IN_MODIFY, fchmod IN_ATTRIB, the copy IN_MODIFY.
+    // Each step tells the watchers what its system call raises: ftruncate IN_MODIFY, fchmod
+    // IN_ATTRIB, the copy IN_MODIFY. libuv truncates only without COPYFILE_EXCL (the file
+    // it made with O_EXCL is new and empty).
     const path = dst.obj!.path;
-    dst.node!.truncate(0);
-    dst.modified?.();
+    if (!(mode & COPYFILE_EXCL)) {
+      dst.node!.truncate(0);
+      dst.modified?.();
+    }
     dst.node!.mode = (dst.node!.mode & ~0o7777) | (srcMode & 0o7777);
     engine.notify({ kind: 'attrib', path, isDir: false });
     if (mode & COPYFILE_FICLONE_FORCE) fail('ENOTSUP', 'no reflinks in memory');
