@@ -111,7 +111,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
       redirectDir: options.redirectDir ?? false,
       emit: (event) => this.emit(event.type, event as never),
       cwd: cwdOption(options.cwd),
-      notify: (notice) => this.inotify.notice(notice),
+      watchers: this.inotify,
     });
     this.uid = options.uid ?? 0;
     this.gid = options.gid ?? 0;

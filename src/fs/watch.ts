@@ -3,7 +3,7 @@
 // promises.watch that read it are one state machine; splitting them would expose its state.
 import { EventEmitter } from 'node:events';
 import { posix } from 'node:path';
-import type { FsNotice } from '../overlay/fs-notify.js';
+import type { FsNotice, Watchers } from '../overlay/fs-notify.js';
 import { bytesOf } from '../util/names.js';
 import { encodeName } from './args.js';
 import { invalidArgType, invalidArgValue } from './node-errors.js';
@@ -62,7 +62,7 @@ class KeepAlive {
 }
 
 /** The overlay's inotify instance: watches by canonical path, one queue of events. */
-export class Inotify {
+export class Inotify implements Watchers {
   private readonly watches = new Map<string, Set<WatchHandle>>();
   private readonly trees = new Set<TreeHandle>();
   private queue: Queued[] = [];
@@ -86,9 +86,13 @@ export class Inotify {
   addTree(h: TreeHandle): void { this.trees.add(h); }
   removeTree(h: TreeHandle): void { this.trees.delete(h); }
 
+  /** Whether a watch is set (fs-notify.ts Watchers: the engine makes no notice otherwise). */
+  get watching(): boolean {
+    return this.watches.size > 0 || this.trees.size > 0;
+  }
+
   /** One change of the merged view, as the events each watch sees (fsnotify's hooks, in the kernel's order). */
   notice(n: FsNotice): void {
-    if (this.watches.size === 0 && this.trees.size === 0) return;
     const parent = n.path === '/' ? undefined : posix.dirname(n.path);
     const name = posix.basename(n.path);
     const toParent = (mask: Mask) => parent !== undefined && this.push(parent, mask, name, n.isDir);

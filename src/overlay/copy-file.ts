@@ -26,13 +26,12 @@ export function copyFile(engine: OverlayEngine, from: string, to: string, mode: 
     // Each step tells the watchers what its system call raises: ftruncate IN_MODIFY, fchmod
     // IN_ATTRIB, the copy IN_MODIFY. libuv truncates only without COPYFILE_EXCL (the file
     // it made with O_EXCL is new and empty).
-    const path = dst.obj!.path;
     if (!(mode & COPYFILE_EXCL)) {
       dst.node!.truncate(0);
       dst.modified?.();
     }
     dst.node!.mode = (dst.node!.mode & ~0o7777) | (srcMode & 0o7777);
-    engine.notify({ kind: 'attrib', path, isDir: false });
+    if (engine.watchers.watching) engine.watchers.notice({ kind: 'attrib', path: dst.obj!.currentPath(), isDir: false });
     if (mode & COPYFILE_FICLONE_FORCE) fail('ENOTSUP', 'no reflinks in memory');
     const data = readRest(src);
     dst.node!.write(data, 0, undefined, 0);

@@ -106,7 +106,9 @@ export function openFile(engine: OverlayEngine, p: string, f: number, mode: numb
     if (f & O_TRUNC && node.getSize() > 0) node.truncate(0);
     else if (f & O_TRUNC) node.mtime = new Date();
     file.node = node;
-    file.modified = () => engine.notify({ kind: 'modify', path: target.path, isDir: false });
+    file.modified = () => {
+      if (engine.watchers.watching) engine.watchers.notice({ kind: 'modify', path: target.currentPath(), isDir: false });
+    };
     // handle_truncate: O_TRUNC of a file that existed is a truncate (IN_MODIFY); a file this open made is not truncated.
     if (f & O_TRUNC && !created) file.modified();
   } else {
