@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { fail } from './errno.js';
 import type { OverlayEngine } from './engine.js';
-import { openFile, readRest, type NewObjectMeta } from './open-file.js';
+import { openFile, readRest, type NewObjectMeta, type OpenFile } from './open-file.js';
 import { sameInode } from './dir-ops.js';
 import { unlinkAt } from './syscalls.js';
 
@@ -16,10 +16,20 @@ const { O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, COPYFILE_EXCL, COPYFILE_FICLONE_FOR
  */
 export function copyFile(engine: OverlayEngine, from: string, to: string, mode: number, newMeta: NewObjectMeta): void {
   const src = openFile(engine, from, O_RDONLY, 0, newMeta);
+  try {
+    // Compared before the open copies the destination up: the kernel keeps a copied-up
+    // file's inode number (its lower one), so one file under two names is still one.
+    const same = !(mode & COPYFILE_EXCL) && sameObject(engine, from, to);
+    copyOpened(engine, src, to, mode, newMeta, same);
+  } finally {
+    // As a close of the source descriptor (a read-only one of a lower file counts, copy-up.ts).
+    src.release?.();
+  }
+}
+
+/** copyFile from the opened source; `same` when the destination is the source. */
+function copyOpened(engine: OverlayEngine, src: OpenFile, to: string, mode: number, newMeta: NewObjectMeta, same: boolean): void {
   const srcMode = src.info().mode;
-  // Compared before the open copies the destination up: the kernel keeps a copied-up
-  // file's inode number (its lower one), so one file under two names is still one.
-  const same = !(mode & COPYFILE_EXCL) && sameObject(engine, from, to);
   const dst = openFile(engine, to, O_WRONLY | O_CREAT | (mode & COPYFILE_EXCL ? O_EXCL : 0), srcMode & 0o7777, newMeta);
   try {
     if (same) return;

@@ -2,7 +2,7 @@ import { Volume } from 'memfs';
 import type { Layer } from '../layer/layer.js';
 import type { EntryType } from '../layer/entry.js';
 import type { MemfsLink, MemfsNode } from '../util/memfs-types.js';
-import { LowerIndex } from './lower-index.js';
+import { LowerIndex, type LowerNode } from './lower-index.js';
 import type { Obj, Resolution } from './resolve.js';
 import { Upper, setTimes, type NodeMeta } from './upper.js';
 import type { OverlayEvent, OverlayState } from './overlay-state.js';
@@ -10,7 +10,7 @@ import { childOf, rootOf } from './lookup.js';
 import { PathWalk } from './path-walk.js';
 import { contentOf, infoOf, readlinkOf, setAttributes, xattrsOf, type AttrChange, type ObjectInfo } from './inode.js';
 import { isEmptyDir, listDir } from './readdir.js';
-import { copyUp, upperCopyOf } from './copy-up.js';
+import { copyUp, lowerReader, releaseCopy, upperCopyOf } from './copy-up.js';
 import { createObject, linkObject, removeObject, renameObject, sameInode } from './dir-ops.js';
 import { NO_WATCHERS, type Watchers } from './fs-notify.js';
 
@@ -53,7 +53,9 @@ export class OverlayEngine {
     this.redirectDir = options.redirectDir ?? false;
     const fresh = !options.upper;
     this.upper = new Upper(options.upper ?? new Volume());
-    this.state = { lower: this.lower, upper: this.upper, redirectDir: this.redirectDir, emit: options.emit ?? (() => {}), copies: new WeakMap() };
+    this.state = { lower: this.lower, upper: this.upper, redirectDir: this.redirectDir, emit: options.emit ?? (() => {}), copies: new WeakMap(), copiedFrom: new WeakMap(), lowerReaders: new Map(), removedCopies: new Set() };
+    const state = this.state;
+    this.upper.onRelease = (node) => releaseCopy(state, node);
     this.walk = new PathWalk(this.state, options.cwd);
     this.watchers = options.watchers ?? NO_WATCHERS;
     if (fresh) this.initRoot();
@@ -138,6 +140,11 @@ export class OverlayEngine {
 
   copyUp(obj: Obj): MemfsLink {
     return copyUp(this.state, obj);
+  }
+
+  /** A read-only descriptor of lower object `low` opened (1) or closed (-1): while one is open, a removed copy of it is kept (copy-up.ts). */
+  lowerReader(low: LowerNode, delta: 1 | -1): void {
+    lowerReader(this.state, low, delta);
   }
 
   /** The upper link of an object looked up before it, or its lower object, was copied up, if it was (an open file's). */

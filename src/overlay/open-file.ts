@@ -43,6 +43,8 @@ export interface OpenFile {
   obj?: Obj;
   /** Tells the overlay's watchers the data changed (IN_MODIFY, fs-notify.ts). */
   modified?: () => void;
+  /** close(2): what the description held is let go (a read-only one of a lower file: a removed copy of it, copy-up.ts). */
+  release?: () => void;
 }
 
 /** The metadata of an object open(2) creates with permission bits `mode`: the caller's owner, its umask applied. */
@@ -113,7 +115,10 @@ export function openFile(engine: OverlayEngine, p: string, f: number, mode: numb
     if (f & O_TRUNC && !created) file.modified();
   } else {
     // Read by position when asked (Layer.readAt): opening reads nothing.
-    file.lower = { ...engine.lower.contentOf(obj.lower!), copy: () => engine.upperCopyOf(target)?.getNode() };
+    const low = obj.lower!;
+    file.lower = { ...engine.lower.contentOf(low), copy: () => engine.upperCopyOf(target)?.getNode() };
+    engine.lowerReader(low, 1);
+    file.release = () => engine.lowerReader(low, -1);
   }
   return file;
 }
