@@ -1,17 +1,6 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { MemoryLayer, Overlay } from '../../src/index.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-async function collect(): Promise<void> {
-  for (let i = 0; i < 6; i++) {
-    gc();
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { collectGarbage as collect } from '../support/collect-garbage.js';
 
 /**
  * A copied-up file removed from the upper layer is freed once nothing can read it, as the
