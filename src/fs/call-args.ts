@@ -32,11 +32,17 @@ export function mkdirOptions(options: unknown): { mode: unknown; recursive: unkn
   return { mode, recursive };
 }
 
-/** The access and copyFile mode, as Node's C++ binding checks it: a number in [0, max] (its integer part is used), or nothing. */
+/**
+ * The access and copyFile mode, as Node's C++ binding checks it: nothing, or a number whose
+ * integer part is in [0, max] (-0.5 is 0); NaN and the infinities have no integer part.
+ */
 export function bindingMode(mode: unknown, max: number): number {
   if (mode === undefined || mode === null) return 0;
-  if (typeof mode !== 'number' || mode < 0 || mode > max) throw bindingModeError(mode, 0, max);
-  return Math.trunc(mode) | 0;
+  if (typeof mode !== 'number') throw bindingModeError(mode, 0, max);
+  if (!Number.isFinite(mode)) throw bindingModeError(mode);
+  const m = Math.trunc(mode);
+  if (m < 0 || m > max) throw bindingModeError(mode, 0, max);
+  return m | 0;
 }
 
 export interface ReadArgs {

@@ -36,6 +36,12 @@ export interface CallbackRow {
   optionalCallback?: boolean;
   /** The arguments checked before the callback, as Node does for descriptor calls (getValidatedFd first). */
   fdFirst?: boolean;
+  /**
+   * Made of this SURFACE call as the promises use it, not of `sync`: its error is the
+   * asynchronous binding's, which names what the sync call's does not (Node 20's opendir
+   * error names the path, mkdtemp's the name it tried).
+   */
+  asPromised?: 'opendir' | 'mkdtemp';
 }
 
 /**
@@ -64,9 +70,9 @@ export const CALLBACK_ROWS = [
   { name: 'lstat', sync: 'lstatSync', arity: 3 },
   { name: 'lutimes', sync: 'lutimesSync', arity: 4 },
   { name: 'mkdir', sync: 'mkdirSync', arity: 3 },
-  { name: 'mkdtemp', sync: 'mkdtempSync', arity: 3 },
+  { name: 'mkdtemp', sync: 'mkdtempSync', arity: 3, asPromised: 'mkdtemp' },
   { name: 'open', sync: 'openSync', arity: 4 },
-  { name: 'opendir', sync: 'opendirSync', arity: 3 },
+  { name: 'opendir', sync: 'opendirSync', arity: 3, asPromised: 'opendir' },
   { name: 'readdir', sync: 'readdirSync', arity: 3 },
   { name: 'readFile', sync: 'readFileSync', arity: 3, looseCallback: true },
   { name: 'readlink', sync: 'readlinkSync', arity: 3 },
@@ -89,7 +95,7 @@ export const CALLBACK_ROWS = [
 
 /**
  * The errors Node throws at the call rather than pass to the callback: its checks of the
- * arguments (ERR_FS_EISDIR, ERR_FS_FILE_TOO_LARGE and the cp errors come from the operation
+ * arguments, and process.cwd()'s (isArgumentError) (ERR_FS_EISDIR, ERR_FS_FILE_TOO_LARGE and the cp errors come from the operation
  * and reach the callback).
  */
 const ARGUMENT_ERRORS = new Set([
@@ -99,7 +105,9 @@ const ARGUMENT_ERRORS = new Set([
 ]);
 
 function isArgumentError(e: unknown): boolean {
-  return e instanceof Error && ARGUMENT_ERRORS.has((e as { code?: string }).code ?? '');
+  if (!(e instanceof Error)) return false;
+  // process.cwd() fails in the caller's turn too: realpath's path.resolve runs before its request.
+  return ARGUMENT_ERRORS.has((e as { code?: string }).code ?? '') || (e as { syscall?: string }).syscall === 'uv_cwd';
 }
 
 type Callback = (...args: unknown[]) => void;

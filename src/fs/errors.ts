@@ -15,11 +15,12 @@ const systemErrors = getSystemErrorMap();
  * `err.code` works unchanged.
  */
 export class OverlayFsError extends Error {
-  readonly code: ErrnoCode;
+  // Node's own properties in Node's order; `path` and `dest` only when given, `name` the prototype's.
   readonly errno: number;
+  readonly code: ErrnoCode;
   readonly syscall: string;
-  readonly path?: string;
-  readonly dest?: string;
+  declare readonly path?: string;
+  declare readonly dest?: string;
 
   constructor(code: ErrnoCode, syscall: string, path?: string, dest?: string, hint?: string) {
     const errno = -(constants.errno as Record<string, number>)[code]!;
@@ -29,9 +30,8 @@ export class OverlayFsError extends Error {
     if (dest !== undefined) message += ` -> '${dest}'`;
     if (hint) message += ` (${hint})`;
     super(message);
-    this.name = 'Error';
-    this.code = code;
     this.errno = errno;
+    this.code = code;
     this.syscall = syscall;
     if (path !== undefined) this.path = path;
     if (dest !== undefined) this.dest = dest;

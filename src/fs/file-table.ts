@@ -22,6 +22,9 @@ export class FileTable {
   }
 
   close(fd: number): void {
-    if (!this.files.delete(fd)) fail('EBADF');
+    const f = this.files.get(fd);
+    if (!f) fail('EBADF');
+    this.files.delete(fd);
+    f.release?.();
   }
 }

@@ -105,9 +105,10 @@ export function outOfRange(name: string, range: string, input: unknown, bare = f
 }
 
 /** The errors Node's C++ binding raises for a bad copy or access mode: shorter messages. */
-export function bindingModeError(value: unknown, min: number, max: number): NodeArgError {
+export function bindingModeError(value: unknown, min?: number, max?: number): NodeArgError {
   if (typeof value !== 'number') return make(TypeError, 'ERR_INVALID_ARG_TYPE', 'mode must be int32 or null/undefined');
-  return make(RangeError, 'ERR_OUT_OF_RANGE', `mode is out of range: >= ${min} && <= ${max}`);
+  // No range for a number without an integer part (NaN, the infinities).
+  return make(RangeError, 'ERR_OUT_OF_RANGE', min === undefined ? 'mode is out of range' : `mode is out of range: >= ${min} && <= ${max}`);
 }
 
 export function unknownEncoding(encoding: unknown): NodeArgError {

@@ -3,6 +3,7 @@ import type { OverlayFs } from './overlay-fs.js';
 import { Stats, Dirent } from './stats.js';
 import { Dir } from './dir.js';
 import { CALLBACK_ROWS, callbackCall, existsCallback, readCallback } from './callback-api.js';
+import { SURFACE } from './surface-types.js';
 
 type NodeFsModule = typeof nodeFs;
 
@@ -76,6 +77,11 @@ function overlayCall(ov: OverlayFs, path: string): AnyCall | undefined {
   return typeof inner === 'function' ? (inner as AnyCall).bind(ov) : undefined;
 }
 
+/** A SURFACE call as promises.ts makes it (its errors named as the asynchronous binding's), `(path, options?)`. */
+function promisedCall(ov: OverlayFs, name: 'opendir' | 'mkdtemp'): AnyCall {
+  return (path, options) => ov[SURFACE][name](path as never, options, true);
+}
+
 /** Own enumerable properties of `source`, each function bound to `source` (so a copy works). */
 function boundCopy<T extends object>(source: T): T {
   const out: Record<string, unknown> = {};
@@ -123,7 +129,7 @@ export function makeNodeFs(ov: OverlayFs): OverlayNodeFs {
     native: overlayCall(ov, 'realpathSync.native') as unknown as NodeFsModule['realpathSync']['native'],
   }) satisfies NodeFsModule['realpathSync'];
   for (const row of CALLBACK_ROWS) {
-    const sync = overlayCall(ov, row.sync);
+    const sync = 'asPromised' in row ? promisedCall(ov, row.asPromised) : overlayCall(ov, row.sync);
     const [name, member] = row.name.split('.') as [string, string | undefined];
     if (member === undefined) {
       if (sync) out[name] = callbackCall(row, sync);

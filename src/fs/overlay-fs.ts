@@ -18,7 +18,7 @@ import { getOptions, isInt32, parseFileMode, stringToFlags, unixTimestamp, valid
 import { invalidArgType, invalidArgValue } from './node-errors.js';
 import { FileTable } from './file-table.js';
 import { Stats, BigIntStats, Dirent } from './stats.js';
-import { nodeRealpath } from './realpath.js';
+import { nodeRealpath, realpath3, resolveFromCwd } from './realpath.js';
 import { readdirRecursive } from './readdir-recursive.js';
 import { overlayReadStream, overlayWriteStream, type ReadStreamOptions, type WriteStreamOptions } from './stream-fs.js';
 import { asText } from '../util/names.js';
@@ -31,7 +31,6 @@ import { copyFile } from '../overlay/copy-file.js';
 import { makePromises, type OverlayPromises } from './promises.js';
 import { makeNodeFs, type OverlayNodeFs } from './node-fs.js';
 import { randomBytes } from 'node:crypto';
-import { posix } from 'node:path';
 import type { AttrChange } from '../overlay/inode.js';
 import { fail } from '../overlay/errno.js';
 import { fromBytes } from '../util/names.js';
@@ -40,7 +39,6 @@ import { cpOptions, cpSync } from './cp.js';
 import { StatFs } from './statfs.js';
 import { FSWatcher, Inotify, watch } from './watch.js';
 import { StatWatcher } from './stat-watcher.js';
-import { realpath3 } from './realpath.js';
 import { SURFACE, validateBufferArray, type BigIntStatsListener, type CopySyncOptions, type Mode, type OpenDirOptions, type RealpathSync, type StatFsOptions, type StatsListener, type SurfaceInternals, type WatchFileOptions, type WatchListener, type WatchOptions, type BufferEncodingOption, type NodeEncodingOption } from './surface-types.js';
 
 type StatOptions = { bigint?: boolean; throwIfNoEntry?: boolean };
@@ -113,7 +111,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
       redirectDir: options.redirectDir ?? false,
       emit: (event) => this.emit(event.type, event as never),
       cwd: cwdOption(options.cwd),
-      notify: (notice) => this.inotify.notice(notice),
+      watchers: this.inotify,
     });
     this.uid = options.uid ?? 0;
     this.gid = options.gid ?? 0;
@@ -735,8 +733,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
         const stream = this.dirStream(given, o.encoding, named);
         return new Dir(source, stream, given, o);
       },
-      // The working directory is looked up only for a relative path (a gone one is ENOENT, as process.cwd()).
-      resolve: (...paths) => (paths.some((x) => x.charCodeAt(0) === 47) ? posix.resolve('/', ...paths) : posix.resolve(this[ENGINE].cwdPath(), ...paths)),
+      resolve: (...paths) => resolveFromCwd(this[ENGINE], ...paths),
       watchHost: {
         inotify: this.inotify,
         canonical: (path) => {

@@ -2,6 +2,25 @@ import { posix } from 'node:path';
 import { step } from '../overlay/errno.js';
 import type { OverlayEngine } from '../overlay/engine.js';
 import { asText } from '../util/names.js';
+import { asNodeError } from './errors.js';
+
+/**
+ * The overlay's process.cwd(): the `cwd` option's path with its symlinks resolved (getcwd).
+ * While it is not there, process.cwd()'s error (ENOENT, syscall `uv_cwd`, no path), as Node
+ * gives from a removed working directory for the calls that resolve a relative path as text.
+ */
+export function processCwd(engine: OverlayEngine): string {
+  try {
+    return engine.cwdPath();
+  } catch (e) {
+    throw asNodeError(e, 'uv_cwd');
+  }
+}
+
+/** Node's path.resolve from process.cwd() (processCwd), which is looked up only when no path is absolute. */
+export function resolveFromCwd(engine: OverlayEngine, ...paths: string[]): string {
+  return paths.some((x) => x.charCodeAt(0) === 47) ? posix.resolve('/', ...paths) : posix.resolve(processCwd(engine), ...paths);
+}
 
 /**
  * `realpathSync` as Node 20 computes it in JavaScript (lib/fs.js): the path is made absolute
@@ -12,8 +31,7 @@ import { asText } from '../util/names.js';
  * (`promises.realpath` is realpath(3) instead, see OverlayPromises.)
  */
 export function nodeRealpath(engine: OverlayEngine, path: string): string {
-  // path.resolve against process.cwd(), which is the working directory's real path (getcwd).
-  let p = posix.resolve(path.charCodeAt(0) === 47 ? '/' : engine.cwdPath(), path);
+  let p = resolveFromCwd(engine, path);
   const seen = new Map<string, string>();
   const known = new Set<string>();
   let current = '/';

@@ -9,8 +9,10 @@ export type Poll = () => Stats | undefined;
 /**
  * `fs.StatWatcher` (watchFile): the overlay's stat polled every `interval` ms, as libuv's
  * uv_fs_poll polls stat(2); a change of ctime, mtime, birthtime, size, mode, owner, inode or
- * device is 'change' (curr, prev); a missing file is a Stats of zeros (a file missing
- * at the start and still missing is no event, as in Node).
+ * device is 'change' (curr, prev); a missing file is a Stats of zeros. A file missing at the
+ * start is one 'change' of zeros for both, on a later turn (uv_fs_poll calls back for a first
+ * stat that fails; Node's docs: "it will invoke the listener once, with all the fields
+ * zeroed"); while it stays missing, no more.
  */
 export class StatWatcher extends EventEmitter {
   #timer: NodeJS.Timeout | undefined;
@@ -26,6 +28,8 @@ export class StatWatcher extends EventEmitter {
     this.#prev = poll();
     this.#timer = setInterval(() => this.#tick(), options.interval);
     if (!options.persistent) this.#timer.unref();
+    // Not if stopped (unwatchFile) before then, as libuv's closed handle calls nothing.
+    if (this.#prev === undefined) setTimeout(() => this.#timer && this.#prev === undefined && this.#emit(undefined, undefined), 0);
   }
 
   #tick(): void {
@@ -34,6 +38,10 @@ export class StatWatcher extends EventEmitter {
     this.#prev = curr;
     if (curr === undefined && prev === undefined) return;
     if (curr && prev && !changed(curr, prev)) return;
+    this.#emit(curr, prev);
+  }
+
+  #emit(curr: Stats | undefined, prev: Stats | undefined): void {
     this.emit('change', this.#shape(curr), this.#shape(prev));
   }
 

@@ -3,7 +3,7 @@
 // promises.watch that read it are one state machine; splitting them would expose its state.
 import { EventEmitter } from 'node:events';
 import { posix } from 'node:path';
-import type { FsNotice } from '../overlay/fs-notify.js';
+import type { FsNotice, Watchers } from '../overlay/fs-notify.js';
 import { bytesOf } from '../util/names.js';
 import { encodeName } from './args.js';
 import { invalidArgType, invalidArgValue } from './node-errors.js';
@@ -62,11 +62,13 @@ class KeepAlive {
 }
 
 /** The overlay's inotify instance: watches by canonical path, one queue of events. */
-export class Inotify {
+export class Inotify implements Watchers {
   private readonly watches = new Map<string, Set<WatchHandle>>();
   private readonly trees = new Set<TreeHandle>();
   private queue: Queued[] = [];
   private treeQueue: Array<{ tree: TreeHandle; type: 'rename' | 'change'; rel: string }> = [];
+  /** The names each tree watch got a 'rename' for in this turn (treeQueue's, looked up without a scan). */
+  private treeRenamed = new Map<TreeHandle, Set<string>>();
   private scheduled = false;
 
   add(wd: string, h: WatchHandle): void {
@@ -84,9 +86,13 @@ export class Inotify {
   addTree(h: TreeHandle): void { this.trees.add(h); }
   removeTree(h: TreeHandle): void { this.trees.delete(h); }
 
+  /** Whether a watch is set (fs-notify.ts Watchers: the engine makes no notice otherwise). */
+  get watching(): boolean {
+    return this.watches.size > 0 || this.trees.size > 0;
+  }
+
   /** One change of the merged view, as the events each watch sees (fsnotify's hooks, in the kernel's order). */
   notice(n: FsNotice): void {
-    if (this.watches.size === 0 && this.trees.size === 0) return;
     const parent = n.path === '/' ? undefined : posix.dirname(n.path);
     const name = posix.basename(n.path);
     const toParent = (mask: Mask) => parent !== undefined && this.push(parent, mask, name, n.isDir);
@@ -164,7 +170,12 @@ export class Inotify {
       const rel = posix.relative(t.root, n.path);
       // A name found in this turn is watched from when its directory's event is handled: its
       // changes before that are not seen.
-      if (type === 'change' && this.treeQueue.some((q) => q.tree === t && q.type === 'rename' && q.rel === rel)) continue;
+      let renamed = this.treeRenamed.get(t);
+      if (type === 'change' && renamed?.has(rel)) continue;
+      if (type === 'rename') {
+        if (!renamed) this.treeRenamed.set(t, (renamed = new Set()));
+        renamed.add(rel);
+      }
       this.treeQueue.push({ tree: t, type, rel });
       this.schedule();
     }
@@ -182,6 +193,7 @@ export class Inotify {
     const tree = this.treeQueue;
     this.queue = [];
     this.treeQueue = [];
+    this.treeRenamed = new Map();
     for (const e of events) {
       const type = !e.isDir && (e.mask === 'modify' || e.mask === 'attrib') ? 'change' : 'rename';
       for (const h of [...e.handles]) h.deliver(type, e.name);

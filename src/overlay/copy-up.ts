@@ -1,5 +1,6 @@
 import type { LayerEntry } from '../layer/entry.js';
-import type { MemfsLink } from '../util/memfs-types.js';
+import type { MemfsLink, MemfsNode } from '../util/memfs-types.js';
+import type { LowerNode } from './lower-index.js';
 import { fail } from './errno.js';
 import type { Obj } from './resolve.js';
 import type { OverlayState } from './overlay-state.js';
@@ -76,11 +77,33 @@ function copyUpOne(s: OverlayState, obj: Obj, parentLink: MemfsLink, forWriting:
   if (e.xattrs.size > 0) s.upper.xattrs.set(link.getNode(), new Map(e.xattrs));
   obj.upper = link;
   s.copies.set(low, link);
-  if (e.type !== 'directory') obj.lower = undefined;
+  if (e.type !== 'directory') {
+    s.copiedFrom.set(link.getNode(), low);
+    obj.lower = undefined;
+  }
   s.emit({ type: 'copy-up', path: obj.path, entryType: e.type, fromLayer: low.layer });
   return link;
 }
 
 function metaOf(e: LayerEntry): NodeMeta {
   return { mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs, atimeMs: e.atimeMs };
+}
+
+/** The upper inode of a copied-up file lost its last name (Upper.onRelease): its copy is let go once no descriptor opened on the lower object can read it. */
+export function releaseCopy(s: OverlayState, node: MemfsNode): void {
+  const low = s.copiedFrom.get(node);
+  if (!low) return;
+  if (s.lowerReaders.has(low)) s.removedCopies.add(low);
+  else s.copies.delete(low);
+}
+
+/** A read-only descriptor of a lower object opened (count up) or closed (count down; the last one lets a removed copy go). */
+export function lowerReader(s: OverlayState, low: LowerNode, delta: 1 | -1): void {
+  const n = (s.lowerReaders.get(low) ?? 0) + delta;
+  if (n > 0) {
+    s.lowerReaders.set(low, n);
+    return;
+  }
+  s.lowerReaders.delete(low);
+  if (s.removedCopies.delete(low)) s.copies.delete(low);
 }

@@ -2,7 +2,7 @@ import { Volume } from 'memfs';
 import type { Layer } from '../layer/layer.js';
 import type { EntryType } from '../layer/entry.js';
 import type { MemfsLink, MemfsNode } from '../util/memfs-types.js';
-import { LowerIndex } from './lower-index.js';
+import { LowerIndex, type LowerNode } from './lower-index.js';
 import type { Obj, Resolution } from './resolve.js';
 import { Upper, setTimes, type NodeMeta } from './upper.js';
 import type { OverlayEvent, OverlayState } from './overlay-state.js';
@@ -10,9 +10,9 @@ import { childOf, rootOf } from './lookup.js';
 import { PathWalk } from './path-walk.js';
 import { contentOf, infoOf, readlinkOf, setAttributes, xattrsOf, type AttrChange, type ObjectInfo } from './inode.js';
 import { isEmptyDir, listDir } from './readdir.js';
-import { copyUp, upperCopyOf } from './copy-up.js';
+import { copyUp, lowerReader, releaseCopy, upperCopyOf } from './copy-up.js';
 import { createObject, linkObject, removeObject, renameObject, sameInode } from './dir-ops.js';
-import type { Notify } from './fs-notify.js';
+import { NO_WATCHERS, type Watchers } from './fs-notify.js';
 
 export { PATH_MAX } from './path-walk.js';
 export type { OverlayEvent } from './overlay-state.js';
@@ -25,8 +25,8 @@ export interface EngineOptions {
   emit?: (event: OverlayEvent) => void;
   /** Where relative paths start (PathWalk); an absolute path, `/` by default. */
   cwd?: string;
-  /** Told of each change of the merged view, after it is made (fs-notify.ts; the facade's watchers). */
-  notify?: Notify;
+  /** Told of each change of the merged view, after it is made, while they watch (fs-notify.ts; the facade's inotify). */
+  watchers?: Watchers;
 }
 
 /**
@@ -45,17 +45,19 @@ export class OverlayEngine {
   readonly redirectDir: boolean;
   private readonly state: OverlayState;
   private readonly walk: PathWalk;
-  /** fs-notify.ts: each change below, after it is made. */
-  readonly notify: Notify;
+  /** fs-notify.ts: each change below, after it is made, while `watching`. */
+  readonly watchers: Watchers;
 
   constructor(options: EngineOptions) {
     this.lower = new LowerIndex(options.lower);
     this.redirectDir = options.redirectDir ?? false;
     const fresh = !options.upper;
     this.upper = new Upper(options.upper ?? new Volume());
-    this.state = { lower: this.lower, upper: this.upper, redirectDir: this.redirectDir, emit: options.emit ?? (() => {}), copies: new WeakMap() };
+    this.state = { lower: this.lower, upper: this.upper, redirectDir: this.redirectDir, emit: options.emit ?? (() => {}), copies: new WeakMap(), copiedFrom: new WeakMap(), lowerReaders: new Map(), removedCopies: new Set() };
+    const state = this.state;
+    this.upper.onRelease = (node) => releaseCopy(state, node);
     this.walk = new PathWalk(this.state, options.cwd);
-    this.notify = options.notify ?? (() => {});
+    this.watchers = options.watchers ?? NO_WATCHERS;
     if (fresh) this.initRoot();
   }
 
@@ -140,6 +142,11 @@ export class OverlayEngine {
     return copyUp(this.state, obj);
   }
 
+  /** A read-only descriptor of lower object `low` opened (1) or closed (-1): while one is open, a removed copy of it is kept (copy-up.ts). */
+  lowerReader(low: LowerNode, delta: 1 | -1): void {
+    lowerReader(this.state, low, delta);
+  }
+
   /** The upper link of an object looked up before it, or its lower object, was copied up, if it was (an open file's). */
   upperCopyOf(obj: Obj): MemfsLink | undefined {
     return upperCopyOf(this.state, obj);
@@ -151,24 +158,26 @@ export class OverlayEngine {
 
   create(r: Resolution, type: EntryType, meta: NodeMeta, extra: { target?: string; rdev?: number } = {}): Obj {
     const obj = createObject(this.state, r, type, meta, extra);
-    this.notify({ kind: 'create', path: obj.path, isDir: type === 'directory' });
+    if (this.watchers.watching) this.watchers.notice({ kind: 'create', path: obj.path, isDir: type === 'directory' });
     return obj;
   }
 
   remove(obj: Obj): void {
     const isDir = obj.isDir;
     removeObject(this.state, obj);
-    this.notify({ kind: 'delete', path: obj.path, isDir });
+    if (this.watchers.watching) this.watchers.notice({ kind: 'delete', path: obj.path, isDir });
   }
 
   link(source: Obj, r: Resolution): void {
     linkObject(this.state, source, r);
+    if (!this.watchers.watching) return;
     // fsnotify_link: the inode's link count first, then the new name.
-    this.notify({ kind: 'link_count', path: source.path, isDir: false });
-    this.notify({ kind: 'create', path: r.parent!.childPath(r.name), isDir: false });
+    this.watchers.notice({ kind: 'link_count', path: source.path, isDir: false });
+    this.watchers.notice({ kind: 'create', path: r.parent!.childPath(r.name), isDir: false });
   }
 
   rename(from: Resolution, to: Resolution): void {
+    if (!this.watchers.watching) return renameObject(this.state, from, to);
     const moved = from.obj;
     const target = to.obj && moved && !sameInode(moved, to.obj) ? to.obj : undefined;
     // A directory's last name is its only one; a file's link count is read before it drops.
@@ -177,13 +186,14 @@ export class OverlayEngine {
     // fsnotify_move: IN_MOVED_FROM, then IN_MOVED_TO, with the replaced target's own events (fs-notify.ts).
     if (moved && !(to.obj && sameInode(moved, to.obj))) {
       const isDir = moved.isDir;
-      this.notify({ kind: 'moved_from', path: moved.path, isDir });
-      this.notify({ kind: 'moved_to', path: to.parent!.childPath(to.name), isDir, from: moved.path, ...(replaced ? { replaced } : {}) });
+      this.watchers.notice({ kind: 'moved_from', path: moved.path, isDir });
+      this.watchers.notice({ kind: 'moved_to', path: to.parent!.childPath(to.name), isDir, from: moved.path, ...(replaced ? { replaced } : {}) });
     }
   }
 
+  /** chmod, chown, utimes, by path or through a descriptor (whose file may have moved since: Obj.currentPath). */
   setAttributes(obj: Obj, change: AttrChange): void {
     setAttributes(this.state, obj, change);
-    this.notify({ kind: 'attrib', path: obj.path, isDir: obj.isDir });
+    if (this.watchers.watching) this.watchers.notice({ kind: 'attrib', path: obj.currentPath(), isDir: obj.isDir });
   }
 }

@@ -36,4 +36,14 @@ export interface FsNotice {
   replaced?: { isDir: boolean; lastLink: boolean };
 }
 
-export type Notify = (notice: FsNotice) => void;
+/**
+ * Who hears the notices (the facade's inotify, fs/watch.ts). While `watching` is false no
+ * watch is set and no notice is made: a write, a chmod or a rename costs nothing more.
+ */
+export interface Watchers {
+  readonly watching: boolean;
+  notice(notice: FsNotice): void;
+}
+
+/** No watchers: an engine made without the facade's. */
+export const NO_WATCHERS: Watchers = { watching: false, notice: () => {} };

@@ -43,6 +43,8 @@ export interface OpenFile {
   obj?: Obj;
   /** Tells the overlay's watchers the data changed (IN_MODIFY, fs-notify.ts). */
   modified?: () => void;
+  /** close(2): what the description held is let go (a read-only one of a lower file: a removed copy of it, copy-up.ts). */
+  release?: () => void;
 }
 
 /** The metadata of an object open(2) creates with permission bits `mode`: the caller's owner, its umask applied. */
@@ -106,12 +108,17 @@ export function openFile(engine: OverlayEngine, p: string, f: number, mode: numb
     if (f & O_TRUNC && node.getSize() > 0) node.truncate(0);
     else if (f & O_TRUNC) node.mtime = new Date();
     file.node = node;
-    file.modified = () => engine.notify({ kind: 'modify', path: target.path, isDir: false });
+    file.modified = () => {
+      if (engine.watchers.watching) engine.watchers.notice({ kind: 'modify', path: target.currentPath(), isDir: false });
+    };
     // handle_truncate: O_TRUNC of a file that existed is a truncate (IN_MODIFY); a file this open made is not truncated.
     if (f & O_TRUNC && !created) file.modified();
   } else {
     // Read by position when asked (Layer.readAt): opening reads nothing.
-    file.lower = { ...engine.lower.contentOf(obj.lower!), copy: () => engine.upperCopyOf(target)?.getNode() };
+    const low = obj.lower!;
+    file.lower = { ...engine.lower.contentOf(low), copy: () => engine.upperCopyOf(target)?.getNode() };
+    engine.lowerReader(low, 1);
+    file.release = () => engine.lowerReader(low, -1);
   }
   return file;
 }

@@ -1,6 +1,6 @@
 import type { EntryType } from '../layer/entry.js';
 import type { LowerIndex, LowerNode } from './lower-index.js';
-import type { MemfsLink } from '../util/memfs-types.js';
+import type { MemfsLink, MemfsNode } from '../util/memfs-types.js';
 import type { Upper } from './upper.js';
 
 /** What the overlay reports as it changes the upper layer (the teaching page animates these). */
@@ -39,4 +39,14 @@ export interface OverlayState {
    * of a lower hard link are other overlay inodes.
    */
   readonly copies: WeakMap<LowerNode, MemfsLink>;
+  /**
+   * What lets a removed copy go (copy-up.ts releaseCopy): the lower object each copied-up
+   * file's upper inode came from, and how many read-only descriptors are open on each lower
+   * object (open-file.ts). A copy whose last upper name goes is dropped from `copies` at once
+   * when no such descriptor is open, else at the last one's close (`removedCopies` until
+   * then), as the kernel frees an unlinked inode at its last close.
+   */
+  readonly copiedFrom: WeakMap<MemfsNode, LowerNode>;
+  readonly lowerReaders: Map<LowerNode, number>;
+  readonly removedCopies: Set<LowerNode>;
 }

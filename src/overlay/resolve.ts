@@ -35,6 +35,17 @@ export class Obj {
   childPath(name: string): string {
     return join(this.path, name);
   }
+
+  /**
+   * Where it is now: an open file's object may have been renamed since its lookup, and inotify
+   * reports a change made through the descriptor at the file's current name (fsnotify_change
+   * and fsnotify_modify take the open file's dentry). Its upper link moves with it
+   * (Upper.move), and the merged view names what the upper names; a lower object not copied
+   * up has not moved (a rename copies it up). Unlinked, the name it had last.
+   */
+  currentPath(): string {
+    return this.upper ? this.upper.getPath() || '/' : this.path;
+  }
 }
 
 /** Where a path leads: the parent directory, the final name, and the object if it exists. */

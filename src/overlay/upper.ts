@@ -28,6 +28,8 @@ export class Upper {
   readonly redirects = new WeakMap<MemfsNode, string>();
   /** Counts changes to the namespace (a name made, removed or moved): what lookups may have seen. */
   generation = 0;
+  /** Told of each file inode freed with its last name (the engine lets a removed copy-up go, copy-up.ts releaseCopy). */
+  onRelease: (node: MemfsNode) => void = () => {};
 
   constructor(readonly volume: Volume = new Volume()) {}
 
@@ -101,7 +103,10 @@ export class Upper {
         continue;
       }
       node.nlink--;
-      if (node.nlink <= 0) this.volume._core.deleteNode(node);
+      if (node.nlink <= 0) {
+        this.volume._core.deleteNode(node);
+        this.onRelease(node);
+      }
     }
   }
 

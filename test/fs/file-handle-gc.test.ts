@@ -1,18 +1,6 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { MemoryLayer, Overlay } from '../../src/index.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/** Collects, and lets FinalizationRegistry callbacks (which run in later tasks) run. */
-async function collect(): Promise<void> {
-  for (let i = 0; i < 10; i++) {
-    gc();
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { collectGarbage as collect } from '../support/collect-garbage.js';
 
 /**
  * Node 20 closes a FileHandle that is garbage collected without close() (with the warning
