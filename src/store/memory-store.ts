@@ -40,7 +40,9 @@ export class MemoryStore extends StoreBase {
       if (!(lease instanceof MemoryLease) || !this.leases.has(lease)) throw valueError('options.lease', 'must be a live lease of this store', lease);
       await this.locked(async () => lease.add(parsed.digest));
     }
-    if (this.blobs.has(parsed.digest)) {
+    const existing = this.blobs.get(parsed.digest);
+    if (existing) {
+      if (existing.length !== size) throw new StoreError('ERR_STORE_SIZE_MISMATCH', this.label, `stored with ${existing.length} bytes, expected ${size}`, parsed.digest);
       await body[Symbol.asyncIterator]().return?.();
       return { digest: parsed.digest, size, written: false };
     }

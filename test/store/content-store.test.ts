@@ -7,6 +7,8 @@ import { LayerfsError } from '../../src/util/errors.js';
 import { scratch } from '../support/scratch.js';
 import { baseImage, chunks, demoImage, put, sha256 } from './support/demo-blobs.js';
 
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+
 // The interface both stores give, held to the same tests: ingest's verification, the typed
 // errors, tag/resolve/images and gc.
 
@@ -53,6 +55,8 @@ describe.each(kinds)('%s', (_name, make) => {
       yield Buffer.from('x');
     }
     expect(await store.ingest({ digest, size: data.length }, never())).toEqual({ digest, size: data.length, written: false });
+    expect(pulled).toBe(0);
+    await expect(store.ingest({ digest, size: data.length + 1 }, never())).rejects.toEqual(storeError('ERR_STORE_SIZE_MISMATCH', digest));
     expect(pulled).toBe(0);
   });
 
@@ -171,6 +175,27 @@ describe.each(kinds)('%s', (_name, make) => {
     expect(wet.removed.map((r) => r.digest).sort()).toEqual(dry.removed.map((r) => r.digest).sort());
     for (const b of onlyDemo) expect(await store.has(b.desc.digest)).toBe(false);
     for (const b of base.blobs) expect(await store.has(b.desc.digest)).toBe(true);
+  });
+
+  it('an index entry is walked through: its stored manifests are kept, an absent platform is listed as missing', async () => {
+    const store = await make();
+    const demo = demoImage();
+    for (const b of demo.blobs) await store.ingest(b.desc, chunks(b.bytes()));
+    const absent = sha256(Buffer.from('a platform not pulled'));
+    const index = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: OCI_INDEX,
+      manifests: [
+        { ...demo.manifest, platform: { os: 'linux', architecture: 'amd64' } },
+        { mediaType: demo.manifest.mediaType, digest: absent, size: 100, platform: { os: 'linux', architecture: 'arm64' } },
+      ],
+    }));
+    const indexDesc = { mediaType: OCI_INDEX, digest: sha256(index), size: index.length };
+    await store.ingest(indexDesc, chunks(index));
+    await store.tag('multi', indexDesc);
+    const [image] = (await store.images()).images;
+    expect(image).toEqual(expect.objectContaining({ ref: 'multi', missing: [absent], bytes: index.length + demo.blobs.reduce((n, b) => n + b.desc.size, 0) }));
+    expect((await store.gc()).removed).toEqual([]);
+    for (const b of demo.blobs) expect(await store.has(b.desc.digest)).toBe(true);
   });
 
   it('gc keeps what a live lease holds, even untagged; after release it goes', async () => {

@@ -130,6 +130,18 @@ describe('DirectoryStore: what it refuses and what it never leaves', () => {
     await expect(store.read(digest)).rejects.toEqual(storeError('ERR_STORE_DIGEST_MISMATCH', digest));
   });
 
+  it('gc stops before removing anything when a tagged manifest was changed on disk', async () => {
+    const dir = await twoImages();
+    const store = await openContentStore(dir);
+    const stray = Buffer.from('untagged');
+    await store.ingest({ digest: sha256(stray), size: stray.length }, chunks(stray));
+    const manifest = demoImage().manifest.digest;
+    fs.writeFileSync(store.blobPath(manifest), fs.readFileSync(store.blobPath(manifest), 'utf8').replace('layers', 'layerz'));
+    const before = fs.readdirSync(join(dir, 'blobs', 'sha256')).sort();
+    await expect(store.gc()).rejects.toEqual(storeError('ERR_STORE_DIGEST_MISMATCH', manifest));
+    expect(fs.readdirSync(join(dir, 'blobs', 'sha256')).sort()).toEqual(before);
+  });
+
   it('a symlink planted under a digest name is not a stored blob, and ingest replaces it without following it', async () => {
     const dir = fresh('planted');
     const store = await openContentStore(dir);
