@@ -105,8 +105,8 @@ export class DirectoryStore extends StoreBase {
     }
     const existing = await this.sizeOf(parsed.digest);
     if (existing !== undefined) {
-      if (existing !== size) throw new StoreError('ERR_STORE_SIZE_MISMATCH', this.dir, `stored with ${existing} bytes, expected ${size}`, parsed.digest);
       await body[Symbol.asyncIterator]().return?.();
+      if (existing !== size) throw new StoreError('ERR_STORE_SIZE_MISMATCH', this.dir, `stored with ${existing} bytes, expected ${size}`, parsed.digest);
       return { digest: parsed.digest, size, written: false };
     }
     await this.writeBlob({ ...expected, size }, parsed, body);

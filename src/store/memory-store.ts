@@ -42,8 +42,8 @@ export class MemoryStore extends StoreBase {
     }
     const existing = this.blobs.get(parsed.digest);
     if (existing) {
-      if (existing.length !== size) throw new StoreError('ERR_STORE_SIZE_MISMATCH', this.label, `stored with ${existing.length} bytes, expected ${size}`, parsed.digest);
       await body[Symbol.asyncIterator]().return?.();
+      if (existing.length !== size) throw new StoreError('ERR_STORE_SIZE_MISMATCH', this.label, `stored with ${existing.length} bytes, expected ${size}`, parsed.digest);
       return { digest: parsed.digest, size, written: false };
     }
     this.inFlight.set(parsed.digest, (this.inFlight.get(parsed.digest) ?? 0) + 1);

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { ContentStore } from '../../src/store/content-store.js';
 import { DirectoryStore } from '../../src/store/directory-store.js';
@@ -81,6 +83,36 @@ describe.each(kinds)('%s', (_name, make) => {
     const digest = sha256(Buffer.alloc(2500, 1));
     await expect(store.ingest({ digest, size: 2500 }, body)).rejects.toEqual(storeError('ERR_STORE_OVERSIZED', digest));
     expect(seen.chunks).toBe(3);
+    expect(await store.has(digest)).toBe(false);
+  });
+
+  it('takes a Node Readable and a web ReadableStream (what fetch gives); an oversized one is destroyed or cancelled', async () => {
+    const store = await make();
+    const data = Buffer.alloc(100_000, 5);
+    const digest = sha256(data);
+    expect((await store.ingest({ digest, size: data.length }, Readable.from(chunks(data, 10_000)))).written).toBe(true);
+    const other = Buffer.alloc(100_000, 6);
+    const web = Readable.toWeb(Readable.from(chunks(other, 10_000))) as unknown as AsyncIterable<Uint8Array>;
+    expect((await store.ingest({ digest: sha256(other), size: other.length }, web)).written).toBe(true);
+    const endless = new Readable({ read() { this.push(Buffer.alloc(4096, 1)); } });
+    const d1 = sha256(Buffer.from('x'));
+    await expect(store.ingest({ digest: d1, size: 10_000 }, endless)).rejects.toEqual(storeError('ERR_STORE_OVERSIZED', d1));
+    expect(endless.destroyed).toBe(true);
+    let cancelled = false;
+    const endlessWeb = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(new Uint8Array(4096)), cancel: () => void (cancelled = true) });
+    const d2 = sha256(Buffer.from('y'));
+    await expect(store.ingest({ digest: d2, size: 10_000 }, endlessWeb as unknown as AsyncIterable<Uint8Array>)).rejects.toEqual(storeError('ERR_STORE_OVERSIZED', d2));
+    expect(cancelled).toBe(true);
+  });
+
+  it('verifies and stores a sha512 blob', async () => {
+    const store = await make();
+    const data = Buffer.from('hashed with sha512');
+    const digest = `sha512:${createHash('sha512').update(data).digest('hex')}`;
+    await expect(store.ingest({ digest, size: data.length }, chunks(Buffer.from('hashed with sha51X')))).rejects.toEqual(storeError('ERR_STORE_DIGEST_MISMATCH', digest));
+    expect((await store.ingest({ digest, size: data.length }, chunks(data))).written).toBe(true);
+    expect(await store.read(digest)).toEqual(data);
+    expect((await store.gc()).removed).toEqual([{ digest, size: data.length }]);
     expect(await store.has(digest)).toBe(false);
   });
 
