@@ -170,6 +170,8 @@ export class DirectoryStore extends StoreBase {
 
   protected async removeBlob(digest: string): Promise<void> {
     try {
+      // The saved entry index of a layer tar (layer-index.ts) goes with its blob.
+      fs.rmSync(this.path(PRIVATE_DIR, 'index', digest.replace(':', '-') + '.json'), { force: true });
       fs.unlinkSync(this.blobPath(digest));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, this.dir, 'removing the blob', digest);
