@@ -33,3 +33,7 @@ export { collectStream, type TarWriteOptions, type TarWriteResult } from './expo
 export { ExportError, type ExportDirOptions, type ExportDirReport, type ExportErrorCode } from './export/export-dir.js';
 export { saveImage, type SaveImageOptions, type SavedImage } from './image/save-image.js';
 export { SaveImageError } from './image/save-image-error.js';
+export { openContentStore, DirectoryStore, type OpenStoreOptions } from './store/directory-store.js';
+export { MemoryStore } from './store/memory-store.js';
+export type { ContentStore, ExpectedBlob, StoreDescriptor, BlobBody, IngestResult, Lease, StoredImage, StoreImages, GcResult } from './store/content-store.js';
+export { StoreError, type StoreErrorCode } from './store/errors.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  ExportError, ImageError, LayerError, LayerfsError, MemoryLayer, openImage, Overlay, OverlayFsError, TarError, TarLayer, TarLayerError,
+  ExportError, ImageError, LayerError, LayerfsError, MemoryLayer, MemoryStore, openImage, Overlay, OverlayFsError, StoreError, TarError, TarLayer, TarLayerError,
 } from '../../src/index.js';
 import { CliError } from '../../src/cli/io.js';
 import { startTeachingServer } from '../../src/serve/server.js';
@@ -56,6 +56,10 @@ describe('errors: a LayerfsError per folder, with a stable code', () => {
 
   it('image/: ImageError ERR_IMAGE (a directory that is no image)', async () => {
     expectTyped(await caught(() => openImage(dir)), ImageError, 'ImageError', 'ERR_IMAGE');
+  });
+
+  it('store/: StoreError ERR_STORE_BAD_DIGEST (a digest that climbs out of blobs/)', async () => {
+    expectTyped(await caught(() => new MemoryStore().has('sha256:../../x')), StoreError, 'StoreError', 'ERR_STORE_BAD_DIGEST');
   });
 
   it('export/: ExportError (the target does not exist)', async () => {

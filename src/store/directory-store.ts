@@ -1,0 +1,210 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { valueError } from '../util/options.js';
+import type { BlobBody, ExpectedBlob, IngestResult, Lease } from './content-store.js';
+import { checkSize, parseDigest, type ParsedDigest } from './digest.js';
+import { ioError, StoreError } from './errors.js';
+import { parseIndex, type IndexFile } from './index-file.js';
+import { fsyncDir, listNames, lstatOrUndefined, prepareLayout, PRIVATE_DIR, READ_MAX, readSmallFile, TMP_NAME, writeTemp } from './layout-dir.js';
+import { DirectoryLease, LEASE_NAME, readLease } from './directory-lease.js';
+import { alive, self } from './owner.js';
+import { readVerified } from './read-verified.js';
+import { StoreBase } from './store-base.js';
+import { StoreLock } from './store-lock.js';
+import { streamVerified } from './verified-stream.js';
+
+const ALGORITHMS = ['sha256', 'sha512'] as const;
+const HEX = { sha256: /^[a-f0-9]{64}$/, sha512: /^[a-f0-9]{128}$/ } as const;
+/** An ingest's temporary file: `<alg>-<hex>.<pid>.<random>`, so gc knows the digest and its writer. */
+const INGEST_NAME = /^(sha256|sha512)-([a-f0-9]+)\.(\d+)\.[0-9a-f]{16}$/;
+
+export interface OpenStoreOptions {
+  /** Make the directory a layout when it is missing or empty (default true). */
+  create?: boolean;
+  /** How long to wait for the store's lock before ERR_STORE_LOCKED (default 30 s). */
+  lockWaitMs?: number;
+}
+
+/**
+ * A content store that is an OCI image layout (image-layout.md): `oci-layout`, `index.json`
+ * naming each image by `org.opencontainers.image.ref.name`, `blobs/<alg>/<hex>`. skopeo,
+ * umoci and openImage read it as they read any layout. Its own state is in `.layerfs/`: the
+ * lock, leases, and ingests in progress (docs/store.md).
+ *
+ * A blob is streamed into `.layerfs/ingest/`, hashed and counted as it comes, fsync'd, and
+ * renamed to `blobs/<alg>/<hex>` only once its digest and size match: rename(2) is atomic, so
+ * the digest name holds nothing or the whole verified blob, and two writers of one blob each
+ * rename a complete copy of the same bytes. index.json is replaced by rename(2) of a complete
+ * temporary, under the store's lock (store-lock.ts), so concurrent tags are never lost.
+ */
+export class DirectoryStore extends StoreBase {
+  private readonly lockFile: StoreLock;
+
+  private constructor(readonly dir: string, lockWaitMs: number | undefined) {
+    super();
+    this.lockFile = new StoreLock(join(dir, PRIVATE_DIR, 'lock'), dir, lockWaitMs);
+  }
+
+  get label(): string {
+    return this.dir;
+  }
+
+  /** Opens (by default making) the store at `dir`; a directory that holds something other than a layout is ERR_STORE_NOT_A_LAYOUT. */
+  static async open(dir: string, options: OpenStoreOptions = {}): Promise<DirectoryStore> {
+    const root = resolve(dir);
+    prepareLayout(root, options.create !== false);
+    const store = new DirectoryStore(root, options.lockWaitMs);
+    await store.readIndex();
+    return store;
+  }
+
+  private path(...parts: string[]): string {
+    return join(this.dir, ...parts);
+  }
+
+  /** blobs/<alg>/<hex> of a checked digest. */
+  blobPath(digest: string): string {
+    const d = parseDigest(digest, this.dir);
+    return this.path('blobs', d.algorithm, d.hex);
+  }
+
+  /** Replaces a file by rename(2) of a complete temporary: readers see the old one or the new one. */
+  replaceFile(target: string, data: string): void {
+    writeTemp(this.dir, data, (temp) => fs.renameSync(temp, target));
+  }
+
+  async has(digest: string): Promise<boolean> {
+    return (await this.sizeOf(parseDigest(digest, this.dir).digest)) !== undefined;
+  }
+
+  protected async sizeOf(digest: string): Promise<number | undefined> {
+    const st = lstatOrUndefined(this.blobPath(digest), this.dir, digest);
+    return st?.isFile() ? st.size : undefined;
+  }
+
+  async read(digest: string, maxBytes = READ_MAX): Promise<Buffer> {
+    const d = parseDigest(digest, this.dir);
+    return readVerified(this.blobPath(d.digest), d, maxBytes, this.dir);
+  }
+
+  async lease(): Promise<Lease> {
+    return DirectoryLease.create(this.path(PRIVATE_DIR, 'leases'), this);
+  }
+
+  async ingest(expected: ExpectedBlob, body: BlobBody, options: { lease?: Lease } = {}): Promise<IngestResult> {
+    const parsed = parseDigest(expected?.digest, this.dir);
+    const size = checkSize(expected.size, 'expected.size');
+    const lease = options.lease;
+    if (lease !== undefined) {
+      if (!(lease instanceof DirectoryLease) || !lease.of(this)) throw valueError('options.lease', 'must be a live lease of this store', lease);
+      // Under the lock, so a gc marks either before the digest is held (and the blob is
+      // not yet looked for) or after (and keeps it).
+      await this.locked(() => lease.add(parsed.digest));
+    }
+    const existing = await this.sizeOf(parsed.digest);
+    if (existing !== undefined) {
+      await body[Symbol.asyncIterator]().return?.();
+      if (existing !== size) throw new StoreError('ERR_STORE_SIZE_MISMATCH', this.dir, `stored with ${existing} bytes, expected ${size}`, parsed.digest);
+      return { digest: parsed.digest, size, written: false };
+    }
+    await this.writeBlob({ ...expected, size }, parsed, body);
+    return { digest: parsed.digest, size, written: true };
+  }
+
+  private async writeBlob(expected: ExpectedBlob, parsed: ParsedDigest, body: BlobBody): Promise<void> {
+    const temp = this.path(PRIVATE_DIR, 'ingest', `${parsed.algorithm}-${parsed.hex}.${process.pid}.${randomBytes(8).toString('hex')}`);
+    let file;
+    try {
+      file = await openFile(temp, 'wx', 0o644);
+    } catch (e) {
+      throw ioError(e, temp, 'creating the ingest file', parsed.digest);
+    }
+    try {
+      try {
+        await streamVerified(expected, parsed, body, this.dir, async (chunk) => {
+          for (let at = 0; at < chunk.length; ) at += (await file.write(chunk, at)).bytesWritten;
+        });
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      const algDir = this.path('blobs', parsed.algorithm);
+      if (parsed.algorithm !== 'sha256') fs.mkdirSync(algDir, { recursive: true, mode: 0o755 });
+      // The blob reaches its name whole and verified, or not at all (rename(2) is atomic).
+      fs.renameSync(temp, join(algDir, parsed.hex));
+      fsyncDir(algDir);
+    } catch (e) {
+      fs.rmSync(temp, { force: true });
+      throw ioError(e, temp, 'writing the blob', parsed.digest);
+    }
+  }
+
+  protected locked<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lockFile.run(fn);
+  }
+
+  protected async readIndex(): Promise<IndexFile> {
+    return parseIndex(readSmallFile(this.dir, 'index.json'), this.dir);
+  }
+
+  protected async writeIndex(index: IndexFile): Promise<void> {
+    this.replaceFile(this.path('index.json'), JSON.stringify(index));
+    fsyncDir(this.dir);
+  }
+
+  protected async listBlobs(): Promise<Array<{ digest: string; size: number }>> {
+    const out: Array<{ digest: string; size: number }> = [];
+    for (const alg of ALGORITHMS) {
+      const algDir = this.path('blobs', alg);
+      if (!lstatOrUndefined(algDir, this.dir)?.isDirectory()) continue;
+      for (const hex of listNames(algDir)) {
+        if (!HEX[alg].test(hex)) continue; // another tool's temporary: not a blob, left alone
+        const st = lstatOrUndefined(join(algDir, hex), this.dir);
+        if (st?.isFile()) out.push({ digest: `${alg}:${hex}`, size: st.size });
+      }
+    }
+    return out;
+  }
+
+  protected async removeBlob(digest: string): Promise<void> {
+    try {
+      // The saved entry index of a layer tar (layer-index.ts) goes with its blob.
+      fs.rmSync(this.path(PRIVATE_DIR, 'index', digest.replace(':', '-') + '.json'), { force: true });
+      fs.unlinkSync(this.blobPath(digest));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, this.dir, 'removing the blob', digest);
+    }
+  }
+
+  protected async held(clean: boolean): Promise<Set<string>> {
+    const out = new Set<string>();
+    const host = self().host;
+    const ingest = this.path(PRIVATE_DIR, 'ingest');
+    for (const name of listNames(ingest)) {
+      const m = INGEST_NAME.exec(name);
+      if (!m) continue;
+      if (alive({ pid: Number(m[3]), host })) out.add(`${m[1]}:${m[2]}`);
+      else if (clean) fs.rmSync(join(ingest, name), { force: true }); // a killed ingest's
+    }
+    const leases = this.path(PRIVATE_DIR, 'leases');
+    for (const name of listNames(leases)) {
+      if (!LEASE_NAME.test(name)) continue;
+      const lease = readLease(join(leases, name));
+      if (lease === undefined) continue; // unreadable: its digests unknown, kept
+      if (alive(lease.owner)) for (const d of lease.digests) out.add(d);
+      else if (clean) fs.rmSync(join(leases, name), { force: true });
+    }
+    if (clean) {
+      for (const name of listNames(this.path(PRIVATE_DIR))) {
+        const m = TMP_NAME.exec(name);
+        if (m && !alive({ pid: Number(m[1]), host })) fs.rmSync(this.path(PRIVATE_DIR, name), { force: true });
+      }
+    }
+    return out;
+  }
+}
+
+/** Opens (by default making) a content store in `dir`, an OCI image layout. */
+export const openContentStore = (dir: string, options?: OpenStoreOptions): Promise<DirectoryStore> => DirectoryStore.open(dir, options);
