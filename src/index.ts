@@ -33,3 +33,7 @@ export { collectStream, type TarWriteOptions, type TarWriteResult } from './expo
 export { ExportError, type ExportDirOptions, type ExportDirReport, type ExportErrorCode } from './export/export-dir.js';
 export { saveImage, type SaveImageOptions, type SavedImage } from './image/save-image.js';
 export { SaveImageError } from './image/save-image-error.js';
+export { pull, type PullOptions, type PullResult, type PullSink, type BlobDescriptor } from './registry/pull.js';
+export { parseReference, formatReference, type Reference } from './registry/reference.js';
+export type { RegistryOptions, RegistryCredentials } from './registry/options.js';
+export { RegistryError, type RegistryErrorCode } from './registry/errors.js';

@@ -53,7 +53,7 @@ describe('the order of folders (docs/architecture.md)', () => {
       'src/layer/c.ts:2 imports src/export/overlay.ts: layer/ (5) may import only from folders numbered below it, not export/ (8)',
       'src/overlay/d.ts:1 imports src/fs/stats.ts: overlay/ (6) may import only from folders numbered below it, not fs/ (7)',
       'src/fs/e.ts:1 imports src/image/image.ts: fs/ (7) may import only from folders numbered below it, not image/ (9)',
-      'src/serve/f.ts:1 imports src/demo/g.ts: serve/ (10) may import only from folders numbered below it, not demo/ (10)',
+      'src/serve/f.ts:1 imports src/demo/g.ts: serve/ (11) may import only from folders numbered below it, not demo/ (11)',
       'src/util/h.ts:1 imports src/index.ts: the package entry is imported by nothing inside src/',
       "src/nowhere/j.ts: folder nowhere/ is not in docs/architecture.md's table",
     ]);
