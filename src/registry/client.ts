@@ -44,9 +44,13 @@ export class RegistryClient {
   constructor(readonly ref: Reference, private readonly options: RegistryOptions = {}) {
     const host = apiHost(ref);
     this.base = new URL(`${this.plainAllowed(host) ? 'http' : 'https'}://${host}`);
-    this.idle = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
-    this.maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+    this.idle = wholeNumber(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT, 'idleTimeout', 1);
+    this.maxRedirects = wholeNumber(options.maxRedirects ?? DEFAULT_MAX_REDIRECTS, 'maxRedirects', 0);
     const c = options.credentials;
+    if (c !== undefined && (typeof c !== 'object' || c === null || typeof c.username !== 'string' || typeof c.password !== 'string')) {
+      // The value itself is not quoted: it may hold a password.
+      throw new TypeError('The "credentials" option must be { username: string, password: string }');
+    }
     if (c) this.secrets.push(c.password, basicValue(c), Buffer.from(c.password).toString('base64'));
   }
 
@@ -279,6 +283,11 @@ export class RegistryClient {
       },
     };
   }
+}
+
+function wholeNumber(value: unknown, name: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw new RangeError(`The "${name}" option must be a whole number >= ${min}, not ${String(value)}`);
+  return value;
 }
 
 function basicValue(c: { username: string; password: string }): string {

@@ -75,6 +75,8 @@ export async function pull(reference: string, options: PullOptions): Promise<Pul
   const { sink } = options;
   const ref = parseReference(reference);
   const client = new RegistryClient(ref, options);
+  const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`The "concurrency" option must be a whole number >= 1, not ${limit}`);
   const image = await resolveImage(client, options.platform);
   const fetched: Descriptor[] = [];
   const present: Descriptor[] = [];
@@ -86,8 +88,6 @@ export async function pull(reference: string, options: PullOptions): Promise<Pul
     if (await sink.has(blob.digest)) present.push(blob);
     else wanted.push(blob);
   }
-  const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a positive integer, not ${limit}`);
   await bounded(wanted, limit, async (blob) => {
     await sink.ingest({ digest: blob.digest, size: blob.size, mediaType: blob.mediaType! }, fetchBlob(client, blob));
     fetched.push(blob);

@@ -100,6 +100,25 @@ describe('a hostile registry', () => {
     expect(error.message).toContain('registry.invalid');
   });
 
+  it('with insecure: true, the plain-HTTP redirect is followed (and fails on the name that does not resolve)', async () => {
+    const { error } = await failing('redirect-to-http', 'ERR_HTTP', { insecure: true });
+    expect(error.message).toContain('registry.invalid');
+  });
+
+  it('bad options are Node-style TypeError/RangeError before any request, never quoting a password', async () => {
+    const before = hostile.requests.length;
+    const sink = new LayoutSink(fresh('options'), 'x');
+    const ref = `${hostile.host}/good:latest`;
+    await expect(pull(ref, { sink, idleTimeout: 0 })).rejects.toThrow(RangeError);
+    await expect(pull(ref, { sink, maxRedirects: -1 })).rejects.toThrow(RangeError);
+    await expect(pull(ref, { sink, concurrency: 0 })).rejects.toThrow(RangeError);
+    const e = await pull(ref, { sink, credentials: { username: 'u', password: 42 } as never }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(TypeError);
+    const leaked = await pull(ref, { sink, credentials: 'u:pw-in-a-string' as never }).catch((x: unknown) => x);
+    expect(String(leaked)).not.toContain('pw-in-a-string');
+    expect(hostile.requests.length).toBe(before);
+  });
+
   it('a body that stalls is ERR_TIMEOUT after the idle timeout', async () => {
     const { error } = await failing('stall-body', 'ERR_TIMEOUT', { idleTimeout: 300 }, 3000);
     expect(error.digest).toBe(hostile.layerDigest);
