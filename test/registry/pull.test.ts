@@ -31,7 +31,8 @@ beforeAll(async () => {
   const layout = fresh('multi');
   fs.rmdirSync(layout);
   multi = writeMultiPlatform(DEMO, layout);
-  skopeoPush(`${layout}:multi`, plain, 'demo:multi', true);
+  skopeoPush(`${layout}:multi`, plain, 'demo:multi', { all: true });
+  skopeoPush(`${DEMO}:latest`, plain, 'demo:docker', { format: 'v2s2' });
 }, 60_000);
 
 afterAll(async () => {
@@ -97,6 +98,20 @@ describe('pull from the reference registry', () => {
     expect(result.reference).toBe(`${plain.host}/demo@${DEMO_MANIFEST}`);
     const both = await pull(`${plain.host}/demo:whatever@${DEMO_MANIFEST}`, { sink: new LayoutSink(fresh('both'), 'x') });
     expect(both.manifest.digest).toBe(DEMO_MANIFEST);
+  });
+
+  it('pulls a Docker schema 2 manifest (skopeo --format v2s2) as the registry serves it', async () => {
+    const dir = fresh('docker');
+    const result = await pull(`${plain.host}/demo:docker`, { sink: new LayoutSink(dir, 'docker') });
+    expect(result.manifest.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    const served = Buffer.from(await (await fetch(`http://${plain.host}/v2/demo/manifests/docker`, { headers: { accept: result.manifest.mediaType } })).arrayBuffer());
+    expect(fs.readFileSync(join(dir, 'blobs', 'sha256', result.manifest.digest.slice(7)))).toEqual(served);
+    const manifest = JSON.parse(served.toString());
+    expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(Array(4).fill('application/vnd.docker.image.rootfs.diff.tar.gzip'));
+    // The layers are the demo's bytes; the config and manifest are skopeo's conversion.
+    const names = layoutBlobs(dir);
+    for (const line of layoutBlobs(DEMO).filter((l) => manifest.layers.some((x: { digest: string }) => l.startsWith(x.digest)))) expect(names).toContain(line);
+    expect(names).toHaveLength(6);
   });
 
   it('a digest the repository does not hold is a typed ERR_NOT_FOUND naming it', async () => {

@@ -142,9 +142,10 @@ export async function startRegistry(variant: RegistryVariant = {}): Promise<Runn
 }
 
 /** skopeo copies an OCI layout's tag into the registry (plain HTTP, the user's credentials if any). */
-export function skopeoPush(source: string, registry: RunningRegistry, repoTag: string, all = false): void {
+export function skopeoPush(source: string, registry: RunningRegistry, repoTag: string, how: { all?: boolean; format?: 'oci' | 'v2s2' } = {}): void {
   const creds = registry.credentials ? ['--dest-creds', `${registry.credentials.username}:${registry.credentials.password}`] : [];
-  execFileSync('skopeo', ['copy', '--quiet', ...(all ? ['--all'] : []), '--dest-tls-verify=false', ...creds, `oci:${source}`, `docker://${registry.host}/${repoTag}`], { stdio: 'pipe' });
+  const flags = [...(how.all ? ['--all'] : []), ...(how.format ? ['--format', how.format] : [])];
+  execFileSync('skopeo', ['copy', '--quiet', ...flags, '--dest-tls-verify=false', ...creds, `oci:${source}`, `docker://${registry.host}/${repoTag}`], { stdio: 'pipe' });
 }
 
 /** skopeo pulls a reference from the registry into an OCI layout, the cross-check of pull(). */
