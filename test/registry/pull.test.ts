@@ -26,13 +26,13 @@ let multi: { amd64: string; arm64: string; index: string };
 
 beforeAll(async () => {
   [plain, basic] = await Promise.all([startRegistry(), startRegistry({ htpasswd: USER })]);
-  skopeoPush(`${DEMO}:latest`, plain, 'demo:latest');
-  skopeoPush(`${DEMO}:latest`, basic, 'team/demo:v1');
+  await skopeoPush(`${DEMO}:latest`, plain, 'demo:latest');
+  await skopeoPush(`${DEMO}:latest`, basic, 'team/demo:v1');
   const layout = fresh('multi');
   fs.rmdirSync(layout);
   multi = writeMultiPlatform(DEMO, layout);
-  skopeoPush(`${layout}:multi`, plain, 'demo:multi', { all: true });
-  skopeoPush(`${DEMO}:latest`, plain, 'demo:docker', { format: 'v2s2' });
+  await skopeoPush(`${layout}:multi`, plain, 'demo:multi', { all: true });
+  await skopeoPush(`${DEMO}:latest`, plain, 'demo:docker', { format: 'v2s2' });
 }, 60_000);
 
 afterAll(async () => {
@@ -64,7 +64,7 @@ describe('pull from the reference registry', () => {
     expect(sink.calls.at(-1)).toBe(`tag ${plain.host}/demo:latest`);
 
     const other = fresh('skopeo');
-    skopeoPull(plain, 'demo:latest', other, 'latest');
+    await skopeoPull(plain, 'demo:latest', other, 'latest');
     expect(layoutBlobs(dir)).toEqual(layoutBlobs(other));
     expect(layoutBlobs(dir)).toEqual(layoutBlobs(DEMO));
     expect(indexEntries(dir)).toEqual(indexEntries(other));
@@ -144,7 +144,7 @@ describe('pull with htpasswd (Basic)', () => {
     const result = await pull(`${basic.host}/team/demo:v1`, { sink: new LayoutSink(dir, 'v1'), credentials: USER });
     expect(result.manifest.digest).toBe(DEMO_MANIFEST);
     const other = fresh('basic-skopeo');
-    skopeoPull(basic, 'team/demo:v1', other, 'v1');
+    await skopeoPull(basic, 'team/demo:v1', other, 'v1');
     expect(layoutBlobs(dir)).toEqual(layoutBlobs(other));
   });
 

@@ -1,4 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createServer } from 'node:net';
@@ -25,6 +26,8 @@ export interface RunningRegistry {
 export interface RegistryVariant {
   /** A registry that answers 401 with a Basic challenge and accepts this user (bcrypt htpasswd). */
   htpasswd?: { username: string; password: string };
+  /** A registry that answers 401 with a Bearer challenge and accepts the JWTs of this token server (auth.token). */
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string; credentials: { username: string; password: string } };
 }
 
 const BINARY = '/usr/bin/docker-registry';
@@ -70,6 +73,8 @@ function config(dir: string, port: number, variant: RegistryVariant): string {
     `  addr: 127.0.0.1:${port}`,
   ];
   if (variant.htpasswd) lines.push('auth:', '  htpasswd:', '    realm: layerfs-test', `    path: ${join(dir, 'htpasswd')}`);
+  const t = variant.token;
+  if (t) lines.push('auth:', '  token:', `    realm: ${t.realm}`, `    service: ${t.service}`, `    issuer: ${t.issuer}`, `    rootcertbundle: ${t.rootCertBundle}`);
   return lines.join('\n') + '\n';
 }
 
@@ -126,7 +131,7 @@ export async function startRegistry(variant: RegistryVariant = {}): Promise<Runn
   return {
     host: `127.0.0.1:${port}`,
     port,
-    ...(variant.htpasswd ? { credentials: variant.htpasswd } : {}),
+    ...(variant.htpasswd ? { credentials: variant.htpasswd } : variant.token ? { credentials: variant.token.credentials } : {}),
     async stop() {
       process.removeListener('exit', cleanup);
       if (child.exitCode === null && child.signalCode === null) {
@@ -141,15 +146,21 @@ export async function startRegistry(variant: RegistryVariant = {}): Promise<Runn
   };
 }
 
+/**
+ * skopeo runs asynchronously: a token server in this process must answer it while it runs,
+ * which execFileSync's blocked event loop would not (a deadlock).
+ */
+const run = promisify(execFile);
+
 /** skopeo copies an OCI layout's tag into the registry (plain HTTP, the user's credentials if any). */
-export function skopeoPush(source: string, registry: RunningRegistry, repoTag: string, how: { all?: boolean; format?: 'oci' | 'v2s2' } = {}): void {
+export async function skopeoPush(source: string, registry: RunningRegistry, repoTag: string, how: { all?: boolean; format?: 'oci' | 'v2s2' } = {}): Promise<void> {
   const creds = registry.credentials ? ['--dest-creds', `${registry.credentials.username}:${registry.credentials.password}`] : [];
   const flags = [...(how.all ? ['--all'] : []), ...(how.format ? ['--format', how.format] : [])];
-  execFileSync('skopeo', ['copy', '--quiet', ...flags, '--dest-tls-verify=false', ...creds, `oci:${source}`, `docker://${registry.host}/${repoTag}`], { stdio: 'pipe' });
+  await run('skopeo', ['copy', '--quiet', ...flags, '--dest-tls-verify=false', ...creds, `oci:${source}`, `docker://${registry.host}/${repoTag}`], { timeout: 60_000 });
 }
 
 /** skopeo pulls a reference from the registry into an OCI layout, the cross-check of pull(). */
-export function skopeoPull(registry: RunningRegistry, repoTag: string, layout: string, tag: string): void {
+export async function skopeoPull(registry: RunningRegistry, repoTag: string, layout: string, tag: string): Promise<void> {
   const creds = registry.credentials ? ['--src-creds', `${registry.credentials.username}:${registry.credentials.password}`] : [];
-  execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', ...creds, `docker://${registry.host}/${repoTag}`, `oci:${layout}:${tag}`], { stdio: 'pipe' });
+  await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', ...creds, `docker://${registry.host}/${repoTag}`, `oci:${layout}:${tag}`], { timeout: 60_000 });
 }
