@@ -3,7 +3,8 @@ import { RegistryError } from './errors.js';
 /**
  * A parsed image reference, by the grammar of distribution's reference package
  * (reference/regexp.go, normalize.go): `[domain/]path[:tag][@digest]`. The first component is
- * the domain when it has a `.` or `:` or is `localhost`; otherwise the domain is docker.io and a
+ * the domain when it has a `.` or `:`, is `localhost` or has an upper-case letter (and
+ * `index.docker.io` is docker.io); otherwise the domain is docker.io and a
  * one-component path gets `library/`. A reference with neither tag nor digest is `:latest`. With
  * both, the digest decides what is pulled (as docker and containerd do) and the tag is kept as
  * the name.
@@ -50,8 +51,9 @@ export function parseReference(given: string): Reference {
   const parts = rest.split('/');
   let domain = 'docker.io';
   const first = parts[0]!;
-  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['))) {
-    domain = first;
+  // splitDockerDomain, as image/docker-reference.ts normalises docker save's tags.
+  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[') || first.toLowerCase() !== first)) {
+    domain = first === 'index.docker.io' ? 'docker.io' : first;
     parts.shift();
     if (!DOMAIN.test(domain)) throw bad(`the registry host ${JSON.stringify(domain).slice(0, 150)} is not host[:port]`);
   }

@@ -17,6 +17,8 @@ describe('parseReference (distribution reference grammar, docker normalisation)'
     ['user/app', { domain: 'docker.io', repository: 'user/app', tag: 'latest' }],
     ['[::1]:5000/demo:x', { domain: '[::1]:5000', repository: 'demo', tag: 'x' }],
     ['a__b/c.d-e', { domain: 'docker.io', repository: 'a__b/c.d-e', tag: 'latest' }],
+    ['Registry/app', { domain: 'Registry', repository: 'app', tag: 'latest' }],
+    ['index.docker.io/alpine', { domain: 'docker.io', repository: 'library/alpine', tag: 'latest' }],
   ])('%s', (given, want) => {
     const ref = parseReference(given);
     expect({ domain: ref.domain, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}), ...(ref.digest ? { digest: ref.digest } : {}) }).toEqual(want);
