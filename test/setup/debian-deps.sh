@@ -6,9 +6,10 @@
 #   umoci    the image cross-checks (umoci unpack) and saved-image checks
 #   skopeo   docker-archive copies of the demo image and inspect of saved images
 #   chromium the teaching page's end-to-end test (test/serve), driven by playwright-core
+#   docker-registry  the reference registry (distribution 2.8.2) the pull tests run (test/registry)
 set -euo pipefail
 missing=()
-for pair in python3:python3 setfattr:attr zstd:zstd umoci:umoci skopeo:skopeo chromium:chromium; do
+for pair in python3:python3 setfattr:attr zstd:zstd umoci:umoci skopeo:skopeo chromium:chromium docker-registry:docker-registry; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

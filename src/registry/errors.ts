@@ -1,0 +1,46 @@
+import { LayerfsError } from '../util/errors.js';
+
+/** The codes of RegistryError (docs/api.md, "Errors"). */
+export type RegistryErrorCode =
+  /** The reference is not `host[:port]/repo[:tag][@digest]` by docker's grammar. */
+  | 'ERR_REFERENCE'
+  /** Plain HTTP to a host that is neither loopback nor allowed with `insecure: true`. */
+  | 'ERR_INSECURE'
+  /** 401 after the credentials were offered (wrong ones, or none where some are needed), or 403. */
+  | 'ERR_UNAUTHORIZED'
+  /** 404: no such repository, tag, manifest or blob. */
+  | 'ERR_NOT_FOUND'
+  /** Any other HTTP status, or a connection that failed. */
+  | 'ERR_HTTP'
+  /** More redirects than allowed, or a redirect without a usable Location. */
+  | 'ERR_REDIRECT'
+  /** No byte from the server within the idle timeout (headers or body). */
+  | 'ERR_TIMEOUT'
+  /** A body longer than its bound (a manifest, a token, or a blob beyond its descriptor's size), or one cut short. */
+  | 'ERR_SIZE'
+  /** A manifest whose bytes do not hash to the digest asked for or announced. */
+  | 'ERR_DIGEST'
+  /** A manifest that is not JSON, not an image manifest or index, or has a malformed descriptor. */
+  | 'ERR_MANIFEST'
+  /** The index has no manifest for the platform asked for. */
+  | 'ERR_PLATFORM';
+
+/**
+ * A registry operation failed. `reference` is the reference as given (never with credentials);
+ * `digest` names the manifest or blob when one is concerned. Messages never contain a password
+ * or a token: the client removes them from anything a server sends back before it is quoted.
+ */
+export class RegistryError extends LayerfsError {
+  declare readonly code: RegistryErrorCode;
+
+  constructor(
+    code: RegistryErrorCode,
+    readonly reference: string,
+    reason: string,
+    readonly digest?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `${reference}${digest ? ` (${digest})` : ''}: ${reason}`, options);
+    this.name = 'RegistryError';
+  }
+}

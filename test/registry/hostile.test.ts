@@ -1,0 +1,170 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryError, type RegistryErrorCode } from '../../src/registry/errors.js';
+import { pull, type PullOptions } from '../../src/registry/pull.js';
+import { DEMO } from '../support/save-check.js';
+import { scratch } from '../support/scratch.js';
+import { startHostileRegistry, type HostileRegistry } from './support/hostile-registry.js';
+import { layoutBlobs, LayoutSink } from './support/layout-sink.js';
+
+/**
+ * pull() against a registry that misbehaves (test/registry/support/hostile-registry.ts): each
+ * case is a typed RegistryError within a bounded time, and the sink holds nothing unverified.
+ */
+
+const { fresh } = scratch('layerfs-hostile-');
+let hostile: HostileRegistry;
+
+beforeAll(async () => {
+  hostile = await startHostileRegistry(DEMO);
+});
+afterAll(() => hostile?.close());
+
+async function failing(repo: string, code: RegistryErrorCode, options: Partial<PullOptions> = {}, bound = 5000) {
+  const dir = fresh(repo);
+  const sink = new LayoutSink(dir, 'latest');
+  const started = Date.now();
+  const e = await pull(`${hostile.host}/${repo}${options.platform ? '' : ':latest'}`, { sink, idleTimeout: 500, ...options }).then(() => undefined, (x: unknown) => x);
+  const elapsed = Date.now() - started;
+  expect(e, `${repo}: ${String(e)}`).toBeInstanceOf(RegistryError);
+  expect((e as RegistryError).code, (e as Error).message).toBe(code);
+  expect(elapsed).toBeLessThan(bound);
+  // Nothing unverified under a digest name, no temporary left, and never a tag.
+  for (const line of layoutBlobs(dir)) {
+    const [name, hash] = line.split(' ');
+    expect(name!.slice(7)).toBe(hash);
+  }
+  expect(fs.existsSync(join(dir, 'index.json'))).toBe(false);
+  return { error: e as RegistryError, sink };
+}
+
+describe('a hostile registry', () => {
+  it('serves the good repository, so the cases below fail for their own reason', async () => {
+    const sink = new LayoutSink(fresh('good'), 'latest');
+    const r = await pull(`${hostile.host}/good:latest`, { sink });
+    expect(r.manifest.digest).toBe(hostile.manifestDigest);
+    expect(layoutBlobs(sink.dir)).toEqual(layoutBlobs(DEMO));
+  });
+
+  it('a manifest that does not match the @sha256 asked for is ERR_DIGEST naming the digest', async () => {
+    const dir = fresh('mismatch');
+    const e = await pull(`${hostile.host}/other-manifest@${hostile.manifestDigest}`, { sink: new LayoutSink(dir, 'x') }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RegistryError);
+    expect((e as RegistryError).code).toBe('ERR_DIGEST');
+    expect((e as RegistryError).digest).toBe(hostile.manifestDigest);
+    expect(layoutBlobs(dir)).toEqual([]);
+  });
+
+  it('a Docker-Content-Digest the bytes do not hash to is ERR_DIGEST', async () => {
+    const { error } = await failing('lying-digest-header', 'ERR_DIGEST');
+    expect(error.message).toContain('Docker-Content-Digest');
+  });
+
+  it('an endless manifest body stops at 4 MiB with ERR_SIZE', async () => {
+    const { error } = await failing('endless-manifest', 'ERR_SIZE');
+    expect(error.message).toContain(String(4 << 20));
+  });
+
+  it('a manifest Content-Length over 4 MiB is ERR_SIZE before its body is read', async () => {
+    await failing('huge-manifest-length', 'ERR_SIZE');
+  });
+
+  it('a blob longer than its descriptor is ERR_SIZE at once, and the sink never sees a byte past the size', async () => {
+    const { error, sink } = await failing('endless-blob', 'ERR_SIZE');
+    expect(error.digest).toBe(hostile.layerDigest);
+    expect(sink.calls).toContain(`ingest ${hostile.layerDigest}`);
+  });
+
+  it('a blob cut short is ERR_SIZE naming it', async () => {
+    const { error } = await failing('short-blob', 'ERR_SIZE');
+    expect(error.digest).toBe(hostile.layerDigest);
+  });
+
+  it('a blob with the wrong bytes is refused by the sink and lands nowhere', async () => {
+    const dir = fresh('wrong-blob');
+    const e = await pull(`${hostile.host}/wrong-blob:latest`, { sink: new LayoutSink(dir, 'x') }).catch((x: unknown) => x);
+    expect(String(e)).toContain(hostile.layerDigest);
+    expect(layoutBlobs(dir).map((l) => l.split(' ')[0])).not.toContain(hostile.layerDigest);
+    expect(fs.existsSync(join(dir, 'index.json'))).toBe(false);
+  });
+
+  it('a redirect loop is ERR_REDIRECT after maxRedirects', async () => {
+    const before = hostile.requests.length;
+    await failing('redirect-loop', 'ERR_REDIRECT', { maxRedirects: 4 });
+    expect(hostile.requests.length - before).toBe(5);
+  });
+
+  it('a redirect to plain HTTP on another host is ERR_INSECURE, and that host is not asked', async () => {
+    const { error } = await failing('redirect-to-http', 'ERR_INSECURE');
+    expect(error.message).toContain('registry.invalid');
+  });
+
+  it('with insecure: true, the plain-HTTP redirect is followed (and fails on the name that does not resolve)', async () => {
+    const { error } = await failing('redirect-to-http', 'ERR_HTTP', { insecure: true });
+    expect(error.message).toContain('registry.invalid');
+  });
+
+  it('bad options are Node-style TypeError/RangeError before any request, never quoting a password', async () => {
+    const before = hostile.requests.length;
+    const sink = new LayoutSink(fresh('options'), 'x');
+    const ref = `${hostile.host}/good:latest`;
+    await expect(pull(ref, { sink, idleTimeout: 0 })).rejects.toThrow(RangeError);
+    await expect(pull(ref, { sink, maxRedirects: -1 })).rejects.toThrow(RangeError);
+    await expect(pull(ref, { sink, concurrency: 0 })).rejects.toThrow(RangeError);
+    const e = await pull(ref, { sink, credentials: { username: 'u', password: 42 } as never }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(TypeError);
+    const leaked = await pull(ref, { sink, credentials: 'u:pw-in-a-string' as never }).catch((x: unknown) => x);
+    expect(String(leaked)).not.toContain('pw-in-a-string');
+    expect(hostile.requests.length).toBe(before);
+  });
+
+  it('a body that stalls is ERR_TIMEOUT after the idle timeout', async () => {
+    const { error } = await failing('stall-body', 'ERR_TIMEOUT', { idleTimeout: 300 }, 3000);
+    expect(error.digest).toBe(hostile.layerDigest);
+  });
+
+  it('a server that never answers is ERR_TIMEOUT', async () => {
+    await failing('stall-headers', 'ERR_TIMEOUT', { idleTimeout: 300 }, 3000);
+  });
+
+  it('a layer digest that is a path is ERR_MANIFEST before any blob request', async () => {
+    const before = hostile.requests.length;
+    await failing('traversal', 'ERR_MANIFEST');
+    expect(hostile.requests.slice(before).filter((r) => r.includes('/blobs/'))).toEqual([]);
+  });
+
+  it('a schema 1 manifest is ERR_MANIFEST', async () => {
+    await failing('schema1', 'ERR_MANIFEST');
+  });
+
+  it('an unknown repository is ERR_NOT_FOUND with the registry error code', async () => {
+    const { error } = await failing('nothing-here', 'ERR_NOT_FOUND');
+    expect(error.message).toContain('NAME_UNKNOWN');
+  });
+});
+
+describe('Bearer tokens from a hostile registry', () => {
+  it('answers the challenge with one token, reused for the manifest and every blob', async () => {
+    const before = hostile.requests.length;
+    const sink = new LayoutSink(fresh('bearer'), 'latest');
+    await pull(`${hostile.host}/bearer:latest`, { sink, credentials: { username: 'u', password: 'pw-bearer' } });
+    const tokenRequests = hostile.requests.slice(before).filter((r) => r.startsWith('GET /token'));
+    expect(tokenRequests).toEqual(['GET /token?service=hostile&scope=repository%3Abearer%3Apull']);
+    expect(layoutBlobs(sink.dir)).toEqual(layoutBlobs(DEMO));
+  });
+
+  it('a 401 after the token is ERR_UNAUTHORIZED after one retry, quoting neither token nor password', async () => {
+    const before = hostile.requests.length;
+    const password = 'pw-never-shown';
+    const { error } = await failing('bearer-loop', 'ERR_UNAUTHORIZED', { credentials: { username: 'u', password } });
+    expect(hostile.requests.slice(before)).toHaveLength(3); // manifest, token, manifest again
+    expect(error.message).toContain('[redacted]');
+    expect(error.message).not.toMatch(/tok-\d+-secret/);
+    expect(error.message).not.toContain(password);
+  });
+
+  it('a token realm over plain HTTP on another host is ERR_INSECURE, not asked', async () => {
+    await failing('realm-http-remote', 'ERR_INSECURE');
+  });
+});

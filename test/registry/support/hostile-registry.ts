@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+
+/**
+ * A registry written to misbehave, on 127.0.0.1 (issue 18, "A hostile registry"): it serves an
+ * OCI layout's image (the demo's) correctly under `/v2/good/`, and under each other repository
+ * name one way of being wrong. The tests check that each gives a typed error in bounded time
+ * and that nothing unverified reaches the sink. Every request is recorded in `requests`.
+ */
+export interface HostileRegistry {
+  host: string;
+  /** `METHOD path` of each request, in order. */
+  requests: string[];
+  /** The demo's manifest digest and bytes, and its blobs' digests. */
+  manifestDigest: string;
+  layerDigest: string;
+  close(): Promise<void>;
+}
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+export async function startHostileRegistry(layout: string): Promise<HostileRegistry> {
+  const index = JSON.parse(fs.readFileSync(join(layout, 'index.json'), 'utf8'));
+  const blob = (digest: string) => fs.readFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)));
+  const manifestDigest = index.manifests[0].digest as string;
+  const manifest = blob(manifestDigest);
+  const parsed = JSON.parse(manifest.toString());
+  const layerDigest = parsed.layers[0].digest as string;
+  const requests: string[] = [];
+  const sockets = new Set<Socket>();
+  let tokensIssued = 0;
+
+  const sendManifest = (res: ServerResponse, body: Buffer, headers: Record<string, string> = {}) => {
+    res.writeHead(200, { 'content-type': OCI_MANIFEST, 'content-length': String(body.length), 'docker-content-digest': sha(body), ...headers });
+    res.end(body);
+  };
+  const sendBlob = (res: ServerResponse, digest: string) => {
+    const body = blob(digest);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
+    res.end(body);
+  };
+  /** A manifest of the demo's config and layers whose first layer descriptor is replaced. */
+  const withLayer = (layer: Record<string, unknown>) => Buffer.from(JSON.stringify({ ...parsed, layers: [layer, ...parsed.layers.slice(1)] }));
+  const endless = (res: ServerResponse, headers: Record<string, string>) => {
+    res.writeHead(200, headers);
+    const chunk = Buffer.alloc(64 << 10, 0x20);
+    const pump = () => {
+      while (!res.destroyed && res.write(chunk));
+      if (!res.destroyed) res.once('drain', pump);
+    };
+    pump();
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url!, 'http://x');
+    requests.push(`${req.method} ${url.pathname}${url.search}`);
+    if (url.pathname === '/token') {
+      tokensIssued++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ token: `tok-${tokensIssued}-secret`, expires_in: 300 }));
+      return;
+    }
+    const m = /^\/v2\/([a-z0-9-]+)\/(manifests|blobs)\/(.+)$/.exec(url.pathname);
+    if (!m) {
+      res.writeHead(url.pathname === '/v2/' ? 200 : 404).end();
+      return;
+    }
+    const [, repo, kind, ref] = m as unknown as [string, string, string, string];
+    const isManifest = kind === 'manifests';
+    const knownBlob = !isManifest && fs.existsSync(join(layout, 'blobs', 'sha256', ref.slice(7)));
+    const serveGood = () => (isManifest ? sendManifest(res, manifest) : knownBlob ? sendBlob(res, ref) : res.writeHead(404).end());
+    switch (repo) {
+      case 'good':
+        return serveGood();
+      case 'wrong-blob':
+        // The first layer's bytes replaced by others of the same length.
+        if (!isManifest && ref === layerDigest) {
+          const body = Buffer.from(blob(ref));
+          body[body.length - 1] = body[body.length - 1]! ^ 0xff;
+          res.writeHead(200, { 'content-length': String(body.length) });
+          return void res.end(body);
+        }
+        return serveGood();
+      case 'other-manifest': {
+        // Whatever is asked for, another manifest (its own Docker-Content-Digest is honest).
+        if (isManifest) return sendManifest(res, Buffer.from(JSON.stringify({ ...parsed, annotations: { other: 'repository' } })));
+        return serveGood();
+      }
+      case 'lying-digest-header':
+        if (isManifest) return sendManifest(res, manifest, { 'docker-content-digest': `sha256:${'1'.repeat(64)}` });
+        return serveGood();
+      case 'endless-manifest':
+        if (isManifest) return endless(res, { 'content-type': OCI_MANIFEST });
+        return serveGood();
+      case 'huge-manifest-length':
+        if (isManifest) {
+          res.writeHead(200, { 'content-type': OCI_MANIFEST, 'content-length': String(5 << 20) });
+          return void res.write(Buffer.alloc(1024, 0x20));
+        }
+        return serveGood();
+      case 'endless-blob':
+        // No Content-Length, and bytes without end.
+        if (!isManifest && ref === layerDigest) return endless(res, {});
+        return serveGood();
+      case 'short-blob':
+        if (!isManifest && ref === layerDigest) {
+          const body = blob(ref);
+          res.writeHead(200, {});
+          return void res.end(body.subarray(0, body.length - 100));
+        }
+        return serveGood();
+      case 'redirect-loop':
+        res.writeHead(302, { location: url.pathname }).end();
+        return;
+      case 'redirect-to-http':
+        res.writeHead(307, { location: 'http://registry.invalid/elsewhere' }).end();
+        return;
+      case 'stall-body':
+        if (!isManifest && ref === layerDigest) {
+          const body = blob(ref);
+          res.writeHead(200, { 'content-length': String(body.length) });
+          return void res.write(body.subarray(0, body.length >> 1));
+        }
+        return serveGood();
+      case 'stall-headers':
+        return; // Never answers.
+      case 'traversal':
+        if (isManifest) return sendManifest(res, withLayer({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: 'sha256:../../../etc/passwd', size: 10 }));
+        return serveGood();
+      case 'schema1':
+        if (isManifest) return sendManifest(res, Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'schema1', tag: 'latest', fsLayers: [] })), { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' });
+        return serveGood();
+      case 'bearer':
+      case 'bearer-loop': {
+        const auth = req.headers.authorization ?? '';
+        const accepted = repo === 'bearer' && /^Bearer tok-\d+-secret$/.test(auth);
+        if (!accepted) {
+          res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="hostile",scope="repository:${repo}:pull"`, 'content-type': 'application/json' });
+          // An error body that echoes the header it was sent, as a careless server might.
+          return void res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: `rejected ${auth}` }] }));
+        }
+        return serveGood();
+      }
+      case 'realm-http-remote':
+        res.writeHead(401, { 'www-authenticate': 'Bearer realm="http://auth.invalid/token",service="hostile"' }).end();
+        return;
+      default:
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }] }));
+    }
+  };
+
+  const server = createServer(handle);
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    host: `127.0.0.1:${port}`,
+    requests,
+    manifestDigest,
+    layerDigest,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
