@@ -45,11 +45,15 @@ const FORMAT_NAMES: Record<Image['format'], string> = { 'oci-layout': 'an OCI im
 /** os/architecture[/variant], each part non-empty (image-index.md platform). */
 const PLATFORM = /^[^/\s]+\/[^/\s]+(\/[^/\s]+)?$/;
 
-/** Opens IMAGE with its tag and `--platform`; a transport that names another format than the file's is refused. */
-export async function openImageArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}): Promise<Image> {
+/**
+ * Opens IMAGE with its tag and `--platform`; a transport that names another format than the
+ * file's is refused. `content: 'none'` for a verb that reads no file's content (openImage's
+ * index-only layers).
+ */
+export async function openImageArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}, content?: 'none'): Promise<Image> {
   // Loaded here, not above: a verb that reads the manifest only (inspect) loads no layer code.
   const { openImage } = await import('../image/image.js');
-  return openRef(arg, platform, warn, openImage);
+  return openRef(arg, platform, warn, (path, options) => openImage(path, content ? { ...options, content } : options));
 }
 
 /** IMAGE's manifest and config as openImageArg chooses them, no layer read (openImageManifest). */
