@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,9 +32,14 @@ const gzPath = join(dir, 'layer.tar.gz');
 fs.writeFileSync(plainPath, tar);
 fs.writeFileSync(gzPath, gz);
 
+// The zstd command, as test/layer/zstd.test.ts makes zstd layers.
+const zstdPath = join(dir, 'layer.tar.zst');
+fs.writeFileSync(zstdPath, execFileSync('zstd', ['-q', '-c'], { input: tar, maxBuffer: 1 << 30 }));
+
 const sources: Array<[string, () => string | Buffer | Readable]> = [
   ['an uncompressed tar file (the header walk)', () => plainPath],
   ['a gzip file', () => gzPath],
+  ['a zstd file', () => zstdPath],
   ['a gzip Buffer', () => gz],
   ['an uncompressed stream', () => Readable.from([tar])],
 ];
