@@ -42,11 +42,15 @@ export function parseImageRef(arg: string): ImageRef {
   return { path: arg };
 }
 
-/** Opens IMAGE with its tag and `--platform`, read as its transport's format (openImage's `format`: another is refused). */
-export async function openImageArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}): Promise<Image> {
+/**
+ * Opens IMAGE with its tag and `--platform`, read as its transport's format (openImage's
+ * `format`: another is refused). `content: 'none'` for a verb that reads no file's content
+ * (openImage's index-only layers).
+ */
+export async function openImageArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}, content?: 'none'): Promise<Image> {
   // Loaded here, not above: a verb that reads the manifest only (inspect) loads no layer code.
   const { openImage } = await import('../image/image.js');
-  return openRef(arg, platform, warn, openImage);
+  return openRef(arg, platform, warn, (path, options) => openImage(path, content ? { ...options, content } : options));
 }
 
 /** IMAGE's manifest and config as openImageArg chooses them, no layer read (openImageManifest). */

@@ -109,9 +109,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     if (verb.takes === 'manifest') {
       const image = await opening(openManifestArg(imageArg, values.platform, warn));
       // The whole image, when the verb asks for it: its platform warning was given already.
-      await verb.run({ io, json, image, args, flags, open: () => opening(openImageArg(imageArg, values.platform)) });
+      await verb.run({ io, json, image, args, flags, open: () => opening(openImageArg(imageArg, values.platform, undefined, verb.content)) });
     } else {
-      await verb.run({ io, json, image: await opening(openImageArg(imageArg, values.platform, warn)), args, flags });
+      await verb.run({ io, json, image: await opening(openImageArg(imageArg, values.platform, warn, verb.content)), args, flags });
     }
     return 0;
   } catch (e) {

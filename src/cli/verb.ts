@@ -54,6 +54,12 @@ interface VerbText {
   maxPositionals: number;
   /** Paragraphs `layerfs help VERB` prints after the flags. */
   notes?: string[];
+  /**
+   * `'none'`: the verb reads no file's content (metadata, names, sizes only), so main opens
+   * IMAGE with openImage's `content: 'none'`: every layer still read and verified, no content
+   * kept in memory or a spill file. A content read by mistake is an error, never empty bytes.
+   */
+  content?: 'none';
 }
 
 /**

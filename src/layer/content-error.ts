@@ -7,8 +7,10 @@ import { LayerError } from './layer-builder.js';
  *   (overwritten, truncated, grown): its bytes are no longer the verified ones.
  * - `ERR_LAYER_CLOSED`: the layer was closed (`layer.close()`).
  * - `ERR_LAYER_IO`: the read itself failed (EIO from the disk and the like).
+ * - `ERR_LAYER_NO_CONTENT`: the layer keeps its index only (opened with `content: 'none'`):
+ *   it knows each file's size, not its bytes.
  */
-export type LayerContentCode = 'ERR_LAYER_CHANGED' | 'ERR_LAYER_CLOSED' | 'ERR_LAYER_IO';
+export type LayerContentCode = 'ERR_LAYER_CHANGED' | 'ERR_LAYER_CLOSED' | 'ERR_LAYER_IO' | 'ERR_LAYER_NO_CONTENT';
 
 /**
  * A layer cannot serve a file's content as it was verified. `layer` names the layer, `entry`

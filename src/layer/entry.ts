@@ -51,10 +51,13 @@ export interface EntrySpec {
 
 /**
  * File content left on disk: `size` bytes at `offset` of `file`, read when asked for. `file`
- * is a descriptor the layer holds (its verified layer file, or its private spill file).
+ * is a descriptor the layer holds (its verified layer file, or its private spill file), or
+ * undefined where the layer keeps no content at all (a tar layer opened with
+ * `content: 'none'`): then only the size is known, and a read is a LayerContentError
+ * (`ERR_LAYER_NO_CONTENT`).
  */
 export interface ContentRef {
-  file: ContentFile;
+  file: ContentFile | undefined;
   offset: number;
   size: number;
 }

@@ -6,6 +6,9 @@ import type { Layer } from './layer.js';
 import { addDispose } from '../util/disposable.js';
 import { LayerError, type BuiltLayer } from './layer-builder.js';
 
+/** Content this layer reads from a file it holds. */
+type HeldRef = ContentRef & { file: ContentFile };
+
 /** A layer whose index and content a LayerBuilder produced; memory and tar layers share it. */
 export class IndexedLayer implements Layer {
   readonly entries: ReadonlyMap<string, LayerEntry>;
@@ -62,14 +65,18 @@ export class IndexedLayer implements Layer {
     for (const f of this.files) f.close();
   }
 
-  private contentOf(entry: LayerEntry): Buffer | ContentRef {
+  private contentOf(entry: LayerEntry): Buffer | HeldRef {
     if (this.closed) throw new LayerContentError(this.name, this.pathOf(entry), 'ERR_LAYER_CLOSED', 'the layer was closed');
     const data = this.content.get(entry.inode);
     if (!data || entry.type !== 'file') throw new LayerError(this.name, String(entry.inode), 'not a file');
-    return data;
+    // Every file of an index-only layer, an empty one too: its size is known, its bytes are not.
+    if (!Buffer.isBuffer(data) && data.file === undefined) {
+      throw new LayerContentError(this.name, this.pathOf(entry), 'ERR_LAYER_NO_CONTENT', "the layer keeps no file content (it was opened with content: 'none', its index only)");
+    }
+    return data as Buffer | HeldRef;
   }
 
-  private readRef(entry: LayerEntry, ref: ContentRef, buffer: Uint8Array, offset: number, length: number, position: number): void {
+  private readRef(entry: LayerEntry, ref: HeldRef, buffer: Uint8Array, offset: number, length: number, position: number): void {
     try {
       ref.file.readAt(buffer, offset, length, ref.offset + position);
     } catch (e) {

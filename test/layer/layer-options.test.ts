@@ -35,6 +35,8 @@ const layerCases: Array<[string, unknown, string]> = [
   ['maxEntries a string', { maxEntries: '10' }, TYPE],
   ['content unknown', { content: 'spill' }, VALUE],
   ['content a boolean', { content: true }, TYPE],
+  ['content in capitals', { content: 'NONE' }, VALUE],
+  ['content null', { content: null }, TYPE],
   ['spillDir empty', { spillDir: '' }, VALUE],
   ['spillDir with a NUL', { spillDir: '/tmp\0x' }, VALUE],
   ['spillDir a URL', { spillDir: new URL('file:///tmp') }, TYPE],
@@ -70,7 +72,7 @@ describe('bad options are refused before anything is read', () => {
     expect((e as Error).message).toMatch(/"options.memoryBytes" is out of range.*Received NaN/);
     const t = await openImage(NOWHERE, { content: 'spill' as never }).catch((x: unknown) => x);
     expect(t).toBeInstanceOf(TypeError);
-    expect((t as Error).message).toMatch(/'options.content' must be one of: 'disk', 'memory'/);
+    expect((t as Error).message).toMatch(/'options.content' must be one of: 'disk', 'memory', 'none'\. Received 'spill'/);
   });
 });
 
@@ -81,5 +83,14 @@ describe('good options still work', () => {
     expect(layer.info.spilledBytes).toBe(10_000);
     layer.close();
     await expect(TarLayer.from(gzipSync(tar), { maxEntries: 0 })).rejects.toThrow(/more than 0 entries/);
+  });
+
+  it("content: 'none' (index only) opens, with memoryBytes and spillDir given and unused", async () => {
+    const tar = await packTar([{ header: { name: 'f' }, body: Buffer.alloc(10_000, 'f') }]);
+    const layer = await TarLayer.from(gzipSync(tar), { content: 'none', memoryBytes: 0, spillDir: join(dir, 'not-made') });
+    expect(layer.entries.get('/f')!.size).toBe(10_000);
+    expect(layer.info.spilledBytes).toBe(0);
+    expect(() => layer.read(layer.entries.get('/f')!)).toThrow(expect.objectContaining({ code: 'ERR_LAYER_NO_CONTENT' }));
+    layer.close();
   });
 });

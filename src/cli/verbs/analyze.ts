@@ -15,6 +15,7 @@ export const analyzeVerb: Verb = {
   },
   maxPositionals: 1,
   notes: ['Efficiency is 1 - wasted / total file bytes of all layers. --json adds rules: [{rule, status, limit, message}] and result (PASS, FAIL, or null without --ci).'],
+  content: 'none',
   run: analyzeImage,
 };
 

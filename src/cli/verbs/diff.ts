@@ -8,6 +8,7 @@ export const diffVerb: Verb = {
   summary: 'what each layer adds (A), changes (C), deletes (D) or makes opaque (O)',
   maxPositionals: 1,
   notes: ['--json: a list of layers {layer, digest, createdBy, changes}; each change is {path, kind (added, changed, deleted, opaque), type, size} (docs/cli.md).'],
+  content: 'none',
   run: diff,
 };
 

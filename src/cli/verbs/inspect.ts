@@ -10,6 +10,7 @@ export const inspectVerb: Verb = {
   options: { changes: { type: 'boolean', help: "each layer's entries and what it adds, changes and deletes (opens and indexes every layer, as diff does)" } },
   maxPositionals: 1,
   notes: ['--json: {source, format, digest, id, created, platform, size, manifest, config, layers}; each layer is {layer, digest, diffId, size, mediaType, entries, added, changed, deleted, createdBy}: entries, added, changed and deleted are null without --changes (docs/cli.md).'],
+  content: 'none',
   run: inspect,
 };
 

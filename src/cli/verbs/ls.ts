@@ -8,6 +8,7 @@ export const lsVerb: Verb = {
   summary: 'one directory of the merged view (/ by default), with the layer each entry comes from and the layers it shadows (L2>L0)',
   maxPositionals: 2,
   notes: ['--json: a list of entries {path, name, type, mode, uid, gid, size, nlink, mtime, layer, shadowed, target} (docs/cli.md).'],
+  content: 'none',
   run: ls,
 };
 

@@ -7,6 +7,7 @@ export const statVerb: Verb = {
   summary: 'metadata of a path in the merged view (a symlink itself, not what it points to)',
   maxPositionals: 2,
   notes: ['--json: one entry {path, type, mode, uid, gid, size, nlink, mtime, layer, shadowed, target} (docs/cli.md).'],
+  content: 'none',
   run: stat,
 };
 

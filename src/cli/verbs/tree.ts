@@ -9,6 +9,7 @@ export const treeVerb: Verb = {
   options: { layers: { type: 'boolean', help: "each entry's layer [L2], the layers it shadows, opaque directories, and names whiteouts delete (- name)" } },
   maxPositionals: 2,
   notes: ['--json: the root entry, each directory with children; every node has the fields of ls --json plus opaque (boolean) and hiddenBelow (a list of {path, layer}: names a whiteout in that layer deletes).'],
+  content: 'none',
   run: tree,
 };
 

@@ -8,6 +8,7 @@ export const whyVerb: Verb = {
   summary: "every layer's version of a path, top-down: which wins, which merge, which are shadowed or hidden, and why",
   maxPositionals: 2,
   notes: ['--json: {path, type, layer, mergedFrom, shadowed, versions}; each version is {layer, kind (entry, whiteout, opaque), type, implicit, verdict, by, at}: verdict is wins, merged, implicit, shadowed, hidden-by-whiteout, hidden-by-opaque or hidden-by-file for an entry, deletes for a whiteout, hides for an opaque marker; by is the layer that shadows or hides it, at the path where it does (the path or a parent) (docs/cli.md).'],
+  content: 'none',
   run: why,
 };
 

@@ -13,6 +13,7 @@ import { LayerError } from '../layer-builder.js';
 import { ContentStore } from './content-store.js';
 import { displayName, EMPTY, EntryIndex } from './entry-index.js';
 import { malformedHeader, malformedPax, TarLayerError } from './errors.js';
+import { sizeOnly } from './index-only.js';
 import type { HashAside } from './hash-file.js';
 import type { IndexedTar } from './layer-info.js';
 import { fileDigest, unchangedSinceOpen } from './layer-file.js';
@@ -93,9 +94,9 @@ export async function indexStream(p: StreamPass): Promise<IndexedTar> {
     return e;
   });
 
-  // Content the layer file cannot serve goes to memory, then to a spill file. Decompressor
-  // output belongs to this layer: files can stay views into it.
-  const store = p.onDisk ? undefined : new ContentStore({
+  // Content the layer file cannot serve goes to memory, then to a spill file (none at all for
+  // an index-only layer). Decompressor output belongs to this layer: files can stay views into it.
+  const store = p.onDisk || p.options.content === 'none' ? undefined : new ContentStore({
     name,
     memoryBytes: p.options.content === 'memory' ? Number.POSITIVE_INFINITY : p.options.memoryBytes ?? MEMORY_BYTES,
     spillDir: p.options.spillDir ?? tmpdir(),
@@ -149,7 +150,7 @@ interface IndexContext {
   input: Readable;
   /** The uncompressed tar on disk whose content stays there; undefined to read content into `store`. */
   file: ContentFile | undefined;
-  /** Where content read from the stream goes (memory, then a spill file). */
+  /** Where content read from the stream goes (memory, then a spill file); undefined for an index-only layer. */
   store: ContentStore | undefined;
   /** Settles when the pipeline has ended, with the error that stopped it, if any. */
   ended: Promise<unknown>;
@@ -172,7 +173,12 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
         entry.resume();
         index.addOnDisk(h, file);
       } else if (isFileHeader(h)) {
-        index.add(h, await ctx.store!.collect(entry as unknown as Readable, h.size ?? 0)); // a streamx Readable: the same events
+        // A streamx Readable: the same events. Without a store (content: 'none') only the size is kept.
+        if (ctx.store) index.add(h, await ctx.store.collect(entry as unknown as Readable, h.size ?? 0));
+        else {
+          entry.resume();
+          index.add(h, sizeOnly(h.size ?? 0));
+        }
       } else {
         // Only files keep content. tar-stream never ends the stream of a directory whose
         // header gives it a size (it reads no content for directories): waiting for it hung.

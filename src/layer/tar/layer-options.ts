@@ -14,9 +14,12 @@ export interface TarLayerOptions {
    * indexed and its files read by position from it, through the descriptor the layer holds;
    * other content (inflated gzip/zstd, a Buffer or stream given) is held in memory up to
    * `memoryBytes`, the rest in a private spill file. `'memory'`: all content is held in
-   * memory. See docs/layers.md.
+   * memory. `'none'`: the index only (names, types, modes, owners, times, sizes, xattrs, link
+   * targets, whiteouts); every byte is still read and hashed (digest, diff_id) but no file
+   * content is kept, and reading a file is a LayerContentError, `ERR_LAYER_NO_CONTENT`.
+   * See docs/layers.md.
    */
-  content?: 'memory' | 'disk';
+  content?: 'memory' | 'disk' | 'none';
   /** Content held in memory per layer before the rest is spilled to a file; 4 MiB by default. */
   memoryBytes?: number;
   /** The directory spill files are made in (O_TMPFILE: they have no name); os.tmpdir() by default. */
@@ -80,7 +83,7 @@ export function string(o: Record<string, unknown>, key: string): void {
 }
 
 const TAR_LAYER_KEYS = ['name', 'maxBytes', 'maxEntries', 'content', 'memoryBytes', 'spillDir'] as const;
-const CONTENT = ['disk', 'memory'];
+const CONTENT = ['disk', 'memory', 'none'];
 
 /** TarLayerOptions, checked, as a fresh object holding only them; `extra` names more keys to keep as given (checked by the caller). */
 export function checkTarLayerOptions(options: unknown, extra: readonly string[] = []): TarLayerOptions & Record<string, unknown> {

@@ -6,6 +6,7 @@ import { IndexedLayer } from '../indexed-layer.js';
 import { TarLayerError } from './errors.js';
 import { hashFileInWorker } from './hash-file.js';
 import { indexOnDisk } from './index-on-disk.js';
+import { indexOnly } from './index-only.js';
 import { indexStream } from './index-stream.js';
 import type { IndexedTar, TarLayerInfo } from './layer-info.js';
 import { openLayerFile } from './layer-file.js';
@@ -20,8 +21,10 @@ const HASH_ASIDE_BYTES = 32 * 2 ** 20;
  * magic bytes). An uncompressed tar file on disk is indexed by walking its headers and its
  * content stays there (read by position through the descriptor the layer holds, checked
  * unchanged on every read); anything else is indexed in one streaming pass, its content held
- * in memory up to `memoryBytes` and spilled to a private file beyond: docs/layers.md. A layer
- * read from a file holds it open until `close()` (or until the layer is collected).
+ * in memory up to `memoryBytes` and spilled to a private file beyond: docs/layers.md. With
+ * `content: 'none'` the same passes run (every byte read and hashed) and no content is kept:
+ * the index only (index-only.ts). A layer read from a file holds it open until `close()` (or
+ * until the layer is collected).
  */
 export class TarLayer extends IndexedLayer {
   private constructor(name: string, built: IndexedTar['built'], readonly info: TarLayerInfo, files: ContentFile[], private readonly source: ContentFile | undefined) {
@@ -65,7 +68,11 @@ export class TarLayer extends IndexedLayer {
     const sourceStream = file ? undefined : Buffer.isBuffer(source) ? Readable.from([source]) : source as Readable;
     const given = sourceStream && await peek(sourceStream);
     const compression = detectCompression(given?.head ?? magicBytes(file!, name));
-    const onDisk = (options.content ?? 'disk') === 'disk' && file !== undefined && compression === 'none';
+    const content = options.content ?? 'disk';
+    // An index-only layer (content: 'none') of an uncompressed tar file is walked as one whose
+    // content stays there; then the content is let go of (index-only.ts).
+    const onDisk = content !== 'memory' && file !== undefined && compression === 'none';
+    const kept = content === 'none' ? indexOnly : (tar: IndexedTar) => tar;
     // A large layer file is hashed on another thread while this one decompresses and parses
     // it; a worker costs tens of milliseconds to start, more than hashing a small layer here.
     // Not an uncompressed tar whose content this pass copies out (content: 'memory'): the
@@ -78,12 +85,15 @@ export class TarLayer extends IndexedLayer {
       // Content stays on disk: read the header blocks only. An archive that is not plainly
       // well formed is left to the streaming pass below, errors and all.
       const walked = await indexOnDisk(file, name, maxEntries, hashAside);
-      if (walked) return new TarLayer(name, walked.built, walked.info, [file], file);
+      if (walked) {
+        const { built, info } = kept(walked);
+        return new TarLayer(name, built, info, [file], file);
+      }
     }
-    const streamed = await indexStream({
+    const { built, info } = kept(await indexStream({
       name, options, maxBytes, maxEntries, compression, file, onDisk, hashAside, owned,
       given: sourceStream && given ? { stream: sourceStream, rest: given.rest } : undefined,
-    });
-    return new TarLayer(name, streamed.built, streamed.info, owned, file);
+    }));
+    return new TarLayer(name, built, info, owned, file);
   }
 }
