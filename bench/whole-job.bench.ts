@@ -56,6 +56,7 @@ const jobs = {
   tarX: (d: string) => sh('d=$1; shift; for t; do tar -xzpf "$t" -C "$d" --xattrs --xattrs-include="*" || exit; done', [d, ...image.gzipBlobs]),
   openGzip: (): Command => [process.execPath, [OPEN, image.gzip]],
   gzipFloor: (): Command => [process.execPath, [FLOOR, 'gzip', ...image.gzipBlobs]],
+  lsGzip: (): Command => [process.execPath, [CLI, 'ls', image.gzip, '/']],
   openZstd: (): Command => [process.execPath, [OPEN, image.zstd]],
   // openssl, not coreutils' sha256sum: sha256sum 9.1 does not use the CPU's SHA instructions.
   zstdFloor: () => sh('for b; do openssl sha256 "$b" >/dev/null && zstd -dcq "$b" | openssl sha256 >/dev/null || exit; done', image.zstdBlobs),
@@ -95,6 +96,7 @@ fs.writeFileSync('bench/whole-job-memory.json', JSON.stringify({
     ['layerfs export IMG --dir (gzip)', measured(jobs.exportDir)],
     ['umoci unpack (gzip)', measured(jobs.umoci)],
     ['layerfs openImage, gzip', measured(jobs.openGzip)],
+    ['layerfs ls IMG / (gzip: index only, content kept nowhere)', measured(jobs.lsGzip)],
     ['layerfs openImage, zstd', measured(jobs.openZstd)],
     ['layerfs openImage, plain tar', measured(jobs.openPlain)],
     ['node -e 0 (any node process)', peakRss([process.execPath, ['-e', '0']])],
@@ -114,6 +116,7 @@ describe(`materialise the Debian-like image (${shape}, gzip) to tmpfs, whole pro
 
 describe(`open the Debian-like image, gzip (${shape}; digests and diff_ids verified), whole process against whole process`, () => {
   bench('layerfs openImage (node bench/support/open-image.mjs) [process]', () => run(jobs.openGzip()), opens);
+  bench('layerfs ls IMG / (node dist/cli/main.js: the layers indexed and verified, no content kept) [process]', () => run(jobs.lsGzip()), opens);
   bench('inflate + sha256 on two threads (node bench/support/inflate-hash-floor.mjs gzip: zlib on the thread pool, both digests on the main thread, blobs side by side as openImage opens layers) [process]', () => run(jobs.gzipFloor()), opens);
 });
 
