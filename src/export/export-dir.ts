@@ -7,6 +7,7 @@ import { checkStillInPlace, clearName, openTarget, type MadeDir } from './export
 import { mergedEntries } from '../overlay/merged-entries.js';
 import { setDirMetadata, writeFileEntry, writeNodeEntry, writeSymlinkEntry, type EntryContext } from './entry-writer.js';
 import type { TarEntry } from '../tar/changeset.js';
+import { LayerError } from '../layer/layer-builder.js';
 
 export { ExportError, type ExportErrorCode };
 
@@ -94,7 +95,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
       }
       case 'file':
         ino = writeFileEntry(dir, name, e, ctx);
-        report.bytes += e.data?.length ?? 0;
+        report.bytes += e.data?.length ?? e.content?.size ?? 0;
         break;
       case 'symlink':
         ino = writeSymlinkEntry(dir, name, e, ctx);
@@ -110,7 +111,8 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
   };
 
   try {
-    for (const e of mergedEntries(engine, engine.root)) {
+    // Lower files by position: their content is copied from the layer, never read whole here.
+    for (const e of mergedEntries(engine, engine.root, { lowerByPosition: true })) {
       if (e.path === './') {
         open[0]!.entry = e;
         continue;
@@ -126,6 +128,8 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
       try {
         written = writeEntry(top.dir, rel.slice(slash + 1), rel, e);
       } catch (err) {
+        // The layer's own error (its file changed since it was verified, or closed), as a read of it gives.
+        if (err instanceof LayerError) throw err;
         throw fail(rel, err);
       }
       if (!written) continue;
