@@ -38,6 +38,7 @@
 /* writeFileAt's flags (WRITE_* in src/host/native.ts). */
 #define WRITE_KEEP_OPEN 1 /* return the descriptor instead of closing it */
 #define WRITE_OWNER_ONLY 2 /* stop after the owner: the caller sets xattrs, then mode and times */
+#define WRITE_EXACT_MODE 4 /* create it with `mode` (the caller knows the umask keeps it whole): no fchmod */
 
 /* Retries a call interrupted by a signal (EINTR) before it did anything. */
 #define RETRY(result, call) \
@@ -240,9 +241,12 @@ static int64_t copy_range(int in, int64_t offset, int out, uint64_t length, cons
  * `name` with openat(dirfd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600) (an existing
  * name, a symlink included, is EEXIST and never opened), or, when name is NULL, an unnamed
  * one in dirfd with O_TMPFILE (open(2); EOPNOTSUPP or EISDIR where the filesystem or kernel
- * has none), to be named by linkFd once complete. Then writes the content, fchown(uid, gid)
- * when setOwner (uid and gid are the full 32-bit ids), and unless WRITE_OWNER_ONLY
- * fchmod(mode) and futimens (atime = mtime = sec.nsec); closes it unless WRITE_KEEP_OPEN or
+ * has none), to be named by linkFd once complete; with WRITE_EXACT_MODE it is created with
+ * `mode` (permission bits only: the caller has checked that the umask clears none of them and
+ * that nothing is to be set after the create that needs another mode first) instead of 0600,
+ * and not fchmod'ed. Then writes the content, fchown(uid, gid) when setOwner (uid and gid are
+ * the full 32-bit ids), and unless WRITE_OWNER_ONLY fchmod(mode) and futimens (atime = mtime
+ * = sec.nsec); closes it unless WRITE_KEEP_OPEN or
  * WRITE_OWNER_ONLY. The order matters: chown clears the set-id bits and security.capability
  * (chown(2)), so the mode and xattrs come after it, and the xattrs before the mode
  * (WRITE_OWNER_ONLY): user.* needs write permission on the file. On failure the descriptor
@@ -251,10 +255,12 @@ static int64_t copy_range(int in, int64_t offset, int out, uint64_t length, cons
  */
 static napi_value write_file(napi_env env, int dirfd, const char *name, uint32_t mode, uint32_t uid, uint32_t gid, bool set_owner, int64_t sec, int64_t nsec, const struct content *content, uint32_t flags) {
   int fd;
+  bool exact = (flags & WRITE_EXACT_MODE) != 0;
+  mode_t create_mode = exact ? (mode_t)(mode & 0777) : 0600;
   if (name == NULL) {
-    RETRY(fd, openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+    RETRY(fd, openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, create_mode));
   } else {
-    RETRY(fd, openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    RETRY(fd, openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, create_mode));
   }
   if (fd < 0) return throw_errno(env, errno, "open");
   const char *failed = NULL;
@@ -283,7 +289,7 @@ static napi_value write_file(napi_env env, int dirfd, const char *name, uint32_t
     RETRY(rc, fchown(fd, (uid_t)uid, (gid_t)gid));
     if (rc != 0) failed = "fchown";
   }
-  if (failed == NULL && !(flags & WRITE_OWNER_ONLY)) {
+  if (failed == NULL && !(flags & WRITE_OWNER_ONLY) && !exact) {
     RETRY(rc, fchmod(fd, mode));
     if (rc != 0) failed = "fchmod";
   }
@@ -330,6 +336,15 @@ static bool file_args(napi_env env, napi_value *argv, struct file_args *a) {
   return a->name != NULL || name_is_null;
 }
 
+/* write_file with the shared arguments argv[0..7] (file_args) and `content`. */
+static napi_value write_file_from(napi_env env, napi_value *argv, const struct content *content, uint32_t flags) {
+  struct file_args a;
+  if (!file_args(env, argv, &a)) return NULL;
+  napi_value result = write_file(env, a.dirfd, a.name, a.mode, a.uid, a.gid, a.set_owner, a.sec, a.nsec, content, flags);
+  free(a.name);
+  return result;
+}
+
 /*
  * writeFileAt(dirfd, name, mode, uid, gid, setOwner, sec, nsec, data, flags) -> fd or -1:
  * write_file with `data` (a Buffer, or null: none) as the content.
@@ -345,11 +360,7 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
   CHECK(napi_typeof(env, argv[8], &data_type));
   if (data_type != napi_null) CHECK(napi_get_buffer_info(env, argv[8], (void **)&content.data, &content.size));
   CHECK(napi_get_value_uint32(env, argv[9], &flags));
-  struct file_args a;
-  if (!file_args(env, argv, &a)) return NULL;
-  napi_value result = write_file(env, a.dirfd, a.name, a.mode, a.uid, a.gid, a.set_owner, a.sec, a.nsec, &content, flags);
-  free(a.name);
-  return result;
+  return write_file_from(env, argv, &content, flags);
 }
 
 /*
@@ -374,11 +385,7 @@ static napi_value js_copy_file_at(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct content content = {NULL, 0, src_fd, src_offset, (uint64_t)length};
-  struct file_args a;
-  if (!file_args(env, argv, &a)) return NULL;
-  napi_value result = write_file(env, a.dirfd, a.name, a.mode, a.uid, a.gid, a.set_owner, a.sec, a.nsec, &content, flags);
-  free(a.name);
-  return result;
+  return write_file_from(env, argv, &content, flags);
 }
 
 /*

@@ -15,6 +15,8 @@ export interface EntryContext {
   /** The process's effective user and group (read once: each is a system call). */
   uid: number;
   gid: number;
+  /** The process's umask (read once; undefined where /proc does not say): files whose mode it keeps whole are created with it (write-file-at.ts). */
+  umask: number | undefined;
   /**
    * The target itself: another user may own it (and so change its set-group-ID bit) while the
    * export runs, so what is created in it is always given its owner (see writeFileEntry).
@@ -99,7 +101,7 @@ export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: E
   const empty = (bytes?.length ?? source!.size) === 0;
   // xattrs go between the owner and the mode (writeXattrs): the write stops after the owner.
   const ownerOnly = e.xattrs !== undefined && e.xattrs.size > 0;
-  const file = { mode: e.mode, owner: fileOwner(dir, e, ctx), mtimeMs: e.mtimeMs, data: bytes, source, ownerOnly, keepOpen: linked || !empty };
+  const file = { mode: e.mode, owner: fileOwner(dir, e, ctx), mtimeMs: e.mtimeMs, data: bytes, source, ownerOnly, keepOpen: linked || !empty, umask: ctx.umask };
   const finish = (fd: number) => {
     if (!ownerOnly) return;
     writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(fd, k, v));

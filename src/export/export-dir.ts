@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OverlayEngine } from '../overlay/engine.js';
 import type { DirHandle } from '../host/dir-handle.js';
@@ -55,6 +56,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
     root: process.geteuid?.() === 0,
     uid: process.geteuid?.() ?? -1,
     gid: process.getegid?.() ?? -1,
+    umask: umaskOf(),
     target: root,
     skip: (path, reason) => void report.skipped.push({ path, reason }),
   };
@@ -144,6 +146,16 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
     for (const o of [...open, ...deferred]) o.dir.close();
   }
   return report;
+}
+
+/**
+ * The process's umask from /proc/self/status (Linux 4.7 and later; proc(5)), or undefined.
+ * Not process.umask(): read that way it is set to 0 and back (DEP0139), and a file another
+ * thread creates in between would get no umask at all.
+ */
+function umaskOf(): number | undefined {
+  const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
+  return m ? parseInt(m[1]!, 8) : undefined;
 }
 
 /**

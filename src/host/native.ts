@@ -29,7 +29,8 @@ export interface HostCalls {
    * Opens a new file: `name` in `dirfd` with O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600, or, when
    * `name` is null, an unnamed one there (O_TMPFILE; EOPNOTSUPP or EISDIR where the filesystem
    * has none), to be named by linkFd. Writes `data`, fchowns to `uid`:`gid` (unsigned 32-bit
-   * ids) when `setOwner`, and unless `flags` has WRITE_OWNER_ONLY fchmods to `mode` and sets
+   * ids) when `setOwner`, and unless `flags` has WRITE_OWNER_ONLY fchmods to `mode` (or, with
+   * WRITE_EXACT_MODE, creates the file with `mode` instead of 0600 and does not) and sets
    * atime = mtime = sec.nsec; closes it unless `flags` has WRITE_KEEP_OPEN or
    * WRITE_OWNER_ONLY (then the descriptor is returned, else -1).
    */
@@ -59,6 +60,8 @@ export const HOST_CALLS_VERSION = 6;
 export const WRITE_KEEP_OPEN = 1;
 /** Stop after the owner, the file kept open: the caller sets xattrs, then mode and times. */
 export const WRITE_OWNER_ONLY = 2;
+/** Create the file with its mode (the umask clears none of its bits), so no fchmod follows. */
+export const WRITE_EXACT_MODE = 4;
 
 /**
  * Where the addon is: `LAYERFS_NATIVE_ADDON` (a bundled copy of layerfs points it at the

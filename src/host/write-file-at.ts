@@ -1,6 +1,6 @@
 import { closeSync, fchmodSync, fchownSync, futimesSync, readSync, writeSync } from 'node:fs';
 import type { DirHandle } from './dir-handle.js';
-import { hostCalls, WRITE_KEEP_OPEN, WRITE_OWNER_ONLY } from './native.js';
+import { hostCalls, WRITE_EXACT_MODE, WRITE_KEEP_OPEN, WRITE_OWNER_ONLY } from './native.js';
 
 /** What writeFileAt gives the file it creates. */
 export interface FileToWrite {
@@ -12,6 +12,14 @@ export interface FileToWrite {
   source?: FileSource;
   keepOpen?: boolean;
   ownerOnly?: boolean;
+  /**
+   * The process's umask, when the caller has read it: a file whose mode it keeps whole, with
+   * no owner, set-id bit or xattr to set first, is created with its mode instead of 0600, and
+   * no fchmod follows (a system call saved a file). Nothing is written to it that its mode
+   * must not allow meanwhile: an unnamed file is seen by no one, and an empty one created at
+   * its name is then as it stays but for its times.
+   */
+  umask?: number;
 }
 
 /** A range of an open file (a layer file, a spill file) to copy a new file's content from. */
@@ -34,10 +42,11 @@ export function writeFileAt(dir: DirHandle, name: string | null, file: FileToWri
   const calls = hostCalls();
   const data = file.data !== undefined && file.data.length > 0 ? file.data : null;
   const keepOpen = name === null || file.keepOpen === true;
+  const exact = file.umask !== undefined && !file.owner && !file.ownerOnly && (file.mode & ~0o777) === 0 && (file.mode & file.umask) === 0;
   if (calls) {
     const sec = Math.floor(file.mtimeMs / 1000);
     const nsec = Math.min(999_999_999, Math.round((file.mtimeMs - sec * 1000) * 1e6));
-    const flags = (keepOpen ? WRITE_KEEP_OPEN : 0) | (file.ownerOnly ? WRITE_OWNER_ONLY : 0);
+    const flags = (keepOpen ? WRITE_KEEP_OPEN : 0) | (file.ownerOnly ? WRITE_OWNER_ONLY : 0) | (exact ? WRITE_EXACT_MODE : 0);
     const at = name === null ? null : dir.component(name);
     const { mode, owner, source } = file;
     const fd = source
@@ -45,13 +54,14 @@ export function writeFileAt(dir: DirHandle, name: string | null, file: FileToWri
       : calls.writeFileAt(dir.fd, at, mode, owner?.uid ?? 0, owner?.gid ?? 0, owner !== undefined, sec, nsec, data, flags);
     return fd >= 0 ? fd : undefined;
   }
-  const fd = name === null ? dir.createUnnamed() : dir.createFile(name);
+  const createMode = exact ? file.mode : 0o600;
+  const fd = name === null ? dir.createUnnamed(createMode) : dir.createFile(name, createMode);
   try {
     for (let off = 0; data && off < data.length; ) off += writeSync(fd, data, off, data.length - off);
     if (file.source) copySource(file.source, fd);
     // chown clears the set-id bits (chown(2)): the mode comes after it.
     if (file.owner) fchownSync(fd, file.owner.uid, file.owner.gid);
-    if (!file.ownerOnly) finishFile(fd, file);
+    if (!file.ownerOnly) finishFile(fd, file, { chmod: !exact });
   } catch (e) {
     closeSync(fd);
     throw e;
@@ -61,9 +71,9 @@ export function writeFileAt(dir: DirHandle, name: string | null, file: FileToWri
   return undefined;
 }
 
-/** Sets an open file's mode, then its atime and mtime to `mtimeMs`: the last steps of writing it. */
-export function finishFile(fd: number, file: { mode: number; mtimeMs: number }): void {
-  fchmodSync(fd, file.mode);
+/** Sets an open file's mode (unless it was created with it), then its atime and mtime to `mtimeMs`: the last steps of writing it. */
+export function finishFile(fd: number, file: { mode: number; mtimeMs: number }, options: { chmod?: boolean } = {}): void {
+  if (options.chmod !== false) fchmodSync(fd, file.mode);
   futimesSync(fd, file.mtimeMs / 1000, file.mtimeMs / 1000);
 }
 
