@@ -6,6 +6,7 @@ import { PendingFile } from '../host/publish.js';
 import { hostCalls, hostCallsMissing } from '../host/native.js';
 import { major, minor } from '../util/device.js';
 import type { TarEntry } from '../tar/changeset.js';
+import type { FileRange } from '../layer/layer.js';
 
 /** What writing entries needs to know about the process, and where refusals are reported. */
 export interface EntryContext {
@@ -14,6 +15,8 @@ export interface EntryContext {
   /** The process's effective user and group (read once: each is a system call). */
   uid: number;
   gid: number;
+  /** The process's umask (read once; undefined where /proc does not say): files whose mode it keeps whole are created with it (write-file-at.ts). */
+  umask: number | undefined;
   /**
    * The target itself: another user may own it (and so change its set-group-ID bit) while the
    * export runs, so what is created in it is always given its owner (see writeFileEntry).
@@ -23,6 +26,7 @@ export interface EntryContext {
   skip(path: string, reason: string): void;
 }
 
+const EMPTY = Buffer.alloc(0);
 const NODE_TYPE = { char: 0o020000, block: 0o060000, fifo: 0o010000 } as const;
 const S_ISGID = 0o2000;
 
@@ -83,15 +87,21 @@ function ownerOf(e: TarEntry, ctx: EntryContext): { uid: number; gid: number } |
  * Writes a regular file at `name` in `dir`. A file with content is written unnamed (or under a
  * random temporary name where the filesystem cannot) with its metadata and given its name only
  * once complete (src/host/publish.ts): an interrupted export never leaves a short file under
- * its final name. An empty file is created at its name directly (it cannot be torn).
+ * its final name. An empty file is created at its name directly (it cannot be torn). Content
+ * a layer keeps in a file (a plain layer's blob, a spill file) is copied by the kernel from
+ * there (contentOf), and the layer file is checked after the copy as after a read: a file
+ * changed meanwhile is never named.
  * Returns the inode written when the entry has more names (hard links to follow), else 0.
  */
 export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: EntryContext): number {
   const linked = (e.nlink ?? 1) > 1;
-  const empty = !e.data || e.data.length === 0;
+  const content = contentOf(e);
+  const bytes = Buffer.isBuffer(content) ? content : undefined;
+  const source = Buffer.isBuffer(content) ? undefined : content;
+  const empty = (bytes?.length ?? source!.size) === 0;
   // xattrs go between the owner and the mode (writeXattrs): the write stops after the owner.
   const ownerOnly = e.xattrs !== undefined && e.xattrs.size > 0;
-  const file = { mode: e.mode, owner: fileOwner(dir, e, ctx), mtimeMs: e.mtimeMs, data: e.data, ownerOnly, keepOpen: linked || !empty };
+  const file = { mode: e.mode, owner: fileOwner(dir, e, ctx), mtimeMs: e.mtimeMs, data: bytes, source, ownerOnly, keepOpen: linked || !empty, umask: ctx.umask };
   const finish = (fd: number) => {
     if (!ownerOnly) return;
     writeXattrs(e, ctx, (k, v) => hostCalls()!.setxattr(fd, k, v));
@@ -107,14 +117,43 @@ export function writeFileEntry(dir: DirHandle, name: string, e: TarEntry, ctx: E
       closeSync(fd);
     }
   }
-  const pending = PendingFile.create(dir, (at) => writeFileAt(dir, at, file)!);
-  try {
-    finish(pending.fd);
-    pending.publish(name);
-    return linked ? pending.stat.ino : 0;
-  } finally {
-    pending.close();
+  for (let attempt = 0; ; attempt++) {
+    let pending: PendingFile;
+    try {
+      pending = PendingFile.create(dir, (at) => writeFileAt(dir, at, file)!);
+    } catch (err) {
+      // The layer file ended before the entry's size: the layer says why (changed), or again.
+      if (!source || (err as NodeJS.ErrnoException).code !== 'ERR_SOURCE_ENDED' || source.confirm(attempt, false)) throw err;
+      continue;
+    }
+    try {
+      // Copied from a layer file that changed and was verified again: copied again.
+      if (source && !source.confirm(attempt, true)) continue;
+      finish(pending.fd);
+      pending.publish(name);
+      return linked ? pending.stat.ino : 0;
+    } finally {
+      pending.close();
+    }
   }
+}
+
+/**
+ * A file entry's content: its bytes, or where its layer keeps them (a range of a file the
+ * layer holds, TarEntry.content's source), copied from there without passing through memory.
+ * A layer that says neither is read whole.
+ */
+function contentOf(e: TarEntry): Buffer | FileRange {
+  if (!e.content) return e.data ?? EMPTY;
+  const source = e.content.source?.();
+  if (source) return source;
+  const out = Buffer.allocUnsafe(e.content.size);
+  for (let n = 0; n < out.length; ) {
+    const got = e.content.readAt(out, n, out.length - n, n);
+    if (got === 0) throw new Error(`${e.path}: its layer gave ${n} of its ${out.length} bytes`);
+    n += got;
+  }
+  return out;
 }
 
 /** Sets owner, mode, xattrs and times on an inode held by an O_PATH descriptor. */

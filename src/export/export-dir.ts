@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OverlayEngine } from '../overlay/engine.js';
 import type { DirHandle } from '../host/dir-handle.js';
@@ -7,6 +8,7 @@ import { checkStillInPlace, clearName, openTarget, type MadeDir } from './export
 import { mergedEntries } from '../overlay/merged-entries.js';
 import { setDirMetadata, writeFileEntry, writeNodeEntry, writeSymlinkEntry, type EntryContext } from './entry-writer.js';
 import type { TarEntry } from '../tar/changeset.js';
+import { LayerError } from '../layer/layer-builder.js';
 
 export { ExportError, type ExportErrorCode };
 
@@ -54,6 +56,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
     root: process.geteuid?.() === 0,
     uid: process.geteuid?.() ?? -1,
     gid: process.getegid?.() ?? -1,
+    umask: umaskOf(),
     target: root,
     skip: (path, reason) => void report.skipped.push({ path, reason }),
   };
@@ -94,7 +97,7 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
       }
       case 'file':
         ino = writeFileEntry(dir, name, e, ctx);
-        report.bytes += e.data?.length ?? 0;
+        report.bytes += e.data?.length ?? e.content?.size ?? 0;
         break;
       case 'symlink':
         ino = writeSymlinkEntry(dir, name, e, ctx);
@@ -110,7 +113,8 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
   };
 
   try {
-    for (const e of mergedEntries(engine, engine.root)) {
+    // Lower files by position: their content is copied from the layer, never read whole here.
+    for (const e of mergedEntries(engine, engine.root, { lowerByPosition: true })) {
       if (e.path === './') {
         open[0]!.entry = e;
         continue;
@@ -126,6 +130,8 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
       try {
         written = writeEntry(top.dir, rel.slice(slash + 1), rel, e);
       } catch (err) {
+        // The layer's own error (its file changed since it was verified, or closed), as a read of it gives.
+        if (err instanceof LayerError) throw err;
         throw fail(rel, err);
       }
       if (!written) continue;
@@ -140,6 +146,16 @@ export function exportDir(engine: OverlayEngine, target: string, options: Export
     for (const o of [...open, ...deferred]) o.dir.close();
   }
   return report;
+}
+
+/**
+ * The process's umask from /proc/self/status (Linux 4.7 and later; proc(5)), or undefined.
+ * Not process.umask(): read that way it is set to 0 and back (DEP0139), and a file another
+ * thread creates in between would get no umask at all.
+ */
+function umaskOf(): number | undefined {
+  const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
+  return m ? parseInt(m[1]!, 8) : undefined;
 }
 
 /**

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
  * descriptor), while a file being written is best given its attributes through its
  * descriptor. The addon is a few thin wrappers; writeFileAt does a file's whole create,
  * write, chown, chmod and utimes sequence in one call, which is what lets an export of many
- * small files keep pace with GNU tar (bench/export.bench.ts).
+ * small files keep pace with GNU tar (bench/export.bench.ts), and copyFileAt the same with the
+ * content copied by the kernel from a layer or spill file, never through a JS Buffer.
  */
 export interface HostCalls {
   /** The interface version the addon was built with: HOST_CALLS_VERSION, or it is not used. */
@@ -28,11 +29,19 @@ export interface HostCalls {
    * Opens a new file: `name` in `dirfd` with O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600, or, when
    * `name` is null, an unnamed one there (O_TMPFILE; EOPNOTSUPP or EISDIR where the filesystem
    * has none), to be named by linkFd. Writes `data`, fchowns to `uid`:`gid` (unsigned 32-bit
-   * ids) when `setOwner`, and unless `flags` has WRITE_OWNER_ONLY fchmods to `mode` and sets
+   * ids) when `setOwner`, and unless `flags` has WRITE_OWNER_ONLY fchmods to `mode` (or, with
+   * WRITE_EXACT_MODE, creates the file with `mode` instead of 0600 and does not) and sets
    * atime = mtime = sec.nsec; closes it unless `flags` has WRITE_KEEP_OPEN or
    * WRITE_OWNER_ONLY (then the descriptor is returned, else -1).
    */
   writeFileAt(dirfd: number, name: string | null, mode: number, uid: number, gid: number, setOwner: boolean, sec: number, nsec: number, data: Buffer | null, flags: number): number;
+  /**
+   * writeFileAt with `length` bytes at `srcOffset` of the open file `srcFd` as the content,
+   * copied by the kernel: copy_file_range(2), else sendfile(2), else pread(2)/write(2) in the
+   * addon; `srcFd`'s file position does not move. A source that ends first is an error with
+   * code ERR_SOURCE_ENDED (the new file is closed; a named one stays for the caller to remove).
+   */
+  copyFileAt(dirfd: number, name: string | null, mode: number, uid: number, gid: number, setOwner: boolean, sec: number, nsec: number, srcFd: number, srcOffset: number, length: number, flags: number): number;
   /**
    * linkat(AT_FDCWD, "/proc/self/fd/<fd>", dirfd, name, AT_SYMLINK_FOLLOW): gives the open
    * file `fd` (an O_TMPFILE one) the name `name` in `dirfd`; EEXIST if the name exists.
@@ -45,12 +54,14 @@ export interface HostCalls {
  * of another version (a native/build left from an older checkout: it is not tracked, so it
  * survives checkouts) is not used; `hostCallsMissing()` says to rebuild.
  */
-export const HOST_CALLS_VERSION = 5;
+export const HOST_CALLS_VERSION = 6;
 
 /** writeFileAt's flags. */
 export const WRITE_KEEP_OPEN = 1;
 /** Stop after the owner, the file kept open: the caller sets xattrs, then mode and times. */
 export const WRITE_OWNER_ONLY = 2;
+/** Create the file with its mode (the umask clears none of its bits), so no fchmod follows. */
+export const WRITE_EXACT_MODE = 4;
 
 /**
  * Where the addon is: `LAYERFS_NATIVE_ADDON` (a bundled copy of layerfs points it at the

@@ -39,8 +39,15 @@ const NO_TMPFILE = new Set(['EOPNOTSUPP', 'ENOTSUP', 'EISDIR']);
 /** A new regular file, open for writing, not yet under the name it is for. */
 export class PendingFile {
   private done = false;
+  private fileStat: Stats | undefined;
 
-  private constructor(private readonly dir: DirHandle, private descriptor: number, private temp: string | undefined, readonly stat: Stats) {}
+  private constructor(private readonly dir: DirHandle, private descriptor: number, private temp: string | undefined) {}
+
+  /** The file's fstat, while it is open: made when first asked (most files written are never asked, a system call saved each). */
+  get stat(): Stats {
+    if (this.descriptor < 0) throw new Error(`${this.dir.label}: a pending file used after close`);
+    return (this.fileStat ??= fstatSync(this.descriptor));
+  }
 
   /** The file's descriptor, open for writing (-1 once closed). */
   get fd(): number {
@@ -60,7 +67,7 @@ export class PendingFile {
       } catch (e) {
         if (!NO_TMPFILE.has((e as NodeJS.ErrnoException).code ?? '')) throw e;
       }
-      if (fd !== undefined) return PendingFile.held(dir, fd, undefined);
+      if (fd !== undefined) return new PendingFile(dir, fd, undefined);
     }
     for (let tries = 1; ; tries++) {
       const name = tempName();
@@ -73,17 +80,7 @@ export class PendingFile {
         if (code !== 'EEXIST') removeQuietly(dir, name);
         throw e;
       }
-      return PendingFile.held(dir, fd, name);
-    }
-  }
-
-  private static held(dir: DirHandle, fd: number, temp: string | undefined): PendingFile {
-    try {
-      return new PendingFile(dir, fd, temp, fstatSync(fd));
-    } catch (e) {
-      closeSync(fd);
-      if (temp !== undefined) removeQuietly(dir, temp);
-      throw e;
+      return new PendingFile(dir, fd, name);
     }
   }
 

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { LayerContentError, type LayerContentCode } from './content-error.js';
 import { hashOpenFile, type FileDigest } from './tar/hash-file.js';
 import { openRegularFile } from './open-regular-file.js';
+import type { FileRange } from './layer.js';
 
 export { LayerContentError, type LayerContentCode };
 
@@ -136,6 +137,25 @@ export class ContentFile {
         return;
       }
     }
+  }
+
+  /**
+   * `length` bytes at `position`, for a copy by the kernel instead of a read (Layer's
+   * contentSource), confirmed after the copy as readAt checks after its read.
+   */
+  range(position: number, length: number, entry?: string): FileRange {
+    const fd = this.open(entry);
+    if (position + length > this.size) throw this.error('ERR_LAYER_CHANGED', `a read of ${length} bytes at ${position} passes its end (${this.size} bytes)`, entry);
+    return {
+      fd,
+      offset: position,
+      size: length,
+      confirm: (attempt, whole) => {
+        if (!this.confirm(entry, attempt)) return false;
+        if (!whole) throw this.error('ERR_LAYER_CHANGED', 'ended before its size', entry);
+        return true;
+      },
+    };
   }
 
   /**

@@ -2,7 +2,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import type { ContentRef, LayerEntry } from './entry.js';
 import { LayerContentError } from './content-error.js';
 import type { ContentFile } from './content-file.js';
-import type { Layer } from './layer.js';
+import type { FileRange, Layer } from './layer.js';
 import { addDispose } from '../util/disposable.js';
 import { LayerError, type BuiltLayer } from './layer-builder.js';
 
@@ -53,6 +53,13 @@ export class IndexedLayer implements Layer {
     return n;
   }
 
+  contentSource(entry: LayerEntry): Buffer | FileRange {
+    const data = this.contentOf(entry);
+    if (Buffer.isBuffer(data)) return data;
+    const range = this.named(entry, () => data.file.range(data.offset, data.size));
+    return { fd: range.fd, offset: range.offset, size: range.size, confirm: (attempt, whole) => this.named(entry, () => range.confirm(attempt, whole)) };
+  }
+
   /**
    * Closes the descriptors this layer reads content through (its layer file, its spill
    * file) and lets go of the content it holds in memory; reads then fail with
@@ -77,8 +84,13 @@ export class IndexedLayer implements Layer {
   }
 
   private readRef(entry: LayerEntry, ref: HeldRef, buffer: Uint8Array, offset: number, length: number, position: number): void {
+    this.named(entry, () => ref.file.readAt(buffer, offset, length, ref.offset + position));
+  }
+
+  /** Runs `f` on the content file of `entry`: its errors name the entry too. */
+  private named<T>(entry: LayerEntry, f: () => T): T {
     try {
-      ref.file.readAt(buffer, offset, length, ref.offset + position);
+      return f();
     } catch (e) {
       // The file names itself; the error names the entry too (found only now: entries do not
       // carry their path).

@@ -33,4 +33,26 @@ export interface Layer {
    * position costs only the bytes asked for, at any position up to 2^53.
    */
   readAt(entry: LayerEntry, buffer: Uint8Array, offset: number, length: number, position: number): number;
+  /**
+   * Where a file entry's content lies, for a writer that copies it without reading it into
+   * memory (exportDir): its bytes, when the layer holds them, or a range of a file the layer
+   * holds open (FileRange). Optional: without it, content is read with `read` or `readAt`.
+   */
+  contentSource?(entry: LayerEntry): Buffer | FileRange;
+}
+
+/**
+ * `size` bytes at `offset` of the open file `fd` (a layer file, a spill file), to be copied
+ * by the kernel (copy_file_range(2), sendfile(2)) into a file nobody can see yet. As a read
+ * is, the copy is confirmed after it is made: `confirm(attempt, whole)` returns true when the
+ * bytes copied were the verified ones, false when the layer file had changed and was verified
+ * again (copy again, with `attempt` one more), and throws the layer's error when it is no
+ * longer the verified file, or when `whole` is false (the copy found the file ended early)
+ * and the file is the verified one all the same.
+ */
+export interface FileRange {
+  readonly fd: number;
+  readonly offset: number;
+  readonly size: number;
+  confirm(attempt: number, whole: boolean): boolean;
 }

@@ -53,5 +53,9 @@ export function* mergedEntries(engine: OverlayEngine, top: Obj, options: MergedE
 /** A lower file's content, read by position from the layer that holds it. */
 function lowerContent(engine: OverlayEngine, obj: Obj): ContentReader {
   const { layer, entry } = engine.lower.contentOf(obj.lower!);
-  return { size: entry.size, readAt: (buffer, offset, length, position) => layer.readAt(entry, buffer, offset, length, position) };
+  return {
+    size: entry.size,
+    readAt: (buffer, offset, length, position) => layer.readAt(entry, buffer, offset, length, position),
+    source: layer.contentSource ? () => layer.contentSource!(entry) : undefined,
+  };
 }

@@ -1,5 +1,6 @@
 import { OPAQUE_MARKER, whiteoutName } from '../oci/oci-names.js';
 import { basename, dirname, join } from '../util/path.js';
+import type { FileRange } from '../layer/layer.js';
 
 /**
  * The OCI changeset form (image-spec layer.md): the entries a layer tar holds, in the shape
@@ -43,6 +44,8 @@ export interface ContentReader {
   readonly size: number;
   /** Copies up to `length` bytes from byte `position` into `buffer` at `offset`; returns how many. */
   readAt(buffer: Uint8Array, offset: number, length: number, position: number): number;
+  /** Where the bytes lie, when the layer says (Layer.contentSource): to copy them without reading them. */
+  source?(): Buffer | FileRange;
 }
 
 /**

@@ -81,9 +81,42 @@ describe('the native addon when libc calls misbehave (LD_PRELOAD)', () => {
     expect(r.out).toBe(4242);
   });
 
+  it('copyFileAt: a copy_file_range that copies nothing (0) and a sendfile that refuses (EINVAL) go on with pread and write; EINTR is retried', () => {
+    const source = 'const src = fs.openSync("/proc/self/fd/" + dirfd + "/src", "w+"); fs.writeSync(src, Buffer.alloc(9000, "s").fill("t", 100));';
+    const copied = (n: number) => `run(() => addon.copyFileAt(dirfd, "c${n}", 0o640, 0, 0, false, 0, 0, src, 100, ${n}, 0)); const b = fs.readFileSync("/proc/self/fd/" + dirfd + "/c${n}");`;
+    const r = withFaults(`${source} ${copied(7778)} const first = b.length === 7778 && b.every((c) => c === 116); ${copied(7779).replace('const b', 'const b2')} return [first, b2.length === 7779 && b2.every((c) => c === 116), fs.fstatSync(src).size];`);
+    expect(r.timedOut).toBe(false);
+    expect(r.out).toEqual([true, true, 9000]);
+  });
+
   it('the errno reported is the failed call\'s, read before free() can change it', () => {
     const r = withFaults('fs.writeFileSync("/proc/self/fd/" + dirfd + "/taken", ""); return run(() => addon.mknodat(dirfd, "taken", 0o010421, 0, 0));');
     expect(r.out).toBe('EEXIST');
+  });
+
+  it('copyFileAt copies a range of a file by offset, leaving its file position alone; a source that ends first is ERR_SOURCE_ENDED', async () => {
+    const { hostCalls } = await import('../../src/host/native.js');
+    const calls = hostCalls()!;
+    const dir = fresh('copy');
+    const dirfd = fs.openSync(dir, 'r');
+    const src = fs.openSync(join(dir, 'src'), 'w+');
+    try {
+      fs.writeSync(src, Buffer.from('0123456789'));
+      const fd = calls.copyFileAt(dirfd, null, 0o640, 0, 0, false, 1_000_000, 5_000_000, src, 3, 4, 1);
+      expect(fd).toBeGreaterThan(0);
+      const st = fs.fstatSync(fd);
+      expect([st.size, st.mode & 0o7777, st.mtimeMs]).toEqual([4, 0o640, 1_000_000_005]);
+      expect(fs.readFileSync(`/proc/self/fd/${fd}`, 'latin1')).toBe('3456');
+      fs.closeSync(fd);
+      // The source's own position: where the write above left it.
+      expect(fs.writeSync(src, 'x')).toBe(1);
+      expect(fs.readFileSync(join(dir, 'src'), 'latin1')).toBe('0123456789x');
+      expect(() => calls.copyFileAt(dirfd, 'short', 0o644, 0, 0, false, 0, 0, src, 8, 10, 0)).toThrow(expect.objectContaining({ code: 'ERR_SOURCE_ENDED' }));
+      expect(() => calls.copyFileAt(dirfd, 'bad', 0o644, 0, 0, false, 0, 0, src, -1, 10, 0)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }));
+    } finally {
+      fs.closeSync(src);
+      fs.closeSync(dirfd);
+    }
   });
 
   it('bad arguments are a TypeError with a Node argument code, never an errno code a caller would take for the filesystem\'s answer', async () => {

@@ -30,10 +30,12 @@ describe('PendingFile: unnamed (O_TMPFILE), then published', () => {
     write(p, 'complete');
     expect(fs.readdirSync(path)).toEqual([]);
     p.publish('file');
+    const { ino } = p.stat; // while it is open
     p.close();
     expect(fs.readdirSync(path)).toEqual(['file']);
     expect(fs.readFileSync(join(path, 'file'), 'utf8')).toBe('complete');
-    expect(fs.lstatSync(join(path, 'file')).ino).toBe(p.stat.ino);
+    expect(fs.lstatSync(join(path, 'file')).ino).toBe(ino);
+    expect(() => p.stat).toThrow(/used after close/);
     d.close();
   });
 
@@ -89,8 +91,9 @@ describe('PendingFile: unnamed (O_TMPFILE), then published', () => {
       const p = PendingFile.create(d);
       write(p, text);
       p.publishOrReplace(name);
+      const { ino } = p.stat;
       p.close();
-      expect(fs.lstatSync(join(path, name)).ino).toBe(p.stat.ino);
+      expect(fs.lstatSync(join(path, name)).ino).toBe(ino);
       expect(fs.readFileSync(join(path, name), 'utf8')).toBe(text);
     }
     expect(fs.readFileSync(victim, 'utf8')).toBe('untouched');

@@ -5,11 +5,16 @@
  *   write() of exactly 7777 bytes returns 0 (no progress, no error);
  *   the first fchown() to gid 4242 fails with EINTR (a signal arrived first);
  *   after a failed mknodat() of permission bits 0421, the next free() sets errno to ENOTTY
- *   (free may change errno: it is not one of the functions POSIX.1-2008 says keep it).
+ *   (free may change errno: it is not one of the functions POSIX.1-2008 says keep it);
+ *   copy_file_range() of 7778 bytes copies nothing and says so with 0 (as some filesystems
+ *   answer instead of an error), and sendfile() of 7778 bytes fails with EINVAL (a file it
+ *   cannot splice from): the copy must go on with pread and write;
+ *   the first copy_file_range() of 7779 bytes fails with EINTR.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -50,4 +55,27 @@ void free(void *p) {
     clobber_next_free = 0;
     errno = ENOTTY;
   }
+}
+
+ssize_t copy_file_range(int in, off_t *off_in, int out, off_t *off_out, size_t len, unsigned int flags) {
+  static ssize_t (*real)(int, off_t *, int, off_t *, size_t, unsigned int);
+  static int interrupted;
+  if (real == NULL) real = (ssize_t (*)(int, off_t *, int, off_t *, size_t, unsigned int))dlsym(RTLD_NEXT, "copy_file_range");
+  if (len == 7778) return 0;
+  if (len == 7779 && !interrupted) {
+    interrupted = 1;
+    errno = EINTR;
+    return -1;
+  }
+  return real(in, off_in, out, off_out, len, flags);
+}
+
+ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
+  static ssize_t (*real)(int, int, off_t *, size_t);
+  if (real == NULL) real = (ssize_t (*)(int, int, off_t *, size_t))dlsym(RTLD_NEXT, "sendfile");
+  if (count == 7778) {
+    errno = EINVAL;
+    return -1;
+  }
+  return real(out, in, offset, count);
 }
