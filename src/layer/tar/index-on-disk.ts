@@ -1,36 +1,43 @@
-import { createHash } from 'node:crypto';
-import { readSync } from 'node:fs';
 import { walkHeaders } from '../../tar/header-walk.js';
 import type { ContentFile } from '../content-file.js';
 import { EntryIndex } from './entry-index.js';
-import { hashOpenFile, type HashAside } from './hash-file.js';
+import { hashChunksHere, hashChunksInWorker } from './hash-file.js';
 import type { IndexedTar } from './layer-info.js';
 import { fileDigest, unchangedSinceOpen } from './layer-file.js';
 
 /**
- * Indexes an uncompressed tar whose content stays on disk by reading its header blocks only
- * (header-walk.ts), then takes the file's digest (from `hashAside` when a worker hashes it).
- * Undefined for an archive that is not plainly well formed: the streaming pass
- * (index-stream.ts) then reads it, errors and all.
+ * Indexes an uncompressed tar whose content stays on disk in one sequential read of the file
+ * (header-walk.ts): its header blocks decoded, and every chunk read handed on to be hashed for
+ * the file's digest, on a worker thread when `hashAside` (a large file: the hash, the slowest
+ * part, then overlaps the walk), else here. Undefined for an archive that is not plainly well
+ * formed: the streaming pass (index-stream.ts) then reads it, errors and all.
  */
-export async function indexOnDisk(file: ContentFile, name: string, maxEntries: number, hashAside: HashAside | undefined): Promise<IndexedTar | undefined> {
+export async function indexOnDisk(file: ContentFile, name: string, maxEntries: number, hashAside: boolean): Promise<IndexedTar | undefined> {
   const walk = new EntryIndex(name, maxEntries);
-  const complete = await walkHeaders(file.descriptor, file.size, (h) => walk.next(h).addOnDisk(h, file)).catch(async (e: unknown) => {
-    await hashAside?.stop();
-    throw e;
-  });
-  if (!complete) return undefined;
+  const hash = hashAside ? hashChunksInWorker() : hashChunksHere();
+  let complete: boolean;
   try {
-    // Build the index while the worker (if any) finishes hashing.
+    complete = await walkHeaders(file.descriptor, file.size, (h) => walk.next(h).addOnDisk(h, file), hash);
+  } catch (e) {
+    await hash.stop();
+    throw e;
+  }
+  if (!complete) {
+    await hash.stop();
+    return undefined;
+  }
+  try {
+    const digest = hash.end();
+    // Build the index while the worker (if any) hashes the last chunks.
     const built = walk.builder.build();
-    const raw = await fileDigest(name, hashAside, file.size, () => hashOpenFile(file.descriptor, readSync, createHash, file.size + 1));
+    const raw = await fileDigest(name, { digest, stop: () => hash.stop() }, file.size);
     unchangedSinceOpen(file, name, raw);
     return {
       built,
       info: { compression: 'none', digest: raw.digest, diffId: raw.digest, compressedSize: raw.bytes, size: raw.bytes, entryCount: walk.count, contentOnDisk: true, spilledBytes: 0 },
     };
   } catch (e) {
-    await hashAside?.stop();
+    await hash.stop();
     throw e;
   }
 }
