@@ -28,7 +28,7 @@ for (const n of [10, 100]) {
   const onSmall = changed(small, n);
   const onLarge = changed(large, n);
   describe(`commit (gzip) after ${n} changes`, () => {
-    bench(`image of 100 entries`, async () => void (await collectStream(onSmall.commit().stream)));
-    bench(`image of 20,000 entries`, async () => void (await collectStream(onLarge.commit().stream)));
+    bench(`image of 100 entries [call]`, async () => void (await collectStream(onSmall.commit().stream)));
+    bench(`image of 20,000 entries [call]`, async () => void (await collectStream(onLarge.commit().stream)));
   });
 }

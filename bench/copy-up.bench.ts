@@ -18,14 +18,14 @@ for (const size of [1024, 1024 * 1024, 16 * 1024 * 1024]) {
   let vol = new Volume();
   let v = 0;
   describe(`copy-up of a ${size >= 1 << 20 ? `${size >> 20} MiB` : `${size >> 10} KiB`} file (append one byte)`, () => {
-    bench('layerfs', () => {
+    bench('layerfs [call]', () => {
       if (next === COPIES) {
         ov = new Overlay({ lower: [layer] });
         next = 0;
       }
       ov.appendFileSync(`/data/f${next++}`, 'x');
     });
-    bench('memfs writeFile of the same bytes (the floor)', () => {
+    bench('memfs writeFile of the same bytes (the floor) [call]', () => {
       if (v === COPIES) {
         vol = new Volume();
         v = 0;

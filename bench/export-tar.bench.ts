@@ -44,6 +44,6 @@ execFileSync('tar', ['-xpf', out, '-C', tree]);
 
 const opts = { iterations: 5, warmupIterations: 1 };
 describe(`export the merged view of ${(bytes / 2 ** 20).toFixed(0)} MiB (3 plain layers) as one tar to tmpfs, whole process against whole process`, () => {
-  bench('layerfs export --tar - (node dist/cli/main.js: opens and verifies the layout, streams the tar, sha256 once)', () => toTmpfs(process.execPath, [CLI, 'export', layout, '--tar', '-']), opts);
-  bench('GNU tar -c of the extracted tree (to the same tmpfs file)', () => toTmpfs('tar', ['-cf', '-', '-C', tree, '.']), opts);
+  bench('layerfs export --tar - (node dist/cli/main.js: opens and verifies the layout, streams the tar, sha256 once) [process]', () => toTmpfs(process.execPath, [CLI, 'export', layout, '--tar', '-']), opts);
+  bench('GNU tar -c of the extracted tree (to the same tmpfs file) [process]', () => toTmpfs('tar', ['-cf', '-', '-C', tree, '.']), opts);
 });

@@ -47,8 +47,8 @@ if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first
 const run = (file: string, args: string[]) => void execFileSync(file, args, { stdio: 'pipe' });
 
 describe(`inspect an image of ${LAYERS} gzip layers (${(stored / 2 ** 20).toFixed(0)} MiB stored, ${(LAYERS * BYTES_PER_LAYER / 2 ** 20).toFixed(0)} MiB of files), whole process against whole process`, () => {
-  bench('layerfs inspect (node dist/cli/main.js: manifest and config only)', () => run(process.execPath, [CLI, 'inspect', image]), { iterations: 10, warmupIterations: 2 });
-  bench('skopeo inspect oci:DIR', () => run('skopeo', ['inspect', `oci:${image}`]), { iterations: 10, warmupIterations: 2 });
-  bench('layerfs inspect --changes (opens and indexes every layer, as inspect did before)', () => run(process.execPath, [CLI, 'inspect', image, '--changes']), { iterations: 3, warmupIterations: 1 });
-  bench('node -e 0 (the floor of any node process)', () => run(process.execPath, ['-e', '0']), { iterations: 10, warmupIterations: 2 });
+  bench('layerfs inspect (node dist/cli/main.js: manifest and config only) [process]', () => run(process.execPath, [CLI, 'inspect', image]), { iterations: 10, warmupIterations: 2 });
+  bench('skopeo inspect oci:DIR [process]', () => run('skopeo', ['inspect', `oci:${image}`]), { iterations: 10, warmupIterations: 2 });
+  bench('layerfs inspect --changes (opens and indexes every layer, as inspect did before) [process]', () => run(process.execPath, [CLI, 'inspect', image, '--changes']), { iterations: 3, warmupIterations: 1 });
+  bench('node -e 0 (the floor of any node process) [process]', () => run(process.execPath, ['-e', '0']), { iterations: 10, warmupIterations: 2 });
 });

@@ -47,19 +47,19 @@ let unique = 0;
 for (const depth of DEPTHS) {
   const { ov, union, flat, mount } = stack(depth);
   describe(`warm stat of a bottom-layer file, ${depth} layer(s)`, () => {
-    bench('layerfs', () => void ov.statSync('/usr/lib/bottom.so'));
-    bench('memfs (one volume)', () => void flat.statSync('/usr/lib/bottom.so'));
-    bench('unionfs over memfs', () => void union.statSync('/usr/lib/bottom.so'));
-    if (mount) bench('kernel overlay (node fs)', () => void fs.statSync(`${mount}/usr/lib/bottom.so`));
+    bench('layerfs [call]', () => void ov.statSync('/usr/lib/bottom.so'));
+    bench('memfs (one volume) [call]', () => void flat.statSync('/usr/lib/bottom.so'));
+    bench('unionfs over memfs [call]', () => void union.statSync('/usr/lib/bottom.so'));
+    if (mount) bench('kernel overlay (node fs) [call]', () => void fs.statSync(`${mount}/usr/lib/bottom.so`));
   });
   describe(`first lookup of a missing name in a directory all ${depth} layer(s) have (throwIfNoEntry: false)`, () => {
-    bench('layerfs', () => void ov.statSync(`/shared/dir/missing${unique++}`, { throwIfNoEntry: false }));
-    bench('memfs (one volume)', () => void flat.statSync(`/shared/dir/missing${unique++}`, { throwIfNoEntry: false }));
-    if (mount) bench('kernel overlay (node fs)', () => void fs.statSync(`${mount}/shared/dir/missing${unique++}`, { throwIfNoEntry: false }));
+    bench('layerfs [call]', () => void ov.statSync(`/shared/dir/missing${unique++}`, { throwIfNoEntry: false }));
+    bench('memfs (one volume) [call]', () => void flat.statSync(`/shared/dir/missing${unique++}`, { throwIfNoEntry: false }));
+    if (mount) bench('kernel overlay (node fs) [call]', () => void fs.statSync(`${mount}/shared/dir/missing${unique++}`, { throwIfNoEntry: false }));
   });
   describe(`readdir of a directory all ${depth} layer(s) add to`, () => {
-    bench('layerfs', () => void ov.readdirSync('/shared/dir'));
-    bench('memfs (one volume)', () => void flat.readdirSync('/shared/dir'));
-    if (mount) bench('kernel overlay (node fs)', () => void fs.readdirSync(`${mount}/shared/dir`));
+    bench('layerfs [call]', () => void ov.readdirSync('/shared/dir'));
+    bench('memfs (one volume) [call]', () => void flat.readdirSync('/shared/dir'));
+    if (mount) bench('kernel overlay (node fs) [call]', () => void fs.readdirSync(`${mount}/shared/dir`));
   });
 }

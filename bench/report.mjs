@@ -14,18 +14,34 @@ const lines = [
   '',
   `Written by \`npm run bench\` (${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()}, Node ${process.version}).`,
   'Peers are measured in the same run on the same data; "vs layerfs" is the peer\'s median time divided by layerfs\'s',
-  '(above 1: layerfs is faster). Times are medians per call.',
+  '(above 1: layerfs is faster), printed only between rows measured the same way: a whole process (started and',
+  'waited for) against a whole process, or a call inside a process against a call. Times are medians per run.',
   '',
 ];
+/**
+ * Every bench names what it times with a last word in brackets: `[process]` (a whole process,
+ * started and waited for) or `[call]` (a call inside this process). A ratio is printed only
+ * between rows of one kind: a call is not comparable with a process.
+ */
+const KIND = { process: 'whole process', call: 'call in a process' };
+const unlabelled = [];
+const kindOf = (name) => {
+  const m = / \[(process|call)\]$/.exec(name);
+  if (!m) unlabelled.push(name);
+  return m ? { label: name.slice(0, m.index), kind: m[1] } : { label: name, kind: undefined };
+};
 for (const g of groups) {
   const title = g.fullName.split(' > ').slice(1).join(' > ');
-  const mine = g.benchmarks.find((b) => b.name.startsWith('layerfs'));
-  lines.push(`## ${title}`, '', `\`npx vitest bench --run ${g.file}\``, '', '| implementation | median | calls/s | vs layerfs |', '|---|---:|---:|---:|');
-  for (const b of [...g.benchmarks].sort((a, b) => a.median - b.median)) {
-    lines.push(`| ${b.name} | ${fmt(b.median)} | ${Math.round(1000 / b.median).toLocaleString('en')} | ${mine ? (b.median / mine.median).toFixed(2) : ''} |`);
+  const rows = g.benchmarks.map((b) => ({ ...b, ...kindOf(b.name) }));
+  const mine = rows.find((b) => b.label.startsWith('layerfs'));
+  lines.push(`## ${title}`, '', `\`npx vitest bench --run ${g.file}\``, '', '| implementation | measured as | median | calls/s | vs layerfs |', '|---|---|---:|---:|---:|');
+  for (const b of rows.sort((a, b) => a.median - b.median)) {
+    const ratio = !mine ? '' : b.kind === mine.kind ? (b.median / mine.median).toFixed(2) : 'not like for like';
+    lines.push(`| ${b.label} | ${KIND[b.kind] ?? '?'} | ${fmt(b.median)} | ${Math.round(1000 / b.median).toLocaleString('en')} | ${ratio} |`);
   }
   lines.push('');
 }
+if (unlabelled.length) throw new Error(`bench names without [process] or [call]:\n${unlabelled.join('\n')}`);
 
 // The chart: warm stat and first lookup against depth, log-log.
 const series = new Map();
@@ -33,7 +49,7 @@ for (const g of groups) {
   const m = /(warm stat of a bottom-layer file|first lookup of a missing name).*? (\d+) layer/.exec(g.fullName);
   if (!m) continue;
   for (const b of g.benchmarks) {
-    const key = `${b.name}: ${m[1].startsWith('warm') ? 'warm stat' : 'first lookup'}`;
+    const key = `${kindOf(b.name).label}: ${m[1].startsWith('warm') ? 'warm stat' : 'first lookup'}`;
     if (!series.has(key)) series.set(key, []);
     series.get(key).push([Number(m[2]), b.median * 1000]);
   }
@@ -76,6 +92,20 @@ if (existsSync('bench/memory.json')) {
     ...(m.spilled ? [`| gzip (default: content past 4 MiB in a private spill file) | ${Math.round(m.spilled.bytesPerEntry)} bytes | ${mib(m.spilled.keptBytes)} | ${mib(m.spilled.peakRssBytes)} |`] : []),
     `| gzip, \`content: 'memory'\` (content held in memory) | ${Math.round(m.inMemory.bytesPerEntry)} bytes | ${mib(m.inMemory.keptBytes)} | ${mib(m.inMemory.peakRssBytes)} |`,
     ...(m.bomb ? [`| a gzip bomb (${mib(m.bomb.gzipBytes)} -> one file of ${mib(m.bomb.uncompressedBytes)} of zeros), default | | | ${mib(m.bomb.peakRssBytes)} |`] : []),
+    '',
+  );
+}
+// Peak memory of the whole jobs, written by bench/whole-job.bench.ts in the same run.
+if (existsSync('bench/whole-job-memory.json')) {
+  const m = JSON.parse(readFileSync('bench/whole-job-memory.json', 'utf8'));
+  lines.push(
+    `## peak memory of the whole jobs on the Debian-like image (${m.image.layers} layers, ${(m.image.tarBytes / 2 ** 20).toFixed(0)} MiB of tar, ${m.image.entries.toLocaleString('en')} entries)`,
+    '',
+    "`npx vitest bench --run bench/whole-job.bench.ts` (peak RSS: GNU time's %M of one untimed run of the whole process)",
+    '',
+    '| job | peak RSS |',
+    '|---|---:|',
+    ...m.rows.map(([job, bytes]) => `| ${job} | ${(bytes / 2 ** 20).toFixed(1)} MiB |`),
     '',
   );
 }

@@ -4,7 +4,7 @@ import type { Volume } from 'memfs';
 import type { OverlayOptions } from '../fs/overlay-fs.js';
 import { Overlay } from '../export/overlay.js';
 import { addDispose } from '../util/disposable.js';
-import type { FileSource } from './blob-source.js';
+import { DirectorySource, type FileSource } from './blob-source.js';
 import { ImageError } from './errors.js';
 import { historyCreatedBy, type ImageConfig, type ImageLayer } from './image-parts.js';
 import { checkOpenImageOptions, type OpenImageOptions } from './image-options.js';
@@ -56,6 +56,16 @@ export class Image {
   }
 
   /**
+   * The host files an image in a directory reads its layers from (a tar layer's content is
+   * read from there by position as long as the image is open); none for an archive, whose
+   * files were read whole when it was opened.
+   */
+  layerFiles(): string[] {
+    const files = this.files;
+    return files instanceof DirectorySource ? this.blobPaths.map((p) => files.at(p)) : [];
+  }
+
+  /**
    * Closes the files the layers hold (each layer's blob and spill file); reads through the
    * image's layers then fail (ERR_LAYER_CLOSED, EIO through an overlay). Optional: files of
    * an image that is never closed are closed when its layers are collected.
@@ -84,7 +94,7 @@ export interface Image {
  */
 export async function openImage(path: string, given: OpenImageOptions = {}): Promise<Image> {
   const options = checkOpenImageOptions(given);
-  const { source, format } = await imageFiles(path);
+  const { source, format } = await imageFiles(path, options.format);
   const parts = format === 'docker-archive' ? await readDockerArchive(source, options) : await readOciImage(source, options);
   return new Image(source.label, format, parts.manifest, parts.config, parts.layers, source, parts.blobPaths, parts.manifestDigest);
 }

@@ -13,6 +13,18 @@ export interface PlatformSpec {
   variant?: string;
 }
 
+/** `os/architecture[/variant]`, each part non-empty, without spaces (image-index.md `platform`). */
+export const PLATFORM_FORM = /^[^/\s]+\/[^/\s]+(\/[^/\s]+)?$/;
+
+/** A platform written `os/architecture[/variant]` (checked against PLATFORM_FORM by the caller). */
+export function parsePlatform(text: string): PlatformSpec {
+  const [os, architecture, variant] = text.split('/') as [string, string, string?];
+  return { os, architecture, ...(variant ? { variant } : {}) };
+}
+
+/** A platform as `os/architecture[/variant]`. */
+export const platformName = (p: PlatformSpec): string => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+
 /** containerd's normalizeOS and normalizeArch: one spelling per platform. */
 export function normalizePlatform(p: PlatformSpec): PlatformSpec {
   const os = p.os.toLowerCase() === 'macos' ? 'darwin' : p.os.toLowerCase();
@@ -64,11 +76,12 @@ export function acceptedPlatforms(request: PlatformSpec): PlatformSpec[] {
     for (let v = level(want.variant) - 1; v >= 5; v--) out.push({ os, architecture: arch, variant: `v${v}` });
   } else if (arch === 'arm64') {
     // arm64/v9.x also runs v9.0 and v8.0 to v8.(x+5); v8.x runs v8.0 to v8.x; all run arm/v8 and below.
-    const m = /^v(8|9)(?:\.(\d))?$/.exec(want.variant ?? 'v8');
+    // containerd's arm64variantToVersion: v8.0 to v8.9 and v9.0 to v9.7.
+    const m = /^v(?:(8)(?:\.(\d))?|(9)(?:\.([0-7]))?)$/.exec(want.variant ?? 'v8');
     out.length = 0;
     if (m) {
-      const major = Number(m[1]);
-      const minor = Number(m[2] ?? 0);
+      const major = Number(m[1] ?? m[3]);
+      const minor = Number(m[2] ?? m[4] ?? 0);
       const ranges = major === 9 ? [[9, minor], [8, Math.min(minor + 5, 9)]] : [[8, minor]];
       for (const [maj, top] of ranges) for (let n = top!; n >= 0; n--) out.push({ os, architecture: arch, variant: n === 0 ? `v${maj}` : `v${maj}.${n}` });
       out.push(...acceptedPlatforms({ os, architecture: 'arm', variant: 'v8' }));

@@ -5,6 +5,7 @@
 import type { FileSource } from './blob-source.js';
 import { checkDiffIds } from './diff-ids.js';
 import { digestOf, verifyBlob } from './digest.js';
+import { normalDockerRef } from './docker-reference.js';
 import { ImageError } from './errors.js';
 import type { ImageConfig, LayerDescriptor } from './image-parts.js';
 import type { OpenImageOptions } from './image-options.js';
@@ -17,7 +18,7 @@ export interface DockerManifestEntry {
   Layers: string[];
 }
 
-/** The entry of manifest.json asked for by ref (a RepoTag), or its only one. */
+/** The entry of manifest.json asked for by ref (a RepoTag, in either spelling: normalDockerRef), or its only one. */
 async function chooseEntry(source: FileSource, options: OpenImageOptions): Promise<DockerManifestEntry> {
   const entries = (await readJson(source, 'manifest.json')) as DockerManifestEntry[];
   if (!Array.isArray(entries) || entries.length === 0) throw new ImageError(`${source.label}: manifest.json`, 'lists no images');
@@ -27,7 +28,8 @@ async function chooseEntry(source: FileSource, options: OpenImageOptions): Promi
     }
   }
   if (options.ref !== undefined) {
-    const found = entries.find((e) => e.RepoTags?.includes(options.ref!));
+    const want = normalDockerRef(options.ref);
+    const found = entries.find((e) => e.RepoTags?.some((t) => typeof t === 'string' && normalDockerRef(t) === want));
     if (!found) throw new ImageError(`${source.label}: manifest.json`, `no image tagged ${options.ref}; tags: ${entries.flatMap((e) => e.RepoTags ?? []).join(', ') || '(none)'}`);
     return found;
   }
@@ -39,6 +41,8 @@ async function chooseEntry(source: FileSource, options: OpenImageOptions): Promi
 export interface DockerManifestParts {
   entry: DockerManifestEntry;
   config: ImageConfig;
+  /** The config's digest (Docker's image ID): its bytes', which its file name, when a digest, must be. */
+  configDigest: string;
   diffIds: string[];
 }
 
@@ -51,7 +55,7 @@ export async function readDockerManifest(source: FileSource, options: OpenImageO
   if (hex) verifyBlob(configData, `sha256:${hex}`, undefined, `${source.label}: ${entry.Config}`);
   const config = parseJson(configData, `${source.label}: ${entry.Config}`) as ImageConfig;
   const diffIds = checkDiffIds(config, entry.Layers.length, `${source.label}: ${entry.Config}`);
-  return { entry, config, diffIds };
+  return { entry, config, configDigest: hex ? `sha256:${hex}` : digestOf(configData), diffIds };
 }
 
 /**

@@ -78,7 +78,7 @@ export function foreignLayerMissing(d: Descriptor, where: string): ImageError {
 /** The manifest the layout's index.json (and any index it points at) chooses by ref and platform. */
 async function chooseManifest(source: FileSource, options: OpenImageOptions): Promise<Descriptor> {
   let index = asIndex(await readJson(source, 'index.json'), `${source.label}: index.json`);
-  let desc = selectManifest(index, options, `${source.label}: index.json`);
+  let desc = selectManifest(index, options, `${source.label}: index.json`, true);
   checkManifestDescriptor(desc, `${source.label}: index.json: manifest`);
   // An index may point at another index (a multi-platform image inside a layout).
   for (let depth = 0; isIndex(desc.mediaType); depth++) {

@@ -2,7 +2,7 @@ import { arch } from 'node:process';
 import type { Descriptor, Platform } from './descriptor.js';
 import { ImageError } from './errors.js';
 import type { OpenImageOptions } from './image-options.js';
-import { pickPlatform } from './platform-match.js';
+import { parsePlatform, pickPlatform, platformName } from './platform-match.js';
 
 // Platform choice: which manifest of an index an image is opened as (image-index.md).
 
@@ -12,17 +12,19 @@ function hostPlatform(): Platform {
 }
 
 /** The platform asked for (its form checked with the options), or the running one. */
-function parsePlatform(p: string | Platform | undefined): Platform {
+function wantedPlatform(p: string | Platform | undefined): Platform {
   if (p === undefined) return hostPlatform();
-  if (typeof p !== 'string') return p;
-  const [os, architecture, variant] = p.split('/') as [string, string, string?];
-  return { os, architecture, ...(variant ? { variant } : {}) };
+  return typeof p === 'string' ? parsePlatform(p) : p;
 }
 
-const platformName = (p: Platform) => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-
-/** Picks one manifest from an index by ref and platform (image-index.md). */
-export function selectManifest(index: { manifests?: Descriptor[] }, options: Pick<OpenImageOptions, 'ref' | 'platform'>, where: string): Descriptor {
+/**
+ * Picks one manifest from an index by ref and platform (image-index.md). `layout`: the index
+ * is a layout's index.json, which lists images (image-layout.md), not one image's platforms:
+ * its only image is taken whatever platform its descriptor names unless a platform is asked
+ * for, as skopeo's oci: transport takes it (an image of no platform is taken anyway). A
+ * nested index is a multi-platform image: its platform must match, as containerd requires.
+ */
+export function selectManifest(index: { manifests?: Descriptor[] }, options: Pick<OpenImageOptions, 'ref' | 'platform'>, where: string, layout = false): Descriptor {
   let candidates = index.manifests ?? [];
   if (candidates.length === 0) throw new ImageError(where, 'the index lists no manifests');
   if (options.ref !== undefined) {
@@ -33,8 +35,8 @@ export function selectManifest(index: { manifests?: Descriptor[] }, options: Pic
     }
   }
   const withPlatform = candidates.filter((d) => d.platform);
-  if (withPlatform.length === 0 && candidates.length === 1) return candidates[0]!;
-  const want = parsePlatform(options.platform);
+  if (candidates.length === 1 && (withPlatform.length === 0 || (layout && options.platform === undefined))) return candidates[0]!;
+  const want = wantedPlatform(options.platform);
   const match = pickPlatform(candidates.map((d) => d.platform), want);
   if (match >= 0) return candidates[match]!;
   if (withPlatform.length === 0 && candidates.length > 1) throw new ImageError(where, `the index holds ${candidates.length} manifests; choose one with ref`);

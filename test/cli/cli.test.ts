@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, runCli, runShell, startCli, type CliRun } from '../support/cli-binary.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cliInScratch, runCli, runShell, startCli } from '../support/cli-binary.js';
 import { layoutFromTars, multiPlatformLayout } from '../support/cli-images.js';
 
 /**
@@ -14,9 +13,7 @@ import { layoutFromTars, multiPlatformLayout } from '../support/cli-images.js';
  */
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const DEMO = join(REPO, 'images/demo');
-const work = fs.mkdtempSync(join(tmpdir(), 'lfs-cli-'));
-let cli: ReturnType<typeof buildCli>;
-const layerfs = (...args: string[]): CliRun => runCli(cli.bin, args, { cwd: work });
+const { work, layerfs, built } = cliInScratch('lfs-cli-');
 const json = (...args: string[]) => {
   const r = layerfs(...args, '--json');
   expect(r.code, r.stderr).toBe(0);
@@ -24,13 +21,6 @@ const json = (...args: string[]) => {
 };
 const skopeo = (...args: string[]) => execFileSync('skopeo', args, { encoding: 'utf8', cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
 
-beforeAll(() => {
-  cli = buildCli();
-}, 120_000);
-afterAll(() => {
-  cli?.cleanup();
-  fs.rmSync(work, { recursive: true, force: true });
-});
 
 describe('1. export --dir makes its target and refuses a non-empty one in the CLI\'s flags', () => {
   it('a missing directory (and its parents) is made, as crane export and umoci unpack do', () => {
@@ -74,11 +64,11 @@ describe('2. export --tar - is stdout; --tar with --dir is a usage error', () =>
   it('the bytes on stdout are the tar --tar FILE writes, and GNU tar reads them', () => {
     const file = join(work, 'root.tar');
     expect(layerfs('export', DEMO, '--tar', file).code).toBe(0);
-    const piped = runShell(cli.bin, `$LAYERFS export ${DEMO} --tar - > stdout.tar`, { cwd: work });
+    const piped = runShell(built().bin, `$LAYERFS export ${DEMO} --tar - > stdout.tar`, { cwd: work });
     expect(piped.code, piped.stderr).toBe(0);
     expect(fs.existsSync(join(work, '-'))).toBe(false);
     expect(fs.readFileSync(join(work, 'stdout.tar')).equals(fs.readFileSync(file))).toBe(true);
-    const listed = runShell(cli.bin, `$LAYERFS export ${DEMO} --tar - | tar -tf -`, { cwd: work });
+    const listed = runShell(built().bin, `$LAYERFS export ${DEMO} --tar - | tar -tf -`, { cwd: work });
     expect(listed.pipestatus).toEqual([0, 0]);
     expect(listed.stdout.split('\n')).toEqual(expect.arrayContaining(['./', 'etc/motd', 'bin/busybox', 'usr/share/doc/demo/README']));
     expect(execFileSync('tar', ['-xOf', join(work, 'stdout.tar'), 'etc/motd'], { encoding: 'utf8' })).toBe('welcome to the layerfs demo\n');
@@ -100,7 +90,7 @@ describe('3. a closed pipe ends the command quietly', () => {
     ['demo | head -1', `$LAYERFS demo | head -1`, /^layerfs demo: \/.*images\/demo$/],
     ['export --tar - | head -c 10', `$LAYERFS export ${DEMO} --tar - | head -c 10 | wc -c`, /^10$/],
   ])('%s: no stack trace, the status of a tool SIGPIPE ended (141)', (_name, script, shown) => {
-    const r = runShell(cli.bin, script, { cwd: work });
+    const r = runShell(built().bin, script, { cwd: work });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toMatch(shown);
     expect(r.pipestatus[0]).toBe(141);
@@ -134,7 +124,7 @@ describe('4. image references as skopeo writes them, and --platform by container
     expect(() => skopeo('inspect', 'oci:two-tags')).toThrow(/more than one image/);
     expect(layerfs('inspect', 'two-tags')).toMatchObject({ code: 1, stderr: 'layerfs: two-tags: index.json: the index holds 2 manifests; choose one with IMAGE:TAG (for example oci:DIR:TAG)\n' });
     expect(layerfs('ls', 'oci:two-tags:c')).toMatchObject({ code: 1, stderr: 'layerfs: two-tags: index.json: no manifest is tagged c; tags: a, b\n' });
-    expect(layerfs('ls', 'oci-archive:demo-docker.tar')).toMatchObject({ code: 1, stderr: 'layerfs: oci-archive:demo-docker.tar: demo-docker.tar is a docker save archive, not an OCI archive\n' });
+    expect(layerfs('ls', 'oci-archive:demo-docker.tar')).toMatchObject({ code: 1, stderr: 'layerfs: demo-docker.tar: is a docker save archive, not an OCI archive\n' });
   });
 
   it('--platform picks the manifest skopeo and containerd pick: linux/arm is v7, linux/amd64/v2 takes amd64', () => {
@@ -186,7 +176,7 @@ describe('4. image references as skopeo writes them, and --platform by container
 describe('5. commit is reproducible under SOURCE_DATE_EPOCH or --source-date-epoch', () => {
   const changes = join(work, 'repro.json');
   const commit = (out: string, env: Record<string, string> = {}, ...flags: string[]) =>
-    runCli(cli.bin, ['commit', DEMO, '--changes', changes, '--out', join(work, out), '--json', ...flags], { cwd: work, env });
+    runCli(built().bin, ['commit', DEMO, '--changes', changes, '--out', join(work, out), '--json', ...flags], { cwd: work, env });
   beforeAll(() => fs.writeFileSync(changes, JSON.stringify([['writeFile', '/etc/motd', 'changed\n'], ['mkdir', '/srv/new'], ['rm', '/var/cache', { recursive: true }]])));
 
   it('the same changes give the same digests twice; the config says the epoch', () => {
@@ -216,7 +206,7 @@ describe('6. --version, help, usage errors', () => {
   const VERBS = ['inspect', 'tree', 'ls', 'why', 'cat', 'stat', 'diff', 'analyze', 'export', 'commit', 'serve', 'demo'];
 
   it('--version prints the package version', () => {
-    const version = JSON.parse(fs.readFileSync(join(cli.pkg, 'package.json'), 'utf8')).version;
+    const version = JSON.parse(fs.readFileSync(join(built().pkg, 'package.json'), 'utf8')).version;
     expect(layerfs('--version')).toMatchObject({ code: 0, stdout: `layerfs ${version}\n`, stderr: '' });
   });
 
@@ -328,7 +318,7 @@ describe('7. one JSON schema: a field has the same type in every verb', () => {
     expect(dir).toMatchObject({ format: 'dir', entries: members.length, skipped: expect.any(Array) });
     expect(dir.bytes).toBeGreaterThan(1_000_000);
     // With --tar -, stdout is the tar and the report goes to stderr.
-    const piped = runShell(cli.bin, `$LAYERFS export ${DEMO} --tar - --json | wc -c`, { cwd: work });
+    const piped = runShell(built().bin, `$LAYERFS export ${DEMO} --tar - --json | wc -c`, { cwd: work });
     expect(JSON.parse(piped.stderr)).toMatchObject({ target: '-', entries: members.length, bytes: tar.bytes });
   });
 });
@@ -480,7 +470,7 @@ describe('the other verbs through the program', () => {
 
   it('cat gives the bytes as they are', () => {
     expect(layerfs('cat', DEMO, '/etc/motd').stdout).toBe('welcome to the layerfs demo\n');
-    const bin = runShell(cli.bin, `$LAYERFS cat ${DEMO} /bin/busybox | sha256sum`);
+    const bin = runShell(built().bin, `$LAYERFS cat ${DEMO} /bin/busybox | sha256sum`);
     expect(bin.stdout.slice(0, 64)).toBe(execFileSync('sh', ['-c', `tar -xOf ${join(work, 'root.tar')} bin/busybox | sha256sum`], { encoding: 'utf8' }).slice(0, 64));
   });
 
@@ -504,7 +494,7 @@ describe('the other verbs through the program', () => {
     await bundlePage(page);
     process.env.LAYERFS_PAGE_DIR = page;
     try {
-      const served = startCli(cli.bin, ['serve', join(work, 'multi:multi'), '--platform', 'linux/arm', '--port', '0', '--json']);
+      const served = startCli(built().bin, ['serve', join(work, 'multi:multi'), '--platform', 'linux/arm', '--port', '0', '--json']);
       const { url, layerCount } = JSON.parse(await served.firstLine);
       expect(layerCount).toBe(4);
       expect(await (await fetch(url)).text()).toContain('<script type="module" src="app.js"></script>');
@@ -521,7 +511,7 @@ describe('the other verbs through the program', () => {
     expect(r.stdout).not.toContain('\u001b[');
     expect(layerfs('export', DEMO, '--dir', join(work, 'quiet')).stderr).toBe('');
     const onTty = (cmd: string, env: Record<string, string> = {}) =>
-      execFileSync('script', ['-qec', `${process.execPath} ${cli.bin} ${cmd}`, '/dev/null'], { encoding: 'utf8', cwd: work, env: { ...process.env, NO_COLOR: '', ...env } });
+      execFileSync('script', ['-qec', `${process.execPath} ${built().bin} ${cmd}`, '/dev/null'], { encoding: 'utf8', cwd: work, env: { ...process.env, NO_COLOR: '', ...env } });
     expect(onTty(`tree ${DEMO} /etc`)).toContain('\u001b[34m/etc/\u001b[0m');
     expect(onTty(`tree ${DEMO} /etc`, { NO_COLOR: '1' })).not.toContain('\u001b[');
     expect(onTty(`export ${DEMO} --dir ${join(work, 'on-a-tty')}`)).toMatch(/exporting: \d+ entries/);

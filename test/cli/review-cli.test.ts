@@ -1,11 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, cliEnv, runCli, type CliRun } from '../support/cli-binary.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cliEnv, cliInScratch, runCli } from '../support/cli-binary.js';
 import { multiPlatformLayout } from '../support/cli-images.js';
 
 /**
@@ -14,15 +13,13 @@ import { multiPlatformLayout } from '../support/cli-images.js';
  */
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const DEMO = join(REPO, 'images/demo');
-const work = fs.mkdtempSync(join(tmpdir(), 'lfs-cli-review-'));
-let cli: ReturnType<typeof buildCli>;
-const layerfs = (...args: string[]): CliRun => runCli(cli.bin, args, { cwd: work });
+const { work, layerfs, built } = cliInScratch('lfs-cli-review-');
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 /** The program with its stdout sent to `target` (a file or device), stderr captured. */
 const layerfsTo = (target: string, ...args: string[]) => {
   const fd = fs.openSync(target, 'w');
   try {
-    const r = spawnSync(process.execPath, [cli.bin, ...args], { cwd: work, env: cliEnv(), stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [built().bin, ...args], { cwd: work, env: cliEnv(), stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
     return { code: r.status, stderr: r.stderr };
   } finally {
     fs.closeSync(fd);
@@ -30,14 +27,9 @@ const layerfsTo = (target: string, ...args: string[]) => {
 };
 
 beforeAll(() => {
-  cli = buildCli();
   // An OCI archive of the demo, as skopeo writes one.
   execFileSync('skopeo', ['copy', `oci:${DEMO}:latest`, `oci-archive:${join(work, 'demo.tar')}:latest`], { stdio: 'ignore' });
 }, 120_000);
-afterAll(() => {
-  cli?.cleanup();
-  fs.rmSync(work, { recursive: true, force: true });
-});
 
 describe('export --tar never destroys its own input', () => {
   it('export ARCHIVE --tar ARCHIVE is refused and the archive is left as it was (GNU tar: "file is the archive; not dumped")', () => {
@@ -88,7 +80,7 @@ describe('a write error on stdout is one line and exit 1, as cat reports it', ()
 describe('export --tar - on a terminal', () => {
   it('is refused as GNU tar refuses ("Refusing to write archive contents to terminal"), writing nothing', () => {
     // script(1) gives the program a pty on stdout; -e passes its exit status on.
-    const r = spawnSync('script', ['-qec', `${process.execPath} ${cli.bin} export ${DEMO} --tar -`, '/dev/null'], { encoding: 'latin1', cwd: work, env: cliEnv() });
+    const r = spawnSync('script', ['-qec', `${process.execPath} ${built().bin} export ${DEMO} --tar -`, '/dev/null'], { encoding: 'latin1', cwd: work, env: cliEnv() });
     expect(r.stdout).not.toContain('ustar');
     expect(r.status).not.toBe(0);
   });
@@ -98,7 +90,7 @@ describe('commit under SOURCE_DATE_EPOCH', () => {
   const commit = (out: string, epoch: string) => {
     const changes = join(work, 'changes.json');
     fs.writeFileSync(changes, JSON.stringify([['writeFile', '/etc/motd', 'hi'], ['mkdir', '/srv/new']]));
-    const r = runCli(cli.bin, ['commit', DEMO, '--changes', changes, '--out', join(work, out), '--json'], { cwd: work, env: { SOURCE_DATE_EPOCH: epoch } });
+    const r = runCli(built().bin, ['commit', DEMO, '--changes', changes, '--out', join(work, out), '--json'], { cwd: work, env: { SOURCE_DATE_EPOCH: epoch } });
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout).manifest.digest as string;
   };
@@ -163,14 +155,14 @@ describe('--platform: the warning about a one-platform image is not given for an
 
 describe('permission denied is told as such, naming what cannot be read', () => {
   const asNobody = (...args: string[]) => {
-    const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, cli.bin, ...args], { encoding: 'utf8', cwd: '/', env: cliEnv() });
+    const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, built().bin, ...args], { encoding: 'utf8', cwd: '/', env: cliEnv() });
     return { code: r.status, stderr: r.stderr };
   };
   const readableCopy = (name: string) => {
     const dir = join(work, name);
     fs.cpSync(DEMO, dir, { recursive: true });
     fs.chmodSync(work, 0o755);
-    fs.chmodSync(cli.pkg, 0o755); // mkdtemp made it 0700: nobody could not run the program
+    fs.chmodSync(built().pkg, 0o755); // mkdtemp made it 0700: nobody could not run the program
     return dir;
   };
 

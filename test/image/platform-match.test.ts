@@ -44,6 +44,11 @@ describe("platform matching as containerd's platforms.Only", () => {
     expect(acceptedPlatforms(p('linux/arm64/v9.1')).slice(0, 3)).toEqual([p('linux/arm64/v9.1'), p('linux/arm64/v9'), p('linux/arm64/v8.6')]);
   });
 
+  it('an arm64 variant outside containerd\'s table (v8.0 to v8.9, v9.0 to v9.7) accepts nothing, not even itself', () => {
+    expect(acceptedPlatforms(p('linux/arm64/v9.7'))[0]).toEqual(p('linux/arm64/v9.7'));
+    for (const v of ['v9.8', 'v9.9', 'v10', 'v8.10']) expect(acceptedPlatforms(p(`linux/arm64/${v}`)), v).toEqual([]);
+  });
+
   it('the os must match; a candidate without a platform is never picked by platform', () => {
     expect(pick(['windows/amd64'], 'linux/amd64')).toBeUndefined();
     expect(pickPlatform([undefined, p('linux/amd64')], p('linux/amd64'))).toBe(1);

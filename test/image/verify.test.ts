@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,6 +112,23 @@ describe('image verification', () => {
     fs.writeFileSync(join(d, 'index.json'), JSON.stringify({ ...index, manifests: [amd, arm] }));
     expect((await openImage(d, { platform: 'linux/arm64' })).layers).toHaveLength(4);
     await fails(openImage(d, { platform: 'windows/amd64' }), /no manifest for platform windows\/amd64; available: linux\/amd64, linux\/arm64\/v8/);
+  });
+
+  it("a layout's one image is opened whatever platform index.json names, as skopeo's oci: takes it; asked for another, it is refused", async () => {
+    const d = copyDemo();
+    const { index } = manifestOf(d);
+    const [os, architecture] = (process.arch === 's390x' ? 'linux/riscv64' : 'linux/s390x').split('/') as [string, string];
+    fs.writeFileSync(join(d, 'index.json'), JSON.stringify({ ...index, manifests: [{ ...index.manifests[0], platform: { os, architecture } }] }));
+    const skopeo = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${d}`], { encoding: 'utf8' })) as { Digest: string };
+    const image = await openImage(d);
+    expect(image.manifestDigest).toBe(skopeo.Digest);
+    image.close();
+    (await openImage(d, { platform: `${os}/${architecture}` })).close();
+    await fails(openImage(d, { platform: 'linux/arm64' }), new RegExp(`no manifest for platform linux/arm64; available: ${os}/${architecture}`));
+    // Inside a nested index (one image's platforms) the platform must match, as containerd requires.
+    const list = putJson(d, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ ...index.manifests[0], platform: { os, architecture } }] });
+    fs.writeFileSync(join(d, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', ...list }] }));
+    await fails(openImage(d), new RegExp(`no manifest for platform linux/.*; available: ${os}/${architecture}`));
   });
 
   it('a layer blob that is not a tar is a typed error naming the layer', async () => {

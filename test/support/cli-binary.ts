@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -77,4 +78,21 @@ export function startCli(bin: string, args: string[]) {
   });
   const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
   return { child, firstLine, exited };
+}
+
+/**
+ * For a test file: the program built once (buildCli) and a scratch directory to run it in,
+ * both removed after the file's tests (the vitest hooks are registered by this call).
+ */
+export function cliInScratch(prefix: string): { work: string; layerfs: (...args: string[]) => CliRun; built: () => ReturnType<typeof buildCli> } {
+  const work = fs.mkdtempSync(join(tmpdir(), prefix));
+  let cli: ReturnType<typeof buildCli> | undefined;
+  beforeAll(() => {
+    cli = buildCli();
+  }, 120_000);
+  afterAll(() => {
+    cli?.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+  return { work, layerfs: (...args) => runCli(cli!.bin, args, { cwd: work }), built: () => cli! };
 }

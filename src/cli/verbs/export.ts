@@ -77,15 +77,21 @@ async function exportTar(ctx: VerbContext, target: string): Promise<void> {
 }
 
 /**
- * --tar FILE naming the image's own archive, or a blob of its layout, would truncate what is
- * being read: refused, as GNU tar refuses ("file is the archive; not dumped").
+ * --tar FILE naming the image's own archive, one of the layer files of an image in a
+ * directory (a docker save directory's `<id>/layer.tar` too, or a hard link to one), or a blob
+ * of its layout would truncate what is being read: refused, as GNU tar refuses ("file is the
+ * archive; not dumped"). Compared by device and inode, so no other name of the file passes.
  */
 function refuseOwnInput(ctx: VerbContext, target: string): void {
   const there = statSync(target, { throwIfNoEntry: false });
   if (!there?.isFile()) return;
-  const source = statSync(ctx.image.source);
-  const same = source.isFile() ? source.dev === there.dev && source.ino === there.ino : realpathSync(target).startsWith(join(realpathSync(ctx.image.source), 'blobs') + sep);
-  if (same) throw new CliError(`${target}: is the image being exported (${source.isFile() ? 'its archive' : 'a blob of it'}); not written`);
+  const isThere = (path: string) => {
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st !== undefined && st.dev === there.dev && st.ino === there.ino;
+  };
+  const archive = statSync(ctx.image.source).isFile();
+  const same = archive ? isThere(ctx.image.source) : ctx.image.layerFiles().some(isThere) || realpathSync(target).startsWith(join(realpathSync(ctx.image.source), 'blobs') + sep);
+  if (same) throw new CliError(`${target}: is the image being exported (${archive ? 'its archive' : 'one of its files'}); not written`);
 }
 
 /** A Writable over a write callback with no backpressure of its own (an in-process CliIO). */

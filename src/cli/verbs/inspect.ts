@@ -63,7 +63,7 @@ async function inspect(ctx: ManifestContext): Promise<void> {
   const lines = [
     `${paint(ctx.io, 1, image.source)} (${image.format})`,
     `  Digest:   ${summary.digest ?? '- (a docker save archive has no manifest blob)'}`,
-    `  ID:       ${summary.id ?? '-'}`,
+    `  ID:       ${summary.id}`,
     `  Created:  ${summary.created ?? '-'}`,
     `  Platform: ${summary.platform}`,
     `  Size:     ${bytes(summary.size)} in ${layers.length} layers (${summary.size} bytes)`,
@@ -78,25 +78,16 @@ async function inspect(ctx: ManifestContext): Promise<void> {
 /** The image's summary fields, from its manifest and config alone. */
 function inspectSummary(image: ImageManifest, layers: ReadonlyArray<{ size: number }>) {
   const cfg = image.config as typeof image.config & { created?: unknown; variant?: unknown };
-  const manifest = image.manifest as { config?: { digest?: string } } | null;
-  const configDigest = image.format === 'docker-archive' ? dockerConfigDigest(image.manifest) : manifest?.config?.digest;
   return {
     source: image.source,
     format: image.format,
     // The manifest's digest, what `skopeo inspect` calls Digest; a docker save archive has no manifest blob.
     digest: image.manifestDigest ?? null,
     // The config's digest: Docker's image ID.
-    id: configDigest ?? null,
+    id: image.configDigest,
     created: typeof cfg.created === 'string' ? cfg.created : null,
     platform: [cfg.os ?? '?', cfg.architecture ?? '?', ...(typeof cfg.variant === 'string' ? [cfg.variant] : [])].join('/'),
     // The layers as stored (compressed), what a registry transfers.
     size: layers.reduce((n, l) => n + l.size, 0),
   };
-}
-
-/** docker save names the config file by its digest (`<hex>.json` or `blobs/sha256/<hex>`); openImageManifest verified it. */
-function dockerConfigDigest(entry: unknown): string | undefined {
-  const config = (entry as { Config?: unknown } | null)?.Config;
-  const hex = typeof config === 'string' ? /([a-f0-9]{64})(\.json)?$/.exec(config)?.[1] : undefined;
-  return hex ? `sha256:${hex}` : undefined;
 }
