@@ -157,17 +157,17 @@ const SHA256_FILE = "const fs = require('node:fs'), h = require('node:crypto').c
   + ' for (let n, at = 0; (n = fs.readSync(fd, b, 0, b.length, at)) > 0; at += n) h.update(b.subarray(0, n)); h.digest();';
 describe(`index an uncompressed layer on disk (${mb(plain.length)}, ${ENTRIES} entries), whole process against whole process`, () => {
   if (!fs.existsSync(LIB)) throw new Error(`${LIB} is missing: npm run build first (npm run bench does)`);
-  bench('layerfs: node process opening it with dist/ (TarLayer.from: index, content left on disk, digest verified)', node([OPEN_LAYER, LIB, plainPath]), opts);
-  bench('node process that only loads dist/index.js (its share of the row above)', node([OPEN_LAYER, LIB]), opts);
-  bench('node process: sha256 of the file in 1 MiB reads (the digest alone, what tar -t does not do)', node(['-e', SHA256_FILE, plainPath]), opts);
-  bench('GNU tar -tvf of the same file (whole process)', () => void execFileSync('tar', ['-tvf', plainPath], { stdio: 'ignore' }), opts);
-  bench('GNU tar -xf to a directory', tarExtract(['-xf', plainPath]), opts);
+  bench('layerfs: node process opening it with dist/ (TarLayer.from: index, content left on disk, digest verified) [process]', node([OPEN_LAYER, LIB, plainPath]), opts);
+  bench('node process that only loads dist/index.js (its share of the row above) [process]', node([OPEN_LAYER, LIB]), opts);
+  bench('node process: sha256 of the file in 1 MiB reads (the digest alone, what tar -t does not do) [process]', node(['-e', SHA256_FILE, plainPath]), opts);
+  bench('GNU tar -tvf of the same file (whole process) [process]', () => void execFileSync('tar', ['-tvf', plainPath], { stdio: 'ignore' }), opts);
+  bench('GNU tar -xf to a directory [process]', tarExtract(['-xf', plainPath]), opts);
 });
 
 describe(`index an uncompressed layer on disk (${mb(plain.length)}, ${ENTRIES} entries): the call alone, in this process (no process to compare)`, () => {
-  bench('layerfs TarLayer.from (index only, content left on disk; digest)', async () => void (await TarLayer.from(plainPath)), opts);
+  bench('layerfs TarLayer.from (index only, content left on disk; digest) [call]', async () => void (await TarLayer.from(plainPath)), opts);
   // The floor for any reader that verifies the digest: sha256 of every byte, already in memory.
-  bench('node crypto sha256 of the same bytes in memory (the digest alone)', () => void createHash('sha256').update(plain).digest(), opts);
+  bench('node crypto sha256 of the same bytes in memory (the digest alone) [call]', () => void createHash('sha256').update(plain).digest(), opts);
 });
 
 describe(`stress: a gzip layer of one repeated string (${mb(repetitive.length)} -> ${mb(plain.length)}: gunzip far faster than on real content)`, () => {
