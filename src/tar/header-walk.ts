@@ -1,3 +1,4 @@
+import { readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { keepExactOn } from './pax-xattrs.js';
@@ -10,10 +11,9 @@ import type { TarHeader } from './tar-header.js';
 /**
  * Indexing an uncompressed tar on disk by decoding only the blocks that hold headers.
  *
- * A streaming extract must be fed every byte, content included, and copies content out of the
- * stream even where it stays on disk; this pass jumps from header to header instead, over the
- * chunks of one sequential read of the file (whose every byte the digest needs anyway: read
- * once, hashed by the caller from the same chunks). The plain ustar header
+ * A streaming extract must be fed every byte, content included, even where the content stays
+ * on disk; this pass jumps from header to header instead: by position, or over the chunks of
+ * one sequential read of the file when the caller hashes those same chunks. The plain ustar header
  * of an ordinary entry is decoded by plain-header.ts, which gives what tar-stream's decode
  * gives (and is checked against it); every other header, PAX records and GNU long names go
  * through tar-stream's own codec (its headers.js, which its package does not export, hence
@@ -51,6 +51,14 @@ const codec: HeaderCodec | undefined = (() => {
 
 /** Long-header bodies larger than this are refused by tar-stream (extract.js MAX_HEADER_SIZE). */
 const MAX_LONG_HEADER = 4 * 1024 * 1024;
+/** Without a sink, headers are read through a window this large: small files' headers come in one read. */
+const WINDOW = 16 * 1024;
+/**
+ * After a file of a quarter window or more, a read this large: enough for a header and its
+ * PAX header. A window then holds three headers at most, and copying 16 KiB to find one or
+ * two cost more than reading each.
+ */
+const AFTER_LARGE_FILE = 2048;
 /** The walk yields to the event loop this often (headers), so a large layer does not stall it. */
 const YIELD_EVERY = 2048;
 
@@ -63,20 +71,68 @@ function padding(size: number): number {
 class GiveUp extends Error {}
 
 /**
+ * The reads of a walk whose caller hashes the file itself (a hashing worker reading it
+ * alongside, hash-file.ts): only the blocks that hold headers, by pread through a window,
+ * jumping over content. (With a sink, the walk reads the whole file once instead,
+ * sequential-reader.ts: the hash needs every byte.)
+ */
+class WindowReader {
+  private readonly window = Buffer.allocUnsafe(WINDOW);
+  private start = 0;
+  private length = 0;
+  private readAhead = WINDOW;
+
+  constructor(private readonly fd: number) {}
+
+  view(at: number, length: number): Buffer | undefined {
+    const offset = at - this.start;
+    return offset >= 0 && offset + length <= this.length ? this.window.subarray(offset, offset + length) : undefined;
+  }
+
+  /** `length` bytes at `at`: a view of the window, or a fresh buffer for a long record; undefined if the file ends first. */
+  load(at: number, length: number): Buffer | undefined {
+    const into = length > WINDOW ? Buffer.allocUnsafe(length) : this.window;
+    const want = Math.max(length, Math.min(this.readAhead, into.length));
+    let got = 0;
+    while (got < want) {
+      const n = readSync(this.fd, into, got, want - got, at + got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got < length) return undefined;
+    if (into === this.window) {
+      this.start = at;
+      this.length = got;
+    }
+    return into.subarray(0, length);
+  }
+
+  /** After an entry with content of `size` bytes: how far to read at the next header. */
+  passed(size: number): void {
+    this.readAhead = size >= WINDOW / 4 ? AFTER_LARGE_FILE : WINDOW;
+  }
+
+  finish(): Promise<number> {
+    return Promise.resolve(0);
+  }
+}
+
+/**
  * Calls `onEntry` with every entry header of the tar in `fd` (`fileSize` bytes) in order, as
  * tar-stream's Extract would emit them; false if it gave up because the archive is not
  * plainly well formed (see above), after which the caller discards what it was given. An
  * error thrown by `onEntry` ends the walk and is passed on. Each header is handed on as soon
  * as it is read, so none outlives its entry (a list of 20,000 kept the collector busy).
  *
- * The file is read once, front to back, in large chunks (sequential-reader.ts), and a walk
- * that completes hands every byte of it, to its end (at most `fileSize + 1` bytes: a file that
- * grew shows as one byte too many), to `sink` in order: the caller's digest. (`chunkBytes`, a
- * multiple of 512, is for tests: records that span chunks.)
+ * With a `sink` (a caller that hashes the file on this thread), the file is read once, front
+ * to back, in large chunks (sequential-reader.ts), and a walk that completes hands every byte
+ * of it, to its end (at most `fileSize + 1` bytes: a file that grew shows as one byte too
+ * many), to `sink` in order: the caller's digest. (`chunkBytes`, a multiple of 512, is for
+ * tests: records that span chunks.) Without one, only header blocks are read (WindowReader).
  */
 export async function walkHeaders(fd: number, fileSize: number, onEntry: (header: TarHeader) => void, sink?: ChunkSink, chunkBytes = CHUNK_BYTES): Promise<boolean> {
   if (!codec) return false;
-  const reader = new SequentialReader(fd, fileSize + 1, sink, chunkBytes);
+  const reader = sink ? new SequentialReader(fd, fileSize + 1, sink, chunkBytes) : new WindowReader(fd);
   /** `length` bytes at `at`: a view of the chunk read, or a copy of a record that spans chunks. */
   const bytes = async (at: number, length: number): Promise<Buffer> => {
     if (at + length > fileSize) throw new GiveUp();
@@ -143,6 +199,7 @@ export async function walkHeaders(fd: number, fileSize: number, onEntry: (header
       if (header.size > 0 && !HEADER_ONLY.has(type ?? '')) {
         at += header.size + padding(header.size);
         if (at > fileSize) return false;
+        if (reader instanceof WindowReader) reader.passed(header.size);
       }
     }
     // A long header with no entry after it: the streaming pass decides what that means.

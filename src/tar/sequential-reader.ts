@@ -17,8 +17,8 @@ export const CHUNK_BYTES = 2 ** 20;
  * descriptor does not move it), up to `limit` bytes, for a pass that asks for ranges in file
  * order (the header walk, header-walk.ts). A range inside the current chunk is a view of it; a
  * range that spans chunks is copied. Every chunk, content skipped included, is handed to the
- * sink in order (the layer's digest is taken of those very bytes): one sequential read of the
- * file instead of a read per header plus a second read to hash it.
+ * sink in order (the layer's digest is taken of those very bytes): each byte is read once, in
+ * order, instead of a read per header plus a second read of the whole file to hash it.
  */
 export class SequentialReader {
   private buffer: Buffer;

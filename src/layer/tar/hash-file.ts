@@ -23,33 +23,17 @@ export function hashOpenFile(
 /**
  * The workers' whole program (plain JavaScript, so that it runs the same from src/ under the
  * test runner and from dist/): for each descriptor posted (a number, or `{ fd, limit }`),
- * hashOpenFile, reported back; for chunks posted (`{ chunk, length }`, the ArrayBuffer
- * transferred), each hashed and given back (transferred again, for the next read), and on
- * `{ end: true }` the digest of the chunks since the last end. A descriptor is read by position
- * (pread), so the worker hashes the very file the caller parses, even if the path is replaced
- * meanwhile, and leaves it open. It loads modules with import(), not require: a worker inherits
- * the process's flags, and under `node --input-type=module` eval'd code is an ES module, where
- * require is not defined.
+ * hashOpenFile, reported back. It
+ * reads by position (pread), so it hashes the very file the caller parses, even if the path is
+ * replaced meanwhile, and leaves the descriptor open. It loads modules with import(), not
+ * require: a worker inherits the process's flags, and under `node --input-type=module` eval'd
+ * code is an ES module, where require is not defined.
  */
 export const HASH_WORKER = `
 Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs')]).then(([{ parentPort }, { createHash }, { readSync }]) => {
   const hashOpenFile = ${hashOpenFile.toString()};
-  let chunks;
-  let chunkBytes = 0;
   parentPort.on('message', (m) => {
     try {
-      if (m.chunk) {
-        (chunks ??= createHash('sha256')).update(new Uint8Array(m.chunk, 0, m.length));
-        chunkBytes += m.length;
-        return parentPort.postMessage({ chunk: m.chunk }, [m.chunk]);
-      }
-      if (m.end) {
-        const digest = 'sha256:' + (chunks ?? createHash('sha256')).digest('hex');
-        const bytes = chunkBytes;
-        chunks = undefined;
-        chunkBytes = 0;
-        return parentPort.postMessage({ digest, bytes });
-      }
       parentPort.postMessage(typeof m === 'number' ? hashOpenFile(m, readSync, createHash) : hashOpenFile(m.fd, readSync, createHash, m.limit));
     } catch (e) {
       parentPort.postMessage({ error: e.message });
@@ -167,12 +151,13 @@ export function hashFileInWorker(fd: number, limit = Number.MAX_SAFE_INTEGER): H
 /** A digest taken of the chunks a sequential read of the file hands on (sequential-reader.ts). */
 export interface ChunkDigest extends ChunkSink {
   /** After the last chunk: the digest of every byte taken, and their number. */
-  end(): Promise<FileDigest>;
-  /** Ends it early (the read gave up or failed): a worker is ended, not kept. */
-  stop(): Promise<void>;
+  end(): FileDigest;
 }
 
-/** The chunks hashed on this thread as they come, each buffer given straight back. */
+/**
+ * The chunks hashed on this thread as they come, each buffer given straight back: the digest
+ * of a file read once, where hashOpenFile would read it a second time.
+ */
 export function hashChunksHere(): ChunkDigest {
   const hash = createHash('sha256');
   let bytes = 0;
@@ -182,103 +167,6 @@ export function hashChunksHere(): ChunkDigest {
       bytes += chunk.length;
       return Buffer.from(chunk.buffer, chunk.byteOffset);
     },
-    end: () => Promise.resolve({ digest: 'sha256:' + hash.digest('hex'), bytes }),
-    stop: () => Promise.resolve(),
-  };
-}
-
-/**
- * The chunks hashed on another thread: each chunk's ArrayBuffer is transferred to a hashing
- * worker (no copy) and comes back once hashed, to be read into again; at most `inFlight`
- * buffers exist, so a reader faster than the hash waits for one (memory stays
- * `inFlight` chunks). The file is read once, by the caller, in order, where hashFileInWorker
- * has the worker read it a second time alongside the caller's reads.
- */
-export function hashChunksInWorker(inFlight = 4): ChunkDigest {
-  const started = takeWorker();
-  const spare: Buffer[] = [];
-  let made = 1; // the reader's own first buffer
-  let waiting: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
-  let failure: Error | undefined;
-  let done = false;
-  let settle!: { resolve: (d: FileDigest) => void; reject: (e: Error) => void };
-  const digest = new Promise<FileDigest>((resolve, reject) => {
-    settle = { resolve, reject };
-  });
-  digest.catch(() => {}); // a caller that stops early does not wait for it
-  const fail = (e: Error) => {
-    failure ??= e;
-    waiting?.reject(failure);
-    waiting = undefined;
-    settle.reject(failure);
-  };
-  const job = started.then((worker) => {
-    worker.ref();
-    const onMessage = (m: { chunk: ArrayBuffer } | FileDigest | { error: string }) => {
-      if ('chunk' in m) {
-        const buffer = Buffer.from(m.chunk);
-        if (waiting) {
-          waiting.resolve(buffer);
-          waiting = undefined;
-        } else spare.push(buffer);
-        return;
-      }
-      done = true;
-      off();
-      if ('error' in m) {
-        void worker.terminate();
-        return fail(new Error(m.error));
-      }
-      release(worker);
-      settle.resolve(m);
-    };
-    const onError = (e: Error) => {
-      off();
-      fail(e);
-    };
-    const onExit = () => {
-      off();
-      fail(new Error('hashing stopped'));
-    };
-    const off = () => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-    };
-    worker.on('message', onMessage);
-    worker.once('error', onError);
-    worker.once('exit', onExit);
-    return worker;
-  }, (e: unknown) => {
-    fail(e as Error);
-    return undefined;
-  });
-  return {
-    take(chunk) {
-      if (failure) throw failure;
-      const buffer = chunk.buffer as ArrayBuffer;
-      const length = chunk.length;
-      void job.then((worker) => worker?.postMessage({ chunk: buffer, length }, [buffer]));
-      const back = spare.pop();
-      if (back) return back;
-      if (made < inFlight) {
-        made++;
-        return Buffer.from(new ArrayBuffer(buffer.byteLength));
-      }
-      return new Promise<Buffer>((resolve, reject) => {
-        waiting = { resolve, reject };
-      });
-    },
-    end() {
-      void job.then((worker) => worker?.postMessage({ end: true }));
-      return digest;
-    },
-    // A layer refused halfway (a bomb, a corrupt header) must not keep a thread hashing it.
-    stop: async () => {
-      if (done) return; // the worker went back to the pool
-      done = true;
-      const worker = await job;
-      if (worker) await worker.terminate();
-    },
+    end: () => ({ digest: 'sha256:' + hash.digest('hex'), bytes }),
   };
 }

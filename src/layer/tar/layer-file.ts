@@ -37,10 +37,10 @@ export function unchangedSinceOpen(file: ContentFile, name: string, raw: FileDig
  * read the file to its end on its own: a file that grew or shrank since this pass read its
  * `bytesRead` bytes is refused.
  */
-export async function fileDigest(name: string, aside: HashAside | undefined, bytesRead: number, here?: () => FileDigest): Promise<FileDigest> {
+export async function fileDigest(name: string, aside: HashAside | undefined, bytesRead: number, here: () => FileDigest): Promise<FileDigest> {
   const raw = aside ? await aside.digest.catch((e: unknown) => {
     throw new TarLayerError(name, 'the whole file', `could not be hashed: ${(e as Error).message}`);
-  }) : here!();
+  }) : here();
   if (raw.bytes !== bytesRead) throw new TarLayerError(name, 'the whole file', `changed while it was read (${bytesRead} bytes read, ${raw.bytes} hashed)`);
   return raw;
 }
