@@ -65,27 +65,31 @@ export class LayerBuilder {
    */
   add(path: string, spec: EntrySpec): this {
     const p = normalize(path);
-    if (this.reservedPlace(p, path) === 'aufs') {
-      // Kept out of the layer; its files can still be the target of a hard link (AUFS pseudo-links).
-      if (spec.type === 'file') {
-        // Each version kept: an ordered layer's links name the one listed before them.
-        const versions = this.aufsFiles.get(p);
-        const version = { spec, order: ++this.added };
-        if (versions && this.options.ordered === true) versions.push(version);
-        else this.aufsFiles.set(p, [version]);
+    // AUFS metadata, opaque markers and whiteouts all have a component starting `.wh.`: the
+    // common name has none and skips their checks.
+    if (p.includes('/.wh.')) {
+      if (this.reservedPlace(p, path) === 'aufs') {
+        // Kept out of the layer; its files can still be the target of a hard link (AUFS pseudo-links).
+        if (spec.type === 'file') {
+          // Each version kept: an ordered layer's links name the one listed before them.
+          const versions = this.aufsFiles.get(p);
+          const version = { spec, order: ++this.added };
+          if (versions && this.options.ordered === true) versions.push(version);
+          else this.aufsFiles.set(p, [version]);
+        }
+        return this;
       }
-      return this;
-    }
-    const name = basename(p);
-    if (name === OPAQUE_MARKER) {
-      this.opaqueDirs.add(dirname(p));
-      return this;
-    }
-    const hidden = whitedOutName(name);
-    if (hidden !== undefined) {
-      if (hidden === '' || hidden === '.' || hidden === '..') throw new LayerError(this.layerName, path, 'whiteout of an invalid name');
-      this.whiteouts.add(join(dirname(p), hidden));
-      return this;
+      const name = basename(p);
+      if (name === OPAQUE_MARKER) {
+        this.opaqueDirs.add(dirname(p));
+        return this;
+      }
+      const hidden = whitedOutName(name);
+      if (hidden !== undefined) {
+        if (hidden === '' || hidden === '.' || hidden === '..') throw new LayerError(this.layerName, path, 'whiteout of an invalid name');
+        this.whiteouts.add(join(dirname(p), hidden));
+        return this;
+      }
     }
     // The root is a directory in every layer: a file, link or device there would replace it
     // (umoci refuses such an entry as malicious; GNU tar fails to extract it).
@@ -222,13 +226,18 @@ export class LayerBuilder {
       return { p, pe, own: pe !== undefined && pe.linkTo === undefined, implicit: implicit.has(p), inode: 0 };
     });
     let nextInode = 1;
+    // An entry's inode is kept on it only for the links to it: a layer without any (most, and
+    // every layer of many small files) does not grow 200,000 records by a property.
+    const linked = targetOf.size > 0;
     for (const n of nodes) {
       if (n.implicit || n.own) n.inode = nextInode++;
-      if (n.pe !== undefined) n.pe.inode = n.inode;
+      if (linked && n.pe !== undefined) n.pe.inode = n.inode;
     }
-    // A file kept under AUFS metadata gets an inode only when a link names it.
-    for (const [p, found] of targetOf) pending.get(p)!.inode = found.inode ??= nextInode++;
-    for (const n of nodes) if (n.pe?.linkTo !== undefined) n.inode = n.pe.inode!;
+    if (linked) {
+      // A file kept under AUFS metadata gets an inode only when a link names it.
+      for (const [p, found] of targetOf) pending.get(p)!.inode = found.inode ??= nextInode++;
+      for (const n of nodes) if (n.pe?.linkTo !== undefined) n.inode = n.pe.inode!;
+    }
 
     const linksOfInode: number[] = new Array<number>(nextInode).fill(0);
     const subdirs = new Map<string, number>();

@@ -13,7 +13,8 @@ export function makeEntry(layerName: string, path: string, spec: EntrySpec, inod
   const type = spec.type;
   let size = 0;
   if (type === 'file') {
-    let data = content.get(inode);
+    // A file of one link is its inode's only name: nothing can be stored for it yet.
+    let data = nlink > 1 ? content.get(inode) : undefined;
     if (!data) {
       data = typeof spec.content === 'string' ? Buffer.from(spec.content) : spec.content ?? Buffer.alloc(0);
       content.set(inode, data);

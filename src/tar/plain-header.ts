@@ -49,6 +49,41 @@ function text(b: Buffer, offset: number, length: number, encoding: 'latin1' | 'u
 }
 
 /**
+ * A text field whose value repeats from header to header (user and group names: a layer has
+ * a few, `root` mostly), decoded once per distinct value: the bytes up to the NUL are compared
+ * with the last ones decoded, and the same string given for the same bytes.
+ */
+class RepeatedField {
+  private readonly last: Buffer;
+  private lastLength = -1;
+  private value = '';
+
+  constructor(private readonly offset: number, private readonly length: number, private readonly encoding: 'latin1' | 'utf8') {
+    this.last = Buffer.alloc(length);
+  }
+
+  read(b: Buffer): string {
+    const offset = this.offset;
+    let end = offset;
+    const limit = offset + this.length;
+    while (end < limit && b[end] !== 0) end++;
+    const n = end - offset;
+    if (n === this.lastLength) {
+      let i = 0;
+      while (i < n && b[offset + i] === this.last[i]) i++;
+      if (i === n) return this.value;
+    }
+    this.value = n === 0 ? '' : b.toString(this.encoding, offset, end);
+    b.copy(this.last, 0, offset, end);
+    this.lastLength = n;
+    return this.value;
+  }
+}
+
+const uname = new RepeatedField(265, 32, 'utf8');
+const gname = new RepeatedField(297, 32, 'utf8');
+
+/**
  * The sum tar's checksum is (the checksum field counted as spaces), as tar-stream's cksum.
  * On a 4-byte aligned block, four bytes at a time: each 32-bit word adds its bytes 0 and 2
  * into the low 16-bit lane and 1 and 3 into the high one (126 words of at most 2 x 255 per
@@ -106,8 +141,8 @@ export function decodePlainHeader(b: Buffer): TarHeader | undefined {
     mtime: new Date(1000 * mtime),
     type: TYPEFLAG_NAMES[typeflag]!,
     linkname: b[157] === 0 ? null : text(b, 157, 100, 'latin1'),
-    uname: text(b, 265, 32, 'utf8'),
-    gname: text(b, 297, 32, 'utf8'),
+    uname: uname.read(b),
+    gname: gname.read(b),
     devmajor,
     devminor,
     pax: null,

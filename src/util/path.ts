@@ -27,9 +27,21 @@ export function toComponents(path: string): string[] {
 
 /** Already in normal form: absolute, no empty, `.` or `..` components, no trailing slash. */
 export function isNormal(path: string): boolean {
-  if (path === '/') return true;
-  return path.charCodeAt(0) === 47 && path.charCodeAt(path.length - 1) !== 47 && !path.includes('//') && !path.includes('/./')
-    && !path.includes('/../') && !path.endsWith('/.') && !path.endsWith('/..');
+  const n = path.length;
+  if (n === 0 || path.charCodeAt(0) !== 47) return false;
+  if (n === 1) return true;
+  if (path.charCodeAt(n - 1) === 47) return false;
+  // One pass (every layer entry's name comes here): each name after a slash is neither empty,
+  // `.` nor `..`. The last character is not a slash, so one follows every slash.
+  for (let i = 0; i < n; i++) {
+    if (path.charCodeAt(i) !== 47) continue;
+    const next = path.charCodeAt(i + 1);
+    if (next === 47) return false;
+    if (next !== 46) continue;
+    const after = i + 2 < n ? path.charCodeAt(i + 2) : 47;
+    if (after === 47 || (after === 46 && (i + 3 === n || path.charCodeAt(i + 3) === 47))) return false;
+  }
+  return true;
 }
 
 /** Lexically normalise a path that contains no symlinks (layer entry names, reports). */

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HASH_WORKER, hashFileInWorker, hashOpenFile, IDLE_MS } from '../../src/layer/tar/hash-file.js';
+import { HASH_WORKER, hashChunksHere, hashFileInWorker, hashOpenFile, IDLE_MS } from '../../src/layer/tar/hash-file.js';
+import { SequentialReader } from '../../src/tar/sequential-reader.js';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'lfs-hash-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -86,5 +87,33 @@ describe('the hashing worker', () => {
       expect((await hashFileInWorker(fd, 2 ** 20 + 1).digest).bytes).toBe(2 ** 20 + 1);
     });
     await withFd('/dev/zero', async (fd) => expect((await hashFileInWorker(fd, 3 * 2 ** 20 + 7).digest).bytes).toBe(3 * 2 ** 20 + 7));
+  });
+});
+
+describe('hashing the chunks of one sequential read (the header walk\'s digest, a layer under 32 MiB)', () => {
+  it('gives sha256sum\'s digest; a limit of size + 1 shows a file that grew as one byte over', async () => {
+    const { path, sha } = randomFile('chunks', 23 * 2 ** 16 - 100);
+    await withFd(path, async (fd) => {
+      const digest = hashChunksHere();
+      expect(await new SequentialReader(fd, Number.MAX_SAFE_INTEGER, digest, 2 ** 16).finish()).toBe(23 * 2 ** 16 - 100);
+      expect(digest.end()).toEqual({ digest: sha, bytes: 23 * 2 ** 16 - 100 });
+      // The layer believed 1000 bytes shorter: 1001 read, and the count says so.
+      const short = hashChunksHere();
+      expect(await new SequentialReader(fd, 23 * 2 ** 16 - 1100 + 1, short, 2 ** 16).finish()).toBe(23 * 2 ** 16 - 1099);
+      expect(short.end().bytes).toBe(23 * 2 ** 16 - 1099);
+    });
+  });
+
+  it('a range that spans chunks is copied whole; the reader only goes forward', async () => {
+    const { path } = randomFile('spans', 10_000);
+    const bytes = fs.readFileSync(path);
+    await withFd(path, async (fd) => {
+      const reader = new SequentialReader(fd, 10_000, undefined, 1024);
+      expect(reader.view(0, 512)).toBeUndefined(); // nothing read yet
+      expect(await reader.load(1000, 3000)).toEqual(bytes.subarray(1000, 4000));
+      expect(reader.view(4000, 96)).toEqual(bytes.subarray(4000, 4096));
+      await expect(reader.load(0, 10)).rejects.toThrow(/only goes forward/);
+      expect(await reader.load(9990, 20)).toBeUndefined(); // the file ends first
+    });
   });
 });

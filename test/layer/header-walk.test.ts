@@ -56,13 +56,30 @@ async function extracted(tar: Buffer): Promise<Outcome> {
   }
 }
 
+/**
+ * What the walk gives for `tar`: by position through its window (no sink: a large layer, whose
+ * hashing worker reads the file itself), and in one sequential read of 1 MiB chunks and of
+ * 512-byte ones (every header on a chunk's edge, every long record spanning chunks). The same
+ * all three ways, and a sequential walk that completes handed every byte of the file, once
+ * and in order, to its sink (the digest).
+ */
 async function walked(tar: Buffer): Promise<unknown[] | undefined> {
   const file = join(dir, 'walk.tar');
   fs.writeFileSync(file, tar);
   const fd = fs.openSync(file, 'r');
   try {
-    const headers: unknown[] = [];
-    return (await walkHeaders(fd, tar.length, (h) => headers.push(plain(h)))) ? headers : undefined;
+    const outcomes = [];
+    for (const chunkBytes of [undefined, 2 ** 20, 512]) {
+      const headers: unknown[] = [];
+      const chunks: Buffer[] = [];
+      const sink = chunkBytes === undefined ? undefined : { take: (chunk: Buffer) => (chunks.push(Buffer.from(chunk)), Buffer.from(chunk.buffer, chunk.byteOffset)) };
+      const complete = await walkHeaders(fd, tar.length, (h) => headers.push(plain(h)), sink, chunkBytes);
+      if (complete && sink) expect(Buffer.concat(chunks).equals(tar)).toBe(true);
+      outcomes.push(complete ? headers : undefined);
+    }
+    expect(outcomes[1]).toEqual(outcomes[0]);
+    expect(outcomes[2]).toEqual(outcomes[0]);
+    return outcomes[0];
   } finally {
     fs.closeSync(fd);
   }

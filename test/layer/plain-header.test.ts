@@ -75,6 +75,17 @@ describe('decodePlainHeader gives what tar-stream decodes, or declines', () => {
     }
   });
 
+  it('on user and group names that repeat, change by a byte, shrink or vanish from header to header', async () => {
+    // Names are decoded once per distinct value: the same bytes must give the same string, others a new one.
+    const names = ['root', 'roof', 'root', 'ro', '', 'root', 'j\u00f6rg', 'j\u00f6rh', 'root'];
+    const tar = await packTar(names.map((uname, i) => ({ header: { name: `f${i}`, type: 'file', uname, gname: names[names.length - 1 - i]! } as never, body: '' })));
+    for (let i = 0; i < names.length; i++) {
+      const b = tar.subarray(512 * i, 512 * i + 512);
+      expect(decodePlainHeader(b)).toEqual(reference(b));
+      expect(decodePlainHeader(b)).toMatchObject({ uname: names[i], gname: names[names.length - 1 - i] });
+    }
+  });
+
   it('on random corruptions of them (a byte, a field of spaces, NULs, high bits, a checksum fixed up or not)', async () => {
     const blocks = await headerBlocks();
     const fields = [[0, 100], [100, 8], [108, 8], [116, 8], [124, 12], [136, 12], [148, 8], [156, 1], [157, 100], [257, 8], [265, 32], [329, 8], [337, 8], [345, 155]] as const;

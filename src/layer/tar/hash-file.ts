@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { ChunkSink } from '../../tar/sequential-reader.js';
 
 /** sha256 of an open file, read by position into one reused buffer, to its end or `limit`
  * bytes, whichever comes first (no module imports: it is also the hashing worker's program,
@@ -143,5 +145,28 @@ export function hashFileInWorker(fd: number, limit = Number.MAX_SAFE_INTEGER): H
       const worker = await started.catch(() => undefined);
       if (worker) await worker.terminate();
     },
+  };
+}
+
+/** A digest taken of the chunks a sequential read of the file hands on (sequential-reader.ts). */
+export interface ChunkDigest extends ChunkSink {
+  /** After the last chunk: the digest of every byte taken, and their number. */
+  end(): FileDigest;
+}
+
+/**
+ * The chunks hashed on this thread as they come, each buffer given straight back: the digest
+ * of a file read once, where hashOpenFile would read it a second time.
+ */
+export function hashChunksHere(): ChunkDigest {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  return {
+    take(chunk) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      return Buffer.from(chunk.buffer, chunk.byteOffset);
+    },
+    end: () => ({ digest: 'sha256:' + hash.digest('hex'), bytes }),
   };
 }

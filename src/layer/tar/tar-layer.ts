@@ -80,16 +80,17 @@ export class TarLayer extends IndexedLayer {
     // timestamp that could tell the two reads apart. (Inflated content is hashed here anyway:
     // the diff_id.)
     const copiesPlain = compression === 'none' && !onDisk;
-    const hashAside = file && fileSize >= HASH_ASIDE_BYTES && !copiesPlain ? hashFileInWorker(file.descriptor, fileSize + 1) : undefined;
     if (onDisk && fileSize <= maxBytes) {
-      // Content stays on disk: read the header blocks only. An archive that is not plainly
-      // well formed is left to the streaming pass below, errors and all.
-      const walked = await indexOnDisk(file, name, maxEntries, hashAside);
+      // Content stays on disk: one sequential read, header blocks decoded, every byte hashed.
+      // An archive that is not plainly well formed is left to the streaming pass below, errors
+      // and all.
+      const walked = await indexOnDisk(file, name, maxEntries, fileSize >= HASH_ASIDE_BYTES);
       if (walked) {
         const { built, info } = kept(walked);
         return new TarLayer(name, built, info, [file], file);
       }
     }
+    const hashAside = file && fileSize >= HASH_ASIDE_BYTES && !copiesPlain ? hashFileInWorker(file.descriptor, fileSize + 1) : undefined;
     const { built, info } = kept(await indexStream({
       name, options, maxBytes, maxEntries, compression, file, onDisk, hashAside, owned,
       given: sourceStream && given ? { stream: sourceStream, rest: given.rest } : undefined,
