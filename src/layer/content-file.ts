@@ -1,3 +1,5 @@
+// Over 300 lines: one class, a held descriptor's lifetime with its reads by position and their
+// checks; range() is a read for the kernel's copy (exportDir) and shares those checks.
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, read, readSync, type BigIntStats } from 'node:fs';
 import { Readable } from 'node:stream';

@@ -1,4 +1,5 @@
 import type { LayerEntry } from './entry.js';
+import type { FileRange } from '../tar/changeset.js';
 
 /**
  * A read-only layer: one OCI changeset, indexed. Layers are immutable once built, so one
@@ -41,18 +42,4 @@ export interface Layer {
   contentSource?(entry: LayerEntry): Buffer | FileRange;
 }
 
-/**
- * `size` bytes at `offset` of the open file `fd` (a layer file, a spill file), to be copied
- * by the kernel (copy_file_range(2), sendfile(2)) into a file nobody can see yet. As a read
- * is, the copy is confirmed after it is made: `confirm(attempt, whole)` returns true when the
- * bytes copied were the verified ones, false when the layer file had changed and was verified
- * again (copy again, with `attempt` one more), and throws the layer's error when it is no
- * longer the verified file, or when `whole` is false (the copy found the file ended early)
- * and the file is the verified one all the same.
- */
-export interface FileRange {
-  readonly fd: number;
-  readonly offset: number;
-  readonly size: number;
-  confirm(attempt: number, whole: boolean): boolean;
-}
+export type { FileRange } from '../tar/changeset.js';

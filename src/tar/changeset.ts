@@ -1,6 +1,5 @@
 import { OPAQUE_MARKER, whiteoutName } from '../oci/oci-names.js';
 import { basename, dirname, join } from '../util/path.js';
-import type { FileRange } from '../layer/layer.js';
 
 /**
  * The OCI changeset form (image-spec layer.md): the entries a layer tar holds, in the shape
@@ -37,6 +36,22 @@ export interface TarEntry {
   content?: ContentReader;
   /** On the first name of an inode with more names (hard links that follow): its link count. */
   nlink?: number;
+}
+
+/**
+ * `size` bytes at `offset` of the open file `fd` (a layer file, a spill file), to be copied
+ * by the kernel (copy_file_range(2), sendfile(2)) into a file nobody can see yet. As a read
+ * is, the copy is confirmed after it is made: `confirm(attempt, whole)` returns true when the
+ * bytes copied were the verified ones, false when the layer file had changed and was verified
+ * again (copy again, with `attempt` one more), and throws the layer's error when it is no
+ * longer the verified file, or when `whole` is false (the copy found the file ended early)
+ * and the file is the verified one all the same.
+ */
+export interface FileRange {
+  readonly fd: number;
+  readonly offset: number;
+  readonly size: number;
+  confirm(attempt: number, whole: boolean): boolean;
 }
 
 /** A file's content by position, as Layer.readAt gives it: `size` bytes in all. */
