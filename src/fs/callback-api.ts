@@ -3,6 +3,7 @@ import { invalidArgType } from './node-errors.js';
 import { pathArg } from './args.js';
 import { parseFileMode, stringToFlags, unixTimestamp, validateBuffer, validateEncodingFor, validateInteger, validateObject, validatedFd } from './validators.js';
 import { validateBufferArray } from './surface-types.js';
+import { cpOptions, cpPath } from './cp.js';
 
 /**
  * Node's callback API (`fs.stat(path, cb)`, ...) made from the overlay's sync calls, one
@@ -52,6 +53,13 @@ export interface CallbackRow {
    */
   before?: (args: unknown[]) => void;
   /**
+   * All of Node's argument checks, run after the callback's, for a call whose operation may
+   * itself fail with an argument-kind error that Node passes to the callback (cp: path.resolve
+   * refuses a Buffer path inside the walk). What they refuse is thrown; every error of the
+   * sync call after them reaches the callback.
+   */
+  checks?: (args: unknown[]) => void;
+  /**
    * Made of this SURFACE call as the promises use it, not of `sync`: its error is the
    * asynchronous binding's, which names what the sync call's does not (Node 20's opendir
    * error names the path, mkdtemp's the name it tried).
@@ -87,7 +95,7 @@ export const CALLBACK_ROWS = [
   { name: 'chown', sync: 'chownSync', arity: 4, place: 'fixed' },
   { name: 'close', sync: 'closeSync', arity: 2, place: 'fixed', optionalCallback: true },
   { name: 'copyFile', sync: 'copyFileSync', arity: 4, place: 'optional', before: (a) => { pathArg(a[0], 'src'); pathArg(a[1], 'dest'); } },
-  { name: 'cp', sync: 'cpSync', arity: 4, place: 'optional' },
+  { name: 'cp', sync: 'cpSync', arity: 4, place: 'optional', checks: (a) => { cpOptions(a[2]); cpPath(a[0], 'src'); cpPath(a[1], 'dest'); } },
   { name: 'fchmod', sync: 'fchmodSync', arity: 3, place: 'fixed', before: (a) => void parseFileMode(a[1], 'mode') },
   { name: 'fchown', sync: 'fchownSync', arity: 4, place: 'fixed', before: ids },
   { name: 'fdatasync', sync: 'fdatasyncSync', arity: 2, place: 'fixed' },
@@ -148,12 +156,12 @@ function checkedCallback(cb: unknown, name = 'cb'): Callback {
 }
 
 /** Runs `sync(...args)` now; its argument error is thrown, its result or other error goes to `cb` on a later tick. */
-function settle(sync: SyncCall, args: unknown[], cb: Callback, shape: ResultShape): void {
+function settle(sync: SyncCall, args: unknown[], cb: Callback, shape: ResultShape, checked = false): void {
   let value: unknown;
   try {
     value = sync(...args);
   } catch (e) {
-    if (isArgumentError(e)) throw e;
+    if (!checked && isArgumentError(e)) throw e;
     if (shape === 'count-and-data') process.nextTick(cb, e, 0, args[1]);
     else process.nextTick(cb, e);
     return;
@@ -191,7 +199,9 @@ export function callbackCall(row: CallbackRow, sync: SyncCall): Callback {
     row.before?.(placed.args);
     let cb = placed.cb;
     if (row.optionalCallback && cb === undefined) cb = rethrowLater;
-    settle(sync, placed.args, checkedCallback(cb, row.callbackName), shape);
+    const callback = checkedCallback(cb, row.callbackName);
+    row.checks?.(placed.args);
+    settle(sync, placed.args, callback, shape, row.checks !== undefined);
   };
 }
 

@@ -35,7 +35,7 @@ import type { AttrChange } from '../overlay/inode.js';
 import { fail } from '../overlay/errno.js';
 import { fromBytes } from '../util/names.js';
 import { Dir, type DirSource, type DirStream } from './dir.js';
-import { cpOptions, cpSync } from './cp.js';
+import { cpOptions, cpPath, cpSync } from './cp.js';
 import { StatFs } from './statfs.js';
 import { FSWatcher, Inotify, watch } from './watch.js';
 import { StatWatcher } from './stat-watcher.js';
@@ -578,7 +578,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   /** Node's cpSync (cp.ts): every step through this overlay's own calls. */
   cpSync(source: string | URL, destination: string | URL, opts?: CopySyncOptions): void {
     const o = cpOptions(opts);
-    cpSync(this, asText(pathArg(source, 'src')), asText(pathArg(destination, 'dest')), o);
+    cpSync(this, cpPath(source, 'src'), cpPath(destination, 'dest'), o);
   }
 
   /** mkdtemp(3): `prefix` and six random characters, made 0700; the name in `options.encoding`. */
