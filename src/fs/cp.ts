@@ -4,6 +4,8 @@ import type { BigIntStats } from './stats.js';
 import { SURFACE } from './surface-types.js';
 import { SystemError } from './errors.js';
 import { invalidArgType } from './node-errors.js';
+import { pathArg } from './args.js';
+import { asText } from '../util/names.js';
 import { validateBoolean, validateInteger, validateObject } from './validators.js';
 
 /**
@@ -65,8 +67,9 @@ const PREFIX: Record<CpCode, string> = {
   ERR_FS_EISDIR: 'Path is a directory',
 };
 
-function cpError(code: CpCode, errCode: 'EINVAL' | 'EISDIR' | 'ENOTDIR' | 'EEXIST', message: string, path: string, errno: 'EINVAL' | 'EISDIR' | 'ENOTDIR' | 'EEXIST' = errCode): SystemError {
-  return new SystemError(code, PREFIX[code], { code: errCode, message, path, syscall: 'cp' }, errno);
+/** `path` is dest or src as given: a Buffer stays one in the error, as in Node's. */
+function cpError(code: CpCode, errCode: 'EINVAL' | 'EISDIR' | 'ENOTDIR' | 'EEXIST', message: string, path: CpPath, errno: 'EINVAL' | 'EISDIR' | 'ENOTDIR' | 'EEXIST' = errCode): SystemError {
+  return new SystemError(code, PREFIX[code], { code: errCode, message, path: path as string, syscall: 'cp' }, errno);
 }
 
 /** What is paused on: a filter's answer (src, dest). */
@@ -80,6 +83,25 @@ interface Ctx {
   async: boolean;
 }
 
+/**
+ * A path as cp takes it (getValidatedPath): a file: URL becomes its path, a string stays
+ * one, bytes stay bytes; Node 20's cp then hands them to path.resolve and path.dirname as
+ * given, which refuse bytes (see pathString), so a Buffer path is refused inside the walk,
+ * after src has been stat'ed (a missing one is ENOENT), and reaches cp's callback or promise.
+ */
+export type CpPath = string | Uint8Array;
+
+export function cpPath(value: unknown, name: 'src' | 'dest'): CpPath {
+  const p = pathArg(value, name);
+  return value instanceof Uint8Array ? value : asText(p);
+}
+
+/** node:path's validateString, as the first path call that sees a cp path runs it ('paths[0]' for resolve, 'path' for dirname). */
+function pathString(p: CpPath, name: 'paths[0]' | 'path'): string {
+  if (typeof p !== 'string') throw invalidArgType(name, 'string', p);
+  return p;
+}
+
 /** path.resolve, from the overlay's working directory (Node's resolves from process.cwd()). */
 const resolveIn = (c: Ctx, ...p: string[]) => c.ov[SURFACE].resolve(...p);
 
@@ -87,20 +109,22 @@ function areIdentical(a: BigIntStats, b: BigIntStats): boolean {
   return Boolean(b.ino && b.dev && b.ino === a.ino && b.dev === a.dev);
 }
 
-function isSrcSubdir(c: Ctx, src: string, dest: string): boolean {
-  const s = resolveIn(c, src).split('/').filter(Boolean);
-  const d = resolveIn(c, dest).split('/').filter(Boolean);
+function isSrcSubdir(c: Ctx, src: CpPath, dest: CpPath): boolean {
+  const s = resolveIn(c, pathString(src, 'paths[0]')).split('/').filter(Boolean);
+  const d = resolveIn(c, pathString(dest, 'paths[0]')).split('/').filter(Boolean);
   return s.every((cur, i) => d[i] === cur);
 }
 
-function statOf(c: Ctx, p: string, quiet: boolean): BigIntStats | undefined {
+function statOf(c: Ctx, p: CpPath, quiet: boolean): BigIntStats | undefined {
   const o = { bigint: true as const, throwIfNoEntry: !quiet };
-  return (c.opts.dereference ? c.ov.statSync(p, o) : c.ov.lstatSync(p, o)) as BigIntStats | undefined;
+  // The overlay's stat calls take bytes as Node's do.
+  const path = p as string;
+  return (c.opts.dereference ? c.ov.statSync(path, o) : c.ov.lstatSync(path, o)) as BigIntStats | undefined;
 }
 
 /** checkPaths: the filter, then src and dest compared. */
-function* checkPaths(c: Ctx, src: string, dest: string): Generator<Pause, { skipped: boolean; srcStat?: BigIntStats; destStat?: BigIntStats }, boolean> {
-  if (c.opts.filter && !(yield c.opts.filter(src, dest))) return { skipped: true };
+function* checkPaths(c: Ctx, src: CpPath, dest: CpPath): Generator<Pause, { skipped: boolean; srcStat?: BigIntStats; destStat?: BigIntStats }, boolean> {
+  if (c.opts.filter && !(yield c.opts.filter(src as string, dest as string))) return { skipped: true };
   const srcStat = statOf(c, src, false)!;
   const destStat = statOf(c, dest, true);
   if (destStat) {
@@ -113,10 +137,10 @@ function* checkPaths(c: Ctx, src: string, dest: string): Generator<Pause, { skip
 }
 
 /** checkParentPaths: no parent of dest (up to the root) may be src. */
-function checkParentPaths(c: Ctx, src: string, srcStat: BigIntStats, dest: string): void {
+function checkParentPaths(c: Ctx, src: CpPath, srcStat: BigIntStats, dest: CpPath): void {
   for (let d = dest; ;) {
-    const srcParent = resolveIn(c, posix.dirname(src));
-    const destParent = resolveIn(c, posix.dirname(d));
+    const srcParent = resolveIn(c, posix.dirname(pathString(src, 'path')));
+    const destParent = resolveIn(c, posix.dirname(pathString(d, 'path')));
     if (destParent === srcParent || destParent === '/') return;
     const st = c.ov.statSync(destParent, { bigint: true, throwIfNoEntry: false }) as BigIntStats | undefined;
     if (st === undefined) return;
@@ -197,17 +221,19 @@ function copyLink(c: Ctx, destStat: BigIntStats | undefined, src: string, dest: 
 }
 
 /** cpFn: the paths checked, dest's parent made, then the walk. */
-function* cp(c: Ctx, src: string, dest: string): Walk {
+function* cp(c: Ctx, src: CpPath, dest: CpPath): Walk {
   const r = yield* checkPaths(c, src, dest);
   if (r.skipped) return;
   checkParentPaths(c, src, r.srcStat!, dest);
-  const parent = posix.dirname(dest);
+  // checkParentPaths has refused bytes: both are strings from here on.
+  const [s, d] = [src as string, dest as string];
+  const parent = posix.dirname(d);
   if (!c.ov.existsSync(parent)) c.ov.mkdirSync(parent, { recursive: true });
-  yield* copyEntry(c, r.destStat, src, dest);
+  yield* copyEntry(c, r.destStat, s, d);
 }
 
 /** cpSync: a filter that returns a promise is ERR_INVALID_RETURN_VALUE. */
-export function cpSync(ov: OverlayFs, src: string, dest: string, opts: Opts): void {
+export function cpSync(ov: OverlayFs, src: CpPath, dest: CpPath, opts: Opts): void {
   const walk = cp({ ov, opts, async: false }, src, dest);
   for (let step = walk.next(); !step.done; ) {
     const answer = step.value;
@@ -223,7 +249,7 @@ export function cpSync(ov: OverlayFs, src: string, dest: string, opts: Opts): vo
 }
 
 /** promises.cp: the filter's answer awaited. */
-export async function cpAsync(ov: OverlayFs, src: string, dest: string, opts: Opts): Promise<void> {
+export async function cpAsync(ov: OverlayFs, src: CpPath, dest: CpPath, opts: Opts): Promise<void> {
   const walk = cp({ ov, opts, async: true }, src, dest);
   for (let step = walk.next(); !step.done; ) {
     let answer: boolean;

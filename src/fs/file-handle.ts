@@ -14,7 +14,7 @@ import type { ReadStreamOptions, WriteStreamOptions } from './stream-fs.js';
 import type { PathLike } from './args.js';
 import { bindingOffset, writeArgs, type WriteArgs } from './call-args.js';
 import { OverlayFsError } from './errors.js';
-import { invalidArgType, invalidArgValue, outOfRange } from './node-errors.js';
+import { checkFitsOneBuffer, invalidArgType, invalidArgValue, outOfRange } from './node-errors.js';
 import { getOptions, validateBoolean, validateBuffer, validateInteger, validateObject } from './validators.js';
 
 /** What Node's streams and readableWebStream hold on a handle (its kRef/kUnref): a close waits until each is let go. */
@@ -365,8 +365,9 @@ export async function readFileOf(ov: OverlayFs, h: FileHandle, options: Record<s
   // Node makes its StringDecoder first: an encoding Buffer does not know fails before any read.
   if (encoding) Buffer.alloc(0).toString(encoding);
   checkAborted(signal);
-  ov.fstatSync(h.fd);
+  const st = ov.fstatSync(h.fd);
   checkAborted(signal);
+  if (st.isFile()) checkFitsOneBuffer(st.size);
   const chunks: Buffer[] = [];
   for (;;) {
     checkAborted(signal);

@@ -114,3 +114,15 @@ export function bindingModeError(value: unknown, min?: number, max?: number): No
 export function unknownEncoding(encoding: unknown): NodeArgError {
   return make(TypeError, 'ERR_UNKNOWN_ENCODING', `Unknown encoding: ${String(encoding)}`);
 }
+
+/** kIoMaxLength (lib/internal/fs/utils.js): the most bytes readFile reads into one buffer. */
+const IO_MAX_LENGTH = 2 ** 31 - 1;
+
+/**
+ * ERR_FS_FILE_TOO_LARGE: readFile refuses a regular file whose size (fstat's st_size, wherever
+ * the position is) is over kIoMaxLength (lib/fs.js tryCreateBuffer, lib/internal/fs/promises.js
+ * readFileHandle), an upper file or a lower one alike.
+ */
+export function checkFitsOneBuffer(size: number): void {
+  if (size > IO_MAX_LENGTH) throw make(RangeError, 'ERR_FS_FILE_TOO_LARGE', `File size (${size}) is greater than 2 GiB`);
+}

@@ -2,7 +2,7 @@ import * as nodeFs from 'node:fs';
 import type { OverlayFs } from './overlay-fs.js';
 import { Stats, Dirent } from './stats.js';
 import { Dir } from './dir.js';
-import { CALLBACK_ROWS, callbackCall, existsCallback, readCallback } from './callback-api.js';
+import { CALLBACK_ROWS, callbackCall, existsCallback, openCallback, readCallback, writeCallback } from './callback-api.js';
 import { SURFACE } from './surface-types.js';
 
 type NodeFsModule = typeof nodeFs;
@@ -139,6 +139,8 @@ export function makeNodeFs(ov: OverlayFs): OverlayNodeFs {
     }
   }
   out.read = readCallback(out.readSync as AnyCall);
+  out.open = openCallback(out.openSync as AnyCall);
+  out.write = writeCallback(out.writeSync as AnyCall);
   out.exists = existsCallback(out.existsSync as (path: never) => boolean);
 
   const { ReadStream, WriteStream } = streamClasses(ov);

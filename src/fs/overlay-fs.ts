@@ -15,7 +15,7 @@ import { Errno } from '../overlay/errno.js';
 import { pathArg, encodeName, viewBytes, type PathLike, type TimeLike, type EncodingOption } from './args.js';
 import { RM_DEFAULTS, bindingMode, bindingOffset, mkdirOptions, readArgs, rmdirOptions, writeArgs } from './call-args.js';
 import { getOptions, isInt32, parseFileMode, stringToFlags, unixTimestamp, validateBoolean, validateInteger, validatedFd } from './validators.js';
-import { invalidArgType, invalidArgValue } from './node-errors.js';
+import { checkFitsOneBuffer, invalidArgType, invalidArgValue } from './node-errors.js';
 import { FileTable } from './file-table.js';
 import { Stats, BigIntStats, Dirent } from './stats.js';
 import { nodeRealpath, realpath3, resolveFromCwd } from './realpath.js';
@@ -35,7 +35,7 @@ import type { AttrChange } from '../overlay/inode.js';
 import { fail } from '../overlay/errno.js';
 import { fromBytes } from '../util/names.js';
 import { Dir, type DirSource, type DirStream } from './dir.js';
-import { cpOptions, cpSync } from './cp.js';
+import { cpOptions, cpPath, cpSync } from './cp.js';
 import { StatFs } from './statfs.js';
 import { FSWatcher, Inotify, watch } from './watch.js';
 import { StatWatcher } from './stat-watcher.js';
@@ -578,7 +578,7 @@ export class OverlayFs extends EventEmitter<OverlayEventMap> {
   /** Node's cpSync (cp.ts): every step through this overlay's own calls. */
   cpSync(source: string | URL, destination: string | URL, opts?: CopySyncOptions): void {
     const o = cpOptions(opts);
-    cpSync(this, asText(pathArg(source, 'src')), asText(pathArg(destination, 'dest')), o);
+    cpSync(this, cpPath(source, 'src'), cpPath(destination, 'dest'), o);
   }
 
   /** mkdtemp(3): `prefix` and six random characters, made 0700; the name in `options.encoding`. */
@@ -803,15 +803,9 @@ function cwdOption(cwd: unknown): string {
   return p;
 }
 
-/** Node's readFile refuses files over 2 GiB - 1 (kIoMaxLength) with this error; so does this. */
-const IO_MAX_LENGTH = 2 ** 31 - 1;
-
 /** readFile's read of the rest of a file (overlay/open-file.ts, readRest), after Node's size check. */
 function readWhole(f: OpenFile): Buffer {
   followCopyUp(f);
-  const size = f.lower && !f.isDirectory ? f.lower.entry.size - f.position : 0;
-  if (size > IO_MAX_LENGTH) {
-    throw Object.assign(new RangeError(`File size (${f.lower!.entry.size}) is greater than 2 GiB`), { code: 'ERR_FS_FILE_TOO_LARGE' });
-  }
+  if (!f.isDirectory) checkFitsOneBuffer(f.node ? f.node.getSize() : f.lower!.entry.size);
   return readRest(f);
 }

@@ -1,7 +1,7 @@
 import type { OverlayFs } from './overlay-fs.js';
 import type { Dir } from './dir.js';
 import { pathArg, type PathLike } from './args.js';
-import { cpAsync, cpOptions, type CpOptions } from './cp.js';
+import { cpAsync, cpOptions, cpPath, type CpOptions } from './cp.js';
 import { watchAsync } from './watch.js';
 import { SURFACE, type OpenDirOptions, type StatFsOptions } from './surface-types.js';
 import { asText } from '../util/names.js';
@@ -32,7 +32,7 @@ export function surfacePromises(ov: OverlayFs): SurfacePromises {
     },
     async cp(source, destination, opts) {
       const o = cpOptions(opts);
-      return cpAsync(ov, asText(pathArg(source, 'src')), asText(pathArg(destination, 'dest')), o);
+      return cpAsync(ov, cpPath(source, 'src'), cpPath(destination, 'dest'), o);
     },
     mkdtemp: (async (prefix: unknown, options?: unknown) => ov[SURFACE].mkdtemp(prefix, options, true)) as NodePromises['mkdtemp'],
     statfs: (async (path: PathLike, options?: StatFsOptions) => ov.statfsSync(path, options)) as NodePromises['statfs'],
