@@ -54,6 +54,8 @@ interface VerbText {
   maxPositionals: number;
   /** Paragraphs `layerfs help VERB` prints after the flags. */
   notes?: string[];
+  /** Refusals that need no image (flags that do not go together), made before main opens IMAGE. */
+  refuseEarly?: (flags: Flags, io: CliIO) => void;
 }
 
 /**
