@@ -45,44 +45,45 @@ export class DirectorySource implements FileSource {
    * has no size to bound the read.
    */
   async read(path: string): Promise<Buffer> {
-    const where = `${this.label}/${path}`;
-    const file = this.open(path, where);
-    try {
-      const size = file.size;
-      if (size > bufferConstants.MAX_LENGTH) throw new ImageError(where, `${size} bytes: too large to read into memory`);
+    return this.readWhole(path, async (file, where) => {
+      if (file.size > bufferConstants.MAX_LENGTH) throw new ImageError(where, `${file.size} bytes: too large to read into memory`);
       const chunks: Buffer[] = [];
-      for await (const c of file.stream(undefined, { upTo: size + 1 })) chunks.push(c as Buffer);
+      for await (const c of file.stream(undefined, { upTo: file.size + 1 })) chunks.push(c as Buffer);
       const data = Buffer.concat(chunks);
-      if (data.length !== size) throw new ImageError(where, `changed while it was read (${size} bytes by fstat, ${data.length > size ? 'more' : data.length} read)`);
-      file.check();
-      return data;
-    } catch (e) {
-      if (e instanceof LayerContentError) throw new ImageError(where, `cannot be read (${e.reason})`, { cause: e });
-      throw e;
-    } finally {
-      file.close();
-    }
+      return { result: data, bytes: data.length };
+    });
   }
 
   /**
-   * The file hashed by position through one descriptor, 1 MiB at a time (hashOpenFile), to the
-   * size its fstat gives plus one byte to see it grow, then checked unchanged: a layer of any
-   * size is hashed in constant memory, and one over Buffer's limit is not refused.
+   * The file hashed by position through one descriptor, 1 MiB at a time (hashOpenFile), as
+   * read() reads it: a layer of any size is hashed in constant memory, and one over Buffer's
+   * limit is not refused.
    */
   async digest(path: string): Promise<FileDigest> {
+    return this.readWhole(path, async (file, where) => {
+      let hashed: FileDigest;
+      try {
+        hashed = hashOpenFile(file.descriptor, readSync, createHash, file.size + 1);
+      } catch (e) {
+        throw new ImageError(where, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+      }
+      return { result: hashed, bytes: hashed.bytes };
+    });
+  }
+
+  /**
+   * Opens the file, lets `take` read it to the size its fstat gives plus one byte (to see it
+   * grow), and checks that `take` read exactly that size and that the file is unchanged.
+   */
+  private async readWhole<T>(path: string, take: (file: ContentFile, where: string) => Promise<{ result: T; bytes: number }>): Promise<T> {
     const where = `${this.label}/${path}`;
     const file = this.open(path, where);
     try {
       const size = file.size;
-      let hashed: FileDigest;
-      try {
-        hashed = hashOpenFile(file.descriptor, readSync, createHash, size + 1);
-      } catch (e) {
-        throw new ImageError(where, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
-      }
-      if (hashed.bytes !== size) throw new ImageError(where, `changed while it was read (${size} bytes by fstat, ${hashed.bytes > size ? 'more' : hashed.bytes} read)`);
+      const { result, bytes } = await take(file, where);
+      if (bytes !== size) throw new ImageError(where, `changed while it was read (${size} bytes by fstat, ${bytes > size ? 'more' : bytes} read)`);
       file.check();
-      return hashed;
+      return result;
     } catch (e) {
       if (e instanceof LayerContentError) throw new ImageError(where, `cannot be read (${e.reason})`, { cause: e });
       throw e;
