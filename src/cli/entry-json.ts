@@ -1,4 +1,5 @@
 import type { Overlay } from '../export/overlay.js';
+import type { Provenance } from '../overlay/provenance.js';
 import { layerJson } from './verb.js';
 
 /**
@@ -24,9 +25,14 @@ export interface EntryJson {
 }
 
 export function entryJson(ov: Overlay, path: string): EntryJson {
+  return entryWithProvenance(ov, path).entry;
+}
+
+/** The entry's JSON and the whereIs it was made from (tree reads more of it: one lookup, not two). */
+export function entryWithProvenance(ov: Overlay, path: string): { entry: EntryJson; where: Provenance } {
   const st = ov.lstatSync(path);
   const w = ov.whereIs(path);
-  return {
+  const entry: EntryJson = {
     path: w.path,
     type: w.type ?? null,
     mode: (st.mode & 0o7777).toString(8).padStart(4, '0'),
@@ -39,6 +45,7 @@ export function entryJson(ov: Overlay, path: string): EntryJson {
     shadowed: w.shadowed,
     target: st.isSymbolicLink() ? String(ov.readlinkSync(path)) : null,
   };
+  return { entry, where: w };
 }
 
 /** The name as ls and tree print it: `dir/`, `link -> target`. */

@@ -88,6 +88,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       throw new CliError(`${name}: unexpected argument ${JSON.stringify(positionals[verb.maxPositionals])} (usage: layerfs ${verb.usage})`, 2);
     }
     const flags = values as Flags;
+    verb.refuseEarly?.(flags, io);
     const json = values.json === true;
     const warn = (line: string) => io.stderr(`layerfs: ${line}\n`);
     const told = <T>(opening: Promise<T>) => opening.catch((e: unknown) => {

@@ -60,6 +60,8 @@ interface VerbText {
    * kept in memory or a spill file. A content read by mistake is an error, never empty bytes.
    */
   content?: 'none';
+  /** Refusals that need no image (flags that do not go together), made before main opens IMAGE. */
+  refuseEarly?: (flags: Flags, io: CliIO) => void;
 }
 
 /**

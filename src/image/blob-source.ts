@@ -1,13 +1,16 @@
 import { stat } from 'node:fs/promises';
 import { constants as bufferConstants } from 'node:buffer';
-import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { digestOf } from './digest.js';
 import { ImageError } from './errors.js';
 import { layerPath } from '../tar/entry-name.js';
 import { isFileHeader } from '../tar/tar-header.js';
 import { ContentFile, LayerContentError } from '../layer/content-file.js';
 import { NotRegularFile } from '../layer/open-regular-file.js';
+import { hashOpenFile, type FileDigest } from '../layer/tar/hash-file.js';
 
 /** A file the image lists but does not hold: said in the user's terms, not as ENOENT. */
 export const INCOMPLETE = 'missing: the image is incomplete';
@@ -17,6 +20,8 @@ export interface FileSource {
   readonly label: string;
   has(path: string): Promise<boolean>;
   read(path: string): Promise<Buffer>;
+  /** sha256 of the file and its size, without holding the whole of a file on disk in memory. */
+  digest(path: string): Promise<FileDigest>;
 }
 
 export class DirectorySource implements FileSource {
@@ -40,29 +45,61 @@ export class DirectorySource implements FileSource {
    * has no size to bound the read.
    */
   async read(path: string): Promise<Buffer> {
+    return this.readWhole(path, async (file, where) => {
+      if (file.size > bufferConstants.MAX_LENGTH) throw new ImageError(where, `${file.size} bytes: too large to read into memory`);
+      const chunks: Buffer[] = [];
+      for await (const c of file.stream(undefined, { upTo: file.size + 1 })) chunks.push(c as Buffer);
+      const data = Buffer.concat(chunks);
+      return { result: data, bytes: data.length };
+    });
+  }
+
+  /**
+   * The file hashed by position through one descriptor, 1 MiB at a time (hashOpenFile), as
+   * read() reads it: a layer of any size is hashed in constant memory, and one over Buffer's
+   * limit is not refused.
+   */
+  async digest(path: string): Promise<FileDigest> {
+    return this.readWhole(path, async (file, where) => {
+      let hashed: FileDigest;
+      try {
+        hashed = hashOpenFile(file.descriptor, readSync, createHash, file.size + 1);
+      } catch (e) {
+        throw new ImageError(where, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+      }
+      return { result: hashed, bytes: hashed.bytes };
+    });
+  }
+
+  /**
+   * Opens the file, lets `take` read it to the size its fstat gives plus one byte (to see it
+   * grow), and checks that `take` read exactly that size and that the file is unchanged.
+   */
+  private async readWhole<T>(path: string, take: (file: ContentFile, where: string) => Promise<{ result: T; bytes: number }>): Promise<T> {
     const where = `${this.label}/${path}`;
-    let file: ContentFile;
-    try {
-      file = ContentFile.openRegular(this.at(path), where);
-    } catch (e) {
-      if (e instanceof NotRegularFile) throw new ImageError(where, `not a regular file (${e.kind}): a blob must be one, a device or FIFO has no size to bound the read`);
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new ImageError(where, code === 'ENOENT' ? INCOMPLETE : `cannot be opened (${code ?? (e as Error).message})`);
-    }
+    const file = this.open(path, where);
     try {
       const size = file.size;
-      if (size > bufferConstants.MAX_LENGTH) throw new ImageError(where, `${size} bytes: too large to read into memory`);
-      const chunks: Buffer[] = [];
-      for await (const c of file.stream(undefined, { upTo: size + 1 })) chunks.push(c as Buffer);
-      const data = Buffer.concat(chunks);
-      if (data.length !== size) throw new ImageError(where, `changed while it was read (${size} bytes by fstat, ${data.length > size ? 'more' : data.length} read)`);
+      const { result, bytes } = await take(file, where);
+      if (bytes !== size) throw new ImageError(where, `changed while it was read (${size} bytes by fstat, ${bytes > size ? 'more' : bytes} read)`);
       file.check();
-      return data;
+      return result;
     } catch (e) {
       if (e instanceof LayerContentError) throw new ImageError(where, `cannot be read (${e.reason})`, { cause: e });
       throw e;
     } finally {
       file.close();
+    }
+  }
+
+  /** Opens a regular file of the directory (openRegularFile), its failures ImageErrors naming it. */
+  private open(path: string, where: string): ContentFile {
+    try {
+      return ContentFile.openRegular(this.at(path), where);
+    } catch (e) {
+      if (e instanceof NotRegularFile) throw new ImageError(where, `not a regular file (${e.kind}): a blob must be one, a device or FIFO has no size to bound the read`);
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new ImageError(where, code === 'ENOENT' ? INCOMPLETE : `cannot be opened (${code ?? (e as Error).message})`);
     }
   }
 }
@@ -136,6 +173,12 @@ export class ArchiveSource implements FileSource {
     const data = this.files.get(name) ?? this.files.get(this.followLink(name));
     if (!data) throw new ImageError(`${this.label}: ${path}`, `${INCOMPLETE} (not in the archive)`);
     return data;
+  }
+
+  /** The archive is held in memory already: its bytes hashed. */
+  async digest(path: string): Promise<FileDigest> {
+    const data = await this.read(path);
+    return { digest: digestOf(data), bytes: data.length };
   }
 
   /** The stored file a link names (one hop), or `name` itself when it is no link. */

@@ -65,8 +65,8 @@ export async function readDockerManifest(source: FileSource, options: OpenImageO
  */
 export async function describeDockerLayers(source: FileSource, parts: DockerManifestParts): Promise<LayerDescriptor[]> {
   return Promise.all(parts.entry.Layers.map(async (path, i): Promise<LayerDescriptor> => {
-    const data = await source.read(path);
-    return { digest: digestOf(data), diffId: parts.diffIds[i]!, size: data.length, mediaType: DOCKER_LAYER_TYPE };
+    const { digest, bytes } = await source.digest(path);
+    return { digest, diffId: parts.diffIds[i]!, size: bytes, mediaType: DOCKER_LAYER_TYPE };
   }));
 }
 

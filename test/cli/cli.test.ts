@@ -451,7 +451,7 @@ describe('10. messages in the user\'s terms', () => {
   it('a path that is not there, or not a file, is told by its path, not as ENOENT or EISDIR', () => {
     expect(layerfs('cat', DEMO, '/nope')).toMatchObject({ code: 1, stderr: 'layerfs: /nope: no such file or directory in the image\n' });
     expect(layerfs('cat', DEMO, '/etc')).toMatchObject({ code: 1, stderr: 'layerfs: /etc: is a directory, not a file (ls or tree lists it)\n' });
-    expect(layerfs('ls', DEMO, '/etc/motd')).toMatchObject({ code: 1, stderr: 'layerfs: /etc/motd: not a directory\n' });
+    expect(layerfs('ls', DEMO, '/etc/motd/')).toMatchObject({ code: 1, stderr: 'layerfs: /etc/motd/: not a directory\n' });
     expect(layerfs('stat', DEMO, 'nope')).toMatchObject({ code: 1, stderr: 'layerfs: /nope: no such file or directory in the image\n' });
     expect(layerfs('inspect', join(work, 'no-such-image'))).toMatchObject({ code: 1, stderr: `layerfs: ${join(work, 'no-such-image')}: no such file or directory\n` });
   });

@@ -4,8 +4,8 @@ import { join, sep } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExportError, type ExportDirReport } from '../../export/export-dir.js';
-import { CliError, bytes } from '../io.js';
-import { emitJson, out, type Verb, type VerbContext } from '../verb.js';
+import { CliError, bytes, type CliIO } from '../io.js';
+import { emitJson, out, type Flags, type Verb, type VerbContext } from '../verb.js';
 import { LayerfsError } from '../../util/errors.js';
 
 export const exportVerb: Verb = {
@@ -20,23 +20,30 @@ export const exportVerb: Verb = {
   },
   maxPositionals: 1,
   notes: ['--json reports {target, format, entries, bytes, skipped}; with --tar - the report goes to stderr, since stdout carries the tar. docs/export.md tells what a directory export keeps and skips.'],
+  refuseEarly: refuseFlags,
   run: exportImage,
 };
 
-async function exportImage(ctx: VerbContext): Promise<void> {
-  const { tar, dir } = ctx.flags;
-  const overwrite = ctx.flags.overwrite === true;
-  const allowNonEmpty = ctx.flags['allow-non-empty'] === true;
+/** The flags' refusals, made before IMAGE is opened (GNU tar refuses a terminal before it reads a file). */
+function refuseFlags(flags: Flags, io: CliIO): void {
+  const { tar, dir } = flags;
+  const overwrite = flags.overwrite === true;
+  const allowNonEmpty = flags['allow-non-empty'] === true;
   if (typeof tar === 'string' && typeof dir === 'string') throw new CliError('export: --tar or --dir, not both', 2);
   if (typeof tar === 'string') {
     if (overwrite || allowNonEmpty) throw new CliError('export: --overwrite and --allow-non-empty go with --dir, not --tar', 2);
-    return exportTar(ctx, tar);
-  }
-  if (typeof dir === 'string') {
+    // GNU tar: "Refusing to write archive contents to terminal" (exit 2); the bytes would garble it.
+    if (tar === '-' && io.stdoutIsTTY) throw new CliError('export: refusing to write the tar to a terminal (redirect stdout, or give --tar FILE)', 2);
+  } else if (typeof dir === 'string') {
     if (overwrite && allowNonEmpty) throw new CliError('export: --overwrite or --allow-non-empty, not both: --overwrite replaces what is there, --allow-non-empty refuses to', 2);
-    return exportDir(ctx, dir, overwrite, allowNonEmpty);
-  }
-  throw new CliError('export: --tar FILE or --dir DIR is needed', 2);
+  } else throw new CliError('export: --tar FILE or --dir DIR is needed', 2);
+}
+
+/** Runs after refuseFlags: the flags go together. */
+async function exportImage(ctx: VerbContext): Promise<void> {
+  const { tar, dir } = ctx.flags;
+  if (typeof tar === 'string') return exportTar(ctx, tar);
+  return exportDir(ctx, dir as string, ctx.flags.overwrite === true, ctx.flags['allow-non-empty'] === true);
 }
 
 /**
@@ -44,8 +51,6 @@ async function exportImage(ctx: VerbContext): Promise<void> {
  * stream waits for the file or the reader of stdout), so memory does not grow with the image.
  */
 async function exportTar(ctx: VerbContext, target: string): Promise<void> {
-  // GNU tar: "Refusing to write archive contents to terminal" (exit 2); the bytes would garble it.
-  if (target === '-' && ctx.io.stdoutIsTTY) throw new CliError('export: refusing to write the tar to a terminal (redirect stdout, or give --tar FILE)', 2);
   if (target !== '-') refuseOwnInput(ctx, target);
   const { stream, info } = ctx.image.overlay().exportTar();
   const file = target === '-' ? undefined : await open(target, 'w').catch((e: NodeJS.ErrnoException) => {

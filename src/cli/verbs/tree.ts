@@ -1,4 +1,4 @@
-import { displayName, entryJson, type EntryJson } from '../entry-json.js';
+import { displayName, entryWithProvenance, type EntryJson } from '../entry-json.js';
 import { paint } from '../io.js';
 import { emitJson, layerName, lookingUp, out, pathArg, type Verb, type VerbContext } from '../verb.js';
 
@@ -29,7 +29,10 @@ async function tree(ctx: VerbContext): Promise<void> {
       list.push({ path: wo, layer: i });
     }
   }
-  const nodeOf = (p: string): Node => ({ ...entryJson(ov, p), opaque: ov.whereIs(p).hiddenBy.some((h) => h.kind === 'opaque'), hiddenBelow: [] });
+  const nodeOf = (p: string): Node => {
+    const { entry, where } = entryWithProvenance(ov, p);
+    return { ...entry, opaque: where.hiddenBy.some((h) => h.kind === 'opaque'), hiddenBelow: [] };
+  };
   // Breadth of the tree on a queue, not recursion: an image may nest deeper than the stack.
   const root = lookingUp(start, () => nodeOf(start));
   const queue = [root];

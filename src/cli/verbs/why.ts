@@ -1,3 +1,4 @@
+import type { Overlay } from '../../export/overlay.js';
 import type { LayerRef, LayerVersion } from '../../overlay/provenance.js';
 import { paint } from '../io.js';
 import { emitJson, layerJson, layerName, out, pathArg, type Verb, type VerbContext } from '../verb.js';
@@ -23,7 +24,7 @@ async function why(ctx: VerbContext): Promise<void> {
   const implicitIn = (l: LayerRef) => l !== 'upper' && ctx.image.layers[l]!.layer.entries.get(w.path)?.implicit === true;
   const versions = w.versions.map((v) => {
     let judged: Judged = judge(v, w.versions, w.provider, w.mergedFrom, implicitIn(v.layer));
-    if (judged.verdict === 'shadowed' && w.provider === undefined) judged = hiddenAbove(ctx, w.path, v.layer) ?? judged;
+    if (judged.verdict === 'shadowed' && w.provider === undefined) judged = hiddenAbove(ov, w.path, v.layer) ?? judged;
     const { verdict, by, at } = judged;
     return { layer: layerJson(v.layer), kind: v.kind, type: v.type ?? null, implicit: v.kind === 'entry' && implicitIn(v.layer), verdict, by: by === undefined ? null : layerJson(by), at: at ?? w.path };
   });
@@ -67,8 +68,7 @@ function judge(v: LayerVersion, all: LayerVersion[], provider: LayerRef | undefi
  * a whiteout, made opaque, or replaced by a non-directory in a layer above (overlayfs.rst
  * "whiteouts and opaque directories"). The nearest such parent, or undefined.
  */
-function hiddenAbove(ctx: VerbContext, path: string, layer: LayerRef): Judged | undefined {
-  const ov = ctx.image.overlay();
+function hiddenAbove(ov: Overlay, path: string, layer: LayerRef): Judged | undefined {
   for (let p = path.slice(0, path.lastIndexOf('/')) || '/'; ; p = p.slice(0, p.lastIndexOf('/')) || '/') {
     const w = ov.whereIs(p);
     const marker = w.hiddenBy.filter((h) => height(h.layer) > height(layer)).at(-1);
