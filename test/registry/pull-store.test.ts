@@ -2,13 +2,14 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { openImage, saveImage } from '../../src/index.js';
+import { openImage } from '../../src/index.js';
 import { pull, type PullSink } from '../../src/registry/pull.js';
 import { openContentStore } from '../../src/store/directory-store.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { DEMO } from '../support/save-check.js';
 import { scratch } from '../support/scratch.js';
 import { essentials, snapshot, type FsLike } from '../support/tree.js';
+import { writeSecondImage } from './support/second-image.js';
 import { skopeoPush, startRegistry, type RunningRegistry } from './support/reference-registry.js';
 
 /**
@@ -22,7 +23,7 @@ const { fresh } = scratch('layerfs-pull-store-');
 const DEMO_MANIFEST = JSON.parse(fs.readFileSync(join(DEMO, 'index.json'), 'utf8')).manifests[0].digest as string;
 let registry: RunningRegistry;
 /** The demo with one more layer (a file added), saved by saveImage and pushed as demo:v2. */
-let v2: { manifest: string; newLayer: string };
+let v2: { layout: string; manifest: string; newLayer: string };
 
 const view = (root: { overlay(): unknown }) => essentials(snapshot(root.overlay() as FsLike, ''));
 const blobRequests = (spy: { mock: { calls: unknown[][] } }): string[] => spy.mock.calls.map((c) => String(c[0])).filter((u) => u.includes('/blobs/'));
@@ -30,15 +31,8 @@ const blobRequests = (spy: { mock: { calls: unknown[][] } }): string[] => spy.mo
 beforeAll(async () => {
   registry = await startRegistry();
   await skopeoPush(`${DEMO}:latest`, registry, 'demo:latest');
-  const base = await openImage(DEMO);
-  const ov = base.overlay();
-  ov.writeFileSync('/etc/v2', 'the second image\n');
-  const out = join(fresh('v2'), 'layout');
-  const saved = await saveImage(ov, out, { base, ref: 'v2', sourceDateEpoch: 0 });
-  base.close();
-  const index = JSON.parse(fs.readFileSync(join(out, 'index.json'), 'utf8'));
-  v2 = { manifest: index.manifests[0].digest, newLayer: saved.layers.at(-1)!.digest };
-  await skopeoPush(`${out}:v2`, registry, 'demo:v2');
+  v2 = await writeSecondImage(DEMO, fresh('v2'));
+  await skopeoPush(`${v2.layout}:v2`, registry, 'demo:v2');
 }, 60_000);
 
 afterAll(() => registry?.stop());
