@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliInScratch, runCli } from '../support/cli-binary.js';
 import { DEMO } from '../support/save-check.js';
+import { writeMultiPlatform } from '../registry/support/multi-platform.js';
 import { writeSecondImage } from '../registry/support/second-image.js';
 import { skopeoPush, startRegistry, type RunningRegistry } from '../registry/support/reference-registry.js';
 
@@ -16,6 +17,7 @@ const { work, layerfs, built } = cliInScratch('lfs-cli-store-');
 const DEMO_MANIFEST = JSON.parse(fs.readFileSync(join(DEMO, 'index.json'), 'utf8')).manifests[0].digest as string;
 let registry: RunningRegistry;
 let v2: Awaited<ReturnType<typeof writeSecondImage>>;
+let multi: ReturnType<typeof writeMultiPlatform>;
 const json = (...args: string[]) => {
   const r = layerfs(...args, '--json');
   expect(r.code, r.stderr).toBe(0);
@@ -28,6 +30,8 @@ beforeAll(async () => {
   fs.mkdirSync(join(work, 'v2'));
   v2 = await writeSecondImage(DEMO, join(work, 'v2'));
   await skopeoPush(`${v2.layout}:v2`, registry, 'demo:v2');
+  multi = writeMultiPlatform(DEMO, join(work, 'multi'));
+  await skopeoPush(`${join(work, 'multi')}:multi`, registry, 'demo:multi', { all: true });
 }, 60_000);
 afterAll(() => registry?.stop());
 
@@ -48,6 +52,15 @@ describe('layerfs pull', () => {
     const again = layerfs('pull', ref, '--store', store);
     expect(again, again.stderr).toMatchObject({ code: 0, stderr: '' });
     expect(again.stdout).toBe(`${ref}: ${DEMO_MANIFEST}\n  0 blobs fetched (0 B), 5 already in ${store}\n`);
+  });
+
+  it('--platform picks the manifest of an index; one the index lacks is one line listing those it has', () => {
+    const store = join(work, 'platform');
+    expect(json('pull', `${registry.host}/demo:multi`, '--store', store, '--platform', 'linux/arm64').digest).toBe(multi.arm64);
+    expect(json('pull', `${registry.host}/demo:multi`, '--store', store, '--platform', 'linux/amd64').digest).toBe(multi.amd64);
+    const none = layerfs('pull', `${registry.host}/demo:multi`, '--store', store, '--platform', 'linux/s390x');
+    expect(none).toMatchObject({ code: 1, stdout: '' });
+    expect(none.stderr).toMatch(/^layerfs: .*linux\/amd64, linux\/arm64.*\n$/);
   });
 
   it('without --store, pulls into $XDG_CACHE_HOME/layerfs/store, else ~/.cache/layerfs/store', () => {
