@@ -16,6 +16,9 @@ const LOADERS: Readonly<Record<string, () => Promise<Verb>>> = {
   analyze: async () => (await import('./verbs/analyze.js')).analyzeVerb,
   export: async () => (await import('./verbs/export.js')).exportVerb,
   commit: async () => (await import('./verbs/commit.js')).commitVerb,
+  pull: async () => (await import('./verbs/pull.js')).pullVerb,
+  images: async () => (await import('./verbs/images.js')).imagesVerb,
+  prune: async () => (await import('./verbs/prune.js')).pruneVerb,
   serve: async () => (await import('./verbs/serve.js')).serveVerb,
   demo: async () => (await import('./verbs/demo.js')).demoVerb,
 };

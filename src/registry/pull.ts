@@ -1,4 +1,5 @@
 import type { Descriptor, Platform } from '../image/descriptor.js';
+import type { Lease } from '../store/content-store.js';
 import { fetchBlob } from './blob.js';
 import { RegistryClient } from './client.js';
 import { resolveImage } from './manifest.js';
@@ -13,15 +14,21 @@ export interface BlobDescriptor {
 }
 
 /**
- * Where a pull puts what it fetched: the content store's interface (src/store/). `ingest`
+ * Where a pull puts what it fetched: a ContentStore (src/store/) is one as it is. `ingest`
  * must verify the body against `expected` while it writes (digest and size) and keep nothing
  * under the digest unless it matches; pull relies on it for every blob.
  */
 export interface PullSink {
   has(digest: string): boolean | Promise<boolean>;
-  ingest(expected: BlobDescriptor, body: AsyncIterable<Uint8Array>): Promise<unknown>;
+  ingest(expected: BlobDescriptor, body: AsyncIterable<Uint8Array>, options?: { lease?: Lease }): Promise<unknown>;
   /** Names the manifest: called last, after every blob and the manifest itself are in. */
   tag(ref: string, desc: BlobDescriptor): unknown;
+  /**
+   * A store's lease: when the sink has one, pull takes it before the first ingest, gives it to
+   * every ingest and releases it after the tag (or the failure), so a gc while the pull runs
+   * keeps the blobs already in but not yet tagged (docs/store.md, "Leases").
+   */
+  lease?(): Promise<Lease>;
 }
 
 export interface PullOptions extends RegistryOptions {
@@ -82,19 +89,34 @@ export async function pull(reference: string, options: PullOptions): Promise<Pul
   const present: Descriptor[] = [];
   const seen = new Set<string>();
   const wanted: Descriptor[] = [];
-  for (const blob of image.blobs) {
-    if (seen.has(blob.digest)) continue;
-    seen.add(blob.digest);
-    if (await sink.has(blob.digest)) present.push(blob);
-    else wanted.push(blob);
-  }
-  await bounded(wanted, limit, async (blob) => {
-    await sink.ingest({ digest: blob.digest, size: blob.size, mediaType: blob.mediaType! }, fetchBlob(client, blob));
-    fetched.push(blob);
-  });
-  const manifest = image.descriptor;
-  if (!(await sink.has(manifest.digest))) await sink.ingest(manifest, once(image.bytes));
+  const lease = await sink.lease?.();
+  const held = lease ? { lease } : undefined;
   const name = formatReference(ref);
-  await sink.tag(name, manifest);
+  const manifest = image.descriptor;
+  /** Whether the sink wrote it (a store's IngestResult says; any other sink, when ingest resolves). */
+  const ingestBlob = async (blob: Descriptor): Promise<boolean> => {
+    const result = await sink.ingest({ digest: blob.digest, size: blob.size, mediaType: blob.mediaType! }, fetchBlob(client, blob), held);
+    return (result as { written?: unknown } | undefined)?.written !== false;
+  };
+  try {
+    for (const blob of image.blobs) {
+      if (seen.has(blob.digest)) continue;
+      seen.add(blob.digest);
+      if (!(await sink.has(blob.digest))) wanted.push(blob);
+      // A blob already stored is held too, so a gc between this check and the tag keeps it:
+      // the store finds it and returns the body unread (an unstarted generator: no request),
+      // or, when a gc removed it meanwhile, reads it, and it counts as fetched.
+      else if (held && (await ingestBlob(blob))) fetched.push(blob);
+      else present.push(blob);
+    }
+    await bounded(wanted, limit, async (blob) => {
+      await ingestBlob(blob);
+      fetched.push(blob);
+    });
+    if (held || !(await sink.has(manifest.digest))) await sink.ingest(manifest, once(image.bytes), held);
+    await sink.tag(name, manifest);
+  } finally {
+    await lease?.release();
+  }
   return { reference: name, manifest, fetched, present };
 }

@@ -7,6 +7,8 @@ import { DEMO } from '../support/save-check.js';
 import { scratch } from '../support/scratch.js';
 import { startHostileRegistry, type HostileRegistry } from './support/hostile-registry.js';
 import { layoutBlobs, LayoutSink } from './support/layout-sink.js';
+import { openContentStore } from '../../src/store/directory-store.js';
+import { StoreError } from '../../src/store/errors.js';
 
 /**
  * pull() against a registry that misbehaves (test/registry/support/hostile-registry.ts): each
@@ -87,6 +89,19 @@ describe('a hostile registry', () => {
     expect(String(e)).toContain(hostile.layerDigest);
     expect(layoutBlobs(dir).map((l) => l.split(' ')[0])).not.toContain(hostile.layerDigest);
     expect(fs.existsSync(join(dir, 'index.json'))).toBe(false);
+  });
+
+  it('a blob with one byte flipped, pulled into a real store, is its typed ERR_STORE_DIGEST_MISMATCH, and nothing is tagged or held', async () => {
+    const dir = join(fresh('flipped'), 'store');
+    const store = await openContentStore(dir);
+    const e = await pull(`${hostile.host}/wrong-blob:latest`, { sink: store }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(StoreError);
+    expect((e as StoreError).code).toBe('ERR_STORE_DIGEST_MISMATCH');
+    expect((e as StoreError).digest).toBe(hostile.layerDigest);
+    expect(await store.has(hostile.layerDigest)).toBe(false);
+    expect((await store.images()).images).toEqual([]);
+    expect(fs.readdirSync(join(dir, '.layerfs', 'ingest'))).toEqual([]);
+    expect(fs.readdirSync(join(dir, '.layerfs', 'leases'))).toEqual([]);
   });
 
   it('a redirect loop is ERR_REDIRECT after maxRedirects', async () => {
