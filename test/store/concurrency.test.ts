@@ -59,10 +59,11 @@ describe('two processes on one store', () => {
     expect(rb).toEqual(expect.objectContaining({ ok: true }));
     expect(rg).toEqual(expect.objectContaining({ ok: true }));
     expect(rg!.runs).toBeGreaterThan(0);
-    // Both found the shared blob absent and wrote it whole; the second rename replaced the
-    // first's copy of the same verified bytes.
+    // The shared blob was written whole by one of them at least: when both found it absent,
+    // the second rename replaced the first's copy of the same verified bytes; when one came
+    // after the other's rename (a loaded machine), it found the blob and wrote nothing.
     const shared = sha256(bytesOf('shared', 8 * 2 ** 20));
-    expect([ra!.written[shared], rb!.written[shared]]).toEqual([true, true]);
+    expect([ra!.written[shared], rb!.written[shared]]).toContain(true);
     const store = await openContentStore(dir, { create: false });
     const refs = (await store.images()).images.map((i) => i.ref).sort();
     expect(refs).toEqual([...Array.from({ length: 20 }, (_, i) => `alpha-${i}`), ...Array.from({ length: 20 }, (_, i) => `beta-${i}`)].sort());
