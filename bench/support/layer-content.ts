@@ -10,7 +10,7 @@
  */
 
 /** xorshift32: a small seeded generator (Math.random cannot be seeded). */
-function generator(seed: number): () => number {
+export function generator(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s ^= s << 13;
