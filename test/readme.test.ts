@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildCli, cliEnv } from './support/cli-binary.js';
+import { skopeoPush, startRegistry, type RunningRegistry } from './registry/support/reference-registry.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const readme = readFileSync(join(here, '..', 'README.md'), 'utf8');
@@ -45,14 +46,22 @@ it("the README's ov.fs example runs: fast-glob sees the overlay", async () => {
  * The README's command-line block, run as written with the real npx in a package directory
  * (test/support/cli-binary.ts: dist/ built by tsc beside package.json and images/, as a fresh
  * clone after `npm run build`): each line must exit 0; `serve` runs until it prints where the
- * page is, then is stopped with SIGINT.
+ * page is, then is stopped with SIGINT. The lines that pull name a registry at 127.0.0.1:5000:
+ * the reference registry (docker-registry) runs for them on a free port, with the bundled image
+ * pushed by skopeo as demo:latest, and that port is put in the lines instead of 5000.
  */
 describe('the README command lines', () => {
   let cli: ReturnType<typeof buildCli>;
-  beforeAll(() => {
+  let registry: RunningRegistry | undefined;
+  beforeAll(async () => {
     cli = buildCli();
+    registry = await startRegistry();
+    await skopeoPush(`${join(here, '..', 'images', 'demo')}:latest`, registry, 'demo:latest');
   }, 120_000);
-  afterAll(() => cli?.cleanup());
+  afterAll(async () => {
+    cli?.cleanup();
+    await registry?.stop();
+  });
 
   const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md'), 'utf8');
   const block = /## The command line\n\n```sh\n([\s\S]*?)```/.exec(readme)![1]!;
@@ -65,7 +74,7 @@ describe('the README command lines', () => {
   });
 
   it.each(lines.filter((l) => !/^npx layerfs serve\b/.test(l)))('%s', (line) => {
-    const r = spawnSync('bash', ['-o', 'pipefail', '-c', line], { cwd: cli.pkg, encoding: 'utf8', env: cliEnv(), maxBuffer: 64 * 2 ** 20 });
+    const r = spawnSync('bash', ['-o', 'pipefail', '-c', line.replaceAll('127.0.0.1:5000', registry!.host)], { cwd: cli.pkg, encoding: 'utf8', env: cliEnv(), maxBuffer: 64 * 2 ** 20 });
     // `| head` closes the pipe early: the writer's 141 (SIGPIPE's status) is what Unix tools give there.
     const ok = r.status === 0 || (line.includes('| head') && r.status === 141);
     expect(ok, `${line}\nstatus ${r.status}\n${r.stderr}`).toBe(true);

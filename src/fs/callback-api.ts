@@ -1,3 +1,5 @@
+// Over 300 lines: one table, a row per callback call of node:fs with where its callback sits and
+// what Node checks before it (the order of its errors); split, the rows would lose that order.
 import type * as NodeFsModule from 'node:fs';
 import { invalidArgType } from './node-errors.js';
 import { pathArg } from './args.js';
