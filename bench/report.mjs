@@ -37,7 +37,7 @@ for (const g of groups) {
   lines.push(`## ${title}`, '', `\`npx vitest bench --run ${g.file}\``, '', '| implementation | measured as | median | calls/s | vs layerfs |', '|---|---|---:|---:|---:|');
   for (const b of rows.sort((a, b) => a.median - b.median)) {
     const ratio = !mine ? '' : b.kind === mine.kind ? (b.median / mine.median).toFixed(2) : 'not like for like';
-    lines.push(`| ${b.label} | ${KIND[b.kind] ?? '?'} | ${fmt(b.median)} | ${Math.round(1000 / b.median).toLocaleString('en')} | ${ratio} |`);
+    lines.push(`| ${b.label.replaceAll('|', '\\|')} | ${KIND[b.kind] ?? '?'} | ${fmt(b.median)} | ${Math.round(1000 / b.median).toLocaleString('en')} | ${ratio} |`);
   }
   lines.push('');
 }
