@@ -23,19 +23,11 @@ import { afterAll, bench, describe } from 'vitest';
 import { collectStream, MemoryLayer, openImage, type LayerJSON } from '../src/index.js';
 import { layerToTar } from '../test/support/to-tar.js';
 import { writeOciLayout } from '../test/support/oci-layout.js';
+import { benchOutputs } from './support/outputs.js';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'lfs-bench-export-'));
-const outRoot = fs.mkdtempSync(join(fs.existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'lfs-bench-export-out-'));
-const trash = join(outRoot, 'trash');
-fs.mkdirSync(trash);
-// Removed when the file's benchmarks end: vitest ends its bench workers without an 'exit'
-// event, and outputs left on /dev/shm took 1.8 GiB of memory a run until the machine slowed.
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.rmSync(outRoot, { recursive: true, force: true });
-});
-/** Moves an output out of the way without timing its removal. */
-const discard = (d: string) => fs.renameSync(d, join(trash, `${n++}`));
+const { fresh, name, discard, emptyTrash } = benchOutputs('lfs-bench-export-out-');
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true })); // vitest ends bench workers without 'exit'
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first (npm run bench does)`);
 const layout = join(dir, 'image');
@@ -50,19 +42,8 @@ for (let l = 0; l < 4; l++) {
 writeOciLayout(layout, tars, 'application/vnd.oci.image.layer.v1.tar+gzip');
 const image = await openImage(layout);
 const ov = image.overlay();
-let n = 0;
-const fresh = () => {
-  const d = join(outRoot, `out${n++}`);
-  fs.mkdirSync(d);
-  return d;
-};
 const total = image.layers.reduce((s, l) => s + l.layer.info.size, 0);
 
-/** Untimed, after each implementation's runs: the outputs it moved aside. */
-const emptyTrash = () => {
-  fs.rmSync(trash, { recursive: true, force: true });
-  fs.mkdirSync(trash);
-};
 const opts = { iterations: 3, warmupIterations: 1, teardown: emptyTrash };
 
 describe(`materialise ${image.layers.length} layers, ${(total / 2 ** 20).toFixed(0)} MiB uncompressed, whole process against whole process`, () => {
@@ -72,7 +53,7 @@ describe(`materialise ${image.layers.length} layers, ${(total / 2 ** 20).toFixed
     discard(d);
   }, opts);
   bench('umoci unpack [process]', () => {
-    const d = join(outRoot, `bundle${n++}`);
+    const d = name('bundle');
     execFileSync('umoci', ['unpack', '--image', `${layout}:latest`, d], { stdio: 'pipe' });
     discard(d);
   }, opts);

@@ -14,11 +14,11 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, bench, describe } from 'vitest';
+import { bench, describe } from 'vitest';
 import { debianLikeImage } from './support/debian-like-image.js';
+import { benchOutputs } from './support/outputs.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first (npm run bench does)`);
@@ -26,21 +26,7 @@ const OPEN = fileURLToPath(new URL('./support/open-image.mjs', import.meta.url))
 const FLOOR = fileURLToPath(new URL('./support/inflate-hash-floor.mjs', import.meta.url));
 
 const image = await debianLikeImage();
-const outRoot = fs.mkdtempSync(join(fs.existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'lfs-bench-whole-'));
-const trash = join(outRoot, 'trash');
-fs.mkdirSync(trash);
-afterAll(() => fs.rmSync(outRoot, { recursive: true, force: true })); // vitest ends bench workers without 'exit'
-let n = 0;
-const fresh = () => {
-  const d = join(outRoot, `out${n++}`);
-  fs.mkdirSync(d);
-  return d;
-};
-const discard = (d: string) => fs.renameSync(d, join(trash, `${n++}`));
-const emptyTrash = () => {
-  fs.rmSync(trash, { recursive: true, force: true });
-  fs.mkdirSync(trash);
-};
+const { fresh, discard, emptyTrash } = benchOutputs('lfs-bench-whole-');
 
 type Command = [file: string, args: string[]];
 /** `sh -c script` with `args` as $1...: the peers that are several processes in a row. */
