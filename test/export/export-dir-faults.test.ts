@@ -3,12 +3,13 @@ import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ExportError, MemoryLayer, Overlay } from '../../src/index.js';
+import { ExportError, MemoryLayer, Overlay, TarLayer } from '../../src/index.js';
 import { TEMP_NAME } from '../../src/host/publish.js';
 import { bundleForNode } from '../support/node-bundle.js';
 import { scratch } from '../support/scratch.js';
 import { snapshot, type FsLike } from '../support/tree.js';
 import { faultImage } from './support/fault-image.js';
+import { layerToTar } from '../support/to-tar.js';
 
 // exportDir interrupted by a full disk, a read-only remount and SIGKILL: nothing under a final
 // name has the wrong content, and a rerun with `overwrite` completes the export (issue 13).
@@ -89,6 +90,33 @@ describe.skipIf(!isRoot)('exportDir on a full or read-only filesystem (tmpfs mou
     execFileSync('mount', ['-o', 'remount,size=4m', target]);
     overlay().exportDir(target, { overwrite: true });
     expect(tree(target)).toEqual(reference);
+  });
+
+  it('ENOSPC with content copied by the kernel from a layer file on disk (copy_file_range/sendfile): the same ExportError, nothing torn, no temporary', async () => {
+    const tar = join(fresh('tar'), 'L0.tar');
+    fs.writeFileSync(tar, await layerToTar(MemoryLayer.fromJSON(faultImage(), 'L0')));
+    const layer = await TarLayer.from(tar);
+    try {
+      const target = mountTmpfs('256k');
+      let error: unknown;
+      try {
+        new Overlay({ lower: [layer] }).exportDir(target);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ExportError);
+      expect((error as ExportError).code).toBe('ENOSPC');
+      expect((error as ExportError).path).toMatch(new RegExp(`^${target}/d\\d`));
+      expect(checkNothingTorn(target, expectedFiles())).toEqual([]);
+      execFileSync('mount', ['-o', 'remount,size=4m', target]);
+      new Overlay({ lower: [layer] }).exportDir(target, { overwrite: true });
+      // Against the same layer exported with room (a tar's times are whole seconds).
+      const roomy = fresh('roomy');
+      new Overlay({ lower: [layer] }).exportDir(roomy);
+      expect(tree(target)).toEqual(tree(roomy));
+    } finally {
+      layer.close();
+    }
   });
 
   it('EROFS: a remount read-only midway stops it with an ExportError naming the entry; after rw again, overwrite completes it', () => {
