@@ -119,12 +119,12 @@ export function writeArgs(data: unknown, rest: unknown[]): WriteArgs {
     if (typeof length !== 'number') length = data.byteLength - (offset as number);
     checkOffsetLengthWrite(offset as number, length as number, data.byteLength);
     const bytes = Buffer.from(data.buffer, data.byteOffset + (offset as number), length as number);
-    return { data: bytes, position: bindingPosition(position) };
+    return { data: bytes, position: bindingOffset(position) };
   }
   if (typeof data !== 'string') throw invalidArgType('buffer', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
   validateEncodingFor(data, length);
   const encoding = typeof length === 'string' && Buffer.isEncoding(length) ? length : 'utf8';
-  return { data: Buffer.from(data, encoding), position: bindingPosition(offset) };
+  return { data: Buffer.from(data, encoding), position: bindingOffset(offset) };
 }
 
 function checkOffsetLengthWrite(offset: number, length: number, byteLength: number): void {
@@ -134,16 +134,11 @@ function checkOffsetLengthWrite(offset: number, length: number, byteLength: numb
   validateInt32(length, 'length', 0);
 }
 
-/** How Node's binding reads a write position: a safe integer is a position, anything else (a BigInt too) the current one. */
-function bindingPosition(position: unknown): number {
-  if (typeof position === 'number' && Number.isSafeInteger(position)) return position;
-  return -1;
-}
-
 /**
- * How Node's binding reads a readv/writev/FileHandle position (GetOffset, src/node_file.cc):
- * a safe integer >= 0 is a position; anything else (negative, fractional, >= 2^53, NaN, a
- * BigInt, null) is -1, the descriptor's own.
+ * How Node's binding reads a write, readv, writev or FileHandle position (GetOffset,
+ * src/node_file.cc): a safe integer >= 0 is a position; anything else (fractional, >= 2^53,
+ * NaN, a BigInt, null) is -1, the descriptor's own, as is a negative one (libuv reads and
+ * writes at the descriptor's position for any offset < 0).
  */
 export function bindingOffset(position: unknown): number {
   return Number.isSafeInteger(position) && (position as number) >= 0 ? (position as number) : -1;

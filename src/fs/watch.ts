@@ -141,7 +141,7 @@ export class Inotify implements Watchers {
   private dropWatches(path: string): void {
     this.watches.delete(path);
     const below = path === '/' ? '/' : `${path}/`;
-    for (const wd of [...this.watches.keys()]) if (wd.startsWith(below)) this.watches.delete(wd);
+    for (const wd of this.watches.keys()) if (wd.startsWith(below)) this.watches.delete(wd);
   }
 
   private push(wd: string, mask: Mask, name: string | undefined, isDir: boolean): void {

@@ -17,7 +17,6 @@ export interface OpenImageOptions extends TarLayerOptions {
   format?: ImageFormat;
 }
 
-
 /**
  * openImage's options, checked before anything is read (layer-options.ts says how): the
  * TarLayerOptions passed on to each layer, `ref` (a string) and `platform` (a string
