@@ -67,36 +67,38 @@ export class LayerBuilder {
     const p = normalize(path);
     // AUFS metadata, opaque markers and whiteouts all have a component starting `.wh.`: the
     // common name has none and skips their checks.
-    if (p.includes('/.wh.')) {
-      if (this.reservedPlace(p, path) === 'aufs') {
-        // Kept out of the layer; its files can still be the target of a hard link (AUFS pseudo-links).
-        if (spec.type === 'file') {
-          // Each version kept: an ordered layer's links name the one listed before them.
-          const versions = this.aufsFiles.get(p);
-          const version = { spec, order: ++this.added };
-          if (versions && this.options.ordered === true) versions.push(version);
-          else this.aufsFiles.set(p, [version]);
-        }
-        return this;
-      }
-      const name = basename(p);
-      if (name === OPAQUE_MARKER) {
-        this.opaqueDirs.add(dirname(p));
-        return this;
-      }
-      const hidden = whitedOutName(name);
-      if (hidden !== undefined) {
-        if (hidden === '' || hidden === '.' || hidden === '..') throw new LayerError(this.layerName, path, 'whiteout of an invalid name');
-        this.whiteouts.add(join(dirname(p), hidden));
-        return this;
-      }
-    }
+    if (p.includes('/.wh.') && this.addReserved(p, path, spec)) return this;
     // The root is a directory in every layer: a file, link or device there would replace it
     // (umoci refuses such an entry as malicious; GNU tar fails to extract it).
     if (p === '/' && spec.type !== 'directory') throw new LayerError(this.layerName, path, `the layer root can only be a directory, not a ${spec.type}`);
     this.supersede(p);
     this.pending.set(p, { spec, order: ++this.added });
     return this;
+  }
+
+  /** Takes in AUFS metadata, an opaque marker or a whiteout (see add): true when `p` is one, and so no entry. */
+  private addReserved(p: string, path: string, spec: EntrySpec): boolean {
+    if (this.reservedPlace(p, path) === 'aufs') {
+      // Kept out of the layer; its files can still be the target of a hard link (AUFS pseudo-links).
+      if (spec.type === 'file') {
+        // Each version kept: an ordered layer's links name the one listed before them.
+        const versions = this.aufsFiles.get(p);
+        const version = { spec, order: ++this.added };
+        if (versions && this.options.ordered === true) versions.push(version);
+        else this.aufsFiles.set(p, [version]);
+      }
+      return true;
+    }
+    const name = basename(p);
+    if (name === OPAQUE_MARKER) {
+      this.opaqueDirs.add(dirname(p));
+      return true;
+    }
+    const hidden = whitedOutName(name);
+    if (hidden === undefined) return false;
+    if (hidden === '' || hidden === '.' || hidden === '..') throw new LayerError(this.layerName, path, 'whiteout of an invalid name');
+    this.whiteouts.add(join(dirname(p), hidden));
+    return true;
   }
 
   /** Adds `path` as another name of the file at `target` (tar typeflag 1, same layer). */

@@ -112,9 +112,7 @@ class WindowReader {
     this.readAhead = size >= WINDOW / 4 ? AFTER_LARGE_FILE : WINDOW;
   }
 
-  finish(): Promise<number> {
-    return Promise.resolve(0);
-  }
+  finish(): void {}
 }
 
 /**
@@ -133,10 +131,10 @@ class WindowReader {
 export async function walkHeaders(fd: number, fileSize: number, onEntry: (header: TarHeader) => void, sink?: ChunkSink, chunkBytes = CHUNK_BYTES): Promise<boolean> {
   if (!codec) return false;
   const reader = sink ? new SequentialReader(fd, fileSize + 1, sink, chunkBytes) : new WindowReader(fd);
-  /** `length` bytes at `at`: a view of the chunk read, or a copy of a record that spans chunks. */
-  const bytes = async (at: number, length: number): Promise<Buffer> => {
+  /** `length` bytes at `at`: a view of what was read, or a copy of a record that spans chunks. */
+  const bytes = (at: number, length: number): Buffer => {
     if (at + length > fileSize) throw new GiveUp();
-    const got = await reader.load(at, length);
+    const got = reader.view(at, length) ?? reader.load(at, length);
     if (got === undefined) throw new GiveUp(); // the file is shorter than it was
     return got;
   };
@@ -148,7 +146,7 @@ export async function walkHeaders(fd: number, fileSize: number, onEntry: (header
   try {
     for (let at = 0, seen = 0; at < fileSize;) {
       if (++seen % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
-      const block = (at + 512 <= fileSize ? reader.view(at, 512) : undefined) ?? await bytes(at, 512);
+      const block = bytes(at, 512);
       if (headerFieldFault(block) !== undefined) return false;
       const header = decodePlainHeader(block) ?? codec.decode(block, 'latin1', false);
       at += 512;
@@ -158,7 +156,7 @@ export async function walkHeaders(fd: number, fileSize: number, onEntry: (header
       if (type === 'gnu-long-path' || type === 'gnu-long-link-path' || type === 'pax-global-header' || type === 'pax-header') {
         const size = header.size;
         if (!Number.isSafeInteger(size) || size <= 0 || size > MAX_LONG_HEADER) return false;
-        const body = (at + size <= fileSize ? reader.view(at, size) : undefined) ?? await bytes(at, size);
+        const body = bytes(at, size);
         // A PAX header to refuse: the streaming pass refuses it, naming it (pax-records.ts).
         if ((type === 'pax-header' || type === 'pax-global-header') && paxHeaderFault(body, type === 'pax-global-header') !== undefined) return false;
         if (type === 'gnu-long-path') longPath = codec.decodeLongPath(body, 'latin1');
@@ -204,7 +202,7 @@ export async function walkHeaders(fd: number, fileSize: number, onEntry: (header
     }
     // A long header with no entry after it: the streaming pass decides what that means.
     if (longPath !== null || longLinkPath !== null || pax !== null) return false;
-    await reader.finish();
+    reader.finish();
     return true;
   } catch (e) {
     if (handing) throw e;

@@ -2,11 +2,10 @@ import { readSync } from 'node:fs';
 
 /**
  * Receives a file's bytes in order, each byte once, in the chunks a SequentialReader read them
- * in, once the reader is done with each; gives back the buffer to read the next chunk into
- * (the same one, once its bytes are used, or another of the same length).
+ * in, once the reader is done with each (a view of the reader's buffer, reused for the next).
  */
 export interface ChunkSink {
-  take(chunk: Buffer): Buffer | Promise<Buffer>;
+  take(chunk: Buffer): void;
 }
 
 /** The default chunk: large reads in file order, which the kernel's readahead serves. */
@@ -21,7 +20,7 @@ export const CHUNK_BYTES = 2 ** 20;
  * order, instead of a read per header plus a second read of the whole file to hash it.
  */
 export class SequentialReader {
-  private buffer: Buffer;
+  private readonly buffer: Buffer;
   /** File position of the current chunk's first byte, and how many bytes it holds. */
   private start = 0;
   private length = 0;
@@ -29,7 +28,7 @@ export class SequentialReader {
   private next = 0;
 
   constructor(private readonly fd: number, private readonly limit: number, private readonly sink: ChunkSink | undefined, chunkBytes = CHUNK_BYTES) {
-    this.buffer = Buffer.from(new ArrayBuffer(chunkBytes));
+    this.buffer = Buffer.allocUnsafeSlow(chunkBytes);
   }
 
   /** The bytes `[at, at + length)` as a view of the current chunk, or undefined when it does not hold them all. */
@@ -42,7 +41,7 @@ export class SequentialReader {
    * The bytes `[at, at + length)`, reading on to them (`at` is never before a range asked for
    * earlier); undefined when the file ends first.
    */
-  async load(at: number, length: number): Promise<Buffer | undefined> {
+  load(at: number, length: number): Buffer | undefined {
     if (at < this.start) throw new RangeError(`a read at ${at}, before the current chunk at ${this.start}: the reader only goes forward`);
     let out: Buffer | undefined;
     let filled = 0;
@@ -56,19 +55,19 @@ export class SequentialReader {
         filled += n;
         if (filled === length) return out;
       }
-      if (!await this.advance()) return undefined;
+      if (!this.advance()) return undefined;
     }
   }
 
   /** Reads to the end of the file (or `limit`), every chunk handed to the sink: the number of bytes read in all. */
-  async finish(): Promise<number> {
-    while (await this.advance());
+  finish(): number {
+    while (this.advance());
     return this.next;
   }
 
   /** Hands the current chunk on and reads the next; false at the end of the file. */
-  private async advance(): Promise<boolean> {
-    if (this.length > 0 && this.sink) this.buffer = await this.sink.take(this.buffer.subarray(0, this.length));
+  private advance(): boolean {
+    if (this.length > 0) this.sink?.take(this.buffer.subarray(0, this.length));
     this.start = this.next;
     this.length = 0;
     const want = Math.min(this.buffer.length, this.limit - this.next);

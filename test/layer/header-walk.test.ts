@@ -72,7 +72,7 @@ async function walked(tar: Buffer): Promise<unknown[] | undefined> {
     for (const chunkBytes of [undefined, 2 ** 20, 512]) {
       const headers: unknown[] = [];
       const chunks: Buffer[] = [];
-      const sink = chunkBytes === undefined ? undefined : { take: (chunk: Buffer) => (chunks.push(Buffer.from(chunk)), Buffer.from(chunk.buffer, chunk.byteOffset)) };
+      const sink = chunkBytes === undefined ? undefined : { take: (chunk: Buffer) => void chunks.push(Buffer.from(chunk)) };
       const complete = await walkHeaders(fd, tar.length, (h) => headers.push(plain(h)), sink, chunkBytes);
       if (complete && sink) expect(Buffer.concat(chunks).equals(tar)).toBe(true);
       outcomes.push(complete ? headers : undefined);

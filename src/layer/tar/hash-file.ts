@@ -155,8 +155,8 @@ export interface ChunkDigest extends ChunkSink {
 }
 
 /**
- * The chunks hashed on this thread as they come, each buffer given straight back: the digest
- * of a file read once, where hashOpenFile would read it a second time.
+ * The chunks hashed on this thread as they come: the digest of a file read once, where
+ * hashOpenFile would read it a second time.
  */
 export function hashChunksHere(): ChunkDigest {
   const hash = createHash('sha256');
@@ -165,7 +165,6 @@ export function hashChunksHere(): ChunkDigest {
     take(chunk) {
       hash.update(chunk);
       bytes += chunk.length;
-      return Buffer.from(chunk.buffer, chunk.byteOffset);
     },
     end: () => ({ digest: 'sha256:' + hash.digest('hex'), bytes }),
   };

@@ -70,9 +70,10 @@ export class TarLayer extends IndexedLayer {
     const compression = detectCompression(given?.head ?? magicBytes(file!, name));
     const content = options.content ?? 'disk';
     // An index-only layer (content: 'none') of an uncompressed tar file is walked as one whose
-    // content stays there; then the content is let go of (index-only.ts).
+    // content stays there; then the content is let go of (index-only.ts). (Streamed, it keeps
+    // only sizes already: index-stream.ts has no store for it.)
     const onDisk = content !== 'memory' && file !== undefined && compression === 'none';
-    const kept = content === 'none' ? indexOnly : (tar: IndexedTar) => tar;
+    const kept = content === 'none' && onDisk ? indexOnly : (tar: IndexedTar) => tar;
     // A large layer file is hashed on another thread while this one decompresses and parses
     // it; a worker costs tens of milliseconds to start, more than hashing a small layer here.
     // Not an uncompressed tar whose content this pass copies out (content: 'memory'): the
