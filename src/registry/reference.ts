@@ -1,3 +1,4 @@
+import { DIGEST_FORM } from '../image/digest.js';
 import { splitDockerDomain } from '../image/docker-reference.js';
 import { RegistryError } from './errors.js';
 
@@ -25,8 +26,6 @@ const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]+)?$`);
 const TAG = /^[\w][\w.-]{0,127}$/;
-/** The algorithms whose digests layerfs can check, with their hex lengths (descriptor.md "Digests"). */
-const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 /** reference.NameTotalLengthMax. */
 const NAME_MAX = 255;
 
@@ -39,7 +38,7 @@ export function parseReference(given: string): Reference {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) throw bad(`the digest ${JSON.stringify(digest).slice(0, 150)} is not sha256:<64 hex> or sha512:<128 hex>`);
+    if (!DIGEST_FORM.test(digest)) throw bad(`the digest ${JSON.stringify(digest).slice(0, 150)} is not sha256:<64 hex> or sha512:<128 hex>`);
   }
   let tag: string | undefined;
   const lastSlash = rest.lastIndexOf('/');
