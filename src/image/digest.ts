@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ImageError } from './errors.js';
 
-const HEX_LENGTH: Record<string, number> = { sha256: 64, sha512: 128 };
+/** A digest layerfs can check: a registered algorithm it hashes with, lowercase hex of its length (descriptor.md "Digests"). */
+export const DIGEST_FORM = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
 export interface Digest {
   algorithm: 'sha256' | 'sha512';
@@ -15,10 +16,9 @@ export interface Digest {
  */
 export function parseDigest(value: unknown, where: string): Digest {
   if (typeof value !== 'string') throw new ImageError(where, `digest is not a string`);
-  const m = /^([a-z0-9]+):([a-f0-9]+)$/.exec(value);
-  const expected = m ? HEX_LENGTH[m[1]!] : undefined;
-  if (!m || expected === undefined || m[2]!.length !== expected) throw new ImageError(where, `invalid digest ${JSON.stringify(value).slice(0, 100)}`);
-  return { algorithm: m[1] as Digest['algorithm'], hex: m[2]! };
+  if (!DIGEST_FORM.test(value)) throw new ImageError(where, `invalid digest ${JSON.stringify(value).slice(0, 100)}`);
+  const colon = value.indexOf(':');
+  return { algorithm: value.slice(0, colon) as Digest['algorithm'], hex: value.slice(colon + 1) };
 }
 
 export function digestOf(data: Buffer, algorithm: Digest['algorithm'] = 'sha256'): string {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { DIGEST_FORM, digestOf, type Digest } from '../image/digest.js';
 import { asDescriptor, asIndex, type Descriptor, type Platform } from '../image/descriptor.js';
 import { ImageError } from '../image/errors.js';
 import { selectManifest } from '../image/select-manifest.js';
@@ -18,8 +18,6 @@ const MAX_INDEX_DEPTH = 4;
 /** What a registry is asked to answer, best first (distribution-spec "Pulling manifests"). */
 export const MANIFEST_ACCEPT = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST].join(', ');
 
-const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
-
 /** A manifest or index as fetched: its exact bytes, their descriptor (digest computed here), and the parsed JSON. */
 export interface FetchedManifest {
   descriptor: Descriptor & { mediaType: string };
@@ -32,9 +30,8 @@ export interface ResolvedImage extends FetchedManifest {
   blobs: Array<Descriptor & { mediaType: string }>;
 }
 
-function hashOf(bytes: Buffer, algorithm: string): string {
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
-}
+/** The algorithm of a digest DIGEST_FORM has passed. */
+const algorithmOf = (digest: string) => digest.slice(0, digest.indexOf(':')) as Digest['algorithm'];
 
 /**
  * GETs `/v2/<repo>/manifests/<tag or digest>` and checks it: at most MAX_MANIFEST_BYTES; its
@@ -50,13 +47,12 @@ export async function fetchManifest(client: RegistryClient, reference: string, e
   const max = expected?.size !== undefined ? Math.min(expected.size, MAX_MANIFEST_BYTES) : MAX_MANIFEST_BYTES;
   const bytes = await client.readAll(res, max, ctx);
   const announced = res.headers.get('docker-content-digest') ?? undefined;
-  const algorithm = expected?.digest.split(':')[0] ?? 'sha256';
-  const digest = hashOf(bytes, algorithm);
+  const digest = digestOf(bytes, expected ? algorithmOf(expected.digest) : 'sha256');
   if (expected && digest !== expected.digest) throw client.error('ERR_DIGEST', `the manifest's bytes hash to ${digest}, not to the digest asked for`, expected.digest);
   if (expected?.size !== undefined && bytes.length !== expected.size) throw client.error('ERR_SIZE', `the manifest is ${bytes.length} bytes, the index says ${expected.size}`, expected.digest);
   if (announced !== undefined) {
-    if (!DIGEST.test(announced)) throw client.error('ERR_DIGEST', `Docker-Content-Digest ${JSON.stringify(announced.slice(0, 150))} is not a digest`, digest);
-    const own = hashOf(bytes, announced.split(':')[0]!);
+    if (!DIGEST_FORM.test(announced)) throw client.error('ERR_DIGEST', `Docker-Content-Digest ${JSON.stringify(announced.slice(0, 150))} is not a digest`, digest);
+    const own = digestOf(bytes, algorithmOf(announced));
     if (own !== announced) throw client.error('ERR_DIGEST', `the manifest's bytes hash to ${own}, not to its Docker-Content-Digest ${announced}`, digest);
   }
   let json: Record<string, unknown>;
@@ -84,7 +80,7 @@ function checkedDescriptor(client: RegistryClient, value: unknown, where: string
   } catch (e) {
     throw client.error('ERR_MANIFEST', (e as Error).message, undefined, e);
   }
-  if (!DIGEST.test(d.digest)) throw client.error('ERR_MANIFEST', `${where}: invalid digest ${JSON.stringify(d.digest).slice(0, 150)}`);
+  if (!DIGEST_FORM.test(d.digest)) throw client.error('ERR_MANIFEST', `${where}: invalid digest ${JSON.stringify(d.digest).slice(0, 150)}`);
   if (!Number.isSafeInteger(d.size) || d.size < 0) throw client.error('ERR_MANIFEST', `${where}: invalid size ${d.size}`, d.digest);
   if (typeof d.mediaType !== 'string') throw client.error('ERR_MANIFEST', `${where}: the descriptor has no mediaType`, d.digest);
   return d as Descriptor & { mediaType: string };

@@ -1,13 +1,15 @@
+import { DIGEST_FORM } from '../image/digest.js';
+import { splitDockerDomain } from '../image/docker-reference.js';
 import { RegistryError } from './errors.js';
 
 /**
  * A parsed image reference, by the grammar of distribution's reference package
  * (reference/regexp.go, normalize.go): `[domain/]path[:tag][@digest]`. The first component is
- * the domain when it has a `.` or `:`, is `localhost` or has an upper-case letter (and
- * `index.docker.io` is docker.io); otherwise the domain is docker.io and a
- * one-component path gets `library/`. A reference with neither tag nor digest is `:latest`. With
- * both, the digest decides what is pulled (as docker and containerd do) and the tag is kept as
- * the name.
+ * the domain as image/docker-reference.ts's splitDockerDomain says (a `.` or `:`, `localhost`
+ * or an upper-case letter; `index.docker.io` is docker.io; else docker.io, and a
+ * one-component path gets `library/`), then checked here. A reference with neither tag nor
+ * digest is `:latest`. With both, the digest decides what is pulled (as docker and containerd
+ * do) and the tag is kept as the name.
  */
 export interface Reference {
   /** The reference as given, for messages. */
@@ -24,8 +26,6 @@ const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]+)?$`);
 const TAG = /^[\w][\w.-]{0,127}$/;
-/** The algorithms whose digests layerfs can check, with their hex lengths (descriptor.md "Digests"). */
-const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 /** reference.NameTotalLengthMax. */
 const NAME_MAX = 255;
 
@@ -38,7 +38,7 @@ export function parseReference(given: string): Reference {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) throw bad(`the digest ${JSON.stringify(digest).slice(0, 150)} is not sha256:<64 hex> or sha512:<128 hex>`);
+    if (!DIGEST_FORM.test(digest)) throw bad(`the digest ${JSON.stringify(digest).slice(0, 150)} is not sha256:<64 hex> or sha512:<128 hex>`);
   }
   let tag: string | undefined;
   const lastSlash = rest.lastIndexOf('/');
@@ -48,17 +48,10 @@ export function parseReference(given: string): Reference {
     rest = rest.slice(0, colon);
     if (!TAG.test(tag)) throw bad(`the tag ${JSON.stringify(tag).slice(0, 150)} is not [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`);
   }
-  const parts = rest.split('/');
-  let domain = 'docker.io';
-  const first = parts[0]!;
-  // splitDockerDomain, as image/docker-reference.ts normalises docker save's tags.
-  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[') || first.toLowerCase() !== first)) {
-    domain = first === 'index.docker.io' ? 'docker.io' : first;
-    parts.shift();
-    if (!DOMAIN.test(domain)) throw bad(`the registry host ${JSON.stringify(domain).slice(0, 150)} is not host[:port]`);
-  }
-  if (parts.length === 0 || parts.some((c) => !COMPONENT.test(c))) throw bad('the repository must be lowercase components [a-z0-9] joined by . _ __ or -, separated by /');
-  if (domain === 'docker.io' && parts.length === 1) parts.unshift('library');
+  const { domain, path } = splitDockerDomain(rest);
+  if (!DOMAIN.test(domain)) throw bad(`the registry host ${JSON.stringify(domain).slice(0, 150)} is not host[:port]`);
+  const parts = path.split('/');
+  if (parts.some((c) => !COMPONENT.test(c))) throw bad('the repository must be lowercase components [a-z0-9] joined by . _ __ or -, separated by /');
   const repository = parts.join('/');
   if (repository.length > NAME_MAX) throw bad(`the repository is longer than ${NAME_MAX} characters`);
   return { given, domain, repository, ...(tag !== undefined ? { tag } : digest === undefined ? { tag: 'latest' } : {}), ...(digest ? { digest } : {}) };

@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { valueError } from '../util/options.js';
-import type { BlobBody, ExpectedBlob, IngestResult, Lease } from './content-store.js';
-import { checkSize, parseDigest, type ParsedDigest } from './digest.js';
-import { ioError, StoreError } from './errors.js';
+import type { BlobBody, ExpectedBlob, Lease } from './content-store.js';
+import { parseDigest, type ParsedDigest } from './digest.js';
+import { ioError } from './errors.js';
 import { parseIndex, type IndexFile } from './index-file.js';
 import { fsyncDir, listNames, lstatOrUndefined, prepareLayout, PRIVATE_DIR, READ_MAX, readSmallFile, TMP_NAME, writeTemp } from './layout-dir.js';
 import { DirectoryLease, LEASE_NAME, readLease } from './directory-lease.js';
@@ -93,27 +92,11 @@ export class DirectoryStore extends StoreBase {
     return DirectoryLease.create(this.path(PRIVATE_DIR, 'leases'), this);
   }
 
-  async ingest(expected: ExpectedBlob, body: BlobBody, options: { lease?: Lease } = {}): Promise<IngestResult> {
-    const parsed = parseDigest(expected?.digest, this.dir);
-    const size = checkSize(expected.size, 'expected.size');
-    const lease = options.lease;
-    if (lease !== undefined) {
-      if (!(lease instanceof DirectoryLease) || !lease.of(this)) throw valueError('options.lease', 'must be a live lease of this store', lease);
-      // Under the lock, so a gc marks either before the digest is held (and the blob is
-      // not yet looked for) or after (and keeps it).
-      await this.locked(() => lease.add(parsed.digest));
-    }
-    const existing = await this.sizeOf(parsed.digest);
-    if (existing !== undefined) {
-      await body[Symbol.asyncIterator]().return?.();
-      if (existing !== size) throw new StoreError('ERR_STORE_SIZE_MISMATCH', this.dir, `stored with ${existing} bytes, expected ${size}`, parsed.digest);
-      return { digest: parsed.digest, size, written: false };
-    }
-    await this.writeBlob({ ...expected, size }, parsed, body);
-    return { digest: parsed.digest, size, written: true };
+  protected ownLease(lease: Lease): DirectoryLease | undefined {
+    return lease instanceof DirectoryLease && lease.of(this) ? lease : undefined;
   }
 
-  private async writeBlob(expected: ExpectedBlob, parsed: ParsedDigest, body: BlobBody): Promise<void> {
+  protected async writeBlob(expected: ExpectedBlob, parsed: ParsedDigest, body: BlobBody): Promise<void> {
     const temp = this.path(PRIVATE_DIR, 'ingest', `${parsed.algorithm}-${parsed.hex}.${process.pid}.${randomBytes(8).toString('hex')}`);
     let file;
     try {

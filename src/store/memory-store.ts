@@ -1,6 +1,5 @@
-import type { BlobBody, ExpectedBlob, IngestResult, Lease } from './content-store.js';
-import { checkSize, parseDigest } from './digest.js';
-import { valueError } from '../util/options.js';
+import type { BlobBody, ExpectedBlob, Lease } from './content-store.js';
+import { parseDigest, type ParsedDigest } from './digest.js';
 import { StoreError } from './errors.js';
 import { emptyIndex, type IndexFile } from './index-file.js';
 import { StoreBase } from './store-base.js';
@@ -32,31 +31,21 @@ export class MemoryStore extends StoreBase {
     return Buffer.from(data);
   }
 
-  async ingest(expected: ExpectedBlob, body: BlobBody, options: { lease?: Lease } = {}): Promise<IngestResult> {
-    const parsed = parseDigest(expected?.digest, this.label);
-    const size = checkSize(expected.size, 'expected.size');
-    const lease = options.lease;
-    if (lease !== undefined) {
-      if (!(lease instanceof MemoryLease) || !this.leases.has(lease)) throw valueError('options.lease', 'must be a live lease of this store', lease);
-      await this.locked(async () => lease.add(parsed.digest));
-    }
-    const existing = this.blobs.get(parsed.digest);
-    if (existing) {
-      await body[Symbol.asyncIterator]().return?.();
-      if (existing.length !== size) throw new StoreError('ERR_STORE_SIZE_MISMATCH', this.label, `stored with ${existing.length} bytes, expected ${size}`, parsed.digest);
-      return { digest: parsed.digest, size, written: false };
-    }
+  protected ownLease(lease: Lease): MemoryLease | undefined {
+    return lease instanceof MemoryLease && this.leases.has(lease) ? lease : undefined;
+  }
+
+  protected async writeBlob(expected: ExpectedBlob, parsed: ParsedDigest, body: BlobBody): Promise<void> {
     this.inFlight.set(parsed.digest, (this.inFlight.get(parsed.digest) ?? 0) + 1);
     try {
       const chunks: Buffer[] = [];
-      await streamVerified({ ...expected, size }, parsed, body, this.label, (c) => void chunks.push(Buffer.from(c)));
+      await streamVerified(expected, parsed, body, this.label, (c) => void chunks.push(Buffer.from(c)));
       this.blobs.set(parsed.digest, Buffer.concat(chunks));
     } finally {
       const n = this.inFlight.get(parsed.digest)! - 1;
       if (n === 0) this.inFlight.delete(parsed.digest);
       else this.inFlight.set(parsed.digest, n);
     }
-    return { digest: parsed.digest, size, written: true };
   }
 
   async lease(): Promise<Lease> {

@@ -1,20 +1,26 @@
 import { marked, reach, summarize, type BlobLookup } from './blob-graph.js';
 import type { BlobBody, ContentStore, ExpectedBlob, GcResult, IngestResult, Lease, StoreDescriptor, StoreImages } from './content-store.js';
 import { REF_NAME } from './content-store.js';
-import { parseDigest } from './digest.js';
+import { checkSize, parseDigest, type ParsedDigest } from './digest.js';
+import { valueError } from '../util/options.js';
 import { StoreError } from './errors.js';
 import { checkManifestDescriptor, checkRef, withTag, withoutTag, type IndexFile } from './index-file.js';
 
 /**
- * What both stores share: tagging, resolving, sizing and gc over a few primitives each store
- * gives (its blobs, its index, its lock and what its live leases and ingests hold).
+ * What both stores share: ingest's checks, tagging, resolving, sizing and gc over a few
+ * primitives each store gives (its blobs and how one is written, its index, its lock, its
+ * leases and what its live leases and ingests hold).
  */
 export abstract class StoreBase implements ContentStore {
   abstract readonly label: string;
   abstract has(digest: string): Promise<boolean>;
   abstract read(digest: string, maxBytes?: number): Promise<Buffer>;
-  abstract ingest(expected: ExpectedBlob, body: BlobBody, options?: { lease?: Lease }): Promise<IngestResult>;
   abstract lease(): Promise<Lease>;
+
+  /** `lease` when it is a live lease of this store, to add a digest to; else undefined. */
+  protected abstract ownLease(lease: Lease): { add(digest: string): Promise<void> | void } | undefined;
+  /** Streams a blob not yet stored in (streamVerified), keeping it only once verified whole. */
+  protected abstract writeBlob(expected: ExpectedBlob, parsed: ParsedDigest, body: BlobBody): Promise<void>;
 
   /** A stored blob's size, undefined when absent (the digest already checked). */
   protected abstract sizeOf(digest: string): Promise<number | undefined>;
@@ -30,6 +36,26 @@ export abstract class StoreBase implements ContentStore {
 
   protected lookup(): BlobLookup {
     return { label: this.label, sizeOf: (d) => this.sizeOf(parseDigest(d, this.label).digest), read: (d, max) => this.read(d, max) };
+  }
+
+  async ingest(expected: ExpectedBlob, body: BlobBody, options: { lease?: Lease } = {}): Promise<IngestResult> {
+    const parsed = parseDigest(expected?.digest, this.label);
+    const size = checkSize(expected.size, 'expected.size');
+    if (options.lease !== undefined) {
+      const lease = this.ownLease(options.lease);
+      if (!lease) throw valueError('options.lease', 'must be a live lease of this store', options.lease);
+      // Under the lock, so a gc marks either before the digest is held (and the blob is
+      // not yet looked for) or after (and keeps it).
+      await this.locked(async () => lease.add(parsed.digest));
+    }
+    const existing = await this.sizeOf(parsed.digest);
+    if (existing !== undefined) {
+      await body[Symbol.asyncIterator]().return?.();
+      if (existing !== size) throw new StoreError('ERR_STORE_SIZE_MISMATCH', this.label, `stored with ${existing} bytes, expected ${size}`, parsed.digest);
+      return { digest: parsed.digest, size, written: false };
+    }
+    await this.writeBlob({ ...expected, size }, parsed, body);
+    return { digest: parsed.digest, size, written: true };
   }
 
   async tag(ref: string, manifest: StoreDescriptor): Promise<void> {

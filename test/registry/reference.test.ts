@@ -43,6 +43,8 @@ describe('parseReference (distribution reference grammar, docker normalisation)'
     [`host.io/a@sha256:${'A'.repeat(64)}`, 'digest'],
     ['-host.io/a', 'registry host'],
     ['host_x.io:5000/a', 'registry host'],
+    // No `.` or `:`: not a registry (splitDockerDomain), so `[abc]` is a bad path component.
+    ['[abc]/demo', 'lowercase components'],
     [`host.io/${'a'.repeat(256)}`, 'longer than 255'],
   ])('refuses %j with ERR_REFERENCE (%s)', (given, why) => {
     let error: unknown;
