@@ -74,22 +74,30 @@ beforeAll(() => {
 });
 
 describe.skipIf(!isRoot)('exportDir on a full or read-only filesystem (tmpfs mounts)', () => {
-  it('ENOSPC: an ExportError naming the entry, nothing torn; a rerun with overwrite on more room completes it', () => {
+  /**
+   * exportDir of `make()` into a 256 KiB tmpfs: an ExportError ENOSPC naming an entry, nothing
+   * torn and no temporary left (a caught error removes its temporary: only a killed export
+   * leaves one); then, remounted with 4 MiB, overwrite gives `complete()`.
+   */
+  function fillsTheDisk(make: () => Overlay, complete: () => ReturnType<typeof tree>): void {
     const target = mountTmpfs('256k');
     let error: unknown;
     try {
-      overlay().exportDir(target);
+      make().exportDir(target);
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ExportError);
     expect((error as ExportError).code).toBe('ENOSPC');
     expect((error as ExportError).path).toMatch(new RegExp(`^${target}/d\\d`));
-    // A caught error removes its temporary: only a killed export leaves one.
     expect(checkNothingTorn(target, expectedFiles())).toEqual([]);
     execFileSync('mount', ['-o', 'remount,size=4m', target]);
-    overlay().exportDir(target, { overwrite: true });
-    expect(tree(target)).toEqual(reference);
+    make().exportDir(target, { overwrite: true });
+    expect(tree(target)).toEqual(complete());
+  }
+
+  it('ENOSPC: an ExportError naming the entry, nothing torn; a rerun with overwrite on more room completes it', () => {
+    fillsTheDisk(() => overlay(), () => reference);
   });
 
   it('ENOSPC with content copied by the kernel from a layer file on disk (copy_file_range/sendfile): the same ExportError, nothing torn, no temporary', async () => {
@@ -97,23 +105,12 @@ describe.skipIf(!isRoot)('exportDir on a full or read-only filesystem (tmpfs mou
     fs.writeFileSync(tar, await layerToTar(MemoryLayer.fromJSON(faultImage(), 'L0')));
     const layer = await TarLayer.from(tar);
     try {
-      const target = mountTmpfs('256k');
-      let error: unknown;
-      try {
-        new Overlay({ lower: [layer] }).exportDir(target);
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(ExportError);
-      expect((error as ExportError).code).toBe('ENOSPC');
-      expect((error as ExportError).path).toMatch(new RegExp(`^${target}/d\\d`));
-      expect(checkNothingTorn(target, expectedFiles())).toEqual([]);
-      execFileSync('mount', ['-o', 'remount,size=4m', target]);
-      new Overlay({ lower: [layer] }).exportDir(target, { overwrite: true });
       // Against the same layer exported with room (a tar's times are whole seconds).
-      const roomy = fresh('roomy');
-      new Overlay({ lower: [layer] }).exportDir(roomy);
-      expect(tree(target)).toEqual(tree(roomy));
+      fillsTheDisk(() => new Overlay({ lower: [layer] }), () => {
+        const roomy = fresh('roomy');
+        new Overlay({ lower: [layer] }).exportDir(roomy);
+        return tree(roomy);
+      });
     } finally {
       layer.close();
     }
