@@ -18,6 +18,10 @@ export type RegistryErrorCode =
   | 'ERR_TIMEOUT'
   /** A body longer than its bound (a manifest, a token, or a blob beyond its descriptor's size), or one cut short. */
   | 'ERR_SIZE'
+  /** A resumed blob answered with a Content-Range other than the bytes asked for, or with the whole blob again (then fetched afresh). */
+  | 'ERR_RANGE'
+  /** A credentials file (Docker config.json, containers auth.json) or a credential helper that cannot be used for the host. */
+  | 'ERR_CREDENTIALS'
   /** A manifest whose bytes do not hash to the digest asked for or announced. */
   | 'ERR_DIGEST'
   /** A manifest that is not JSON, not an image manifest or index, or has a malformed descriptor. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryError, type RegistryErrorCode } from '../../src/registry/errors.js';
 import { pull, type PullOptions } from '../../src/registry/pull.js';
+import { MAX_BLOB_RESUMES } from '../../src/registry/blob.js';
 import { DEMO } from '../support/save-check.js';
 import { scratch } from '../support/scratch.js';
 import { startHostileRegistry, type HostileRegistry } from './support/hostile-registry.js';
@@ -181,5 +182,65 @@ describe('Bearer tokens from a hostile registry', () => {
 
   it('a token realm over plain HTTP on another host is ERR_INSECURE, not asked', async () => {
     await failing('realm-http-remote', 'ERR_INSECURE');
+  });
+});
+
+describe('a blob cut mid-body is resumed with a Range request', () => {
+  const cutsOf = (repo: string, from: number) => hostile.cuts.slice(from).filter((c) => c.repo === repo);
+
+  for (const [repo, how] of [['cut-drop', 'a dropped connection'], ['cut-clean', 'a body that ends early']] as const) {
+    it(`after ${how}: asks for bytes=N- with If-Range, and the first N bytes are not fetched again`, async () => {
+      const before = hostile.cuts.length;
+      const dir = join(fresh(repo), 'store');
+      const store = await openContentStore(dir);
+      const result = await pull(`${hostile.host}/${repo}:latest`, { sink: store });
+      const layerSize = fs.statSync(join(DEMO, 'blobs', 'sha256', hostile.layerDigest.slice(7))).size;
+      expect(cutsOf(repo, before)).toEqual([
+        { repo, status: 200, bytes: hostile.cutAt },
+        { repo, range: `bytes=${hostile.cutAt}-`, ifRange: `"${hostile.layerDigest}"`, status: 206, bytes: layerSize - hostile.cutAt },
+      ]);
+      expect(result.resumes).toBe(1);
+      expect(result.received).toBe(result.fetched.reduce((n, d) => n + d.size, 0));
+      expect(await store.has(hostile.layerDigest)).toBe(true);
+      expect(layoutBlobs(dir)).toEqual(layoutBlobs(DEMO));
+    });
+  }
+
+  it('a resume answered 200 (Range ignored) is fetched again from byte 0, hashed from 0, and stored whole', async () => {
+    const before = hostile.cuts.length;
+    const dir = join(fresh('ignores'), 'store');
+    const store = await openContentStore(dir);
+    const result = await pull(`${hostile.host}/cut-ignores-range:latest`, { sink: store });
+    const log = cutsOf('cut-ignores-range', before);
+    expect(log.map((c) => [c.range, c.status])).toEqual([[undefined, 200], [`bytes=${hostile.cutAt}-`, 200]]);
+    expect(result.received - result.fetched.reduce((n, d) => n + d.size, 0)).toBe(hostile.cutAt);
+    expect(layoutBlobs(dir)).toEqual(layoutBlobs(DEMO));
+    expect(fs.readdirSync(join(dir, '.layerfs', 'ingest'))).toEqual([]);
+  });
+
+  it('a 206 whose Content-Range does not start at the byte asked for is ERR_RANGE naming the blob', async () => {
+    const { error } = await failing('cut-wrong-range', 'ERR_RANGE');
+    expect(error.digest).toBe(hostile.layerDigest);
+    expect(error.message).toContain(`bytes ${hostile.cutAt - 1}-`);
+  });
+
+  it('a body cut every time gives up after MAX_BLOB_RESUMES resumes with a typed error', async () => {
+    const before = hostile.cuts.length;
+    const { error } = await failing('cut-always', 'ERR_HTTP');
+    expect(error.digest).toBe(hostile.layerDigest);
+    const log = cutsOf('cut-always', before);
+    expect(log).toHaveLength(1 + MAX_BLOB_RESUMES);
+    // Each resume starts where the last one stopped.
+    expect(log.slice(1).map((c) => c.range)).toEqual(Array.from({ length: MAX_BLOB_RESUMES }, (_, i) => `bytes=${hostile.cutAt + 1000 * i}-`));
+  });
+
+  it('into a real store, a blob out of resumes is the registry\'s own code, and nothing is left', async () => {
+    const dir = join(fresh('always-store'), 'store');
+    const store = await openContentStore(dir);
+    const e = await pull(`${hostile.host}/short-blob:latest`, { sink: store }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RegistryError);
+    expect((e as RegistryError).code).toBe('ERR_SIZE');
+    expect(await store.has(hostile.layerDigest)).toBe(false);
+    expect(fs.readdirSync(join(dir, '.layerfs', 'ingest'))).toEqual([]);
   });
 });
