@@ -24,6 +24,8 @@ export interface OpenResponse {
 interface RequestContext {
   what: string;
   digest?: string;
+  /** Says why a redirect to `to` is refused (ERR_REDIRECT), or undefined to follow it. */
+  refuseRedirect?: (to: URL, base: URL) => string | undefined;
 }
 
 /**
@@ -234,6 +236,11 @@ export class RegistryClient {
         } catch {
           stop();
           throw this.error('ERR_REDIRECT', `the ${ctx.what} was redirected to ${JSON.stringify(location.slice(0, 200))}, not a URL`, ctx.digest);
+        }
+        const refused = ctx.refuseRedirect?.(url, this.base);
+        if (refused !== undefined) {
+          stop();
+          throw this.error('ERR_REDIRECT', refused, ctx.digest);
         }
         continue;
       }

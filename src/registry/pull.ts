@@ -65,6 +65,8 @@ export interface PullResult {
   /** Blobs fetched, and blobs the sink already had (config and layers). */
   fetched: Descriptor[];
   present: Descriptor[];
+  /** The manifest's config and layers, in its order. */
+  blobs: Descriptor[];
   /** Bytes of blobs received from the registry: the fetched blobs' sizes, plus what a resume answered with the whole blob made fetch twice. */
   received: number;
   /** Requests that resumed a cut blob body (`Range`), over every blob. */
@@ -170,7 +172,7 @@ export async function pull(reference: string, options: PullOptions): Promise<Pul
   } finally {
     await lease?.release();
   }
-  return { reference: name, manifest, fetched, present, received, resumes };
+  return { reference: name, manifest, fetched, present, blobs: image.blobs, received, resumes };
 }
 
 /**

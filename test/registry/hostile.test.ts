@@ -244,3 +244,28 @@ describe('a blob cut mid-body is resumed with a Range request', () => {
     expect(fs.readdirSync(join(dir, '.layerfs', 'ingest'))).toEqual([]);
   });
 });
+
+describe('a tag answering another repository\'s manifest', () => {
+  it('a manifest request redirected to another repository\'s manifest on the registry is ERR_REDIRECT, that path never asked', async () => {
+    const before = hostile.requests.length;
+    const { error } = await failing('tag-redirect', 'ERR_REDIRECT');
+    expect(error.message).toContain('/v2/good/manifests/');
+    expect(hostile.requests.slice(before)).toEqual(['GET /v2/tag-redirect/manifests/latest']);
+  });
+
+  it('a manifest whose layer only another repository holds is ERR_NOT_FOUND naming the layer; no other repository is asked, nothing tagged', async () => {
+    const before = hostile.requests.length;
+    const { error } = await failing('foreign-blobs', 'ERR_NOT_FOUND');
+    expect(error.digest).toBe(hostile.layerDigest);
+    expect(error.message).toContain('BLOB_UNKNOWN');
+    expect(hostile.requests.slice(before).filter((r) => !r.startsWith('GET /v2/foreign-blobs/'))).toEqual([]);
+  });
+
+  it('blobs redirected to another repository\'s path are followed: a blob is checked by its digest wherever it comes from', async () => {
+    const dir = join(fresh('blob-elsewhere'), 'store');
+    const store = await openContentStore(dir);
+    const result = await pull(`${hostile.host}/blob-elsewhere:latest`, { sink: store });
+    expect(result.manifest.digest).toBe(hostile.manifestDigest);
+    expect(layoutBlobs(dir)).toEqual(layoutBlobs(DEMO));
+  });
+});

@@ -163,6 +163,19 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
         // Every answer, the 206s too, is cut after 1000 bytes.
         if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, (from) => ({ ...partial(from), cut: 1000 }));
         return serveGood();
+      case 'tag-redirect':
+        // The tag answered with a redirect to another repository's manifest on the same registry.
+        if (isManifest) return void res.writeHead(307, { location: `/v2/good/manifests/${manifestDigest}` }).end();
+        return serveGood();
+      case 'foreign-blobs':
+        // The demo's manifest, whose first layer this repository does not hold (only `good` does).
+        if (isManifest) return sendManifest(res, manifest);
+        if (ref === layerDigest) return void res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry' }] }));
+        return serveGood();
+      case 'blob-elsewhere':
+        // Every blob redirected to another repository's path, as storage redirects are: legitimate.
+        if (isManifest) return sendManifest(res, manifest);
+        return void res.writeHead(307, { location: `/v2/good/blobs/${ref}` }).end();
       case 'redirect-loop':
         res.writeHead(302, { location: url.pathname }).end();
         return;
