@@ -199,6 +199,8 @@ export class RegistryClient {
     const origin = start.origin;
     let url = start;
     for (let hop = 0; ; hop++) {
+      const refused = hop > 0 ? ctx.refuseRedirect?.(url, this.base) : undefined;
+      if (refused !== undefined) throw (stop(), this.error('ERR_REDIRECT', refused, ctx.digest));
       if (url.protocol === 'http:' && !this.plainAllowed(url.host)) {
         stop();
         throw this.error('ERR_INSECURE', `plain HTTP to ${url.host} for the ${ctx.what} is refused (only 127.0.0.1/localhost, or with insecure: true)`, ctx.digest);
@@ -236,11 +238,6 @@ export class RegistryClient {
         } catch {
           stop();
           throw this.error('ERR_REDIRECT', `the ${ctx.what} was redirected to ${JSON.stringify(location.slice(0, 200))}, not a URL`, ctx.digest);
-        }
-        const refused = ctx.refuseRedirect?.(url, this.base);
-        if (refused !== undefined) {
-          stop();
-          throw this.error('ERR_REDIRECT', refused, ctx.digest);
         }
         continue;
       }
