@@ -37,7 +37,9 @@ export { openContentStore, DirectoryStore, type OpenStoreOptions } from './store
 export { MemoryStore } from './store/memory-store.js';
 export type { ContentStore, ExpectedBlob, StoreDescriptor, BlobBody, IngestResult, Lease, StoredImage, StoreImages, GcResult } from './store/content-store.js';
 export { StoreError, type StoreErrorCode } from './store/errors.js';
-export { pull, type PullOptions, type PullResult, type PullSink, type BlobDescriptor } from './registry/pull.js';
+export { pull, type PullOptions, type PullResult, type PullSink, type PullProgress, type BlobDescriptor } from './registry/pull.js';
+export { MAX_BLOB_RESUMES } from './registry/blob.js';
+export { credentialsFor, credentialFiles, type CredentialSources, type FoundCredentials } from './registry/credential-files.js';
 export { parseReference, formatReference, type Reference } from './registry/reference.js';
 export type { RegistryOptions, RegistryCredentials } from './registry/options.js';
 export { RegistryError, type RegistryErrorCode } from './registry/errors.js';
