@@ -27,16 +27,25 @@ if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first
 const DEMO = fileURLToPath(new URL('../images/demo', import.meta.url));
 const dir = fs.mkdtempSync(join(tmpdir(), 'lfs-bench-pull-'));
 const registry = await startRegistry();
-afterAll(async () => {
+const stopAll = async () => {
   await registry.stop();
   fs.rmSync(dir, { recursive: true, force: true });
+};
+afterAll(stopAll);
+/** A failure while the file is collected runs no afterAll: the registry is stopped first. */
+const orStop = <T>(p: Promise<T>): Promise<T> => p.catch(async (e: unknown) => {
+  await stopAll();
+  throw e;
 });
 
-const debian = await debianLikeImage();
-await skopeoPush(`${DEMO}:latest`, registry, 'demo:latest');
-await skopeoPush(`${debian.gzip}:latest`, registry, 'debian:latest');
-const second = await writeSecondImage(debian.gzip, fs.mkdtempSync(join(dir, 'second-')));
-await skopeoPush(`${second.layout}:v2`, registry, 'debian:v2');
+const { debian, second } = await orStop((async () => {
+  const debian = await debianLikeImage();
+  await skopeoPush(`${DEMO}:latest`, registry, 'demo:latest');
+  await skopeoPush(`${debian.gzip}:latest`, registry, 'debian:latest');
+  const second = await writeSecondImage(debian.gzip, fs.mkdtempSync(join(dir, 'second-')));
+  await skopeoPush(`${second.layout}:v2`, registry, 'debian:v2');
+  return { debian, second };
+})());
 
 const out = join(dir, 'out');
 const trash = join(dir, 'trash');
@@ -71,7 +80,7 @@ describe(`pull the Debian-like image (${mib(blobBytes(debian.gzip))}, 7 gzip lay
 });
 
 // A second image sharing the base: the bytes on the wire, counted by a proxy (untimed).
-{
+await orStop((async () => {
   const proxy = await startCountingProxy(registry.host);
   const store = join(dir, 'shared-store');
   execFileSync(process.execPath, [CLI, 'pull', `${registry.host}/debian:latest`, '--store', store, '--quiet'], { stdio: 'pipe' });
@@ -86,4 +95,4 @@ describe(`pull the Debian-like image (${mib(blobBytes(debian.gzip))}, 7 gzip lay
   );
   await proxy.close();
   if (served !== newBlobs) throw new Error(`the second pull fetched ${served} bytes of blobs, not only its new blobs' ${newBlobs}`);
-}
+})());
