@@ -1,7 +1,7 @@
 import { pull, type PullResult } from '../../registry/pull.js';
 import { openContentStore } from '../../store/directory-store.js';
 import { CliError, bytes } from '../io.js';
-import { STORE_FLAG, storeDir } from '../store-dir.js';
+import { INSECURE_FLAG, STORE_FLAG, storeDir } from '../store-dir.js';
 import { emitJson, out, type Invocation, type Verb } from '../verb.js';
 
 export const pullVerb: Verb = {
@@ -10,7 +10,7 @@ export const pullVerb: Verb = {
   summary: 'fetch an image from a registry into the content store (made when missing): only the blobs it lacks, each verified as it is written',
   options: {
     ...STORE_FLAG,
-    insecure: { type: 'boolean', help: 'allow plain HTTP to a registry other than 127.0.0.1/localhost (it is the default there)' },
+    ...INSECURE_FLAG,
   },
   maxPositionals: 1,
   notes: [
