@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -147,6 +148,49 @@ describe('openImage(REF)', () => {
     await expect(openImage(`docker://${registry.host}/demo:latest`, { ref: 'latest' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/options\.ref.*is a reference/) });
     await expect(openImage(DEMO, { pull: 'sometimes' as 'never' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     await expect(openImage(DEMO, { store: 42 as unknown as string })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  });
+});
+
+/** The demo with its config saying linux/arm64 (so another config and manifest digest), tagged `arm`, as a layout in `dir`. */
+function armVariant(dir: string): string {
+  fs.cpSync(DEMO, dir, { recursive: true });
+  const blob = (d: string) => join(dir, 'blobs/sha256', d.slice(7));
+  const put = (data: Buffer) => {
+    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    fs.writeFileSync(blob(digest), data);
+    return { digest, size: data.length };
+  };
+  const index = JSON.parse(fs.readFileSync(join(dir, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(fs.readFileSync(blob(index.manifests[0].digest), 'utf8'));
+  const config = JSON.parse(fs.readFileSync(blob(manifest.config.digest), 'utf8'));
+  manifest.config = { ...manifest.config, ...put(Buffer.from(JSON.stringify({ ...config, architecture: 'arm64' }))) };
+  const m = put(Buffer.from(JSON.stringify(manifest)));
+  index.manifests = [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, annotations: { 'org.opencontainers.image.ref.name': 'arm' } }];
+  fs.writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
+  return m.digest;
+}
+
+describe('what the store holds that is not what is asked', () => {
+  it("a stored manifest of another platform is not opened for --platform: 'never' names the platform it holds", async () => {
+    const layout = join(fresh('arm'), 'layout');
+    const arm = armVariant(layout);
+    await skopeoPush(`${layout}:arm`, registry, 'demo:arm');
+    const dir = join(fresh('platforms'), 'store');
+    const ref = `${registry.host}/demo:arm`;
+    expect((await openImage(ref, { store: dir, platform: 'linux/arm64' })).manifestDigest).toBe(arm);
+    const e = await rejection(openImage(ref, { store: dir, platform: 'linux/amd64', pull: 'never' }));
+    expect(e.code).toBe('ERR_NOT_STORED');
+    expect(e.message).toContain('the store holds it for linux/arm64, not linux/amd64');
+    // Without a platform the stored one opens, as a layout's one image does.
+    expect((await openImage(ref, { store: dir, pull: 'never' })).manifestDigest).toBe(arm);
+  });
+
+  it('a digest reference naming a stored blob that is no manifest is an ImageError naming it, not an image', async () => {
+    const dir = join(fresh('not-manifest'), 'store');
+    const image = await openImage(`${registry.host}/demo:latest`, { store: dir });
+    const config = (image.manifest as { config: { digest: string } }).config.digest;
+    image.close();
+    await expect(openImage(`${registry.host}/demo@${config}`, { store: dir, pull: 'never' })).rejects.toMatchObject({ name: 'ImageError', message: expect.stringContaining(config) });
   });
 });
 
