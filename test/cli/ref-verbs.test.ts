@@ -104,6 +104,26 @@ describe('IMAGE verbs with a REF', () => {
     expect(fs.existsSync(store)).toBe(false);
   });
 
+  it('inspect REF loads no layer or overlay code, from the registry or from the store (ls does: the check can fail)', () => {
+    // A resolve hook (module.register) writes every module URL the program loads to a file.
+    const hooks = join(work, 'hooks');
+    fs.mkdirSync(hooks, { recursive: true });
+    fs.writeFileSync(join(hooks, 'log.mjs'), "import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(process.env.LOADED_LOG, r.url + '\\n'); return r; }\n");
+    fs.writeFileSync(join(hooks, 'register.mjs'), "import { register } from 'node:module';\nregister('./log.mjs', import.meta.url);\n");
+    const store = join(work, 'loaded/store');
+    const loaded = (...args: string[]) => {
+      const log = join(hooks, `loaded-${args[0]}-${Math.random()}.txt`);
+      const r = runCli(built().bin, args, { cwd: work, env: { NODE_OPTIONS: `--import=${join(hooks, 'register.mjs')}`, LOADED_LOG: log } });
+      expect(r.code, r.stderr).toBe(0);
+      return fs.readFileSync(log, 'utf8').split('\n').filter((u) => u.includes('/dist/'));
+    };
+    // TarLayer, the overlay, the fs facade, export (the small option and hash helpers of layer/tar/ are image-manifest.ts's, on a path too).
+    const layerCode = (urls: string[]) => urls.filter((u) => /\/dist\/(layer\/tar\/tar-layer\.js|overlay\/|fs\/|export\/)/.test(u));
+    expect(layerCode(loaded('inspect', `docker://${ref}`, '--store', store))).toEqual([]);
+    expect(layerCode(loaded('ls', `docker://${ref}`, '/', '--store', store))).not.toEqual([]);
+    expect(layerCode(loaded('inspect', `docker://${ref}`, '--store', store, '--pull', 'never'))).toEqual([]);
+  });
+
   it('without --store, a REF goes to $XDG_CACHE_HOME/layerfs/store', () => {
     const xdg = join(work, 'xdg');
     const r = runCli(built().bin, ['ls', `docker://${ref}`, '/'], { cwd: work, env: { XDG_CACHE_HOME: xdg } });
