@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ImageError } from '../image/errors.js';
 import { programHelp, SHARED_FLAGS, verbHelp } from './help.js';
-import { openImageArg, openManifestArg } from './image-ref.js';
+import { openImageArg, openManifestArg, refOptions } from './image-ref.js';
 import { CliError, type CliIO } from './io.js';
 import { allVerbs, verbNamed } from './registry.js';
 import type { Flags, Verb } from './verb.js';
@@ -94,7 +94,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     const told = <T>(opening: Promise<T>) => opening.catch((e: unknown) => {
       throw inCliTerms(e);
     });
-    const open = (arg: string) => told(openImageArg(arg, values.platform, warn));
+    // A REF's store, --pull and --insecure (credentials, when the command line has them, are refOptions' second argument).
+    const refs = () => refOptions(flags);
+    const open = (arg: string) => told(openImageArg(arg, values.platform, warn, undefined, refs()));
     if (verb.takes === 'positionals') {
       await verb.run({ io, json, positionals, flags, open });
       return 0;
@@ -108,11 +110,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return image;
     };
     if (verb.takes === 'manifest') {
-      const image = await opening(openManifestArg(imageArg, values.platform, warn));
+      const image = await opening(openManifestArg(imageArg, values.platform, warn, refs()));
       // The whole image, when the verb asks for it: its platform warning was given already.
-      await verb.run({ io, json, image, args, flags, open: () => opening(openImageArg(imageArg, values.platform, undefined, verb.content)) });
+      await verb.run({ io, json, image, args, flags, open: () => opening(openImageArg(imageArg, values.platform, undefined, verb.content, refs())) });
     } else {
-      await verb.run({ io, json, image: await opening(openImageArg(imageArg, values.platform, warn, verb.content)), args, flags });
+      await verb.run({ io, json, image: await opening(openImageArg(imageArg, values.platform, warn, verb.content, refs())), args, flags });
     }
     return 0;
   } catch (e) {

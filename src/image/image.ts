@@ -95,6 +95,11 @@ export interface Image {
 export async function openImage(path: string, given: OpenImageOptions = {}): Promise<Image> {
   const options = checkOpenImageOptions(given);
   const { source, format } = await imageFiles(path, options.format);
+  return openImageFiles(source, format, options);
+}
+
+/** Opens the image of files already found (a path's, or a content store's: store-source.ts), options checked. */
+export async function openImageFiles(source: FileSource, format: ImageFormat, options: OpenImageOptions): Promise<Image> {
   const parts = format === 'docker-archive' ? await readDockerArchive(source, options) : await readOciImage(source, options);
   return new Image(source.label, format, parts.manifest, parts.config, parts.layers, source, parts.blobPaths, parts.manifestDigest);
 }

@@ -27,7 +27,9 @@ export type RegistryErrorCode =
   /** A manifest that is not JSON, not an image manifest or index, or has a malformed descriptor. */
   | 'ERR_MANIFEST'
   /** The index has no manifest for the platform asked for. */
-  | 'ERR_PLATFORM';
+  | 'ERR_PLATFORM'
+  /** openImage's reference form with pull 'never': the content store does not hold the reference (or holds it for another platform). */
+  | 'ERR_NOT_STORED';
 
 /**
  * A registry operation failed. `reference` is the reference as given (never with credentials);

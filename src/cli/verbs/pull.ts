@@ -3,7 +3,7 @@ import { openContentStore } from '../../store/directory-store.js';
 import { CREDENTIAL_FLAGS, CREDENTIAL_NOTE, credentialsFromFlags } from '../credentials.js';
 import { CliError, bytes } from '../io.js';
 import { PullProgressView } from '../pull-progress.js';
-import { STORE_FLAG, storeDir } from '../store-dir.js';
+import { INSECURE_FLAG, STORE_FLAG, storeDir } from '../store-dir.js';
 import { emitJson, out, type Invocation, type Verb } from '../verb.js';
 
 export const pullVerb: Verb = {
@@ -13,7 +13,7 @@ export const pullVerb: Verb = {
   options: {
     ...STORE_FLAG,
     ...CREDENTIAL_FLAGS,
-    insecure: { type: 'boolean', help: 'allow plain HTTP to a registry other than 127.0.0.1/localhost (it is the default there)' },
+    ...INSECURE_FLAG,
     quiet: { type: 'boolean', help: 'no progress on the terminal' },
   },
   maxPositionals: 1,
