@@ -72,6 +72,11 @@ export class IndexedLayer implements Layer {
     for (const f of this.files) f.close();
   }
 
+  /** Whether close() was called (a cache of shared layers must not hand out a closed one). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   private contentOf(entry: LayerEntry): Buffer | HeldRef {
     if (this.closed) throw new LayerContentError(this.name, this.pathOf(entry), 'ERR_LAYER_CLOSED', 'the layer was closed');
     const data = this.content.get(entry.inode);
