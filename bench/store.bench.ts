@@ -18,8 +18,6 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { afterAll, bench, describe } from 'vitest';
 import { openImage } from '../src/image/image.js';
@@ -72,7 +70,7 @@ const run = (args: string[]) => execFileSync(process.execPath, args, { stdio: ['
 function peakRss(args: string[]): { peakRssBytes: number; layers: number } {
   const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
-  return { peakRssBytes: Number(r.stderr.trim().split('\n').pop()) * 1024, layers: (JSON.parse(r.stdout) as { layers: number }).layers };
+  return { peakRssBytes: Number(r.stderr.trim().split('\n').pop()) * 1024, layers: r.stdout.trim() ? (JSON.parse(r.stdout) as { layers: number }).layers : 0 };
 }
 
 // Memory: the store warmed (every index saved), then one process per row, untimed.
@@ -82,29 +80,16 @@ const one = peakRss([OPEN_MANY, storeDir, REFS[0]!]);
 const ten = peakRss([OPEN_MANY, storeDir, ...REFS]);
 const bare = peakRss(['-e', '0']);
 
-// Heap per entry of the image opened in full and re-opened from the index, in this process.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const heap = async (open: () => Promise<{ entries: number; close(): void }>) => {
-  for (let i = 0; i < 3; i++) gc();
-  const before = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
-  const opened = await open();
-  for (let i = 0; i < 3; i++) gc();
-  const bytes = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers - before;
-  opened.close();
-  return bytes / opened.entries;
-};
-const entriesOf = async (ref: string) => {
-  const img = await openImage(storeDir, { ref });
-  return { entries: img.layers.reduce((n, l) => n + l.layer.entries.size, 0), close: () => img.close() };
-};
+// Heap per entry held by an open image, each in a fresh process (less one that only loads the
+// library): the layout opened as always, the store's first open, the re-open from the index.
+const held = (args: string[]) => JSON.parse(run(['--expose-gc', OPEN_MANY, ...args]).toString()) as { entries: number; heldBytes: number };
+const bareHeld = held([storeDir]).heldBytes;
+const perEntry = (r: { entries: number; heldBytes: number }) => Math.round((r.heldBytes - bareHeld) / r.entries);
+const layoutPerEntry = perEntry(held([image.gzip, 'latest']));
+const plainPerEntry = perEntry(held([image.plain, 'latest']));
 forget();
-const firstPerEntry = await heap(() => entriesOf(REFS[0]!));
-const reopenPerEntry = await heap(() => entriesOf(REFS[0]!));
-const layoutPerEntry = await heap(async () => {
-  const img = await openImage(image.gzip);
-  return { entries: img.layers.reduce((n, l) => n + l.layer.entries.size, 0), close: () => img.close() };
-});
+const firstPerEntry = perEntry(held([storeDir, REFS[0]!]));
+const reopenPerEntry = perEntry(held([storeDir, REFS[0]!]));
 
 const report = {
   image: { layers: 7, tarBytes: image.tarBytes, entries: image.entries },
@@ -112,9 +97,9 @@ const report = {
     oneImage: one.peakRssBytes, tenImages: ten.peakRssBytes, nodeAlone: bare.peakRssBytes,
     layerObjects: { oneImage: one.layers, tenImages: ten.layers },
   },
-  heapBytesPerEntry: { layoutOpen: Math.round(layoutPerEntry), storeFirstOpen: Math.round(firstPerEntry), storeReopen: Math.round(reopenPerEntry) },
+  heapBytesPerEntry: { layoutOpen: layoutPerEntry, plainLayoutOpen: plainPerEntry, storeFirstOpen: firstPerEntry, storeReopen: reopenPerEntry },
 };
-console.log(`store bench: peak RSS 1 image ${mib(one.peakRssBytes)} (${one.layers} layers), 10 images sharing 6 of 7 layers ${mib(ten.peakRssBytes)} (${ten.layers} layers), node -e 0 ${mib(bare.peakRssBytes)}; heap per entry: layout open ${Math.round(layoutPerEntry)} B, store first open ${Math.round(firstPerEntry)} B, re-open ${Math.round(reopenPerEntry)} B`);
+console.log(`store bench: peak RSS 1 image ${mib(one.peakRssBytes)} (${one.layers} layers), 10 images sharing 6 of 7 layers ${mib(ten.peakRssBytes)} (${ten.layers} layers), node -e 0 ${mib(bare.peakRssBytes)}; heap per entry: gzip layout open ${layoutPerEntry} B (its first 4 MiB of content per layer in memory), plain layout open ${plainPerEntry} B (content on disk), store first open ${firstPerEntry} B, re-open ${reopenPerEntry} B`);
 fs.writeFileSync('bench/store-memory.json', JSON.stringify(report, null, 2));
 
 const shape = `7 layers, ${(image.tarBytes / 2 ** 20).toFixed(0)} MiB of tar, ${image.entries.toLocaleString('en')} entries, gzip`;
@@ -126,6 +111,7 @@ describe(`open the Debian-like image from a content store (${shape}): re-open fr
     forget();
     run([OPEN, storeDir, '{"ref":"img0"}']);
   }, opens);
+  bench('layerfs openImage LAYOUT: the same image as a plain gzip layout, no store (what the first open costs without it) [process]', () => void run([OPEN, image.gzip]), opens);
   bench('node -e 0 (a process that does nothing) [process]', () => void run(['-e', '0']), opens);
 });
 
