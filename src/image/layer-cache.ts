@@ -1,12 +1,15 @@
+import { resolve } from 'node:path';
 import type { TarLayer } from '../layer/tar/tar-layer.js';
 import type { TarLayerOptions } from '../layer/tar/layer-options.js';
 
 /**
  * One TarLayer per layer digest per process (issue 18): images that share layers (ten images
- * on one base) share the opened layer, its index and its descriptors, instead of each
- * holding a copy. A layer is keyed by its digest and the options that shape what it holds
- * (content, memoryBytes, spillDir, and the bounds it was checked against), so a layer
- * opened with `content: 'none'` is never handed to an image that reads content.
+ * on one base, in one store or layout) share the opened layer, its index and its
+ * descriptors, instead of each holding a copy. A layer is keyed by the directory or archive
+ * it is read from, its digest, and the options that shape what it holds (content,
+ * memoryBytes, spillDir, and the bounds it was checked against), so a layer opened with
+ * `content: 'none'` is never handed to an image that reads content, and an image always
+ * reads its layers from its own files (a damaged copy in another directory is its own error).
  *
  * Each image holds a use of each of its layers; the layer is closed, and dropped from the
  * cache, when its last use is released (Image.close()). A failed open is not cached: callers
@@ -37,9 +40,9 @@ const collected = new FinalizationRegistry<{ key: string; slot: Slot }>(({ key, 
   if (slots.get(key) === slot) slots.delete(key);
 });
 
-/** The cache key of a layer: its digest and the options that decide what the open keeps. */
-export function layerKey(digest: string, o: TarLayerOptions): string {
-  return JSON.stringify([digest, o.content ?? 'disk', o.memoryBytes ?? null, o.spillDir ?? null, o.maxBytes ?? null, o.maxEntries ?? null]);
+/** The cache key of a layer: where it is read from (a directory or archive), its digest, and the options that decide what the open keeps. */
+export function layerKey(source: string, digest: string, o: TarLayerOptions): string {
+  return JSON.stringify([resolve(source), digest, o.content ?? 'disk', o.memoryBytes ?? null, o.spillDir ?? null, o.maxBytes ?? null, o.maxEntries ?? null]);
 }
 
 /** A use of the layer `key`: the one already open (or opening) in this process, else `open()`'s. */
@@ -47,7 +50,9 @@ export async function useLayer(key: string, open: () => Promise<TarLayer>): Prom
   for (;;) {
     let slot = slots.get(key);
     const cached = slot?.layer?.deref();
-    if (slot && !slot.opening && (!cached || cached.isClosed)) {
+    // Not handed out: a layer collected, closed, or whose files changed since they were
+    // verified (its users keep it; this caller opens the files afresh, and finds the change).
+    if (slot && !slot.opening && (!cached || !cached.filesUnchanged())) {
       slots.delete(key);
       slot = undefined;
     }
@@ -66,7 +71,7 @@ export async function useLayer(key: string, open: () => Promise<TarLayer>): Prom
     slot.users++;
     let layer: TarLayer;
     try {
-      layer = cached && !cached.isClosed ? cached : await slot.opening!;
+      layer = slot.opening ? await slot.opening : cached!;
     } catch (e) {
       slot.users--;
       if (slots.get(key) === slot) slots.delete(key);

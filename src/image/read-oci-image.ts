@@ -17,9 +17,10 @@ export async function readOciImage(source: FileSource, options: OpenImageOptions
     const path = blobPath(d.digest, where);
     const type = types[i]!;
     if (type.foreign && !(await source.has(path))) throw foreignLayerMissing(d, where);
-    // One TarLayer per digest per process (layer-cache.ts): a layer this process has open
-    // already is shared, and one whose bytes are not the digest is never cached.
-    const use = await useLayer(layerKey(d.digest, options), async () => {
+    // One TarLayer per digest per process and source (layer-cache.ts): a layer this process
+    // has open already from these files is shared, and one whose bytes are not the digest is
+    // never cached.
+    const use = await useLayer(layerKey(source.label, d.digest, options), async () => {
       const opened = await readLayer(source, path, d.digest, where, options);
       return closedOnFailure(opened, () => {
         if (opened.info.digest !== d.digest) throw new ImageError(where, `digest mismatch: got ${opened.info.digest}`);

@@ -77,6 +77,20 @@ export class IndexedLayer implements Layer {
     return this.closed;
   }
 
+  /**
+   * Whether every file the layer reads content through is still the one verified (an fstat
+   * each; a changed one is hashed again: content-file.ts): a cache hands out a shared layer
+   * only then, and an image opened afresh finds the change itself.
+   */
+  filesUnchanged(): boolean {
+    try {
+      for (const f of this.files) f.check();
+      return !this.closed;
+    } catch {
+      return false;
+    }
+  }
+
   private contentOf(entry: LayerEntry): Buffer | HeldRef {
     if (this.closed) throw new LayerContentError(this.name, this.pathOf(entry), 'ERR_LAYER_CLOSED', 'the layer was closed');
     const data = this.content.get(entry.inode);
