@@ -26,7 +26,8 @@ import { debianLikeImage } from './support/debian-like-image.js';
 
 const OPEN = fileURLToPath(new URL('./support/open-image.mjs', import.meta.url));
 const OPEN_MANY = fileURLToPath(new URL('./support/open-images.mjs', import.meta.url));
-if (!fs.existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)))) throw new Error('dist/ is missing: npm run build first (npm run bench does)');
+const LIB = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+if (!fs.existsSync(LIB)) throw new Error('dist/ is missing: npm run build first (npm run bench does)');
 
 const image = await debianLikeImage();
 const root = fs.mkdtempSync(join(tmpdir(), 'lfs-bench-store-'));
@@ -112,6 +113,7 @@ describe(`open the Debian-like image from a content store (${shape}): re-open fr
     run([OPEN, storeDir, '{"ref":"img0"}']);
   }, opens);
   bench('layerfs openImage LAYOUT: the same image as a plain gzip layout, no store (what the first open costs without it) [process]', () => void run([OPEN, image.gzip]), opens);
+  bench('node importing dist/index.js and opening nothing (the floor of any layerfs process) [process]', () => void run(['--input-type=module', '-e', `await import(${JSON.stringify(LIB)})`]), opens);
   bench('node -e 0 (a process that does nothing) [process]', () => void run(['-e', '0']), opens);
 });
 

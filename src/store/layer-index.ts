@@ -14,6 +14,7 @@ import { parseDigest } from './digest.js';
 import { StoreError } from './errors.js';
 import { decodeIndex, encodeIndex, type FileIdentity, type SavedIndex } from './layer-index-file.js';
 import { PRIVATE_DIR, writeTemp } from './layout-dir.js';
+import { StoreLock } from './store-lock.js';
 
 /**
  * Verify once (issue 18; docs/store.md): a layer blob of a content store is hashed and indexed
@@ -168,20 +169,33 @@ async function openAndSave(store: { dir: string }, digest: string, blob: string,
     layer.close();
     throw new StoreError('ERR_STORE_DIGEST_MISMATCH', store.dir, `the stored blob hashes to ${layer.info.digest}`, digest);
   }
-  if (indexed) save(store, digest, layer.info, indexed);
+  if (indexed) await save(store, digest, layer.info, indexed);
   return layer;
 }
 
-function save(store: { dir: string }, digest: string, info: TarLayerInfo, indexed: { headers: TarHeader[]; source: ContentFile; tar: ContentFile }): void {
+/**
+ * Saves the index, under the store's lock, and only if the kept tar under its name is still
+ * the one this open wrote: of two opens racing, each renames its tar and then saves, so the
+ * last tar renamed is the one whose open saves last with the check passing, and an index
+ * never names a tar that is not under its name (store-lock.ts; docs/store.md).
+ */
+async function save(store: { dir: string }, digest: string, info: TarLayerInfo, indexed: { headers: TarHeader[]; source: ContentFile; tar: ContentFile }): Promise<void> {
   const saved: SavedIndex = {
     digest, diffId: info.diffId, compression: info.compression, size: info.size,
     blob: identityOf(indexed.source.heldStamp),
     tar: indexed.tar === indexed.source ? undefined : identityOf(indexed.tar.heldStamp),
     headers: indexed.headers,
   };
+  const body = encodeIndex(saved);
   try {
     fs.mkdirSync(join(store.dir, PRIVATE_DIR, 'index'), { recursive: true, mode: 0o755 });
-    writeTemp(store.dir, encodeIndex(saved), (temp) => fs.renameSync(temp, indexPath(store, digest)));
+    await new StoreLock(join(store.dir, PRIVATE_DIR, 'lock'), store.dir).run(async () => {
+      if (saved.tar) {
+        const now = fs.lstatSync(keptTarPath(store, digest), { bigint: true });
+        if (now.dev !== saved.tar.dev || now.ino !== saved.tar.ino) return; // another open's tar: its index follows
+      }
+      writeTemp(store.dir, body, (temp) => fs.renameSync(temp, indexPath(store, digest)));
+    });
   } catch {
     // A store that cannot be written: the layer is open, and the next open is a full one again.
   }
