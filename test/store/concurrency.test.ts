@@ -135,8 +135,9 @@ describe('two processes on one store', () => {
     await store.ingest({ digest, size: blob.length }, chunks(blob));
     const barrier = fresh('barrier');
     const [a, b] = await Promise.all([start('open', dir, digest, barrier).done, start('open', dir, digest, barrier).done]) as Array<{ ok: boolean; fromIndex: boolean; content: string }>;
-    expect(a).toEqual(expect.objectContaining({ ok: true, fromIndex: false }));
+    expect(a).toEqual(expect.objectContaining({ ok: true }));
     expect(b).toEqual(expect.objectContaining({ ok: true, content: a!.content }));
+    expect([a!.fromIndex, b!.fromIndex]).toContain(false);
     expect(fs.readdirSync(join(dir, '.layerfs', 'ingest'))).toEqual([]); // no temporary left
     const third = fresh('barrier3');
     fs.writeFileSync(join(third, 'other'), '');
