@@ -236,6 +236,15 @@ export class ContentFile {
     this.digest = digest;
   }
 
+  /**
+   * The fstat reads of the file are checked against (taken at open; once verified, the one
+   * its bytes were verified under); undefined for a private file. A content store's saved
+   * index records it, and a later open compares it (store/layer-index.ts).
+   */
+  get heldStamp(): BigIntStats | undefined {
+    return this.stamp;
+  }
+
   /** Throws ERR_LAYER_CHANGED if the held file is no longer the one verified. */
   check(entry?: string): void {
     // A stamp changed and verified again says nothing about bytes read before: there are none.

@@ -10,6 +10,7 @@ import { fsyncDir, listNames, lstatOrUndefined, prepareLayout, PRIVATE_DIR, READ
 import { DirectoryLease, LEASE_NAME, readLease } from './directory-lease.js';
 import { alive, self } from './owner.js';
 import { readVerified } from './read-verified.js';
+import { removeSavedIndex } from './layer-index.js';
 import { StoreBase } from './store-base.js';
 import { StoreLock } from './store-lock.js';
 import { streamVerified } from './verified-stream.js';
@@ -70,7 +71,7 @@ export class DirectoryStore extends StoreBase {
   }
 
   /** Replaces a file by rename(2) of a complete temporary: readers see the old one or the new one. */
-  replaceFile(target: string, data: string): void {
+  replaceFile(target: string, data: string | Buffer): void {
     writeTemp(this.dir, data, (temp) => fs.renameSync(temp, target));
   }
 
@@ -167,8 +168,8 @@ export class DirectoryStore extends StoreBase {
 
   protected async removeBlob(digest: string): Promise<void> {
     try {
-      // The saved entry index of a layer tar (layer-index.ts) goes with its blob.
-      fs.rmSync(this.path(PRIVATE_DIR, 'index', digest.replace(':', '-') + '.json'), { force: true });
+      // A layer's saved entry index and kept inflated tar (layer-index.ts) go with its blob.
+      removeSavedIndex(this, digest);
       fs.unlinkSync(this.blobPath(digest));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, this.dir, 'removing the blob', digest);
