@@ -45,9 +45,25 @@ function errnoOf(e: unknown, op: string, path: string, opts: FuseOpsOptions): nu
   return EIO;
 }
 
-function fuseStat(s: Stats): FuseStat {
+/**
+ * The engine's inode numbers made the binding's: it carries st_ino in 32 bits, and a lower
+ * object's number is 2^32·(layer+2) + its inode in the layer (docs/semantics.md), so cut to 32
+ * bits two files of two layers would share one, and tar, cp -a and du would take them for hard
+ * links. Each engine inode gets the next number the first time it is seen, for the mount's life.
+ */
+class InodeNumbers {
+  private readonly numbers = new Map<number, number>();
+
+  of(engineIno: number): number {
+    let n = this.numbers.get(engineIno);
+    if (n === undefined) this.numbers.set(engineIno, (n = this.numbers.size + 1));
+    return n;
+  }
+}
+
+function fuseStat(s: Stats, inodes: InodeNumbers): FuseStat {
   return {
-    mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, dev: s.dev, nlink: s.nlink, ino: s.ino, rdev: s.rdev,
+    mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, dev: s.dev, nlink: s.nlink, ino: inodes.of(s.ino), rdev: s.rdev,
     blksize: s.blksize, blocks: s.blocks, atime: s.atimeMs, mtime: s.mtimeMs, ctime: s.ctimeMs,
   };
 }
@@ -55,6 +71,8 @@ function fuseStat(s: Stats): FuseStat {
 /** The operations table of `ov`. A read-only mount needs no write operation: the kernel refuses those with EROFS first. */
 export function fuseOps(ov: Overlay, opts: FuseOpsOptions): Partial<FuseOps> {
   const engine = engineOf(ov);
+  const inodes = new InodeNumbers();
+  const stat = (s: Stats) => fuseStat(s, inodes);
   /** Runs `fn`; its value goes to `ok`, a thrown error to `cb` as a negative errno. */
   const call = <T>(op: string, path: string, cb: (err: number) => void, fn: () => T, ok: (v: T) => void = () => cb(0)) => {
     let v: T;
@@ -68,12 +86,12 @@ export function fuseOps(ov: Overlay, opts: FuseOpsOptions): Partial<FuseOps> {
   const bytes = (op: string, path: string, cb: (n: number) => void, fn: () => number) => call(op, path, cb, fn, (n) => cb(n));
 
   return {
-    getattr: (path, cb) => call('getattr', path, cb, () => fuseStat(ov.lstatSync(path)), (st) => cb(0, st)),
-    fgetattr: (path, fd, cb) => call('fgetattr', path, cb, () => fuseStat(ov.fstatSync(fd)), (st) => cb(0, st)),
+    getattr: (path, cb) => call('getattr', path, cb, () => stat(ov.lstatSync(path)), (st) => cb(0, st)),
+    fgetattr: (path, fd, cb) => call('fgetattr', path, cb, () => stat(ov.fstatSync(fd)), (st) => cb(0, st)),
     readdir: (path, cb) =>
       call('readdir', path, cb, () => {
         const names = ['.', '..', ...ov.readdirSync(path)];
-        const stats = names.map((n) => fuseStat(ov.lstatSync(n === '.' ? path : n === '..' ? posix.dirname(path) : posix.join(path, n))));
+        const stats = names.map((n) => stat(ov.lstatSync(n === '.' ? path : n === '..' ? posix.dirname(path) : posix.join(path, n))));
         return { names, stats };
       }, ({ names, stats }) => cb(0, names, stats)),
     readlink: (path, cb) => call('readlink', path, cb, () => ov.readlinkSync(path), (t) => cb(0, t)),
