@@ -10,7 +10,9 @@ import { isMountpoint } from './mount-table.js';
  * it is kept (2.4.x, 2024-2026) while fuse-native has had no release since 2020, and its API
  * is the same. Both are libfuse 2's high-level, path-based API, which is what sets the limits
  * docs/mount.md lists: no rename flags (the kernel answers EINVAL itself, fuse_rename2), times
- * to the millisecond, 32-bit inode numbers, no caller credentials.
+ * to the millisecond, 32-bit inode numbers, no caller credentials; and one bug of both: utimens
+ * gets the atime where the mtime belongs (sagemathinc/fuse-native#3, open), so fuse-ops.ts
+ * refuses it. Replacing the binding (libfuse 3's low-level API) lifts all of these.
  *
  * Everything else in src/mount/ sees only the types below: the operations table, with paths
  * in and a negative errno (or a value) out through a callback, and `mountFuse`.
@@ -69,8 +71,8 @@ export interface FuseOps {
   fsyncdir(path: string, datasync: boolean, fd: number, cb: Done): void;
   truncate(path: string, size: number, cb: Done): void;
   ftruncate(path: string, fd: number, size: number, cb: Done): void;
-  /** Times in milliseconds; see fuse-ops.ts for UTIME_NOW and UTIME_OMIT. */
-  utimens(path: string, atime: number, mtime: number, cb: Done): void;
+  /** Milliseconds; the binding passes the atime twice (sagemathinc/fuse-native#3), so the second is not the mtime. */
+  utimens(path: string, atime: number, atimeAgain: number, cb: Done): void;
   chmod(path: string, mode: number, cb: Done): void;
   chown(path: string, uid: number, gid: number, cb: Done): void;
   mknod(path: string, mode: number, rdev: number, cb: Done): void;

@@ -28,12 +28,11 @@ const ENODATA = -errnos.ENODATA!;
  */
 const PRIVATE_XATTR = 'trusted.overlay.';
 
-/** UTIME_NOW and UTIME_OMIT as the binding hands them on: tv_sec 0, tv_nsec ~2^30, folded to ms. */
-const UTIME_SPECIAL_MS = Math.floor(((1 << 30) - 2) / 1e6);
-
 export interface FuseOpsOptions {
   /** Told of an error the engine did not answer with an errno (a bug, or a layer's content failing its check): EIO goes to the caller. */
   onInternalError: (op: string, path: string, error: unknown) => void;
+  /** Told of a call refused because the binding cannot carry it exactly (EOPNOTSUPP goes to the caller). */
+  onUnsupported: (op: string, path: string, why: string) => void;
 }
 
 /** The errno of a failed call: the engine's own, or EIO for anything that is not one (reported). */
@@ -113,16 +112,13 @@ export function fuseOps(ov: Overlay, opts: FuseOpsOptions): Partial<FuseOps> {
     fsyncdir: (_path, _datasync, _fd, cb) => cb(0),
     truncate: (path, size, cb) => call('truncate', path, cb, () => ov.truncateSync(path, size)),
     ftruncate: (path, fd, size, cb) => call('ftruncate', path, cb, () => ov.ftruncateSync(fd, size)),
-    utimens: (path, atime, mtime, cb) =>
-      call('utimens', path, cb, () => {
-        // The binding folds UTIME_NOW and UTIME_OMIT into one value (docs/mount.md): both special
-        // is touch's utimensat(NULL), taken as now; one special, that one is kept as it is.
-        const now = Date.now();
-        const cur = ov.lstatSync(path);
-        const a = atime === UTIME_SPECIAL_MS ? (mtime === UTIME_SPECIAL_MS ? now : cur.atimeMs) : atime;
-        const m = mtime === UTIME_SPECIAL_MS ? (atime === UTIME_SPECIAL_MS ? now : cur.mtimeMs) : mtime;
-        ov.lutimesSync(path, a / 1000, m / 1000);
-      }),
+    // The binding hands over tv[0] twice (its fuse-native.c passes l->atime in both places,
+    // sagemathinc/fuse-native#3), and the kernel sends UTIME_NOW as the current time, so the
+    // mtime asked for is never known: refused, never guessed (docs/mount.md).
+    utimens: (path, atime, _atimeAgain, cb) => {
+      opts.onUnsupported('utimens', path, `the FUSE binding does not pass the mtime (docs/mount.md); atime ${new Date(atime).toISOString()} was given`);
+      cb(ENOTSUP);
+    },
     chmod: (path, mode, cb) => call('chmod', path, cb, () => ov.chmodSync(path, mode & 0o7777)),
     chown: (path, uid, gid, cb) => call('chown', path, cb, () => ov.lchownSync(path, uid, gid)),
     mknod: (path, mode, rdev, cb) =>

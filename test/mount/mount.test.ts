@@ -40,8 +40,7 @@ const SCRIPT = [
   'rm -r /opt',
   'mkdir /opt',
   'echo fresh > /opt/app',
-  // A lower directory: rename(2) is EXDEV without redirect_dir, and mv copies it instead.
-  'mv /var/cache/demo /srv/demo-moved',
+  'touch /tmp/touched', // a new file: created by open(2); an existing one's times cannot be set (docs/mount.md)
   'cat /etc/motd /tmp/new > /tmp/both',
   'rm /bin/cat',
 ].join('\n');
@@ -178,9 +177,9 @@ describe.runIf(ok)('layerfs mount: real programs on the bundled image, against t
     expect(new Set(viaFuse.map(([, o]) => o))).toEqual(new Set(['ENOTEMPTY', 'EEXIST', 'EISDIR', 'ENOENT', 'ENOTDIR', 'EPERM', 'EINVAL', 'EXDEV', 'No data available']));
   }, 60_000);
 
-  it('what FUSE cannot carry is refused with a clear errno: rename flags EINVAL, setxattr EOPNOTSUPP', async () => {
+  it('what FUSE cannot carry is refused with a clear errno: rename flags EINVAL, setxattr and utimens EOPNOTSUPP', async () => {
     const mnt = mountpoint('m3');
-    await startMount(cli.bin, [DEMO, mnt], mnt);
+    const d = await startMount(cli.bin, [DEMO, mnt], mnt);
     // renameat2(2) by number (316 on x86_64): libfuse 2 has no RENAME2, so the kernel's
     // fuse_rename2 answers EINVAL for any flag; the plain rename still works.
     const renameat2 = (from: string, to: string, flags: number) =>
@@ -192,6 +191,19 @@ describe.runIf(ok)('layerfs mount: real programs on the bundled image, against t
     expect(fs.readFileSync(`${mnt}/tmp/b`, 'utf8')).toBe('a');
     const setxattr = execFileSync('python3', ['-c', `import os\ntry:\n os.setxattr(${JSON.stringify(`${mnt}/tmp/b`)}, 'user.x', b'1')\n print('ok')\nexcept OSError as e:\n print(e.strerror)`], { encoding: 'utf8' }).trim();
     expect(setxattr).toBe('Operation not supported');
+    // The binding passes atime where mtime belongs (sagemathinc/fuse-native#3), and the kernel
+    // sends "now" as the current time: every utimens is refused, never set wrong, touch too.
+    const utime = (times: string) => execFileSync('python3', ['-c', `import os\ntry:\n os.utime(${JSON.stringify(`${mnt}/etc/motd`)}, ${times})\n print('ok')\nexcept OSError as e:\n print(e.strerror)`], { encoding: 'utf8' }).trim();
+    expect(utime('(1000000000, 1100000000)')).toBe('Operation not supported');
+    expect(utime('None')).toBe('Operation not supported');
+    expect(() => chroot(mnt, 'touch /etc/motd')).toThrow(/touch: \/etc\/motd: Operation not supported/);
+    expect(fs.statSync(`${mnt}/etc/motd`).mtimeMs).toBe(image.overlay().statSync('/etc/motd').mtimeMs);
+    // So a copy that keeps times keeps none: mv of a lower directory (EXDEV without
+    // redirect_dir, and busybox copies it) gives the copies the time of the copy.
+    chroot(mnt, 'mv /var/cache/demo /srv/demo-moved');
+    expect(canonicalTime(fs.statSync(`${mnt}/srv/demo-moved/b`).mtimeMs)).toBe('now');
+    d.child.kill('SIGTERM');
+    expect((await d.exited).stderr).toContain('layerfs: mount: utimens /etc/motd: answered EOPNOTSUPP: the FUSE binding does not pass the mtime');
   }, 60_000);
 
   it('inodes: one st_dev, the same names share an st_ino as on the kernel overlay, hard links share st_ino and nlink', async () => {

@@ -36,6 +36,7 @@ async function mount(ctx: VerbContext): Promise<void> {
   const mounted = await mountOverlay(ov, mountpoint, {
     readOnly,
     onInternalError: (op, path, e) => ctx.io.stderr(`layerfs: mount: ${op} ${path}: answered EIO: ${(e as Error)?.message ?? String(e)}\n`),
+    onUnsupported: (op, path, why) => ctx.io.stderr(`layerfs: mount: ${op} ${path}: answered EOPNOTSUPP: ${why}\n`),
   }).catch((e: Error) => {
     throw new CliError(e.message);
   });
