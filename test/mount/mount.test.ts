@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openImage, type Image, type Layer } from '../../src/index.js';
 import { isMountpoint } from '../../src/mount/mount-table.js';
-import { buildCli } from '../support/cli-binary.js';
+import { buildCli, runCli } from '../support/cli-binary.js';
 import { canonicalTime } from '../support/tree.js';
 import { KernelOverlay, type UpperDumpEntry } from '../kernel/kernel-overlay.js';
 import { kernelUpper, type UpperEntry } from '../kernel/differential.js';
@@ -311,6 +311,16 @@ describe.runIf(ok)('layerfs mount: real programs on the bundled image, against t
     again.child.kill('SIGTERM');
     expect((await again.exited).code).toBe(0);
   }, 60_000);
+
+  it('usage: MOUNTPOINT is needed, --read-only has nothing to --commit (status 2); help fits 80 columns', () => {
+    const run = (...args: string[]) => runCli(cli.bin, args);
+    expect(run('mount', DEMO)).toMatchObject({ code: 2, stdout: '', stderr: 'layerfs: mount: MOUNTPOINT is needed (mount IMAGE MOUNTPOINT)\n' });
+    expect(run('mount', DEMO, work, '--read-only', '--commit', join(work, 'x'))).toMatchObject({ code: 2, stderr: 'layerfs: mount: --read-only has no upper layer to --commit\n' });
+    const help = run('help', 'mount');
+    expect(help.stdout).toMatch(/^usage: layerfs mount IMAGE MOUNTPOINT \[--read-only\] \[--commit OUT\]/);
+    expect(help.stdout.split('\n').filter((l) => l.length > 80)).toEqual([]);
+    expect(run('--help').stdout).toMatch(/\n  mount +serve the merged view/);
+  });
 
   it('refuses a mountpoint that is in use, or missing, naming it', async () => {
     const mnt = mountpoint('m8');
