@@ -109,6 +109,48 @@ type FuseClass = new (mnt: string, ops: Partial<FuseOps>, opts: Record<string, u
 
 let loaded: FuseClass | undefined;
 
+/** The binding's own handlers of getxattr and listxattr: `signal(result, buffer)` answers libfuse. */
+interface XattrHandlers {
+  ops: Partial<FuseOps>;
+  _op_getxattr(signal: (res: number, b: ArrayBufferLike) => void, path: string, name: string, into: Buffer, position: number): void;
+  _op_listxattr(signal: (res: number, b: ArrayBufferLike) => void, path: string, into: Buffer): void;
+}
+
+const ERANGE = -34;
+const ENODATA = -61;
+
+/**
+ * The binding answers getxattr and listxattr into a buffer too small for the value with the
+ * value's length and the bytes cut, which libfuse then sends beyond its buffer ("fuse: writing
+ * device: Invalid argument", EIO to the caller: Python's os.getxattr, which tries 128 bytes
+ * first, failed on any longer value). These handlers answer as getxattr(2) says: a 0-byte
+ * buffer asks the size, a smaller one than the value is ERANGE. They replace the binding's
+ * two methods of the same name; if a version of the binding has none, it is refused.
+ */
+function answerXattrSizes(proto: XattrHandlers): void {
+  if (typeof proto._op_getxattr !== 'function' || typeof proto._op_listxattr !== 'function') {
+    throw new Error('this version of @cocalc/fuse-native has no _op_getxattr/_op_listxattr to correct');
+  }
+  proto._op_getxattr = function (signal, path, name, into, position) {
+    this.ops.getxattr!(path, name, position, (err, value) => {
+      if (err) return signal(err, into.buffer);
+      if (!value) return signal(ENODATA, into.buffer);
+      if (into.length > 0 && value.length > into.length) return signal(ERANGE, into.buffer);
+      value.copy(into);
+      signal(value.length, into.buffer);
+    });
+  };
+  proto._op_listxattr = function (signal, path, into) {
+    this.ops.listxattr!(path, (err, names) => {
+      if (err) return signal(err, into.buffer);
+      const list = Buffer.concat((names ?? []).map((n) => Buffer.from(`${n}\0`)));
+      if (into.length > 0 && list.length > into.length) return signal(ERANGE, into.buffer);
+      if (into.length > 0) list.copy(into);
+      signal(list.length, into.buffer);
+    });
+  };
+}
+
 function binding(): FuseClass {
   if (loaded) return loaded;
   try {
@@ -117,6 +159,7 @@ function binding(): FuseClass {
     // a mount already detached from outside is not an error, or the process could never end.
     const detach = Fuse.unmount;
     Fuse.unmount = (mnt, cb) => detach(mnt, (err) => cb(err && isMountpoint(mnt) ? err : null));
+    answerXattrSizes(Fuse.prototype as unknown as XattrHandlers);
     loaded = Fuse;
   } catch (e) {
     throw new MountError('ERR_FUSE_UNAVAILABLE', `the FUSE binding @cocalc/fuse-native is not installed or not built (it builds at npm install against Debian's libfuse-dev; fuse3 gives fusermount): ${(e as Error).message.split('\n')[0]}`, { cause: e });

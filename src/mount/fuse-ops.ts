@@ -139,9 +139,9 @@ export function fuseOps(ov: Overlay, opts: FuseOpsOptions): Partial<FuseOps> {
     getxattr: (path, name, _position, cb) =>
       call('getxattr', path, cb, () => (name.startsWith(PRIVATE_XATTR) ? undefined : engine.xattrs(engine.lookup(path, false)).get(name)), (v) => (v ? cb(0, v) : cb(ENODATA))),
     listxattr: (path, cb) => call('listxattr', path, cb, () => [...engine.xattrs(engine.lookup(path, false)).keys()].filter((n) => !n.startsWith(PRIVATE_XATTR)), (names) => cb(0, names)),
-    // The engine has no setxattr(2) yet (docs/mount.md): refused as a filesystem without xattrs refuses it.
-    setxattr: (_path, _name, _value, _position, _flags, cb) => cb(ENOTSUP),
-    removexattr: (_path, _name, cb) => cb(ENOTSUP),
+    // `position` is 0 on Linux (a macOS resource-fork offset); the value is the whole attribute.
+    setxattr: (path, name, value, _size, flags, cb) => call('setxattr', path, cb, () => engine.setXattr(engine.lookup(path, false), name, Buffer.from(value), flags)),
+    removexattr: (path, name, cb) => call('removexattr', path, cb, () => engine.setXattr(engine.lookup(path, false), name, null, 0)),
   };
 }
 

@@ -14,7 +14,7 @@ export const mountVerb: Verb = {
   maxPositionals: 2,
   notes: [
     'Runs until the mount is gone: fusermount -u MOUNTPOINT (or umount), Ctrl-C or SIGTERM unmount it and end the program. A killed program leaves no dead mount: fusermount\'s auto_unmount watcher detaches it (docs/mount.md).',
-    'Needs /dev/fuse, and root or fusermount3 (Debian: fuse3, libfuse2), and the optional dependency @cocalc/fuse-native (built at npm install against libfuse-dev). docs/mount.md lists what FUSE cannot carry: setting times (touch of an existing file, cp -p) and xattrs fail EOPNOTSUPP, rename flags EINVAL.',
+    'Needs /dev/fuse, and root or fusermount3 (Debian: fuse3, libfuse2), and the optional dependency @cocalc/fuse-native (built at npm install against libfuse-dev). docs/mount.md lists what FUSE cannot carry: setting times (touch of an existing file, cp -p) fails EOPNOTSUPP, rename flags EINVAL.',
     '--json prints one line {mountpoint, readOnly} once the mount is served, and {committed: {manifest, config, layers}} after --commit.',
   ],
   refuseEarly: refuseFlags,
