@@ -133,7 +133,7 @@ function invokedDirectly(): boolean {
   }
 }
 
-/** Aborted by the first SIGINT or SIGTERM: serve stops its server and exits. */
+/** Aborted by the first SIGINT or SIGTERM: serve stops its server, mount unmounts, and they exit. */
 function stopSignal(): AbortSignal {
   const stop = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
@@ -165,8 +165,8 @@ if (invokedDirectly()) {
     stderrIsTTY: tty,
     stdoutIsTTY: process.stdout.isTTY === true,
     color: process.stdout.isTTY === true && !('NO_COLOR' in process.env && process.env.NO_COLOR !== ''),
-    // Only serve waits for a signal: other verbs keep Node's default (the first Ctrl-C exits).
-    ...(process.argv[2] === 'serve' ? { signal: stopSignal() } : {}),
+    // Only serve and mount wait for a signal: other verbs keep Node's default (the first Ctrl-C exits).
+    ...(process.argv[2] === 'serve' || process.argv[2] === 'mount' ? { signal: stopSignal() } : {}),
   });
   process.exitCode = code;
 }
