@@ -96,9 +96,18 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     });
     // A REF's store, --pull and --insecure (credentials, when the command line has them, are refOptions' second argument).
     const refs = () => refOptions(flags);
-    const open = (arg: string) => told(openImageArg(arg, values.platform, warn, undefined, refs()));
+    // Every image a verb opens is closed when it ends: main() run in a process that goes on (a
+    // test, a tool) would otherwise keep its layers, which the process's layer cache then hands
+    // to the next open (image/layer-cache.ts).
+    const images: Array<{ close(): void }> = [];
+    const kept = <T extends { close(): void }>(image: T): T => (images.push(image), image);
+    const open = async (arg: string) => kept(await told(openImageArg(arg, values.platform, warn, undefined, refs())));
     if (verb.takes === 'positionals') {
-      await verb.run({ io, json, positionals, flags, open });
+      try {
+        await verb.run({ io, json, positionals, flags, open });
+      } finally {
+        for (const image of images) image.close();
+      }
       return 0;
     }
     const [imageArg, ...args] = positionals;
@@ -109,12 +118,16 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       if (io.stderrIsTTY) io.stderr(' '.repeat(`opening ${imageArg}...`.length) + '\r');
       return image;
     };
-    if (verb.takes === 'manifest') {
-      const image = await opening(openManifestArg(imageArg, values.platform, warn, refs()));
-      // The whole image, when the verb asks for it: its platform warning was given already.
-      await verb.run({ io, json, image, args, flags, open: () => opening(openImageArg(imageArg, values.platform, undefined, verb.content, refs())) });
-    } else {
-      await verb.run({ io, json, image: await opening(openImageArg(imageArg, values.platform, warn, verb.content, refs())), args, flags });
+    try {
+      if (verb.takes === 'manifest') {
+        const image = await opening(openManifestArg(imageArg, values.platform, warn, refs()));
+        // The whole image, when the verb asks for it: its platform warning was given already.
+        await verb.run({ io, json, image, args, flags, open: async () => kept(await opening(openImageArg(imageArg, values.platform, undefined, verb.content, refs()))) });
+      } else {
+        await verb.run({ io, json, image: kept(await opening(openImageArg(imageArg, values.platform, warn, verb.content, refs()))), args, flags });
+      }
+    } finally {
+      for (const image of images) image.close();
     }
     return 0;
   } catch (e) {

@@ -9,7 +9,7 @@ import { ImageError } from './errors.js';
 import { layerPath } from '../tar/entry-name.js';
 import { isFileHeader } from '../tar/tar-header.js';
 import { ContentFile, LayerContentError } from '../layer/content-file.js';
-import { isContentStore } from '../store/layer-index.js';
+import { isContentStore } from '../store/saved-index-paths.js';
 import { NotRegularFile } from '../layer/open-regular-file.js';
 import { hashOpenFile, type FileDigest } from '../layer/tar/hash-file.js';
 

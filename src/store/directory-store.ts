@@ -10,7 +10,7 @@ import { fsyncDir, listNames, lstatOrUndefined, prepareLayout, PRIVATE_DIR, READ
 import { DirectoryLease, LEASE_NAME, readLease } from './directory-lease.js';
 import { alive, self } from './owner.js';
 import { readVerified } from './read-verified.js';
-import { removeSavedIndex } from './layer-index.js';
+import { removeSavedIndex } from './saved-index-paths.js';
 import { StoreBase } from './store-base.js';
 import { StoreLock } from './store-lock.js';
 import { streamVerified } from './verified-stream.js';

@@ -13,6 +13,7 @@ import type { TarHeader } from '../tar/tar-header.js';
 import { parseDigest } from './digest.js';
 import { StoreError } from './errors.js';
 import { decodeIndex, encodeIndex, type FileIdentity, type SavedIndex } from './layer-index-file.js';
+import { fileName, indexPath, keptTarPath } from './saved-index-paths.js';
 import { PRIVATE_DIR, writeTemp } from './layout-dir.js';
 import { StoreLock } from './store-lock.js';
 
@@ -35,26 +36,6 @@ export interface StoredLayerOpen {
   layer: TarLayer;
   /** Whether the saved index was used (no hashing, no header walk, no inflating). */
   fromIndex: boolean;
-}
-
-const fileName = (digest: string, dir: string) => {
-  const d = parseDigest(digest, dir);
-  return `${d.algorithm}-${d.hex}`;
-};
-
-/** Where the saved index of the blob `digest` is kept (gc removes it with the blob). */
-export const indexPath = (store: { dir: string }, digest: string) => join(store.dir, PRIVATE_DIR, 'index', `${fileName(digest, store.dir)}.idx`);
-
-/** Where a compressed blob's inflated tar is kept (gc removes it with the blob). */
-export const keptTarPath = (store: { dir: string }, digest: string) => join(store.dir, PRIVATE_DIR, 'tars', `${fileName(digest, store.dir)}.tar`);
-
-/** A directory that is a content store (an OCI layout with the store's private `.layerfs/`), not only a layout. */
-export function isContentStore(dir: string): boolean {
-  try {
-    return fs.lstatSync(join(dir, PRIVATE_DIR, 'ingest')).isDirectory() && fs.lstatSync(join(dir, 'oci-layout')).isFile();
-  } catch {
-    return false;
-  }
 }
 
 const identityOf = (st: BigIntStats | undefined): FileIdentity => {
@@ -201,8 +182,3 @@ async function save(store: { dir: string }, digest: string, info: TarLayerInfo, 
   }
 }
 
-/** Removes the saved index and kept tar of `digest` (gc, with its blob). */
-export function removeSavedIndex(store: { dir: string }, digest: string): void {
-  fs.rmSync(indexPath(store, digest), { force: true });
-  fs.rmSync(keptTarPath(store, digest), { force: true });
-}

@@ -5,7 +5,7 @@ import { openImage } from '../../src/image/image.js';
 import { cachedLayerCount } from '../../src/image/layer-cache.js';
 import { TarLayer } from '../../src/layer/tar/tar-layer.js';
 import { openContentStore } from '../../src/store/directory-store.js';
-import { indexPath, keptTarPath } from '../../src/store/layer-index.js';
+import { indexPath, keptTarPath } from '../../src/store/saved-index-paths.js';
 import { scratch } from '../support/scratch.js';
 import { baseImage, DEMO, demoImage, put } from '../store/support/demo-blobs.js';
 
