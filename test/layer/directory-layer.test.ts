@@ -4,7 +4,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { Overlay } from '../../src/index.js';
+import { Overlay, TarLayer, type Layer } from '../../src/index.js';
+import { writeTar } from '../../src/export/tar-writer.js';
+import { entryPath, opaqueMarker, whiteout, type TarEntry } from '../../src/tar/changeset.js';
 import { DirectoryLayer, DirectoryLayerError, openDirectoryLayer } from '../../src/layer/directory-layer.js';
 import { LayerContentError } from '../../src/layer/content-file.js';
 import { engineOf } from '../../src/fs/overlay-fs.js';
@@ -187,6 +189,40 @@ describe.runIf(kernel)('DirectoryLayer against the kernel overlay', () => {
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
   });
 
+  it('the same layers as tar layers give the same merged view (but for a .wh. name, which a tar cannot hold)', async () => {
+    // The tar writer refuses a name that is not UTF-8 (ExportError): that file is left out of both.
+    const raw = '/raw-\udcff\udcfe';
+    const tars = await Promise.all(layers.map((l) => asTarLayer(l, [raw])));
+    const fromTars = overlayTree(new Overlay({ lower: tars }));
+    const fromDirs = overlayTree(new Overlay({ lower: layers }));
+    // In a tar, `.wh.literal` is a whiteout of `literal`: the kernel's format names it, OCI cannot.
+    expect(fromDirs.has('/etc/.wh.literal')).toBe(true);
+    fromDirs.delete('/etc/.wh.literal');
+    expect(fromDirs.delete(raw)).toBe(true);
+    // A tar header holds whole seconds (the writer adds no PAX mtime for a fraction), and a
+    // changeset has no entry for the root: times are compared in seconds, the root's not at all.
+    const inSeconds = (t: Map<string, Row>) => Object.fromEntries([...t].map(([p, r]) => [p, { ...r, mtime: p === '/' ? 0 : Math.floor(r.mtime / 1000) }]));
+    expect(inSeconds(fromTars)).toEqual(inSeconds(fromDirs));
+  });
+
+  it('with userxattr, reads user.overlay.* as the kernel does with that mount option', () => {
+    const top = join(base, 'ux'), bottom = join(base, 'uxb');
+    write(`${bottom}/u/below`, 'hidden by user.overlay.opaque');
+    write(`${bottom}/t/below`, 'kept: trusted.overlay.opaque means nothing with userxattr');
+    write(`${top}/u/top`, 'top');
+    write(`${top}/t/top`, 'top');
+    setx(`${top}/u`, 'user.overlay.opaque', 'y');
+    setx(`${top}/t`, 'trusted.overlay.opaque', 'y');
+    const m = mountOverlay(`lowerdir=${top}:${bottom},userxattr`);
+    const want = hostTree(m);
+    unmountAll();
+    expect(want.has('/u/below')).toBe(false);
+    expect(want.has('/t/below')).toBe(true);
+    using a = openDirectoryLayer(top, { userxattr: true });
+    using b = openDirectoryLayer(bottom, { userxattr: true });
+    expect(Object.fromEntries(overlayTree(new Overlay({ lower: [b, a] })))).toEqual(Object.fromEntries(want));
+  });
+
   it('refuses a directory the kernel itself redirected (redirect_dir=on): its lower content is in another layer', () => {
     const lower = join(base, 'rl'), upper = join(base, 'ru'), work = join(base, 'rw');
     for (const d of [lower, upper, work]) fs.mkdirSync(d);
@@ -216,6 +252,32 @@ describe.runIf(kernel)('DirectoryLayer against the kernel overlay', () => {
     unmountAll();
   });
 });
+
+/** A layer's changeset as tar entries (parents first): whiteouts and opaque markers by their `.wh.` names. */
+function changeset(layer: Layer, leaveOut: readonly string[]): TarEntry[] {
+  const out: TarEntry[] = [];
+  const first = new Map<number, string>();
+  for (const d of layer.opaqueDirs) out.push(opaqueMarker(d));
+  for (const w of layer.whiteouts) out.push(whiteout(w));
+  for (const [p, e] of layer.entries) {
+    if (p === '/' || leaveOut.includes(p)) continue;
+    const meta = { mode: e.mode, uid: e.uid, gid: e.gid, mtimeMs: e.mtimeMs, xattrs: e.xattrs };
+    const at = entryPath(p, e.type === 'directory');
+    const linked = e.type === 'file' && e.nlink > 1 ? first.get(e.inode) : undefined;
+    if (linked !== undefined) out.push({ path: at, type: 'hardlink', ...meta, linkTarget: linked });
+    else if (e.type === 'file') out.push({ path: at, type: 'file', ...meta, data: layer.read(e) });
+    else out.push({ path: at, type: e.type, ...meta, linkTarget: e.linkTarget, rdev: e.rdev });
+    if (e.type === 'file' && e.nlink > 1 && linked === undefined) first.set(e.inode, at);
+  }
+  return out;
+}
+
+async function asTarLayer(layer: Layer, leaveOut: readonly string[]): Promise<TarLayer> {
+  const { stream } = writeTar(changeset(layer, leaveOut), { compression: 'none' });
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return TarLayer.from(Buffer.concat(chunks));
+}
 
 function catchError(f: () => unknown): unknown {
   try {
