@@ -23,7 +23,7 @@ export interface DirectoryLayerOptions {
   name?: string;
   /**
    * Read the `user.overlay.*` xattrs instead of `trusted.overlay.*`, as the kernel does with
-   * the `userxattr` mount option (overlayfs.rst, "Permission model" and the userxattr option).
+   * the `userxattr` mount option (overlayfs.rst, "User xattr").
    */
   userxattr?: boolean;
 }

@@ -19,7 +19,7 @@ const O_PATH = 0o10000000;
  *   which never crosses into a mount; checked with a tmpfs mounted inside a lowerdir).
  * - `ERR_DIR_REDIRECT`: a directory with `overlay.redirect` (redirect_dir) or a file with
  *   `overlay.metacopy`: where its content lies is in another layer, which this layer model does
- *   not express (overlayfs.rst, "Redirect dir", "Metadata only copy up").
+ *   not express (overlayfs.rst, "Renaming directories", "Metadata only copy up").
  * - `ERR_DIR_UNSUPPORTED`: a socket (no layer entry type holds one), an xattr whiteout that the
  *   kernel's lookup and readdir disagree on, an xattr of a name that is not UTF-8.
  * - `ERR_DIR_CHANGED`: a name changed while it was walked (swapped for a symlink, replaced).
