@@ -4,6 +4,7 @@ import type { LayerEntry } from './entry.js';
 import type { Layer } from './layer.js';
 import { LayerError } from './layer-error.js';
 import type { BuiltLayer } from './layer-builder.js';
+import { firstPathOf } from './indexed-layer.js';
 import { DirectoryLayerError, Walk, inside, type Source } from './directory-walk.js';
 import { ContentFile, LayerContentError } from './content-file.js';
 import { DirHandle } from '../host/dir-handle.js';
@@ -140,9 +141,9 @@ export class DirectoryLayer implements Layer {
     return file;
   }
 
+  /** The entry's path for messages: its file's, kept from the walk (no scan on every read). */
   private pathOf(entry: LayerEntry): string {
-    for (const [path, e] of this.entries) if (e.inode === entry.inode) return path;
-    return `inode ${entry.inode}`;
+    return this.sources.get(entry.inode)?.path ?? firstPathOf(this.entries, entry);
   }
 }
 

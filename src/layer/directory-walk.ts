@@ -37,8 +37,10 @@ export class DirectoryLayerError extends LayerError {
   }
 }
 
-export /** Where a file's content is: its path's components from the layer root, and its fstat at the walk. */
-interface Source {
+/** Where a file's content is: its path's components from the layer root, and its fstat at the walk. */
+export interface Source {
+  /** The first path of the inode in the layer (for messages). */
+  path: string;
   names: Buffer[];
   stamp: BigIntStats;
 }
@@ -151,7 +153,7 @@ export class Walk {
         this.firstName.set(key, path);
       }
       if (st.isFile()) {
-        this.paths.set(path, { names, stamp: st });
+        this.paths.set(path, { path, names, stamp: st });
         this.builder.add(path, { type: 'file', ...meta, content: { file: undefined, offset: 0, size: Number(st.size) } });
       } else if (st.isSymbolicLink()) {
         const target = this.io(path, 'cannot read the link', () => readlinkSync(inside(dirFd, nameBytes), { encoding: 'buffer' }));
