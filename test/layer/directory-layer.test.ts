@@ -14,6 +14,7 @@ import { objectAt } from '../../src/overlay/syscalls.js';
 import { hostCalls } from '../../src/host/native.js';
 import { fromBytes, bytesOf } from '../../src/util/names.js';
 import { requireKernelOverlay } from '../kernel/require-kernel.js';
+import { bundleForNode } from '../support/node-bundle.js';
 
 // A directory in the kernel's format read as a layer, compared with the kernel's own merged
 // view of the same directories (`mount -t overlay -o lowerdir=A:B:C`, a read-only mount).
@@ -358,5 +359,37 @@ describe('DirectoryLayer on hostile directories', () => {
     const before = fs.readdirSync('/proc/self/fd').length;
     for (let i = 0; i < 300; i++) expect(layer.read(layer.entries.get(`/f${i}`)!).toString()).toBe(`n${i}`);
     expect(fs.readdirSync('/proc/self/fd').length - before).toBeLessThanOrEqual(64);
+  });
+});
+
+describe.runIf(process.getuid?.() === 0)('DirectoryLayer read by a user without permission (nobody, through setpriv)', () => {
+  const NOBODY = 65534;
+  const here = new URL('.', import.meta.url).pathname;
+  const asNobody = (dir: string) => JSON.parse(execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, join(base, 'open-dir-child.mjs'), dir], {
+    encoding: 'utf8',
+    env: { ...process.env, LAYERFS_NATIVE_ADDON: join(here, '../../native/build/Release/layerfs_host.node') },
+  }));
+  beforeAll(async () => {
+    fs.chmodSync(base, 0o755);
+    await bundleForNode(join(here, 'support/open-dir-child.ts'), join(base, 'open-dir-child.mjs'));
+  });
+
+  it('a directory it cannot list is ERR_DIR_IO naming it', () => {
+    const dir = fs.mkdtempSync(join(base, 'perm-'));
+    fs.chmodSync(dir, 0o755);
+    write(`${dir}/locked/inside`, 'x');
+    fs.chmodSync(`${dir}/locked`, 0o000);
+    expect(asNobody(dir).error).toMatchObject({ name: 'DirectoryLayerError', code: 'ERR_DIR_IO', entry: '/locked' });
+  });
+
+  it('a file it cannot read is listed, and its read is ERR_LAYER_IO naming it', () => {
+    const dir = fs.mkdtempSync(join(base, 'perm-'));
+    fs.chmodSync(dir, 0o755);
+    write(`${dir}/secret`, 'no', 0o000);
+    write(`${dir}/open`, 'yes');
+    const out = asNobody(dir);
+    expect(out.paths).toEqual(['/', '/open', '/secret']);
+    expect(out.reads['/open']).toEqual({ text: 'yes' });
+    expect(out.reads['/secret'].error).toMatchObject({ name: 'LayerContentError', code: 'ERR_LAYER_IO', entry: '/secret' });
   });
 });
