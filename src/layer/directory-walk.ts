@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, lstatSync, openSync, opendirSync, readFileSync, readlinkSync, constants, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, opendirSync, readFileSync, readlinkSync, constants, type BigIntStats, type Dir } from 'node:fs';
 import type { DirHandle } from '../host/dir-handle.js';
 import { LayerError } from './layer-error.js';
 import { LayerBuilder, type BuiltLayer } from './layer-builder.js';
@@ -74,7 +74,7 @@ export class Walk {
   run(): { built: BuiltLayer; paths: Map<string, Source> } {
     const rootStat = fstatSync(this.root.fd, { bigint: true });
     this.addDirectory('/', this.root.fd, rootStat);
-    this.walkDir('/', this.root.fd, []);
+    this.walkTree(this.root.fd);
     return { built: this.builder.build(), paths: this.paths };
   }
 
@@ -91,22 +91,43 @@ export class Walk {
     }
   }
 
-  /** Walks the directory open as `dirFd` (path `path`, components `names`); recursion depth is the tree's depth. */
-  private walkDir(path: string, dirFd: number, names: Buffer[]): void {
-    const listing = this.io(path, 'cannot list it', () => opendirSync(`/proc/self/fd/${dirFd}`, { encoding: 'buffer' as BufferEncoding }));
+  /**
+   * Walks the tree under the directory open as `rootFd`, depth first, without recursion (a
+   * tree thousands of levels deep is walked, not a RangeError): one frame per level holds the
+   * directory's descriptor and its listing (opendir, read in batches).
+   */
+  private walkTree(rootFd: number): void {
+    interface Frame { path: string; fd: number; names: Buffer[]; listing: Dir | undefined }
+    const stack: Frame[] = [{ path: '/', fd: rootFd, names: [], listing: undefined }];
     try {
-      for (;;) {
-        const dirent = this.io(path, 'cannot list it', () => listing.readSync());
-        if (dirent === null) break;
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        top.listing ??= this.io(top.path, 'cannot list it', () => opendirSync(`/proc/self/fd/${top.fd}`, { encoding: 'buffer' as BufferEncoding }));
+        const dirent = this.io(top.path, 'cannot list it', () => top.listing!.readSync());
+        if (dirent === null) {
+          this.closeFrame(stack.pop()!, rootFd);
+          continue;
+        }
         const nameBytes = dirent.name as unknown as Buffer;
-        this.walkName(dirFd, join(path, fromBytes(nameBytes)), [...names, nameBytes]);
+        const path = join(top.path, fromBytes(nameBytes));
+        const names = [...top.names, nameBytes];
+        const child = this.walkName(top.fd, path, names);
+        if (child !== undefined) stack.push({ path, fd: child, names, listing: undefined });
       }
     } finally {
-      listing.closeSync();
+      for (const frame of stack) this.closeFrame(frame, rootFd);
     }
   }
 
-  private walkName(dirFd: number, path: string, names: Buffer[]): void {
+  private closeFrame(frame: { fd: number; listing: Dir | undefined }, rootFd: number): void {
+    frame.listing?.closeSync();
+    frame.listing = undefined;
+    if (frame.fd !== rootFd) closeSync(frame.fd);
+    frame.fd = rootFd;
+  }
+
+  /** Adds the entry at `path`; for a directory, returns its descriptor, open for listing (the caller closes it). */
+  private walkName(dirFd: number, path: string, names: Buffer[]): number | undefined {
     const nameBytes = names[names.length - 1]!;
     const fd = this.io(path, 'cannot open it', () => openSync(inside(dirFd, nameBytes), O_PATH | O_NOFOLLOW));
     try {
@@ -119,11 +140,11 @@ export class Walk {
           const again = fstatSync(dir, { bigint: true });
           if (again.ino !== st.ino || again.dev !== st.dev) this.fail(path, 'ERR_DIR_CHANGED', 'changed while it was walked');
           this.addDirectory(path, fd, st);
-          this.walkDir(path, dir, names);
-        } finally {
+        } catch (e) {
           closeSync(dir);
+          throw e;
         }
-        return;
+        return dir;
       }
       const xattrs = this.xattrs(path, fd);
       if (st.isCharacterDevice() && st.rdev === 0n) {

@@ -352,6 +352,23 @@ describe('DirectoryLayer on hostile directories', () => {
     fs.rmSync(`${dir}-link`);
   });
 
+  it('a tree 3000 levels deep is walked (no recursion: no RangeError) and its leaf reads', () => {
+    const dir = fs.mkdtempSync(join(base, 'deep-'));
+    const parts = Array.from({ length: 3000 }, () => 'd');
+    let at = fs.openSync(dir, 'r');
+    for (const p of parts) {
+      fs.mkdirSync(`/proc/self/fd/${at}/${p}`);
+      const next = fs.openSync(`/proc/self/fd/${at}/${p}`, 'r');
+      fs.closeSync(at);
+      at = next;
+    }
+    fs.writeFileSync(`/proc/self/fd/${at}/leaf`, 'deep');
+    fs.closeSync(at);
+    using layer = openDirectoryLayer(dir);
+    const leaf = `/${parts.join('/')}/leaf`;
+    expect(layer.read(layer.entries.get(leaf)!).toString()).toBe('deep');
+  });
+
   it('many files: content files held open stay bounded, each still reads', () => {
     const dir = fs.mkdtempSync(join(base, 'many-'));
     for (let i = 0; i < 300; i++) fs.writeFileSync(`${dir}/f${i}`, `n${i}`);
