@@ -18,6 +18,7 @@ export { TarLayer } from './layer/tar/tar-layer.js';
 export type { TarLayerOptions } from './layer/tar/layer-options.js';
 export type { TarLayerInfo } from './layer/tar/layer-info.js';
 export { TarLayerError } from './layer/tar/errors.js';
+export { DirectoryLayer, DirectoryLayerError, openDirectoryLayer, type DirectoryLayerCode, type DirectoryLayerOptions } from './layer/directory-layer.js';
 export { ZstdUnavailable } from './tar/zstd.js';
 export { LayerContentError, type LayerContentCode } from './layer/content-file.js';
 export { WHITEOUT_PREFIX, OPAQUE_MARKER } from './oci/oci-names.js';

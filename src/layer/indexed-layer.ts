@@ -118,11 +118,15 @@ export class IndexedLayer implements Layer {
     }
   }
 
-  /** The first path of an entry's inode (for messages: a scan of the index, on errors only). */
   private pathOf(entry: LayerEntry): string {
-    for (const [path, e] of this.entries) if (e.inode === entry.inode) return path;
-    return `inode ${entry.inode}`;
+    return firstPathOf(this.entries, entry);
   }
+}
+
+/** The first path of an entry's inode (for messages: a scan of the index, on errors only). */
+export function firstPathOf(entries: ReadonlyMap<string, LayerEntry>, entry: LayerEntry): string {
+  for (const [path, e] of entries) if (e.inode === entry.inode) return path;
+  return `inode ${entry.inode}`;
 }
 
 addDispose(IndexedLayer.prototype);
