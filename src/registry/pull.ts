@@ -122,7 +122,9 @@ export async function pull(reference: string, options: PullOptions): Promise<Pul
   let received = 0;
   let resumes = 0;
   const progress = options.onProgress;
-  const place = new Map(image.blobs.map((b, i) => [b.digest, i] as const));
+  // A digest listed twice is the first's place (it is fetched once).
+  const place = new Map<string, number>();
+  image.blobs.forEach((b, i) => place.has(b.digest) || place.set(b.digest, i));
   const report = (blob: Blob, state: PullProgress['state'], bytes: number) =>
     progress?.({ digest: blob.digest, mediaType: blob.mediaType, size: blob.size, index: place.get(blob.digest)!, state, received: bytes });
   /**
@@ -135,11 +137,14 @@ export async function pull(reference: string, options: PullOptions): Promise<Pul
     const onBytes = progress ? (n: number) => report(blob, 'fetching', n) : undefined;
     try {
       for (;;) {
+        // The response this try starts from: a failure that leaves the same one pending failed
+        // before the body was read (the sink's own error), and is not retried.
+        const pending = transfer.restart;
         try {
           const result = await sink.ingest({ digest: blob.digest, size: blob.size, mediaType: blob.mediaType }, fetchBlob(client, blob, transfer, onBytes), held);
           return (result as { written?: unknown } | undefined)?.written !== false;
         } catch (e) {
-          if (!transfer.restart) throw ownError(e);
+          if (!transfer.restart || transfer.restart === pending) throw ownError(e);
         }
       }
     } finally {

@@ -222,6 +222,29 @@ describe('a blob cut mid-body is resumed with a Range request', () => {
     expect(fs.readdirSync(join(dir, '.layerfs', 'ingest'))).toEqual([]);
   });
 
+  it('a resume answered 200 whose fresh ingest fails before it reads the body: the sink\'s error, not an endless retry', async () => {
+    // The sink refuses every ingest of the layer after its first (as ENOSPC in a lease, or a
+    // temporary that cannot be made, would: before the body is read).
+    const dir = fresh('retry-bound');
+    const inner = new LayoutSink(dir, 'latest');
+    let calls = 0;
+    const sink = {
+      has: (d: string) => inner.has(d),
+      tag: (r: string, d: Parameters<LayoutSink['tag']>[1]) => inner.tag(r, d),
+      ingest: async (...args: Parameters<LayoutSink['ingest']>) => {
+        if (args[0].digest !== hostile.layerDigest) return inner.ingest(...args);
+        if (++calls > 1) {
+          if (calls > 50) throw new Error('still retrying');
+          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        }
+        return inner.ingest(...args);
+      },
+    };
+    const e = await pull(`${hostile.host}/cut-ignores-range:latest`, { sink }).then(() => undefined, (x: unknown) => x);
+    expect(calls).toBe(2);
+    expect((e as Error).message).toContain('ENOSPC');
+  });
+
   it('a 206 whose Content-Range does not start at the byte asked for is ERR_RANGE naming the blob', async () => {
     const { error } = await failing('cut-wrong-range', 'ERR_RANGE');
     expect(error.digest).toBe(hostile.layerDigest);
