@@ -110,6 +110,12 @@ function entryCredentials(entry: AuthEntry, ref: Reference, where: string): Regi
   return undefined;
 }
 
+/** How long a credential helper may take: HELPER_TIMEOUT_MS, or `LAYERFS_HELPER_TIMEOUT_MS` (milliseconds) when set. */
+function helperTimeout(env: NodeJS.ProcessEnv): number {
+  const given = Number(env.LAYERFS_HELPER_TIMEOUT_MS);
+  return Number.isSafeInteger(given) && given > 0 ? given : HELPER_TIMEOUT_MS;
+}
+
 /**
  * Runs `docker-credential-<name> get` with the server address on stdin, as docker's
  * credentials/native_store.go does. Undefined when the helper says it has nothing.
@@ -117,15 +123,27 @@ function entryCredentials(entry: AuthEntry, ref: Reference, where: string): Regi
 async function runHelper(name: string, server: string, ref: Reference, env: NodeJS.ProcessEnv, where: string): Promise<FoundCredentials | undefined> {
   const program = `docker-credential-${name}`;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw bad(ref, where, `the credential helper name ${JSON.stringify(name.slice(0, 100))} is not a program name`);
+  const waitMs = helperTimeout(env);
   const { code, stdout, failure } = await new Promise<{ code: number | null; stdout: string; failure?: string }>((resolve) => {
-    const child = spawn(program, ['get'], { env, stdio: ['pipe', 'pipe', 'ignore'], timeout: HELPER_TIMEOUT_MS });
+    const child = spawn(program, ['get'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+    // Our own deadline, not spawn's `timeout` (which only sends SIGTERM and then waits for
+    // 'close': a helper that ignores SIGTERM, or a child of it that holds stdout, never closes).
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      child.stdout.destroy();
+      resolve({ code: null, stdout: '', failure: `${program} gave no answer within ${waitMs} ms` });
+    }, waitMs);
+    const settle = (answer: { code: number | null; stdout: string; failure?: string }) => {
+      clearTimeout(timer);
+      resolve(answer);
+    };
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString('utf8');
       if (out.length > MAX_HELPER_OUTPUT) child.kill('SIGKILL');
     });
-    child.once('error', (e: NodeJS.ErrnoException) => resolve({ code: null, stdout: '', failure: e.code === 'ENOENT' ? `${program} is not on PATH` : `${program} failed to start: ${e.code ?? e.message}` }));
-    child.once('close', (c, signal) => resolve({ code: c, stdout: out, ...(signal ? { failure: `${program} was ended by ${signal}` } : {}) }));
+    child.once('error', (e: NodeJS.ErrnoException) => settle({ code: null, stdout: '', failure: e.code === 'ENOENT' ? `${program} is not on PATH` : `${program} failed to start: ${e.code ?? e.message}` }));
+    child.once('close', (c, signal) => settle({ code: c, stdout: out, ...(signal ? { failure: `${program} was ended by ${signal}` } : {}) }));
     child.stdin.on('error', () => {}); // a helper that exits without reading stdin
     child.stdin.end(server);
   });

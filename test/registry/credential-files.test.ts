@@ -137,6 +137,24 @@ describe('credential helpers', () => {
     write(config, { credHelpers: { [HOST]: '../../bin/sh' } });
     await refused(credentialsFor(`${HOST}/a`, { env: envIn(dir) }));
   });
+
+  it('a helper that never answers, even one that ignores SIGTERM or leaves a child holding stdout, is ERR_CREDENTIALS at the deadline, and killed', async () => {
+    const dir = fresh('stuck');
+    const bin = join(dir, 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(join(bin, 'docker-credential-deaf'), `#!/bin/sh\necho $$ > "${dir}/deaf.pid"\ntrap '' TERM\nwhile :; do sleep 1; done\n`, { mode: 0o755 });
+    fs.writeFileSync(join(bin, 'docker-credential-forks'), `#!/bin/sh\nsleep 60 &\nwait\n`, { mode: 0o755 });
+    for (const name of ['deaf', 'forks']) {
+      write(join(dir, 'home/.docker/config.json'), { credHelpers: { [HOST]: name } });
+      const started = Date.now();
+      const e = await refused(credentialsFor(`${HOST}/a`, { env: envIn(dir, { LAYERFS_HELPER_TIMEOUT_MS: '300' }) }));
+      expect(e.message).toContain('gave no answer within 300 ms');
+      expect(Date.now() - started).toBeLessThan(3000);
+    }
+    const pid = Number(fs.readFileSync(join(dir, 'deaf.pid'), 'utf8'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(() => process.kill(pid, 0)).toThrow(); // SIGKILLed, not left behind
+  }, 10_000);
 });
 
 describe('pulling from the reference registry with what the files give', () => {
