@@ -55,6 +55,8 @@ export class RegistryClient {
   private readonly secrets: string[] = [];
   private scheme: { kind: 'basic' } | { kind: 'bearer'; challenge: Challenge } | undefined;
   private readonly tokens = new Map<string, { token: string; until: number }>();
+  /** Token requests under way, by the same key: concurrent requests (a push's parallel blobs) share one. */
+  private readonly tokensAsked = new Map<string, Promise<string>>();
 
   constructor(readonly ref: Reference, private readonly options: RegistryOptions = {}) {
     const host = apiHost(ref);
@@ -179,6 +181,13 @@ export class RegistryClient {
     const key = JSON.stringify([realm, service, ...scopes]);
     const cached = this.tokens.get(key);
     if (cached && cached.until > Date.now()) return cached.token;
+    const asked = this.tokensAsked.get(key) ?? this.askToken(challenge, scopes, key, ctx).finally(() => this.tokensAsked.delete(key));
+    this.tokensAsked.set(key, asked);
+    return asked;
+  }
+
+  private async askToken(challenge: Challenge, scopes: readonly string[], key: string, ctx: RequestContext): Promise<string> {
+    const { realm, service } = challenge.params;
     let url: URL;
     try {
       url = new URL(realm!);
