@@ -38,6 +38,7 @@ export { MemoryStore } from './store/memory-store.js';
 export type { ContentStore, ExpectedBlob, StoreDescriptor, BlobBody, IngestResult, Lease, StoredImage, StoreImages, GcResult } from './store/content-store.js';
 export { StoreError, type StoreErrorCode } from './store/errors.js';
 export { pull, type PullOptions, type PullResult, type PullSink, type BlobDescriptor } from './registry/pull.js';
+export { push, type PushOptions, type PushResult } from './registry/push.js';
 export { parseReference, formatReference, type Reference } from './registry/reference.js';
 export type { RegistryOptions, RegistryCredentials } from './registry/options.js';
 export { RegistryError, type RegistryErrorCode } from './registry/errors.js';

@@ -1,8 +1,14 @@
+// Over 300 lines: one request's life is one piece: the auth challenge answered, the redirects
+// followed with the credentials kept to their origin, the idle timer over headers, body sent and
+// body read, the token cache; split, each part would reach into the others' state.
 import { parseChallenges, type Challenge } from './challenge.js';
 import { LayerfsError } from '../util/errors.js';
 import { RegistryError, type RegistryErrorCode } from './errors.js';
 import { DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REDIRECTS, type RegistryOptions } from './options.js';
 import { apiHost, isLoopback, type Reference } from './reference.js';
+import { sentBody, type RequestBody } from './request-body.js';
+
+export type { RequestBody };
 
 /** A token response is small; containers/image bounds it at 1 MiB (internal/iolimits). */
 const MAX_TOKEN_BODY = 1 << 20;
@@ -35,11 +41,6 @@ export interface RequestContext {
   scopes?: readonly string[];
 }
 
-/** The body of a request that sends one: its length (sent as Content-Length) and its bytes, read as the request sends them. */
-export interface RequestBody {
-  length: number;
-  chunks: AsyncIterable<Uint8Array>;
-}
 
 /**
  * The HTTP side of one repository on one registry: Node's fetch, redirects followed by hand
@@ -327,30 +328,6 @@ export class RegistryClient {
 function wholeNumber(value: unknown, name: string, min: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw new RangeError(`The "${name}" option must be a whole number >= ${min}, not ${String(value)}`);
   return value;
-}
-
-/**
- * A request body as fetch sends it: a stream it pulls, each pull resetting the idle timer, so a
- * server that stops reading (or a source that stops giving) fails the request within the idle
- * timeout, however long the whole body takes. Content-Length is the body's length (undici sends
- * it as given; a body that ends short or runs long fails the request).
- */
-function sentBody(body: RequestBody, headers: Record<string, string>, touch: () => void): { body: ReadableStream<Uint8Array>; duplex: 'half' } {
-  headers['content-length'] = String(body.length);
-  const iterator = body.chunks[Symbol.asyncIterator]();
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      touch();
-      const step = await iterator.next();
-      touch();
-      if (step.done) controller.close();
-      else controller.enqueue(step.value);
-    },
-    async cancel() {
-      await iterator.return?.();
-    },
-  });
-  return { body: stream, duplex: 'half' };
 }
 
 function basicValue(c: { username: string; password: string }): string {
