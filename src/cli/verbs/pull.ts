@@ -1,5 +1,6 @@
-import { pull, type PullResult } from '../../registry/pull.js';
+import { pull } from '../../registry/pull.js';
 import { openContentStore } from '../../store/directory-store.js';
+import { blobsJson, imageJson } from '../blob-json.js';
 import { CliError, bytes } from '../io.js';
 import { STORE_FLAG, storeDir } from '../store-dir.js';
 import { emitJson, out, type Invocation, type Verb } from '../verb.js';
@@ -20,8 +21,6 @@ export const pullVerb: Verb = {
   run: pullImage,
 };
 
-const blobs = (list: PullResult['fetched']) => list.map((d) => ({ digest: d.digest, size: d.size, mediaType: d.mediaType ?? null }));
-
 async function pullImage({ io, json, positionals, flags }: Invocation): Promise<void> {
   const reference = positionals[0];
   if (!reference) throw new CliError(`pull: REF is needed (usage: layerfs ${pullVerb.usage})`, 2);
@@ -33,13 +32,10 @@ async function pullImage({ io, json, positionals, flags }: Invocation): Promise<
   const fetchedBytes = result.fetched.reduce((n, d) => n + d.size, 0);
   if (json) {
     return emitJson({ io }, {
-      reference: result.reference,
+      ...imageJson(result.reference, result.manifest),
       store: store.dir,
-      digest: result.manifest.digest,
-      mediaType: result.manifest.mediaType,
-      size: result.manifest.size,
-      fetched: blobs(result.fetched),
-      present: blobs(result.present),
+      fetched: blobsJson(result.fetched),
+      present: blobsJson(result.present),
       bytes: fetchedBytes,
     });
   }

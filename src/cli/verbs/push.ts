@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
-import { push, type PushResult } from '../../registry/push.js';
+import { push } from '../../registry/push.js';
 import { formatReference, parseReference } from '../../registry/reference.js';
 import type { ContentStore } from '../../store/content-store.js';
+import { blobsJson, imageJson } from '../blob-json.js';
 import { parseImageRef } from '../image-ref.js';
 import { CliError, bytes } from '../io.js';
 import { STORE_FLAG, openExistingStore, storeDir } from '../store-dir.js';
@@ -63,8 +64,6 @@ async function source(arg: string, flags: Flags): Promise<{ from: ContentStore |
   return { from: store, ref, label: store.dir };
 }
 
-const blobs = (list: PushResult['pushed']) => list.map((d) => ({ digest: d.digest, size: d.size, mediaType: d.mediaType ?? null }));
-
 async function pushImage({ io, json, positionals, flags }: Invocation): Promise<void> {
   const [imageArg, reference] = positionals;
   if (!imageArg || !reference) throw new CliError(`push: IMAGE and REF are needed (usage: layerfs ${pushVerb.usage})`, 2);
@@ -79,14 +78,11 @@ async function pushImage({ io, json, positionals, flags }: Invocation): Promise<
   });
   if (json) {
     return emitJson({ io }, {
-      reference: result.reference,
+      ...imageJson(result.reference, result.manifest),
       source: src.label,
-      digest: result.manifest.digest,
-      mediaType: result.manifest.mediaType,
-      size: result.manifest.size,
-      pushed: blobs(result.pushed),
-      mounted: blobs(result.mounted),
-      present: blobs(result.present),
+      pushed: blobsJson(result.pushed),
+      mounted: blobsJson(result.mounted),
+      present: blobsJson(result.present),
       from: result.from ?? null,
       bytes: result.bytes,
     });
