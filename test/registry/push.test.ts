@@ -13,7 +13,7 @@ import { scratch } from '../support/scratch.js';
 import { startCountingProxy, type CountingProxy } from './support/counting-proxy.js';
 import { layoutBlobs } from './support/layout-sink.js';
 import { writeMultiPlatform } from './support/multi-platform.js';
-import { startRegistry, type RunningRegistry } from './support/reference-registry.js';
+import { skopeoPush, startRegistry, type RunningRegistry } from './support/reference-registry.js';
 import { writeSecondImage } from './support/second-image.js';
 import { writeTwoLayerImage, type TwoLayerImage } from './support/two-layer-image.js';
 
@@ -176,6 +176,36 @@ describe('push to the reference registry', () => {
     expect(puts).toEqual([`/v2/multi/manifests/${multi.amd64}`, `/v2/multi/manifests/${multi.arm64}`, '/v2/multi/manifests/all']);
     const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${plain.host}/multi:all`]);
     expect(Buffer.from(stdout)).toEqual(fs.readFileSync(join(layout, 'blobs', 'sha256', multi.index.slice(7))));
+  });
+
+  it('an index whose manifest the source lacks: pushed when the repository has that manifest, else ERR_SOURCE naming it before any upload', async () => {
+    const layout = join(fresh('partial'), 'l');
+    const multi = writeMultiPlatform(DEMO, layout);
+    fs.rmSync(join(layout, 'blobs', 'sha256', multi.arm64.slice(7)));
+    const before = proxy.requests.length;
+    const e = await push(layout, `${proxy.host}/partial:all`, { ref: 'multi' }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'ERR_SOURCE', digest: multi.arm64 });
+    expect(proxy.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual([`HEAD /v2/partial/manifests/${multi.arm64}`]);
+    // Once the repository has the arm64 manifest (pushed from the whole layout), the partial source pushes.
+    const whole = join(fresh('whole'), 'l');
+    writeMultiPlatform(DEMO, whole);
+    await push(whole, `${plain.host}/partial:whole`, { ref: 'multi' });
+    const result = await push(layout, `${plain.host}/partial:all`, { ref: 'multi' });
+    expect(result.manifest.digest).toBe(multi.index);
+    expect(result.present.map((d) => d.digest)).toContain(multi.arm64);
+  });
+
+  it('pushes a Docker schema 2 manifest with its own media type, byte for byte', async () => {
+    await skopeoPush(`${DEMO}:latest`, plain, 'docker-src:v1', { format: 'v2s2' });
+    const store = await openContentStore(fresh('docker'));
+    const pulled = await pull(`${plain.host}/docker-src:v1`, { sink: store });
+    expect(pulled.manifest.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    const result = await push(store, `${plain.host}/docker-copy:v1`, { ref: `${plain.host}/docker-src:v1` });
+    expect(result.manifest).toEqual(pulled.manifest);
+    expect(result.mounted).toHaveLength(5);
+    const served = await fetch(`http://${plain.host}/v2/docker-copy/manifests/v1`, { headers: { accept: pulled.manifest.mediaType } });
+    expect(served.headers.get('content-type')).toBe(pulled.manifest.mediaType);
+    expect(Buffer.from(await served.arrayBuffer())).toEqual(fs.readFileSync(store.blobPath(pulled.manifest.digest)));
   });
 
   it('a source blob whose bytes do not match its digest is ERR_DIGEST naming it: never sent whole, no manifest, no tag', async () => {
