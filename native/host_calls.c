@@ -414,6 +414,71 @@ static napi_value js_link_fd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * xattrsOf(path): every extended attribute of what `path` leads to, following it (used on
+ * /proc/self/fd/N of an O_PATH descriptor, as setxattr above): listxattr(2), then getxattr(2)
+ * of each name, as [name, value, name, value, ...] Buffers (a name is bytes, not always UTF-8).
+ * A list or value that grows between the size query and the read (ERANGE) is read again; a
+ * name removed meanwhile (ENODATA) is left out.
+ */
+static napi_value js_xattrs_of(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGC(1, "xattrsOf(path)");
+  char *path = string_arg(env, argv[0], false, NULL);
+  if (path == NULL) return NULL;
+  char *list = NULL;
+  ssize_t length;
+  int err = 0;
+  for (;;) {
+    RETRY(length, listxattr(path, NULL, 0));
+    if (length < 0) { err = errno; break; }
+    char *grown = realloc(list, length > 0 ? (size_t)length : 1);
+    if (grown == NULL) { err = ENOMEM; break; }
+    list = grown;
+    RETRY(length, listxattr(path, list, (size_t)length));
+    if (length >= 0) break;
+    if (errno != ERANGE) { err = errno; break; }
+  }
+  if (err != 0) {
+    free(list);
+    free(path);
+    return throw_errno(env, err, "listxattr");
+  }
+  napi_value out;
+  if (napi_create_array(env, &out) != napi_ok) { free(list); free(path); return NULL; }
+  uint32_t slot = 0;
+  for (ssize_t at = 0; at < length;) {
+    const char *name = list + at;
+    size_t name_length = strlen(name);
+    at += (ssize_t)name_length + 1;
+    void *value = NULL;
+    ssize_t size;
+    for (;;) {
+      RETRY(size, getxattr(path, name, NULL, 0));
+      if (size < 0) { err = errno; break; }
+      void *grown = realloc(value, size > 0 ? (size_t)size : 1);
+      if (grown == NULL) { err = ENOMEM; break; }
+      value = grown;
+      RETRY(size, getxattr(path, name, value, (size_t)size));
+      if (size >= 0) break;
+      if (errno != ERANGE) { err = errno; break; }
+    }
+    if (err == ENODATA) { err = 0; free(value); continue; }
+    if (err != 0) { free(value); free(list); free(path); return throw_errno(env, err, "getxattr"); }
+    napi_value name_buffer, value_buffer;
+    napi_create_buffer_copy(env, name_length, name, NULL, &name_buffer);
+    napi_create_buffer_copy(env, (size_t)size, value, NULL, &value_buffer);
+    free(value);
+    napi_set_element(env, out, slot++, name_buffer);
+    napi_set_element(env, out, slot++, value_buffer);
+  }
+  free(list);
+  free(path);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value version;
   if (napi_create_uint32(env, LAYERFS_HOST_VERSION, &version) != napi_ok) return NULL;
@@ -424,6 +489,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"writeFileAt", NULL, js_write_file_at, NULL, NULL, NULL, napi_enumerable, NULL},
     {"copyFileAt", NULL, js_copy_file_at, NULL, NULL, NULL, napi_enumerable, NULL},
     {"linkFd", NULL, js_link_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"xattrsOf", NULL, js_xattrs_of, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

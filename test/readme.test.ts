@@ -73,7 +73,8 @@ describe('the README command lines', () => {
     expect(lines.filter((l) => !l.includes('npx layerfs') && !l.startsWith('echo '))).toEqual([]);
   });
 
-  it.each(lines.filter((l) => !/^npx layerfs serve\b/.test(l)))('%s', (line) => {
+  const longRunning = (l: string) => /^npx layerfs serve\b/.test(l) || /npx layerfs mount\b/.test(l);
+  it.each(lines.filter((l) => !longRunning(l)))('%s', (line) => {
     const r = spawnSync('bash', ['-o', 'pipefail', '-c', line.replaceAll('127.0.0.1:5000', registry!.host)], { cwd: cli.pkg, encoding: 'utf8', env: cliEnv(), maxBuffer: 64 * 2 ** 20 });
     // `| head` closes the pipe early: the writer's 141 (SIGPIPE's status) is what Unix tools give there.
     const ok = r.status === 0 || (line.includes('| head') && r.status === 141);
@@ -99,4 +100,33 @@ describe('the README command lines', () => {
     await exited;
     expect(() => process.kill(-child.pid!, 0)).toThrow(); // nothing of the group is left
   });
+
+  it.each(lines.filter((l) => /npx layerfs mount\b/.test(l)))('%s (a write through the mount, then Ctrl-C)', async (line) => {
+    // `exec`: the shell becomes npx, which runs the program as its child (as serve's line above).
+    const child = spawn('bash', ['-c', line.replace('&& npx ', '&& exec npx ')], { cwd: cli.pkg, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => void (stderr += c));
+    const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(`${code ?? signal}`)));
+    try {
+      const first = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => ((out += c), out.includes('\n') && resolve(out)));
+        child.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+      });
+      expect(first).toMatch(/^layerfs: mounted at .*mnt;/);
+      // A real program writes through the mount; the committed image holds it.
+      const sh = spawnSync('chroot', [join(cli.pkg, 'mnt'), '/bin/sh', '-c', 'echo through the mount > /etc/motd'], { encoding: 'utf8' });
+      expect(sh.status, sh.stderr).toBe(0);
+      process.kill(-child.pid!, 'SIGINT');
+      // npm exec ends by the signal it forwarded once its child (layerfs, which unmounts and
+      // commits on SIGINT) has ended, as a program stopped by Ctrl-C tells its shell.
+      expect(['0', 'SIGINT'], stderr).toContain(await exited);
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(join(cli.pkg, 'mnt'));
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+      spawnSync('fusermount', ['-uz', join(cli.pkg, 'mnt')]);
+    }
+    const cat = spawnSync('bash', ['-c', 'npx layerfs cat ./mounted /etc/motd'], { cwd: cli.pkg, env: cliEnv(), encoding: 'utf8' });
+    expect(cat.stdout).toBe('through the mount\n');
+  }, 60_000);
 });

@@ -28,7 +28,7 @@ export function wrap(text: string, width: number, indent: string, first = indent
   return lines.join('\n');
 }
 
-export const IMAGE_FORMS = 'IMAGE is an OCI layout directory, an OCI archive or a docker save archive, as a path or as skopeo names them: DIR or DIR:TAG, oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG]. A TAG picks one image of several.';
+export const IMAGE_FORMS = 'IMAGE is an OCI layout directory, an OCI archive or a docker save archive, as a path or as skopeo names them: DIR or DIR:TAG, oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG]. A TAG picks one image of several. Or a registry REF, docker://HOST[:PORT]/REPO[:TAG][@sha256:...] (the bare REF when no such path exists), opened from the content store (--store) and pulled into it as --pull says.';
 
 /** `layerfs --help`: every verb and one line of what it does. */
 export function programHelp(verbs: Readonly<Record<string, Verb>>): string {

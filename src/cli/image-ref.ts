@@ -2,8 +2,15 @@ import { existsSync } from 'node:fs';
 import type { Image } from '../image/image.js';
 import { openImageManifest, type ImageManifest } from '../image/image-manifest.js';
 import type { OpenImageOptions } from '../image/image-options.js';
-import { parsePlatform, pickPlatform, platformName, PLATFORM_FORM } from '../image/platform-match.js';
+import { configAnswers, configPlatform, parsePlatform, platformName, PLATFORM_FORM } from '../image/platform-match.js';
+import type { OpenReferenceOptions, PullPolicy } from '../registry/open-reference.js';
+import type { RegistryOptions } from '../registry/options.js';
 import { CliError } from './io.js';
+import { storeDir } from './store-dir.js';
+import type { Flags } from './verb.js';
+
+/** skopeo's docker transport (registry/open-reference.ts has it too; a value import there would load the registry code for every IMAGE). */
+const DOCKER_TRANSPORT = 'docker://';
 
 /** An IMAGE argument taken apart: the file or directory, the tag asked for, the format it must be. */
 export interface ImageRef {
@@ -12,16 +19,22 @@ export interface ImageRef {
   format?: Image['format'];
 }
 
+/** An IMAGE argument that is no local form: openImage's reference rule reads it (registry/open-reference.ts). */
+export interface RefTarget {
+  target: string;
+}
+
 const TRANSPORTS: Record<string, Image['format']> = { oci: 'oci-layout', 'oci-archive': 'oci-archive', 'docker-archive': 'docker-archive' };
 
 /**
  * Reads IMAGE as skopeo reads its transports (containers-transports(5)): `oci:PATH[:TAG]`,
  * `oci-archive:PATH[:TAG]`, `docker-archive:PATH[:NAME:TAG]`, the tag after the first `:`
- * following PATH, as there. Without a transport, IMAGE is a path; `PATH:TAG` when PATH exists
- * and IMAGE itself does not, PATH the longest that does (a path with a colon in it still opens
- * as itself).
+ * following PATH, as there; `docker://REF` is a registry reference. Without a transport, IMAGE
+ * is a path when it exists; `PATH:TAG` when PATH exists and IMAGE itself does not, PATH the
+ * longest that does (a path with a colon in it still opens as itself); anything else is left
+ * to openImage's rule: a reference when docker's grammar reads it as one, else a path.
  */
-export function parseImageRef(arg: string): ImageRef {
+export function parseImageRef(arg: string): ImageRef | RefTarget {
   const colon = arg.indexOf(':');
   const transport = colon > 0 ? arg.slice(0, colon) : '';
   const format = TRANSPORTS[transport];
@@ -34,49 +47,66 @@ export function parseImageRef(arg: string): ImageRef {
     if (tag === '') throw new CliError(`${arg}: an empty tag after the path`, 2);
     return { path, format, ...(tag !== undefined ? { tag } : {}) };
   }
+  if (arg.startsWith(DOCKER_TRANSPORT)) return { target: arg };
   if (existsSync(arg)) return { path: arg };
   // The longest PATH that exists: a docker RepoTag holds a colon itself (`FILE:demo:latest`).
   for (let at = arg.lastIndexOf(':'); at > 0; at = arg.lastIndexOf(':', at - 1)) {
     if (at < arg.length - 1 && existsSync(arg.slice(0, at))) return { path: arg.slice(0, at), tag: arg.slice(at + 1) };
   }
-  return { path: arg };
+  return { target: arg };
+}
+
+/** How a REF is opened: the store, when to pull, the registry's options (credentials pass through `registry`). */
+export interface RefOptions {
+  store: string;
+  pull: PullPolicy;
+  registry: RegistryOptions;
+}
+
+const PULL_POLICIES = ['missing', 'always', 'never'];
+
+/** --store, --pull and --insecure of a verb that takes IMAGE; `registry` adds to what they give (credentials). */
+export function refOptions(flags: Flags, registry: RegistryOptions = {}): RefOptions {
+  const pull = flags.pull ?? 'missing';
+  if (typeof pull !== 'string' || !PULL_POLICIES.includes(pull)) throw new CliError(`--pull: expected missing, always or never, not ${JSON.stringify(pull)}`, 2);
+  return { store: storeDir(flags), pull: pull as PullPolicy, registry: { ...(flags.insecure === true ? { insecure: true } : {}), ...registry } };
 }
 
 /**
  * Opens IMAGE with its tag and `--platform`, read as its transport's format (openImage's
- * `format`: another is refused). `content: 'none'` for a verb that reads no file's content
- * (openImage's index-only layers).
+ * `format`: another is refused), or a REF from the store (pulled into it by `refs.pull`).
+ * `content: 'none'` for a verb that reads no file's content (openImage's index-only layers).
  */
-export async function openImageArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}, content?: 'none'): Promise<Image> {
+export async function openImageArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}, content?: 'none', refs?: RefOptions): Promise<Image> {
   // Loaded here, not above: a verb that reads the manifest only (inspect) loads no layer code.
   const { openImage } = await import('../image/image.js');
-  return openRef(arg, platform, warn, (path, options) => openImage(path, content ? { ...options, content } : options));
+  const { openImage: openReference } = await import('../registry/open-reference.js');
+  const withContent = (options: OpenImageOptions) => (content ? { ...options, content } : options);
+  return openRef(arg, platform, warn, (path, options) => openImage(path, withContent(options)), (target, options) => openReference(target, { ...withContent(options), ...referenceOptions(refs) }));
 }
 
-/** IMAGE's manifest and config as openImageArg chooses them, no layer read (openImageManifest). */
-export function openManifestArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}): Promise<ImageManifest> {
-  return openRef(arg, platform, warn, openImageManifest);
+/** IMAGE's manifest and config as openImageArg chooses them, no layer read (openImageManifest); a REF the store lacks is read from the registry, not pulled. */
+export async function openManifestArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}, refs?: RefOptions): Promise<ImageManifest> {
+  const { openImageManifest: openReference } = await import('../registry/open-reference.js');
+  return openRef(arg, platform, warn, openImageManifest, (target, options) => openReference(target, { ...options, ...referenceOptions(refs) }));
 }
 
-async function openRef<T extends Image | ImageManifest>(arg: string, platform: string | boolean | undefined, warn: (line: string) => void, openAt: (path: string, options: OpenImageOptions) => Promise<T>): Promise<T> {
+const referenceOptions = (refs: RefOptions | undefined): OpenReferenceOptions => (refs ? { store: refs.store, pull: refs.pull, ...refs.registry } : {});
+
+async function openRef<T extends Image | ImageManifest>(arg: string, platform: string | boolean | undefined, warn: (line: string) => void, openAt: (path: string, options: OpenImageOptions) => Promise<T>, openTarget: (target: string, options: OpenImageOptions) => Promise<T>): Promise<T> {
   if (platform !== undefined && (typeof platform !== 'string' || !PLATFORM_FORM.test(platform))) {
     throw new CliError(`--platform: expected OS/ARCH[/VARIANT] such as linux/amd64 or linux/arm/v7, not ${JSON.stringify(platform)}`, 2);
   }
   const ref = parseImageRef(arg);
-  const open = (tag: string | undefined) => openAt(ref.path, { ...(tag !== undefined ? { ref: tag } : {}), ...(platform !== undefined ? { platform } : {}), ...(ref.format !== undefined ? { format: ref.format } : {}) });
-  const image = await open(ref.tag);
+  const platformOption = platform !== undefined ? { platform } : {};
+  const image = 'target' in ref
+    ? await openTarget(ref.target, platformOption)
+    : await openAt(ref.path, { ...(ref.tag !== undefined ? { ref: ref.tag } : {}), ...platformOption, ...(ref.format !== undefined ? { format: ref.format } : {}) });
   // An image of one manifest is opened whatever its platform (there is no other to choose):
   // said, as podman warns, when its config names another than the one asked for.
-  const { os, architecture } = image.config;
-  const variant = (image.config as { variant?: unknown }).variant; // config.md has it; ImageConfig does not list it
-  if (typeof platform === 'string' && typeof os === 'string' && typeof architecture === 'string') {
-    const { variant: wantVariant, ...want } = parsePlatform(platform);
-    const has = { os, architecture, ...(typeof variant === 'string' ? { variant } : {}) };
-    // A config without a variant (config.md: optional) says nothing against the one asked for.
-    const askVariant = wantVariant && typeof variant === 'string' ? { variant: wantVariant } : {};
-    if (pickPlatform([has], { ...want, ...askVariant }) < 0) {
-      warn(`warning: ${arg} is ${platformName(has)}, not ${platform} (it holds no other platform)`);
-    }
+  const has = configPlatform(image.config as { os?: unknown; architecture?: unknown; variant?: unknown });
+  if (typeof platform === 'string' && has && !configAnswers(has, parsePlatform(platform))) {
+    warn(`warning: ${arg} is ${platformName(has)}, not ${platform} (it holds no other platform)`);
   }
   return image;
 }

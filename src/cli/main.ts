@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ImageError } from '../image/errors.js';
 import { programHelp, SHARED_FLAGS, verbHelp } from './help.js';
-import { openImageArg, openManifestArg } from './image-ref.js';
+import { openImageArg, openManifestArg, refOptions } from './image-ref.js';
 import { CliError, type CliIO } from './io.js';
 import { allVerbs, verbNamed } from './registry.js';
 import type { Flags, Verb } from './verb.js';
@@ -94,9 +94,20 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     const told = <T>(opening: Promise<T>) => opening.catch((e: unknown) => {
       throw inCliTerms(e);
     });
-    const open = (arg: string) => told(openImageArg(arg, values.platform, warn));
+    // A REF's store, --pull and --insecure (credentials, when the command line has them, are refOptions' second argument).
+    const refs = () => refOptions(flags);
+    // Every image a verb opens is closed when it ends: main() run in a process that goes on (a
+    // test, a tool) would otherwise keep its layers, which the process's layer cache then hands
+    // to the next open (image/layer-cache.ts).
+    const images: Array<{ close(): void }> = [];
+    const kept = <T extends { close(): void }>(image: T): T => (images.push(image), image);
+    const open = async (arg: string) => kept(await told(openImageArg(arg, values.platform, warn, undefined, refs())));
     if (verb.takes === 'positionals') {
-      await verb.run({ io, json, positionals, flags, open });
+      try {
+        await verb.run({ io, json, positionals, flags, open });
+      } finally {
+        for (const image of images) image.close();
+      }
       return 0;
     }
     const [imageArg, ...args] = positionals;
@@ -107,12 +118,16 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       if (io.stderrIsTTY) io.stderr(' '.repeat(`opening ${imageArg}...`.length) + '\r');
       return image;
     };
-    if (verb.takes === 'manifest') {
-      const image = await opening(openManifestArg(imageArg, values.platform, warn));
-      // The whole image, when the verb asks for it: its platform warning was given already.
-      await verb.run({ io, json, image, args, flags, open: () => opening(openImageArg(imageArg, values.platform, undefined, verb.content)) });
-    } else {
-      await verb.run({ io, json, image: await opening(openImageArg(imageArg, values.platform, warn, verb.content)), args, flags });
+    try {
+      if (verb.takes === 'manifest') {
+        const image = await opening(openManifestArg(imageArg, values.platform, warn, refs()));
+        // The whole image, when the verb asks for it: its platform warning was given already.
+        await verb.run({ io, json, image, args, flags, open: async () => kept(await opening(openImageArg(imageArg, values.platform, undefined, verb.content, refs()))) });
+      } else {
+        await verb.run({ io, json, image: kept(await opening(openImageArg(imageArg, values.platform, warn, verb.content, refs()))), args, flags });
+      }
+    } finally {
+      for (const image of images) image.close();
     }
     return 0;
   } catch (e) {
@@ -131,7 +146,7 @@ function invokedDirectly(): boolean {
   }
 }
 
-/** Aborted by the first SIGINT or SIGTERM: serve stops its server and exits. */
+/** Aborted by the first SIGINT or SIGTERM: serve stops its server, mount unmounts, and they exit. */
 function stopSignal(): AbortSignal {
   const stop = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
@@ -163,8 +178,8 @@ if (invokedDirectly()) {
     stderrIsTTY: tty,
     stdoutIsTTY: process.stdout.isTTY === true,
     color: process.stdout.isTTY === true && !('NO_COLOR' in process.env && process.env.NO_COLOR !== ''),
-    // Only serve waits for a signal: other verbs keep Node's default (the first Ctrl-C exits).
-    ...(process.argv[2] === 'serve' ? { signal: stopSignal() } : {}),
+    // Only serve and mount wait for a signal: other verbs keep Node's default (the first Ctrl-C exits).
+    ...(process.argv[2] === 'serve' || process.argv[2] === 'mount' ? { signal: stopSignal() } : {}),
   });
   process.exitCode = code;
 }

@@ -20,6 +20,7 @@ const LOADERS: Readonly<Record<string, () => Promise<Verb>>> = {
   push: async () => (await import('./verbs/push.js')).pushVerb,
   images: async () => (await import('./verbs/images.js')).imagesVerb,
   prune: async () => (await import('./verbs/prune.js')).pruneVerb,
+  mount: async () => (await import('./verbs/mount.js')).mountVerb,
   serve: async () => (await import('./verbs/serve.js')).serveVerb,
   demo: async () => (await import('./verbs/demo.js')).demoVerb,
 };

@@ -9,6 +9,17 @@ export const STORE_FLAG: Record<string, FlagSpec> = {
   store: { type: 'string', value: 'DIR', help: 'the content store, an OCI image layout (default: $XDG_CACHE_HOME/layerfs/store, else ~/.cache/layerfs/store)' },
 };
 
+export const INSECURE_FLAG: Record<string, FlagSpec> = {
+  insecure: { type: 'boolean', help: 'allow plain HTTP to a registry other than 127.0.0.1/localhost (it is the default there)' },
+};
+
+/** The flags of every verb that takes an IMAGE, for its REF forms (image-ref.ts). */
+export const REF_FLAGS: Record<string, FlagSpec> = {
+  ...STORE_FLAG,
+  pull: { type: 'string', value: 'WHEN', help: "for a REF: missing (pull it when the store lacks it; the default), always (pull a tag again), never (the store only)" },
+  ...INSECURE_FLAG,
+};
+
 /**
  * The store's directory: --store, else `layerfs/store` in the user's cache directory. The XDG
  * Base Directory spec: $XDG_CACHE_HOME when set to an absolute path (a relative one "should be

@@ -47,6 +47,12 @@ export interface HostCalls {
    * file `fd` (an O_TMPFILE one) the name `name` in `dirfd`; EEXIST if the name exists.
    */
   linkFd(fd: number, dirfd: number, name: string): void;
+  /**
+   * Every extended attribute of what `path` leads to, following it (for `/proc/self/fd/N` of
+   * an O_PATH descriptor, as setxattr): listxattr(2) and getxattr(2), as alternating name and
+   * value Buffers. Absent from an addon built before it (then rebuild: npm run build:native).
+   */
+  xattrsOf?(path: string): Buffer[];
 }
 
 /**

@@ -9,6 +9,7 @@ import { ImageError } from './errors.js';
 import { layerPath } from '../tar/entry-name.js';
 import { isFileHeader } from '../tar/tar-header.js';
 import { ContentFile, LayerContentError } from '../layer/content-file.js';
+import { isContentStore } from '../store/saved-index-paths.js';
 import { NotRegularFile } from '../layer/open-regular-file.js';
 import { hashOpenFile, type FileDigest } from '../layer/tar/hash-file.js';
 
@@ -25,7 +26,14 @@ export interface FileSource {
 }
 
 export class DirectorySource implements FileSource {
+  private store: boolean | undefined;
+
   constructor(readonly label: string) {}
+
+  /** The directory is a content store (store/layer-index.ts opens its layers from saved indexes). */
+  get fromStore(): boolean {
+    return (this.store ??= isContentStore(this.label));
+  }
 
   /** The file's path on disk (for readers that can seek, such as an uncompressed TarLayer). */
   at(path: string): string {

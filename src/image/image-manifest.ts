@@ -65,6 +65,11 @@ export class ImageManifest {
 export async function openImageManifest(path: string, given: OpenImageOptions = {}): Promise<ImageManifest> {
   const options = checkOpenImageOptions(given);
   const { source, format } = await imageFiles(path, options.format);
+  return openManifestFiles(source, format, options);
+}
+
+/** openImageManifest of files already found (a path's, a content store's, a registry's: store-source.ts), options checked. */
+export async function openManifestFiles(source: FileSource, format: ImageFormat, options: OpenImageOptions): Promise<ImageManifest> {
   if (format === 'docker-archive') {
     const parts = await readDockerManifest(source, options);
     return new ImageManifest(source.label, format, parts.entry, parts.config, await describeDockerLayers(source, parts), parts.configDigest);

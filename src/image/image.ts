@@ -10,6 +10,7 @@ import { historyCreatedBy, type ImageConfig, type ImageLayer } from './image-par
 import { checkOpenImageOptions, type OpenImageOptions } from './image-options.js';
 import { imageFiles, type ImageFormat } from './image-manifest.js';
 import { readDockerArchive } from './read-docker-archive.js';
+import { dropLayer } from './open-layers.js';
 import { readOciImage } from './read-oci-image.js';
 
 /** An image opened and verified: its manifest, config and layers, bottom to top. */
@@ -67,11 +68,13 @@ export class Image {
 
   /**
    * Closes the files the layers hold (each layer's blob and spill file); reads through the
-   * image's layers then fail (ERR_LAYER_CLOSED, EIO through an overlay). Optional: files of
-   * an image that is never closed are closed when its layers are collected.
+   * image's layers then fail (ERR_LAYER_CLOSED, EIO through an overlay). A layer shared with
+   * another image still open in this process (one TarLayer per digest: layer-cache.ts) stays
+   * open for it, and is closed with the last image that uses it. Optional: files of an image
+   * that is never closed are closed when its layers are collected. Idempotent.
    */
   close(): void {
-    for (const l of this.layers) l.layer.close();
+    for (const l of this.layers) dropLayer(l);
   }
 
   /** An overlay over the image's layers with a fresh (or the given) upper layer. */
@@ -95,6 +98,11 @@ export interface Image {
 export async function openImage(path: string, given: OpenImageOptions = {}): Promise<Image> {
   const options = checkOpenImageOptions(given);
   const { source, format } = await imageFiles(path, options.format);
+  return openImageFiles(source, format, options);
+}
+
+/** Opens the image of files already found (a path's, or a content store's: store-source.ts), options checked. */
+export async function openImageFiles(source: FileSource, format: ImageFormat, options: OpenImageOptions): Promise<Image> {
   const parts = format === 'docker-archive' ? await readDockerArchive(source, options) : await readOciImage(source, options);
   return new Image(source.label, format, parts.manifest, parts.config, parts.layers, source, parts.blobPaths, parts.manifestDigest);
 }

@@ -1,11 +1,35 @@
 import { availableParallelism } from 'node:os';
 import { LayerError } from '../layer/layer-builder.js';
 import { TarLayer } from '../layer/tar/tar-layer.js';
+import type { TarLayerOptions } from '../layer/tar/layer-options.js';
+import { StoreError } from '../store/errors.js';
+import { openStoredLayer } from '../store/layer-index.js';
 import { LowerIndex } from '../overlay/lower-index.js';
 import { DirectorySource, INCOMPLETE, type FileSource } from './blob-source.js';
 import { ImageError, systemReason } from './errors.js';
 import type { ImageLayer } from './image-parts.js';
 import type { OpenImageOptions } from './image-options.js';
+import type { LayerUse } from './layer-cache.js';
+
+/**
+ * The uses of the layer cache (layer-cache.ts) the layers of an image hold, by the object
+ * that holds the layer (an ImageLayer): dropping one releases its use, so a layer shared with
+ * another image stays open for it; a layer not from the cache is closed.
+ */
+const uses = new WeakMap<object, LayerUse>();
+
+/** Records that `holder`'s layer is the cache's `use`. */
+export function holdUse<T extends object>(holder: T, use: LayerUse): T {
+  uses.set(holder, use);
+  return holder;
+}
+
+/** Lets go of `holder`'s layer: its cache use released, or the layer closed. */
+export function dropLayer(holder: { layer: TarLayer }): void {
+  const use = uses.get(holder);
+  if (use) use.release();
+  else holder.layer.close();
+}
 
 // Opening an image's layers, for every format alike: each blob read as a TarLayer, several at a time, closed when refused, and the stack's hard links checked.
 
@@ -32,7 +56,7 @@ export async function openLayersInOrder<T, R extends { layer: TarLayer }>(items:
     }
   };
   await Promise.all(Array.from({ length: Math.min(availableParallelism(), items.length) }, lane));
-  if (failed) for (const r of results) if (r?.ok) r.value.layer.close();
+  if (failed) for (const r of results) if (r?.ok) dropLayer(r.value);
   return results.map((r) => {
     if (!r.ok) throw r.error;
     return r.value;
@@ -44,22 +68,33 @@ export async function openLayersInOrder<T, R extends { layer: TarLayer }>(items:
  * layer refused after it was read (digest, size, diff_id) must not keep its blob and spill
  * file open until it is collected (a bomb's spill file can hold gigabytes of disk).
  */
-export function closedOnFailure<R>(layer: TarLayer, check: () => R): R {
+export function closedOnFailure<R>(layer: TarLayer | LayerUse, check: () => R): R {
   try {
     return check();
   } catch (e) {
-    layer.close();
+    if ('release' in layer) layer.release();
+    else layer.close();
     throw e;
   }
 }
 
-/** Reads a layer blob; a blob that does not parse is reported as the image's error, naming the blob. */
+/**
+ * Reads a layer blob; a blob that does not parse is reported as the image's error, naming the
+ * blob. From a content store (a layout with the store's `.layerfs/`), a layer is opened by its
+ * digest through the store's saved index (store/layer-index.ts: verify once), which the first
+ * open saves.
+ */
 export async function readLayer(source: FileSource, path: string, name: string, where: string, options: OpenImageOptions): Promise<TarLayer> {
   try {
+    if (source instanceof DirectorySource && source.fromStore) {
+      const opened = await openStoredLayer({ dir: source.label }, name, layerOptions(options));
+      return opened.layer;
+    }
     // From a directory, a layer is read by path, so an uncompressed one is indexed in place.
     const input = source instanceof DirectorySource ? source.at(path) : await source.read(path);
     return await TarLayer.from(input, { ...options, name });
   } catch (e) {
+    if (e instanceof StoreError && e.code === 'ERR_STORE_DIGEST_MISMATCH') throw new ImageError(where, `digest mismatch: ${e.message}`, { cause: e });
     // `where` names the layer already: the error's entry and reason say the rest.
     if (e instanceof LayerError) throw new ImageError(where, `corrupt layer (${e.entry}: ${e.reason})`, { cause: e });
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError(where, INCOMPLETE, { cause: e });
@@ -79,8 +114,14 @@ export function checkStack(layers: ImageLayer[], label: string): void {
   try {
     new LowerIndex(layers.map((l) => l.layer));
   } catch (e) {
-    for (const l of layers) l.layer.close();
+    for (const l of layers) dropLayer(l);
     if (e instanceof LayerError) throw new ImageError(`${label}: layer ${e.layer}`, `corrupt layer (${e.entry}: ${e.reason})`, { cause: e });
     throw e;
   }
+}
+
+/** The options of openImage that are a TarLayer's (platform, ref and format are the image's). */
+export function layerOptions(options: OpenImageOptions): TarLayerOptions {
+  const { platform: _p, ref: _r, format: _f, ...layer } = options;
+  return layer;
 }

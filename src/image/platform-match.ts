@@ -106,3 +106,20 @@ export function pickPlatform(candidates: ReadonlyArray<PlatformSpec | undefined>
   }
   return -1;
 }
+
+/**
+ * The platform an image config names (config.md: os, architecture, variant), or undefined when
+ * it names none; whether it answers `request` by the matching above. A config without a
+ * variant (config.md: optional) says nothing against the variant asked for.
+ */
+export function configPlatform(config: { os?: unknown; architecture?: unknown; variant?: unknown }): PlatformSpec | undefined {
+  const { os, architecture, variant } = config;
+  if (typeof os !== 'string' || typeof architecture !== 'string') return undefined;
+  return { os, architecture, ...(typeof variant === 'string' ? { variant } : {}) };
+}
+
+export function configAnswers(has: PlatformSpec, request: PlatformSpec): boolean {
+  const { variant: wantVariant, ...want } = request;
+  const askVariant = wantVariant && has.variant !== undefined ? { variant: wantVariant } : {};
+  return pickPlatform([has], { ...want, ...askVariant }) >= 0;
+}

@@ -2,7 +2,8 @@ import type { FileSource } from './blob-source.js';
 import { ImageError } from './errors.js';
 import type { ImageLayer, ImageParts } from './image-parts.js';
 import type { OpenImageOptions } from './image-options.js';
-import { checkStack, closedOnFailure, openLayersInOrder, readLayer } from './open-layers.js';
+import { layerKey, useLayer } from './layer-cache.js';
+import { checkStack, closedOnFailure, holdUse, openLayersInOrder, readLayer } from './open-layers.js';
 import { blobPath, foreignLayerMissing, readOciManifest } from './read-oci-manifest.js';
 
 // Reading an OCI image layout (image-layout.md), a directory or a tar of one: its manifest and
@@ -16,9 +17,18 @@ export async function readOciImage(source: FileSource, options: OpenImageOptions
     const path = blobPath(d.digest, where);
     const type = types[i]!;
     if (type.foreign && !(await source.has(path))) throw foreignLayerMissing(d, where);
-    const layer = await readLayer(source, path, d.digest, where, options);
-    return closedOnFailure(layer, () => {
-      if (layer.info.digest !== d.digest) throw new ImageError(where, `digest mismatch: got ${layer.info.digest}`);
+    // One TarLayer per digest per process and source (layer-cache.ts): a layer this process
+    // has open already from these files is shared, and one whose bytes are not the digest is
+    // never cached.
+    const use = await useLayer(layerKey(source.label, d.digest, options), async () => {
+      const opened = await readLayer(source, path, d.digest, where, options);
+      return closedOnFailure(opened, () => {
+        if (opened.info.digest !== d.digest) throw new ImageError(where, `digest mismatch: got ${opened.info.digest}`);
+        return opened;
+      });
+    });
+    const { layer } = use;
+    return closedOnFailure(use, () => {
       if (layer.info.compressedSize !== d.size) throw new ImageError(where, `size mismatch: descriptor says ${d.size}, blob has ${layer.info.compressedSize} bytes`);
       // The bytes are authentic (the digest matched), so the manifest is inconsistent. A plain tar
       // under a compressed type (podman#2013: `podman push` wrote such images) has one
@@ -31,7 +41,7 @@ export async function readOciImage(source: FileSource, options: OpenImageOptions
       }
       if (layer.info.diffId !== diffIds[i]) throw new ImageError(where, `diff_id mismatch: config says ${diffIds[i]}, uncompressed layer is ${layer.info.diffId}`);
       const said = type.compression as 'gzip' | 'zstd';
-      return { digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer, ...(mismatch ? { mediaTypeMismatch: { says: said, blob: 'none' as const } } : {}) };
+      return holdUse({ digest: d.digest, diffId: layer.info.diffId, size: d.size, mediaType: d.mediaType ?? '', layer, ...(mismatch ? { mediaTypeMismatch: { says: said, blob: 'none' as const } } : {}) }, use);
     });
   });
   checkStack(layers, source.label);

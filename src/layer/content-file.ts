@@ -75,6 +75,15 @@ export class ContentFile {
     return new ContentFile(layer, path, undefined, fd, stamp, Number(stamp.size));
   }
 
+  /**
+   * Wraps a descriptor of a file that must still be the one `stamp` describes (its fstat when
+   * a DirectoryLayer walked it): any read made after it changed is ERR_LAYER_CHANGED. Nothing
+   * was hashed, so a changed stamp is never verified again.
+   */
+  static adopt(fd: number, path: string, layer: string, stamp: BigIntStats): ContentFile {
+    return new ContentFile(layer, path, undefined, fd, stamp, Number(stamp.size));
+  }
+
   /** Wraps a private descriptor (a spill file): reads are bounded by `size`, never re-checked. */
   static private(fd: number, layer: string, label: string): ContentFile {
     return new ContentFile(layer, undefined, label, fd, undefined, 0);
@@ -234,6 +243,15 @@ export class ContentFile {
    */
   verified(digest: string): void {
     this.digest = digest;
+  }
+
+  /**
+   * The fstat reads of the file are checked against (taken at open; once verified, the one
+   * its bytes were verified under); undefined for a private file. A content store's saved
+   * index records it, and a later open compares it (store/layer-index.ts).
+   */
+  get heldStamp(): BigIntStats | undefined {
+    return this.stamp;
   }
 
   /** Throws ERR_LAYER_CHANGED if the held file is no longer the one verified. */

@@ -72,6 +72,25 @@ export class IndexedLayer implements Layer {
     for (const f of this.files) f.close();
   }
 
+  /** Whether close() was called (a cache of shared layers must not hand out a closed one). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Whether every file the layer reads content through is still the one verified (an fstat
+   * each; a changed one is hashed again: content-file.ts): a cache hands out a shared layer
+   * only then, and an image opened afresh finds the change itself.
+   */
+  filesUnchanged(): boolean {
+    try {
+      for (const f of this.files) f.check();
+      return !this.closed;
+    } catch {
+      return false;
+    }
+  }
+
   private contentOf(entry: LayerEntry): Buffer | HeldRef {
     if (this.closed) throw new LayerContentError(this.name, this.pathOf(entry), 'ERR_LAYER_CLOSED', 'the layer was closed');
     const data = this.content.get(entry.inode);
@@ -99,11 +118,15 @@ export class IndexedLayer implements Layer {
     }
   }
 
-  /** The first path of an entry's inode (for messages: a scan of the index, on errors only). */
   private pathOf(entry: LayerEntry): string {
-    for (const [path, e] of this.entries) if (e.inode === entry.inode) return path;
-    return `inode ${entry.inode}`;
+    return firstPathOf(this.entries, entry);
   }
+}
+
+/** The first path of an entry's inode (for messages: a scan of the index, on errors only). */
+export function firstPathOf(entries: ReadonlyMap<string, LayerEntry>, entry: LayerEntry): string {
+  for (const [path, e] of entries) if (e.inode === entry.inode) return path;
+  return `inode ${entry.inode}`;
 }
 
 addDispose(IndexedLayer.prototype);

@@ -1,3 +1,5 @@
+// Over 300 lines: one class whose add, link and build steps share the pending entries; its
+// index pass (build) reads every rule the adds recorded.
 import type { ContentRef, EntrySpec, LayerEntry } from './entry.js';
 import { LayerError } from './layer-error.js';
 import { makeEntry } from './make-entry.js';
@@ -36,6 +38,11 @@ export interface LayerBuilderOptions {
    * the layer added before or after it.
    */
   ordered?: boolean;
+  /**
+   * A `.wh.` name is an ordinary entry, as in a directory in the kernel's format (overlayfs.rst,
+   * "whiteouts and opaque directories": 0/0 character devices, `addWhiteout`; an xattr, `addOpaque`).
+   */
+  literalNames?: boolean;
 }
 
 /**
@@ -67,7 +74,7 @@ export class LayerBuilder {
     const p = normalize(path);
     // AUFS metadata, opaque markers and whiteouts all have a component starting `.wh.`: the
     // common name has none and skips their checks.
-    if (p.includes('/.wh.') && this.addReserved(p, path, spec)) return this;
+    if (this.options.literalNames !== true && p.includes('/.wh.') && this.addReserved(p, path, spec)) return this;
     // The root is a directory in every layer: a file, link or device there would replace it
     // (umoci refuses such an entry as malicious; GNU tar fails to extract it).
     if (p === '/' && spec.type !== 'directory') throw new LayerError(this.layerName, path, `the layer root can only be a directory, not a ${spec.type}`);
@@ -101,13 +108,28 @@ export class LayerBuilder {
     return true;
   }
 
+  /** This layer removes `path` from the layers below (a whiteout given as such, not by a `.wh.` name). */
+  addWhiteout(path: string): this {
+    if (normalize(path) === '/') throw new LayerError(this.layerName, path, 'whiteout of the root');
+    this.whiteouts.add(normalize(path));
+    return this;
+  }
+
+  /** Directory `dir` of this layer hides the content of the directories below it. */
+  addOpaque(dir: string): this {
+    this.opaqueDirs.add(normalize(dir));
+    return this;
+  }
+
   /** Adds `path` as another name of the file at `target` (tar typeflag 1, same layer). */
   addHardLink(path: string, target: string): this {
     const p = normalize(path);
-    if (this.reservedPlace(p, path) === 'aufs') return this;
-    const name = basename(p);
-    // A whiteout or opaque marker, whatever its type (see add).
-    if (name === OPAQUE_MARKER || whitedOutName(name) !== undefined) return this.add(path, { type: 'file' });
+    if (this.options.literalNames !== true) {
+      if (this.reservedPlace(p, path) === 'aufs') return this;
+      const name = basename(p);
+      // A whiteout or opaque marker, whatever its type (see add).
+      if (name === OPAQUE_MARKER || whitedOutName(name) !== undefined) return this.add(path, { type: 'file' });
+    }
     if (p === '/') throw new LayerError(this.layerName, path, 'the layer root can only be a directory, not a hard link');
     this.supersede(p);
     this.pending.set(p, { spec: { type: 'file' }, linkTo: normalize(target), order: ++this.added });

@@ -8,7 +8,7 @@ import { Upper, setTimes, type NodeMeta } from './upper.js';
 import type { OverlayEvent, OverlayState } from './overlay-state.js';
 import { childOf, rootOf } from './lookup.js';
 import { PathWalk } from './path-walk.js';
-import { contentOf, infoOf, readlinkOf, setAttributes, xattrsOf, type AttrChange, type ObjectInfo } from './inode.js';
+import { contentOf, infoOf, readlinkOf, setAttributes, setXattr, xattrsOf, type AttrChange, type ObjectInfo } from './inode.js';
 import { isEmptyDir, listDir } from './readdir.js';
 import { copyUp, lowerReader, releaseCopy, upperCopyOf } from './copy-up.js';
 import { createObject, linkObject, removeObject, renameObject, sameInode } from './dir-ops.js';
@@ -189,6 +189,12 @@ export class OverlayEngine {
       this.watchers.notice({ kind: 'moved_from', path: moved.path, isDir });
       this.watchers.notice({ kind: 'moved_to', path: to.parent!.childPath(to.name), isDir, from: moved.path, ...(replaced ? { replaced } : {}) });
     }
+  }
+
+  /** setxattr(2), or removexattr(2) when `value` is null (inode.ts). */
+  setXattr(obj: Obj, name: string, value: Buffer | null, flags: number): void {
+    setXattr(this.state, obj, name, value, flags);
+    if (this.watchers.watching) this.watchers.notice({ kind: 'attrib', path: obj.currentPath(), isDir: obj.isDir });
   }
 
   /** chmod, chown, utimes, by path or through a descriptor (whose file may have moved since: Obj.currentPath). */

@@ -7,7 +7,7 @@
 /** The errno names layerfs can raise; every one is a real Linux errno. */
 export type ErrnoCode =
   | 'ENOENT' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EXDEV' | 'EINVAL'
-  | 'ELOOP' | 'EPERM' | 'EBADF' | 'EBUSY' | 'ENAMETOOLONG' | 'ENOTSUP' | 'EACCES' | 'EFBIG' | 'EIO';
+  | 'ELOOP' | 'EPERM' | 'EBADF' | 'EBUSY' | 'ENAMETOOLONG' | 'ENOTSUP' | 'EACCES' | 'EFBIG' | 'EIO' | 'ENODATA';
 
 /**
  * An errno signalled by the engine before the facade knows the caller's syscall and path.

@@ -99,6 +99,36 @@ export function xattrsOf(s: OverlayState, obj: Obj): ReadonlyMap<string, Buffer>
   return obj.lower!.entry.xattrs;
 }
 
+/** setxattr(2)'s flags (include/uapi/linux/xattr.h). */
+export const XATTR_CREATE = 1;
+export const XATTR_REPLACE = 2;
+
+/**
+ * setxattr(2), or removexattr(2) when `value` is null (ovl_xattr_set, fs/overlayfs/xattrs.c):
+ * the object is copied up and the attribute set or removed on the upper copy, where the upper
+ * filesystem checks the flags (so a refused XATTR_CREATE has copied up); removing a name that a
+ * lower-only object lacks is ENODATA before any copy-up. The overlay's own namespace is kept
+ * apart: the kernel stores a `trusted.overlay.*` name escaped, as `trusted.overlay.overlay.*`,
+ * a form no layer format has, so it is refused (docs/semantics.md, known differences).
+ */
+export function setXattr(s: OverlayState, obj: Obj, name: string, value: Buffer | null, flags: number): void {
+  if (name.startsWith('trusted.overlay.')) fail('ENOTSUP', 'the overlay\'s own xattr namespace');
+  if (value === null && !obj.upper && !obj.lower!.entry.xattrs.has(name)) fail('ENODATA');
+  const node = copyUp(s, obj).getNode();
+  const attrs = new Map(s.upper.xattrs.get(node) ?? []);
+  const has = attrs.has(name);
+  if (value === null) {
+    if (!has) fail('ENODATA');
+    attrs.delete(name);
+  } else {
+    if (flags & XATTR_CREATE && has) fail('EEXIST');
+    if (flags & XATTR_REPLACE && !has) fail('ENODATA');
+    attrs.set(name, Buffer.from(value));
+  }
+  s.upper.xattrs.set(node, attrs);
+  node.ctime = new Date();
+}
+
 /** chmod/chown/utimes (ovl_setattr): a metadata change copies the object up first. */
 export function setAttributes(s: OverlayState, obj: Obj, change: AttrChange): void {
   const node = copyUp(s, obj).getNode();

@@ -39,8 +39,9 @@ export interface RequestContext {
    * first request, and a mount for `repository:<from>:pull` too.
    */
   scopes?: readonly string[];
+  /** Says why a redirect to `to` is refused (ERR_REDIRECT), or undefined to follow it. */
+  refuseRedirect?: (to: URL, base: URL) => string | undefined;
 }
-
 
 /**
  * The HTTP side of one repository on one registry: Node's fetch, redirects followed by hand
@@ -234,6 +235,8 @@ export class RegistryClient {
     const origin = start.origin;
     let url = start;
     for (let hop = 0; ; hop++) {
+      const refused = hop > 0 ? ctx.refuseRedirect?.(url, this.base) : undefined;
+      if (refused !== undefined) throw (stop(), this.error('ERR_REDIRECT', refused, ctx.digest));
       if (url.protocol === 'http:' && !this.plainAllowed(url.host)) {
         stop();
         throw this.error('ERR_INSECURE', `plain HTTP to ${url.host} for the ${ctx.what} is refused (only 127.0.0.1/localhost, or with insecure: true)`, ctx.digest);

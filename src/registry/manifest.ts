@@ -40,7 +40,7 @@ const algorithmOf = (digest: string) => digest.slice(0, digest.indexOf(':')) as 
  * (the body's `mediaType`, else `Content-Type`) an OCI or Docker schema 2 manifest or index.
  */
 export async function fetchManifest(client: RegistryClient, reference: string, expected?: { digest: string; size?: number; mediaType?: string }): Promise<FetchedManifest> {
-  const ctx = { what: `manifest ${reference}`, ...(expected ? { digest: expected.digest } : {}) };
+  const ctx = { what: `manifest ${reference}`, ...(expected ? { digest: expected.digest } : {}), refuseRedirect: otherRepository(client.ref.repository, reference) };
   const res = await client.get(`/v2/${client.ref.repository}/manifests/${reference}`, { accept: MANIFEST_ACCEPT }, ctx);
   if (res.status !== 200) throw await client.statusError(res, ctx);
   // A descriptor's size bounds the body too: one byte more is an error at once.
@@ -70,6 +70,23 @@ export async function fetchManifest(client: RegistryClient, reference: string, e
     throw client.error('ERR_MANIFEST', `not an OCI or Docker schema 2 image manifest or index (schemaVersion ${String(json.schemaVersion)}, mediaType ${mediaType ?? 'none'})`, digest);
   }
   return { descriptor: { mediaType: mediaType!, digest, size: bytes.length }, bytes, json };
+}
+
+/**
+ * A manifest is what the repository asked for answers: the distribution spec defines it as the
+ * response to `GET /v2/<name>/manifests/<reference>` ("Pulling manifests") and allows a
+ * redirect only for blobs ("Pulling blobs": a 307 to the blob's location), whose bytes the
+ * digest verifies wherever they come from. A tag's manifest has no such check, so a redirect
+ * to another `/v2/` path of the registry (another repository's manifest, a blob, or another
+ * reference) would make the tag name what another repository holds: it is refused. A redirect
+ * to another origin (a mirror, a CDN) is followed, bounded, as Go's net/http clients do.
+ */
+function otherRepository(repository: string, reference: string): (to: URL, base: URL) => string | undefined {
+  const own = `/v2/${repository}/manifests/${reference}`;
+  return (to, base) =>
+    to.origin === base.origin && to.pathname.startsWith('/v2/') && to.pathname !== own
+      ? `the manifest ${reference} of ${repository} was redirected to ${to.pathname.slice(0, 200)} on the registry: a manifest must come from its own repository (distribution spec, "Pulling manifests")`
+      : undefined;
 }
 
 /** A descriptor from a manifest, checked before its digest becomes part of a URL or a file name. */

@@ -1,7 +1,9 @@
 import type { Descriptor, Platform } from '../image/descriptor.js';
 import type { Lease } from '../store/content-store.js';
-import { fetchBlob } from './blob.js';
+import { StoreError } from '../store/errors.js';
+import { fetchBlob, newTransfer } from './blob.js';
 import { RegistryClient } from './client.js';
+import { RegistryError } from './errors.js';
 import { resolveImage } from './manifest.js';
 import type { RegistryOptions } from './options.js';
 import { formatReference, parseReference } from './reference.js';
@@ -37,6 +39,23 @@ export interface PullOptions extends RegistryOptions {
   platform?: string | Platform;
   /** How many blobs are fetched at once; 3, as containerd's default (max_concurrent_downloads). */
   concurrency?: number;
+  /**
+   * Called as the pull goes: once per blob when the manifest is resolved (`queued`, or
+   * `present` when the sink has it), then as its bytes arrive (`fetching`, `received` the
+   * bytes of this blob so far: back to 0 when a resume was answered with the whole blob), and
+   * `done` once the sink has it verified. Synchronous and cheap: it runs on every chunk.
+   */
+  onProgress?: (event: PullProgress) => void;
+}
+
+export interface PullProgress {
+  digest: string;
+  mediaType: string;
+  size: number;
+  /** The blob's place in the manifest: 0 the config, then 1.. the layers. */
+  index: number;
+  state: 'queued' | 'present' | 'fetching' | 'done';
+  received: number;
 }
 
 export interface PullResult {
@@ -46,6 +65,12 @@ export interface PullResult {
   /** Blobs fetched, and blobs the sink already had (config and layers). */
   fetched: Descriptor[];
   present: Descriptor[];
+  /** The manifest's config and layers, in its order. */
+  blobs: Descriptor[];
+  /** Bytes of blobs received from the registry: the fetched blobs' sizes, plus what a resume answered with the whole blob made fetch twice. */
+  received: number;
+  /** Requests that resumed a cut blob body (`Range`), over every blob. */
+  resumes: number;
 }
 
 export const DEFAULT_CONCURRENCY = 3;
@@ -85,18 +110,43 @@ export async function pull(reference: string, options: PullOptions): Promise<Pul
   const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`The "concurrency" option must be a whole number >= 1, not ${limit}`);
   const image = await resolveImage(client, options.platform);
-  const fetched: Descriptor[] = [];
-  const present: Descriptor[] = [];
+  type Blob = Descriptor & { mediaType: string };
+  const fetched: Blob[] = [];
+  const present: Blob[] = [];
   const seen = new Set<string>();
-  const wanted: Descriptor[] = [];
+  const wanted: Blob[] = [];
   const lease = await sink.lease?.();
   const held = lease ? { lease } : undefined;
   const name = formatReference(ref);
   const manifest = image.descriptor;
-  /** Whether the sink wrote it (a store's IngestResult says; any other sink, when ingest resolves). */
-  const ingestBlob = async (blob: Descriptor): Promise<boolean> => {
-    const result = await sink.ingest({ digest: blob.digest, size: blob.size, mediaType: blob.mediaType! }, fetchBlob(client, blob), held);
-    return (result as { written?: unknown } | undefined)?.written !== false;
+  let received = 0;
+  let resumes = 0;
+  const progress = options.onProgress;
+  const place = new Map(image.blobs.map((b, i) => [b.digest, i] as const));
+  const report = (blob: Blob, state: PullProgress['state'], bytes: number) =>
+    progress?.({ digest: blob.digest, mediaType: blob.mediaType, size: blob.size, index: place.get(blob.digest)!, state, received: bytes });
+  /**
+   * Whether the sink wrote it (a store's IngestResult says; any other sink, when ingest
+   * resolves). A resume answered with the whole blob (blob.ts) fails that ingest, whose
+   * temporary the sink discards, and the blob is ingested again from that response, from byte 0.
+   */
+  const ingestBlob = async (blob: Blob): Promise<boolean> => {
+    const transfer = newTransfer();
+    const onBytes = progress ? (n: number) => report(blob, 'fetching', n) : undefined;
+    try {
+      for (;;) {
+        try {
+          const result = await sink.ingest({ digest: blob.digest, size: blob.size, mediaType: blob.mediaType }, fetchBlob(client, blob, transfer, onBytes), held);
+          return (result as { written?: unknown } | undefined)?.written !== false;
+        } catch (e) {
+          if (!transfer.restart) throw ownError(e);
+        }
+      }
+    } finally {
+      transfer.restart?.close();
+      received += transfer.received;
+      resumes += transfer.resumes;
+    }
   };
   try {
     for (const blob of image.blobs) {
@@ -109,14 +159,27 @@ export async function pull(reference: string, options: PullOptions): Promise<Pul
       else if (held && (await ingestBlob(blob))) fetched.push(blob);
       else present.push(blob);
     }
+    for (const blob of present) report(blob, 'present', 0);
+    for (const blob of fetched) report(blob, 'done', blob.size);
+    for (const blob of wanted) report(blob, 'queued', 0);
     await bounded(wanted, limit, async (blob) => {
       await ingestBlob(blob);
       fetched.push(blob);
+      report(blob, 'done', blob.size);
     });
     if (held || !(await sink.has(manifest.digest))) await sink.ingest(manifest, once(image.bytes), held);
     await sink.tag(name, manifest);
   } finally {
     await lease?.release();
   }
-  return { reference: name, manifest, fetched, present };
+  return { reference: name, manifest, fetched, present, blobs: image.blobs, received, resumes };
+}
+
+/**
+ * The registry's own error when a store wrapped it: a body that failed (a cut blob out of
+ * resumes, a stall, a size the descriptor did not give) reaches the store's ingest, which
+ * reports ERR_STORE_BODY with it as the cause; the registry's code names what went wrong.
+ */
+function ownError(e: unknown): unknown {
+  return e instanceof StoreError && e.code === 'ERR_STORE_BODY' && e.cause instanceof RegistryError ? e.cause : e;
 }

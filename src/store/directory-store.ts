@@ -10,6 +10,7 @@ import { fsyncDir, listNames, lstatOrUndefined, prepareLayout, PRIVATE_DIR, READ
 import { DirectoryLease, LEASE_NAME, readLease } from './directory-lease.js';
 import { alive, self } from './owner.js';
 import { readVerified } from './read-verified.js';
+import { removeSavedIndex } from './saved-index-paths.js';
 import { StoreBase } from './store-base.js';
 import { StoreLock } from './store-lock.js';
 import { streamVerified } from './verified-stream.js';
@@ -70,7 +71,7 @@ export class DirectoryStore extends StoreBase {
   }
 
   /** Replaces a file by rename(2) of a complete temporary: readers see the old one or the new one. */
-  replaceFile(target: string, data: string): void {
+  replaceFile(target: string, data: string | Buffer): void {
     writeTemp(this.dir, data, (temp) => fs.renameSync(temp, target));
   }
 
@@ -106,9 +107,25 @@ export class DirectoryStore extends StoreBase {
     }
     try {
       try {
+        // The body's chunks (16-64 KiB from fetch) are copied into one WRITE_BATCH buffer,
+        // written when full: one write(2) per MiB instead of one thread-pool write per chunk.
+        // A copy, because a body may refill the buffer it yielded once it is hashed.
+        const pending = Buffer.allocUnsafe(WRITE_BATCH);
+        let filled = 0;
+        const flush = async () => {
+          await writeAll(file, pending.subarray(0, filled));
+          filled = 0;
+        };
         await streamVerified(expected, parsed, body, this.dir, async (chunk) => {
-          for (let at = 0; at < chunk.length; ) at += (await file.write(chunk, at)).bytesWritten;
+          for (let at = 0; at < chunk.length; ) {
+            const n = Math.min(chunk.length - at, WRITE_BATCH - filled);
+            pending.set(chunk.subarray(at, at + n), filled);
+            filled += n;
+            at += n;
+            if (filled === WRITE_BATCH) await flush();
+          }
         });
+        await flush();
         await file.sync();
       } finally {
         await file.close();
@@ -153,8 +170,8 @@ export class DirectoryStore extends StoreBase {
 
   protected async removeBlob(digest: string): Promise<void> {
     try {
-      // The saved entry index of a layer tar (layer-index.ts) goes with its blob.
-      fs.rmSync(this.path(PRIVATE_DIR, 'index', digest.replace(':', '-') + '.json'), { force: true });
+      // A layer's saved entry index and kept inflated tar (layer-index.ts) go with its blob.
+      removeSavedIndex(this, digest);
       fs.unlinkSync(this.blobPath(digest));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, this.dir, 'removing the blob', digest);
@@ -191,3 +208,11 @@ export class DirectoryStore extends StoreBase {
 
 /** Opens (by default making) a content store in `dir`, an OCI image layout. */
 export const openContentStore = (dir: string, options?: OpenStoreOptions): Promise<DirectoryStore> => DirectoryStore.open(dir, options);
+
+/** Bytes gathered from an ingest's body before one write. */
+const WRITE_BATCH = 1 << 20;
+
+/** write(2) of `bytes` whole: a short write goes on from the first byte not written. */
+async function writeAll(file: fs.promises.FileHandle, bytes: Buffer): Promise<void> {
+  for (let at = 0; at < bytes.length; ) at += (await file.write(bytes, at, bytes.length - at)).bytesWritten;
+}

@@ -1,169 +1,184 @@
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import type { BigIntStats } from 'node:fs';
 import type { ContentFile } from '../layer/content-file.js';
-import { IndexedLayer } from '../layer/indexed-layer.js';
 import { EntryIndex } from '../layer/tar/entry-index.js';
-import { openLayerFile } from '../layer/tar/layer-file.js';
+import type { KeepTar } from '../layer/tar/kept-tar.js';
 import type { TarLayerInfo } from '../layer/tar/layer-info.js';
+import { openLayerFile } from '../layer/tar/layer-file.js';
+import type { TarLayerOptions } from '../layer/tar/layer-options.js';
 import { TarLayer } from '../layer/tar/tar-layer.js';
-import { walkHeaders } from '../tar/header-walk.js';
 import type { TarHeader } from '../tar/tar-header.js';
 import { parseDigest } from './digest.js';
-import type { DirectoryStore } from './directory-store.js';
-import { ioError, StoreError } from './errors.js';
-import { PRIVATE_DIR } from './layout-dir.js';
+import { StoreError } from './errors.js';
+import { decodeIndex, encodeIndex, type FileIdentity, type SavedIndex } from './layer-index-file.js';
+import { fileName, indexPath, keptTarPath } from './saved-index-paths.js';
+import { PRIVATE_DIR, writeTemp } from './layout-dir.js';
+import { StoreLock } from './store-lock.js';
 
 /**
- * "Verify once" (issue 18), a first cut: the entry index of an uncompressed layer tar stored
- * under its digest (a layer's diff_id names its uncompressed tar) is kept beside the blob, in
- * `.layerfs/index/<alg>-<hex>.json`, and a second open replays it instead of hashing the blob
- * and walking its headers.
- *
- * What is trusted, and why: the index records the tar headers the first open walked, the
- * digest it verified, and the blob file's identity as it was hashed (device, inode, size,
- * mtime and ctime, in nanoseconds). A reopen uses the index only if its own checksum holds,
- * it names this digest, and the file's fstat is still that identity: any write to the file
- * moves its ctime (which no unprivileged call can set back), so a changed blob falls back to
- * a full open (hashed again). Content read later is checked against the file's stamp on every
- * read and re-verified against the digest if it moved (content-file.ts).
+ * Verify once (issue 18; docs/store.md): a layer blob of a content store is hashed and indexed
+ * on its first open, and its entry index saved in `.layerfs/index/<alg>-<hex>.idx` (the
+ * binary format of layer-index-file.ts). A compressed layer's inflated tar is kept too, in
+ * `.layerfs/tars/<alg>-<hex>.tar`, written by the first open's one pass (kept-tar.ts): its
+ * content is then read from there by position, as an uncompressed tar's is from its blob.
+ * A later open replays the saved headers, reading no byte of the blob or the tar, if and only
+ * if the index's checksum holds, it names this digest, and the blob's (and the kept tar's)
+ * fstat is still the one they were verified under: any write to a file moves its ctime,
+ * which no unprivileged call can set back, so a changed file is opened in full again (and
+ * refused by its digest). Content read later is checked against the file's stamp on every
+ * read and re-verified against its digest (the blob's, or the diff_id for the kept tar) if
+ * the stamp moved (content-file.ts): changed bytes are an ERR_LAYER_CHANGED, never returned.
  */
 
-const FORMAT = 'layerfs-layer-index/1';
-
-interface FileIdentity {
-  dev: string;
-  ino: string;
-  size: number;
-  mtimeNs: string;
-  ctimeNs: string;
-}
-
-interface SavedIndex {
-  format: typeof FORMAT;
-  digest: string;
-  file: FileIdentity;
-  headers: Array<Omit<TarHeader, 'mtime'> & { mtime: number }>;
-}
-
-const identityOf = (fd: number): FileIdentity => {
-  const st = fs.fstatSync(fd, { bigint: true });
-  return { dev: String(st.dev), ino: String(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
-};
-function pathIdentity(path: string, where: string, digest: string): FileIdentity {
-  const fd = (() => {
-    try {
-      return fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-    } catch (e) {
-      throw ioError(e, where, 'opening the layer tar', digest);
-    }
-  })();
-  try {
-    return identityOf(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-const sameIdentity = (a: FileIdentity, b: FileIdentity) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
-const checksum = (body: string) => createHash('sha256').update(body).digest('hex');
-
-/** A layer opened from a saved index: a TarLayer's entries and info, the content read from the stored tar by position. */
-export class IndexedStoreLayer extends IndexedLayer {
-  constructor(name: string, built: ReturnType<EntryIndex['builder']['build']>, readonly info: TarLayerInfo, files: ContentFile[]) {
-    super(name, built, files);
-  }
-}
-
 export interface StoredLayerOpen {
-  layer: TarLayer | IndexedStoreLayer;
-  /** Whether the saved index was used (no hashing, no header walk). */
+  layer: TarLayer;
+  /** Whether the saved index was used (no hashing, no header walk, no inflating). */
   fromIndex: boolean;
 }
 
-/** Where the saved index of the blob `digest` is kept (gc removes it with the blob). */
-export const indexPath = (store: { dir: string }, digest: string) => {
-  const d = parseDigest(digest, store.dir);
-  return join(store.dir, PRIVATE_DIR, 'index', `${d.algorithm}-${d.hex}.json`);
+const identityOf = (st: BigIntStats | undefined): FileIdentity => {
+  if (!st) throw new Error('a layer file without a stamp');
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
 };
+const sameIdentity = (a: FileIdentity, b: FileIdentity) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 
 /**
- * Opens the uncompressed layer tar stored as `digest`: from its saved index when that is
- * still about this very file, else by a full TarLayer open (the blob hashed, which must give
- * `digest`), after which the index is saved for next time.
+ * Opens the layer blob `digest` of the store in `store.dir` with TarLayer's options: from its
+ * saved index when that is still about these very files, else by a full open (the blob
+ * hashed, inflated, indexed), after which the index (and a compressed layer's inflated tar)
+ * is saved for next time. A blob that does not hash to `digest` is ERR_STORE_DIGEST_MISMATCH
+ * (nothing saved for it); the caller checks the rest (size, diff_id) as for any layer.
  */
-export async function openStoredLayer(store: DirectoryStore, digest: string, maxEntries = 1_000_000): Promise<StoredLayerOpen> {
-  const blob = store.blobPath(digest);
-  if (!(await store.has(digest))) throw new StoreError('ERR_STORE_UNKNOWN_BLOB', store.dir, 'no such layer tar in the store', digest);
+export async function openStoredLayer(store: { dir: string }, digest: string, options: TarLayerOptions = {}): Promise<StoredLayerOpen> {
+  const blob = join(store.dir, 'blobs', ...parseDigest(digest, store.dir).digest.split(':'));
+  if (options.content !== 'memory') {
+    const reopened = fromSavedIndex(store, digest, blob, options);
+    if (reopened) return { layer: reopened, fromIndex: true };
+  }
+  return { layer: await openAndSave(store, digest, blob, options), fromIndex: false };
+}
+
+/** The layer from its saved index, or undefined (no valid index for these files: opened in full). */
+function fromSavedIndex(store: { dir: string }, digest: string, blob: string, options: TarLayerOptions): TarLayer | undefined {
   const saved = readSaved(indexPath(store, digest), digest);
-  if (saved) {
-    const file = openLayerFile(blob, digest);
-    try {
-      if (sameIdentity(identityOf(file.descriptor), saved.file)) {
-        const walk = new EntryIndex(digest, maxEntries);
-        for (const h of saved.headers) walk.next(h as unknown as TarHeader).addOnDisk({ ...h, mtime: new Date(h.mtime) }, file);
-        file.verified(digest);
-        const info: TarLayerInfo = { compression: 'none', digest, diffId: digest, compressedSize: file.size, size: file.size, entryCount: walk.count, contentOnDisk: true, spilledBytes: 0 };
-        return { layer: new IndexedStoreLayer(digest, walk.builder.build(), info, [file]), fromIndex: true };
-      }
-    } catch (e) {
-      file.close();
-      throw e;
-    }
-    file.close();
-  }
-  // The file's identity before it is hashed: the index is saved only if it is the same after
-  // the header walk, so no write fell between the hash and what the index records.
-  const hashed = pathIdentity(blob, store.dir, digest);
-  const layer = await TarLayer.from(blob, { name: digest, content: 'disk', maxEntries });
+  if (!saved || saved.size > (options.maxBytes ?? 4 * 2 ** 30)) return undefined;
+  const files: ContentFile[] = [];
   try {
-    if (layer.info.compression !== 'none' || layer.info.digest !== digest) throw new StoreError('ERR_STORE_DIGEST_MISMATCH', store.dir, `the stored tar is ${layer.info.compression === 'none' ? `${layer.info.digest}` : `${layer.info.compression}-compressed`}: not the uncompressed layer named`, digest);
-    await saveIndex(store, digest, blob, hashed);
-  } catch (e) {
-    layer.close();
-    throw e;
+    const source = openLayerFile(blob, digest);
+    files.push(source);
+    if (!sameIdentity(identityOf(source.heldStamp), saved.blob)) return close(files);
+    let tar = source;
+    if (saved.compression !== 'none') {
+      if (!saved.tar) return close(files);
+      tar = openLayerFile(keptTarPath(store, digest), digest);
+      files.push(tar);
+      if (!sameIdentity(identityOf(tar.heldStamp), saved.tar)) return close(files);
+    }
+    const walk = new EntryIndex(digest, options.maxEntries ?? 1_000_000);
+    for (const h of saved.headers) walk.next(h).addOnDisk(h, tar);
+    source.verified(digest);
+    tar.verified(saved.diffId);
+    const info: TarLayerInfo = {
+      compression: saved.compression, digest, diffId: saved.diffId, compressedSize: Number(saved.blob.size), size: saved.size,
+      entryCount: walk.count, contentOnDisk: true, spilledBytes: 0,
+    };
+    return TarLayer.assemble(digest, { built: walk.builder.build(), info }, files, source, options.content);
+  } catch {
+    // Missing files, an entry the builder refuses, too many entries: the full open says why.
+    return close(files);
   }
-  return { layer, fromIndex: false };
+}
+
+function close(files: ContentFile[]): undefined {
+  for (const f of files) f.close();
+  return undefined;
 }
 
 function readSaved(path: string, digest: string): SavedIndex | undefined {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(path, 'utf8');
+    const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    try {
+      if (!fs.fstatSync(fd).isFile()) return undefined;
+      bytes = fs.readFileSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch {
     return undefined;
   }
-  const nl = text.indexOf('\n');
-  if (nl < 0) return undefined;
-  const body = text.slice(nl + 1);
-  // A torn or edited index fails its checksum and is ignored (the layer is opened in full).
-  if (text.slice(0, nl) !== checksum(body)) return undefined;
+  // A torn, edited or foreign index, or one of another format version, is not used.
+  return decodeIndex(bytes, digest);
+}
+
+/**
+ * The full open: the compressed layer's inflated tar is written to a temporary in
+ * `.layerfs/ingest/` (named like an ingest of the blob, so gc keeps the blob while its writer
+ * lives and removes the temporary after a kill) and renamed into `.layerfs/tars/`; then the
+ * index. Each is replaced by rename(2) of a complete file, so two processes opening one layer
+ * at once each leave a whole file: if the tar of one and the index of the other survive, the
+ * index names the other tar's inode, and the next open is a full one that saves them again.
+ * A store that cannot be written (read-only, full) is opened all the same, without saving.
+ */
+async function openAndSave(store: { dir: string }, digest: string, blob: string, options: TarLayerOptions): Promise<TarLayer> {
+  const name = fileName(digest, store.dir);
+  let keep: KeepTar | undefined;
+  if (options.content !== 'memory') {
+    keep = { temp: join(store.dir, PRIVATE_DIR, 'ingest', `${name}.${process.pid}.${randomBytes(8).toString('hex')}`), final: keptTarPath(store, digest) };
+    try {
+      fs.mkdirSync(join(store.dir, PRIVATE_DIR, 'tars'), { recursive: true, mode: 0o755 });
+    } catch {
+      keep = undefined;
+    }
+  }
+  let indexed: { headers: TarHeader[]; source: ContentFile; tar: ContentFile } | undefined;
+  const onIndexed = options.content === 'memory' ? () => {} : (headers: TarHeader[], files: { source: ContentFile; tar: ContentFile }) => void (indexed = { headers, ...files });
+  let layer: TarLayer;
   try {
-    const v = JSON.parse(body) as SavedIndex;
-    return v.format === FORMAT && v.digest === digest && Array.isArray(v.headers) ? v : undefined;
+    layer = await TarLayer.keepingTar(blob, { ...options, name: digest }, keep, onIndexed);
+  } catch (e) {
+    const code = (e as { cause?: NodeJS.ErrnoException }).cause?.code ?? (e as NodeJS.ErrnoException).code;
+    // The inflated tar could not be made or written here: opened as any layout's layer.
+    if (keep && (code === 'EACCES' || code === 'EROFS' || code === 'ENOSPC' || code === 'EDQUOT' || code === 'EPERM')) return TarLayer.from(blob, { ...options, name: digest });
+    throw e;
+  }
+  if (layer.info.digest !== digest) {
+    // Not the blob named: nothing of it is kept.
+    if (keep && layer.info.compression !== 'none') fs.rmSync(keep.final, { force: true });
+    layer.close();
+    throw new StoreError('ERR_STORE_DIGEST_MISMATCH', store.dir, `the stored blob hashes to ${layer.info.digest}`, digest);
+  }
+  if (indexed) await save(store, digest, layer.info, indexed);
+  return layer;
+}
+
+/**
+ * Saves the index, under the store's lock, and only if the kept tar under its name is still
+ * the one this open wrote: of two opens racing, each renames its tar and then saves, so the
+ * last tar renamed is the one whose open saves last with the check passing, and an index
+ * never names a tar that is not under its name (store-lock.ts; docs/store.md).
+ */
+async function save(store: { dir: string }, digest: string, info: TarLayerInfo, indexed: { headers: TarHeader[]; source: ContentFile; tar: ContentFile }): Promise<void> {
+  const saved: SavedIndex = {
+    digest, diffId: info.diffId, compression: info.compression, size: info.size,
+    blob: identityOf(indexed.source.heldStamp),
+    tar: indexed.tar === indexed.source ? undefined : identityOf(indexed.tar.heldStamp),
+    headers: indexed.headers,
+  };
+  const body = encodeIndex(saved);
+  try {
+    fs.mkdirSync(join(store.dir, PRIVATE_DIR, 'index'), { recursive: true, mode: 0o755 });
+    await new StoreLock(join(store.dir, PRIVATE_DIR, 'lock'), store.dir).run(async () => {
+      if (saved.tar) {
+        const now = fs.lstatSync(keptTarPath(store, digest), { bigint: true });
+        if (now.dev !== saved.tar.dev || now.ino !== saved.tar.ino) return; // another open's tar: its index follows
+      }
+      writeTemp(store.dir, body, (temp) => fs.renameSync(temp, indexPath(store, digest)));
+    });
   } catch {
-    return undefined;
+    // A store that cannot be written: the layer is open, and the next open is a full one again.
   }
 }
 
-/** Walks the verified tar's headers (the blocks only) and saves them with the file's identity, unchanged across the walk. */
-async function saveIndex(store: DirectoryStore, digest: string, blob: string, hashed: FileIdentity): Promise<void> {
-  const file = openLayerFile(blob, digest);
-  try {
-    const before = identityOf(file.descriptor);
-    if (!sameIdentity(hashed, before)) return;
-    const headers: SavedIndex['headers'] = [];
-    const plain = await walkHeaders(file.descriptor, file.size, (h) => void headers.push({ ...h, mtime: h.mtime.getTime() }));
-    if (!plain) return; // not plainly well formed: opened by the stream pass each time
-    if (!sameIdentity(before, identityOf(file.descriptor))) return;
-    const body = JSON.stringify({ format: FORMAT, digest, file: before, headers } satisfies SavedIndex);
-    const path = indexPath(store, digest);
-    try {
-      fs.mkdirSync(join(store.dir, PRIVATE_DIR, 'index'), { recursive: true, mode: 0o755 });
-      store.replaceFile(path, `${checksum(body)}\n${body}`);
-    } catch (e) {
-      throw ioError(e, store.dir, 'saving the layer index', digest);
-    }
-  } finally {
-    file.close();
-  }
-}

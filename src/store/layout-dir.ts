@@ -97,7 +97,7 @@ export function readSmallFile(root: string, name: string): Buffer {
 export const TMP_NAME = /^tmp\.(\d+)\.[0-9a-f]{16}$/;
 
 /** A file written whole and fsync'd under a temporary name in `.layerfs/`, then given to `commit` (which names it); the temporary is gone after. */
-export function writeTemp(root: string, data: string, commit: (temp: string) => void): void {
+export function writeTemp(root: string, data: string | Buffer, commit: (temp: string) => void): void {
   const temp = join(root, PRIVATE_DIR, `tmp.${process.pid}.${randomBytes(8).toString('hex')}`);
   try {
     const fd = fs.openSync(temp, 'wx', 0o644);

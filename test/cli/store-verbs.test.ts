@@ -140,6 +140,9 @@ describe('layerfs images and prune', () => {
     expect(two.sharedBytes).toBe(shared);
     expect(listed.sharedBytes).toBe(shared);
     expect(listed.totalBytes).toBe(demo.bytes + two.bytes - shared);
+    // The total line: logical (per image, added up) against on disk (each blob once, and what no ref reaches).
+    expect(listed.logicalBytes).toBe(demo.bytes + two.bytes);
+    expect(listed).toMatchObject({ diskBytes: listed.totalBytes, unreachableBytes: 0 });
     const text = layerfs('images', '--store', store).stdout;
     expect(text).toMatch(/^REF +DIGEST +SIZE +SHARED\n/);
     expect(text).toContain(`2 images`);
@@ -154,6 +157,9 @@ describe('layerfs images and prune', () => {
     expect(dry.dryRun).toBe(true);
     expect(dry.removed.map((b: { digest: string }) => b.digest).sort()).toEqual([second.digest, ...second.fetched.map((b: { digest: string }) => b.digest)].sort());
     expect(fs.existsSync(join(store, 'blobs/sha256', v2.newLayer.slice(7)))).toBe(true);
+    const untagged = json('images', '--store', store);
+    expect(untagged).toMatchObject({ unreachableBytes: dry.bytes, diskBytes: untagged.totalBytes + dry.bytes, logicalBytes: untagged.totalBytes });
+    expect(layerfs('images', '--store', store).stdout).toMatch(/\n1 image: .+ logical, .+ on disk in .+ no image reaches \(layerfs prune removes it\)\)\n$/);
     const pruned = layerfs('prune', '--store', store);
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(pruned.stdout).toMatch(/\n3 blobs removed, .* in /);

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryError, type RegistryErrorCode } from '../../src/registry/errors.js';
-import { pull, type PullOptions } from '../../src/registry/pull.js';
+import { pull, type PullOptions, type PullResult } from '../../src/registry/pull.js';
+import { MAX_BLOB_RESUMES } from '../../src/registry/blob.js';
 import { DEMO } from '../support/save-check.js';
 import { scratch } from '../support/scratch.js';
 import { startHostileRegistry, type HostileRegistry } from './support/hostile-registry.js';
@@ -39,6 +40,14 @@ async function failing(repo: string, code: RegistryErrorCode, options: Partial<P
   }
   expect(fs.existsSync(join(dir, 'index.json'))).toBe(false);
   return { error: e as RegistryError, sink };
+}
+
+/** Pulls `repo:latest` into a new content store: its directory, the store, and the result or the error. */
+async function intoStore(repo: string): Promise<{ dir: string; store: Awaited<ReturnType<typeof openContentStore>>; result?: PullResult; error?: unknown }> {
+  const dir = join(fresh(repo), 'store');
+  const store = await openContentStore(dir);
+  const outcome = await pull(`${hostile.host}/${repo}:latest`, { sink: store }).then((result) => ({ result }), (error: unknown) => ({ error }));
+  return { dir, store, ...outcome };
 }
 
 describe('a hostile registry', () => {
@@ -92,9 +101,7 @@ describe('a hostile registry', () => {
   });
 
   it('a blob with one byte flipped, pulled into a real store, is its typed ERR_STORE_DIGEST_MISMATCH, and nothing is tagged or held', async () => {
-    const dir = join(fresh('flipped'), 'store');
-    const store = await openContentStore(dir);
-    const e = await pull(`${hostile.host}/wrong-blob:latest`, { sink: store }).catch((x: unknown) => x);
+    const { dir, store, error: e } = await intoStore('wrong-blob');
     expect(e).toBeInstanceOf(StoreError);
     expect((e as StoreError).code).toBe('ERR_STORE_DIGEST_MISMATCH');
     expect((e as StoreError).digest).toBe(hostile.layerDigest);
@@ -181,5 +188,85 @@ describe('Bearer tokens from a hostile registry', () => {
 
   it('a token realm over plain HTTP on another host is ERR_INSECURE, not asked', async () => {
     await failing('realm-http-remote', 'ERR_INSECURE');
+  });
+});
+
+describe('a blob cut mid-body is resumed with a Range request', () => {
+  const cutsOf = (repo: string, from: number) => hostile.cuts.slice(from).filter((c) => c.repo === repo);
+
+  for (const [repo, how] of [['cut-drop', 'a dropped connection'], ['cut-clean', 'a body that ends early']] as const) {
+    it(`after ${how}: asks for bytes=N- with If-Range, and the first N bytes are not fetched again`, async () => {
+      const before = hostile.cuts.length;
+      const { dir, store, result, error } = await intoStore(repo);
+      expect(error).toBeUndefined();
+      const layerSize = fs.statSync(join(DEMO, 'blobs', 'sha256', hostile.layerDigest.slice(7))).size;
+      expect(cutsOf(repo, before)).toEqual([
+        { repo, status: 200, bytes: hostile.cutAt },
+        { repo, range: `bytes=${hostile.cutAt}-`, ifRange: `"${hostile.layerDigest}"`, status: 206, bytes: layerSize - hostile.cutAt },
+      ]);
+      expect(result!.resumes).toBe(1);
+      expect(result!.received).toBe(result!.fetched.reduce((n, d) => n + d.size, 0));
+      expect(await store.has(hostile.layerDigest)).toBe(true);
+      expect(layoutBlobs(dir)).toEqual(layoutBlobs(DEMO));
+    });
+  }
+
+  it('a resume answered 200 (Range ignored) is fetched again from byte 0, hashed from 0, and stored whole', async () => {
+    const before = hostile.cuts.length;
+    const { dir, result, error } = await intoStore('cut-ignores-range');
+    expect(error).toBeUndefined();
+    const log = cutsOf('cut-ignores-range', before);
+    expect(log.map((c) => [c.range, c.status])).toEqual([[undefined, 200], [`bytes=${hostile.cutAt}-`, 200]]);
+    expect(result!.received - result!.fetched.reduce((n, d) => n + d.size, 0)).toBe(hostile.cutAt);
+    expect(layoutBlobs(dir)).toEqual(layoutBlobs(DEMO));
+    expect(fs.readdirSync(join(dir, '.layerfs', 'ingest'))).toEqual([]);
+  });
+
+  it('a 206 whose Content-Range does not start at the byte asked for is ERR_RANGE naming the blob', async () => {
+    const { error } = await failing('cut-wrong-range', 'ERR_RANGE');
+    expect(error.digest).toBe(hostile.layerDigest);
+    expect(error.message).toContain(`bytes ${hostile.cutAt - 1}-`);
+  });
+
+  it('a body cut every time gives up after MAX_BLOB_RESUMES resumes with a typed error', async () => {
+    const before = hostile.cuts.length;
+    const { error } = await failing('cut-always', 'ERR_HTTP');
+    expect(error.digest).toBe(hostile.layerDigest);
+    const log = cutsOf('cut-always', before);
+    expect(log).toHaveLength(1 + MAX_BLOB_RESUMES);
+    // Each resume starts where the last one stopped.
+    expect(log.slice(1).map((c) => c.range)).toEqual(Array.from({ length: MAX_BLOB_RESUMES }, (_, i) => `bytes=${hostile.cutAt + 1000 * i}-`));
+  });
+
+  it('into a real store, a blob out of resumes is the registry\'s own code, and nothing is left', async () => {
+    const { dir, store, error: e } = await intoStore('short-blob');
+    expect(e).toBeInstanceOf(RegistryError);
+    expect((e as RegistryError).code).toBe('ERR_SIZE');
+    expect(await store.has(hostile.layerDigest)).toBe(false);
+    expect(fs.readdirSync(join(dir, '.layerfs', 'ingest'))).toEqual([]);
+  });
+});
+
+describe('a tag answering another repository\'s manifest', () => {
+  it('a manifest request redirected to another repository\'s manifest on the registry is ERR_REDIRECT, that path never asked', async () => {
+    const before = hostile.requests.length;
+    const { error } = await failing('tag-redirect', 'ERR_REDIRECT');
+    expect(error.message).toContain('/v2/good/manifests/');
+    expect(hostile.requests.slice(before)).toEqual(['GET /v2/tag-redirect/manifests/latest']);
+  });
+
+  it('a manifest whose layer only another repository holds is ERR_NOT_FOUND naming the layer; no other repository is asked, nothing tagged', async () => {
+    const before = hostile.requests.length;
+    const { error } = await failing('foreign-blobs', 'ERR_NOT_FOUND');
+    expect(error.digest).toBe(hostile.layerDigest);
+    expect(error.message).toContain('BLOB_UNKNOWN');
+    expect(hostile.requests.slice(before).filter((r) => !r.startsWith('GET /v2/foreign-blobs/'))).toEqual([]);
+  });
+
+  it('blobs redirected to another repository\'s path are followed: a blob is checked by its digest wherever it comes from', async () => {
+    const { dir, result, error } = await intoStore('blob-elsewhere');
+    expect(error).toBeUndefined();
+    expect(result!.manifest.digest).toBe(hostile.manifestDigest);
+    expect(layoutBlobs(dir)).toEqual(layoutBlobs(DEMO));
   });
 });

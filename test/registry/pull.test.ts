@@ -9,6 +9,8 @@ import { DEMO } from '../support/save-check.js';
 import { scratch } from '../support/scratch.js';
 import { layoutBlobs, LayoutSink } from './support/layout-sink.js';
 import { writeMultiPlatform } from './support/multi-platform.js';
+import { openContentStore } from '../../src/store/directory-store.js';
+import { startCountingProxy } from './support/counting-proxy.js';
 import { skopeoPull, skopeoPush, startRegistry, type RunningRegistry } from './support/reference-registry.js';
 
 /**
@@ -178,5 +180,31 @@ describe('plain HTTP', () => {
     // Not loopback and not insecure: https is used, and the name does not resolve.
     expect(e.code).toBe('ERR_HTTP');
     expect(spy.mock.calls[0]![0]!.toString()).toMatch(/^https:\/\/registry\.invalid:5000\/v2\/demo\/manifests\/latest$/);
+  });
+});
+
+describe('a cut blob resumed against the reference registry', () => {
+  it('through a proxy that drops the big layer at 300,000 bytes: one Range request for the rest, byte-identical to the demo', async () => {
+    const layer = JSON.parse(fs.readFileSync(join(DEMO, 'blobs', 'sha256', DEMO_MANIFEST.slice(7)), 'utf8')).layers[0] as { digest: string; size: number };
+    const CUT = 300_000;
+    const proxy = await startCountingProxy(plain.host, (method, path, headers) => (method === 'GET' && path.endsWith(`/blobs/${layer.digest}`) && headers.range === undefined ? CUT : undefined));
+    try {
+      const dir = join(fresh('resumed'), 'store');
+      const store = await openContentStore(dir);
+      const result = await pull(`${proxy.host}/demo:latest`, { sink: store });
+      const forLayer = proxy.log.filter((r) => r.path.endsWith(`/blobs/${layer.digest}`));
+      expect(forLayer.map(({ range, status, bytes, cut }) => ({ range, status, bytes, cut }))).toEqual([
+        { range: undefined, status: 200, bytes: CUT, cut: true },
+        { range: `bytes=${CUT}-`, status: 206, bytes: layer.size - CUT, cut: false },
+      ]);
+      // distribution 2.8.2 serves blobs with http.ServeContent, with the digest as a strong ETag.
+      expect(forLayer[1]!.ifRange).toBe(`"${layer.digest}"`);
+      expect(result.resumes).toBe(1);
+      expect(result.received).toBe(result.fetched.reduce((n, d) => n + d.size, 0));
+      expect(layoutBlobs(dir)).toEqual(layoutBlobs(DEMO));
+      expect((await store.images()).images.map((i) => i.manifest.digest)).toEqual([DEMO_MANIFEST]);
+    } finally {
+      await proxy.close();
+    }
   });
 });

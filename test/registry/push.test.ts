@@ -10,7 +10,7 @@ import { openContentStore } from '../../src/store/directory-store.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { DEMO } from '../support/save-check.js';
 import { scratch } from '../support/scratch.js';
-import { startCountingProxy, type CountingProxy } from './support/counting-proxy.js';
+import { startUploadCountingProxy, type UploadCountingProxy } from './support/upload-counting-proxy.js';
 import { layoutBlobs } from './support/layout-sink.js';
 import { writeMultiPlatform } from './support/multi-platform.js';
 import { skopeoPush, startRegistry, type RunningRegistry } from './support/reference-registry.js';
@@ -32,12 +32,12 @@ const DEMO_BLOBS = layoutBlobs(DEMO);
 const USER = { username: 'carol', password: 'push pass 11' };
 let plain: RunningRegistry;
 let basic: RunningRegistry;
-let proxy: CountingProxy;
+let proxy: UploadCountingProxy;
 let two: TwoLayerImage;
 
 beforeAll(async () => {
   [plain, basic] = await Promise.all([startRegistry(), startRegistry({ htpasswd: USER })]);
-  proxy = await startCountingProxy(plain.host);
+  proxy = await startUploadCountingProxy(plain.host);
   two = writeTwoLayerImage(fresh('two'));
 }, 60_000);
 

@@ -7,11 +7,18 @@
 #   skopeo   docker-archive copies of the demo image and inspect of saved images
 #   chromium the teaching page's end-to-end test (test/serve), driven by playwright-core
 #   docker-registry  the reference registry (distribution 2.8.2) the pull tests run (test/registry)
+#   fuse3    fusermount3 (as fusermount) for `layerfs mount` and its tests (test/mount): the mount
+#            and its auto_unmount watcher
+#   libfuse-dev, pkg-config  libfuse 2.9, which the optional dependency @cocalc/fuse-native
+#            builds against at npm install (its binding.gyp asks pkg-config); .ci/run runs this
+#            script before npm ci for that reason
 set -euo pipefail
 missing=()
 for pair in python3:python3 setfattr:attr zstd:zstd umoci:umoci skopeo:skopeo chromium:chromium docker-registry:docker-registry; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
+command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
+{ command -v pkg-config >/dev/null 2>&1 && pkg-config --exists fuse; } || missing+=(libfuse-dev pkg-config)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "test setup: missing ${missing[*]} and not root to install them; tests that need them will fail" >&2

@@ -124,4 +124,24 @@ describe('two processes on one store', () => {
     live.kill('SIGKILL');
     fs.rmSync(lock);
   });
+
+  it('two processes opening one stored gzip layer for the first time at once each save whole files; a third opens it from the index with the same content', async () => {
+    const dir = fresh('verify-once');
+    const store = await openContentStore(dir);
+    const src = fresh('layer');
+    execFileSync('sh', ['-c', 'mkdir -p r/usr/lib && head -c 20000000 /dev/urandom > r/usr/lib/big && echo hi > r/hello && tar -C r -cf - . | gzip -1 > l.tar.gz'], { cwd: src });
+    const blob = fs.readFileSync(join(src, 'l.tar.gz'));
+    const digest = sha256(blob);
+    await store.ingest({ digest, size: blob.length }, chunks(blob));
+    const barrier = fresh('barrier');
+    const [a, b] = await Promise.all([start('open', dir, digest, barrier).done, start('open', dir, digest, barrier).done]) as Array<{ ok: boolean; fromIndex: boolean; content: string }>;
+    expect(a).toEqual(expect.objectContaining({ ok: true }));
+    expect(b).toEqual(expect.objectContaining({ ok: true, content: a!.content }));
+    expect([a!.fromIndex, b!.fromIndex]).toContain(false);
+    expect(fs.readdirSync(join(dir, '.layerfs', 'ingest'))).toEqual([]); // no temporary left
+    const third = fresh('barrier3');
+    fs.writeFileSync(join(third, 'other'), '');
+    const c = await start('open', dir, digest, third).done as { ok: boolean; fromIndex: boolean; content: string };
+    expect(c).toEqual({ ok: true, fromIndex: true, content: a!.content });
+  });
 });

@@ -1,12 +1,14 @@
 import { analyze, type Analysis } from '../analyze.js';
 import { CliError, bytes, paint, table, type CliIO } from '../io.js';
 import { emitJson, out, type Flags, type Verb, type VerbContext } from '../verb.js';
+import { REF_FLAGS } from '../store-dir.js';
 
 export const analyzeVerb: Verb = {
   takes: 'image',
   usage: 'analyze IMAGE [--ci] [--lowest-efficiency F] [--highest-wasted-bytes N] [--highest-user-wasted-percent F]',
   summary: 'wasted bytes (files later layers overwrite or delete), efficiency, largest files; --ci checks the rules of dive --ci and exits 1 when one fails',
   options: {
+    ...REF_FLAGS,
     ci: { type: 'boolean', help: 'check the rules, print PASS, FAIL or SKIP per rule and a Result line as dive --ci does; exit 1 when a rule fails' },
     'lowest-efficiency': { type: 'string', value: 'F', help: 'fail below this efficiency, 0 to 1 (default 0.9, as dive)' },
     threshold: { type: 'string', value: 'F', help: 'the same as --lowest-efficiency' },

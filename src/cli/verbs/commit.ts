@@ -4,12 +4,14 @@ import { MAX_SOURCE_DATE_EPOCH } from '../../export/options.js';
 import { saveImage } from '../../image/save-image.js';
 import { CliError, bytes } from '../io.js';
 import { emitJson, out, short, type Verb, type VerbContext } from '../verb.js';
+import { REF_FLAGS } from '../store-dir.js';
 
 export const commitVerb: Verb = {
   takes: 'image',
   usage: 'commit IMAGE --changes FILE.json --out DIR [--compression gzip|zstd|none] [--source-date-epoch SECONDS]',
   summary: 'apply a JSON list of fs calls ([["writeFile","/etc/motd","hi"], ...]) and save the result as a new OCI image layout',
   options: {
+    ...REF_FLAGS,
     changes: { type: 'string', value: 'FILE.json', help: "the calls, in order (writeFile, appendFile, mkdir, rm, unlink, rmdir, rename, symlink, link, chmod, chown), with the arguments of Node's fs" },
     out: { type: 'string', value: 'DIR', help: 'where the new OCI image layout is written' },
     compression: { type: 'string', value: 'ALG', help: 'of the new layer: gzip (default), zstd or none' },

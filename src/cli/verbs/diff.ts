@@ -1,11 +1,13 @@
 import { layerChanges } from '../layer-changes.js';
 import { bytes, paint } from '../io.js';
 import { emitJson, out, short, type Verb, type VerbContext } from '../verb.js';
+import { REF_FLAGS } from '../store-dir.js';
 
 export const diffVerb: Verb = {
   takes: 'image',
   usage: 'diff IMAGE',
   summary: 'what each layer adds (A), changes (C), deletes (D) or makes opaque (O)',
+  options: { ...REF_FLAGS },
   maxPositionals: 1,
   notes: ['--json: a list of layers {layer, digest, createdBy, changes}; each change is {path, kind (added, changed, deleted, opaque), type, size} (docs/cli.md).'],
   content: 'none',

@@ -7,12 +7,14 @@ import { ExportError, type ExportDirReport } from '../../export/export-dir.js';
 import { CliError, bytes, type CliIO } from '../io.js';
 import { emitJson, out, type Flags, type Verb, type VerbContext } from '../verb.js';
 import { LayerfsError } from '../../util/errors.js';
+import { REF_FLAGS } from '../store-dir.js';
 
 export const exportVerb: Verb = {
   takes: 'image',
   usage: 'export IMAGE (--tar FILE|- | --dir DIR [--overwrite | --allow-non-empty])',
   summary: 'the merged rootfs as one tar (- is stdout) or into a directory, made when missing and refused when not empty unless a flag says otherwise',
   options: {
+    ...REF_FLAGS,
     tar: { type: 'string', value: 'FILE', help: 'write one uncompressed tar; - writes it to stdout, as tar -cf - does' },
     dir: { type: 'string', value: 'DIR', help: 'write the files into DIR (made, with its parents, when missing); never writes outside it' },
     overwrite: { type: 'boolean', help: 'with --dir: finish or redo an export there, replacing what is in the way' },

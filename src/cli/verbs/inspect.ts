@@ -2,12 +2,13 @@ import type { Image } from '../../image/image.js';
 import type { ImageManifest } from '../../image/image-manifest.js';
 import { bytes, paint, table } from '../io.js';
 import { emitJson, out, short, type ManifestContext, type Verb } from '../verb.js';
+import { REF_FLAGS } from '../store-dir.js';
 
 export const inspectVerb: Verb = {
   takes: 'manifest',
   usage: 'inspect IMAGE',
   summary: 'the image digest, created date, platform, total size, config, and a table of layers (digest, size, created by); reads the manifest and config only',
-  options: { changes: { type: 'boolean', help: "each layer's entries and what it adds, changes and deletes (opens and indexes every layer, as diff does)" } },
+  options: { ...REF_FLAGS, changes: { type: 'boolean', help: "each layer's entries and what it adds, changes and deletes (opens and indexes every layer, as diff does)" } },
   maxPositionals: 1,
   notes: ['--json: {source, format, digest, id, created, platform, size, manifest, config, layers}; each layer is {layer, digest, diffId, size, mediaType, entries, added, changed, deleted, createdBy}: entries, added, changed and deleted are null without --changes (docs/cli.md).'],
   content: 'none',

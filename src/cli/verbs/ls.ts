@@ -2,11 +2,13 @@ import type { Overlay } from '../../export/overlay.js';
 import { displayName, entryJson } from '../entry-json.js';
 import { table } from '../io.js';
 import { emitJson, layerName, lookingUp, out, pathArg, type Verb, type VerbContext } from '../verb.js';
+import { REF_FLAGS } from '../store-dir.js';
 
 export const lsVerb: Verb = {
   takes: 'image',
   usage: 'ls IMAGE [PATH]',
   summary: 'one directory of the merged view (/ by default), with the layer each entry comes from and the layers it shadows (L2>L0)',
+  options: { ...REF_FLAGS },
   maxPositionals: 2,
   notes: ['--json: a list of entries {path, name, type, mode, uid, gid, size, nlink, mtime, layer, shadowed, target} (docs/cli.md).'],
   content: 'none',

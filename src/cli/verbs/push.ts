@@ -43,8 +43,8 @@ function chunkSize(value: string | boolean | undefined): number | undefined {
 /** IMAGE as push reads it: an OCI layout with its tag, or a ref of the content store. */
 async function source(arg: string, flags: Flags): Promise<{ from: ContentStore | string; ref?: string; label: string }> {
   const image = parseImageRef(arg);
-  if (image.format !== undefined && image.format !== 'oci-layout') throw new CliError(`push: ${arg}: push reads an OCI layout or the content store; save the archive as a layout first (skopeo copy ${arg} oci:DIR)`, 2);
-  if (image.format === 'oci-layout' || fs.existsSync(image.path)) {
+  if ('path' in image && image.format !== undefined && image.format !== 'oci-layout') throw new CliError(`push: ${arg}: push reads an OCI layout or the content store; save the archive as a layout first (skopeo copy ${arg} oci:DIR)`, 2);
+  if ('path' in image) {
     if (!fs.statSync(image.path, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`push: ${image.path}: not a directory: push reads an OCI layout (an archive: save it as a layout first)`);
     return { from: image.path, ...(image.tag !== undefined ? { ref: image.tag } : {}), label: image.path };
   }
@@ -52,10 +52,12 @@ async function source(arg: string, flags: Flags): Promise<{ from: ContentStore |
   const store = await openExistingStore(dir);
   if (!store) throw new CliError(`push: ${arg}: no such file or directory, and no content store at ${dir} to find it in`);
   const refs = new Set((await store.images()).images.map((i) => i.ref));
-  let ref = arg;
+  // A REF (docker://REF or a bare one): the store's image of that reference.
+  const named = image.target.startsWith('docker://') ? image.target.slice('docker://'.length) : image.target;
+  let ref = named;
   if (!refs.has(ref)) {
     try {
-      ref = formatReference(parseReference(arg));
+      ref = formatReference(parseReference(named));
     } catch {
       // Not a reference either: the store's error below names what it holds.
     }

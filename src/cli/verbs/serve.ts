@@ -2,12 +2,14 @@ import { DEMO_IMAGE } from '../../demo/walkthrough.js';
 import { startTeachingServer } from '../../serve/server.js';
 import { CliError } from '../io.js';
 import type { Invocation, Verb } from '../verb.js';
+import { REF_FLAGS } from '../store-dir.js';
 
 export const serveVerb: Verb = {
   takes: 'positionals',
   usage: 'serve [IMAGE] [--port N] [--host ADDR]',
   summary: 'the teaching page: the layer stack drawn, changed and animated in the browser (the bundled image by default)',
   options: {
+    ...REF_FLAGS,
     port: { type: 'string', value: 'N', help: 'the port to listen on (default 8080; 0 picks a free one)' },
     host: { type: 'string', value: 'ADDR', help: 'the address to listen on (default 127.0.0.1, this machine only)' },
   },

@@ -1,10 +1,12 @@
 import { entryJson } from '../entry-json.js';
 import { emitJson, layerName, lookingUp, out, pathArg, type Verb, type VerbContext } from '../verb.js';
+import { REF_FLAGS } from '../store-dir.js';
 
 export const statVerb: Verb = {
   takes: 'image',
   usage: 'stat IMAGE PATH',
   summary: 'metadata of a path in the merged view (a symlink itself, not what it points to)',
+  options: { ...REF_FLAGS },
   maxPositionals: 2,
   notes: ['--json: one entry {path, type, mode, uid, gid, size, nlink, mtime, layer, shadowed, target} (docs/cli.md).'],
   content: 'none',

@@ -1,12 +1,13 @@
 import { displayName, entryWithProvenance, type EntryJson } from '../entry-json.js';
 import { paint } from '../io.js';
 import { emitJson, layerName, lookingUp, out, pathArg, type Verb, type VerbContext } from '../verb.js';
+import { REF_FLAGS } from '../store-dir.js';
 
 export const treeVerb: Verb = {
   takes: 'image',
   usage: 'tree IMAGE [PATH] [--layers]',
   summary: 'the merged tree from PATH (/ by default); --layers marks the layer of each entry, shadowed versions, whiteouts and opaque dirs',
-  options: { layers: { type: 'boolean', help: "each entry's layer [L2], the layers it shadows, opaque directories, and names whiteouts delete (- name)" } },
+  options: { ...REF_FLAGS, layers: { type: 'boolean', help: "each entry's layer [L2], the layers it shadows, opaque directories, and names whiteouts delete (- name)" } },
   maxPositionals: 2,
   notes: ['--json: the root entry, each directory with children; every node has the fields of ls --json plus opaque (boolean) and hiddenBelow (a list of {path, layer}: names a whiteout in that layer deletes).'],
   content: 'none',

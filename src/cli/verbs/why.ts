@@ -2,11 +2,13 @@ import type { Overlay } from '../../export/overlay.js';
 import type { LayerRef, LayerVersion } from '../../overlay/provenance.js';
 import { paint } from '../io.js';
 import { emitJson, layerJson, layerName, out, pathArg, type Verb, type VerbContext } from '../verb.js';
+import { REF_FLAGS } from '../store-dir.js';
 
 export const whyVerb: Verb = {
   takes: 'image',
   usage: 'why IMAGE PATH',
   summary: "every layer's version of a path, top-down: which wins, which merge, which are shadowed or hidden, and why",
+  options: { ...REF_FLAGS },
   maxPositionals: 2,
   notes: ['--json: {path, type, layer, mergedFrom, shadowed, versions}; each version is {layer, kind (entry, whiteout, opaque), type, implicit, verdict, by, at}: verdict is wins, merged, implicit, shadowed, hidden-by-whiteout, hidden-by-opaque or hidden-by-file for an entry, deletes for a whiteout, hides for an opaque marker; by is the layer that shadows or hides it, at the path where it does (the path or a parent) (docs/cli.md).'],
   content: 'none',

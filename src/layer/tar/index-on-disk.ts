@@ -1,4 +1,5 @@
 import { walkHeaders } from '../../tar/header-walk.js';
+import type { TarHeader } from '../../tar/tar-header.js';
 import type { ContentFile } from '../content-file.js';
 import { EntryIndex } from './entry-index.js';
 import { hashChunksHere, hashFileInWorker } from './hash-file.js';
@@ -14,11 +15,14 @@ import { fileDigest, unchangedSinceOpen } from './layer-file.js';
  * Undefined for an archive that is not plainly well formed: the streaming pass
  * (index-stream.ts) then reads it, errors and all.
  */
-export async function indexOnDisk(file: ContentFile, name: string, maxEntries: number, hashAside: boolean): Promise<IndexedTar | undefined> {
+export async function indexOnDisk(file: ContentFile, name: string, maxEntries: number, hashAside: boolean, onHeader?: (h: TarHeader) => void): Promise<IndexedTar | undefined> {
   const walk = new EntryIndex(name, maxEntries);
   const aside = hashAside ? hashFileInWorker(file.descriptor, file.size + 1) : undefined;
   const here = aside ? undefined : hashChunksHere();
-  const complete = await walkHeaders(file.descriptor, file.size, (h) => walk.next(h).addOnDisk(h, file), here).catch(async (e: unknown) => {
+  const complete = await walkHeaders(file.descriptor, file.size, (h) => {
+    walk.next(h).addOnDisk(h, file);
+    onHeader?.(h);
+  }, here).catch(async (e: unknown) => {
     await aside?.stop();
     throw e;
   });

@@ -15,6 +15,7 @@ import { displayName, EMPTY, EntryIndex } from './entry-index.js';
 import { malformedHeader, malformedPax, TarLayerError } from './errors.js';
 import { sizeOnly } from './index-only.js';
 import type { HashAside } from './hash-file.js';
+import type { KeptTarWriter } from './kept-tar.js';
 import type { IndexedTar } from './layer-info.js';
 import { fileDigest, unchangedSinceOpen } from './layer-file.js';
 import type { TarLayerOptions } from './layer-options.js';
@@ -38,6 +39,10 @@ export interface StreamPass {
   hashAside: HashAside | undefined;
   /** The files the layer will hold: a spill file made by the pass is added. */
   owned: ContentFile[];
+  /** A compressed layer's inflated tar is written here, and its content read from it (kept-tar.ts), not held in memory or a spill file. */
+  keep?: KeptTarWriter;
+  /** Told every entry's header, in archive order (a saved index records them). */
+  onHeader?: (h: TarHeader) => void;
 }
 
 /**
@@ -87,7 +92,7 @@ export async function indexStream(p: StreamPass): Promise<IndexedTar> {
   // An uncompressed layer's digest is its diff_id: hash it once.
   const stages = compression === 'none'
     ? [input, hashAside ? rawCount : rawHash, limit, extract]
-    : [input, hashAside ? rawCount : rawHash, decoder, new HandOff(), limit, tarHash, extract];
+    : [input, hashAside ? rawCount : rawHash, decoder, new HandOff(), limit, ...(p.keep ? [p.keep.stage()] : []), tarHash, extract];
   // Settles with the error that stopped the pipeline, if any (the extract is ended with it).
   const ended = pipeline(stages as unknown as [Readable, ...Transform[]]).then(() => undefined, (e: unknown) => {
     extract.destroy(e as Error);
@@ -96,7 +101,7 @@ export async function indexStream(p: StreamPass): Promise<IndexedTar> {
 
   // Content the layer file cannot serve goes to memory, then to a spill file (none at all for
   // an index-only layer). Decompressor output belongs to this layer: files can stay views into it.
-  const store = p.onDisk || p.options.content === 'none' ? undefined : new ContentStore({
+  const store = p.onDisk || p.keep || p.options.content === 'none' ? undefined : new ContentStore({
     name,
     memoryBytes: p.options.content === 'memory' ? Number.POSITIVE_INFINITY : p.options.memoryBytes ?? MEMORY_BYTES,
     spillDir: p.options.spillDir ?? tmpdir(),
@@ -107,15 +112,18 @@ export async function indexStream(p: StreamPass): Promise<IndexedTar> {
   try {
     const index = await indexEntries(extract, {
       name, maxEntries: p.maxEntries, limit, input: p.given?.stream ?? input,
-      file: p.onDisk ? file : undefined,
+      file: p.onDisk ? file : p.keep?.placeholder,
       store,
       ended,
+      onHeader: p.onHeader,
     });
     // Build the index while the worker (if any) finishes hashing.
     const built = index.builder.build();
     await store?.finish(built.content);
     const raw = await fileDigest(name, hashAside, hashAside ? rawCount.bytes : rawHash.bytes, () => ({ digest: rawHash.digest(), bytes: rawHash.bytes }));
     if (file) unchangedSinceOpen(file, name, raw);
+    // Named only once the blob is known to be the file hashed.
+    if (p.keep) p.owned.push(await p.keep.finish(built.content, tarHash.digest(), tarHash.bytes));
     return {
       built,
       info: {
@@ -125,13 +133,14 @@ export async function indexStream(p: StreamPass): Promise<IndexedTar> {
         compressedSize: raw.bytes,
         size: compression === 'none' ? raw.bytes : tarHash.bytes,
         entryCount: index.count,
-        contentOnDisk: p.onDisk,
+        contentOnDisk: p.onDisk || p.keep !== undefined,
         spilledBytes: store?.spilledBytes ?? 0,
       },
     };
   } catch (e) {
     await hashAside?.stop();
     await store?.settled(); // TarLayer.from then closes the files
+    await p.keep?.abandon();
     await streamClosed(input); // no read of the file in flight either
     throw e;
   }
@@ -148,12 +157,13 @@ interface IndexContext {
   maxEntries: number;
   limit: ByteLimit;
   input: Readable;
-  /** The uncompressed tar on disk whose content stays there; undefined to read content into `store`. */
+  /** The uncompressed tar whose content stays there (the layer file, or the inflated tar being kept); undefined to read content into `store`. */
   file: ContentFile | undefined;
   /** Where content read from the stream goes (memory, then a spill file); undefined for an index-only layer. */
   store: ContentStore | undefined;
   /** Settles when the pipeline has ended, with the error that stopped it, if any. */
   ended: Promise<unknown>;
+  onHeader: ((h: TarHeader) => void) | undefined;
 }
 
 /** Indexes every entry of the archive; a broken archive is a TarLayerError naming where. */
@@ -168,6 +178,7 @@ async function indexEntries(extract: AsyncIterable<unknown>, ctx: IndexContext):
       const h = entry.header as TarHeader;
       lastHeader = h;
       index.next(h);
+      ctx.onHeader?.(h);
       if (file !== undefined) {
         // Content stays in the file: skip it (tar-stream checks it is all there).
         entry.resume();

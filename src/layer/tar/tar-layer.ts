@@ -8,10 +8,21 @@ import { hashFileInWorker } from './hash-file.js';
 import { indexOnDisk } from './index-on-disk.js';
 import { indexOnly } from './index-only.js';
 import { indexStream } from './index-stream.js';
+import { KeptTarWriter, type KeepTar } from './kept-tar.js';
+import type { TarHeader } from '../../tar/tar-header.js';
 import type { IndexedTar, TarLayerInfo } from './layer-info.js';
 import { openLayerFile } from './layer-file.js';
 import { checkTarLayerOptions, type TarLayerOptions } from './layer-options.js';
 import { magicBytes, peek } from './magic-bytes.js';
+
+/** What a content store asks of an open besides the layer (keepingTar). */
+interface Extra {
+  keep?: KeepTar | undefined;
+  onIndexed?: OnIndexed;
+}
+
+/** The headers of a layer whose content is read from the tar file `tar`, its layer file `source` (the same file for an uncompressed tar). */
+export type OnIndexed = (headers: TarHeader[], files: { source: ContentFile; tar: ContentFile }) => void;
 
 /** Layer files (compressed or not) at least this large are hashed on a worker thread. */
 const HASH_ASIDE_BYTES = 32 * 2 ** 20;
@@ -32,6 +43,31 @@ export class TarLayer extends IndexedLayer {
   }
 
   static async from(source: string | Buffer | Readable, given: TarLayerOptions = {}): Promise<TarLayer> {
+    return TarLayer.open(source, given, {});
+  }
+
+  /**
+   * For a content store (store/layer-index.ts): opens the layer file `path` as `from` does,
+   * and, when the content is read from a tar file (the layer file, or the inflated tar kept),
+   * tells `onIndexed` every entry's header in archive order and that file; a compressed layer's inflated
+   * tar is written to `keep` and its content read from there (kept-tar.ts), not from memory
+   * or a spill file (memoryBytes and spillDir do not apply).
+   */
+  static async keepingTar(path: string, given: TarLayerOptions, keep: KeepTar | undefined, onIndexed: OnIndexed): Promise<TarLayer> {
+    return TarLayer.open(path, given, { keep, onIndexed });
+  }
+
+  /**
+   * A layer from an index saved by a content store, its entries replayed from the headers it
+   * recorded: no byte of the layer is read. `files` are the files its content is read from
+   * (verified by the caller), `source` the layer file as given.
+   */
+  static assemble(name: string, tar: IndexedTar, files: ContentFile[], source: ContentFile, content: TarLayerOptions['content']): TarLayer {
+    const { built, info } = content === 'none' ? indexOnly(tar) : tar;
+    return new TarLayer(name, built, info, files, source);
+  }
+
+  private static async open(source: string | Buffer | Readable, given: TarLayerOptions, extra: Extra): Promise<TarLayer> {
     const options = checkTarLayerOptions(given);
     const name = options.name ?? (typeof source === 'string' ? source : 'tar');
     // A path is opened once and held: the parse, the digest and every later read use the
@@ -39,7 +75,7 @@ export class TarLayer extends IndexedLayer {
     const file = typeof source === 'string' ? openLayerFile(source, name) : undefined;
     const owned: ContentFile[] = file ? [file] : [];
     try {
-      return await TarLayer.read(source, file, name, options, owned);
+      return await TarLayer.read(source, file, name, options, owned, extra);
     } catch (e) {
       for (const f of owned) f.close();
       throw e;
@@ -55,7 +91,7 @@ export class TarLayer extends IndexedLayer {
     return this.source?.stream();
   }
 
-  private static async read(source: string | Buffer | Readable, file: ContentFile | undefined, name: string, options: TarLayerOptions, owned: ContentFile[]): Promise<TarLayer> {
+  private static async read(source: string | Buffer | Readable, file: ContentFile | undefined, name: string, options: TarLayerOptions, owned: ContentFile[], extra: Extra): Promise<TarLayer> {
     // tar-stream's Extract must run the checks (extract-checks.ts) before any layer is read,
     // by the header walk too: both paths must give the same result.
     await extractChecksWork().catch((e: unknown) => {
@@ -73,7 +109,9 @@ export class TarLayer extends IndexedLayer {
     // content stays there; then the content is let go of (index-only.ts). (Streamed, it keeps
     // only sizes already: index-stream.ts has no store for it.)
     const onDisk = content !== 'memory' && file !== undefined && compression === 'none';
-    const kept = content === 'none' && onDisk ? indexOnly : (tar: IndexedTar) => tar;
+    const keep = extra.keep && file && compression !== 'none' ? KeptTarWriter.create(extra.keep, name) : undefined;
+    // (So is one whose inflated tar is kept: its content is there.)
+    const kept = content === 'none' && (onDisk || keep) ? indexOnly : (tar: IndexedTar) => tar;
     // A large layer file is hashed on another thread while this one decompresses and parses
     // it; a worker costs tens of milliseconds to start, more than hashing a small layer here.
     // Not an uncompressed tar whose content this pass copies out (content: 'memory'): the
@@ -85,17 +123,26 @@ export class TarLayer extends IndexedLayer {
       // Content stays on disk: one sequential read, header blocks decoded, every byte hashed.
       // An archive that is not plainly well formed is left to the streaming pass below, errors
       // and all.
-      const walked = await indexOnDisk(file, name, maxEntries, fileSize >= HASH_ASIDE_BYTES);
+      const headers: TarHeader[] = [];
+      const walked = await indexOnDisk(file, name, maxEntries, fileSize >= HASH_ASIDE_BYTES, extra.onIndexed && ((h) => void headers.push(h)));
       if (walked) {
+        extra.onIndexed?.(headers, { source: file, tar: file });
         const { built, info } = kept(walked);
         return new TarLayer(name, built, info, [file], file);
       }
     }
+    const headers: TarHeader[] = [];
     const hashAside = file && fileSize >= HASH_ASIDE_BYTES && !copiesPlain ? hashFileInWorker(file.descriptor, fileSize + 1) : undefined;
     const { built, info } = kept(await indexStream({
       name, options, maxBytes, maxEntries, compression, file, onDisk, hashAside, owned,
       given: sourceStream && given ? { stream: sourceStream, rest: given.rest } : undefined,
+      keep, onHeader: extra.onIndexed && ((h) => void headers.push(h)),
+    }).catch(async (e: unknown) => {
+      await keep?.abandon();
+      throw e;
     }));
+    const tar = onDisk ? file : keep?.kept;
+    if (tar) extra.onIndexed?.(headers, { source: file!, tar });
     return new TarLayer(name, built, info, owned, file);
   }
 }

@@ -14,6 +14,10 @@ export interface HostileRegistry {
   host: string;
   /** `METHOD path` of each request, in order. */
   requests: string[];
+  /** Each response of the `cut-*` repositories for the first layer: the Range asked, the status, and the body bytes written. */
+  cuts: Array<{ repo: string; range?: string; ifRange?: string; status: number; bytes: number }>;
+  /** Where the `cut-*` cases cut the first layer's body (half of it). */
+  cutAt: number;
   /** The demo's manifest digest and bytes, and its blobs' digests. */
   manifestDigest: string;
   layerDigest: string;
@@ -35,6 +39,10 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
   const requests: string[] = [];
   const sockets = new Set<Socket>();
   let tokensIssued = 0;
+  const cuts: HostileRegistry['cuts'] = [];
+  const layer = blob(layerDigest);
+  const cutAt = layer.length >> 1;
+  const etag = `"${layerDigest}"`;
 
   const sendManifest = (res: ServerResponse, body: Buffer, headers: Record<string, string> = {}) => {
     res.writeHead(200, { 'content-type': OCI_MANIFEST, 'content-length': String(body.length), 'docker-content-digest': sha(body), ...headers });
@@ -59,6 +67,31 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
 
   const stored = new Map<string, Buffer>();
   const pushing = pushHandler(stored);
+
+  /**
+   * The first layer, cut: the first request (no Range) gets the headers of the whole blob and
+   * `cutAt` bytes, then its connection is destroyed (`end`: the body ends cleanly there, with no
+   * Content-Length). A Range request is answered by `onRange`.
+   */
+  const cutLayer = (repo: string, req: IncomingMessage, res: ServerResponse, onRange: (from: number) => { status: number; body: Buffer; headers?: Record<string, string>; cut?: number }) => {
+    const range = req.headers.range;
+    const ifRange = req.headers['if-range'];
+    const log = { repo, ...(range ? { range } : {}), ...(typeof ifRange === 'string' ? { ifRange } : {}), status: 200, bytes: 0 };
+    cuts.push(log);
+    const write = (status: number, body: Buffer, headers: Record<string, string>, cut: number | undefined, clean: boolean) => {
+      log.status = status;
+      res.writeHead(status, clean ? headers : { ...headers, 'content-length': String(body.length) });
+      const sent = cut === undefined ? body : body.subarray(0, cut);
+      log.bytes = sent.length;
+      if (clean || cut === undefined) return void res.end(sent);
+      res.write(sent, () => res.socket?.end());
+    };
+    const m = /^bytes=(\d+)-$/.exec(range ?? '');
+    if (!m) return write(200, layer, { etag }, cutAt, repo === 'cut-clean');
+    const answer = onRange(Number(m[1]));
+    write(answer.status, answer.body, answer.headers ?? {}, answer.cut, false);
+  };
+  const partial = (from: number, start = from) => ({ status: 206, body: layer.subarray(start), headers: { etag, 'content-range': `bytes ${start}-${layer.length - 1}/${layer.length}` } });
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url!, 'http://x');
@@ -119,6 +152,36 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
           return void res.end(body.subarray(0, body.length - 100));
         }
         return serveGood();
+      case 'cut-drop':
+      case 'cut-clean':
+        // A body cut at half, by a dropped connection or a clean early end; the Range request is honoured.
+        if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, (from) => (req.headers['if-range'] === etag ? partial(from) : { status: 200, body: layer }));
+        return serveGood();
+      case 'cut-ignores-range':
+        // The resume is answered with the whole blob (HTTP 200), as a server without Range support does.
+        if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, () => ({ status: 200, body: layer }));
+        return serveGood();
+      case 'cut-wrong-range':
+        // The resume is answered from one byte earlier than asked.
+        if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, (from) => partial(from, from - 1));
+        return serveGood();
+      case 'cut-always':
+        // Every answer, the 206s too, is cut after 1000 bytes.
+        if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, (from) => ({ ...partial(from), cut: 1000 }));
+        return serveGood();
+      case 'tag-redirect':
+        // The tag answered with a redirect to another repository's manifest on the same registry.
+        if (isManifest) return void res.writeHead(307, { location: `/v2/good/manifests/${manifestDigest}` }).end();
+        return serveGood();
+      case 'foreign-blobs':
+        // The demo's manifest, whose first layer this repository does not hold (only `good` does).
+        if (isManifest) return sendManifest(res, manifest);
+        if (ref === layerDigest) return void res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry' }] }));
+        return serveGood();
+      case 'blob-elsewhere':
+        // Every blob redirected to another repository's path, as storage redirects are: legitimate.
+        if (isManifest) return sendManifest(res, manifest);
+        return void res.writeHead(307, { location: `/v2/good/blobs/${ref}` }).end();
       case 'redirect-loop':
         res.writeHead(302, { location: url.pathname }).end();
         return;
@@ -169,6 +232,8 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
   return {
     host: `127.0.0.1:${port}`,
     requests,
+    cuts,
+    cutAt,
     manifestDigest,
     layerDigest,
     stored,

@@ -9,13 +9,17 @@
  *   bytes in every child; slowly, so both are writing it at once), a blob of its own, a config and a manifest, waits half a second (what it wrote is
  *   then held only by its lease), then tags TAGS refs NAME-0 ... one index.json update each;
  * - `gc DIR STOP`: runs gc over and over until the file STOP exists;
- * - `slow DIR SIZE`: ingests SIZE bytes slowly, printing `started` after the first chunk.
+ * - `slow DIR SIZE`: ingests SIZE bytes slowly, printing `started` after the first chunk;
+ * - `open DIR DIGEST BARRIER`: writes BARRIER/<pid> and waits until BARRIER holds two names,
+ *   then opens the stored layer DIGEST (openStoredLayer: verify once) and prints whether it came
+ *   from the saved index and the sha256 of every path and file content, in order.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openContentStore } from '../../../src/store/directory-store.js';
+import { openStoredLayer } from '../../../src/store/layer-index.js';
 import { bytesOf } from './bytes-of.js';
 
 const [mode, dir, arg1, arg2, arg3] = process.argv.slice(2) as [string, string, string, string?, string?];
@@ -63,6 +67,17 @@ try {
       runs++;
     }
     say({ ok: true, runs, removed });
+  } else if (mode === 'open') {
+    writeFileSync(join(arg2!, String(process.pid)), '');
+    while (readdirSync(arg2!).length < 2) await sleep(5);
+    const { layer, fromIndex } = await openStoredLayer(store, arg1);
+    const hash = createHash('sha256');
+    for (const [path, e] of layer.entries) {
+      hash.update(path);
+      if (e.type === 'file') hash.update(layer.read(e));
+    }
+    layer.close();
+    say({ ok: true, fromIndex, content: hash.digest('hex') });
   } else if (mode === 'slow') {
     const data = bytesOf('slow', Number(arg1));
     async function* slowly() {

@@ -1,0 +1,149 @@
+import { constants as fsConstants } from 'node:fs';
+import { constants } from 'node:os';
+import { posix } from 'node:path';
+import type { Overlay } from '../export/overlay.js';
+import { engineOf } from '../fs/overlay-fs.js';
+import type { Stats } from '../fs/stats.js';
+import type { FuseOps, FuseStat, FuseStatfs } from './fuse-binding.js';
+
+/**
+ * The FUSE operations over an Overlay: each one call of the fs facade (or, for xattrs, of the
+ * engine), its answer or its errno passed back as is. No rule is decided here: the kernel's
+ * VFS has already walked the path (FUSE hands over the object's own path, symlinks resolved),
+ * checked permissions (default_permissions) and applied the umask; the engine answers the rest.
+ */
+
+const errnos = constants.errno as Record<string, number>;
+const { O_CREAT, O_RDWR, S_IFMT, S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG } = fsConstants;
+/** open(2)'s access mode bits (fcntl.h; Node's constants do not have it). */
+const O_ACCMODE = 3;
+const EIO = -errnos.EIO!;
+const ENOTSUP = -errnos.EOPNOTSUPP!;
+const ENODATA = -errnos.ENODATA!;
+
+/**
+ * The xattr namespace the kernel's overlay keeps for itself: not listed, and reading one gives
+ * ENODATA on the mount (fs/overlayfs/xattrs.c, ovl_is_private_xattr and ovl_listxattr; a
+ * lower layer's own `trusted.overlay.opaque` is the layer's format, not the file's data).
+ */
+const PRIVATE_XATTR = 'trusted.overlay.';
+
+export interface FuseOpsOptions {
+  /** Told of an error the engine did not answer with an errno (a bug, or a layer's content failing its check): EIO goes to the caller. */
+  onInternalError: (op: string, path: string, error: unknown) => void;
+  /** Told of a call refused because the binding cannot carry it exactly (EOPNOTSUPP goes to the caller). */
+  onUnsupported: (op: string, path: string, why: string) => void;
+}
+
+/** The errno of a failed call: the engine's own, or EIO for anything that is not one (reported). */
+function errnoOf(e: unknown, op: string, path: string, opts: FuseOpsOptions): number {
+  const code = (e as { code?: unknown } | null)?.code;
+  // OverlayFsError (the facade) and Errno (the engine, for xattrs) both carry the errno's name.
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && errnos[code] !== undefined) return -errnos[code]!;
+  opts.onInternalError(op, path, e);
+  return EIO;
+}
+
+/**
+ * The engine's inode numbers made the binding's: it carries st_ino in 32 bits, and a lower
+ * object's number is 2^32·(layer+2) + its inode in the layer (docs/semantics.md), so cut to 32
+ * bits two files of two layers would share one, and tar, cp -a and du would take them for hard
+ * links. Each engine inode gets the next number the first time it is seen, for the mount's life.
+ */
+class InodeNumbers {
+  private readonly numbers = new Map<number, number>();
+
+  of(engineIno: number): number {
+    let n = this.numbers.get(engineIno);
+    if (n === undefined) this.numbers.set(engineIno, (n = this.numbers.size + 1));
+    return n;
+  }
+}
+
+function fuseStat(s: Stats, inodes: InodeNumbers): FuseStat {
+  return {
+    mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, dev: s.dev, nlink: s.nlink, ino: inodes.of(s.ino), rdev: s.rdev,
+    blksize: s.blksize, blocks: s.blocks, atime: s.atimeMs, mtime: s.mtimeMs, ctime: s.ctimeMs,
+  };
+}
+
+/** The operations table of `ov`. A read-only mount needs no write operation: the kernel refuses those with EROFS first. */
+export function fuseOps(ov: Overlay, opts: FuseOpsOptions): Partial<FuseOps> {
+  const engine = engineOf(ov);
+  const inodes = new InodeNumbers();
+  const stat = (s: Stats) => fuseStat(s, inodes);
+  /** Runs `fn`; its value goes to `ok`, a thrown error to `cb` as a negative errno. */
+  const call = <T>(op: string, path: string, cb: (err: number) => void, fn: () => T, ok: (v: T) => void = () => cb(0)) => {
+    let v: T;
+    try {
+      v = fn();
+    } catch (e) {
+      return cb(errnoOf(e, op, path, opts));
+    }
+    ok(v);
+  };
+  const bytes = (op: string, path: string, cb: (n: number) => void, fn: () => number) => call(op, path, cb, fn, (n) => cb(n));
+
+  return {
+    getattr: (path, cb) => call('getattr', path, cb, () => stat(ov.lstatSync(path)), (st) => cb(0, st)),
+    fgetattr: (path, fd, cb) => call('fgetattr', path, cb, () => stat(ov.fstatSync(fd)), (st) => cb(0, st)),
+    readdir: (path, cb) =>
+      call('readdir', path, cb, () => {
+        const names = ['.', '..', ...ov.readdirSync(path)];
+        const stats = names.map((n) => stat(ov.lstatSync(n === '.' ? path : n === '..' ? posix.dirname(path) : posix.join(path, n))));
+        return { names, stats };
+      }, ({ names, stats }) => cb(0, names, stats)),
+    readlink: (path, cb) => call('readlink', path, cb, () => ov.readlinkSync(path), (t) => cb(0, t)),
+    statfs: (path, cb) =>
+      call('statfs', path, cb, () => ov.statfsSync(path), (s): void => {
+        const st: FuseStatfs = { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, favail: s.ffree, fsid: 0, flag: 0, namemax: 255 };
+        cb(0, st);
+      }),
+    // The kernel has taken O_CREAT, O_EXCL and O_TRUNC (a truncate follows as setattr) and
+    // places every write, O_APPEND's at the end included: only the access mode is the file's.
+    open: (path, flags, cb) => call('open', path, cb, () => ov.openSync(path, flags & O_ACCMODE), (fd) => cb(0, fd)),
+    create: (path, mode, cb) => call('create', path, cb, () => ov.openSync(path, O_CREAT | O_RDWR, mode & 0o7777), (fd) => cb(0, fd)),
+    read: (path, fd, buf, len, pos, cb) => bytes('read', path, cb, () => ov.readSync(fd, buf, 0, len, pos)),
+    write: (path, fd, buf, len, pos, cb) => bytes('write', path, cb, () => ov.writeSync(fd, buf, 0, len, pos)),
+    release: (path, fd, cb) => call('release', path, cb, () => ov.closeSync(fd)),
+    // Memory is the upper layer: there is nothing to flush to.
+    flush: (_path, _fd, cb) => cb(0),
+    fsync: (_path, _datasync, _fd, cb) => cb(0),
+    fsyncdir: (_path, _datasync, _fd, cb) => cb(0),
+    truncate: (path, size, cb) => call('truncate', path, cb, () => ov.truncateSync(path, size)),
+    ftruncate: (path, fd, size, cb) => call('ftruncate', path, cb, () => ov.ftruncateSync(fd, size)),
+    // The binding hands over tv[0] twice (its fuse-native.c passes l->atime in both places,
+    // sagemathinc/fuse-native#3), and the kernel sends UTIME_NOW as the current time, so the
+    // mtime asked for is never known: refused, never guessed (docs/mount.md).
+    utimens: (path, atime, _atimeAgain, cb) => {
+      opts.onUnsupported('utimens', path, `the FUSE binding does not pass the mtime (docs/mount.md); atime ${new Date(atime).toISOString()} was given`);
+      cb(ENOTSUP);
+    },
+    chmod: (path, mode, cb) => call('chmod', path, cb, () => ov.chmodSync(path, mode & 0o7777)),
+    chown: (path, uid, gid, cb) => call('chown', path, cb, () => ov.lchownSync(path, uid, gid)),
+    mknod: (path, mode, rdev, cb) =>
+      call('mknod', path, cb, () => {
+        const type = mode & S_IFMT;
+        if (type === S_IFREG) return ov.closeSync(ov.openSync(path, 'wx', mode & 0o7777));
+        const kind = type === S_IFCHR ? 'char' : type === S_IFBLK ? 'block' : type === S_IFIFO ? 'fifo' : undefined;
+        // A socket has no form in a layer (OCI image-layer: regular, dir, link, symlink, devices, FIFO).
+        if (!kind) throw Object.assign(new Error('EOPNOTSUPP'), { code: 'EOPNOTSUPP' });
+        ov.mknodSync(path, kind, mode & 0o7777, rdev);
+      }),
+    mkdir: (path, mode, cb) => call('mkdir', path, cb, () => ov.mkdirSync(path, mode & 0o7777)),
+    unlink: (path, cb) => call('unlink', path, cb, () => ov.unlinkSync(path)),
+    rmdir: (path, cb) => call('rmdir', path, cb, () => ov.rmdirSync(path)),
+    rename: (from, to, cb) => call('rename', from, cb, () => ov.renameSync(from, to)),
+    link: (existing, path, cb) => call('link', path, cb, () => ov.linkSync(existing, path)),
+    symlink: (target, path, cb) => call('symlink', path, cb, () => ov.symlinkSync(target, path)),
+    getxattr: (path, name, _position, cb) =>
+      call('getxattr', path, cb, () => (name.startsWith(PRIVATE_XATTR) ? undefined : engine.xattrs(engine.lookup(path, false)).get(name)), (v) => (v ? cb(0, v) : cb(ENODATA))),
+    listxattr: (path, cb) => call('listxattr', path, cb, () => [...engine.xattrs(engine.lookup(path, false)).keys()].filter((n) => !n.startsWith(PRIVATE_XATTR)), (names) => cb(0, names)),
+    // `position` is 0 on Linux (a macOS resource-fork offset); the value is the whole attribute.
+    setxattr: (path, name, value, _size, flags, cb) => call('setxattr', path, cb, () => engine.setXattr(engine.lookup(path, false), name, Buffer.from(value), flags)),
+    removexattr: (path, name, cb) => call('removexattr', path, cb, () => engine.setXattr(engine.lookup(path, false), name, null, 0)),
+  };
+}
+
+/** The operations a read-only mount serves (MS_RDONLY: the kernel never asks for the others). */
+export const READ_ONLY_OPS = ['getattr', 'fgetattr', 'readdir', 'readlink', 'statfs', 'open', 'read', 'release', 'flush', 'fsync', 'fsyncdir', 'getxattr', 'listxattr'] as const;
