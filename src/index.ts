@@ -41,6 +41,7 @@ export { MemoryStore } from './store/memory-store.js';
 export type { ContentStore, ExpectedBlob, StoreDescriptor, BlobBody, IngestResult, Lease, StoredImage, StoreImages, GcResult } from './store/content-store.js';
 export { StoreError, type StoreErrorCode } from './store/errors.js';
 export { pull, type PullOptions, type PullResult, type PullSink, type PullProgress, type BlobDescriptor } from './registry/pull.js';
+export { push, type PushOptions, type PushResult } from './registry/push.js';
 export { MAX_BLOB_RESUMES } from './registry/blob.js';
 export { credentialsFor, credentialFiles, type CredentialSources, type FoundCredentials } from './registry/credential-files.js';
 export { parseReference, formatReference, type Reference } from './registry/reference.js';

@@ -17,6 +17,7 @@ const LOADERS: Readonly<Record<string, () => Promise<Verb>>> = {
   export: async () => (await import('./verbs/export.js')).exportVerb,
   commit: async () => (await import('./verbs/commit.js')).commitVerb,
   pull: async () => (await import('./verbs/pull.js')).pullVerb,
+  push: async () => (await import('./verbs/push.js')).pushVerb,
   images: async () => (await import('./verbs/images.js')).imagesVerb,
   prune: async () => (await import('./verbs/prune.js')).pruneVerb,
   mount: async () => (await import('./verbs/mount.js')).mountVerb,

@@ -1,7 +1,14 @@
+// Over 300 lines: one request's life is one piece: the auth challenge answered, the redirects
+// followed with the credentials kept to their origin, the idle timer over headers, body sent and
+// body read, the token cache; split, each part would reach into the others' state.
 import { parseChallenges, type Challenge } from './challenge.js';
+import { LayerfsError } from '../util/errors.js';
 import { RegistryError, type RegistryErrorCode } from './errors.js';
 import { DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REDIRECTS, type RegistryOptions } from './options.js';
 import { apiHost, isLoopback, type Reference } from './reference.js';
+import { sentBody, type RequestBody } from './request-body.js';
+
+export type { RequestBody };
 
 /** A token response is small; containers/image bounds it at 1 MiB (internal/iolimits). */
 const MAX_TOKEN_BODY = 1 << 20;
@@ -21,9 +28,17 @@ export interface OpenResponse {
   close(): void;
 }
 
-interface RequestContext {
+export interface RequestContext {
   what: string;
   digest?: string;
+  /** The request's method, for messages (GET when absent). */
+  method?: string;
+  /**
+   * The token scopes to ask for (token.md "Requesting a Token": one `scope` parameter each),
+   * instead of the challenge's own: a push asks for `repository:<name>:pull,push` from its
+   * first request, and a mount for `repository:<from>:pull` too.
+   */
+  scopes?: readonly string[];
   /** Says why a redirect to `to` is refused (ERR_REDIRECT), or undefined to follow it. */
   refuseRedirect?: (to: URL, base: URL) => string | undefined;
 }
@@ -42,6 +57,8 @@ export class RegistryClient {
   private readonly secrets: string[] = [];
   private scheme: { kind: 'basic' } | { kind: 'bearer'; challenge: Challenge } | undefined;
   private readonly tokens = new Map<string, { token: string; until: number }>();
+  /** Token requests under way, by the same key: concurrent requests (a push's parallel blobs) share one. */
+  private readonly tokensAsked = new Map<string, Promise<string>>();
 
   constructor(readonly ref: Reference, private readonly options: RegistryOptions = {}) {
     const host = apiHost(ref);
@@ -72,20 +89,30 @@ export class RegistryClient {
   }
 
   /** GET `path` under /v2/ of the registry, answering an auth challenge once. */
-  async get(path: string, headers: Record<string, string>, ctx: RequestContext): Promise<OpenResponse> {
-    const url = new URL(path, this.base);
-    let answered = false;
+  get(path: string, headers: Record<string, string>, ctx: RequestContext): Promise<OpenResponse> {
+    return this.send('GET', new URL(path, this.base), headers, ctx);
+  }
+
+  /**
+   * One request of `method` to `url` (a path under /v2/, or an upload Location already
+   * checked to be the registry's), answering an auth challenge once. GET and HEAD follow
+   * redirects; a request with a body is sent once (its bytes are read as it sends them, so it
+   * cannot be replayed): a 401 to it is ERR_UNAUTHORIZED, and a redirect is returned as it is.
+   */
+  async send(method: string, url: URL, headers: Record<string, string>, ctx: RequestContext, body?: RequestBody): Promise<OpenResponse> {
+    const told = { ...ctx, method };
+    let answered = body !== undefined;
     for (;;) {
-      const auth = await this.authorization(ctx);
-      const res = await this.follow(url, { ...headers, ...(auth ? { authorization: auth } : {}) }, ctx, true);
+      const auth = await this.authorization(told);
+      const res = await this.follow(url, { ...headers, ...(auth ? { authorization: auth } : {}) }, told, true, { method, ...(body ? { body } : {}) });
       if (res.status === 401 && !answered) {
         answered = true;
         const header = res.headers.get('www-authenticate') ?? '';
         res.close();
-        this.takeChallenge(header, ctx);
+        this.takeChallenge(header, told);
         continue;
       }
-      if (res.status === 401 || res.status === 403) throw await this.statusError(res, ctx, this.options.credentials ? 'the registry refused the credentials given' : 'the registry needs credentials (none were given)');
+      if (res.status === 401 || res.status === 403) throw await this.statusError(res, told, this.options.credentials ? 'the registry refused the credentials given' : 'the registry needs credentials (none were given)');
       return res;
     }
   }
@@ -111,7 +138,7 @@ export class RegistryClient {
   }
 
   /** The error for a status that is not the one expected, with the registry's `errors[]` codes (redacted). */
-  async statusError(res: OpenResponse, ctx: RequestContext, lead?: string): Promise<RegistryError> {
+  async statusError(res: OpenResponse, ctx: RequestContext, lead?: string, otherCode: RegistryErrorCode = 'ERR_HTTP'): Promise<RegistryError> {
     let detail = '';
     try {
       const body = await this.readAll(res, MAX_ERROR_BODY, { ...ctx, what: 'error body' });
@@ -122,8 +149,8 @@ export class RegistryClient {
     } finally {
       res.close();
     }
-    const code: RegistryErrorCode = res.status === 401 || res.status === 403 ? 'ERR_UNAUTHORIZED' : res.status === 404 ? 'ERR_NOT_FOUND' : 'ERR_HTTP';
-    const reason = `${lead ? `${lead}: ` : ''}GET ${ctx.what} answered HTTP ${res.status}${detail ? ` (${detail})` : ''}`;
+    const code: RegistryErrorCode = res.status === 401 || res.status === 403 ? 'ERR_UNAUTHORIZED' : res.status === 404 ? 'ERR_NOT_FOUND' : otherCode;
+    const reason = `${lead ? `${lead}: ` : ''}${ctx.method ?? 'GET'} ${ctx.what} answered HTTP ${res.status}${detail ? ` (${detail})` : ''}`;
     return this.error(code, reason, ctx.digest);
   }
 
@@ -152,10 +179,17 @@ export class RegistryClient {
   /** A Bearer token for the challenge (token.md "Requesting a Token"), from the cache while it lasts. */
   private async token(challenge: Challenge, ctx: RequestContext): Promise<string> {
     const { realm, service } = challenge.params;
-    const scope = challenge.params.scope ?? `repository:${this.ref.repository}:pull`;
-    const key = JSON.stringify([realm, service, scope]);
+    const scopes = ctx.scopes ?? [challenge.params.scope ?? `repository:${this.ref.repository}:pull`];
+    const key = JSON.stringify([realm, service, ...scopes]);
     const cached = this.tokens.get(key);
     if (cached && cached.until > Date.now()) return cached.token;
+    const asked = this.tokensAsked.get(key) ?? this.askToken(challenge, scopes, key, ctx).finally(() => this.tokensAsked.delete(key));
+    this.tokensAsked.set(key, asked);
+    return asked;
+  }
+
+  private async askToken(challenge: Challenge, scopes: readonly string[], key: string, ctx: RequestContext): Promise<string> {
+    const { realm, service } = challenge.params;
     let url: URL;
     try {
       url = new URL(realm!);
@@ -163,7 +197,7 @@ export class RegistryClient {
       throw this.error('ERR_UNAUTHORIZED', `the Bearer realm ${JSON.stringify(realm).slice(0, 200)} is not a URL`, ctx.digest);
     }
     if (service !== undefined) url.searchParams.set('service', service);
-    url.searchParams.set('scope', scope);
+    for (const scope of scopes) url.searchParams.append('scope', scope);
     const c = this.options.credentials;
     const what = { what: `token from ${url.origin}${url.pathname}`, ...(ctx.digest ? { digest: ctx.digest } : {}) };
     const res = await this.follow(url, c ? { authorization: basicValue(c) } : {}, what, false);
@@ -184,7 +218,9 @@ export class RegistryClient {
   }
 
   /** One request with its redirects followed (bounded); the response's body still unread. */
-  private async follow(start: URL, headers: Record<string, string>, ctx: RequestContext, registryAuth: boolean): Promise<OpenResponse> {
+  private async follow(start: URL, headers: Record<string, string>, ctx: RequestContext, registryAuth: boolean, init: { method?: string; body?: RequestBody } = {}): Promise<OpenResponse> {
+    const method = init.method ?? 'GET';
+    const redirects = method === 'GET' || method === 'HEAD';
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
@@ -215,14 +251,17 @@ export class RegistryClient {
       touch();
       let res: Response;
       try {
-        res = await fetch(url, { headers: sent, redirect: 'manual', signal: controller.signal });
+        res = await fetch(url, { method, headers: sent, redirect: 'manual', signal: controller.signal, ...(init.body ? sentBody(init.body, sent, touch) : {}) });
       } catch (e) {
         stop();
         if (timedOut) throw this.error('ERR_TIMEOUT', `no answer for the ${ctx.what} from ${url.host} within ${this.idle} ms`, ctx.digest);
+        // The body's own failure (a source blob that does not match its digest) is told as it is.
+        const own = [e, (e as { cause?: unknown }).cause].find((x) => x instanceof LayerfsError);
+        if (own) throw own;
         const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-        throw this.error('ERR_HTTP', `GET ${ctx.what} from ${url.host} failed: ${cause?.code ?? cause?.message ?? (e as Error).message}`, ctx.digest);
+        throw this.error('ERR_HTTP', `${method} ${ctx.what} from ${url.host} failed: ${cause?.code ?? cause?.message ?? (e as Error).message}`, ctx.digest);
       }
-      if (REDIRECTS.has(res.status)) {
+      if (redirects && REDIRECTS.has(res.status)) {
         const location = res.headers.get('location');
         await res.body?.cancel().catch(() => undefined);
         if (hop >= this.maxRedirects) {

@@ -16,18 +16,26 @@ export type RegistryErrorCode =
   | 'ERR_REDIRECT'
   /** No byte from the server within the idle timeout (headers or body). */
   | 'ERR_TIMEOUT'
-  /** A body longer than its bound (a manifest, a token, or a blob beyond its descriptor's size), or one cut short. */
+  /** A body longer than its bound (a manifest, a token, or a blob beyond its descriptor's size), or one cut short; a source blob of another size than its descriptor's. */
   | 'ERR_SIZE'
   /** A resumed blob answered with a Content-Range other than the bytes asked for, or with the whole blob again (then fetched afresh). */
   | 'ERR_RANGE'
   /** A credentials file (Docker config.json, containers auth.json) or a credential helper that cannot be used for the host. */
   | 'ERR_CREDENTIALS'
-  /** A manifest whose bytes do not hash to the digest asked for or announced. */
+  /** A manifest whose bytes do not hash to the digest asked for or announced; a pushed blob or manifest whose source bytes, or the registry's Docker-Content-Digest, differ from its digest. */
   | 'ERR_DIGEST'
   /** A manifest that is not JSON, not an image manifest or index, or has a malformed descriptor. */
   | 'ERR_MANIFEST'
   /** The index has no manifest for the platform asked for. */
   | 'ERR_PLATFORM'
+  /**
+   * A push's upload went wrong on the registry's side: a status other than the protocol's, an
+   * upload Location missing or on another host, or a chunk's `Range` answer that is not exactly
+   * the bytes sent so far.
+   */
+  | 'ERR_UPLOAD'
+  /** The image to push is not there whole: no such ref, or a blob or manifest it names is missing or unreadable in the source. */
+  | 'ERR_SOURCE'
   /** openImage's reference form with pull 'never': the content store does not hold the reference (or holds it for another platform). */
   | 'ERR_NOT_STORED';
 

@@ -76,7 +76,7 @@ export interface PullResult {
 export const DEFAULT_CONCURRENCY = 3;
 
 /** Runs `work` over `items`, at most `limit` at once; the first failure stops new work and is thrown once the running ones end. */
-async function bounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function bounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async () => {

@@ -1,5 +1,6 @@
 import { pull, type PullResult } from '../../registry/pull.js';
 import { openContentStore } from '../../store/directory-store.js';
+import { blobsJson, imageJson } from '../blob-json.js';
 import { CREDENTIAL_FLAGS, CREDENTIAL_NOTE, credentialsFromFlags } from '../credentials.js';
 import { CliError, bytes } from '../io.js';
 import { PullProgressView } from '../pull-progress.js';
@@ -25,8 +26,6 @@ export const pullVerb: Verb = {
   ],
   run: pullImage,
 };
-
-const blobs = (list: PullResult['fetched']) => list.map((d) => ({ digest: d.digest, size: d.size, mediaType: d.mediaType ?? null }));
 
 async function pullImage({ io, json, positionals, flags }: Invocation): Promise<void> {
   const started = performance.now();
@@ -55,15 +54,12 @@ async function pullImage({ io, json, positionals, flags }: Invocation): Promise<
     const fetched = new Set(result.fetched.map((d) => d.digest));
     const [config, ...layers] = result.blobs.map((d) => ({ digest: d.digest, size: d.size, mediaType: d.mediaType ?? null, fetched: fetched.has(d.digest) }));
     return emitJson({ io }, {
-      reference: result.reference,
+      ...imageJson(result.reference, result.manifest),
       store: store.dir,
-      digest: result.manifest.digest,
-      mediaType: result.manifest.mediaType,
-      size: result.manifest.size,
       config,
       layers,
-      fetched: blobs(result.fetched),
-      present: blobs(result.present),
+      fetched: blobsJson(result.fetched),
+      present: blobsJson(result.present),
       bytes: fetchedBytes,
       received: result.received,
       resumes: result.resumes,

@@ -21,6 +21,8 @@ export interface HostileRegistry {
   /** The demo's manifest digest and bytes, and its blobs' digests. */
   manifestDigest: string;
   layerDigest: string;
+  /** What a push committed to the `push-*` repositories: blobs by `repo@digest`, manifests by `repo:reference`. */
+  stored: Map<string, Buffer>;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,9 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
     pump();
   };
 
+  const stored = new Map<string, Buffer>();
+  const pushing = pushHandler(stored);
+
   /**
    * The first layer, cut: the first request (no Range) gets the headers of the whole blob and
    * `cutAt` bytes, then its connection is destroyed (`end`: the body ends cleanly there, with no
@@ -91,6 +96,7 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url!, 'http://x');
     requests.push(`${req.method} ${url.pathname}${url.search}`);
+    if (url.pathname.startsWith('/v2/push-')) return void pushing(req, res, url).catch(() => res.destroy());
     if (url.pathname === '/token') {
       tokensIssued++;
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -230,10 +236,91 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
     cutAt,
     manifestDigest,
     layerDigest,
+    stored,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * The push side (distribution-spec "Pushing blobs", "Pushing manifests") under `/v2/push-*`:
+ * `push-good` is strict where distribution 2.8.2 is lax (a PATCH's Content-Range must start
+ * where the upload is and span exactly its body, else 416; the PUT's digest must be the
+ * assembled bytes'); each other name breaks one rule of the protocol.
+ */
+function pushHandler(stored: Map<string, Buffer>) {
+  const uploads = new Map<string, Buffer[]>();
+  let next = 0;
+  const read = (req: IncomingMessage) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => resolve(Buffer.concat(parts)));
+      req.on('error', reject);
+    });
+  const length = (id: string) => uploads.get(id)!.reduce((n, b) => n + b.length, 0);
+  const error = (res: ServerResponse, status: number, code: string) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code, message: code.toLowerCase() }] }));
+
+  return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const m = /^\/v2\/(push-[a-z0-9-]+)\/(blobs\/uploads\/([^/]*)|blobs\/([^/]+)|manifests\/([^/]+))$/.exec(url.pathname);
+    if (!m) return error(res, 404, 'NAME_UNKNOWN');
+    const [, repo, , uploadId, blobDigest, manifestRef] = m as unknown as [string, string, string, string | undefined, string | undefined, string | undefined];
+    const method = req.method!;
+    if (repo === 'push-401-loop') {
+      // Every request refused, whatever token it carries.
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="hostile",scope="repository:${repo}:pull,push"` }).end();
+      return;
+    }
+    if (method === 'HEAD') {
+      const key = blobDigest !== undefined ? `${repo}@${blobDigest}` : `${repo}:${manifestRef}`;
+      return void res.writeHead(stored.has(key) ? 200 : 404).end();
+    }
+    if (method === 'POST' && uploadId === '') {
+      const id = `u${next++}`;
+      uploads.set(id, []);
+      const location = repo === 'push-location-elsewhere' ? `http://elsewhere.invalid/v2/${repo}/blobs/uploads/${id}` : `/v2/${repo}/blobs/uploads/${id}?_state=s${id}`;
+      return void res.writeHead(202, { location, range: '0-0', 'content-length': '0' }).end();
+    }
+    if (uploadId === undefined || !uploads.has(uploadId)) {
+      if (method === 'PUT' && manifestRef !== undefined) {
+        const body = await read(req);
+        stored.set(`${repo}:${manifestRef}`, body);
+        const digest = repo === 'push-manifest-digest' ? `sha256:${'3'.repeat(64)}` : sha(body);
+        return void res.writeHead(201, { 'docker-content-digest': digest, location: `/v2/${repo}/manifests/${digest}` }).end();
+      }
+      return error(res, 404, 'BLOB_UPLOAD_UNKNOWN');
+    }
+    if (method === 'DELETE') {
+      uploads.delete(uploadId);
+      return void res.writeHead(204).end();
+    }
+    if (repo === 'push-stall') return; // reads nothing of the body, never answers
+    if (repo === 'push-stall-answer') return void req.resume(); // reads the body, never answers
+    const body = await read(req);
+    const have = length(uploadId);
+    if (method === 'PATCH') {
+      const range = /^(\d+)-(\d+)$/.exec(String(req.headers['content-range'] ?? ''));
+      if (repo === 'push-good' && (!range || Number(range[1]) !== have || Number(range[2]) !== have + body.length - 1 || Number(req.headers['content-length']) !== body.length)) {
+        return void res.writeHead(416, { range: `0-${have - 1}` }).end();
+      }
+      uploads.get(uploadId)!.push(body);
+      const end = have + body.length - 1;
+      const answered = repo === 'push-range-short' ? '0-99' : repo === 'push-range-ahead' ? `0-${end + 100}` : repo === 'push-range-missing' ? undefined : `0-${end}`;
+      return void res.writeHead(202, { location: `/v2/${repo}/blobs/uploads/${uploadId}?_state=p${have}`, ...(answered ? { range: answered } : {}), 'content-length': '0' }).end();
+    }
+    if (method === 'PUT') {
+      uploads.get(uploadId)!.push(body);
+      const whole = Buffer.concat(uploads.get(uploadId)!);
+      uploads.delete(uploadId);
+      const digest = url.searchParams.get('digest');
+      if (digest !== sha(whole)) return error(res, 400, 'DIGEST_INVALID');
+      stored.set(`${repo}@${digest}`, whole);
+      const answered = repo === 'push-blob-digest' ? `sha256:${'4'.repeat(64)}` : digest;
+      return void res.writeHead(201, { 'docker-content-digest': answered, location: `/v2/${repo}/blobs/${digest}` }).end();
+    }
+    return error(res, 405, 'UNSUPPORTED');
   };
 }
