@@ -132,9 +132,10 @@ export class Walk {
     const fd = this.io(path, 'cannot open it', () => openSync(inside(dirFd, nameBytes), O_PATH | O_NOFOLLOW));
     try {
       const st = this.io(path, 'cannot stat it', () => fstatSync(fd, { bigint: true }));
+      // Another filesystem or a bind mount, on a directory or a file (a container's
+      // /etc/hosts): the kernel's lookup stays in the layer and shows what the mount covers.
+      if (st.dev !== this.dev || mountIdOf(fd) !== this.mount) this.fail(path, 'ERR_DIR_MOUNT', 'a mount point inside the layer (the kernel shows what the mount covers, which cannot be reached here)');
       if (st.isDirectory()) {
-        // Another filesystem or a bind mount: the kernel would show the directory it covers.
-        if (st.dev !== this.dev || mountIdOf(fd) !== this.mount) this.fail(path, 'ERR_DIR_MOUNT', 'a mount point inside the layer (the kernel shows the directory under the mount, which cannot be reached here)');
         const dir = this.io(path, 'cannot open it', () => openSync(`/proc/self/fd/${fd}`, O_RDONLY | O_DIRECTORY));
         try {
           const again = fstatSync(dir, { bigint: true });

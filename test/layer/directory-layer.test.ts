@@ -253,6 +253,18 @@ describe.runIf(kernel)('DirectoryLayer against the kernel overlay', () => {
     expect(catchError(() => openDirectoryLayer(dir))).toMatchObject({ code: 'ERR_DIR_MOUNT', entry: '/sub' });
     unmountAll();
   });
+
+  it('refuses a file bind-mounted inside the layer (a container\'s /etc/hosts): the kernel shows the file it covers', () => {
+    const dir = join(base, 'bindfile');
+    write(`${dir}/etc/hosts`, 'covered');
+    write(join(base, 'bind-source'), 'MOUNTED');
+    sh('mount', '--bind', join(base, 'bind-source'), `${dir}/etc/hosts`);
+    mounts.push(`${dir}/etc/hosts`);
+    const view = mountOverlay(`lowerdir=${dir}:${dirs.C}`);
+    expect(fs.readFileSync(`${view}/etc/hosts`, 'utf8')).toBe('covered');
+    expect(catchError(() => openDirectoryLayer(dir))).toMatchObject({ code: 'ERR_DIR_MOUNT', entry: '/etc/hosts' });
+    unmountAll();
+  });
 });
 
 /** A layer's changeset as tar entries (parents first): whiteouts and opaque markers by their `.wh.` names. */
