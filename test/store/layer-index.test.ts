@@ -190,3 +190,39 @@ describe('openStoredLayer: the store', () => {
     expect((await openStoredLayer(store, digest)).fromIndex).toBe(false);
   });
 });
+
+describe('a kept tar renamed over while the first open puts its own in place', () => {
+  it('the open reads the tar it wrote and hashed, and no saved index vouches for the other file', async () => {
+    const { syncBuiltinESMExports } = await import('node:module');
+    const good = layerBlobs('GOOD-CONTENT-1234').gzip;
+    const evilTar = layerBlobs('EVIL-CONTENT-5678').none; // the same layout: the same size
+    const { store, digest } = await stored(good);
+    const evil = join(fresh('evil'), 'evil.tar');
+    const fsm = (await import('node:fs')).default; // the module object: its exports can be replaced
+    const realRename = fsm.renameSync;
+    // Right after the real rename into .layerfs/tars/, another file takes that name.
+    fsm.renameSync = ((from: fs.PathLike, to: fs.PathLike) => {
+      realRename(from, to);
+      if (String(to).includes('/tars/') && fs.existsSync(evil) === false) {
+        fs.writeFileSync(evil, evilTar);
+        realRename(evil, to);
+      }
+    }) as typeof fs.renameSync;
+    syncBuiltinESMExports();
+    let first;
+    try {
+      first = await openStoredLayer(store, digest);
+    } finally {
+      fsm.renameSync = realRename;
+      syncBuiltinESMExports();
+    }
+    const hostname = (l: Layer) => l.read(l.entries.get('/etc/hostname')!).toString();
+    expect(hostname(first.layer)).toBe('GOOD-CONTENT-1234');
+    first.layer.close();
+    // The next opens never take the other file's bytes for the verified ones.
+    for (let i = 0; i < 2; i++) {
+      const again = await openStoredLayer(store, digest).then((o) => hostname(o.layer), (e: Error) => e.message);
+      expect(again).not.toBe('EVIL-CONTENT-5678');
+    }
+  });
+});

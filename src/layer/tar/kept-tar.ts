@@ -1,9 +1,8 @@
-import { constants, fsyncSync, openSync, renameSync, rmSync, write } from 'node:fs';
+import { constants, fstatSync, fsyncSync, openSync, renameSync, rmSync, write } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { ContentFile } from '../content-file.js';
 import type { ContentRef } from '../entry.js';
 import { TarLayerError } from './errors.js';
-import { openLayerFile } from './layer-file.js';
 
 /** Where a compressed layer's inflated tar is kept: written to `temp`, renamed to `final` once whole. */
 export interface KeepTar {
@@ -92,8 +91,16 @@ export class KeptTarWriter {
       this.abort();
       throw e instanceof TarLayerError ? e : this.error(e as Error);
     }
+    // The file written, reopened read-only through its own descriptor, not by its name: another
+    // file renamed over that name meanwhile (another open of the same layer, or anyone who can
+    // write .layerfs/) is not what the pass hashed, and `verified` below must not vouch for it.
+    // A saved index then names this inode, and store/layer-index.ts saves none when the name
+    // no longer is it.
+    const file = (() => {
+      const fd = openSync(`/proc/self/fd/${this.fd}`, constants.O_RDONLY);
+      return ContentFile.adopt(fd, this.keep.final, this.name, fstatSync(fd, { bigint: true }));
+    })();
     this.placeholder.close();
-    const file = openLayerFile(this.keep.final, this.name);
     if (file.size !== size) {
       file.close();
       throw new TarLayerError(this.name, this.keep.final, `the inflated tar changed as it was renamed into place (${file.size} bytes, ${size} written)`);
