@@ -1,4 +1,4 @@
-import { credentialsFor, type FoundCredentials } from '../registry/credential-files.js';
+import type { FoundCredentials } from '../registry/credential-files.js';
 import type { RegistryCredentials } from '../registry/options.js';
 import { CliError } from './io.js';
 import type { FlagSpec, Flags } from './verb.js';
@@ -28,6 +28,8 @@ export async function credentialsFromFlags(flags: Flags, reference: string, env:
     return { credentials: { username: value.slice(0, colon), password: value.slice(colon + 1) }, source: '--creds' };
   }
   if (flags.authfile !== undefined && (typeof flags.authfile !== 'string' || flags.authfile === '')) throw new CliError('--authfile takes FILE', 2);
+  // Loaded here: every verb that takes IMAGE has these flags, and a path needs no registry code.
+  const { credentialsFor } = await import('../registry/credential-files.js');
   const found: FoundCredentials | undefined = await credentialsFor(reference, { env, ...(typeof flags.authfile === 'string' ? { authFile: flags.authfile } : {}) });
   return found ? { credentials: found.credentials, source: found.source } : {};
 }

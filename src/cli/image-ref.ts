@@ -5,6 +5,7 @@ import type { OpenImageOptions } from '../image/image-options.js';
 import { configAnswers, configPlatform, parsePlatform, platformName, PLATFORM_FORM } from '../image/platform-match.js';
 import type { OpenReferenceOptions, PullPolicy } from '../registry/open-reference.js';
 import type { RegistryOptions } from '../registry/options.js';
+import { credentialsFromFlags } from './credentials.js';
 import { CliError } from './io.js';
 import { storeDir } from './store-dir.js';
 import type { Flags } from './verb.js';
@@ -70,6 +71,22 @@ export function refOptions(flags: Flags, registry: RegistryOptions = {}): RefOpt
   const pull = flags.pull ?? 'missing';
   if (typeof pull !== 'string' || !PULL_POLICIES.includes(pull)) throw new CliError(`--pull: expected missing, always or never, not ${JSON.stringify(pull)}`, 2);
   return { store: storeDir(flags), pull: pull as PullPolicy, registry: { ...(flags.insecure === true ? { insecure: true } : {}), ...registry } };
+}
+
+/**
+ * The credentials for an IMAGE argument of a verb that takes REF_FLAGS: looked up only when
+ * IMAGE names a registry reference (imageTarget's rule); a path, a layout or an archive looks
+ * up nothing, so a broken credential helper cannot break `layerfs ls ./layout /`.
+ */
+export async function imageCredentials(flags: Flags, arg: string): Promise<RegistryOptions> {
+  const image = parseImageRef(arg);
+  if (!('target' in image)) return {};
+  const { imageTarget } = await import('../registry/open-reference.js');
+  // A target that is no valid reference: opening it gives the error that names it.
+  const named = await imageTarget(image.target).catch(() => undefined);
+  if (!named || !('reference' in named)) return {};
+  const { credentials } = await credentialsFromFlags(flags, named.given);
+  return credentials ? { credentials } : {};
 }
 
 /**

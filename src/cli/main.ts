@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ImageError } from '../image/errors.js';
 import { programHelp, SHARED_FLAGS, verbHelp } from './help.js';
-import { openImageArg, openManifestArg, refOptions } from './image-ref.js';
+import { imageCredentials, openImageArg, openManifestArg, refOptions } from './image-ref.js';
 import { CliError, type CliIO } from './io.js';
 import { allVerbs, verbNamed } from './registry.js';
 import type { Flags, Verb } from './verb.js';
@@ -94,14 +94,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     const told = <T>(opening: Promise<T>) => opening.catch((e: unknown) => {
       throw inCliTerms(e);
     });
-    // A REF's store, --pull and --insecure (credentials, when the command line has them, are refOptions' second argument).
-    const refs = () => refOptions(flags);
+    // A REF's store, --pull, --insecure and the credentials for its registry (none looked up for a path).
+    const refs = async (arg: string) => refOptions(flags, await imageCredentials(flags, arg));
     // Every image a verb opens is closed when it ends: main() run in a process that goes on (a
     // test, a tool) would otherwise keep its layers, which the process's layer cache then hands
     // to the next open (image/layer-cache.ts).
     const images: Array<{ close(): void }> = [];
     const kept = <T extends { close(): void }>(image: T): T => (images.push(image), image);
-    const open = async (arg: string) => kept(await told(openImageArg(arg, values.platform, warn, undefined, refs())));
+    const open = async (arg: string) => kept(await told(openImageArg(arg, values.platform, warn, undefined, await refs(arg))));
     if (verb.takes === 'positionals') {
       try {
         await verb.run({ io, json, positionals, flags, open });
@@ -120,11 +120,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     };
     try {
       if (verb.takes === 'manifest') {
-        const image = await opening(openManifestArg(imageArg, values.platform, warn, refs()));
+        const image = await opening(openManifestArg(imageArg, values.platform, warn, await refs(imageArg)));
         // The whole image, when the verb asks for it: its platform warning was given already.
-        await verb.run({ io, json, image, args, flags, open: async () => kept(await opening(openImageArg(imageArg, values.platform, undefined, verb.content, refs()))) });
+        await verb.run({ io, json, image, args, flags, open: async () => kept(await opening(openImageArg(imageArg, values.platform, undefined, verb.content, await refs(imageArg)))) });
       } else {
-        await verb.run({ io, json, image: kept(await opening(openImageArg(imageArg, values.platform, warn, verb.content, refs()))), args, flags });
+        await verb.run({ io, json, image: kept(await opening(openImageArg(imageArg, values.platform, warn, verb.content, await refs(imageArg)))), args, flags });
       }
     } finally {
       for (const image of images) image.close();

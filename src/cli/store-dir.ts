@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { openContentStore, type DirectoryStore } from '../store/directory-store.js';
+import { CREDENTIAL_FLAGS } from './credentials.js';
 import type { FlagSpec, Flags } from './verb.js';
 
 /** The --store flag of pull, images and prune. */
@@ -18,6 +19,7 @@ export const REF_FLAGS: Record<string, FlagSpec> = {
   ...STORE_FLAG,
   pull: { type: 'string', value: 'WHEN', help: "for a REF: missing (pull it when the store lacks it; the default), always (pull a tag again), never (the store only)" },
   ...INSECURE_FLAG,
+  ...CREDENTIAL_FLAGS,
 };
 
 /**

@@ -80,6 +80,57 @@ describe('layerfs pull with credentials', () => {
   });
 });
 
+describe('push and the REF verbs with credentials', () => {
+  const creds = ['--creds', `${USER.username}:${USER.password}`];
+
+  it('push --creds sends the image to the htpasswd registry; without them, the registry needs credentials', () => {
+    const r = run(['push', `${DEMO}:latest`, `${registry.host}/team/pushed:v1`, ...creds, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).reference).toBe(`${registry.host}/team/pushed:v1`);
+    secretFree(r);
+    const none = run(['push', `${DEMO}:latest`, `${registry.host}/team/pushed:v2`]);
+    expect(none).toMatchObject({ code: 1, stdout: '' });
+    expect(none.stderr).toMatch(/^layerfs: .*none were given.*\n$/);
+  });
+
+  it('push --authfile FILE reads the login file', () => {
+    const file = join(work, 'push-auth.json');
+    fs.writeFileSync(file, JSON.stringify({ auths: { [registry.host]: { auth: b64(`${USER.username}:${USER.password}`) } } }));
+    const r = run(['push', `${DEMO}:latest`, `${registry.host}/team/pushed:v3`, '--authfile', file]);
+    expect(r.code, r.stderr).toBe(0);
+    secretFree(r);
+  });
+
+  it('ls docker://HOST/REPO:TAG / --creds pulls and lists; a wrong password is one line, with --json too, quoting no secret', () => {
+    const r = run(['ls', `docker://${registry.host}/team/demo:latest`, '/', '--store', store(), ...creds]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\betc\b/);
+    secretFree(r);
+    const plain = run(['stat', `${registry.host}/team/demo:latest`, '/etc', '--store', store(), ...creds]);
+    expect(plain.code, plain.stderr).toBe(0);
+    for (const extra of [[], ['--json']]) {
+      const wrong = run(['ls', `docker://${registry.host}/team/demo:latest`, '/', '--store', store(), '--creds', `${USER.username}:wrong-pass-8`, ...extra]);
+      expect(wrong).toMatchObject({ code: 1, stdout: '' });
+      expect(wrong.stderr).toMatch(/^layerfs: .*refused the credentials.*\n$/);
+      secretFree(wrong);
+    }
+    const none = run(['ls', `docker://${registry.host}/team/demo:latest`, '/', '--store', store()]);
+    expect(none.stderr).toMatch(/^layerfs: .*none were given.*\n$/);
+  });
+
+  it('a path looks up no credentials: a broken credential helper breaks a REF, not `ls LAYOUT /`', () => {
+    const docker = join(work, 'broken-helper');
+    fs.mkdirSync(docker);
+    fs.writeFileSync(join(docker, 'config.json'), JSON.stringify({ credsStore: 'layerfs-test-missing-helper' }));
+    const ref = run(['ls', `docker://${registry.host}/team/demo:latest`, '/', '--store', store()], { DOCKER_CONFIG: docker });
+    expect(ref.code).not.toBe(0);
+    expect(ref.stderr).toContain('layerfs-test-missing-helper');
+    const path = run(['ls', DEMO, '/'], { DOCKER_CONFIG: docker });
+    expect(path.code, path.stderr).toBe(0);
+    expect(path.stdout).toMatch(/\betc\b/);
+  });
+});
+
 describe('progress', () => {
   /** The CLI under script(1): its stdout and stderr both go to the pseudo-terminal, read here. */
   const onTerminal = (args: string[]) => {

@@ -3,6 +3,7 @@ import { push } from '../../registry/push.js';
 import { formatReference, parseReference } from '../../registry/reference.js';
 import type { ContentStore } from '../../store/content-store.js';
 import { blobsJson, imageJson } from '../blob-json.js';
+import { CREDENTIAL_FLAGS, CREDENTIAL_NOTE, credentialsFromFlags } from '../credentials.js';
 import { parseImageRef } from '../image-ref.js';
 import { CliError, bytes } from '../io.js';
 import { STORE_FLAG, openExistingStore, storeDir } from '../store-dir.js';
@@ -10,10 +11,11 @@ import { emitJson, out, type Flags, type Invocation, type Verb } from '../verb.j
 
 export const pushVerb: Verb = {
   takes: 'positionals',
-  usage: 'push IMAGE REF [--store DIR] [--insecure] [--chunk-size N] [--from REPO]',
+  usage: 'push IMAGE REF [--store DIR] [--creds USER:PASS] [--authfile FILE] [--insecure] [--chunk-size N] [--from REPO]',
   summary: 'send an image to a registry: only the blobs it lacks (mounted from another repository of it when it can be), each checked against its digest as it is read, the manifest and tag last',
   options: {
     ...STORE_FLAG,
+    ...CREDENTIAL_FLAGS,
     insecure: { type: 'boolean', help: 'allow plain HTTP to a registry other than 127.0.0.1/localhost (it is the default there)' },
     'chunk-size': { type: 'string', value: 'N', help: 'blobs larger than N bytes go in PATCH chunks of N (K, M, G: KiB, MiB, GiB); default 64M, each smaller blob in one PUT' },
     from: { type: 'string', value: 'REPO', help: "a repository of the same registry to mount blobs from (default: the store ref's, when the image was pulled from this registry)" },
@@ -21,6 +23,7 @@ export const pushVerb: Verb = {
   maxPositionals: 2,
   notes: [
     "IMAGE is an OCI layout (DIR, DIR:TAG, oci:DIR[:TAG]) or an image of the content store by its ref (what `layerfs images` lists: the full reference it was pulled as, such as 127.0.0.1:5000/demo:latest; a short one is completed by docker's rules). REF is host[:port]/repo[:tag][@sha256:...]: a digest must be the image's; a multi-platform index is pushed whole, its manifests by digest first.",
+    CREDENTIAL_NOTE,
     '--json: {reference, source, digest, mediaType, size, pushed: [{digest, size, mediaType}], mounted: [...], present: [...], from (the repository mounted from, or null), bytes (the bytes sent: blobs uploaded and manifests)} (docs/cli.md).',
   ],
   refuseEarly: (flags) => {
@@ -71,9 +74,11 @@ async function pushImage({ io, json, positionals, flags }: Invocation): Promise<
   if (!imageArg || !reference) throw new CliError(`push: IMAGE and REF are needed (usage: layerfs ${pushVerb.usage})`, 2);
   const size = chunkSize(flags['chunk-size']);
   const src = await source(imageArg, flags);
+  const { credentials } = await credentialsFromFlags(flags, reference);
   if (io.stderrIsTTY) io.stderr(`pushing ${imageArg} to ${reference}...\n`);
   const result = await push(src.from, reference, {
     insecure: flags.insecure === true,
+    ...(credentials ? { credentials } : {}),
     ...(src.ref !== undefined ? { ref: src.ref } : {}),
     ...(size !== undefined ? { chunkSize: size } : {}),
     ...(typeof flags.from === 'string' ? { from: flags.from } : {}),
