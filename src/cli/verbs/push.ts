@@ -6,7 +6,7 @@ import { blobsJson, imageJson } from '../blob-json.js';
 import { CREDENTIAL_FLAGS, CREDENTIAL_NOTE, credentialsFromFlags } from '../credentials.js';
 import { parseImageRef } from '../image-ref.js';
 import { CliError, bytes } from '../io.js';
-import { STORE_FLAG, openExistingStore, storeDir } from '../store-dir.js';
+import { INSECURE_FLAG, STORE_FLAG, openExistingStore, storeDir } from '../store-dir.js';
 import { emitJson, out, type Flags, type Invocation, type Verb } from '../verb.js';
 
 export const pushVerb: Verb = {
@@ -16,7 +16,7 @@ export const pushVerb: Verb = {
   options: {
     ...STORE_FLAG,
     ...CREDENTIAL_FLAGS,
-    insecure: { type: 'boolean', help: 'allow plain HTTP to a registry other than 127.0.0.1/localhost (it is the default there)' },
+    ...INSECURE_FLAG,
     'chunk-size': { type: 'string', value: 'N', help: 'blobs larger than N bytes go in PATCH chunks of N (K, M, G: KiB, MiB, GiB); default 64M, each smaller blob in one PUT' },
     from: { type: 'string', value: 'REPO', help: "a repository of the same registry to mount blobs from (default: the store ref's, when the image was pulled from this registry)" },
   },
