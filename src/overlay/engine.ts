@@ -113,7 +113,7 @@ export class OverlayEngine {
   // ---- reading (inode.ts, readdir.ts) -------------------------------------------------
 
   info(obj: Obj): ObjectInfo {
-    return infoOf(obj);
+    return infoOf(this.state, obj);
   }
 
   readlink(obj: Obj): string {

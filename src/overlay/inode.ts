@@ -1,6 +1,8 @@
 import { typeBits, type EntryType, type LayerEntry } from '../layer/entry.js';
 import { fail } from './errno.js';
 import type { Obj } from './resolve.js';
+import type { LowerNode } from './lower-index.js';
+import type { MemfsNode } from '../util/memfs-types.js';
 import type { OverlayState } from './overlay-state.js';
 import { copyUp } from './copy-up.js';
 
@@ -39,8 +41,26 @@ const DIR_SIZE = 4096;
 /** (uid_t)-1 and (gid_t)-1: "not changed" to chown(2). */
 const NO_ID = 2 ** 32 - 1;
 
+/** The inode number layerfs gives a lower object: above 2^32, apart from memfs's, unique per (layer, inode). */
+function lowerIno(low: LowerNode): number {
+  return 2 ** 32 * (low.layer + 2) + low.entry.inode;
+}
+
+/**
+ * st_ino of an object in the upper layer. On one underlying filesystem (overlayfs.rst "Overlay
+ * objects", "Inode properties"), a copied-up object keeps its lower origin's number: always for
+ * a directory, for a non-directory only when the lower file had one link, since a lower hard
+ * link is broken by copy-up into separate upper files (ovl_getattr, fs/overlayfs/inode.c; no
+ * index=on). Anything made in the upper layer has its own number.
+ */
+function upperIno(s: OverlayState, obj: Obj, node: MemfsNode): number {
+  const origin = obj.isDir ? obj.lower : s.copiedFrom.get(node);
+  if (origin && (obj.isDir || origin.entry.nlink === 1)) return lowerIno(origin);
+  return node.ino;
+}
+
 /** stat(2) of an object (ovl_getattr). */
-export function infoOf(obj: Obj): ObjectInfo {
+export function infoOf(s: OverlayState, obj: Obj): ObjectInfo {
   if (obj.upper) {
     const node = obj.upper.getNode();
     const type = obj.type;
@@ -54,7 +74,7 @@ export function infoOf(obj: Obj): ObjectInfo {
       // Merged directories report nlink 1 (ovl_getattr: counting is not worth it, 1 pacifies find).
       nlink: isDir && obj.lower ? 1 : node.nlink,
       rdev: node.rdev,
-      ino: node.ino,
+      ino: upperIno(s, obj, node),
       atimeMs: node.atime.getTime(),
       mtimeMs: node.mtime.getTime(),
       ctimeMs: node.ctime.getTime(),
@@ -72,8 +92,7 @@ export function infoOf(obj: Obj): ObjectInfo {
     size: isDir ? DIR_SIZE : e.size,
     nlink: isDir ? ((low.dirLayers?.length ?? 0) > 1 ? 1 : low.top!.nlink) : e.nlink,
     rdev: e.rdev,
-    // Lower inode numbers live above 2^32, apart from memfs's, unique per (layer, inode).
-    ino: 2 ** 32 * (low.layer + 2) + e.inode,
+    ino: lowerIno(low),
     atimeMs: e.atimeMs,
     mtimeMs: e.mtimeMs,
     ctimeMs: e.mtimeMs,

@@ -29,6 +29,7 @@ export type Op =
   | ['readlink', string]
   | ['stat', string]
   | ['lstat', string]
+  | ['ino', string]
   | ['readFile', string];
 
 function statView(st: { mode: number; uid: number; gid: number; nlink: number; size: number; mtimeMs: number; isDirectory(): boolean }) {
@@ -65,6 +66,7 @@ export function runOnLayerfs(ov: Overlay, op: Op): unknown {
       case 'readlink': return ov.readlinkSync(op[1]);
       case 'stat': return statView(ov.statSync(op[1]));
       case 'lstat': return statView(ov.lstatSync(op[1]));
+      case 'ino': return { ino: ov.lstatSync(op[1]).ino };
       case 'readFile': return ov.readFileSync(op[1], 'utf8');
     }
   } catch (e) {
@@ -236,9 +238,23 @@ export interface Comparable {
   upper: Record<string, UpperEntry>;
 }
 
+/**
+ * The `ino` operations' numbers as the order they were first seen in (`i0`, `i1`, ...): the two
+ * sides number inodes differently, and what must agree is which lstat(2) calls saw one inode.
+ */
+function inodeClasses(outcomes: readonly unknown[]): unknown[] {
+  const seen = new Map<number, string>();
+  return outcomes.map((o) => {
+    if (!o || typeof o !== 'object' || !('ino' in o)) return o;
+    const ino = (o as { ino: number }).ino;
+    if (!seen.has(ino)) seen.set(ino, `i${seen.size}`);
+    return { ino: seen.get(ino) };
+  });
+}
+
 export function comparable(ops: readonly Op[], side: Side): Comparable {
   return {
-    outcomes: side.outcomes.map((outcome, i) => ({ op: ops[i]!.join(' '), outcome })),
+    outcomes: inodeClasses(side.outcomes).map((outcome, i) => ({ op: ops[i]!.join(' '), outcome })),
     merged: Object.fromEntries(side.merged),
     upper: Object.fromEntries(side.upper),
   };

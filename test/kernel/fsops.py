@@ -161,6 +161,7 @@ def run_op(op):
     elif name == "readlink": return os.readlink(args[0])
     elif name == "stat": return stat_view(os.stat(args[0]))
     elif name == "lstat": return stat_view(os.lstat(args[0]))
+    elif name == "ino": return {"ino": os.lstat(args[0]).st_ino}
     elif name == "readFile": return read_all(args[0])
     else: raise SystemExit("unknown op " + name)
     return "ok"

@@ -194,6 +194,16 @@ export const scenarios: Scenario[] = [
     { '/g': { type: 'hardlink', target: '/f' } },
     { '/d/h': { type: 'hardlink', target: '/g' } },
   ], ops: [['lstat', '/f'], ['lstat', '/g'], ['lstat', '/d/h'], ['readFile', '/d/h'], ['readFile', '/g'], ['writeFile', '/g', 'two'], ['readFile', '/d/h'], ['lstat', '/d/h']] },
+  // ---- inode numbers
+  { rule: 'inode numbers', name: 'copy-up keeps the lower st_ino of a file with one link and of a directory; a lower hard link copied up gets its own', layers: image, ops: [
+    ['ino', '/etc/passwd'], ['ino', '/etc'], ['ino', '/bin/busybox'], ['ino', '/bin/ls'], ['ino', '/usr/share/doc'], ['ino', '/'],
+    ['appendFile', '/etc/passwd', 'x\n'], ['ino', '/etc/passwd'], ['ino', '/etc'],
+    ['writeFile', '/bin/busybox', 'patched'], ['ino', '/bin/busybox'], ['ino', '/bin/ls'],
+    ['writeFile', '/usr/share/doc/new', 'n'], ['ino', '/usr/share/doc'], ['ino', '/usr/share/doc/new'],
+    ['rename', '/etc/passwd', '/etc/passwd2'], ['ino', '/etc/passwd2'], ['link', '/etc/passwd2', '/etc/passwd3'], ['ino', '/etc/passwd3'],
+    ['chmod', '/etc/hosts', 0o600], ['ino', '/etc/hosts'], ['symlink', 'x', '/etc/sl'], ['ino', '/etc/sl'], ['mkdir', '/etc/newdir'], ['ino', '/etc/newdir'],
+    ['rmdir', '/data'], ['mkdir', '/data'], ['ino', '/data'], ['ino', '/'],
+  ] },
   // ---- errors
   { rule: 'errors', name: 'errno of failing calls (and no copy-up from them)', layers: image, ops: [
     ['mkdir', '/etc'], ['mkdir', '/etc/passwd'], ['mkdir', '/etc/passwd/x'], ['mkdir', '/nope/x'], ['mkdir', `/${'n'.repeat(256)}`],
