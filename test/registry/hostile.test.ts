@@ -278,6 +278,13 @@ describe('a tag answering another repository\'s manifest', () => {
     expect(hostile.requests.slice(before)).toEqual(['GET /v2/tag-redirect/manifests/latest']);
   });
 
+  it('the same redirect through another origin (localhost for 127.0.0.1, the same server) is ERR_REDIRECT too, that path never asked', async () => {
+    const before = hostile.requests.length;
+    const { error } = await failing('tag-redirect-host', 'ERR_REDIRECT');
+    expect(error.message).toMatch(/redirected to \/v2\/good\/manifests\/sha256:[0-9a-f]{64} on http:\/\/localhost:\d+/);
+    expect(hostile.requests.slice(before)).toEqual(['GET /v2/tag-redirect-host/manifests/latest']);
+  });
+
   it('a manifest whose layer only another repository holds is ERR_NOT_FOUND naming the layer; no other repository is asked, nothing tagged', async () => {
     const before = hostile.requests.length;
     const { error } = await failing('foreign-blobs', 'ERR_NOT_FOUND');

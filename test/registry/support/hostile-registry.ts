@@ -173,6 +173,10 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
         // The tag answered with a redirect to another repository's manifest on the same registry.
         if (isManifest) return void res.writeHead(307, { location: `/v2/good/manifests/${manifestDigest}` }).end();
         return serveGood();
+      case 'tag-redirect-host':
+        // The same, through another name for the registry's own address (localhost for 127.0.0.1): another origin.
+        if (isManifest) return void res.writeHead(307, { location: `http://localhost:${(server.address() as AddressInfo).port}/v2/good/manifests/${manifestDigest}` }).end();
+        return serveGood();
       case 'foreign-blobs':
         // The demo's manifest, whose first layer this repository does not hold (only `good` does).
         if (isManifest) return sendManifest(res, manifest);
