@@ -278,6 +278,10 @@ function pushHandler(stored: Map<string, Buffer>) {
       res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="hostile",scope="repository:${repo}:pull,push"` }).end();
       return;
     }
+    if (method === 'HEAD' && repo === 'push-head-redirect' && manifestRef !== undefined) {
+      // A manifest's HEAD answered by another repository's (push-good's) manifest path.
+      return void res.writeHead(307, { location: `/v2/push-good/manifests/${manifestRef}` }).end();
+    }
     if (method === 'HEAD') {
       const key = blobDigest !== undefined ? `${repo}@${blobDigest}` : `${repo}:${manifestRef}`;
       return void res.writeHead(stored.has(key) ? 200 : 404).end();
