@@ -251,6 +251,17 @@ describe('a blob cut mid-body is resumed with a Range request', () => {
     expect(error.message).toContain(`bytes ${hostile.cutAt - 1}-`);
   });
 
+  it('a 206 whose body runs past its Content-Range is ERR_RANGE naming the blob, in a layout sink and in a content store, nothing stored', async () => {
+    const { error } = await failing('cut-range-overrun', 'ERR_RANGE');
+    expect(error.digest).toBe(hostile.layerDigest);
+    expect(error.message).toContain(`Content-Range bytes ${hostile.cutAt}-${hostile.cutAt + 99}/`);
+    const { dir, store, error: e } = await intoStore('cut-range-overrun');
+    expect(e).toBeInstanceOf(RegistryError);
+    expect(e).toMatchObject({ code: 'ERR_RANGE', digest: hostile.layerDigest });
+    expect(await store.has(hostile.layerDigest)).toBe(false);
+    expect(fs.readdirSync(join(dir, '.layerfs', 'ingest'))).toEqual([]);
+  });
+
   it('a body cut every time gives up after MAX_BLOB_RESUMES resumes with a typed error', async () => {
     const before = hostile.cuts.length;
     const { error } = await failing('cut-always', 'ERR_HTTP');

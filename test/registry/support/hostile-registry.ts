@@ -73,7 +73,7 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
    * `cutAt` bytes, then its connection is destroyed (`end`: the body ends cleanly there, with no
    * Content-Length). A Range request is answered by `onRange`.
    */
-  const cutLayer = (repo: string, req: IncomingMessage, res: ServerResponse, onRange: (from: number) => { status: number; body: Buffer; headers?: Record<string, string>; cut?: number }) => {
+  const cutLayer = (repo: string, req: IncomingMessage, res: ServerResponse, onRange: (from: number) => { status: number; body: Buffer; headers?: Record<string, string>; cut?: number; unsized?: boolean }) => {
     const range = req.headers.range;
     const ifRange = req.headers['if-range'];
     const log = { repo, ...(range ? { range } : {}), ...(typeof ifRange === 'string' ? { ifRange } : {}), status: 200, bytes: 0 };
@@ -89,7 +89,7 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
     const m = /^bytes=(\d+)-$/.exec(range ?? '');
     if (!m) return write(200, layer, { etag }, cutAt, repo === 'cut-clean');
     const answer = onRange(Number(m[1]));
-    write(answer.status, answer.body, answer.headers ?? {}, answer.cut, false);
+    write(answer.status, answer.body, answer.headers ?? {}, answer.cut, answer.unsized ?? false);
   };
   const partial = (from: number, start = from) => ({ status: 206, body: layer.subarray(start), headers: { etag, 'content-range': `bytes ${start}-${layer.length - 1}/${layer.length}` } });
 
@@ -164,6 +164,11 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
       case 'cut-wrong-range':
         // The resume is answered from one byte earlier than asked.
         if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, (from) => partial(from, from - 1));
+        return serveGood();
+      case 'cut-range-overrun':
+        // The resume's 206 says it carries 100 bytes (Content-Range) and, with no Content-Length,
+        // sends those and then zeros up to the blob's size (what a store would hash as the rest).
+        if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, (from) => ({ status: 206, body: Buffer.concat([layer.subarray(from, from + 100), Buffer.alloc(layer.length - from - 100)]), headers: { etag, 'content-range': `bytes ${from}-${from + 99}/${layer.length}` }, unsized: true }));
         return serveGood();
       case 'cut-always':
         // Every answer, the 206s too, is cut after 1000 bytes.
