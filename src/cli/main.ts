@@ -94,8 +94,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     const told = <T>(opening: Promise<T>) => opening.catch((e: unknown) => {
       throw inCliTerms(e);
     });
-    // A REF's store, --pull, --insecure and the credentials for its registry (none looked up for a path).
-    const refs = async (arg: string) => refOptions(flags, await imageCredentials(flags, arg));
+    // A REF's store, --pull, --insecure and the credentials for its registry (looked up only when it is asked; never for a path).
+    const refs = async (arg: string) => refOptions(flags, {}, () => imageCredentials(flags, arg));
     // Every image a verb opens is closed when it ends: main() run in a process that goes on (a
     // test, a tool) would otherwise keep its layers, which the process's layer cache then hands
     // to the next open (image/layer-cache.ts).
