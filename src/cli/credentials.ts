@@ -5,13 +5,13 @@ import type { FlagSpec, Flags } from './verb.js';
 
 /** The credential flags of the verbs that talk to a registry (pull, push), as skopeo spells them. */
 export const CREDENTIAL_FLAGS: Record<string, FlagSpec> = {
-  creds: { type: 'string', value: 'USER:PASS', help: 'the registry user and password (as skopeo --creds; never printed)' },
+  creds: { type: 'string', value: 'USER:PASS', help: 'the registry user and password (as skopeo --creds; never printed, but on the command line any user sees it in the process list: prefer --authfile)' },
   authfile: { type: 'string', value: 'FILE', help: 'the login file to read first (containers-auth.json or docker config.json; default $REGISTRY_AUTH_FILE, then the usual files)' },
 };
 
 /** The help note of the verbs that take CREDENTIAL_FLAGS. */
 export const CREDENTIAL_NOTE =
-  'Credentials: --creds USER:PASS, else the first login file with an entry for the registry: --authfile FILE (else $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json), ~/.config/containers/auth.json, $DOCKER_CONFIG/config.json (else ~/.docker/config.json); credHelpers/credsStore run docker-credential-NAME get. They are offered only when the registry asks, and never printed (docs/cli.md).';
+  'Credentials: --creds USER:PASS, else the first login file with an entry for the registry: --authfile FILE (else $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json), ~/.config/containers/auth.json, $DOCKER_CONFIG/config.json (else ~/.docker/config.json); credHelpers/credsStore run docker-credential-NAME get. They are offered only when the registry asks, and never printed (docs/cli.md). --creds is part of the command line, which every user of the machine can read (ps, /proc/PID/cmdline): prefer --authfile or a login file.';
 
 /**
  * The credentials for `reference` from the command line: `--creds USER:PASS` (split at the

@@ -118,6 +118,15 @@ describe('push and the REF verbs with credentials', () => {
     expect(none.stderr).toMatch(/^layerfs: .*none were given.*\n$/);
   });
 
+  it('--help of pull, push and an IMAGE verb says --creds shows in the process list and to prefer --authfile', () => {
+    for (const verb of ['pull', 'push', 'ls']) {
+      const r = run([verb, '--help']);
+      expect(r.code, r.stderr).toBe(0);
+      // The help wraps its lines: read as one.
+      expect(r.stdout.replace(/\s+/g, ' '), verb).toMatch(/--creds USER:PASS the registry user and password \(as skopeo --creds; [^()]*process list: prefer --authfile\)/);
+    }
+  });
+
   it('a path looks up no credentials: a broken credential helper breaks a REF, not `ls LAYOUT /`', () => {
     const docker = join(work, 'broken-helper');
     fs.mkdirSync(docker);
