@@ -28,6 +28,8 @@ export interface FetchedManifest {
 /** An image manifest, with the blobs a pull needs: the config, then the layers. */
 export interface ResolvedImage extends FetchedManifest {
   blobs: Array<Descriptor & { mediaType: string }>;
+  /** The platform its index descriptor names, when it was chosen from an index. */
+  platform?: Platform;
 }
 
 /** The algorithm of a digest DIGEST_FORM has passed. */
@@ -114,6 +116,7 @@ function checkedDescriptor(client: RegistryClient, value: unknown, where: string
 export async function resolveImage(client: RegistryClient, platform?: string | Platform): Promise<ResolvedImage> {
   const ref = client.ref;
   let fetched = await fetchManifest(client, ref.digest ?? ref.tag!, ref.digest ? { digest: ref.digest } : undefined);
+  let chosenPlatform: Platform | undefined;
   for (let depth = 0; isIndex(fetched.descriptor.mediaType); depth++) {
     if (depth >= MAX_INDEX_DEPTH) throw client.error('ERR_MANIFEST', `indexes nested more than ${MAX_INDEX_DEPTH} deep`, fetched.descriptor.digest);
     const where = `index ${fetched.descriptor.digest}`;
@@ -126,11 +129,14 @@ export async function resolveImage(client: RegistryClient, platform?: string | P
       throw client.error(code, e.message, fetched.descriptor.digest, e);
     }
     const d = checkedDescriptor(client, chosen, where);
+    // Only the fields platform matching reads, as strings (the store keeps it in index.json).
+    const p = d.platform as { os?: unknown; architecture?: unknown; variant?: unknown } | undefined;
+    if (p && typeof p.os === 'string' && typeof p.architecture === 'string') chosenPlatform = { os: p.os, architecture: p.architecture, ...(typeof p.variant === 'string' ? { variant: p.variant } : {}) };
     fetched = await fetchManifest(client, d.digest, d);
   }
   const json = fetched.json;
   const where = `manifest ${fetched.descriptor.digest}`;
   if (!Array.isArray(json.layers)) throw client.error('ERR_MANIFEST', 'the manifest has no layers list', fetched.descriptor.digest);
   const blobs = [checkedDescriptor(client, json.config, `${where} config`), ...json.layers.map((l, i) => checkedDescriptor(client, l, `${where} layer ${i}`))];
-  return { ...fetched, blobs };
+  return { ...fetched, blobs, ...(chosenPlatform ? { platform: chosenPlatform } : {}) };
 }

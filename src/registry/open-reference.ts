@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import type { Image } from '../image/image.js';
 import { openImageManifest as openManifestAt, openManifestFiles, type ImageManifest } from '../image/image-manifest.js';
 import { checkOpenImageOptions, type OpenImageOptions } from '../image/image-options.js';
-import type { Platform } from '../image/descriptor.js';
-import { configAnswers, configPlatform, parsePlatform, platformName } from '../image/platform-match.js';
+import { configAnswers, configPlatform, pickPlatform, platformName } from '../image/platform-match.js';
+import { wantedPlatform } from '../image/select-manifest.js';
 import { storeImageFiles } from '../image/store-source.js';
 import type { ContentStore, StoreDescriptor } from '../store/content-store.js';
 import { openContentStore } from '../store/directory-store.js';
@@ -124,19 +124,26 @@ async function byDigest(store: ContentStore, digest: string): Promise<StoreDescr
   return { digest, size: bytes.length, mediaType: typeof mediaType === 'string' && (isIndex(mediaType) || isManifest(mediaType)) ? mediaType : 'application/vnd.oci.image.manifest.v1+json' };
 }
 
-const platformSpec = (p: string | Platform) => (typeof p === 'string' ? parsePlatform(p) : p);
-
 /**
- * Whether a stored image manifest answers the platform asked for: the store tags one manifest
- * per ref (the platform pulled last), so one for another platform is not what is asked and
- * counts as absent (pulled again, or ERR_NOT_STORED with pull 'never'), never opened silently.
+ * Whether a stored image manifest is what a pull of the ref would choose now: the store tags one
+ * manifest per ref (the platform pulled last), so one pulled for another platform is not what
+ * is asked and counts as absent (pulled again, or ERR_NOT_STORED with pull 'never'), never
+ * opened silently. The platform is the one asked for, else this machine's, as a pull's
+ * (image/select-manifest.ts). A manifest pulled from an index is tagged with the platform it was
+ * chosen for (pull.ts): that must be one the request accepts (containerd's matching, as the
+ * index's choice). One tagged without (a tag that is one manifest, which a pull takes whatever
+ * its platform; a digest reference) answers any request without a platform, and one with a
+ * platform by its config's (config.md: os, architecture, variant).
  */
 async function answersPlatform(store: ContentStore, desc: StoreDescriptor, options: OpenImageOptions): Promise<{ ok: true } | { ok: false; has: string }> {
-  if (options.platform === undefined || isIndex(desc.mediaType)) return { ok: true };
+  if (isIndex(desc.mediaType)) return { ok: true };
+  const want = wantedPlatform(options.platform);
+  if (desc.platform) return pickPlatform([desc.platform], want) >= 0 ? { ok: true } : { ok: false, has: platformName(desc.platform) };
+  if (options.platform === undefined) return { ok: true };
   const { platform: _, ...rest } = options;
   const m = await openManifestFiles(storeImageFiles(store, desc), 'oci-layout', rest);
   const has = configPlatform(m.config as { os?: unknown; architecture?: unknown; variant?: unknown });
-  return !has || configAnswers(has, platformSpec(options.platform)) ? { ok: true } : { ok: false, has: platformName(has) };
+  return !has || configAnswers(has, want) ? { ok: true } : { ok: false, has: platformName(has) };
 }
 
 type Located = { path: string } | { store: ContentStore; manifest: StoreDescriptor } | { remote: Reference; name: string; store: ContentStore | undefined };
@@ -162,7 +169,8 @@ async function locate(target: string, o: Reading, fetchImage: boolean): Promise<
   }
   const label = typeof o.store === 'string' ? o.store : store?.label ?? 'memory';
   if (o.pull === 'never') {
-    const why = wrongPlatform ? `the store holds it for ${wrongPlatform}, not ${platformName(platformSpec(o.image.platform!))}` : 'not in the store';
+    const asked = o.image.platform === undefined ? ' (this machine\'s)' : '';
+    const why = wrongPlatform ? `the store holds it for ${wrongPlatform}, not ${platformName(wantedPlatform(o.image.platform))}${asked}` : 'not in the store';
     throw new RegistryError('ERR_NOT_STORED', t.given, `${why} ${label}, and pull is 'never'`);
   }
   if (!fetchImage) return { remote: t.reference, name, store };
