@@ -3,14 +3,13 @@ import { existsSync } from 'node:fs';
 import type { Image } from '../image/image.js';
 import { openImageManifest as openManifestAt, openManifestFiles, type ImageManifest } from '../image/image-manifest.js';
 import { checkOpenImageOptions, type OpenImageOptions } from '../image/image-options.js';
-import { configAnswers, configPlatform, pickPlatform, platformName } from '../image/platform-match.js';
-import { wantedPlatform } from '../image/select-manifest.js';
 import { storeImageFiles } from '../image/store-source.js';
 import type { ContentStore, StoreDescriptor } from '../store/content-store.js';
 import { openContentStore } from '../store/directory-store.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { StoreError } from '../store/errors.js';
 import { isIndex, isManifest } from '../oci/media-types.js';
+import { answersPlatform } from './stored-answer.js';
 import { typeError, valueError } from '../util/options.js';
 import { fetchBlob } from './blob.js';
 import { RegistryClient } from './client.js';
@@ -124,28 +123,6 @@ async function byDigest(store: ContentStore, digest: string): Promise<StoreDescr
   return { digest, size: bytes.length, mediaType: typeof mediaType === 'string' && (isIndex(mediaType) || isManifest(mediaType)) ? mediaType : 'application/vnd.oci.image.manifest.v1+json' };
 }
 
-/**
- * Whether a stored image manifest is what a pull of the ref would choose now: the store tags one
- * manifest per ref (the platform pulled last), so one pulled for another platform is not what
- * is asked and counts as absent (pulled again, or ERR_NOT_STORED with pull 'never'), never
- * opened silently. The platform is the one asked for, else this machine's, as a pull's
- * (image/select-manifest.ts). A manifest pulled from an index is tagged with the platform it was
- * chosen for (pull.ts): that must be one the request accepts (containerd's matching, as the
- * index's choice). One tagged without (a tag that is one manifest, which a pull takes whatever
- * its platform; a digest reference) answers any request without a platform, and one with a
- * platform by its config's (config.md: os, architecture, variant).
- */
-async function answersPlatform(store: ContentStore, desc: StoreDescriptor, options: OpenImageOptions): Promise<{ ok: true } | { ok: false; has: string }> {
-  if (isIndex(desc.mediaType)) return { ok: true };
-  const want = wantedPlatform(options.platform);
-  if (desc.platform) return pickPlatform([desc.platform], want) >= 0 ? { ok: true } : { ok: false, has: platformName(desc.platform) };
-  if (options.platform === undefined) return { ok: true };
-  const { platform: _, ...rest } = options;
-  const m = await openManifestFiles(storeImageFiles(store, desc), 'oci-layout', rest);
-  const has = configPlatform(m.config as { os?: unknown; architecture?: unknown; variant?: unknown });
-  return !has || configAnswers(has, want) ? { ok: true } : { ok: false, has: platformName(has) };
-}
-
 type Located = { path: string } | { store: ContentStore; manifest: StoreDescriptor } | { remote: Reference; name: string; store: ContentStore | undefined };
 
 /** Where `target` is: a path, an image in the store, or (manifest only, when not stored and fetching is allowed) the registry. */
@@ -156,7 +133,7 @@ async function locate(target: string, o: Reading, fetchImage: boolean): Promise<
   const name = formatReference(t.reference);
   const digest = t.reference.digest;
   const store = await theStore(o.store, o.pull !== 'never' && fetchImage);
-  let wrongPlatform: string | undefined;
+  let notAsked: string | undefined;
   if (store) {
     const byName = async () => (await tagged(store, name)) ?? (t.given !== name ? await tagged(store, t.given) : undefined);
     // A digest names content that cannot change: the store's copy is the image, whatever `pull` says.
@@ -164,14 +141,12 @@ async function locate(target: string, o: Reading, fetchImage: boolean): Promise<
     if (found) {
       const fits = await answersPlatform(store, found, o.image);
       if (fits.ok) return { store, manifest: found };
-      wrongPlatform = fits.has;
+      notAsked = fits.why;
     }
   }
   const label = typeof o.store === 'string' ? o.store : store?.label ?? 'memory';
   if (o.pull === 'never') {
-    const asked = o.image.platform === undefined ? ' (this machine\'s)' : '';
-    const why = wrongPlatform ? `the store holds it for ${wrongPlatform}, not ${platformName(wantedPlatform(o.image.platform))}${asked}` : 'not in the store';
-    throw new RegistryError('ERR_NOT_STORED', t.given, `${why} ${label}, and pull is 'never'`);
+    throw new RegistryError('ERR_NOT_STORED', t.given, `${notAsked ? `${notAsked} (store ${label})` : `not in the store ${label}`}, and pull is 'never'`);
   }
   if (!fetchImage) return { remote: t.reference, name, store };
   try {

@@ -210,6 +210,36 @@ describe('what the store holds that is not what is asked', () => {
     expect(requests(spy)).toEqual([]);
   });
 
+  it.runIf(process.arch === 'x64' || process.arch === 'arm64')("a digest reference to a stored index whose chosen manifest the store lacks: pulled ('missing'), ERR_NOT_STORED naming it ('never'), never an ImageError", async () => {
+    const layout = join(fresh('index-src'), 'layout');
+    const multi = writeMultiPlatform(DEMO, layout);
+    await skopeoPush(`${layout}:multi`, registry, 'demo:index-only', { all: true });
+    const dir = join(fresh('index-only'), 'store');
+    const store = await openContentStore(dir);
+    // The index alone, as a copy of only the index (or a gc of its platforms) leaves it.
+    const index = fs.readFileSync(join(layout, 'blobs', 'sha256', multi.index.slice(7)));
+    await store.ingest({ digest: multi.index, size: index.length }, (async function* () {
+      yield index;
+    })());
+    const ref = `${registry.host}/demo@${multi.index}`;
+    const e = await rejection(openImage(ref, { store: dir, pull: 'never' }));
+    expect(e.code).toBe('ERR_NOT_STORED');
+    expect(e.message).toContain(`the store holds the index ${multi.index} but not its manifest ${multi[hostArch]} for linux/${hostArch}`);
+    const image = await openImage(ref, { store: dir });
+    expect(image.manifestDigest).toBe(multi[hostArch]);
+    expect(view(image)).toEqual(demoView);
+    image.close();
+    // The other platform, asked for: its manifest is missing too, and pulled (its blobs are stored now: no blob fetched).
+    const spy = vi.spyOn(globalThis, 'fetch');
+    expect((await openImage(ref, { store: dir, platform: `linux/${otherArch}` })).manifestDigest).toBe(multi[otherArch]);
+    expect(requests(spy).filter((u) => u.includes('/blobs/'))).toEqual([]);
+    // Both are stored now: the index opens from the store for either, with no request.
+    spy.mockClear();
+    expect((await openImage(ref, { store: dir, pull: 'never' })).manifestDigest).toBe(multi[hostArch]);
+    expect((await openImage(ref, { store: dir, pull: 'never', platform: `linux/${otherArch}` })).manifestDigest).toBe(multi[otherArch]);
+    expect(requests(spy)).toEqual([]);
+  });
+
   it('a digest reference naming a stored blob that is no manifest is an ImageError naming it, not an image', async () => {
     const dir = join(fresh('not-manifest'), 'store');
     const image = await openImage(`${registry.host}/demo:latest`, { store: dir });
