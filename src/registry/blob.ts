@@ -54,13 +54,13 @@ export async function* fetchBlob(client: RegistryClient, desc: Descriptor, trans
   let total = 0;
   // Where this response's bytes must stop: the blob's end, or a 206's Content-Range end + 1.
   let limit = desc.size;
-  let answered = '';
+  let answered: string | undefined;
   for (;;) {
     let cut: RegistryError | undefined;
     try {
       for await (const chunk of res.chunks()) {
         if (total + chunk.length > limit) {
-          if (limit === desc.size) throw client.error('ERR_SIZE', `the registry sent more than the descriptor's ${desc.size} bytes`, desc.digest);
+          if (answered === undefined) throw client.error('ERR_SIZE', `the registry sent more than the descriptor's ${desc.size} bytes`, desc.digest);
           // RFC 9110 §14.4: a 206 carries exactly the range its Content-Range names.
           throw client.error('ERR_RANGE', `the registry's 206 body runs past its Content-Range ${answered}`, desc.digest);
         }

@@ -260,6 +260,8 @@ describe('a blob cut mid-body is resumed with a Range request', () => {
     expect(e).toMatchObject({ code: 'ERR_RANGE', digest: hostile.layerDigest });
     expect(await store.has(hostile.layerDigest)).toBe(false);
     expect(fs.readdirSync(join(dir, '.layerfs', 'ingest'))).toEqual([]);
+    // A Content-Range to the blob's end, and bytes past it: the range is what the body broke.
+    expect((await failing('cut-range-overrun-end', 'ERR_RANGE')).error.message).toContain(`Content-Range bytes ${hostile.cutAt}-`);
   });
 
   it('a body cut every time gives up after MAX_BLOB_RESUMES resumes with a typed error', async () => {

@@ -170,6 +170,10 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
         // sends those and then zeros up to the blob's size (what a store would hash as the rest).
         if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, (from) => ({ status: 206, body: Buffer.concat([layer.subarray(from, from + 100), Buffer.alloc(layer.length - from - 100)]), headers: { etag, 'content-range': `bytes ${from}-${from + 99}/${layer.length}` }, unsized: true }));
         return serveGood();
+      case 'cut-range-overrun-end':
+        // The resume's 206 names the rest of the blob and sends 100 bytes more.
+        if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, (from) => ({ status: 206, body: Buffer.concat([layer.subarray(from), Buffer.alloc(100)]), headers: { etag, 'content-range': `bytes ${from}-${layer.length - 1}/${layer.length}` }, unsized: true }));
+        return serveGood();
       case 'cut-always':
         // Every answer, the 206s too, is cut after 1000 bytes.
         if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, (from) => ({ ...partial(from), cut: 1000 }));
