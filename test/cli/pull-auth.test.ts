@@ -158,6 +158,8 @@ describe('push and the REF verbs with credentials', () => {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
     }
     expect(runs()).toBe(0);
+    // The flags' form is still checked before the open: a usage error, with nothing asked.
+    expect(run(['ls', ref, '/', '--store', dir, '--creds', 'no-colon'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('--creds takes USER:PASS') });
     // Not stored: the pull asks the helper (and then the registry refuses it without credentials).
     expect(run(['ls', ref, '/', '--store', store()], env).code).not.toBe(0);
     expect(runs()).toBe(1);
