@@ -9,7 +9,6 @@ import { openContentStore } from '../store/directory-store.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { StoreError } from '../store/errors.js';
 import { isIndex, isManifest } from '../oci/media-types.js';
-import { answersPlatform } from './stored-answer.js';
 import { typeError, valueError } from '../util/options.js';
 import { fetchBlob } from './blob.js';
 import { RegistryClient } from './client.js';
@@ -18,6 +17,7 @@ import { MAX_MANIFEST_BYTES, resolveImage } from './manifest.js';
 import type { RegistryOptions } from './options.js';
 import { pull } from './pull.js';
 import { formatReference, parseReference, type Reference } from './reference.js';
+import { answersPlatform } from './stored-answer.js';
 
 // openImage's reference form (docs/api.md, "Opening by reference"): a path, a registry
 // reference or a ref name of a content store, opened from the store, pulled into it first when

@@ -26,7 +26,7 @@ export interface PullSink {
   /**
    * Names the manifest: called last, after every blob and the manifest itself are in. `platform`
    * when it was chosen from an index (the index's descriptor of it), so that an open of the ref
-   * can tell it was pulled for that platform (registry/open-reference.ts).
+   * can tell it was pulled for that platform (registry/stored-answer.ts).
    */
   tag(ref: string, desc: BlobDescriptor & { platform?: Platform }): unknown;
   /**

@@ -31,7 +31,9 @@ export async function answersPlatform(store: ContentStore, desc: StoreDescriptor
   const want = wantedPlatform(options.platform);
   const asked = `${platformName(want)}${options.platform === undefined ? " (this machine's)" : ''}`;
   const other = (has: string): Answer => ({ ok: false, why: `the store holds it for ${has}, not ${asked}` });
-  if (desc.platform) return pickPlatform([desc.platform], want) >= 0 ? { ok: true } : other(platformName(desc.platform));
+  // index.json is the store's file, read as it is: a platform of other than strings names none.
+  const tagged = desc.platform ? configPlatform(desc.platform) : undefined;
+  if (tagged) return pickPlatform([tagged], want) >= 0 ? { ok: true } : other(platformName(tagged));
   if (options.platform === undefined) return { ok: true };
   const { platform: _, ...rest } = options;
   const m = await openManifestFiles(storeImageFiles(store, desc), 'oci-layout', rest);
