@@ -283,6 +283,13 @@ describe('a blob cut mid-body is resumed with a Range request', () => {
   });
 });
 
+describe('an index with a platform that is not one', () => {
+  it('an index entry whose platform os is not a string is ERR_MANIFEST naming the index, not a TypeError', async () => {
+    const { error } = await failing('bad-platform-index', 'ERR_MANIFEST');
+    expect(error.message).toContain('platform');
+  });
+});
+
 describe('a tag answering another repository\'s manifest', () => {
   it('a manifest request redirected to another repository\'s manifest on the registry is ERR_REDIRECT, that path never asked', async () => {
     const before = hostile.requests.length;

@@ -210,7 +210,7 @@ describe('what the store holds that is not what is asked', () => {
     expect(requests(spy)).toEqual([]);
   });
 
-  it("a tag entry whose platform in the store's index.json is not strings names none: opened by the rest of the rule, no TypeError", async () => {
+  it("a tag entry whose platform in the store's index.json is not strings is an ImageError naming index.json, never a TypeError", async () => {
     const dir = join(fresh('odd-platform'), 'store');
     const ref = `${registry.host}/demo:latest`;
     (await openImage(ref, { store: dir })).close();
@@ -218,9 +218,9 @@ describe('what the store holds that is not what is asked', () => {
     const index = JSON.parse(fs.readFileSync(file, 'utf8'));
     index.manifests[0].platform = { os: 5, architecture: null };
     fs.writeFileSync(file, JSON.stringify(index));
-    const image = await openImage(ref, { store: dir, pull: 'never' });
-    expect(image.manifestDigest).toBe(DEMO_MANIFEST);
-    image.close();
+    for (const platform of [undefined, 'linux/amd64']) {
+      await expect(openImage(ref, { store: dir, pull: 'never', ...(platform ? { platform } : {}) })).rejects.toMatchObject({ name: 'ImageError', message: expect.stringMatching(/index\.json.*not an object of os and architecture strings/) });
+    }
   });
 
   it.runIf(process.arch === 'x64' || process.arch === 'arm64')("a digest reference to a stored index whose chosen manifest the store lacks: pulled ('missing'), ERR_NOT_STORED naming it ('never'), never an ImageError", async () => {

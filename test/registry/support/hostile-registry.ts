@@ -186,6 +186,13 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
         // The same, through another name for the registry's own address (localhost for 127.0.0.1): another origin.
         if (isManifest) return void res.writeHead(307, { location: `http://localhost:${(server.address() as AddressInfo).port}/v2/good/manifests/${manifestDigest}` }).end();
         return serveGood();
+      case 'bad-platform-index':
+        // An index whose one entry's platform is no os/architecture strings; its manifest is the good one.
+        if (isManifest && ref === 'latest') {
+          const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: OCI_MANIFEST, digest: manifestDigest, size: manifest.length, platform: { os: 5, architecture: 'amd64' } }] }));
+          return sendManifest(res, body, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
+        }
+        return serveGood();
       case 'foreign-blobs':
         // The demo's manifest, whose first layer this repository does not hold (only `good` does).
         if (isManifest) return sendManifest(res, manifest);
