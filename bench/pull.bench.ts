@@ -82,17 +82,21 @@ describe(`pull the Debian-like image (${mib(blobBytes(debian.gzip))}, 7 gzip lay
 // A second image sharing the base: the bytes on the wire, counted by a proxy (untimed).
 await orStop((async () => {
   const proxy = await startCountingProxy(registry.host);
-  const store = join(dir, 'shared-store');
-  execFileSync(process.execPath, [CLI, 'pull', `${registry.host}/debian:latest`, '--store', store, '--quiet'], { stdio: 'pipe' });
-  // Asynchronously: the proxy runs in this process, and a blocked event loop would not serve it.
-  const summary = JSON.parse((await promisify(execFile)(process.execPath, [CLI, 'pull', `${proxy.host}/debian:v2`, '--store', store, '--json'], { encoding: 'utf8' })).stdout);
-  const served = proxy.log.filter((r) => r.path.includes('/blobs/')).reduce((n, r) => n + r.bytes, 0);
-  const manifests = proxy.log.filter((r) => r.path.includes('/manifests/')).reduce((n, r) => n + r.bytes, 0);
-  const newBlobs = summary.fetched.reduce((n: number, b: { size: number }) => n + b.size, 0);
-  const all = [summary.config, ...summary.layers].reduce((n: number, b: { size: number }) => n + b.size, 0);
-  console.log(
-    `second image sharing the base (${summary.layers.length} layers, ${mib(all)} of blobs): the registry served ${served} bytes of blobs (+ ${manifests} of manifest) for ${summary.fetched.length} new blobs of ${newBlobs} bytes (the new layer ${second.newLayer.slice(7, 19)} and the config); ${summary.present.length} blobs already in the store, not asked for`,
-  );
-  await proxy.close();
-  if (served !== newBlobs) throw new Error(`the second pull fetched ${served} bytes of blobs, not only its new blobs' ${newBlobs}`);
+  try {
+    const store = join(dir, 'shared-store');
+    execFileSync(process.execPath, [CLI, 'pull', `${registry.host}/debian:latest`, '--store', store, '--quiet'], { stdio: 'pipe' });
+    // Asynchronously: the proxy runs in this process, and a blocked event loop would not serve it.
+    const summary = JSON.parse((await promisify(execFile)(process.execPath, [CLI, 'pull', `${proxy.host}/debian:v2`, '--store', store, '--json'], { encoding: 'utf8' })).stdout);
+    const served = proxy.log.filter((r) => r.path.includes('/blobs/')).reduce((n, r) => n + r.bytes, 0);
+    const manifests = proxy.log.filter((r) => r.path.includes('/manifests/')).reduce((n, r) => n + r.bytes, 0);
+    const newBlobs = summary.fetched.reduce((n: number, b: { size: number }) => n + b.size, 0);
+    const all = [summary.config, ...summary.layers].reduce((n: number, b: { size: number }) => n + b.size, 0);
+    console.log(
+      `second image sharing the base (${summary.layers.length} layers, ${mib(all)} of blobs): the registry served ${served} bytes of blobs (+ ${manifests} of manifest) for ${summary.fetched.length} new blobs of ${newBlobs} bytes (the new layer ${second.newLayer.slice(7, 19)} and the config); ${summary.present.length} blobs already in the store, not asked for`,
+    );
+    if (served !== newBlobs) throw new Error(`the second pull fetched ${served} bytes of blobs, not only its new blobs' ${newBlobs}`);
+  } finally {
+    // A failed pull above still closes the proxy (its server would keep the process alive).
+    await proxy.close();
+  }
 })());

@@ -62,15 +62,35 @@ export interface RefOptions {
   store: string;
   pull: PullPolicy;
   registry: RegistryOptions;
+  /** What `registry` gains when the registry is to be asked (the login files read, a helper run): never before (withCredentials). */
+  credentials?: () => Promise<RegistryOptions>;
 }
 
 const PULL_POLICIES = ['missing', 'always', 'never'];
 
 /** --store, --pull and --insecure of a verb that takes IMAGE; `registry` adds to what they give (credentials). */
-export function refOptions(flags: Flags, registry: RegistryOptions = {}): RefOptions {
+export function refOptions(flags: Flags, registry: RegistryOptions = {}, credentials?: () => Promise<RegistryOptions>): RefOptions {
   const pull = flags.pull ?? 'missing';
   if (typeof pull !== 'string' || !PULL_POLICIES.includes(pull)) throw new CliError(`--pull: expected missing, always or never, not ${JSON.stringify(pull)}`, 2);
-  return { store: storeDir(flags), pull: pull as PullPolicy, registry: { ...(flags.insecure === true ? { insecure: true } : {}), ...registry } };
+  return { store: storeDir(flags), pull: pull as PullPolicy, registry: { ...(flags.insecure === true ? { insecure: true } : {}), ...registry }, ...(credentials ? { credentials } : {}) };
+}
+
+/**
+ * Opens a REF with its credentials looked up only when the registry is to be asked, so a login
+ * file is read and a credential helper run only for a pull (or a manifest fetched): with --pull
+ * missing the store is tried first (pull 'never'), and only a REF it lacks (ERR_NOT_STORED) is
+ * opened again with them; --pull always asks the registry at once; --pull never never does.
+ */
+async function withCredentials<T>(refs: RefOptions | undefined, open: (refs: RefOptions | undefined) => Promise<T>): Promise<T> {
+  if (!refs?.credentials || refs.pull === 'never') return open(refs);
+  const lookedUp = async (): Promise<RefOptions> => ({ ...refs, registry: { ...refs.registry, ...(await refs.credentials!()) } });
+  if (refs.pull === 'always') return open(await lookedUp());
+  try {
+    return await open({ ...refs, pull: 'never' });
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'ERR_NOT_STORED') throw e;
+  }
+  return open(await lookedUp());
 }
 
 /**
@@ -99,13 +119,13 @@ export async function openImageArg(arg: string, platform: string | boolean | und
   const { openImage } = await import('../image/image.js');
   const { openImage: openReference } = await import('../registry/open-reference.js');
   const withContent = (options: OpenImageOptions) => (content ? { ...options, content } : options);
-  return openRef(arg, platform, warn, (path, options) => openImage(path, withContent(options)), (target, options) => openReference(target, { ...withContent(options), ...referenceOptions(refs) }));
+  return openRef(arg, platform, warn, (path, options) => openImage(path, withContent(options)), (target, options) => withCredentials(refs, (r) => openReference(target, { ...withContent(options), ...referenceOptions(r) })));
 }
 
 /** IMAGE's manifest and config as openImageArg chooses them, no layer read (openImageManifest); a REF the store lacks is read from the registry, not pulled. */
 export async function openManifestArg(arg: string, platform: string | boolean | undefined, warn: (line: string) => void = () => {}, refs?: RefOptions): Promise<ImageManifest> {
   const { openImageManifest: openReference } = await import('../registry/open-reference.js');
-  return openRef(arg, platform, warn, openImageManifest, (target, options) => openReference(target, { ...options, ...referenceOptions(refs) }));
+  return openRef(arg, platform, warn, openImageManifest, (target, options) => withCredentials(refs, (r) => openReference(target, { ...options, ...referenceOptions(r) })));
 }
 
 const referenceOptions = (refs: RefOptions | undefined): OpenReferenceOptions => (refs ? { store: refs.store, pull: refs.pull, ...refs.registry } : {});

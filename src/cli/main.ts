@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ImageError } from '../image/errors.js';
 import { programHelp, SHARED_FLAGS, verbHelp } from './help.js';
+import { checkCredentialFlags } from './credentials.js';
 import { imageCredentials, openImageArg, openManifestArg, refOptions } from './image-ref.js';
 import { CliError, type CliIO } from './io.js';
 import { allVerbs, verbNamed } from './registry.js';
@@ -94,8 +95,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     const told = <T>(opening: Promise<T>) => opening.catch((e: unknown) => {
       throw inCliTerms(e);
     });
-    // A REF's store, --pull, --insecure and the credentials for its registry (none looked up for a path).
-    const refs = async (arg: string) => refOptions(flags, await imageCredentials(flags, arg));
+    // A REF's store, --pull, --insecure and the credentials for its registry (looked up only when it is asked; never for a path).
+    const refs = async (arg: string) => (checkCredentialFlags(flags), refOptions(flags, {}, () => imageCredentials(flags, arg)));
     // Every image a verb opens is closed when it ends: main() run in a process that goes on (a
     // test, a tool) would otherwise keep its layers, which the process's layer cache then hands
     // to the next open (image/layer-cache.ts).

@@ -25,10 +25,20 @@ export function asDescriptor(value: unknown, where: string): Descriptor {
   return d;
 }
 
-/** Checks a parsed index's shape before it is used: an object with a list of descriptors. */
+/**
+ * Checks a parsed index's shape before it is used: an object with a list of descriptors, each
+ * `platform` an object of string `os` and `architecture` (and `variant`) when present
+ * (image-index.md), which platform matching reads.
+ */
 export function asIndex(value: unknown, where: string): { manifests: Descriptor[] } {
   const v = value as { manifests?: unknown } | null;
   if (!v || typeof v !== 'object' || !Array.isArray(v.manifests)) throw new ImageError(where, 'not an image index (no manifests list)');
-  for (const d of v.manifests) asDescriptor(d, where);
+  for (const d of v.manifests) {
+    const p = asDescriptor(d, where).platform as { os?: unknown; architecture?: unknown; variant?: unknown } | null | undefined;
+    if (p === undefined) continue;
+    if (!p || typeof p !== 'object' || typeof p.os !== 'string' || typeof p.architecture !== 'string' || (p.variant !== undefined && typeof p.variant !== 'string')) {
+      throw new ImageError(where, `the platform of manifest ${String(d.digest).slice(0, 80)} is not an object of os and architecture strings`);
+    }
+  }
   return v as { manifests: Descriptor[] };
 }

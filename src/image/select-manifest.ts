@@ -11,8 +11,8 @@ function hostPlatform(): Platform {
   return { os: 'linux', architecture: map[arch] ?? arch };
 }
 
-/** The platform asked for (its form checked with the options), or the running one. */
-function wantedPlatform(p: string | Platform | undefined): Platform {
+/** The platform asked for (its form checked with the options), or the running one: what a pull chooses from an index by. */
+export function wantedPlatform(p: string | Platform | undefined): Platform {
   if (p === undefined) return hostPlatform();
   return typeof p === 'string' ? parsePlatform(p) : p;
 }

@@ -33,7 +33,8 @@ const RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
  * from the first missing byte N (`Range: bytes=N-`, RFC 9110 §14.2; `If-Range` with the first
  * response's strong ETag, §13.1.5), and the stream goes on from there: the consumer's hash runs
  * over every byte once, nothing is fetched twice or skipped. Only a 206 whose Content-Range
- * starts at exactly N and ends within the blob is taken (§14.4; anything else is ERR_RANGE). A
+ * starts at exactly N and ends within the blob is taken (§14.4; anything else is ERR_RANGE, as
+ * is a 206 body that runs past the end its Content-Range names). A
  * 200 is the whole blob again (the server ignores Range, or the ETag changed): the stream
  * fails, with `transfer.restart` holding that response, so that the caller ingests afresh from
  * byte 0 (pull.ts). At most MAX_BLOB_RESUMES resumes per blob. A stall (ERR_TIMEOUT) is not
@@ -51,11 +52,18 @@ export async function* fetchBlob(client: RegistryClient, desc: Descriptor, trans
   }
   checkLength(client, res, desc.size, desc.size, desc.digest);
   let total = 0;
+  // Where this response's bytes must stop: the blob's end, or a 206's Content-Range end + 1.
+  let limit = desc.size;
+  let answered: string | undefined;
   for (;;) {
     let cut: RegistryError | undefined;
     try {
       for await (const chunk of res.chunks()) {
-        if (total + chunk.length > desc.size) throw client.error('ERR_SIZE', `the registry sent more than the descriptor's ${desc.size} bytes`, desc.digest);
+        if (total + chunk.length > limit) {
+          if (answered === undefined) throw client.error('ERR_SIZE', `the registry sent more than the descriptor's ${desc.size} bytes`, desc.digest);
+          // RFC 9110 §14.4: a 206 carries exactly the range its Content-Range names.
+          throw client.error('ERR_RANGE', `the registry's 206 body runs past its Content-Range ${answered}`, desc.digest);
+        }
         total += chunk.length;
         transfer.received += chunk.length;
         onBytes?.(total);
@@ -94,6 +102,8 @@ export async function* fetchBlob(client: RegistryClient, desc: Descriptor, trans
       throw client.error('ERR_RANGE', `asked for bytes ${total}- of ${desc.size}, the registry answered 206 with Content-Range ${JSON.stringify(range.slice(0, 100))}`, desc.digest);
     }
     checkLength(client, res, end - start + 1, desc.size, desc.digest);
+    limit = end + 1;
+    answered = range.trim().slice(0, 100);
   }
 }
 

@@ -21,7 +21,8 @@ import { parseReference, type Reference } from './reference.js';
  * stdout; "credentials not found" goes on to the file's `auths`), then `auths`, the most
  * specific key first (`host/ns/repo`, `host/ns`, `host`: containers-auth.json(5) namespaces),
  * with docker's legacy keys (`https://host/v1/`) read as their host and docker.io as
- * `https://index.docker.io/v1/` (also `index.docker.io`, `registry-1.docker.io`). An entry's
+ * `https://index.docker.io/v1/` (also `index.docker.io`, `registry-1.docker.io`, in a key and
+ * in the reference's domain alike). An entry's
  * `auth` is base64 `user:password`; else its `username` and `password`. An `identitytoken`
  * (an OAuth2 refresh token, distribution's oauth.md) is not supported: ERR_CREDENTIALS says so.
  * A file that is missing is skipped; one that is not JSON is ERR_CREDENTIALS. No message quotes
@@ -84,10 +85,20 @@ function keyHost(key: string): { host: string; path: string } {
   return { host: HUB_ALIASES.has(host) ? 'docker.io' : host, path: slash < 0 ? '' : rest.slice(slash + 1) };
 }
 
+/**
+ * The registry a reference's domain names, as keys are read: Docker Hub's names are docker.io,
+ * so a reference written `registry-1.docker.io/...` (which docker's grammar keeps as its domain)
+ * finds the Hub's login as `docker.io/...` does (containers/image normalizes both sides so).
+ */
+const refHost = (ref: Reference) => {
+  const domain = ref.domain.toLowerCase();
+  return HUB_ALIASES.has(domain) ? 'docker.io' : domain;
+};
+
 /** How well `key` names the reference: the length of its namespace path (0 for the host alone), or -1 when it does not. */
 function keyMatch(key: string, ref: Reference): number {
   const { host, path } = keyHost(key);
-  if (host !== ref.domain.toLowerCase()) return -1;
+  if (host !== refHost(ref)) return -1;
   if (path === '') return 0;
   return ref.repository === path || ref.repository.startsWith(`${path}/`) ? path.length : -1;
 }
@@ -185,7 +196,7 @@ function readAuthFile(file: string, ref: Reference): AuthFile | undefined {
 }
 
 /** The server address a helper is asked about: the key it was stored under, else docker's form (the Hub's URL, or the host). */
-const serverAddress = (ref: Reference, key?: string) => key ?? (ref.domain === 'docker.io' ? DOCKER_HUB_KEY : ref.domain);
+const serverAddress = (ref: Reference, key?: string) => key ?? (refHost(ref) === 'docker.io' ? DOCKER_HUB_KEY : ref.domain);
 
 /** Credentials for one file, or undefined when it has none for the registry. */
 async function fromFile(file: string, data: AuthFile, ref: Reference, env: NodeJS.ProcessEnv): Promise<FoundCredentials | undefined> {

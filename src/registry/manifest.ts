@@ -28,6 +28,8 @@ export interface FetchedManifest {
 /** An image manifest, with the blobs a pull needs: the config, then the layers. */
 export interface ResolvedImage extends FetchedManifest {
   blobs: Array<Descriptor & { mediaType: string }>;
+  /** The platform its index descriptor names, when it was chosen from an index. */
+  platform?: Platform;
 }
 
 /** The algorithm of a digest DIGEST_FORM has passed. */
@@ -40,7 +42,7 @@ const algorithmOf = (digest: string) => digest.slice(0, digest.indexOf(':')) as 
  * (the body's `mediaType`, else `Content-Type`) an OCI or Docker schema 2 manifest or index.
  */
 export async function fetchManifest(client: RegistryClient, reference: string, expected?: { digest: string; size?: number; mediaType?: string }): Promise<FetchedManifest> {
-  const ctx = { what: `manifest ${reference}`, ...(expected ? { digest: expected.digest } : {}), refuseRedirect: otherRepository(client.ref.repository, reference) };
+  const ctx = { what: `manifest ${reference}`, ...(expected ? { digest: expected.digest } : {}), refuseRedirect: manifestRedirect(client.ref.repository, reference) };
   const res = await client.get(`/v2/${client.ref.repository}/manifests/${reference}`, { accept: MANIFEST_ACCEPT }, ctx);
   if (res.status !== 200) throw await client.statusError(res, ctx);
   // A descriptor's size bounds the body too: one byte more is an error at once.
@@ -77,15 +79,18 @@ export async function fetchManifest(client: RegistryClient, reference: string, e
  * response to `GET /v2/<name>/manifests/<reference>` ("Pulling manifests") and allows a
  * redirect only for blobs ("Pulling blobs": a 307 to the blob's location), whose bytes the
  * digest verifies wherever they come from. A tag's manifest has no such check, so a redirect
- * to another `/v2/` path of the registry (another repository's manifest, a blob, or another
- * reference) would make the tag name what another repository holds: it is refused. A redirect
- * to another origin (a mirror, a CDN) is followed, bounded, as Go's net/http clients do.
+ * to any other `/v2/` path (another repository's manifest, a blob, another reference), on the
+ * registry or on any other origin (another name for the same server, another registry), would
+ * make the tag name what another repository holds: it is refused. The same path on another
+ * origin (a mirror) and a path outside `/v2/` (storage, a CDN) are followed, bounded, with the
+ * credentials kept to their origin, as Go's net/http clients (containerd, containers/image)
+ * follow them.
  */
-function otherRepository(repository: string, reference: string): (to: URL, base: URL) => string | undefined {
+export function manifestRedirect(repository: string, reference: string): (to: URL) => string | undefined {
   const own = `/v2/${repository}/manifests/${reference}`;
-  return (to, base) =>
-    to.origin === base.origin && to.pathname.startsWith('/v2/') && to.pathname !== own
-      ? `the manifest ${reference} of ${repository} was redirected to ${to.pathname.slice(0, 200)} on the registry: a manifest must come from its own repository (distribution spec, "Pulling manifests")`
+  return (to) =>
+    to.pathname.startsWith('/v2/') && to.pathname !== own
+      ? `the manifest ${reference} of ${repository} was redirected to ${to.pathname.slice(0, 200)} on ${to.origin}: a manifest must come from its own repository (distribution spec, "Pulling manifests")`
       : undefined;
 }
 
@@ -111,6 +116,7 @@ function checkedDescriptor(client: RegistryClient, value: unknown, where: string
 export async function resolveImage(client: RegistryClient, platform?: string | Platform): Promise<ResolvedImage> {
   const ref = client.ref;
   let fetched = await fetchManifest(client, ref.digest ?? ref.tag!, ref.digest ? { digest: ref.digest } : undefined);
+  let chosenPlatform: Platform | undefined;
   for (let depth = 0; isIndex(fetched.descriptor.mediaType); depth++) {
     if (depth >= MAX_INDEX_DEPTH) throw client.error('ERR_MANIFEST', `indexes nested more than ${MAX_INDEX_DEPTH} deep`, fetched.descriptor.digest);
     const where = `index ${fetched.descriptor.digest}`;
@@ -123,11 +129,14 @@ export async function resolveImage(client: RegistryClient, platform?: string | P
       throw client.error(code, e.message, fetched.descriptor.digest, e);
     }
     const d = checkedDescriptor(client, chosen, where);
+    // Only the fields platform matching reads, as strings (the store keeps it in index.json).
+    const p = d.platform as { os?: unknown; architecture?: unknown; variant?: unknown } | undefined;
+    if (p && typeof p.os === 'string' && typeof p.architecture === 'string') chosenPlatform = { os: p.os, architecture: p.architecture, ...(typeof p.variant === 'string' ? { variant: p.variant } : {}) };
     fetched = await fetchManifest(client, d.digest, d);
   }
   const json = fetched.json;
   const where = `manifest ${fetched.descriptor.digest}`;
   if (!Array.isArray(json.layers)) throw client.error('ERR_MANIFEST', 'the manifest has no layers list', fetched.descriptor.digest);
   const blobs = [checkedDescriptor(client, json.config, `${where} config`), ...json.layers.map((l, i) => checkedDescriptor(client, l, `${where} layer ${i}`))];
-  return { ...fetched, blobs };
+  return { ...fetched, blobs, ...(chosenPlatform ? { platform: chosenPlatform } : {}) };
 }

@@ -3,8 +3,6 @@ import { existsSync } from 'node:fs';
 import type { Image } from '../image/image.js';
 import { openImageManifest as openManifestAt, openManifestFiles, type ImageManifest } from '../image/image-manifest.js';
 import { checkOpenImageOptions, type OpenImageOptions } from '../image/image-options.js';
-import type { Platform } from '../image/descriptor.js';
-import { configAnswers, configPlatform, parsePlatform, platformName } from '../image/platform-match.js';
 import { storeImageFiles } from '../image/store-source.js';
 import type { ContentStore, StoreDescriptor } from '../store/content-store.js';
 import { openContentStore } from '../store/directory-store.js';
@@ -19,6 +17,7 @@ import { MAX_MANIFEST_BYTES, resolveImage } from './manifest.js';
 import type { RegistryOptions } from './options.js';
 import { pull } from './pull.js';
 import { formatReference, parseReference, type Reference } from './reference.js';
+import { answersPlatform } from './stored-answer.js';
 
 // openImage's reference form (docs/api.md, "Opening by reference"): a path, a registry
 // reference or a ref name of a content store, opened from the store, pulled into it first when
@@ -124,21 +123,6 @@ async function byDigest(store: ContentStore, digest: string): Promise<StoreDescr
   return { digest, size: bytes.length, mediaType: typeof mediaType === 'string' && (isIndex(mediaType) || isManifest(mediaType)) ? mediaType : 'application/vnd.oci.image.manifest.v1+json' };
 }
 
-const platformSpec = (p: string | Platform) => (typeof p === 'string' ? parsePlatform(p) : p);
-
-/**
- * Whether a stored image manifest answers the platform asked for: the store tags one manifest
- * per ref (the platform pulled last), so one for another platform is not what is asked and
- * counts as absent (pulled again, or ERR_NOT_STORED with pull 'never'), never opened silently.
- */
-async function answersPlatform(store: ContentStore, desc: StoreDescriptor, options: OpenImageOptions): Promise<{ ok: true } | { ok: false; has: string }> {
-  if (options.platform === undefined || isIndex(desc.mediaType)) return { ok: true };
-  const { platform: _, ...rest } = options;
-  const m = await openManifestFiles(storeImageFiles(store, desc), 'oci-layout', rest);
-  const has = configPlatform(m.config as { os?: unknown; architecture?: unknown; variant?: unknown });
-  return !has || configAnswers(has, platformSpec(options.platform)) ? { ok: true } : { ok: false, has: platformName(has) };
-}
-
 type Located = { path: string } | { store: ContentStore; manifest: StoreDescriptor } | { remote: Reference; name: string; store: ContentStore | undefined };
 
 /** Where `target` is: a path, an image in the store, or (manifest only, when not stored and fetching is allowed) the registry. */
@@ -149,7 +133,7 @@ async function locate(target: string, o: Reading, fetchImage: boolean): Promise<
   const name = formatReference(t.reference);
   const digest = t.reference.digest;
   const store = await theStore(o.store, o.pull !== 'never' && fetchImage);
-  let wrongPlatform: string | undefined;
+  let notAsked: string | undefined;
   if (store) {
     const byName = async () => (await tagged(store, name)) ?? (t.given !== name ? await tagged(store, t.given) : undefined);
     // A digest names content that cannot change: the store's copy is the image, whatever `pull` says.
@@ -157,13 +141,12 @@ async function locate(target: string, o: Reading, fetchImage: boolean): Promise<
     if (found) {
       const fits = await answersPlatform(store, found, o.image);
       if (fits.ok) return { store, manifest: found };
-      wrongPlatform = fits.has;
+      notAsked = fits.why;
     }
   }
   const label = typeof o.store === 'string' ? o.store : store?.label ?? 'memory';
   if (o.pull === 'never') {
-    const why = wrongPlatform ? `the store holds it for ${wrongPlatform}, not ${platformName(platformSpec(o.image.platform!))}` : 'not in the store';
-    throw new RegistryError('ERR_NOT_STORED', t.given, `${why} ${label}, and pull is 'never'`);
+    throw new RegistryError('ERR_NOT_STORED', t.given, `${notAsked ? `${notAsked} (store ${label})` : `not in the store ${label}`}, and pull is 'never'`);
   }
   if (!fetchImage) return { remote: t.reference, name, store };
   try {

@@ -23,8 +23,12 @@ export interface BlobDescriptor {
 export interface PullSink {
   has(digest: string): boolean | Promise<boolean>;
   ingest(expected: BlobDescriptor, body: AsyncIterable<Uint8Array>, options?: { lease?: Lease }): Promise<unknown>;
-  /** Names the manifest: called last, after every blob and the manifest itself are in. */
-  tag(ref: string, desc: BlobDescriptor): unknown;
+  /**
+   * Names the manifest: called last, after every blob and the manifest itself are in. `platform`
+   * when it was chosen from an index (the index's descriptor of it), so that an open of the ref
+   * can tell it was pulled for that platform (registry/stored-answer.ts).
+   */
+  tag(ref: string, desc: BlobDescriptor & { platform?: Platform }): unknown;
   /**
    * A store's lease: when the sink has one, pull takes it before the first ingest, gives it to
    * every ingest and releases it after the tag (or the failure), so a gc while the pull runs
@@ -173,7 +177,7 @@ export async function pull(reference: string, options: PullOptions): Promise<Pul
       report(blob, 'done', blob.size);
     });
     if (held || !(await sink.has(manifest.digest))) await sink.ingest(manifest, once(image.bytes), held);
-    await sink.tag(name, manifest);
+    await sink.tag(name, image.platform ? { ...manifest, platform: image.platform } : manifest);
   } finally {
     await lease?.release();
   }

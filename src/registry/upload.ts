@@ -1,7 +1,7 @@
 import type { Descriptor } from '../image/descriptor.js';
 import type { OpenResponse, RegistryClient, RequestBody, RequestContext } from './client.js';
 import { RegistryError } from './errors.js';
-import { MANIFEST_ACCEPT } from './manifest.js';
+import { MANIFEST_ACCEPT, manifestRedirect } from './manifest.js';
 import { SourceBlob } from './source-blob.js';
 
 // The upload side of the distribution spec ("Pushing blobs", "Pushing manifests"): a blob
@@ -37,7 +37,9 @@ async function drain(client: RegistryClient, res: OpenResponse, ctx: RequestCont
 /** HEAD `/v2/<name>/<kind>/<digest>`: whether the repository has it (200), or not (404). */
 async function present(client: RegistryClient, kind: 'blobs' | 'manifests', desc: Descriptor, scopes: readonly string[]): Promise<boolean> {
   const url = new URL(`/v2/${client.ref.repository}/${kind}/${desc.digest}`, client.base);
-  const ctx = { what: `${kind === 'blobs' ? 'blob' : 'manifest'} ${desc.digest} (${shown(url)})`, digest: desc.digest, scopes };
+  // A manifest's HEAD redirected to another repository's path would count that one's manifest as here (manifest.ts).
+  const refuse = kind === 'manifests' ? { refuseRedirect: manifestRedirect(client.ref.repository, desc.digest) } : {};
+  const ctx = { what: `${kind === 'blobs' ? 'blob' : 'manifest'} ${desc.digest} (${shown(url)})`, digest: desc.digest, scopes, ...refuse };
   const res = await client.send('HEAD', url, kind === 'manifests' ? { accept: MANIFEST_ACCEPT } : {}, ctx);
   res.close();
   if (res.status === 200) return true;

@@ -136,7 +136,12 @@ export class DirectoryStore extends StoreBase {
       fs.renameSync(temp, join(algDir, parsed.hex));
       fsyncDir(algDir);
     } catch (e) {
-      fs.rmSync(temp, { force: true });
+      try {
+        fs.rmSync(temp, { force: true });
+      } catch {
+        // Its directory is no longer one (ENOTDIR): the typed error below is what the caller
+        // needs; a temporary left in a real ingest directory goes with the next open's cleanup.
+      }
       throw ioError(e, temp, 'writing the blob', parsed.digest);
     }
   }

@@ -118,6 +118,15 @@ describe('push and the REF verbs with credentials', () => {
     expect(none.stderr).toMatch(/^layerfs: .*none were given.*\n$/);
   });
 
+  it('--help of pull, push and an IMAGE verb says --creds shows in the process list and to prefer --authfile', () => {
+    for (const verb of ['pull', 'push', 'ls']) {
+      const r = run([verb, '--help']);
+      expect(r.code, r.stderr).toBe(0);
+      // The help wraps its lines: read as one.
+      expect(r.stdout.replace(/\s+/g, ' '), verb).toMatch(/--creds USER:PASS the registry user and password \(as skopeo --creds; [^()]*process list: prefer --authfile\)/);
+    }
+  });
+
   it('a path looks up no credentials: a broken credential helper breaks a REF, not `ls LAYOUT /`', () => {
     const docker = join(work, 'broken-helper');
     fs.mkdirSync(docker);
@@ -128,6 +137,34 @@ describe('push and the REF verbs with credentials', () => {
     const path = run(['ls', DEMO, '/'], { DOCKER_CONFIG: docker });
     expect(path.code, path.stderr).toBe(0);
     expect(path.stdout).toMatch(/\betc\b/);
+  });
+
+  it('a REF the store holds runs no credential helper (ls, inspect); one it lacks, or --pull always, does', () => {
+    const dir = store();
+    const ref = `${registry.host}/team/demo:latest`;
+    expect(run(['pull', ref, '--store', dir, '--quiet', '--creds', `${USER.username}:${USER.password}`]).code).toBe(0);
+    // A helper that records each run and has nothing: "credentials not found" (docker-credential-helpers' answer).
+    const bin = join(work, 'helper-bin');
+    const log = join(work, 'helper-runs');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(join(bin, 'docker-credential-layerfs-count'), `#!/bin/sh\necho run >> '${log}'\necho 'credentials not found in native keychain'\nexit 1\n`, { mode: 0o755 });
+    const docker = join(work, 'counting-helper');
+    fs.mkdirSync(docker);
+    fs.writeFileSync(join(docker, 'config.json'), JSON.stringify({ credsStore: 'layerfs-count' }));
+    const env = { DOCKER_CONFIG: docker, PATH: `${bin}:${process.env.PATH}` };
+    const runs = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0);
+    for (const args of [['ls', ref, '/'], ['inspect', ref], ['stat', `docker://${ref}`, '/etc', '--pull', 'never']]) {
+      const r = run([...args, '--store', dir], env);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    expect(runs()).toBe(0);
+    // The flags' form is still checked before the open: a usage error, with nothing asked.
+    expect(run(['ls', ref, '/', '--store', dir, '--creds', 'no-colon'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('--creds takes USER:PASS') });
+    // Not stored: the pull asks the helper (and then the registry refuses it without credentials).
+    expect(run(['ls', ref, '/', '--store', store()], env).code).not.toBe(0);
+    expect(runs()).toBe(1);
+    expect(run(['ls', ref, '/', '--store', dir, '--pull', 'always'], env).code).not.toBe(0);
+    expect(runs()).toBe(2);
   });
 });
 

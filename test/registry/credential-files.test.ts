@@ -89,6 +89,19 @@ describe('which file and which key', () => {
     expect(await found('other.example/x')).toBeUndefined();
   });
 
+  it("Docker Hub's names are one registry, in a key and in the reference alike (registry-1.docker.io, index.docker.io, docker.io)", async () => {
+    const dir = fresh('hub');
+    const file = join(dir, 'auth.json');
+    const found = async (ref: string) => (await credentialsFor(ref, { env: envIn(dir), authFile: file }))?.credentials.username;
+    for (const key of ['registry-1.docker.io', 'index.docker.io', 'https://index.docker.io/v1/', 'docker.io']) {
+      write(file, { auths: { [key]: { auth: b64('hub:secret') } } });
+      for (const ref of ['alpine', 'docker.io/library/alpine', 'index.docker.io/library/alpine', 'registry-1.docker.io/library/alpine', 'registry-1.docker.io/x/y']) {
+        expect(await found(ref), `${key} for ${ref}`).toBe('hub');
+      }
+      expect(await found('registry-2.docker.io/library/alpine'), key).toBeUndefined();
+    }
+  });
+
   it('an identitytoken, a bad auth value or a file that is not JSON is ERR_CREDENTIALS naming the file and key, never the secret', async () => {
     const dir = fresh('bad');
     const file = join(dir, 'auth.json');

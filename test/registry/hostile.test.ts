@@ -251,6 +251,19 @@ describe('a blob cut mid-body is resumed with a Range request', () => {
     expect(error.message).toContain(`bytes ${hostile.cutAt - 1}-`);
   });
 
+  it('a 206 whose body runs past its Content-Range is ERR_RANGE naming the blob, in a layout sink and in a content store, nothing stored', async () => {
+    const { error } = await failing('cut-range-overrun', 'ERR_RANGE');
+    expect(error.digest).toBe(hostile.layerDigest);
+    expect(error.message).toContain(`Content-Range bytes ${hostile.cutAt}-${hostile.cutAt + 99}/`);
+    const { dir, store, error: e } = await intoStore('cut-range-overrun');
+    expect(e).toBeInstanceOf(RegistryError);
+    expect(e).toMatchObject({ code: 'ERR_RANGE', digest: hostile.layerDigest });
+    expect(await store.has(hostile.layerDigest)).toBe(false);
+    expect(fs.readdirSync(join(dir, '.layerfs', 'ingest'))).toEqual([]);
+    // A Content-Range to the blob's end, and bytes past it: the range is what the body broke.
+    expect((await failing('cut-range-overrun-end', 'ERR_RANGE')).error.message).toContain(`Content-Range bytes ${hostile.cutAt}-`);
+  });
+
   it('a body cut every time gives up after MAX_BLOB_RESUMES resumes with a typed error', async () => {
     const before = hostile.cuts.length;
     const { error } = await failing('cut-always', 'ERR_HTTP');
@@ -270,12 +283,26 @@ describe('a blob cut mid-body is resumed with a Range request', () => {
   });
 });
 
+describe('an index with a platform that is not one', () => {
+  it('an index entry whose platform os is not a string is ERR_MANIFEST naming the index, not a TypeError', async () => {
+    const { error } = await failing('bad-platform-index', 'ERR_MANIFEST');
+    expect(error.message).toContain('platform');
+  });
+});
+
 describe('a tag answering another repository\'s manifest', () => {
   it('a manifest request redirected to another repository\'s manifest on the registry is ERR_REDIRECT, that path never asked', async () => {
     const before = hostile.requests.length;
     const { error } = await failing('tag-redirect', 'ERR_REDIRECT');
     expect(error.message).toContain('/v2/good/manifests/');
     expect(hostile.requests.slice(before)).toEqual(['GET /v2/tag-redirect/manifests/latest']);
+  });
+
+  it('the same redirect through another origin (localhost for 127.0.0.1, the same server) is ERR_REDIRECT too, that path never asked', async () => {
+    const before = hostile.requests.length;
+    const { error } = await failing('tag-redirect-host', 'ERR_REDIRECT');
+    expect(error.message).toMatch(/redirected to \/v2\/good\/manifests\/sha256:[0-9a-f]{64} on http:\/\/localhost:\d+/);
+    expect(hostile.requests.slice(before)).toEqual(['GET /v2/tag-redirect-host/manifests/latest']);
   });
 
   it('a manifest whose layer only another repository holds is ERR_NOT_FOUND naming the layer; no other repository is asked, nothing tagged', async () => {

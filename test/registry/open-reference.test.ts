@@ -8,6 +8,7 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import { DEMO } from '../support/save-check.js';
 import { scratch } from '../support/scratch.js';
 import { essentials, snapshot, type FsLike } from '../support/tree.js';
+import { writeMultiPlatform } from './support/multi-platform.js';
 import { writeSecondImage } from './support/second-image.js';
 import { skopeoPush, startRegistry, type RunningRegistry } from './support/reference-registry.js';
 
@@ -183,6 +184,73 @@ describe('what the store holds that is not what is asked', () => {
     expect(e.message).toContain('the store holds it for linux/arm64, not linux/amd64');
     // Without a platform the stored one opens, as a layout's one image does.
     expect((await openImage(ref, { store: dir, pull: 'never' })).manifestDigest).toBe(arm);
+  });
+
+  // The multi-platform image holds linux/amd64 and linux/arm64: the host's and the other one.
+  const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  const otherArch = hostArch === 'arm64' ? 'amd64' : 'arm64';
+  it.runIf(process.arch === 'x64' || process.arch === 'arm64')("without --platform, a tag stored for another platform of an index is the host's choice, as a pull's: pulled ('missing'), or ERR_NOT_STORED naming both ('never')", async () => {
+    const layout = join(fresh('multi-src'), 'layout');
+    const multi = writeMultiPlatform(DEMO, layout);
+    await skopeoPush(`${layout}:multi`, registry, 'demo:multi', { all: true });
+    const dir = join(fresh('multi'), 'store');
+    const ref = `${registry.host}/demo:multi`;
+    expect((await openImage(ref, { store: dir, platform: `linux/${otherArch}` })).manifestDigest).toBe(multi[otherArch]);
+    const e = await rejection(openImage(ref, { store: dir, pull: 'never' }));
+    expect(e.code).toBe('ERR_NOT_STORED');
+    expect(e.message).toContain(`the store holds it for linux/${otherArch}, not linux/${hostArch}`);
+    const spy = vi.spyOn(globalThis, 'fetch');
+    expect((await openImage(ref, { store: dir })).manifestDigest).toBe(multi[hostArch]);
+    // Only manifests were fetched: the two platforms share their blobs.
+    expect(requests(spy).filter((u) => u.includes('/blobs/'))).toEqual([]);
+    expect(requests(spy).some((u) => u.includes('/manifests/multi'))).toBe(true);
+    // Now stored for the host: opened without a request, and so is the other platform when asked again after a pull of it.
+    spy.mockClear();
+    expect((await openImage(ref, { store: dir, pull: 'never' })).manifestDigest).toBe(multi[hostArch]);
+    expect(requests(spy)).toEqual([]);
+  });
+
+  it("a tag entry whose platform in the store's index.json is not strings is an ImageError naming index.json, never a TypeError", async () => {
+    const dir = join(fresh('odd-platform'), 'store');
+    const ref = `${registry.host}/demo:latest`;
+    (await openImage(ref, { store: dir })).close();
+    const file = join(dir, 'index.json');
+    const index = JSON.parse(fs.readFileSync(file, 'utf8'));
+    index.manifests[0].platform = { os: 5, architecture: null };
+    fs.writeFileSync(file, JSON.stringify(index));
+    for (const platform of [undefined, 'linux/amd64']) {
+      await expect(openImage(ref, { store: dir, pull: 'never', ...(platform ? { platform } : {}) })).rejects.toMatchObject({ name: 'ImageError', message: expect.stringMatching(/index\.json.*not an object of os and architecture strings/) });
+    }
+  });
+
+  it.runIf(process.arch === 'x64' || process.arch === 'arm64')("a digest reference to a stored index whose chosen manifest the store lacks: pulled ('missing'), ERR_NOT_STORED naming it ('never'), never an ImageError", async () => {
+    const layout = join(fresh('index-src'), 'layout');
+    const multi = writeMultiPlatform(DEMO, layout);
+    await skopeoPush(`${layout}:multi`, registry, 'demo:index-only', { all: true });
+    const dir = join(fresh('index-only'), 'store');
+    const store = await openContentStore(dir);
+    // The index alone, as a copy of only the index (or a gc of its platforms) leaves it.
+    const index = fs.readFileSync(join(layout, 'blobs', 'sha256', multi.index.slice(7)));
+    await store.ingest({ digest: multi.index, size: index.length }, (async function* () {
+      yield index;
+    })());
+    const ref = `${registry.host}/demo@${multi.index}`;
+    const e = await rejection(openImage(ref, { store: dir, pull: 'never' }));
+    expect(e.code).toBe('ERR_NOT_STORED');
+    expect(e.message).toContain(`the store holds the index ${multi.index} but not its manifest ${multi[hostArch]} for linux/${hostArch}`);
+    const image = await openImage(ref, { store: dir });
+    expect(image.manifestDigest).toBe(multi[hostArch]);
+    expect(view(image)).toEqual(demoView);
+    image.close();
+    // The other platform, asked for: its manifest is missing too, and pulled (its blobs are stored now: no blob fetched).
+    const spy = vi.spyOn(globalThis, 'fetch');
+    expect((await openImage(ref, { store: dir, platform: `linux/${otherArch}` })).manifestDigest).toBe(multi[otherArch]);
+    expect(requests(spy).filter((u) => u.includes('/blobs/'))).toEqual([]);
+    // Both are stored now: the index opens from the store for either, with no request.
+    spy.mockClear();
+    expect((await openImage(ref, { store: dir, pull: 'never' })).manifestDigest).toBe(multi[hostArch]);
+    expect((await openImage(ref, { store: dir, pull: 'never', platform: `linux/${otherArch}` })).manifestDigest).toBe(multi[otherArch]);
+    expect(requests(spy)).toEqual([]);
   });
 
   it('a digest reference naming a stored blob that is no manifest is an ImageError naming it, not an image', async () => {

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryError, type RegistryErrorCode } from '../../src/registry/errors.js';
 import { push, type PushOptions } from '../../src/registry/push.js';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
 import { DEMO } from '../support/save-check.js';
+import { writeMultiPlatform } from './support/multi-platform.js';
 import { scratch } from '../support/scratch.js';
 import { startHostileRegistry, type HostileRegistry } from './support/hostile-registry.js';
 import { writeTwoLayerImage, type TwoLayerImage } from './support/two-layer-image.js';
@@ -84,6 +87,23 @@ describe('push to a hostile registry', () => {
     const e = await push(two.layout, `${hostile.host}/push-manifest-digest:v1`).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(RegistryError);
     expect(e).toMatchObject({ code: 'ERR_DIGEST', digest: two.manifest });
+  });
+
+  it("a manifest HEAD redirected to another repository's manifest is ERR_REDIRECT: that repository's manifest does not count as here", async () => {
+    // push-good holds the whole index; the source lacks its arm64 manifest, which push HEADs first.
+    const whole = join(fresh('multi-whole'), 'l');
+    const multi = writeMultiPlatform(DEMO, whole);
+    await push(whole, `${hostile.host}/push-good:multi`, { ref: 'multi' });
+    const partial = join(fresh('multi-partial'), 'l');
+    writeMultiPlatform(DEMO, partial);
+    fs.rmSync(join(partial, 'blobs', 'sha256', multi.arm64.slice(7)));
+    const before = hostile.requests.length;
+    const e = await push(partial, `${hostile.host}/push-head-redirect:multi`, { ref: 'multi', idleTimeout: 500 }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RegistryError);
+    expect(e).toMatchObject({ code: 'ERR_REDIRECT', digest: multi.arm64 });
+    const seen = hostile.requests.slice(before);
+    expect(seen).toEqual([`HEAD /v2/push-head-redirect/manifests/${multi.arm64}`]);
+    expect([...hostile.stored.keys()].filter((k) => k.startsWith('push-head-redirect'))).toEqual([]);
   });
 
   it('a registry answering 401 to every request, token or not, is ERR_UNAUTHORIZED after one token, in few requests', async () => {

@@ -120,6 +120,33 @@ describe('DirectoryStore: what it refuses and what it never leaves', () => {
     expect(fs.readdirSync(join(dir, '.layerfs', 'ingest'))).toEqual([]);
   });
 
+  it('a failed ingest whose .layerfs/ingest was made a file meanwhile still fails with its own StoreError (the cleanup does not hide it)', async () => {
+    const dir = fresh('ingest-file');
+    const store = await openContentStore(dir);
+    const data = Buffer.alloc(200_000, 3);
+    const digest = sha256(data);
+    const ingest = join(dir, '.layerfs', 'ingest');
+    async function* swapped() {
+      yield Buffer.alloc(100_000, 4);
+      // The temporary is open; its directory goes away and a file takes its name.
+      fs.renameSync(ingest, join(dir, '.layerfs', 'ingest-moved'));
+      fs.writeFileSync(ingest, 'not a directory');
+      yield Buffer.alloc(100_000, 4);
+    }
+    await expect(store.ingest({ digest, size: data.length }, swapped())).rejects.toEqual(storeError('ERR_STORE_DIGEST_MISMATCH', digest));
+    // The same when the body is right and the rename into blobs/ is what fails.
+    fs.rmSync(ingest);
+    fs.renameSync(join(dir, '.layerfs', 'ingest-moved'), ingest);
+    async function* swappedWhole() {
+      yield data.subarray(0, 100_000);
+      fs.renameSync(ingest, join(dir, '.layerfs', 'ingest-moved2'));
+      fs.writeFileSync(ingest, 'not a directory');
+      yield data.subarray(100_000);
+    }
+    await expect(store.ingest({ digest, size: data.length }, swappedWhole())).rejects.toEqual(storeError('ERR_STORE_IO', digest));
+    expect(fs.readdirSync(join(dir, 'blobs', 'sha256'))).toEqual([]);
+  });
+
   it('a blob changed on disk is ERR_STORE_DIGEST_MISMATCH when read, never its bytes', async () => {
     const dir = fresh('tampered');
     const store = await openContentStore(dir);

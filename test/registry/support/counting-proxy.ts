@@ -60,6 +60,9 @@ export async function startCountingProxy(target: string, cut?: (method: string, 
       up.on('end', () => record.cut || res.end());
     });
     upstream.on('error', () => res.destroy());
+    // The client gone before the answer ended (it read enough, or failed): the upstream request
+    // goes too, or its connection stays open, paused on a 'drain' that never comes.
+    res.once('close', () => res.writableFinished || upstream.destroy());
     req.pipe(upstream);
   });
   server.on('connection', (s) => {

@@ -73,7 +73,7 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
    * `cutAt` bytes, then its connection is destroyed (`end`: the body ends cleanly there, with no
    * Content-Length). A Range request is answered by `onRange`.
    */
-  const cutLayer = (repo: string, req: IncomingMessage, res: ServerResponse, onRange: (from: number) => { status: number; body: Buffer; headers?: Record<string, string>; cut?: number }) => {
+  const cutLayer = (repo: string, req: IncomingMessage, res: ServerResponse, onRange: (from: number) => { status: number; body: Buffer; headers?: Record<string, string>; cut?: number; unsized?: boolean }) => {
     const range = req.headers.range;
     const ifRange = req.headers['if-range'];
     const log = { repo, ...(range ? { range } : {}), ...(typeof ifRange === 'string' ? { ifRange } : {}), status: 200, bytes: 0 };
@@ -89,7 +89,7 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
     const m = /^bytes=(\d+)-$/.exec(range ?? '');
     if (!m) return write(200, layer, { etag }, cutAt, repo === 'cut-clean');
     const answer = onRange(Number(m[1]));
-    write(answer.status, answer.body, answer.headers ?? {}, answer.cut, false);
+    write(answer.status, answer.body, answer.headers ?? {}, answer.cut, answer.unsized ?? false);
   };
   const partial = (from: number, start = from) => ({ status: 206, body: layer.subarray(start), headers: { etag, 'content-range': `bytes ${start}-${layer.length - 1}/${layer.length}` } });
 
@@ -165,6 +165,15 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
         // The resume is answered from one byte earlier than asked.
         if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, (from) => partial(from, from - 1));
         return serveGood();
+      case 'cut-range-overrun':
+        // The resume's 206 says it carries 100 bytes (Content-Range) and, with no Content-Length,
+        // sends those and then zeros up to the blob's size (what a store would hash as the rest).
+        if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, (from) => ({ status: 206, body: Buffer.concat([layer.subarray(from, from + 100), Buffer.alloc(layer.length - from - 100)]), headers: { etag, 'content-range': `bytes ${from}-${from + 99}/${layer.length}` }, unsized: true }));
+        return serveGood();
+      case 'cut-range-overrun-end':
+        // The resume's 206 names the rest of the blob and sends 100 bytes more.
+        if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, (from) => ({ status: 206, body: Buffer.concat([layer.subarray(from), Buffer.alloc(100)]), headers: { etag, 'content-range': `bytes ${from}-${layer.length - 1}/${layer.length}` }, unsized: true }));
+        return serveGood();
       case 'cut-always':
         // Every answer, the 206s too, is cut after 1000 bytes.
         if (!isManifest && ref === layerDigest) return cutLayer(repo, req, res, (from) => ({ ...partial(from), cut: 1000 }));
@@ -172,6 +181,17 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
       case 'tag-redirect':
         // The tag answered with a redirect to another repository's manifest on the same registry.
         if (isManifest) return void res.writeHead(307, { location: `/v2/good/manifests/${manifestDigest}` }).end();
+        return serveGood();
+      case 'tag-redirect-host':
+        // The same, through another name for the registry's own address (localhost for 127.0.0.1): another origin.
+        if (isManifest) return void res.writeHead(307, { location: `http://localhost:${(server.address() as AddressInfo).port}/v2/good/manifests/${manifestDigest}` }).end();
+        return serveGood();
+      case 'bad-platform-index':
+        // An index whose one entry's platform is no os/architecture strings; its manifest is the good one.
+        if (isManifest && ref === 'latest') {
+          const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: OCI_MANIFEST, digest: manifestDigest, size: manifest.length, platform: { os: 5, architecture: 'amd64' } }] }));
+          return sendManifest(res, body, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
+        }
         return serveGood();
       case 'foreign-blobs':
         // The demo's manifest, whose first layer this repository does not hold (only `good` does).
@@ -273,6 +293,10 @@ function pushHandler(stored: Map<string, Buffer>) {
       // Every request refused, whatever token it carries.
       res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="hostile",scope="repository:${repo}:pull,push"` }).end();
       return;
+    }
+    if (method === 'HEAD' && repo === 'push-head-redirect' && manifestRef !== undefined) {
+      // A manifest's HEAD answered by another repository's (push-good's) manifest path.
+      return void res.writeHead(307, { location: `/v2/push-good/manifests/${manifestRef}` }).end();
     }
     if (method === 'HEAD') {
       const key = blobDigest !== undefined ? `${repo}@${blobDigest}` : `${repo}:${manifestRef}`;
