@@ -153,11 +153,13 @@ export class Walk {
         this.builder.addWhiteout(path);
         return;
       }
-      if (xattrs.overlay.has('whiteout') && st.isFile()) {
+      if (xattrs.overlay.has('whiteout') && st.isFile() && st.size === 0n) {
         // The xattr whiteout (Linux 6.7): an empty regular file with overlay.whiteout, in a
         // directory marked overlay.opaque=x. Elsewhere the kernel's readdir lists the name and
-        // its lookup finds nothing (checked on 6.18): refused rather than guessed.
-        if (this.xattrWhiteoutDirs.has(parentOf(path)) && st.size === 0n) {
+        // its lookup finds nothing (checked on 6.18): refused rather than guessed. A file that
+        // is not empty is no whiteout anywhere (ovl_path_check_xwhiteout_xattr: "a zero size
+        // regular file"): the kernel shows it, its bytes, as any file.
+        if (this.xattrWhiteoutDirs.has(parentOf(path))) {
           this.builder.addWhiteout(path);
           return;
         }
