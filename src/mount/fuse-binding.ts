@@ -214,6 +214,9 @@ export async function mountFuse(mountpoint: string, ops: Partial<FuseOps>, optio
     // `dev` on to it), and the kernel's overlay is neither: a device node of the image would
     // not open (EACCES) and a set-user-ID program would not take its owner. As root, the
     // mount's own flags are cleared afterwards (a bind remount touches no filesystem option).
+    // Safe only while the mount has no `allow_other`: only root reaches it. With allow_other,
+    // any user's new files would be owned 0:0 (the binding gives no caller uid), a set-user-ID
+    // one included: never combine the two.
     // mount(8) looks the mountpoint up, which this process answers: run it without blocking.
     const failed = await new Promise<string | undefined>((resolve) => execFile('mount', ['-o', 'remount,bind,suid,dev', mountpoint], (e, _out, err) => resolve(e ? `${String(err).trim() || e.message}` : undefined)));
     if (failed !== undefined) {
