@@ -351,6 +351,10 @@ print(json.dumps(out))
         });
       expect(tries(mnt)).toEqual(tries(lowerOnly));
       expect(tries(mnt)).toEqual(['EROFS', 'EROFS', 'EROFS', 'EROFS', 'EROFS']);
+      // The filesystem is read-only (mountinfo's super options, after the ` - `), as the lower-only overlay is.
+      const superFlags = (m: string) => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === fs.realpathSync(m))!.split(' - ')[1]!.split(' ')[2]!.split(',');
+      expect(superFlags(mnt)).toContain('ro');
+      expect(superFlags(lowerOnly)).toContain('ro');
       expect(fs.readFileSync(`${mnt}/etc/motd`, 'utf8')).toBe(fs.readFileSync(`${lowerOnly}/etc/motd`, 'utf8'));
       expect(mergedTree(KernelOverlay.dumpDirs([mnt])[0]!)).toEqual(mergedTree(KernelOverlay.dumpDirs([lowerOnly])[0]!));
     } finally {
