@@ -21,7 +21,8 @@ const O_PATH = 0o10000000;
  *   `overlay.metacopy`: where its content lies is in another layer, which this layer model does
  *   not express (overlayfs.rst, "Renaming directories", "Metadata only copy up").
  * - `ERR_DIR_UNSUPPORTED`: a socket (no layer entry type holds one), an xattr whiteout that the
- *   kernel's lookup and readdir disagree on, an xattr of a name that is not UTF-8.
+ *   kernel's lookup and readdir disagree on, an xattr of a name that is not UTF-8, an escaped
+ *   overlay xattr (`overlay.overlay.*`, shown by the kernel as the file's `overlay.*`).
  * - `ERR_DIR_CHANGED`: a name changed while it was walked (swapped for a symlink, replaced).
  * - `ERR_DIR_IO`: a system call failed (EACCES, ELOOP...); `cause` is the error.
  */
@@ -153,11 +154,13 @@ export class Walk {
         this.builder.addWhiteout(path);
         return;
       }
-      if (xattrs.overlay.has('whiteout') && st.isFile()) {
+      if (xattrs.overlay.has('whiteout') && st.isFile() && st.size === 0n) {
         // The xattr whiteout (Linux 6.7): an empty regular file with overlay.whiteout, in a
         // directory marked overlay.opaque=x. Elsewhere the kernel's readdir lists the name and
-        // its lookup finds nothing (checked on 6.18): refused rather than guessed.
-        if (this.xattrWhiteoutDirs.has(parentOf(path)) && st.size === 0n) {
+        // its lookup finds nothing (checked on 6.18): refused rather than guessed. A file that
+        // is not empty is no whiteout anywhere (ovl_path_check_xwhiteout_xattr: "a zero size
+        // regular file"): the kernel shows it, its bytes, as any file.
+        if (this.xattrWhiteoutDirs.has(parentOf(path))) {
           this.builder.addWhiteout(path);
           return;
         }
@@ -220,8 +223,12 @@ export class Walk {
     let kept: Record<string, Buffer> | undefined;
     for (let i = 0; i < pairs.length; i += 2) {
       const name = fromBytes(pairs[i]!);
-      if (name.startsWith(this.prefix)) overlay.set(name.slice(this.prefix.length), pairs[i + 1]!);
-      else (kept ??= {})[name] = pairs[i + 1]!;
+      if (!name.startsWith(this.prefix)) (kept ??= {})[name] = pairs[i + 1]!;
+      // An escaped xattr (Linux 6.7, overlayfs.rst "Nesting overlayfs"): the kernel shows
+      // `overlay.overlay.X` as the file's own `overlay.X`. No layer format here holds such a
+      // name (the engine refuses it, inode.ts): refused, never dropped.
+      else if (name.startsWith(`${this.prefix}overlay.`)) this.fail(path, 'ERR_DIR_UNSUPPORTED', `an escaped overlay xattr (${name}: the kernel shows it as ${this.prefix}${name.slice(this.prefix.length + 8)}, which a layer cannot hold)`);
+      else overlay.set(name.slice(this.prefix.length), pairs[i + 1]!);
     }
     return { overlay, kept };
   }

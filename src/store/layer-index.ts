@@ -53,11 +53,28 @@ const sameIdentity = (a: FileIdentity, b: FileIdentity) => a.dev === b.dev && a.
  */
 export async function openStoredLayer(store: { dir: string }, digest: string, options: TarLayerOptions = {}): Promise<StoredLayerOpen> {
   const blob = join(store.dir, 'blobs', ...parseDigest(digest, store.dir).digest.split(':'));
-  if (options.content !== 'memory') {
+  const saving = options.content !== 'memory' && privateDirsReal(store.dir);
+  if (saving) {
     const reopened = fromSavedIndex(store, digest, blob, options);
     if (reopened) return { layer: reopened, fromIndex: true };
   }
-  return { layer: await openAndSave(store, digest, blob, options), fromIndex: false };
+  return { layer: await openAndSave(store, digest, blob, options, saving), fromIndex: false };
+}
+
+/** Whether `path` is a directory itself, not a symlink to one (lstat). */
+const realDir = (path: string) => fs.lstatSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+
+/**
+ * Whether the private directories verify once reads and writes in are the store's own:
+ * `.layerfs/` and its `ingest/` directories, and `tars/` and `index/` directories or absent,
+ * none of them a symlink. Through a symlinked one the kept tar and the index would be written
+ * (and read) in whatever directory it names, outside the store: such a store's layers are
+ * opened in full, with nothing saved or read from there.
+ */
+function privateDirsReal(dir: string): boolean {
+  const at = (...sub: string[]) => join(dir, PRIVATE_DIR, ...sub);
+  if (!realDir(at()) || !realDir(at('ingest'))) return false;
+  return ['tars', 'index'].every((sub) => fs.lstatSync(at(sub), { throwIfNoEntry: false }) === undefined || realDir(at(sub)));
 }
 
 /** The layer from its saved index, or undefined (no valid index for these files: opened in full). */
@@ -122,19 +139,20 @@ function readSaved(path: string, digest: string): SavedIndex | undefined {
  * index names the other tar's inode, and the next open is a full one that saves them again.
  * A store that cannot be written (read-only, full) is opened all the same, without saving.
  */
-async function openAndSave(store: { dir: string }, digest: string, blob: string, options: TarLayerOptions): Promise<TarLayer> {
+async function openAndSave(store: { dir: string }, digest: string, blob: string, options: TarLayerOptions, saving: boolean): Promise<TarLayer> {
   const name = fileName(digest, store.dir);
   let keep: KeepTar | undefined;
-  if (options.content !== 'memory') {
+  if (saving) {
     keep = { temp: join(store.dir, PRIVATE_DIR, 'ingest', `${name}.${process.pid}.${randomBytes(8).toString('hex')}`), final: keptTarPath(store, digest) };
     try {
       fs.mkdirSync(join(store.dir, PRIVATE_DIR, 'tars'), { recursive: true, mode: 0o755 });
+      if (!realDir(join(store.dir, PRIVATE_DIR, 'tars'))) keep = undefined;
     } catch {
       keep = undefined;
     }
   }
   let indexed: { headers: TarHeader[]; source: ContentFile; tar: ContentFile } | undefined;
-  const onIndexed = options.content === 'memory' ? () => {} : (headers: TarHeader[], files: { source: ContentFile; tar: ContentFile }) => void (indexed = { headers, ...files });
+  const onIndexed = !saving ? () => {} : (headers: TarHeader[], files: { source: ContentFile; tar: ContentFile }) => void (indexed = { headers, ...files });
   let layer: TarLayer;
   try {
     layer = await TarLayer.keepingTar(blob, { ...options, name: digest }, keep, onIndexed);
@@ -170,6 +188,7 @@ async function save(store: { dir: string }, digest: string, info: TarLayerInfo, 
   const body = encodeIndex(saved);
   try {
     fs.mkdirSync(join(store.dir, PRIVATE_DIR, 'index'), { recursive: true, mode: 0o755 });
+    if (!realDir(join(store.dir, PRIVATE_DIR, 'index'))) return;
     await new StoreLock(join(store.dir, PRIVATE_DIR, 'lock'), store.dir).run(async () => {
       if (saved.tar) {
         const now = fs.lstatSync(keptTarPath(store, digest), { bigint: true });

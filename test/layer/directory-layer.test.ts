@@ -225,6 +225,44 @@ describe.runIf(kernel)('DirectoryLayer against the kernel overlay', () => {
     expect(Object.fromEntries(overlayTree(new Overlay({ lower: [b, a] })))).toEqual(Object.fromEntries(want));
   });
 
+  it('a file with overlay.whiteout that is not empty is a file, as the kernel shows it (only an empty one is a whiteout)', () => {
+    const top = join(base, 'xwf'), bottom = join(base, 'xwfb');
+    write(`${bottom}/x/full`, 'below');
+    write(`${bottom}/x/empty`, 'below');
+    write(`${bottom}/plain/full`, 'below');
+    write(`${top}/x/full`, 'not empty');
+    write(`${top}/x/empty`, '');
+    write(`${top}/plain/full`, 'not empty either');
+    for (const f of ['x/full', 'x/empty', 'plain/full']) setx(`${top}/${f}`, 'trusted.overlay.whiteout', 'y');
+    setx(`${top}/x`, 'trusted.overlay.opaque', 'x');
+    const m = mountOverlay(`lowerdir=${top}:${bottom}`);
+    const want = hostTree(m);
+    unmountAll();
+    expect(want.has('/x/empty')).toBe(false);
+    expect(want.get('/x/full')).toMatchObject({ type: 'file', size: 9 });
+    expect(want.get('/plain/full')).toMatchObject({ type: 'file', size: 16 });
+    using a = openDirectoryLayer(top);
+    using b = openDirectoryLayer(bottom);
+    expect(Object.fromEntries(overlayTree(new Overlay({ lower: [b, a] })))).toEqual(Object.fromEntries(want));
+  });
+
+  it('refuses an escaped overlay xattr: the kernel shows trusted.overlay.overlay.X as the file\'s trusted.overlay.X', () => {
+    const top = join(base, 'esc'), bottom = join(base, 'escb');
+    write(`${top}/f`, 'f');
+    write(`${bottom}/g`, 'g');
+    setx(`${top}/f`, 'trusted.overlay.overlay.opaque', 'y');
+    const m = mountOverlay(`lowerdir=${top}:${bottom}`);
+    const want = hostTree(m);
+    unmountAll();
+    expect(want.get('/f')?.xattrs).toEqual([`trusted.overlay.opaque=${Buffer.from('y').toString('hex')}`]);
+    expect(catchError(() => openDirectoryLayer(top))).toMatchObject({ code: 'ERR_DIR_UNSUPPORTED', entry: '/f' });
+    // With userxattr the escape is user.overlay.overlay.*.
+    const ux = join(base, 'escu');
+    write(`${ux}/f`, 'f');
+    setx(`${ux}/f`, 'user.overlay.overlay.x', '1');
+    expect(catchError(() => openDirectoryLayer(ux, { userxattr: true }))).toMatchObject({ code: 'ERR_DIR_UNSUPPORTED', entry: '/f' });
+  });
+
   it('refuses a directory the kernel itself redirected (redirect_dir=on): its lower content is in another layer', () => {
     const lower = join(base, 'rl'), upper = join(base, 'ru'), work = join(base, 'rw');
     for (const d of [lower, upper, work]) fs.mkdirSync(d);

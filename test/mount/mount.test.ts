@@ -164,6 +164,8 @@ describe.runIf(ok)('layerfs mount: real programs on the bundled image, against t
       ['rename of a merged lower directory (redirect_dir off)', (r) => fs.renameSync(`${r}/usr`, `${r}/usr-moved`)],
       ['rmdir of a lower file', (r) => fs.rmdirSync(`${r}/etc/motd`)],
       ['rename of a dir over a non-empty dir', (r) => { fs.mkdirSync(`${r}/srv/e`, { recursive: true }); fs.renameSync(`${r}/srv/e`, `${r}/etc`); }],
+      // libfuse's fusermount mounts nosuid,nodev; the kernel's overlay is neither.
+      ['write to a char device node made there (1:3, a /dev/null)', (r) => { execFileSync('mknod', [`${r}/tmp/null`, 'c', '1', '3']); fs.writeFileSync(`${r}/tmp/null`, 'x'); }],
       ['getxattr of the overlay\'s own opaque marker', (r) => execFileSync('python3', ['-c', `import os; os.getxattr(${JSON.stringify(`${r}/usr/share/doc/demo`)}, 'trusted.overlay.opaque')`], { stdio: 'pipe' })],
     ];
     const outcome = (root: string, f: (root: string) => unknown) => {
@@ -178,7 +180,11 @@ describe.runIf(ok)('layerfs mount: real programs on the bundled image, against t
     const viaFuse = calls.map(([what, f]) => [what, outcome(mnt, f)]);
     const viaKernel = calls.map(([what, f]) => [what, outcome(kernel.mountpoint, f)]);
     expect(viaFuse).toEqual(viaKernel);
-    expect(new Set(viaFuse.map(([, o]) => o))).toEqual(new Set(['ENOTEMPTY', 'EEXIST', 'EISDIR', 'ENOENT', 'ENOTDIR', 'EPERM', 'EINVAL', 'EXDEV', 'No data available']));
+    expect(new Set(viaFuse.map(([, o]) => o))).toEqual(new Set(['ENOTEMPTY', 'EEXIST', 'EISDIR', 'ENOENT', 'ENOTDIR', 'EPERM', 'EINVAL', 'EXDEV', 'ok', 'No data available']));
+    // The per-mount flags (mountinfo's sixth field): set-user-ID programs and devices work on both.
+    const flags = (m: string) => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === fs.realpathSync(m))!.split(' ')[5]!.split(',').filter((f) => f === 'nosuid' || f === 'nodev');
+    expect(flags(mnt)).toEqual(flags(kernel.mountpoint));
+    expect(flags(mnt)).toEqual([]);
   }, 60_000);
 
   it('what FUSE cannot carry is refused with a clear errno: rename flags EINVAL, utimens EOPNOTSUPP', async () => {
@@ -342,6 +348,10 @@ print(json.dumps(out))
         });
       expect(tries(mnt)).toEqual(tries(lowerOnly));
       expect(tries(mnt)).toEqual(['EROFS', 'EROFS', 'EROFS', 'EROFS', 'EROFS']);
+      // The filesystem is read-only (mountinfo's super options, after the ` - `), as the lower-only overlay is.
+      const superFlags = (m: string) => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === fs.realpathSync(m))!.split(' - ')[1]!.split(' ')[2]!.split(',');
+      expect(superFlags(mnt)).toContain('ro');
+      expect(superFlags(lowerOnly)).toContain('ro');
       expect(fs.readFileSync(`${mnt}/etc/motd`, 'utf8')).toBe(fs.readFileSync(`${lowerOnly}/etc/motd`, 'utf8'));
       expect(mergedTree(KernelOverlay.dumpDirs([mnt])[0]!)).toEqual(mergedTree(KernelOverlay.dumpDirs([lowerOnly])[0]!));
     } finally {

@@ -191,6 +191,33 @@ describe('openStoredLayer: the store', () => {
   });
 });
 
+describe('symlinks in the private directories', () => {
+  it.each(['tars', 'index', 'ingest'])('a symlinked .layerfs/%s is not written through: nothing lands where it points, the layer opens in full each time', async (sub) => {
+    const { store, digest } = await stored(layerBlobs('SYM').gzip);
+    const outside = fresh('outside');
+    fs.rmSync(join(store.dir, '.layerfs', sub), { recursive: true, force: true });
+    fs.symlinkSync(outside, join(store.dir, '.layerfs', sub));
+    for (let i = 0; i < 2; i++) {
+      const opened = await openStoredLayer(store, digest);
+      expect(opened.fromIndex).toBe(false);
+      expect(opened.layer.read(opened.layer.entries.get('/etc/hostname')!).toString()).toBe('SYM');
+      opened.layer.close();
+    }
+    expect(fs.readdirSync(outside)).toEqual([]);
+  });
+
+  it('a symlinked .layerfs itself is not written through', async () => {
+    const { store, digest } = await stored(layerBlobs('SYM2').gzip);
+    const outside = fresh('outside');
+    fs.renameSync(join(store.dir, '.layerfs'), join(outside, 'moved'));
+    fs.symlinkSync(join(outside, 'moved'), join(store.dir, '.layerfs'));
+    const opened = await openStoredLayer(store, digest);
+    expect(opened.layer.read(opened.layer.entries.get('/etc/hostname')!).toString()).toBe('SYM2');
+    opened.layer.close();
+    expect(fs.readdirSync(join(outside, 'moved')).filter((n) => n === 'tars' || n === 'index')).toEqual([]);
+  });
+});
+
 describe('a kept tar renamed over while the first open puts its own in place', () => {
   it('the open reads the tar it wrote and hashed, and no saved index vouches for the other file', async () => {
     const { syncBuiltinESMExports } = await import('node:module');
