@@ -19,13 +19,24 @@ export const indexPath = (store: { dir: string }, digest: string) => join(store.
 /** Where a compressed blob's inflated tar is kept (gc removes it with the blob). */
 export const keptTarPath = (store: { dir: string }, digest: string) => join(store.dir, PRIVATE_DIR, 'tars', `${fileName(digest, store.dir)}.tar`);
 
-/** A directory that is a content store (an OCI layout with the store's private `.layerfs/`), not only a layout. */
+/**
+ * A directory that is a content store (an OCI layout with the store's private `.layerfs/`), not
+ * only a layout, and one whose saved indexes may be trusted: `.layerfs/` and its `ingest/` are
+ * this process's own and writable by no one else. A saved index is no secret (docs/store.md,
+ * "What is not detected"), so a layout that another user could give a `.layerfs/` is opened as
+ * a plain layout: every blob hashed again, no index read.
+ */
 export function isContentStore(dir: string): boolean {
   try {
-    return fs.lstatSync(join(dir, PRIVATE_DIR, 'ingest')).isDirectory() && fs.lstatSync(join(dir, 'oci-layout')).isFile();
+    return ownPrivate(fs.lstatSync(join(dir, PRIVATE_DIR))) && ownPrivate(fs.lstatSync(join(dir, PRIVATE_DIR, 'ingest'))) && fs.lstatSync(join(dir, 'oci-layout')).isFile();
   } catch {
     return false;
   }
+}
+
+/** A real directory owned by this process's user, with no write bit for group or others. */
+function ownPrivate(st: fs.Stats): boolean {
+  return st.isDirectory() && st.uid === (process.geteuid?.() ?? st.uid) && (st.mode & 0o022) === 0;
 }
 
 /** Removes the saved index and kept tar of `digest` (gc, with its blob). */

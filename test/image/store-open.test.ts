@@ -66,6 +66,29 @@ describe('openImage from a content store: verify once', () => {
   });
 });
 
+describe('a .layerfs/ that someone else may write is not trusted', () => {
+  // A saved index is no secret: whoever may write .layerfs/ may forge one (docs/store.md).
+  // Such a layout is opened as a plain one, each blob hashed again, no index read.
+  it.each([
+    ['owned by another user', (d: string) => fs.chownSync(d, 12345, 12345)],
+    ['writable by its group', (d: string) => fs.chmodSync(d, 0o775)],
+    ['writable by anyone', (d: string) => fs.chmodSync(d, 0o777)],
+  ])('%s: opened in full, with the blobs hashed, not from the saved indexes', async (_what, loosen) => {
+    const dir = await demoStore();
+    (await openImage(dir, { ref: 'demo' })).close();
+    const hashed = vi.spyOn(TarLayer, 'from');
+    const replayed = vi.spyOn(TarLayer, 'keepingTar');
+    const trusted = await openImage(dir, { ref: 'demo' });
+    trusted.close();
+    expect(hashed).not.toHaveBeenCalled();
+    loosen(join(dir, '.layerfs'));
+    const plain = await openImage(dir, { ref: 'demo' });
+    expect(hashed).toHaveBeenCalledTimes(plain.layers.length);
+    expect(replayed).not.toHaveBeenCalled();
+    plain.close();
+  });
+});
+
 describe('one TarLayer per digest per process', () => {
   it('two images sharing layers get the same layer objects; closing one leaves them open for the other; the last close closes them', async () => {
     const dir = await demoStore();
