@@ -98,10 +98,13 @@ export class RegistryClient {
    * checked to be the registry's), answering an auth challenge once. GET and HEAD follow
    * redirects; a request with a body is sent once (its bytes are read as it sends them, so it
    * cannot be replayed): a 401 to it is ERR_UNAUTHORIZED, and a redirect is returned as it is.
+   * A `replayable` body (a manifest's bytes) is sent again after its 401's challenge is
+   * answered, as a GET is: on a registry whose reads are anonymous, a push's HEADs get no
+   * challenge, and its manifest PUT may be the first request that needs the credentials.
    */
   async send(method: string, url: URL, headers: Record<string, string>, ctx: RequestContext, body?: RequestBody): Promise<OpenResponse> {
     const told = { ...ctx, method };
-    let answered = body !== undefined;
+    let answered = body !== undefined && body.replayable !== true;
     for (;;) {
       const auth = await this.authorization(told);
       const res = await this.follow(url, { ...headers, ...(auth ? { authorization: auth } : {}) }, told, true, { method, ...(body ? { body } : {}) });

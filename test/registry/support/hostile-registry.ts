@@ -274,6 +274,12 @@ function pushHandler(stored: Map<string, Buffer>) {
       res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="hostile",scope="repository:${repo}:pull,push"` }).end();
       return;
     }
+    if (repo === 'push-anon-read' && method !== 'HEAD' && req.headers.authorization !== `Basic ${Buffer.from('u:p').toString('base64')}`) {
+      // Reads are anonymous, writes need Basic credentials (zot's anonymousPolicy, a Nexus or
+      // Artifactory repository open for reads): a push's HEADs get no challenge.
+      req.resume();
+      return void res.writeHead(401, { 'www-authenticate': 'Basic realm="push-anon-read"' }).end();
+    }
     if (method === 'HEAD') {
       const key = blobDigest !== undefined ? `${repo}@${blobDigest}` : `${repo}:${manifestRef}`;
       return void res.writeHead(stored.has(key) ? 200 : 404).end();
