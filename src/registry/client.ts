@@ -22,6 +22,8 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 export interface OpenResponse {
   status: number;
   headers: Headers;
+  /** The URL that answered: the one asked, or the last a redirect led to. */
+  url: URL;
   /** The body's chunks; each one resets the idle timer. Ends the timer when done or abandoned. */
   chunks(): AsyncGenerator<Uint8Array>;
   /** Abandons the body and the timer. */
@@ -108,6 +110,13 @@ export class RegistryClient {
     for (;;) {
       const auth = await this.authorization(told);
       const res = await this.follow(url, { ...headers, ...(auth ? { authorization: auth } : {}) }, told, true, { method, ...(body ? { body } : {}) });
+      // A 401 from another origin, where a redirect led (blob storage, a CDN), is not the
+      // registry's challenge: its realm is another server's, which the credentials would be
+      // sent to for a token (containerd keys its auth by the host that answered, likewise).
+      if (res.status === 401 && res.url.origin !== url.origin) {
+        res.close();
+        throw this.error('ERR_UNAUTHORIZED', `${method} ${ctx.what} was redirected to ${res.url.origin}, which answered HTTP 401: a challenge not from the registry is not answered, and the credentials go to no other host`, ctx.digest);
+      }
       if (res.status === 401 && !answered) {
         answered = true;
         const header = res.headers.get('www-authenticate') ?? '';
@@ -283,11 +292,11 @@ export class RegistryClient {
         }
         continue;
       }
-      return this.open(res, controller, touch, stop, () => timedOut, ctx);
+      return this.open(res, url, controller, touch, stop, () => timedOut, ctx);
     }
   }
 
-  private open(res: Response, controller: AbortController, touch: () => void, stop: () => void, timedOut: () => boolean, ctx: RequestContext): OpenResponse {
+  private open(res: Response, url: URL, controller: AbortController, touch: () => void, stop: () => void, timedOut: () => boolean, ctx: RequestContext): OpenResponse {
     const client = this;
     let closed = false;
     const close = () => {
@@ -299,6 +308,7 @@ export class RegistryClient {
     return {
       status: res.status,
       headers: res.headers,
+      url,
       close,
       async *chunks() {
         if (!res.body) {
