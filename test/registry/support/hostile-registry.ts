@@ -141,6 +141,13 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
           return void res.write(Buffer.alloc(1024, 0x20));
         }
         return serveGood();
+      case 'huge-config': {
+        // A manifest whose config descriptor says 64 MiB, and a config blob without end.
+        const hugeConfig = `sha256:${'5'.repeat(64)}`;
+        if (isManifest) return sendManifest(res, Buffer.from(JSON.stringify({ ...parsed, config: { ...parsed.config, digest: hugeConfig, size: 64 << 20 } })));
+        if (ref === hugeConfig) return endless(res, {});
+        return serveGood();
+      }
       case 'endless-blob':
         // No Content-Length, and bytes without end.
         if (!isManifest && ref === layerDigest) return endless(res, {});
