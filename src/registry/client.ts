@@ -249,9 +249,11 @@ export class RegistryClient {
     for (let hop = 0; ; hop++) {
       const refused = hop > 0 ? ctx.refuseRedirect?.(url, this.base) : undefined;
       if (refused !== undefined) throw (stop(), this.error('ERR_REDIRECT', refused, ctx.digest));
-      if (url.protocol === 'http:' && !this.plainAllowed(url.host)) {
+      // Loopback's plain HTTP is for a registry asked there; an https request redirected down
+      // to http is refused wherever it goes, 127.0.0.1 too (a local service asked by a remote registry).
+      if (url.protocol === 'http:' && (!this.plainAllowed(url.host) || (start.protocol === 'https:' && this.options.insecure !== true))) {
         stop();
-        throw this.error('ERR_INSECURE', `plain HTTP to ${url.host} for the ${ctx.what} is refused (only 127.0.0.1/localhost, or with insecure: true)`, ctx.digest);
+        throw this.error('ERR_INSECURE', start.protocol === 'https:' ? `the ${ctx.what} was redirected from https down to plain HTTP (${url.host}): refused (only with insecure: true)` : `plain HTTP to ${url.host} for the ${ctx.what} is refused (only 127.0.0.1/localhost, or with insecure: true)`, ctx.digest);
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
         stop();
