@@ -18,3 +18,16 @@ describe('push --from', () => {
     }
   });
 });
+
+describe('pull --platform', () => {
+  it('a value not OS/ARCH[/VARIANT] is a usage error, status 2, before any request; the store is not made', async () => {
+    const { mkdtempSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const store = join(mkdtempSync(join(tmpdir(), 'layerfs-pull-usage-')), 'store');
+    const r = await cli('pull', '127.0.0.1:9/x:latest', '--platform', 'bogus', '--store', store);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toBe('layerfs: --platform: expected OS/ARCH[/VARIANT] such as linux/amd64 or linux/arm/v7, not "bogus"\n');
+    expect(existsSync(store)).toBe(false);
+  });
+});
