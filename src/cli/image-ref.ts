@@ -57,6 +57,13 @@ export function parseImageRef(arg: string): ImageRef | RefTarget {
   return { target: arg };
 }
 
+/** --platform, when given, is OS/ARCH[/VARIANT]: else a usage error (status 2), before anything is read or asked. */
+export function checkPlatformFlag(platform: string | boolean | undefined): asserts platform is string | undefined {
+  if (platform !== undefined && (typeof platform !== 'string' || !PLATFORM_FORM.test(platform))) {
+    throw new CliError(`--platform: expected OS/ARCH[/VARIANT] such as linux/amd64 or linux/arm/v7, not ${JSON.stringify(platform)}`, 2);
+  }
+}
+
 /** How a REF is opened: the store, when to pull, the registry's options (credentials pass through `registry`). */
 export interface RefOptions {
   store: string;
@@ -131,9 +138,7 @@ export async function openManifestArg(arg: string, platform: string | boolean | 
 const referenceOptions = (refs: RefOptions | undefined): OpenReferenceOptions => (refs ? { store: refs.store, pull: refs.pull, ...refs.registry } : {});
 
 async function openRef<T extends Image | ImageManifest>(arg: string, platform: string | boolean | undefined, warn: (line: string) => void, openAt: (path: string, options: OpenImageOptions) => Promise<T>, openTarget: (target: string, options: OpenImageOptions) => Promise<T>): Promise<T> {
-  if (platform !== undefined && (typeof platform !== 'string' || !PLATFORM_FORM.test(platform))) {
-    throw new CliError(`--platform: expected OS/ARCH[/VARIANT] such as linux/amd64 or linux/arm/v7, not ${JSON.stringify(platform)}`, 2);
-  }
+  checkPlatformFlag(platform);
   const ref = parseImageRef(arg);
   const platformOption = platform !== undefined ? { platform } : {};
   const image = 'target' in ref

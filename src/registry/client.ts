@@ -22,6 +22,8 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 export interface OpenResponse {
   status: number;
   headers: Headers;
+  /** The URL that answered: the one asked, or the last a redirect led to. */
+  url: URL;
   /** The body's chunks; each one resets the idle timer. Ends the timer when done or abandoned. */
   chunks(): AsyncGenerator<Uint8Array>;
   /** Abandons the body and the timer. */
@@ -98,13 +100,23 @@ export class RegistryClient {
    * checked to be the registry's), answering an auth challenge once. GET and HEAD follow
    * redirects; a request with a body is sent once (its bytes are read as it sends them, so it
    * cannot be replayed): a 401 to it is ERR_UNAUTHORIZED, and a redirect is returned as it is.
+   * A `replayable` body (a manifest's bytes) is sent again after its 401's challenge is
+   * answered, as a GET is: on a registry whose reads are anonymous, a push's HEADs get no
+   * challenge, and its manifest PUT may be the first request that needs the credentials.
    */
   async send(method: string, url: URL, headers: Record<string, string>, ctx: RequestContext, body?: RequestBody): Promise<OpenResponse> {
     const told = { ...ctx, method };
-    let answered = body !== undefined;
+    let answered = body !== undefined && body.replayable !== true;
     for (;;) {
       const auth = await this.authorization(told);
       const res = await this.follow(url, { ...headers, ...(auth ? { authorization: auth } : {}) }, told, true, { method, ...(body ? { body } : {}) });
+      // A 401 from another origin, where a redirect led (blob storage, a CDN), is not the
+      // registry's challenge: its realm is another server's, which the credentials would be
+      // sent to for a token (containerd keys its auth by the host that answered, likewise).
+      if (res.status === 401 && res.url.origin !== url.origin) {
+        res.close();
+        throw this.error('ERR_UNAUTHORIZED', `${method} ${ctx.what} was redirected to ${res.url.origin}, which answered HTTP 401: a challenge not from the registry is not answered, and the credentials go to no other host`, ctx.digest);
+      }
       if (res.status === 401 && !answered) {
         answered = true;
         const header = res.headers.get('www-authenticate') ?? '';
@@ -237,9 +249,11 @@ export class RegistryClient {
     for (let hop = 0; ; hop++) {
       const refused = hop > 0 ? ctx.refuseRedirect?.(url, this.base) : undefined;
       if (refused !== undefined) throw (stop(), this.error('ERR_REDIRECT', refused, ctx.digest));
-      if (url.protocol === 'http:' && !this.plainAllowed(url.host)) {
+      // Loopback's plain HTTP is for a registry asked there; an https request redirected down
+      // to http is refused wherever it goes, 127.0.0.1 too (a local service asked by a remote registry).
+      if (url.protocol === 'http:' && (!this.plainAllowed(url.host) || (start.protocol === 'https:' && this.options.insecure !== true))) {
         stop();
-        throw this.error('ERR_INSECURE', `plain HTTP to ${url.host} for the ${ctx.what} is refused (only 127.0.0.1/localhost, or with insecure: true)`, ctx.digest);
+        throw this.error('ERR_INSECURE', start.protocol === 'https:' ? `the ${ctx.what} was redirected from https down to plain HTTP (${url.host}): refused (only with insecure: true)` : `plain HTTP to ${url.host} for the ${ctx.what} is refused (only 127.0.0.1/localhost, or with insecure: true)`, ctx.digest);
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
         stop();
@@ -280,11 +294,11 @@ export class RegistryClient {
         }
         continue;
       }
-      return this.open(res, controller, touch, stop, () => timedOut, ctx);
+      return this.open(res, url, controller, touch, stop, () => timedOut, ctx);
     }
   }
 
-  private open(res: Response, controller: AbortController, touch: () => void, stop: () => void, timedOut: () => boolean, ctx: RequestContext): OpenResponse {
+  private open(res: Response, url: URL, controller: AbortController, touch: () => void, stop: () => void, timedOut: () => boolean, ctx: RequestContext): OpenResponse {
     const client = this;
     let closed = false;
     const close = () => {
@@ -296,6 +310,7 @@ export class RegistryClient {
     return {
       status: res.status,
       headers: res.headers,
+      url,
       close,
       async *chunks() {
         if (!res.body) {

@@ -41,6 +41,13 @@ export interface OpenReferenceOptions extends OpenImageOptions, RegistryOptions 
   concurrency?: number;
 }
 
+/**
+ * The largest config `openImageManifest` fetches from a registry into memory: containers/image's
+ * iolimits.MaxConfigBodySize (4 MiB), as `skopeo inspect docker://` reads it. A descriptor's
+ * size is the registry's word, so it bounds nothing by itself.
+ */
+export const MAX_CONFIG_BYTES = 4 << 20;
+
 /** The scheme that makes a string a registry reference whatever else it could be (skopeo's docker transport). */
 export const DOCKER_TRANSPORT = 'docker://';
 
@@ -192,6 +199,7 @@ export async function openImageManifest(target: string, options?: OpenReferenceO
       yield r.bytes;
     })());
     const config = r.blobs[0];
+    if (config && config.size > MAX_CONFIG_BYTES) throw client.error('ERR_SIZE', `the config is ${config.size} bytes (its descriptor), over the ${MAX_CONFIG_BYTES} read into memory to inspect it`, config.digest);
     if (config) await memory.ingest(config, fetchBlob(client, config));
     return r;
   })().catch((e: unknown) => {

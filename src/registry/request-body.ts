@@ -2,6 +2,11 @@
 export interface RequestBody {
   length: number;
   chunks: AsyncIterable<Uint8Array>;
+  /**
+   * `chunks` gives the whole body afresh each time it is iterated (a manifest's bytes in
+   * memory): such a request can be sent again after answering a 401's challenge.
+   */
+  replayable?: boolean;
 }
 
 /**

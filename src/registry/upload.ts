@@ -195,10 +195,13 @@ export const manifestPresent = (client: RegistryClient, desc: Descriptor, scopes
 export async function putManifest(client: RegistryClient, reference: string, desc: Descriptor & { mediaType: string }, bytes: Buffer, scopes: readonly string[], sent: { bytes: number }): Promise<void> {
   const url = new URL(`/v2/${client.ref.repository}/manifests/${reference}`, client.base);
   const ctx = { what: `manifest ${desc.digest} (${shown(url)})`, digest: desc.digest, method: 'PUT', scopes };
-  async function* whole() {
-    sent.bytes += bytes.length;
-    yield bytes;
-  }
-  const res = await client.send('PUT', url, { 'content-type': desc.mediaType }, ctx, { length: bytes.length, chunks: whole() });
+  // Iterable again for a send after a challenge (client.send), each time counted as sent.
+  const whole = {
+    async *[Symbol.asyncIterator]() {
+      sent.bytes += bytes.length;
+      yield bytes;
+    },
+  };
+  const res = await client.send('PUT', url, { 'content-type': desc.mediaType }, ctx, { length: bytes.length, chunks: whole, replayable: true });
   await created(client, res, desc, ctx);
 }

@@ -101,7 +101,7 @@ export abstract class StoreBase implements ContentStore {
    */
   async gc(options: { dryRun?: boolean } = {}): Promise<GcResult> {
     const dryRun = options.dryRun === true;
-    return this.locked(async () => {
+    const run = async () => {
       const live = await marked((await this.readIndex()).manifests, this.lookup());
       const held = await this.held(!dryRun);
       const removed: GcResult['removed'] = [];
@@ -113,6 +113,10 @@ export abstract class StoreBase implements ContentStore {
         bytes += blob.size;
       }
       return { removed, bytes, dryRun };
-    });
+    };
+    // A dry run removes nothing, so it takes no lock (a file made in the store): `layerfs
+    // images` and `prune --dry-run` read a store they cannot write (a read-only mount), and
+    // do not wait for a prune. What a tag or lease meanwhile changes, the real gc sees.
+    return dryRun ? run() : this.locked(run);
   }
 }

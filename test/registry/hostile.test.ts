@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryError, type RegistryErrorCode } from '../../src/registry/errors.js';
 import { pull, type PullOptions, type PullResult } from '../../src/registry/pull.js';
+import { openImageManifest } from '../../src/registry/open-reference.js';
 import { MAX_BLOB_RESUMES } from '../../src/registry/blob.js';
 import { DEMO } from '../support/save-check.js';
 import { scratch } from '../support/scratch.js';
@@ -287,6 +288,17 @@ describe('an index with a platform that is not one', () => {
   it('an index entry whose platform os is not a string is ERR_MANIFEST naming the index, not a TypeError', async () => {
     const { error } = await failing('bad-platform-index', 'ERR_MANIFEST');
     expect(error.message).toContain('platform');
+  });
+});
+
+describe('inspect of a reference the store lacks (openImageManifest)', () => {
+  it('a config descriptor over 4 MiB (containers/image\'s MaxConfigBodySize) is ERR_SIZE before the config is asked for, not buffered in memory', async () => {
+    const before = hostile.requests.length;
+    const e = await openImageManifest(`docker://${hostile.host}/huge-config:latest`).then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(RegistryError);
+    expect((e as RegistryError).code).toBe('ERR_SIZE');
+    expect((e as RegistryError).digest).toBe(`sha256:${'5'.repeat(64)}`);
+    expect(hostile.requests.slice(before).filter((r) => r.includes('/blobs/'))).toEqual([]);
   });
 });
 

@@ -111,6 +111,17 @@ describe('push to a hostile registry', () => {
     expect(seen.length).toBeLessThanOrEqual(3);
   });
 
+  it('a registry with anonymous reads: a push whose blobs are all there answers the challenge its manifest PUT gets (no HEAD was challenged)', async () => {
+    const credentials = { username: 'u', password: 'p' };
+    const first = await push(two.layout, `${hostile.host}/push-anon-read:v1`, { credentials });
+    expect(first.pushed).toHaveLength(3);
+    // A new push (a new client, no challenge seen yet): every HEAD answers 200 anonymously, so
+    // the first request that needs the credentials is the manifest PUT, which has a body.
+    const again = await push(two.layout, `${hostile.host}/push-anon-read:v2`, { credentials });
+    expect(again.present).toHaveLength(3);
+    expect(hostile.stored.get('push-anon-read:v2')).toEqual(two.manifestBytes);
+  });
+
   it('an upload that stalls (the body not read, or read and never answered) is ERR_TIMEOUT in bounded time', async () => {
     await failing('push-stall', 'ERR_TIMEOUT', { chunkSize: undefined, idleTimeout: 300 });
     await failing('push-stall', 'ERR_TIMEOUT', { idleTimeout: 300 });

@@ -2,12 +2,14 @@ import { saveImage } from '../../image/save-image.js';
 import { mountOverlay } from '../../mount/mount-overlay.js';
 import { CliError, type CliIO } from '../io.js';
 import { emitJson, out, short, type Flags, type Verb, type VerbContext } from '../verb.js';
+import { REF_FLAGS } from '../store-dir.js';
 
 export const mountVerb: Verb = {
   takes: 'image',
   usage: 'mount IMAGE MOUNTPOINT [--read-only] [--commit OUT]',
   summary: 'serve the merged view of IMAGE at MOUNTPOINT through FUSE, over an in-memory upper layer, until it is unmounted',
   options: {
+    ...REF_FLAGS,
     'read-only': { type: 'boolean', help: 'mount without an upper layer (read-only: every write fails EROFS, as the kernel\'s lower-only overlay)' },
     commit: { type: 'string', value: 'OUT', help: 'on unmount, save IMAGE with the upper layer as one more layer: a new OCI image layout at OUT' },
   },

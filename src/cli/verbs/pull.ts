@@ -2,6 +2,7 @@ import { pull, type PullResult } from '../../registry/pull.js';
 import { openContentStore } from '../../store/directory-store.js';
 import { blobsJson, imageJson } from '../blob-json.js';
 import { CREDENTIAL_FLAGS, CREDENTIAL_NOTE, credentialsFromFlags } from '../credentials.js';
+import { checkPlatformFlag } from '../image-ref.js';
 import { CliError, bytes } from '../io.js';
 import { PullProgressView } from '../pull-progress.js';
 import { INSECURE_FLAG, STORE_FLAG, storeDir } from '../store-dir.js';
@@ -24,6 +25,7 @@ export const pullVerb: Verb = {
     'On a terminal, stderr shows one line per blob as it arrives (not with --json or --quiet).',
     '--json: {reference, store, digest, mediaType, size, config, layers: [{digest, size, mediaType, fetched}], fetched, present, bytes (the sizes of the blobs fetched), received (the blob bytes the registry sent), resumes, credentials (where they came from, or null), elapsedMs} (docs/cli.md).',
   ],
+  refuseEarly: (flags) => checkPlatformFlag(flags.platform),
   run: pullImage,
 };
 

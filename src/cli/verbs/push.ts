@@ -28,6 +28,10 @@ export const pushVerb: Verb = {
   ],
   refuseEarly: (flags) => {
     if (flags.platform !== undefined) throw new CliError('push: --platform is not taken: an image is pushed whole (an index with every manifest)', 2);
+    const from = flags.from;
+    if (from !== undefined && (typeof from !== 'string' || from === '' || /[:@]/.test(from))) {
+      throw new CliError(`push: --from takes a repository of the same registry (team/app), without a tag or digest, not ${JSON.stringify(from)}`, 2);
+    }
   },
   run: pushImage,
 };

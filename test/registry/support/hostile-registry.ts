@@ -141,6 +141,13 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
           return void res.write(Buffer.alloc(1024, 0x20));
         }
         return serveGood();
+      case 'huge-config': {
+        // A manifest whose config descriptor says 64 MiB, and a config blob without end.
+        const hugeConfig = `sha256:${'5'.repeat(64)}`;
+        if (isManifest) return sendManifest(res, Buffer.from(JSON.stringify({ ...parsed, config: { ...parsed.config, digest: hugeConfig, size: 64 << 20 } })));
+        if (ref === hugeConfig) return endless(res, {});
+        return serveGood();
+      }
       case 'endless-blob':
         // No Content-Length, and bytes without end.
         if (!isManifest && ref === layerDigest) return endless(res, {});
@@ -297,6 +304,12 @@ function pushHandler(stored: Map<string, Buffer>) {
     if (method === 'HEAD' && repo === 'push-head-redirect' && manifestRef !== undefined) {
       // A manifest's HEAD answered by another repository's (push-good's) manifest path.
       return void res.writeHead(307, { location: `/v2/push-good/manifests/${manifestRef}` }).end();
+    }
+    if (repo === 'push-anon-read' && method !== 'HEAD' && req.headers.authorization !== `Basic ${Buffer.from('u:p').toString('base64')}`) {
+      // Reads are anonymous, writes need Basic credentials (zot's anonymousPolicy, a Nexus or
+      // Artifactory repository open for reads): a push's HEADs get no challenge.
+      req.resume();
+      return void res.writeHead(401, { 'www-authenticate': 'Basic realm="push-anon-read"' }).end();
     }
     if (method === 'HEAD') {
       const key = blobDigest !== undefined ? `${repo}@${blobDigest}` : `${repo}:${manifestRef}`;
