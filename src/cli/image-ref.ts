@@ -13,6 +13,11 @@ import type { Flags } from './verb.js';
 /** skopeo's docker transport (registry/open-reference.ts has it too; a value import there would load the registry code for every IMAGE). */
 const DOCKER_TRANSPORT = 'docker://';
 
+/** pull's and push's REF: `docker://REF` is the same REF (skopeo's transport, as IMAGE takes it). */
+export function registryRefArg(arg: string | undefined): string | undefined {
+  return arg?.startsWith(DOCKER_TRANSPORT) ? arg.slice(DOCKER_TRANSPORT.length) : arg;
+}
+
 /** An IMAGE argument taken apart: the file or directory, the tag asked for, the format it must be. */
 export interface ImageRef {
   path: string;

@@ -54,6 +54,13 @@ describe('layerfs pull', () => {
     expect(again.stdout).toBe(`${ref}: ${DEMO_MANIFEST}\n  0 blobs fetched (0 B), 5 already in ${store}\n`);
   });
 
+  it('docker://REF is the same REF, as IMAGE takes it: pulled and tagged by the reference without the transport', () => {
+    const store = join(work, 'transport/store');
+    const ref = `${registry.host}/demo:latest`;
+    expect(json('pull', `docker://${ref}`, '--store', store)).toMatchObject({ reference: ref, digest: DEMO_MANIFEST });
+    expect(json('images', '--store', store).images.map((i: { ref: string }) => i.ref)).toEqual([ref]);
+  });
+
   it('--platform picks the manifest of an index; one the index lacks is one line listing those it has', () => {
     const store = join(work, 'platform');
     expect(json('pull', `${registry.host}/demo:multi`, '--store', store, '--platform', 'linux/arm64').digest).toBe(multi.arm64);

@@ -2,7 +2,7 @@ import { pull, type PullResult } from '../../registry/pull.js';
 import { openContentStore } from '../../store/directory-store.js';
 import { blobsJson, imageJson } from '../blob-json.js';
 import { CREDENTIAL_FLAGS, CREDENTIAL_NOTE, credentialsFromFlags } from '../credentials.js';
-import { checkPlatformFlag } from '../image-ref.js';
+import { checkPlatformFlag, registryRefArg } from '../image-ref.js';
 import { CliError, bytes } from '../io.js';
 import { PullProgressView } from '../pull-progress.js';
 import { INSECURE_FLAG, STORE_FLAG, storeDir } from '../store-dir.js';
@@ -20,7 +20,7 @@ export const pullVerb: Verb = {
   },
   maxPositionals: 1,
   notes: [
-    'REF is host[:port]/repo[:tag][@sha256:...] by docker\'s grammar (no host is docker.io; no tag is latest). The image is tagged in the store by the full reference, so `layerfs ls oci:STORE:REF /` and `skopeo inspect oci:STORE:REF` read it. --platform picks the manifest of a multi-platform index. A blob whose body is cut is resumed with a Range request.',
+    'REF is host[:port]/repo[:tag][@sha256:...] by docker\'s grammar (no host is docker.io; no tag is latest), or docker://REF, as skopeo writes it. The image is tagged in the store by the full reference, so `layerfs ls oci:STORE:REF /` and `skopeo inspect oci:STORE:REF` read it. --platform picks the manifest of a multi-platform index. A blob whose body is cut is resumed with a Range request.',
     CREDENTIAL_NOTE,
     'On a terminal, stderr shows one line per blob as it arrives (not with --json or --quiet).',
     '--json: {reference, store, digest, mediaType, size, config, layers: [{digest, size, mediaType, fetched}], fetched, present, bytes (the sizes of the blobs fetched), received (the blob bytes the registry sent), resumes, credentials (where they came from, or null), elapsedMs} (docs/cli.md).',
@@ -31,7 +31,7 @@ export const pullVerb: Verb = {
 
 async function pullImage({ io, json, positionals, flags }: Invocation): Promise<void> {
   const started = performance.now();
-  const reference = positionals[0];
+  const reference = registryRefArg(positionals[0]);
   if (!reference) throw new CliError(`pull: REF is needed (usage: layerfs ${pullVerb.usage})`, 2);
   const { credentials, source } = await credentialsFromFlags(flags, reference);
   const dir = storeDir(flags);

@@ -4,7 +4,7 @@ import { formatReference, parseReference } from '../../registry/reference.js';
 import type { ContentStore } from '../../store/content-store.js';
 import { blobsJson, imageJson } from '../blob-json.js';
 import { CREDENTIAL_FLAGS, CREDENTIAL_NOTE, credentialsFromFlags } from '../credentials.js';
-import { parseImageRef } from '../image-ref.js';
+import { parseImageRef, registryRefArg } from '../image-ref.js';
 import { CliError, bytes } from '../io.js';
 import { INSECURE_FLAG, STORE_FLAG, openExistingStore, storeDir } from '../store-dir.js';
 import { emitJson, out, type Flags, type Invocation, type Verb } from '../verb.js';
@@ -22,7 +22,7 @@ export const pushVerb: Verb = {
   },
   maxPositionals: 2,
   notes: [
-    "IMAGE is an OCI layout (DIR, DIR:TAG, oci:DIR[:TAG]) or an image of the content store by its ref (what `layerfs images` lists: the full reference it was pulled as, such as 127.0.0.1:5000/demo:latest; a short one is completed by docker's rules). REF is host[:port]/repo[:tag][@sha256:...]: a digest must be the image's; a multi-platform index is pushed whole, its manifests by digest first.",
+    "IMAGE is an OCI layout (DIR, DIR:TAG, oci:DIR[:TAG]) or an image of the content store by its ref (what `layerfs images` lists: the full reference it was pulled as, such as 127.0.0.1:5000/demo:latest; a short one is completed by docker's rules). REF is host[:port]/repo[:tag][@sha256:...] (or docker://REF): a digest must be the image's; a multi-platform index is pushed whole, its manifests by digest first.",
     CREDENTIAL_NOTE,
     '--json: {reference, source, digest, mediaType, size, pushed: [{digest, size, mediaType}], mounted: [...], present: [...], from (the repository mounted from, or null), bytes (the bytes sent: blobs uploaded and manifests)} (docs/cli.md).',
   ],
@@ -74,7 +74,8 @@ async function source(arg: string, flags: Flags): Promise<{ from: ContentStore |
 }
 
 async function pushImage({ io, json, positionals, flags }: Invocation): Promise<void> {
-  const [imageArg, reference] = positionals;
+  const [imageArg, refArg] = positionals;
+  const reference = registryRefArg(refArg);
   if (!imageArg || !reference) throw new CliError(`push: IMAGE and REF are needed (usage: layerfs ${pushVerb.usage})`, 2);
   const size = chunkSize(flags['chunk-size']);
   const src = await source(imageArg, flags);
