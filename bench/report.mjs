@@ -30,18 +30,43 @@ const kindOf = (name) => {
   if (!m) unlabelled.push(name);
   return m ? { label: name.slice(0, m.index), kind: m[1] } : { label: name, kind: undefined };
 };
+const sections = [];
 for (const g of groups) {
   const title = g.fullName.split(' > ').slice(1).join(' > ');
   const rows = g.benchmarks.map((b) => ({ ...b, ...kindOf(b.name) }));
   const mine = rows.find((b) => b.label.startsWith('layerfs'));
+  const at = lines.length;
   lines.push(`## ${title}`, '', `\`npx vitest bench --run ${g.file}\``, '', '| implementation | measured as | median | calls/s | vs layerfs |', '|---|---|---:|---:|---:|');
   for (const b of rows.sort((a, b) => a.median - b.median)) {
     const ratio = !mine ? '' : b.kind === mine.kind ? (b.median / mine.median).toFixed(2) : 'not like for like';
     lines.push(`| ${b.label.replaceAll('|', '\\|')} | ${KIND[b.kind] ?? '?'} | ${fmt(b.median)} | ${Math.round(1000 / b.median).toLocaleString('en')} | ${ratio} |`);
   }
   lines.push('');
+  sections.push({ file: g.file, text: lines.slice(at).join('\n') });
 }
 if (unlabelled.length) throw new Error(`bench names without [process] or [call]:\n${unlabelled.join('\n')}`);
+
+// `node bench/report.mjs --update`, after `npx vitest bench --run bench/X.bench.ts --outputJson
+// bench/results.json`: only the tables of the files in that JSON are replaced in
+// docs/benchmarks.md, in place, and the header says which tables come from which later run;
+// the rest of the page (and the chart and memory tables) stays from the run that wrote it.
+if (process.argv.includes('--update')) {
+  const files = [...new Set(sections.map((x) => x.file))];
+  const [head, ...old] = readFileSync('docs/benchmarks.md', 'utf8').split(/^(?=## )/m);
+  const fileOf = (text) => /`npx vitest bench --run (bench\/\S+)`/.exec(text)?.[1];
+  let at = old.findIndex((t) => files.includes(fileOf(t)));
+  const kept = old.filter((t) => !files.includes(fileOf(t)));
+  if (at < 0) at = kept.findIndex((t) => !fileOf(t) || fileOf(t) > files[0]);
+  else at = old.slice(0, at).filter((t) => !files.includes(fileOf(t))).length;
+  if (at < 0) at = kept.length;
+  const fresh = sections.map((x) => `${x.text}\n`);
+  const note = `Tables of ${files.join(', ')}: from a later run of ${files.length > 1 ? 'those files' : 'that file'} alone (\`npx vitest bench --run ${files.join(' ')}\`, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()}, Node ${process.version}; \`node bench/report.mjs --update\`).`;
+  const headLines = head.split('\n').filter((l, i, all) => !(l.startsWith('Tables of ') && files.some((f) => l.includes(f))) && !(l === '' && all[i + 1]?.startsWith('Tables of ') && files.some((f) => all[i + 1].includes(f))));
+  headLines.splice(headLines.findIndex((l) => l.includes('Times are medians')) + 1, 0, '', note);
+  writeFileSync('docs/benchmarks.md', [headLines.join('\n'), ...kept.slice(0, at), ...fresh, ...kept.slice(at)].join(''));
+  console.log(`updated ${sections.length} tables of ${files.join(', ')} in docs/benchmarks.md`);
+  process.exit(0);
+}
 
 // The chart: warm stat and first lookup against depth, log-log.
 const series = new Map();

@@ -77,7 +77,7 @@ export function runOnLayerfs(ov: Overlay, op: Op): unknown {
 }
 
 /** The kernel's outcomes (fsops.py run) in the same form: stat times made comparable. */
-function kernelOutcomes(raw: unknown[]): unknown[] {
+export function kernelOutcomes(raw: unknown[]): unknown[] {
   return raw.map((o) => {
     if (o && typeof o === 'object' && 'mtime_ms' in o) {
       const { mtime_ms, ...rest } = o as { mtime_ms: number; size?: number };

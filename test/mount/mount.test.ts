@@ -2,15 +2,15 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openImage, type Image, type Layer } from '../../src/index.js';
+import { openImage, type Image } from '../../src/index.js';
 import { isMountpoint } from '../../src/mount/mount-table.js';
 import { buildCli, runCli } from '../support/cli-binary.js';
 import { canonicalTime } from '../support/tree.js';
 import { KernelOverlay, type UpperDumpEntry } from '../kernel/kernel-overlay.js';
-import { kernelUpper, type UpperEntry } from '../kernel/differential.js';
+import { kernelUpper } from '../kernel/differential.js';
+import { committedUpper, sortedUpper as sorted } from './committed-upper.js';
 import { requireKernelOverlay } from '../kernel/require-kernel.js';
 import { cleanUpMounts, requireFuse, startMount, waitFor } from './fuse-daemon.js';
-import { major, minor } from '../../src/util/device.js';
 
 /**
  * `layerfs mount` through the real program: busybox's shell chrooted into the FUSE mount of
@@ -51,31 +51,6 @@ const chroot = (root: string, script: string) => execFileSync('chroot', [root, '
 function mergedTree(dump: UpperDumpEntry[]): Record<string, unknown> {
   return Object.fromEntries(dump.map(({ path, mtime_ms, ...rest }) => [path, { ...rest, mtime: canonicalTime(mtime_ms) }]));
 }
-
-/** The committed layer in kernelUpper's form: `.wh.` names as whiteouts, opaque directories marked. */
-function committedUpper(layer: Layer): Map<string, UpperEntry> {
-  const out = new Map<string, UpperEntry>();
-  for (const [path, e] of layer.entries) {
-    const u: UpperEntry = { type: e.type, mode: e.mode.toString(8), owner: `${e.uid}:${e.gid}`, mtime: canonicalTime(e.mtimeMs) };
-    if (e.type !== 'directory') u.nlink = e.nlink;
-    if (e.type === 'file') {
-      u.size = e.size;
-      u.sha256 = createHashHex(layer.read(e));
-    }
-    if (e.type === 'symlink') u.target = e.linkTarget!;
-    if (e.type === 'char' || e.type === 'block') u.rdev = `${major(e.rdev)}:${minor(e.rdev)}`;
-    if (layer.opaqueDirs.has(path)) u.opaque = true;
-    out.set(path, u);
-  }
-  for (const path of layer.whiteouts) out.set(path, { type: 'whiteout' });
-  return out;
-}
-
-function createHashHex(b: Buffer): string {
-  return execFileSync('sha256sum', { input: b, encoding: 'utf8' }).split(' ')[0]!;
-}
-
-const sorted = (m: Map<string, UpperEntry>) => Object.fromEntries([...m].filter(([p]) => p !== '/').sort(([a], [b]) => (a < b ? -1 : 1)));
 
 describe.runIf(ok)('layerfs mount: real programs on the bundled image, against the kernel', () => {
   let cli: ReturnType<typeof buildCli>;

@@ -12,12 +12,14 @@
 #   libfuse-dev, pkg-config  libfuse 2.9, which the optional dependency @cocalc/fuse-native
 #            builds against at npm install (its binding.gyp asks pkg-config); .ci/run runs this
 #            script before npm ci for that reason
+#   fuse-overlayfs  the peer of the mount benchmark (bench/fuse-mount.bench.ts)
 set -euo pipefail
 missing=()
 for pair in python3:python3 setfattr:attr zstd:zstd umoci:umoci skopeo:skopeo chromium:chromium docker-registry:docker-registry; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
+command -v fuse-overlayfs >/dev/null 2>&1 || missing+=(fuse-overlayfs)
 { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists fuse; } || missing+=(libfuse-dev pkg-config)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then

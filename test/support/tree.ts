@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
 import { typeFromMode } from '../../src/layer/entry.js';
 
 /** The subset of `fs` the tree walker needs; Node's `fs` and an `Overlay` both have it. */
@@ -32,6 +33,25 @@ function typeOf(mode: number): string {
   return typeFromMode(mode) ?? 'other';
 }
 
+/** One object's entry from its lstat, its content (files) and its target (symlinks). */
+function entryOf(st: ReturnType<FsLike['lstatSync']>, content: () => Buffer | string, target: () => string): TreeEntry {
+  const type = typeOf(st.mode);
+  const entry: TreeEntry = {
+    type,
+    mode: (st.mode & 0o7777).toString(8),
+    owner: `${st.uid}:${st.gid}`,
+    nlink: st.nlink,
+    mtime: canonicalTime(st.mtimeMs),
+  };
+  if (type === 'file') {
+    entry.size = st.size;
+    entry.sha256 = createHash('sha256').update(content()).digest('hex');
+  } else if (type === 'symlink') {
+    entry.target = target();
+  }
+  return entry;
+}
+
 /**
  * Snapshot of a merged tree through an fs-like API. `root` is the prefix on the real mount
  * ('' for layerfs). Names that do not lstat are left out: the kernel lists a lower layer's
@@ -48,26 +68,40 @@ export function snapshot(fs: FsLike, root: string): Map<string, TreeEntry> {
       if ((e as { code?: string }).code === 'ENOENT') return;
       throw e;
     }
-    const type = typeOf(st.mode);
-    const entry: TreeEntry = {
-      type,
-      mode: (st.mode & 0o7777).toString(8),
-      owner: `${st.uid}:${st.gid}`,
-      nlink: st.nlink,
-      mtime: canonicalTime(st.mtimeMs),
-    };
-    if (type === 'file') {
-      entry.size = st.size;
-      entry.sha256 = createHash('sha256').update(fs.readFileSync(full)).digest('hex');
-    } else if (type === 'symlink') {
-      entry.target = fs.readlinkSync(full);
-    }
+    const entry = entryOf(st, () => fs.readFileSync(full), () => fs.readlinkSync(full));
     out.set(rel === '' ? '/' : rel, entry);
-    if (type === 'directory') {
+    if (entry.type === 'directory') {
       for (const name of [...fs.readdirSync(full === '' ? '/' : full)].sort()) visit(`${rel}/${name}`);
     }
   };
   visit('');
+  return out;
+}
+
+/**
+ * `snapshot` of a real directory through node's fs.promises: the same entries, with the
+ * process's thread free meanwhile, for a tree served by this process (a FUSE mount whose
+ * daemon answers on this thread: a synchronous call on it would wait for itself).
+ */
+export async function snapshotAsync(root: string): Promise<Map<string, TreeEntry>> {
+  const out = new Map<string, TreeEntry>();
+  const visit = async (rel: string): Promise<void> => {
+    const full = root + rel;
+    let st;
+    try {
+      st = await fsp.lstat(full);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') return;
+      throw e;
+    }
+    const [content, target] = [st.isFile() ? await fsp.readFile(full) : Buffer.alloc(0), st.isSymbolicLink() ? await fsp.readlink(full) : ''];
+    const entry = entryOf(st, () => content, () => target);
+    out.set(rel === '' ? '/' : rel, entry);
+    if (entry.type === 'directory') {
+      for (const name of (await fsp.readdir(full)).sort()) await visit(`${rel}/${name}`);
+    }
+  };
+  await visit('');
   return out;
 }
 
