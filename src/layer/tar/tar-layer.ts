@@ -21,8 +21,13 @@ interface Extra {
   onIndexed?: OnIndexed;
 }
 
-/** The headers of a layer whose content is read from the tar file `tar`, its layer file `source` (the same file for an uncompressed tar). */
-export type OnIndexed = (headers: TarHeader[], files: { source: ContentFile; tar: ContentFile }) => void;
+/**
+ * The headers of a layer whose content is read from the tar file `tar`, its layer file
+ * `source` (the same file for an uncompressed tar). A layer streamed (`indexingStream`) has
+ * no layer file, and an uncompressed one streamed no tar file either: its content is the
+ * blob's, by the headers' offsets, once that is stored.
+ */
+export type OnIndexed = (headers: TarHeader[], files: { source: ContentFile | undefined; tar: ContentFile | undefined }) => void;
 
 /** Layer files (compressed or not) at least this large are hashed on a worker thread. */
 const HASH_ASIDE_BYTES = 32 * 2 ** 20;
@@ -55,6 +60,16 @@ export class TarLayer extends IndexedLayer {
    */
   static async keepingTar(path: string, given: TarLayerOptions, keep: KeepTar | undefined, onIndexed: OnIndexed): Promise<TarLayer> {
     return TarLayer.open(path, given, { keep, onIndexed });
+  }
+
+  /**
+   * For a content store's ingest (store/ingest-index.ts): the streaming pass over a layer's
+   * bytes as they arrive, the same pass `from` runs over a stream, telling `onIndexed` every
+   * header; a compressed layer's inflated tar is written to `keep` and its content read from
+   * there, an uncompressed one's content is not kept (`content: 'none'`: the blob is its tar).
+   */
+  static async indexingStream(stream: Readable, given: TarLayerOptions, keep: KeepTar, onIndexed: OnIndexed): Promise<TarLayer> {
+    return TarLayer.open(stream, given, { keep, onIndexed });
   }
 
   /**
@@ -109,7 +124,7 @@ export class TarLayer extends IndexedLayer {
     // content stays there; then the content is let go of (index-only.ts). (Streamed, it keeps
     // only sizes already: index-stream.ts has no store for it.)
     const onDisk = content !== 'memory' && file !== undefined && compression === 'none';
-    const keep = extra.keep && file && compression !== 'none' ? KeptTarWriter.create(extra.keep, name) : undefined;
+    const keep = extra.keep && compression !== 'none' ? KeptTarWriter.create(extra.keep, name) : undefined;
     // (So is one whose inflated tar is kept: its content is there.)
     const kept = content === 'none' && (onDisk || keep) ? indexOnly : (tar: IndexedTar) => tar;
     // A large layer file is hashed on another thread while this one decompresses and parses
@@ -142,7 +157,7 @@ export class TarLayer extends IndexedLayer {
       throw e;
     }));
     const tar = onDisk ? file : keep?.kept;
-    if (tar) extra.onIndexed?.(headers, { source: file!, tar });
+    if (tar || (!file && compression === 'none')) extra.onIndexed?.(headers, { source: file, tar });
     return new TarLayer(name, built, info, owned, file);
   }
 }
