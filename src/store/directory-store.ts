@@ -137,7 +137,8 @@ export class DirectoryStore extends StoreBase {
           }
         });
         await flush();
-        await indexer?.ended();
+        // streamVerified returned: the bytes are expected.size long and hash to the digest.
+        await indexer?.ended(expected.size);
         await file.sync();
         const algDir = this.path('blobs', parsed.algorithm);
         if (parsed.algorithm !== 'sha256') fs.mkdirSync(algDir, { recursive: true, mode: 0o755 });

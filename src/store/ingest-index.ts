@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ContentFile } from '../layer/content-file.js';
+import type { FileDigest, HashAside } from '../layer/tar/hash-file.js';
 import { TarLayer } from '../layer/tar/tar-layer.js';
 import { layerType } from '../oci/media-types.js';
 import type { TarHeader } from '../tar/tar-header.js';
@@ -40,16 +41,21 @@ export class IngestIndexer {
   private readonly pass: Promise<Indexed | undefined>;
   private failed = false;
   private finished = false;
+  /** Settles the digest the pass is given (the blob's, as the ingest verified it: the pass does not hash the blob again). */
+  private settleHash!: { resolve: (d: FileDigest) => void; reject: (e: Error) => void };
 
   private constructor(private readonly store: { dir: string }, private readonly digest: string) {
     // The pass destroys its input when it fails; that error is the pass's to report (none).
     this.input.on('error', () => {});
+    const digestOf = new Promise<FileDigest>((resolve, reject) => (this.settleHash = { resolve, reject }));
+    digestOf.catch(() => {});
+    const hashed: HashAside = { digest: digestOf, stop: async () => {} };
     const keep = { temp: join(store.dir, PRIVATE_DIR, 'ingest', `${fileName(digest, store.dir)}.${process.pid}.${randomBytes(8).toString('hex')}`), final: keptTarPath(store, digest) };
     let indexed: Omit<Indexed, 'layer'> | undefined;
     this.pass = (async () => {
       fs.mkdirSync(join(store.dir, PRIVATE_DIR, 'tars'), { recursive: true, mode: 0o755 });
       // Index only: the content of a compressed layer is in the kept tar, an uncompressed one's in the blob.
-      const layer = await TarLayer.indexingStream(this.input, { name: digest, content: 'none' }, keep, (headers, files) => void (indexed = { headers, tar: files.tar }));
+      const layer = await TarLayer.indexingStream(this.input, { name: digest, content: 'none' }, keep, (headers, files) => void (indexed = { headers, tar: files.tar }), hashed);
       if (!indexed) {
         layer.close();
         return undefined;
@@ -83,9 +89,13 @@ export class IngestIndexer {
     });
   }
 
-  /** Every byte was pushed and the blob verified: the pass is let finish (before the blob is placed, so the index names the blob's final stamp). */
-  async ended(): Promise<void> {
+  /**
+   * Every byte was pushed and the blob verified (`size` bytes hashing to the digest): the pass
+   * is let finish (before the blob is placed, so the index names the blob's final stamp).
+   */
+  async ended(size: number): Promise<void> {
     this.finished = true;
+    this.settleHash.resolve({ digest: this.digest, bytes: size });
     if (!this.input.destroyed) this.input.end();
     await this.pass;
   }
@@ -114,6 +124,7 @@ export class IngestIndexer {
 
   /** The ingest failed: the pass is stopped and what it kept removed. */
   async abandon(): Promise<void> {
+    this.settleHash.reject(new Error('the ingest failed'));
     if (!this.finished) this.input.destroy();
     const done = await this.pass;
     if (!done) return;

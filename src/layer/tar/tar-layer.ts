@@ -4,7 +4,7 @@ import { extractChecksWork } from '../../tar/extract-checks.js';
 import type { ContentFile } from '../content-file.js';
 import { IndexedLayer } from '../indexed-layer.js';
 import { TarLayerError } from './errors.js';
-import { hashFileInWorker } from './hash-file.js';
+import { hashFileInWorker, type HashAside } from './hash-file.js';
 import { indexOnDisk } from './index-on-disk.js';
 import { indexOnly } from './index-only.js';
 import { indexStream } from './index-stream.js';
@@ -19,6 +19,8 @@ import { magicBytes, peek } from './magic-bytes.js';
 interface Extra {
   keep?: KeepTar | undefined;
   onIndexed?: OnIndexed;
+  /** The layer's bytes hashed by the caller as it hands them on (a store's ingest): not hashed again here. */
+  hashed?: HashAside;
 }
 
 /**
@@ -67,9 +69,11 @@ export class TarLayer extends IndexedLayer {
    * bytes as they arrive, the same pass `from` runs over a stream, telling `onIndexed` every
    * header; a compressed layer's inflated tar is written to `keep` and its content read from
    * there, an uncompressed one's content is not kept (`content: 'none'`: the blob is its tar).
+   * `hashed`: the digest of the bytes as the caller hashed them (its count must be the bytes
+   * this pass read), so that the ingest's hash is the only one of the blob.
    */
-  static async indexingStream(stream: Readable, given: TarLayerOptions, keep: KeepTar, onIndexed: OnIndexed): Promise<TarLayer> {
-    return TarLayer.open(stream, given, { keep, onIndexed });
+  static async indexingStream(stream: Readable, given: TarLayerOptions, keep: KeepTar, onIndexed: OnIndexed, hashed?: HashAside): Promise<TarLayer> {
+    return TarLayer.open(stream, given, { keep, onIndexed, ...(hashed ? { hashed } : {}) });
   }
 
   /**
@@ -147,7 +151,7 @@ export class TarLayer extends IndexedLayer {
       }
     }
     const headers: TarHeader[] = [];
-    const hashAside = file && fileSize >= HASH_ASIDE_BYTES && !copiesPlain ? hashFileInWorker(file.descriptor, fileSize + 1) : undefined;
+    const hashAside = extra.hashed ?? (file && fileSize >= HASH_ASIDE_BYTES && !copiesPlain ? hashFileInWorker(file.descriptor, fileSize + 1) : undefined);
     const { built, info } = kept(await indexStream({
       name, options, maxBytes, maxEntries, compression, file, onDisk, hashAside, owned,
       given: sourceStream && given ? { stream: sourceStream, rest: given.rest } : undefined,
