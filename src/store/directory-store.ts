@@ -72,9 +72,9 @@ export class DirectoryStore extends StoreBase {
     return this.path('blobs', d.algorithm, d.hex);
   }
 
-  /** Replaces a file by rename(2) of a complete temporary: readers see the old one or the new one. */
-  replaceFile(target: string, data: string | Buffer): void {
-    writeTemp(this.dir, data, (temp) => fs.renameSync(temp, target));
+  /** Replaces a file by rename(2) of a complete temporary: readers see the old one or the new one (`durable`: fsync'd first, by default). */
+  replaceFile(target: string, data: string | Buffer, durable = true): void {
+    writeTemp(this.dir, data, (temp) => fs.renameSync(temp, target), durable);
   }
 
   async has(digest: string): Promise<boolean> {

@@ -177,7 +177,8 @@ export async function save(store: { dir: string }, digest: string, info: Pick<Ta
         const now = fs.lstatSync(keptTarPath(store, digest), { bigint: true });
         if (now.dev !== saved.tar.dev || now.ino !== saved.tar.ino) return; // another open's tar: its index follows
       }
-      writeTemp(store.dir, body, (temp) => fs.renameSync(temp, indexPath(store, digest)));
+      // Not fsync'd: a cache, whose checksum (and the files' identities) find one torn by a crash.
+      writeTemp(store.dir, body, (temp) => fs.renameSync(temp, indexPath(store, digest)), false);
     });
   } catch {
     // A store that cannot be written: the layer is open, and the next open is a full one again.
