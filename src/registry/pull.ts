@@ -22,7 +22,8 @@ export interface BlobDescriptor {
  */
 export interface PullSink {
   has(digest: string): boolean | Promise<boolean>;
-  ingest(expected: BlobDescriptor, body: AsyncIterable<Uint8Array>, options?: { lease?: Lease }): Promise<unknown>;
+  /** `index`: a layer is indexed as it is written (a directory store saves its entry index, verify once: IngestOptions). */
+  ingest(expected: BlobDescriptor, body: AsyncIterable<Uint8Array>, options?: { lease?: Lease; index?: boolean }): Promise<unknown>;
   /**
    * Names the manifest: called last, after every blob and the manifest itself are in. `platform`
    * when it was chosen from an index (the index's descriptor of it), so that an open of the ref
@@ -145,7 +146,8 @@ export async function pull(reference: string, options: PullOptions): Promise<Pul
         // before the body was read (the sink's own error), and is not retried.
         const pending = transfer.restart;
         try {
-          const result = await sink.ingest({ digest: blob.digest, size: blob.size, mediaType: blob.mediaType }, fetchBlob(client, blob, transfer, onBytes), held);
+          // Pull, verify and index in one pass (issue 18): the store indexes a layer as it writes it.
+          const result = await sink.ingest({ digest: blob.digest, size: blob.size, mediaType: blob.mediaType }, fetchBlob(client, blob, transfer, onBytes), { ...held, index: true });
           return (result as { written?: unknown } | undefined)?.written !== false;
         } catch (e) {
           if (!transfer.restart || transfer.restart === pending) throw ownError(e);

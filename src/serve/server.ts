@@ -8,11 +8,13 @@ import { toPageImage } from './page-image.js';
 import { ServeError } from './serve-error.js';
 
 /**
- * Where `npm run build` puts the bundled page: next to the compiled server (dist/serve/page).
- * LAYERFS_PAGE_DIR points elsewhere (the tests bundle the page into a temporary directory).
+ * Where `npm run build` puts the bundled page: next to the compiled server (dist/serve/page),
+ * found as ../serve/page so that it is the same from a chunk of the CLI's bundle (dist/chunks/,
+ * build/bundle.mjs). LAYERFS_PAGE_DIR points elsewhere (the tests bundle the page into a
+ * temporary directory).
  */
 export function builtPageDir(): string {
-  return process.env.LAYERFS_PAGE_DIR ?? fileURLToPath(new URL('./page', import.meta.url));
+  return process.env.LAYERFS_PAGE_DIR ?? fileURLToPath(new URL('../serve/page', import.meta.url));
 }
 
 export interface TeachingServerOptions {

@@ -64,6 +64,18 @@ export interface GcResult {
   dryRun: boolean;
 }
 
+export interface IngestOptions {
+  /** What is ingested under it survives gc until it is released. */
+  lease?: Lease;
+  /**
+   * A filesystem layer (by `expected.mediaType`) is indexed in the same pass as it is written
+   * and hashed, and its entry index saved beside it once it is stored (verify once: the first
+   * open of the layer then reads no byte of the blob). A directory store does; the memory
+   * store keeps no index. A layer the pass cannot read is stored all the same, without an index.
+   */
+  index?: boolean;
+}
+
 export interface ContentStore {
   /** Where the store is, for messages: its directory, or `memory`. */
   readonly label: string;
@@ -76,7 +88,7 @@ export interface ContentStore {
    * at once past `expected.size`, and stored under the digest only if both match; a blob
    * already stored is not read or written again.
    */
-  ingest(expected: ExpectedBlob, body: BlobBody, options?: { lease?: Lease }): Promise<IngestResult>;
+  ingest(expected: ExpectedBlob, body: BlobBody, options?: IngestOptions): Promise<IngestResult>;
   /** A lease for a pull in progress: what is ingested under it survives gc until released. */
   lease(): Promise<Lease>;
   /** Names `manifest` by `ref` in index.json (replacing that ref's entry); its blob and, for an image manifest, its config and layers must be stored. */

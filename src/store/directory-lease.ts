@@ -26,7 +26,7 @@ export function readLease(path: string): LeaseRecord | undefined {
 
 /** The file replacing a lease's, complete before it is renamed over the old one. */
 interface LeaseWriter {
-  replaceFile(target: string, data: string): void;
+  replaceFile(target: string, data: string, durable?: boolean): void;
 }
 
 /**
@@ -64,7 +64,8 @@ export class DirectoryLease implements Lease {
 
   private write(): void {
     const record: LeaseRecord = { owner: self(), digests: [...this.held] };
-    this.store.replaceFile(this.path, JSON.stringify(record));
+    // Not fsync'd: a lease matters only while its owner lives, and a crash ends the owner.
+    this.store.replaceFile(this.path, JSON.stringify(record), false);
   }
 
   async release(): Promise<void> {

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { BlobBody, ExpectedBlob, Lease } from './content-store.js';
+import type { BlobBody, ExpectedBlob, IngestOptions, Lease } from './content-store.js';
 import { parseDigest, type ParsedDigest } from './digest.js';
 import { ioError } from './errors.js';
+import type { IngestIndexer } from './ingest-index.js';
+import type { FileIdentity } from './layer-index-file.js';
 import { parseIndex, type IndexFile } from './index-file.js';
 import { fsyncDir, listNames, lstatOrUndefined, prepareLayout, PRIVATE_DIR, READ_MAX, readSmallFile, TMP_NAME, writeTemp } from './layout-dir.js';
 import { DirectoryLease, LEASE_NAME, readLease } from './directory-lease.js';
@@ -70,9 +72,9 @@ export class DirectoryStore extends StoreBase {
     return this.path('blobs', d.algorithm, d.hex);
   }
 
-  /** Replaces a file by rename(2) of a complete temporary: readers see the old one or the new one. */
-  replaceFile(target: string, data: string | Buffer): void {
-    writeTemp(this.dir, data, (temp) => fs.renameSync(temp, target));
+  /** Replaces a file by rename(2) of a complete temporary: readers see the old one or the new one (`durable`: fsync'd first, by default). */
+  replaceFile(target: string, data: string | Buffer, durable = true): void {
+    writeTemp(this.dir, data, (temp) => fs.renameSync(temp, target), durable);
   }
 
   async has(digest: string): Promise<boolean> {
@@ -97,7 +99,7 @@ export class DirectoryStore extends StoreBase {
     return lease instanceof DirectoryLease && lease.of(this) ? lease : undefined;
   }
 
-  protected async writeBlob(expected: ExpectedBlob, parsed: ParsedDigest, body: BlobBody): Promise<void> {
+  protected async writeBlob(expected: ExpectedBlob, parsed: ParsedDigest, body: BlobBody, options: IngestOptions = {}): Promise<void> {
     const temp = this.path(PRIVATE_DIR, 'ingest', `${parsed.algorithm}-${parsed.hex}.${process.pid}.${randomBytes(8).toString('hex')}`);
     let file;
     try {
@@ -105,15 +107,24 @@ export class DirectoryStore extends StoreBase {
     } catch (e) {
       throw ioError(e, temp, 'creating the ingest file', parsed.digest);
     }
+    // A layer pulled is indexed in the same pass (ingest-index.ts): its bytes go to the tar pass too.
+    // Loaded only then: the layer code is not loaded by what only reads a store (inspect).
+    const indexer: IngestIndexer | undefined = options.index ? (await import('./ingest-index.js')).IngestIndexer.start(this, { ...expected, digest: parsed.digest }) : undefined;
+    let placed: FileIdentity | undefined;
     try {
       try {
         // The body's chunks (16-64 KiB from fetch) are copied into one WRITE_BATCH buffer,
         // written when full: one write(2) per MiB instead of one thread-pool write per chunk.
-        // A copy, because a body may refill the buffer it yielded once it is hashed.
-        const pending = Buffer.allocUnsafe(WRITE_BATCH);
+        // A copy, because a body may refill the buffer it yielded once it is hashed. A batch
+        // the index's pass holds is not refilled either: the next batch is a new buffer.
+        let pending = Buffer.allocUnsafe(WRITE_BATCH);
         let filled = 0;
         const flush = async () => {
-          await writeAll(file, pending.subarray(0, filled));
+          const batch = pending.subarray(0, filled);
+          if (indexer && filled > 0) {
+            await Promise.all([writeAll(file, batch), indexer.push(batch)]);
+            pending = Buffer.allocUnsafe(WRITE_BATCH);
+          } else await writeAll(file, batch);
           filled = 0;
         };
         await streamVerified(expected, parsed, body, this.dir, async (chunk) => {
@@ -126,16 +137,25 @@ export class DirectoryStore extends StoreBase {
           }
         });
         await flush();
+        // streamVerified returned: the bytes are expected.size long and hash to the digest.
+        await indexer?.ended(expected.size);
         await file.sync();
+        const algDir = this.path('blobs', parsed.algorithm);
+        if (parsed.algorithm !== 'sha256') fs.mkdirSync(algDir, { recursive: true, mode: 0o755 });
+        // The blob reaches its name whole and verified, or not at all (rename(2) is atomic).
+        fs.renameSync(temp, join(algDir, parsed.hex));
+        // Its identity as placed (rename moves the ctime), from the descriptor written: not
+        // whatever another writer put under the name since.
+        if (indexer) {
+          const st = await file.stat({ bigint: true });
+          placed = { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+        }
+        fsyncDir(algDir);
       } finally {
         await file.close();
       }
-      const algDir = this.path('blobs', parsed.algorithm);
-      if (parsed.algorithm !== 'sha256') fs.mkdirSync(algDir, { recursive: true, mode: 0o755 });
-      // The blob reaches its name whole and verified, or not at all (rename(2) is atomic).
-      fs.renameSync(temp, join(algDir, parsed.hex));
-      fsyncDir(algDir);
     } catch (e) {
+      await indexer?.abandon();
       try {
         fs.rmSync(temp, { force: true });
       } catch {
@@ -144,6 +164,7 @@ export class DirectoryStore extends StoreBase {
       }
       throw ioError(e, temp, 'writing the blob', parsed.digest);
     }
+    if (indexer && placed) await indexer.save(placed);
   }
 
   protected locked<T>(fn: () => Promise<T>): Promise<T> {

@@ -38,7 +38,7 @@ export interface StoredLayerOpen {
   fromIndex: boolean;
 }
 
-const identityOf = (st: BigIntStats | undefined): FileIdentity => {
+export const identityOf = (st: BigIntStats | undefined): FileIdentity => {
   if (!st) throw new Error('a layer file without a stamp');
   return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
 };
@@ -71,7 +71,7 @@ const realDir = (path: string) => fs.lstatSync(path, { throwIfNoEntry: false })?
  * (and read) in whatever directory it names, outside the store: such a store's layers are
  * opened in full, with nothing saved or read from there.
  */
-function privateDirsReal(dir: string): boolean {
+export function privateDirsReal(dir: string): boolean {
   const at = (...sub: string[]) => join(dir, PRIVATE_DIR, ...sub);
   if (!realDir(at()) || !realDir(at('ingest'))) return false;
   return ['tars', 'index'].every((sub) => fs.lstatSync(at(sub), { throwIfNoEntry: false }) === undefined || realDir(at(sub)));
@@ -151,8 +151,11 @@ async function openAndSave(store: { dir: string }, digest: string, blob: string,
       keep = undefined;
     }
   }
-  let indexed: { headers: TarHeader[]; source: ContentFile; tar: ContentFile } | undefined;
-  const onIndexed = !saving ? () => {} : (headers: TarHeader[], files: { source: ContentFile; tar: ContentFile }) => void (indexed = { headers, ...files });
+  let indexed: { headers: TarHeader[]; blob: FileIdentity; tar: FileIdentity | undefined } | undefined;
+  const onIndexed = !saving ? () => {} : (headers: TarHeader[], files: { source: ContentFile | undefined; tar: ContentFile | undefined }) => {
+    const source = identityOf(files.source?.heldStamp);
+    indexed = { headers, blob: source, tar: files.tar === files.source ? undefined : identityOf(files.tar?.heldStamp) };
+  };
   let layer: TarLayer;
   try {
     layer = await TarLayer.keepingTar(blob, { ...options, name: digest }, keep, onIndexed);
@@ -176,14 +179,13 @@ async function openAndSave(store: { dir: string }, digest: string, blob: string,
  * Saves the index, under the store's lock, and only if the kept tar under its name is still
  * the one this open wrote: of two opens racing, each renames its tar and then saves, so the
  * last tar renamed is the one whose open saves last with the check passing, and an index
- * never names a tar that is not under its name (store-lock.ts; docs/store.md).
+ * never names a tar that is not under its name (store-lock.ts; docs/store.md). `indexed`
+ * holds the identities (fstat) of the blob and the kept tar as the pass verified them.
  */
-async function save(store: { dir: string }, digest: string, info: TarLayerInfo, indexed: { headers: TarHeader[]; source: ContentFile; tar: ContentFile }): Promise<void> {
+export async function save(store: { dir: string }, digest: string, info: Pick<TarLayerInfo, 'diffId' | 'compression' | 'size'>, indexed: { headers: TarHeader[]; blob: FileIdentity; tar: FileIdentity | undefined }): Promise<void> {
   const saved: SavedIndex = {
     digest, diffId: info.diffId, compression: info.compression, size: info.size,
-    blob: identityOf(indexed.source.heldStamp),
-    tar: indexed.tar === indexed.source ? undefined : identityOf(indexed.tar.heldStamp),
-    headers: indexed.headers,
+    blob: indexed.blob, tar: indexed.tar, headers: indexed.headers,
   };
   const body = encodeIndex(saved);
   try {
@@ -194,7 +196,8 @@ async function save(store: { dir: string }, digest: string, info: TarLayerInfo, 
         const now = fs.lstatSync(keptTarPath(store, digest), { bigint: true });
         if (now.dev !== saved.tar.dev || now.ino !== saved.tar.ino) return; // another open's tar: its index follows
       }
-      writeTemp(store.dir, body, (temp) => fs.renameSync(temp, indexPath(store, digest)));
+      // Not fsync'd: a cache, whose checksum (and the files' identities) find one torn by a crash.
+      writeTemp(store.dir, body, (temp) => fs.renameSync(temp, indexPath(store, digest)), false);
     });
   } catch {
     // A store that cannot be written: the layer is open, and the next open is a full one again.

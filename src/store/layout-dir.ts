@@ -96,14 +96,20 @@ export function readSmallFile(root: string, name: string): Buffer {
 /** A temporary of `.layerfs/`: `tmp.<pid>.<random>`, so a killed writer's is found. */
 export const TMP_NAME = /^tmp\.(\d+)\.[0-9a-f]{16}$/;
 
-/** A file written whole and fsync'd under a temporary name in `.layerfs/`, then given to `commit` (which names it); the temporary is gone after. */
-export function writeTemp(root: string, data: string | Buffer, commit: (temp: string) => void): void {
+/**
+ * A file written whole and fsync'd under a temporary name in `.layerfs/`, then given to `commit`
+ * (which names it); the temporary is gone after. `durable: false` skips the fsync, for a file
+ * that need not outlive a crash (a lease: its owner is dead then; a saved layer index: a cache
+ * whose checksum finds a torn one): the rename still shows it whole or not at all while the
+ * system runs.
+ */
+export function writeTemp(root: string, data: string | Buffer, commit: (temp: string) => void, durable = true): void {
   const temp = join(root, PRIVATE_DIR, `tmp.${process.pid}.${randomBytes(8).toString('hex')}`);
   try {
     const fd = fs.openSync(temp, 'wx', 0o644);
     try {
       fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
+      if (durable) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

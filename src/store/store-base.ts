@@ -1,5 +1,5 @@
 import { marked, reach, summarize, type BlobLookup } from './blob-graph.js';
-import type { BlobBody, ContentStore, ExpectedBlob, GcResult, IngestResult, Lease, StoreDescriptor, StoreImages } from './content-store.js';
+import type { BlobBody, ContentStore, ExpectedBlob, GcResult, IngestOptions, IngestResult, Lease, StoreDescriptor, StoreImages } from './content-store.js';
 import { REF_NAME } from './content-store.js';
 import { checkSize, parseDigest, type ParsedDigest } from './digest.js';
 import { valueError } from '../util/options.js';
@@ -20,7 +20,7 @@ export abstract class StoreBase implements ContentStore {
   /** `lease` when it is a live lease of this store, to add a digest to; else undefined. */
   protected abstract ownLease(lease: Lease): { add(digest: string): Promise<void> | void } | undefined;
   /** Streams a blob not yet stored in (streamVerified), keeping it only once verified whole. */
-  protected abstract writeBlob(expected: ExpectedBlob, parsed: ParsedDigest, body: BlobBody): Promise<void>;
+  protected abstract writeBlob(expected: ExpectedBlob, parsed: ParsedDigest, body: BlobBody, options: IngestOptions): Promise<void>;
 
   /** A stored blob's size, undefined when absent (the digest already checked). */
   protected abstract sizeOf(digest: string): Promise<number | undefined>;
@@ -38,7 +38,7 @@ export abstract class StoreBase implements ContentStore {
     return { label: this.label, sizeOf: (d) => this.sizeOf(parseDigest(d, this.label).digest), read: (d, max) => this.read(d, max) };
   }
 
-  async ingest(expected: ExpectedBlob, body: BlobBody, options: { lease?: Lease } = {}): Promise<IngestResult> {
+  async ingest(expected: ExpectedBlob, body: BlobBody, options: IngestOptions = {}): Promise<IngestResult> {
     const parsed = parseDigest(expected?.digest, this.label);
     const size = checkSize(expected.size, 'expected.size');
     if (options.lease !== undefined) {
@@ -54,7 +54,7 @@ export abstract class StoreBase implements ContentStore {
       if (existing !== size) throw new StoreError('ERR_STORE_SIZE_MISMATCH', this.label, `stored with ${existing} bytes, expected ${size}`, parsed.digest);
       return { digest: parsed.digest, size, written: false };
     }
-    await this.writeBlob({ ...expected, size }, parsed, body);
+    await this.writeBlob({ ...expected, size }, parsed, body, options);
     return { digest: parsed.digest, size, written: true };
   }
 

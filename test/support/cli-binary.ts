@@ -21,8 +21,8 @@ export interface CliRun {
 }
 
 /**
- * The layerfs program as npm installs it: src compiled by tsc with the build's tsconfig into a
- * fresh package directory (package.json, images, native and node_modules beside dist/, as in
+ * The layerfs program as npm installs it: src compiled by tsc with the build's tsconfig, and
+ * bundled as npm run build does, into a fresh package directory (package.json, images, native and node_modules beside dist/, as in
  * an installed package), run by node as a process. Returns the directory and a runner.
  */
 export function buildCli(): { pkg: string; bin: string; cleanup: () => void } {
@@ -31,6 +31,9 @@ export function buildCli(): { pkg: string; bin: string; cleanup: () => void } {
   fs.copyFileSync(join(CLI_ROOT, 'package.json'), join(pkg, 'package.json'));
   try {
     execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(CLI_ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist'), '--declaration', 'false', '--declarationMap', 'false'], { stdio: 'inherit' });
+    // The bundles npm run build makes of dist/index.js and dist/cli/main.js (build/bundle.mjs), when this checkout has the step.
+    const bundle = join(CLI_ROOT, 'build/bundle.mjs');
+    if (fs.existsSync(bundle)) execFileSync(process.execPath, [bundle, join(pkg, 'dist')], { stdio: 'inherit', env: { ...process.env, LAYERFS_BUNDLE_QUIET: '1' } });
   } catch (e) {
     fs.rmSync(pkg, { recursive: true, force: true });
     throw e;

@@ -1,4 +1,4 @@
-import { constants, fstatSync, fsyncSync, openSync, renameSync, rmSync, write } from 'node:fs';
+import { constants, fstatSync, fsync, openSync, renameSync, rmSync, write } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { ContentFile } from '../content-file.js';
 import type { ContentRef } from '../entry.js';
@@ -85,7 +85,8 @@ export class KeptTarWriter {
     try {
       if (this.failure) throw this.error(this.failure);
       if (this.position !== size) throw new TarLayerError(this.name, this.keep.temp, `the inflated tar written is ${this.position} bytes, the pass read ${size}`);
-      fsyncSync(this.fd);
+      // On the thread pool: a pull's other blobs go on meanwhile.
+      await new Promise<void>((resolve, reject) => fsync(this.fd, (err) => (err ? reject(err) : resolve())));
       renameSync(this.keep.temp, this.keep.final);
     } catch (e) {
       this.abort();

@@ -4,7 +4,7 @@ import { extractChecksWork } from '../../tar/extract-checks.js';
 import type { ContentFile } from '../content-file.js';
 import { IndexedLayer } from '../indexed-layer.js';
 import { TarLayerError } from './errors.js';
-import { hashFileInWorker } from './hash-file.js';
+import { hashFileInWorker, type HashAside } from './hash-file.js';
 import { indexOnDisk } from './index-on-disk.js';
 import { indexOnly } from './index-only.js';
 import { indexStream } from './index-stream.js';
@@ -19,10 +19,17 @@ import { magicBytes, peek } from './magic-bytes.js';
 interface Extra {
   keep?: KeepTar | undefined;
   onIndexed?: OnIndexed;
+  /** The layer's bytes hashed by the caller as it hands them on (a store's ingest): not hashed again here. */
+  hashed?: HashAside;
 }
 
-/** The headers of a layer whose content is read from the tar file `tar`, its layer file `source` (the same file for an uncompressed tar). */
-export type OnIndexed = (headers: TarHeader[], files: { source: ContentFile; tar: ContentFile }) => void;
+/**
+ * The headers of a layer whose content is read from the tar file `tar`, its layer file
+ * `source` (the same file for an uncompressed tar). A layer streamed (`indexingStream`) has
+ * no layer file, and an uncompressed one streamed no tar file either: its content is the
+ * blob's, by the headers' offsets, once that is stored.
+ */
+export type OnIndexed = (headers: TarHeader[], files: { source: ContentFile | undefined; tar: ContentFile | undefined }) => void;
 
 /** Layer files (compressed or not) at least this large are hashed on a worker thread. */
 const HASH_ASIDE_BYTES = 32 * 2 ** 20;
@@ -55,6 +62,18 @@ export class TarLayer extends IndexedLayer {
    */
   static async keepingTar(path: string, given: TarLayerOptions, keep: KeepTar | undefined, onIndexed: OnIndexed): Promise<TarLayer> {
     return TarLayer.open(path, given, { keep, onIndexed });
+  }
+
+  /**
+   * For a content store's ingest (store/ingest-index.ts): the streaming pass over a layer's
+   * bytes as they arrive, the same pass `from` runs over a stream, telling `onIndexed` every
+   * header; a compressed layer's inflated tar is written to `keep` and its content read from
+   * there, an uncompressed one's content is not kept (`content: 'none'`: the blob is its tar).
+   * `hashed`: the digest of the bytes as the caller hashed them (its count must be the bytes
+   * this pass read), so that the ingest's hash is the only one of the blob.
+   */
+  static async indexingStream(stream: Readable, given: TarLayerOptions, keep: KeepTar, onIndexed: OnIndexed, hashed?: HashAside): Promise<TarLayer> {
+    return TarLayer.open(stream, given, { keep, onIndexed, ...(hashed ? { hashed } : {}) });
   }
 
   /**
@@ -109,7 +128,7 @@ export class TarLayer extends IndexedLayer {
     // content stays there; then the content is let go of (index-only.ts). (Streamed, it keeps
     // only sizes already: index-stream.ts has no store for it.)
     const onDisk = content !== 'memory' && file !== undefined && compression === 'none';
-    const keep = extra.keep && file && compression !== 'none' ? KeptTarWriter.create(extra.keep, name) : undefined;
+    const keep = extra.keep && compression !== 'none' ? KeptTarWriter.create(extra.keep, name) : undefined;
     // (So is one whose inflated tar is kept: its content is there.)
     const kept = content === 'none' && (onDisk || keep) ? indexOnly : (tar: IndexedTar) => tar;
     // A large layer file is hashed on another thread while this one decompresses and parses
@@ -132,7 +151,7 @@ export class TarLayer extends IndexedLayer {
       }
     }
     const headers: TarHeader[] = [];
-    const hashAside = file && fileSize >= HASH_ASIDE_BYTES && !copiesPlain ? hashFileInWorker(file.descriptor, fileSize + 1) : undefined;
+    const hashAside = extra.hashed ?? (file && fileSize >= HASH_ASIDE_BYTES && !copiesPlain ? hashFileInWorker(file.descriptor, fileSize + 1) : undefined);
     const { built, info } = kept(await indexStream({
       name, options, maxBytes, maxEntries, compression, file, onDisk, hashAside, owned,
       given: sourceStream && given ? { stream: sourceStream, rest: given.rest } : undefined,
@@ -142,7 +161,7 @@ export class TarLayer extends IndexedLayer {
       throw e;
     }));
     const tar = onDisk ? file : keep?.kept;
-    if (tar) extra.onIndexed?.(headers, { source: file!, tar });
+    if (tar || (!file && compression === 'none')) extra.onIndexed?.(headers, { source: file, tar });
     return new TarLayer(name, built, info, owned, file);
   }
 }
