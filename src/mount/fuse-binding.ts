@@ -92,6 +92,13 @@ export interface FuseOps {
 export interface FuseMountOptions {
   /** Mount read-only (MS_RDONLY): the kernel refuses every write with EROFS before asking. */
   readOnly: boolean;
+  /**
+   * Let every user in (`allow_other`), as a kernel overlay mounted by root is: with
+   * `default_permissions` the kernel checks each caller against the modes.
+   */
+  allowOther?: boolean;
+  /** libfuse's generic mount flags to pass on (`dev`, `suid`, `noexec`, ...: mount(8)'s, as mount.fuse3 hands them over). */
+  mountFlags?: readonly string[];
 }
 
 /** A live mount: `unmount` asks the kernel to detach it and stops the binding's loop. */
@@ -193,7 +200,7 @@ const LIBFUSE_OPTIONS = ['use_ino', 'hard_remove', 'default_permissions', 'auto_
 /** Mounts `ops` at `mountpoint` (an existing directory); resolves once the kernel has the mount. */
 export async function mountFuse(mountpoint: string, ops: Partial<FuseOps>, options: FuseMountOptions): Promise<FuseSession> {
   const Fuse = binding();
-  const extra = options.readOnly ? [...LIBFUSE_OPTIONS, 'ro'] : LIBFUSE_OPTIONS;
+  const extra = [...LIBFUSE_OPTIONS, ...(options.readOnly ? ['ro'] : []), ...(options.allowOther ? ['allow_other'] : []), ...(options.mountFlags ?? [])];
   const fuse = new Fuse(mountpoint, ops, {
     fsname: ['layerfs', ...extra].join(','),
     subtype: 'layerfs',
