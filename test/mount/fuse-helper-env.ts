@@ -11,13 +11,13 @@ import { cliEnv } from '../support/cli-binary.js';
  * `layerfs` that runs the built program: the host's directories are not touched, and every
  * mount made inside goes with the namespace.
  */
-export function helperShell(bin: string, work: string): (script: string) => { code: number | null; stdout: string; stderr: string } {
+export function helperShell(bin: string, work: string, timeoutMs = 120_000): (script: string) => { code: number | null; stdout: string; stderr: string } {
   const wrapper = join(work, 'layerfs-wrapper');
   const env = cliEnv();
   fs.writeFileSync(wrapper, `#!/bin/sh\nexport LAYERFS_NATIVE_ADDON=${JSON.stringify(env.LAYERFS_NATIVE_ADDON)}\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} "$@"\n`, { mode: 0o755 });
   const prelude = `set -e\nmount -t tmpfs layerfs-bin /usr/local/sbin\ncp ${JSON.stringify(wrapper)} /usr/local/sbin/layerfs\nset +e\n`;
   return (script) => {
-    const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'bash', '-c', prelude + script], { encoding: 'utf8', env, maxBuffer: 1 << 28, timeout: 120_000 });
+    const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'bash', '-c', prelude + script], { encoding: 'utf8', env, maxBuffer: 1 << 28, timeout: timeoutMs });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 }

@@ -84,7 +84,6 @@ describe.runIf(ok)('mount -t fuse.layerfs with upperdir= against the kernel over
     expect(r.code, `${side}: ${r.stderr}`).toBe(0);
     const [merged] = JSON.parse(fs.readFileSync(join(dir, 'merged.json'), 'utf8')) as UpperDumpEntry[][];
     const [upper] = KernelOverlay.dumpDirs([join(dir, 'u')]);
-    if (process.env.LAYERFS_DEBUG_DUMP) fs.writeFileSync(`${process.env.LAYERFS_DEBUG_DUMP}-${side}.json`, JSON.stringify({ upper, merged }, null, 1));
     return { upper: upper!, merged: merged! };
   };
 
