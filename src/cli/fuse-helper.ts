@@ -71,8 +71,11 @@ async function serve(mountpoint: string, options: OverlayMountOptions, reportFd:
     // lowerdir= lists the top layer first; an Overlay takes them bottom first.
     for (const dir of [...options.lowerdirs].reverse()) layers.push(DirectoryLayer.open(dir, { name: `lowerdir ${dir}` }));
     upper = options.upperdir !== undefined ? UpperDir.open(options.upperdir, options.workdir!) : undefined;
+    // redirect_dir=nofollow (and off, which is nofollow unless the kernel is built to follow)
+    // would show those directories without their lower content: refused, not guessed.
+    if (upper && upper.redirected > 0 && !options.followRedirects) throw new Error(`upperdir=${options.upperdir} holds ${upper.redirected} redirected directories (trusted.overlay.redirect, from a redirect_dir=on mount): mount it with redirect_dir=on or redirect_dir=follow`);
     // The kernel applied the caller's umask before FUSE sees a mode (fuse_create_open, fuse_mkdir).
-    const ov = new Overlay({ lower: layers, ...(upper ? { upper: upper.volume } : {}), umask: 0 });
+    const ov = new Overlay({ lower: layers, ...(upper ? { upper: upper.volume } : {}), redirectDir: options.redirectDir, umask: 0 });
     const mirror = upper?.attach(ov);
     const mounted = await mountOverlay(ov, mountpoint, {
       readOnly: options.readOnly,

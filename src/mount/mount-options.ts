@@ -13,6 +13,10 @@ export interface OverlayMountOptions {
   upperdir?: string;
   workdir?: string;
   readOnly: boolean;
+  /** redirect_dir=on: a merged directory can be renamed, its lower path kept in trusted.overlay.redirect. */
+  redirectDir: boolean;
+  /** redirect_dir=on or follow: the upper directory's redirects are followed (else a redirect there is refused). */
+  followRedirects: boolean;
   /** Generic mount flags for libfuse (dev, nosuid, noexec, ...). */
   mountFlags: string[];
 }
@@ -23,9 +27,9 @@ const ACCEPTED: Record<string, readonly string[] | undefined> = {
   xino: ['on', 'off', 'auto'],
   // The uuid is written into file handles and the index, neither of which is made here.
   uuid: ['on', 'off', 'null', 'auto'],
-  // No redirect is made (a merged directory's rename is EXDEV) and none is followed: a layer
+  // Without `on` no redirect is made (a merged directory's rename is EXDEV); a lower layer
   // holding one is refused when it is read (DirectoryLayer's ERR_DIR_REDIRECT).
-  redirect_dir: ['off', 'nofollow', 'follow'],
+  redirect_dir: ['on', 'off', 'nofollow', 'follow'],
   index: ['off'],
   metacopy: ['off'],
   nfs_export: ['off'],
@@ -33,7 +37,6 @@ const ACCEPTED: Record<string, readonly string[] | undefined> = {
 
 /** Why the others cannot be honoured. */
 const REFUSED: Record<string, string> = {
-  'redirect_dir=on': 'renaming a merged directory needs trusted.overlay.redirect in the upper directory, which layerfs does not write (without it rename(2) of one fails EXDEV: leave redirect_dir off)',
   'index=on': 'the inodes index (overlayfs.rst "Inode index") is not kept',
   'metacopy=on': 'metadata-only copy-up is not made: a copy-up copies the data',
   'nfs_export=on': 'NFS export needs the inodes index, which is not kept',
@@ -69,7 +72,7 @@ const unescape = (s: string) => s.replace(/\\(.)/gs, '$1');
 const bad = (message: string) => new MountError('ERR_MOUNT_OPTION', message);
 
 export function parseOverlayOptions(options: string): OverlayMountOptions {
-  const out: OverlayMountOptions = { lowerdirs: [], readOnly: false, mountFlags: [] };
+  const out: OverlayMountOptions = { lowerdirs: [], readOnly: false, redirectDir: false, followRedirects: false, mountFlags: [] };
   let lowerSet = false;
   for (const opt of splitEscaped(options, ',')) {
     if (opt === '') continue;
@@ -92,6 +95,10 @@ export function parseOverlayOptions(options: string): OverlayMountOptions {
     } else if (key in ACCEPTED) {
       const allowed = ACCEPTED[key];
       if (value === undefined || (allowed && !allowed.includes(value))) throw bad(`option ${opt}: ${key} takes ${allowed?.join(', ')}`);
+      if (key === 'redirect_dir') {
+        out.redirectDir = value === 'on';
+        out.followRedirects = value === 'on' || value === 'follow';
+      }
     } else if (key === 'ro' && value === undefined) {
       out.readOnly = true;
     } else if (FUSE_FLAGS.has(key) && value === undefined) {

@@ -21,12 +21,14 @@ export interface LoadedUpper {
   volume: Volume;
   /** The xattrs of each node (the engine keeps them beside memfs: Upper#xattrs); applied by `applyXattrs`. */
   readonly xattrs: ReadonlyArray<[MemfsNode, Map<string, Buffer>]>;
+  /** Each redirected directory's lower path, absolute (Upper#redirects' form), from its trusted.overlay.redirect. */
+  readonly redirects: ReadonlyArray<[MemfsNode, string]>;
 }
 
 export function loadUpperDir(path: string): LoadedUpper {
   let layer: DirectoryLayer;
   try {
-    layer = DirectoryLayer.open(path, { name: `upperdir ${path}` });
+    layer = DirectoryLayer.open(path, { name: `upperdir ${path}`, upper: true });
   } catch (e) {
     throw new MountError('ERR_MOUNT_FAILED', `upperdir=${path}: cannot be read as an overlay upper directory: ${(e as Error).message}`, { cause: e });
   }
@@ -96,7 +98,21 @@ function build(layer: DirectoryLayer, path: string): LoadedUpper {
     const d = w.slice(0, w.lastIndexOf('/')) || '/';
     restoreTime(links.get(d), layer.entries.get(d));
   }
-  return { volume, xattrs };
+  // overlayfs.rst "Redirect dir": a relative redirect names a sibling in the parent's lower
+  // directory (which may itself be redirected), an absolute one a path from the lower root.
+  const redirects: Array<[MemfsNode, string]> = [];
+  const lowerPathOf = new Map<string, string>([['/', '/']]);
+  for (const p of paths) {
+    if (p === '/' || layer.entries.get(p)!.type !== 'directory') continue;
+    const parent = p.slice(0, p.lastIndexOf('/')) || '/';
+    const parentLower = lowerPathOf.get(parent) ?? parent;
+    const value = layer.redirects.get(p);
+    const join = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+    const lower = value === undefined ? join(parentLower, nameOf(p)) : value.startsWith('/') ? value : join(parentLower, value);
+    lowerPathOf.set(p, lower);
+    if (value !== undefined) redirects.push([links.get(p)!.getNode(), lower]);
+  }
+  return { volume, xattrs, redirects };
 }
 
 function restoreTime(link: MemfsLink | undefined, e: LayerEntry | undefined): void {
@@ -104,9 +120,10 @@ function restoreTime(link: MemfsLink | undefined, e: LayerEntry | undefined): vo
   link.getNode().mtime = new Date(e.mtimeMs);
 }
 
-/** Gives the engine's upper layer the xattrs read from the directory. */
+/** Gives the engine's upper layer the xattrs and redirects read from the directory. */
 export function applyXattrs(upper: Upper, loaded: LoadedUpper): void {
   for (const [node, attrs] of loaded.xattrs) upper.xattrs.set(node, attrs);
+  for (const [node, lower] of loaded.redirects) upper.redirects.set(node, lower);
 }
 
 /**

@@ -13,6 +13,8 @@ const { O_WRONLY, O_NOFOLLOW, O_TRUNC, S_IFMT, S_IFCHR, S_IFBLK, S_IFIFO, S_IFDI
 /** The overlay's own xattrs on the upper directory (overlayfs.rst): never the files' own, never removed here. */
 const OVERLAY_XATTR = 'trusted.overlay.';
 const OPAQUE_XATTR = 'trusted.overlay.opaque';
+/** overlayfs.rst "Redirect dir": where a renamed merged directory's lower content is (redirect_dir=on). */
+const REDIRECT_XATTR = 'trusted.overlay.redirect';
 
 /**
  * Keeps an upper directory on disk in step with the engine's upper layer, as the kernel would
@@ -268,6 +270,11 @@ export class UpperDirMirror implements UpperObserver {
     for (let i = 0; i < pairs.length; i += 2) have.set(fromBytes(pairs[i]!), pairs[i + 1]!);
     for (const n of have.keys()) if (!n.startsWith(OVERLAY_XATTR) && !want.has(n)) calls.removexattr!(inode, n);
     for (const [n, v] of want) if (!have.get(n)?.equals(v)) calls.setxattr(inode, n, v);
+    // Written as an absolute lower path (the kernel writes a bare name for a rename within one
+    // directory; it reads both forms).
+    const redirect = this.upper.redirects.get(node);
+    if (redirect !== undefined && have.get(REDIRECT_XATTR)?.toString() !== redirect) calls.setxattr(inode, REDIRECT_XATTR, Buffer.from(redirect));
+    else if (redirect === undefined && have.has(REDIRECT_XATTR)) calls.removexattr!(inode, REDIRECT_XATTR);
     const atime = node.atime.getTime() / 1000;
     const mtime = node.mtime.getTime() / 1000;
     if (isRoot) utimesSync(inode, atime, mtime);

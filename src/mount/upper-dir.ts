@@ -46,6 +46,11 @@ export class UpperDir {
     return new UpperDir(upperdir, workdir);
   }
 
+  /** The directories of U that hold a trusted.overlay.redirect (a redirect_dir=on mount's renames). */
+  get redirected(): number {
+    return this.loaded.redirects.length;
+  }
+
   /** Starts keeping U in step with `ov`, an overlay made with `upper: this.volume`. */
   attach(ov: Overlay): UpperDirMirror {
     const engine = engineOf(ov);

@@ -10,11 +10,9 @@ import { canUnshare, helperShell } from './fuse-helper-env.js';
  * overlayfs and fuse-overlayfs are tested with) through `mount -t fuse.layerfs`. It is not
  * part of the project: it is run from a copy of ../shared/third-party/unionmount-testsuite
  * (CI has the folder beside the clone; LAYERFS_THIRD_PARTY names another; it writes into its own tree). Each test file runs on
- * its own (`./run --ov --fuse=layerfs --samefs --xdev NAME`: the suite stops at its first
- * failure), and the files and cases that pass must not fall below the recorded counts in
- * unionmount-baseline.json; a file that fails must be one listed there with its reason
- * (docs/mount.md, "The union-mount test suite"). `--xdev`: a FUSE filesystem has one st_dev,
- * and without redirect_dir the suite runs rename-exdev instead of the directory renames.
+ * its own (the suite stops at its first failure; see testRuns), and the files and cases that
+ * pass must not fall below the recorded counts in unionmount-baseline.json; a file that fails
+ * must be one listed there with its reason (docs/mount.md, "The union-mount test suite").
  */
 /** The third-party folder beside the clone (as CI has it), or LAYERFS_THIRD_PARTY (a worktree elsewhere). */
 const SUITE = join(process.env.LAYERFS_THIRD_PARTY ?? join(import.meta.dirname, '../../../shared/third-party'), 'unionmount-testsuite');
@@ -30,11 +28,20 @@ function suitePresent(): boolean {
 
 const ok = suitePresent() && requireFuse('the union-mount test suite (test/mount/unionmount)') && canUnshare();
 
-/** The test files `run` lists (its `tests = [...]`), and rename-exdev, which it adds under --xdev. */
-function testNames(copy: string): string[] {
+/**
+ * Each test file and how it runs. The kernel's configuration: `redirect_dir=on`
+ * (UNIONMOUNT_MNTOPTIONS), the test files `run` lists (its `tests = [...]`) and the four
+ * directory-rename files it adds when redirect_dir is on. And rename-exdev, which it runs
+ * instead of those under `--xdev` (redirect_dir off: a merged directory's rename is EXDEV).
+ */
+function testRuns(copy: string): Array<{ name: string; how: string }> {
   const run = fs.readFileSync(join(copy, 'run'), 'utf8');
   const list = /tests = \[([^\]]*)\]/.exec(run)?.[1] ?? '';
-  return [...[...list.matchAll(/"([^"]+)"/g)].map((m) => m[1]!), 'rename-exdev'];
+  const redirectOn = 'UNIONMOUNT_MNTOPTIONS=redirect_dir=on ./run --ov --fuse=layerfs --samefs';
+  return [
+    ...[...[...list.matchAll(/"([^"]+)"/g)].map((m) => m[1]!), 'rename-dir', 'rename-empty-dir', 'rename-pop-dir', 'rename-move-dir'].map((name) => ({ name, how: redirectOn })),
+    { name: 'rename-exdev', how: './run --ov --fuse=layerfs --samefs --xdev' },
+  ];
 }
 
 describe.runIf(ok)('unionmount-testsuite through mount -t fuse.layerfs', () => {
@@ -46,12 +53,13 @@ describe.runIf(ok)('unionmount-testsuite through mount -t fuse.layerfs', () => {
     try {
       const copy = join(work, 'suite');
       fs.cpSync(SUITE, copy, { recursive: true });
-      const names = testNames(copy);
+      const runs = testRuns(copy);
+      const names = runs.map((x) => x.name);
       expect(names.length).toBeGreaterThan(50);
       const logs = join(work, 'logs');
       fs.mkdirSync(logs);
       const sh = helperShell(cli.bin, work, 900_000);
-      const r = sh(`cd ${copy}\nexport UNIONMOUNT_BASEDIR=${work}/base\nmkdir -m 755 $UNIONMOUNT_BASEDIR\nfor t in ${names.join(' ')}; do\n  ./run --ov --fuse=layerfs --samefs --xdev $t > ${logs}/$t.log 2>&1\n  echo "$t $?"\n  umount $UNIONMOUNT_BASEDIR/m 2>/dev/null\ndone`);
+      const r = sh(`cd ${copy}\nexport UNIONMOUNT_BASEDIR=${work}/base\nmkdir -m 755 $UNIONMOUNT_BASEDIR\n${runs.map(({ name, how }) => `${how} ${name} > ${logs}/${name}.log 2>&1; echo "${name} $?"; umount $UNIONMOUNT_BASEDIR/m 2>/dev/null`).join('\n')}`);
       expect(r.code, r.stderr).toBe(0);
       const results = r.stdout.trim().split('\n').map((line) => {
         const [name, rc] = line.split(' ') as [string, string];

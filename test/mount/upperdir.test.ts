@@ -6,6 +6,7 @@ import { buildCli } from '../support/cli-binary.js';
 import { canonicalTime } from '../support/tree.js';
 import { KernelOverlay, type UpperDumpEntry } from '../kernel/kernel-overlay.js';
 import { requireKernelOverlay } from '../kernel/require-kernel.js';
+import { kernelUpper } from '../kernel/differential.js';
 import { requireFuse } from './fuse-daemon.js';
 import { canUnshare, helperShell } from './fuse-helper-env.js';
 
@@ -74,12 +75,13 @@ describe.runIf(ok)('mount -t fuse.layerfs with upperdir= against the kernel over
   });
 
   /** Both sides from SETUP, then SESSION1, an unmount and mount, SESSION2 and a dump of the merged tree. */
-  const run = (side: 'kernel' | 'layerfs') => {
-    const dir = join(work, side);
+  const run = (side: 'kernel' | 'layerfs', sessions: [string, string] = [SESSION1, SESSION2], extra = '', name: string = side) => {
+    const dir = join(work, name);
     fs.mkdirSync(dir);
+    const [SESSION1, SESSION2] = sessions;
     const mount = side === 'kernel'
-      ? `mount -t overlay overlay ${dir}/m -o lowerdir=${dir}/l1:${dir}/l2,upperdir=${dir}/u,workdir=${dir}/w`
-      : `mount -t fuse.layerfs layerfs ${dir}/m -o lowerdir=${dir}/l1:${dir}/l2,upperdir=${dir}/u,workdir=${dir}/w`;
+      ? `mount -t overlay overlay ${dir}/m -o lowerdir=${dir}/l1:${dir}/l2,upperdir=${dir}/u,workdir=${dir}/w${extra}`
+      : `mount -t fuse.layerfs layerfs ${dir}/m -o lowerdir=${dir}/l1:${dir}/l2,upperdir=${dir}/u,workdir=${dir}/w${extra}`;
     const r = sh(`cd ${dir}\n${SETUP}\n${mount}\n(${SESSION1}) || { echo session1 failed >&2; umount ${dir}/m; exit 3; }\numount ${dir}/m\n${mount}\n(${SESSION2}) || { echo session2 failed >&2; umount ${dir}/m; exit 4; }\npython3 ${join(import.meta.dirname, '../kernel/fsops.py')} dump ${dir}/m > ${dir}/merged.json\numount ${dir}/m`);
     expect(r.code, `${side}: ${r.stderr}`).toBe(0);
     const [merged] = JSON.parse(fs.readFileSync(join(dir, 'merged.json'), 'utf8')) as UpperDumpEntry[][];
@@ -120,6 +122,24 @@ print(json.dumps(out))`, dir], { encoding: 'utf8' }));
     expect(u['/newdir/p'] ?? u['/h3']).toBeDefined();
   }, 120_000);
 
+  it('redirect_dir=on: merged directories renamed, in one directory and across, then again after a remount, as the kernel records and follows them', () => {
+    const sessions: [string, string] = [
+      'set -e\ncd m\nmv d d-renamed\nmkdir -p n/deep\nmv od n/deep/od-moved\nmv mv mv2\necho w > d-renamed/sub/new',
+      'set -e\ncd m\ntest "$(cat d-renamed/sub/x)" = deep; test "$(cat d-renamed/d1)" = d1; test -e n/deep/od-moved/n\nmv d-renamed n/d-again\nmv mv2 mv\nrm -r n/deep/od-moved',
+    ];
+    const kernel = run('kernel', sessions, ',redirect_dir=on', 'kernel-redirect');
+    const layerfs = run('layerfs', sessions, ',redirect_dir=on', 'layerfs-redirect');
+    const upper = (dump: UpperDumpEntry[]) => Object.fromEntries(kernelUpper(dump));
+    expect(upper(layerfs.upper)).toEqual(upper(kernel.upper));
+    expect(comparable(layerfs.merged)).toEqual(comparable(kernel.merged));
+    expect(upper(layerfs.upper)['/n/d-again']).toMatchObject({ type: 'directory', redirect: '/d' });
+    // U with redirects, mounted without following them, is refused rather than shown wrong.
+    const dir = join(work, 'layerfs-redirect');
+    const r = sh(`mount -t fuse.layerfs layerfs ${dir}/m -o lowerdir=${dir}/l1:${dir}/l2,upperdir=${dir}/u,workdir=${dir}/w,redirect_dir=nofollow; echo "rc=$?"; umount ${dir}/m 2>/dev/null; true`);
+    expect(r.stdout).toMatch(/rc=[1-9]/);
+    expect(r.stderr).toContain('redirect_dir=on or redirect_dir=follow');
+  }, 120_000);
+
   it('a directory of U swapped for a symlink after mount is never followed: the write fails, nothing lands outside', () => {
     const dir = join(work, 'escape');
     fs.mkdirSync(dir);
@@ -138,7 +158,7 @@ print(json.dumps(out))`, dir], { encoding: 'utf8' }));
     for (const [opts, says] of [
       [`lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w,index=on`, 'index=on'],
       [`lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w,metacopy=on`, 'metacopy=on'],
-      [`lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w,redirect_dir=on`, 'redirect_dir=on'],
+      [`lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w,redirect_dir=maybe`, 'redirect_dir=maybe'],
       [`lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w,frobnicate`, 'frobnicate'],
       [`lowerdir=${dir}/l,upperdir=${dir}/u`, "missing 'workdir'"],
       [`lowerdir=${dir}/nothing`, `${dir}/nothing`],
@@ -148,6 +168,11 @@ print(json.dumps(out))`, dir], { encoding: 'utf8' }));
       expect(r.stdout, opts).toMatch(/rc=[1-9]/);
       expect(r.stderr, opts).toContain(says);
     }
+    // Escaped ':' and ',' in lowerdir paths, lower only (read-only), as the kernel reads them.
+    const esc = sh(`cd ${dir}\nmkdir -p 'x:y' 'p,q' mk ml\necho 1 > 'x:y/one'; echo 2 > 'p,q/two'; echo 3 > 'p,q/one'\nmount -t overlay overlay mk -o 'lowerdir=${dir}/x\\:y:${dir}/p\\,q' && mount -t fuse.layerfs layerfs ml -o 'lowerdir=${dir}/x\\:y:${dir}/p\\,q' || exit 3\necho "k=$(cat mk/one mk/two) l=$(cat ml/one ml/two)"\ntouch ml/new 2>/dev/null; echo "touch=$?"\numount mk; umount ml`);
+    expect(esc.code, esc.stderr).toBe(0);
+    expect(esc.stdout).toContain('k=1\n2 l=1\n2\n');
+    expect(esc.stdout).toMatch(/touch=[1-9]/);
     // The ones that change nothing here are taken.
     const r = tryMount(`lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w,xino=auto,uuid=on,redirect_dir=off,index=off,metacopy=off,noatime`);
     expect(r.stdout, r.stderr).toContain('rc=0');
