@@ -37,3 +37,14 @@ describe('parseOverlayOptions', () => {
     }
   });
 });
+
+describe('isFuseHelperCall', () => {
+  it("is mount.fuse3's call, with or without SOURCE, and no verb's line", async () => {
+    const { isFuseHelperCall } = await import('../../src/cli/fuse-helper-call.js');
+    expect(isFuseHelperCall(['layerfs', '/mnt', '-o', 'rw,lowerdir=/a,dev,suid'])).toBe(true);
+    expect(isFuseHelperCall(['/mnt', '-o', 'lowerdir=/a:/b'])).toBe(true);
+    expect(isFuseHelperCall(['mount', 'img', '/mnt'])).toBe(false);
+    expect(isFuseHelperCall(['ls', 'img', '-o', 'x'])).toBe(false);
+    expect(isFuseHelperCall(['layerfs', '/mnt', '-o', 'rw'])).toBe(false);
+  });
+});

@@ -7,7 +7,8 @@ import { canonicalTime } from '../support/tree.js';
 import { KernelOverlay, type UpperDumpEntry } from '../kernel/kernel-overlay.js';
 import { requireKernelOverlay } from '../kernel/require-kernel.js';
 import { kernelUpper } from '../kernel/differential.js';
-import { requireFuse } from './fuse-daemon.js';
+import { cleanUpMounts, requireFuse, startMount } from './fuse-daemon.js';
+import { openImage } from '../../src/index.js';
 import { canUnshare, helperShell } from './fuse-helper-env.js';
 
 /**
@@ -19,6 +20,7 @@ import { canUnshare, helperShell } from './fuse-helper-env.js';
  * counts, symlink targets, rdev, xattrs, whiteouts as 0/0 character devices, opaque marks),
  * and so must the merged trees of the second session.
  */
+const DEMO = join(import.meta.dirname, '../../images/demo');
 const ok = requireKernelOverlay('the upperdir comparison (test/mount/upperdir)') && requireFuse('the upperdir comparison (test/mount/upperdir)') && canUnshare();
 
 /** Lower layers and a starting upper directory, the same for both sides. */
@@ -138,6 +140,46 @@ print(json.dumps(out))`, dir], { encoding: 'utf8' }));
     const r = sh(`mount -t fuse.layerfs layerfs ${dir}/m -o lowerdir=${dir}/l1:${dir}/l2,upperdir=${dir}/u,workdir=${dir}/w,redirect_dir=nofollow; echo "rc=$?"; umount ${dir}/m 2>/dev/null; true`);
     expect(r.stdout).toMatch(/rc=[1-9]/);
     expect(r.stderr).toContain('redirect_dir=on or redirect_dir=follow');
+  }, 120_000);
+
+  it('layerfs mount IMAGE --upperdir U --workdir W: the image over U, the same U as the kernel overlay of the image leaves, and U read back by the next mount', async () => {
+    const image = await openImage(DEMO);
+    const root = image.overlay().lstatSync('/');
+    const kernel = new KernelOverlay(image.layers.map((l) => l.layer), { upperRoot: { mode: root.mode, uid: root.uid, gid: root.gid, atimeMs: root.atimeMs, mtimeMs: root.mtimeMs } });
+    try {
+      const dir = join(work, 'verb');
+      for (const d of ['u', 'w', 'm']) fs.mkdirSync(join(dir, d), { recursive: true });
+      fs.chmodSync(join(dir, 'u'), root.mode & 0o7777);
+      const mnt = join(dir, 'm');
+      const changes = (r: string) => {
+        fs.appendFileSync(`${r}/etc/motd`, 'appended\n');
+        fs.rmSync(`${r}/etc/os-release`);
+        fs.rmSync(`${r}/opt`, { recursive: true });
+        fs.mkdirSync(`${r}/opt`);
+        fs.writeFileSync(`${r}/opt/app`, 'fresh\n');
+        fs.renameSync(`${r}/usr/share/doc/demo/README`, `${r}/tmp/README.moved`);
+        fs.linkSync(`${r}/tmp/README.moved`, `${r}/tmp/hard`);
+        fs.chmodSync(`${r}/tmp/hard`, 0o600);
+      };
+      let d = await startMount(cli.bin, [DEMO, mnt, '--upperdir', join(dir, 'u'), '--workdir', join(dir, 'w')], mnt);
+      changes(mnt);
+      changes(kernel.mountpoint);
+      d.child.kill('SIGTERM');
+      expect((await d.exited).code).toBe(0);
+      const [ours, theirs] = KernelOverlay.dumpDirs([join(dir, 'u'), kernel.upperdir]);
+      expect(Object.fromEntries(kernelUpper(ours!))).toEqual(Object.fromEntries(kernelUpper(theirs!)));
+      expect(Object.fromEntries(kernelUpper(ours!))['/opt']).toMatchObject({ opaque: true });
+      d = await startMount(cli.bin, [DEMO, mnt, '--upperdir', join(dir, 'u'), '--workdir', join(dir, 'w')], mnt);
+      expect(fs.readFileSync(`${mnt}/opt/app`, 'utf8')).toBe('fresh\n');
+      expect(fs.existsSync(`${mnt}/etc/os-release`)).toBe(false);
+      expect(fs.statSync(`${mnt}/tmp/hard`).nlink).toBe(2);
+      d.child.kill('SIGTERM');
+      expect((await d.exited).code).toBe(0);
+    } finally {
+      await cleanUpMounts();
+      kernel.dispose();
+      image.close();
+    }
   }, 120_000);
 
   it('a directory of U swapped for a symlink after mount is never followed: the write fails, nothing lands outside', () => {
