@@ -173,6 +173,31 @@ static napi_value js_setxattr(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * removexattr(path, name): removexattr(2), following the path, for /proc/self/fd/N of an
+ * O_PATH descriptor as setxattr above. ENODATA when the attribute is not there.
+ */
+static napi_value js_removexattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGC(2, "removexattr(path, name)");
+  char *path = string_arg(env, argv[0], false, NULL);
+  if (path == NULL) return NULL;
+  char *name = string_arg(env, argv[1], false, NULL);
+  if (name == NULL) {
+    free(path);
+    return NULL;
+  }
+  int rc;
+  RETRY(rc, removexattr(path, name));
+  int err = errno;
+  free(path);
+  free(name);
+  if (rc != 0) return throw_errno(env, err, "removexattr");
+  return NULL;
+}
+
 /* Where a new file's content comes from: bytes in memory, or `length` bytes at `offset` of the file `fd`. */
 struct content {
   const char *data;
@@ -490,6 +515,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"copyFileAt", NULL, js_copy_file_at, NULL, NULL, NULL, napi_enumerable, NULL},
     {"linkFd", NULL, js_link_fd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"xattrsOf", NULL, js_xattrs_of, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"removexattr", NULL, js_removexattr, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -14,6 +14,7 @@ import { checkCredentialFlags } from './credentials.js';
 import { imageCredentials, openImageArg, openManifestArg, refOptions } from './image-ref.js';
 import { CliError, type CliIO } from './io.js';
 import { allVerbs, verbNamed } from './registry.js';
+import { isFuseHelperCall } from './fuse-helper-call.js';
 import type { Flags, Verb } from './verb.js';
 
 /** The package's version, from the package.json beside dist/ (and src/). */
@@ -55,6 +56,8 @@ function inCliTerms(e: unknown): unknown {
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
+    // mount.fuse3's call for `mount -t fuse.layerfs` (fuse-helper.ts): no verb.
+    if (isFuseHelperCall(argv)) return await (await import('./fuse-helper.js')).runFuseHelper(argv, io);
     const [name, ...rest] = argv;
     if (name === undefined) {
       io.stderr(programHelp(await allVerbs()) + '\n');

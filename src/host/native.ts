@@ -53,6 +53,11 @@ export interface HostCalls {
    * value Buffers. Absent from an addon built before it (then rebuild: npm run build:native).
    */
   xattrsOf?(path: string): Buffer[];
+  /**
+   * removexattr(2) of what `path` leads to, following it (for `/proc/self/fd/N` of an O_PATH
+   * descriptor, as setxattr). Absent from an addon built before it (then rebuild).
+   */
+  removexattr?(path: string, name: string): void;
 }
 
 /**

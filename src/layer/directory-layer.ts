@@ -27,6 +27,12 @@ export interface DirectoryLayerOptions {
    * the `userxattr` mount option (overlayfs.rst, "User xattr").
    */
   userxattr?: boolean;
+  /**
+   * Read the directory as an overlay's upper directory: a directory's overlay.redirect
+   * (redirect_dir=on) is kept in `redirects` rather than refused (ERR_DIR_REDIRECT), for the
+   * mount over it to follow (mount/upper-dir-load.ts). A lower layer's redirect is always refused.
+   */
+  upper?: boolean;
 }
 
 
@@ -46,11 +52,14 @@ export class DirectoryLayer implements Layer {
   readonly whiteouts: ReadonlySet<string>;
   readonly opaqueDirs: ReadonlySet<string>;
   readonly lowerLinks: ReadonlyMap<string, string>;
+  /** With the `upper` option: each redirected directory's overlay.redirect, as written (relative or absolute). */
+  readonly redirects: ReadonlyMap<string, string>;
   private readonly sources: Map<number, Source>;
   private readonly open = new Map<number, ContentFile>();
   private closed = false;
 
-  private constructor(readonly name: string, private readonly root: DirHandle, built: BuiltLayer, sources: Map<number, Source>) {
+  private constructor(readonly name: string, private readonly root: DirHandle, built: BuiltLayer, sources: Map<number, Source>, redirects: ReadonlyMap<string, string>) {
+    this.redirects = redirects;
     this.entries = built.entries;
     this.whiteouts = built.whiteouts;
     this.opaqueDirs = built.opaqueDirs;
@@ -70,13 +79,14 @@ export class DirectoryLayer implements Layer {
       throw new DirectoryLayerError(name, '/', 'ERR_DIR_IO', `cannot open ${path}: ${(e as Error).message}`, e);
     }
     try {
-      const { built, paths } = new Walk(name, root, options.userxattr === true ? 'user.overlay.' : 'trusted.overlay.', calls.xattrsOf.bind(calls)).run();
+      const walk = new Walk(name, root, options.userxattr === true ? 'user.overlay.' : 'trusted.overlay.', calls.xattrsOf.bind(calls), options.upper === true);
+      const { built, paths } = walk.run();
       const sources = new Map<number, Source>();
       for (const [p, e] of built.entries) {
         const source = e.type === 'file' ? paths.get(p) : undefined;
         if (source && !sources.has(e.inode)) sources.set(e.inode, source);
       }
-      return new DirectoryLayer(name, root, built, sources);
+      return new DirectoryLayer(name, root, built, sources, walk.redirects);
     } catch (e) {
       root.close();
       throw e;

@@ -65,8 +65,10 @@ export class Walk {
   private readonly firstName = new Map<string, string>();
   private readonly dev: bigint;
   private readonly mount: number;
+  /** Each directory's overlay.redirect value, when they are kept (`keepRedirects`) rather than refused. */
+  readonly redirects = new Map<string, string>();
 
-  constructor(private readonly name: string, private readonly root: DirHandle, private readonly prefix: string, private readonly xattrsOf: (path: string) => Buffer[]) {
+  constructor(private readonly name: string, private readonly root: DirHandle, private readonly prefix: string, private readonly xattrsOf: (path: string) => Buffer[], private readonly keepRedirects = false) {
     this.builder = new LayerBuilder(name, { literalNames: true });
     this.dev = fstatSync(root.fd, { bigint: true }).dev;
     this.mount = mountIdOf(root.fd);
@@ -203,7 +205,8 @@ export class Walk {
   /** Adds a directory entry from its descriptor (its overlay xattrs read as the kernel reads them). */
   private addDirectory(path: string, fd: number, st: BigIntStats): void {
     const xattrs = this.xattrs(path, fd);
-    if (xattrs.overlay.has('redirect')) this.fail(path, 'ERR_DIR_REDIRECT', `a redirected directory (overlay.redirect ${JSON.stringify(xattrs.overlay.get('redirect')!.toString())}: its lower content is elsewhere)`);
+    if (xattrs.overlay.has('redirect') && this.keepRedirects) this.redirects.set(path, fromBytes(xattrs.overlay.get('redirect')!));
+    else if (xattrs.overlay.has('redirect')) this.fail(path, 'ERR_DIR_REDIRECT', `a redirected directory (overlay.redirect ${JSON.stringify(xattrs.overlay.get('redirect')!.toString())}: its lower content is elsewhere)`);
     const opaque = xattrs.overlay.get('opaque')?.toString();
     // overlayfs.rst: "y" is opaque; "x" (6.7) marks a directory that holds xattr whiteouts.
     if (opaque === 'y') this.builder.addOpaque(path);

@@ -93,6 +93,8 @@ export interface FuseOps {
 export interface FuseMountOptions {
   /** Mount read-only (MS_RDONLY): the kernel refuses every write with EROFS before asking. */
   readOnly: boolean;
+  /** libfuse's generic mount flags to pass on (`dev`, `suid`, `noexec`, ...: mount(8)'s, as mount.fuse3 hands them over). */
+  mountFlags?: readonly string[];
 }
 
 /** A live mount: `unmount` asks the kernel to detach it and stops the binding's loop. */
@@ -194,7 +196,7 @@ const LIBFUSE_OPTIONS = ['use_ino', 'hard_remove', 'default_permissions', 'auto_
 /** Mounts `ops` at `mountpoint` (an existing directory); resolves once the kernel has the mount. */
 export async function mountFuse(mountpoint: string, ops: Partial<FuseOps>, options: FuseMountOptions): Promise<FuseSession> {
   const Fuse = binding();
-  const extra = options.readOnly ? [...LIBFUSE_OPTIONS, 'ro'] : LIBFUSE_OPTIONS;
+  const extra = [...LIBFUSE_OPTIONS, ...(options.readOnly ? ['ro'] : []), ...(options.mountFlags ?? [])];
   const fuse = new Fuse(mountpoint, ops, {
     fsname: ['layerfs', ...extra].join(','),
     subtype: 'layerfs',
@@ -214,9 +216,9 @@ export async function mountFuse(mountpoint: string, ops: Partial<FuseOps>, optio
     // `dev` on to it), and the kernel's overlay is neither: a device node of the image would
     // not open (EACCES) and a set-user-ID program would not take its owner. As root, the
     // mount's own flags are cleared afterwards (a bind remount touches no filesystem option).
-    // Safe only while the mount has no `allow_other`: only root reaches it. With allow_other,
+    // Safe because the mount has no `allow_other`: only root reaches it. With allow_other,
     // any user's new files would be owned 0:0 (the binding gives no caller uid), a set-user-ID
-    // one included: never combine the two.
+    // one included, so this binding never offers it.
     // mount(8) looks the mountpoint up, which this process answers: run it without blocking.
     const failed = await new Promise<string | undefined>((resolve) => execFile('mount', ['-o', 'remount,bind,suid,dev', mountpoint], (e, _out, err) => resolve(e ? `${String(err).trim() || e.message}` : undefined)));
     if (failed !== undefined) {

@@ -14,7 +14,7 @@ import type { FuseOps, FuseStat, FuseStatfs } from './fuse-binding.js';
  */
 
 const errnos = constants.errno as Record<string, number>;
-const { O_CREAT, O_RDWR, S_IFMT, S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG } = fsConstants;
+const { O_CREAT, O_RDONLY, O_RDWR, S_IFMT, S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG } = fsConstants;
 /** open(2)'s access mode bits (fcntl.h; Node's constants do not have it). */
 const O_ACCMODE = 3;
 const EIO = -errnos.EIO!;
@@ -28,7 +28,19 @@ const ENODATA = -errnos.ENODATA!;
  */
 const PRIVATE_XATTR = 'trusted.overlay.';
 
+/** What keeps an upper directory on disk in step (upper-dir-mirror.ts), told of each write and change. */
+export interface UpperDirHooks {
+  opened(fuseFd: number, path: string): void;
+  wrote(fuseFd: number, path: string, buf: Buffer, length: number, position: number): void;
+  truncated(fuseFd: number | undefined, path: string, size: number): void;
+  released(fuseFd: number): void;
+  /** After a changing operation, its paths; throws when the directory could not follow (then EIO). */
+  settle(paths: readonly string[]): void;
+}
+
 export interface FuseOpsOptions {
+  /** An upper directory on disk that every change is written to as well (upperdir=). */
+  upperDir?: UpperDirHooks;
   /** Told of an error the engine did not answer with an errno (a bug, or a layer's content failing its check): EIO goes to the caller. */
   onInternalError: (op: string, path: string, error: unknown) => void;
   /** Told of a call refused because the binding cannot carry it exactly (EOPNOTSUPP goes to the caller). */
@@ -72,16 +84,32 @@ export function fuseOps(ov: Overlay, opts: FuseOpsOptions): Partial<FuseOps> {
   const engine = engineOf(ov);
   const inodes = new InodeNumbers();
   const stat = (s: Stats) => fuseStat(s, inodes);
-  /** Runs `fn`; its value goes to `ok`, a thrown error to `cb` as a negative errno. */
-  const call = <T>(op: string, path: string, cb: (err: number) => void, fn: () => T, ok: (v: T) => void = () => cb(0)) => {
+  const disk = opts.upperDir;
+  /**
+   * Runs `fn`; its value goes to `ok`, a thrown error to `cb` as a negative errno. With
+   * `changes`, the paths a changing call touched, the upper directory on disk is settled
+   * after it, whether it succeeded or not (a failed rename may have copied up first).
+   */
+  const call = <T>(op: string, path: string, cb: (err: number) => void, fn: () => T, ok: (v: T) => void = () => cb(0), changes?: readonly string[]) => {
     let v: T;
+    let failed: number | undefined;
     try {
       v = fn();
     } catch (e) {
-      return cb(errnoOf(e, op, path, opts));
+      failed = errnoOf(e, op, path, opts);
     }
-    ok(v);
+    if (disk && changes) {
+      try {
+        disk.settle(changes);
+      } catch (e) {
+        return cb(errnoOf(e, op, path, opts));
+      }
+    }
+    if (failed !== undefined) return cb(failed);
+    ok(v!);
   };
+  /** A changing call: `paths` settled in the upper directory after it. */
+  const change = (op: string, paths: readonly string[], cb: (err: number) => void, fn: () => void) => call(op, paths[0]!, cb, fn, () => cb(0), paths);
   const bytes = (op: string, path: string, cb: (n: number) => void, fn: () => number) => call(op, path, cb, fn, (n) => cb(n));
 
   return {
@@ -101,17 +129,46 @@ export function fuseOps(ov: Overlay, opts: FuseOpsOptions): Partial<FuseOps> {
       }),
     // The kernel has taken O_CREAT, O_EXCL and O_TRUNC (a truncate follows as setattr) and
     // places every write, O_APPEND's at the end included: only the access mode is the file's.
-    open: (path, flags, cb) => call('open', path, cb, () => ov.openSync(path, flags & O_ACCMODE), (fd) => cb(0, fd)),
-    create: (path, mode, cb) => call('create', path, cb, () => ov.openSync(path, O_CREAT | O_RDWR, mode & 0o7777), (fd) => cb(0, fd)),
+    open: (path, flags, cb) => {
+      const writing = (flags & O_ACCMODE) !== O_RDONLY;
+      call('open', path, cb, () => {
+        const fd = ov.openSync(path, flags & O_ACCMODE);
+        if (writing) disk?.opened(fd, path);
+        return fd;
+      }, (fd) => cb(0, fd), writing ? [path] : undefined);
+    },
+    create: (path, mode, cb) =>
+      call('create', path, cb, () => {
+        const fd = ov.openSync(path, O_CREAT | O_RDWR, mode & 0o7777);
+        disk?.opened(fd, path);
+        return fd;
+      }, (fd) => cb(0, fd), [path]),
     read: (path, fd, buf, len, pos, cb) => bytes('read', path, cb, () => ov.readSync(fd, buf, 0, len, pos)),
-    write: (path, fd, buf, len, pos, cb) => bytes('write', path, cb, () => ov.writeSync(fd, buf, 0, len, pos)),
-    release: (path, fd, cb) => call('release', path, cb, () => ov.closeSync(fd)),
+    write: (path, fd, buf, len, pos, cb) =>
+      call('write', path, cb, () => {
+        const n = ov.writeSync(fd, buf, 0, len, pos);
+        disk?.wrote(fd, path, buf, n, pos);
+        return n;
+      }, (n) => cb(n), [path]),
+    release: (path, fd, cb) =>
+      call('release', path, cb, () => {
+        disk?.released(fd);
+        ov.closeSync(fd);
+      }),
     // Memory is the upper layer: there is nothing to flush to.
     flush: (_path, _fd, cb) => cb(0),
     fsync: (_path, _datasync, _fd, cb) => cb(0),
     fsyncdir: (_path, _datasync, _fd, cb) => cb(0),
-    truncate: (path, size, cb) => call('truncate', path, cb, () => ov.truncateSync(path, size)),
-    ftruncate: (path, fd, size, cb) => call('ftruncate', path, cb, () => ov.ftruncateSync(fd, size)),
+    truncate: (path, size, cb) =>
+      change('truncate', [path], cb, () => {
+        ov.truncateSync(path, size);
+        disk?.truncated(undefined, path, size);
+      }),
+    ftruncate: (path, fd, size, cb) =>
+      change('ftruncate', [path], cb, () => {
+        ov.ftruncateSync(fd, size);
+        disk?.truncated(fd, path, size);
+      }),
     // The binding hands over tv[0] twice (its fuse-native.c passes l->atime in both places,
     // sagemathinc/fuse-native#3), and the kernel sends UTIME_NOW as the current time, so the
     // mtime asked for is never known: refused, never guessed (docs/mount.md).
@@ -119,10 +176,10 @@ export function fuseOps(ov: Overlay, opts: FuseOpsOptions): Partial<FuseOps> {
       opts.onUnsupported('utimens', path, `the FUSE binding does not pass the mtime (docs/mount.md); atime ${new Date(atime).toISOString()} was given`);
       cb(ENOTSUP);
     },
-    chmod: (path, mode, cb) => call('chmod', path, cb, () => ov.chmodSync(path, mode & 0o7777)),
-    chown: (path, uid, gid, cb) => call('chown', path, cb, () => ov.lchownSync(path, uid, gid)),
+    chmod: (path, mode, cb) => change('chmod', [path], cb, () => ov.chmodSync(path, mode & 0o7777)),
+    chown: (path, uid, gid, cb) => change('chown', [path], cb, () => ov.lchownSync(path, uid, gid)),
     mknod: (path, mode, rdev, cb) =>
-      call('mknod', path, cb, () => {
+      change('mknod', [path], cb, () => {
         const type = mode & S_IFMT;
         if (type === S_IFREG) return ov.closeSync(ov.openSync(path, 'wx', mode & 0o7777));
         const kind = type === S_IFCHR ? 'char' : type === S_IFBLK ? 'block' : type === S_IFIFO ? 'fifo' : undefined;
@@ -130,18 +187,18 @@ export function fuseOps(ov: Overlay, opts: FuseOpsOptions): Partial<FuseOps> {
         if (!kind) throw Object.assign(new Error('EOPNOTSUPP'), { code: 'EOPNOTSUPP' });
         ov.mknodSync(path, kind, mode & 0o7777, rdev);
       }),
-    mkdir: (path, mode, cb) => call('mkdir', path, cb, () => ov.mkdirSync(path, mode & 0o7777)),
-    unlink: (path, cb) => call('unlink', path, cb, () => ov.unlinkSync(path)),
-    rmdir: (path, cb) => call('rmdir', path, cb, () => ov.rmdirSync(path)),
-    rename: (from, to, cb) => call('rename', from, cb, () => ov.renameSync(from, to)),
-    link: (existing, path, cb) => call('link', path, cb, () => ov.linkSync(existing, path)),
-    symlink: (target, path, cb) => call('symlink', path, cb, () => ov.symlinkSync(target, path)),
+    mkdir: (path, mode, cb) => change('mkdir', [path], cb, () => ov.mkdirSync(path, mode & 0o7777)),
+    unlink: (path, cb) => change('unlink', [path], cb, () => ov.unlinkSync(path)),
+    rmdir: (path, cb) => change('rmdir', [path], cb, () => ov.rmdirSync(path)),
+    rename: (from, to, cb) => change('rename', [from, to], cb, () => ov.renameSync(from, to)),
+    link: (existing, path, cb) => change('link', [path, existing], cb, () => ov.linkSync(existing, path)),
+    symlink: (target, path, cb) => change('symlink', [path], cb, () => ov.symlinkSync(target, path)),
     getxattr: (path, name, _position, cb) =>
       call('getxattr', path, cb, () => (name.startsWith(PRIVATE_XATTR) ? undefined : engine.xattrs(engine.lookup(path, false)).get(name)), (v) => (v ? cb(0, v) : cb(ENODATA))),
     listxattr: (path, cb) => call('listxattr', path, cb, () => [...engine.xattrs(engine.lookup(path, false)).keys()].filter((n) => !n.startsWith(PRIVATE_XATTR)), (names) => cb(0, names)),
     // `position` is 0 on Linux (a macOS resource-fork offset); the value is the whole attribute.
-    setxattr: (path, name, value, _size, flags, cb) => call('setxattr', path, cb, () => engine.setXattr(engine.lookup(path, false), name, Buffer.from(value), flags)),
-    removexattr: (path, name, cb) => call('removexattr', path, cb, () => engine.setXattr(engine.lookup(path, false), name, null, 0)),
+    setxattr: (path, name, value, _size, flags, cb) => change('setxattr', [path], cb, () => engine.setXattr(engine.lookup(path, false), name, Buffer.from(value), flags)),
+    removexattr: (path, name, cb) => change('removexattr', [path], cb, () => engine.setXattr(engine.lookup(path, false), name, null, 0)),
   };
 }
 

@@ -8,6 +8,8 @@ import { isMountpoint } from './mount-table.js';
 export interface MountOverlayOptions extends FuseOpsOptions {
   /** The kernel's lower-only mount: MS_RDONLY, every write refused with EROFS. */
   readOnly?: boolean;
+  /** libfuse's generic mount flags (fuse-binding.ts). */
+  mountFlags?: readonly string[];
 }
 
 /** An overlay served at a mountpoint until it is unmounted, here or from outside. */
@@ -37,7 +39,7 @@ export async function mountOverlay(ov: Overlay, mountpoint: string, options: Mou
   if (isMountpoint(real)) throw new MountError('ERR_MOUNT_FAILED', `${mountpoint}: something is mounted there already (a dead layerfs mount is removed by fusermount -uz ${mountpoint})`);
   const all = fuseOps(ov, options);
   const ops: Partial<FuseOps> = options.readOnly ? Object.fromEntries(READ_ONLY_OPS.map((k) => [k, all[k]])) : all;
-  const session = await mountFuse(real, ops, { readOnly: options.readOnly === true });
+  const session = await mountFuse(real, ops, { readOnly: options.readOnly === true, ...(options.mountFlags ? { mountFlags: options.mountFlags } : {}) });
   let requested = false;
   let timer: NodeJS.Timeout | undefined;
   const ended = new Promise<'unmount' | 'external'>((resolve) => {

@@ -55,10 +55,10 @@ export function linkObject(s: OverlayState, source: Obj, r: Resolution): void {
   if (r.trailingSlash) fail('ENOENT');
   if (source.isDir) fail('EPERM');
   checkNewName(r.name);
-  const node = copyUp(s, source).getNode();
+  const existing = copyUp(s, source);
   const dirLink = copyUp(s, r.parent!);
   s.upper.removeWhiteout(dirLink, r.name);
-  s.upper.attach(dirLink, r.name, node);
+  s.upper.attach(dirLink, r.name, existing);
 }
 
 /**

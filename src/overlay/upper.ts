@@ -22,7 +22,23 @@ export interface NodeMeta {
  * What memfs cannot hold is kept beside it, keyed by inode so that renames and hard links
  * carry it along: extended attributes and directory redirects (`redirect_dir=on`).
  */
+/**
+ * Told of each change of the upper layer's namespace, as it is made (the names in memfs's
+ * changeset form: a whiteout is the `.wh.` name, an opaque directory's marker the
+ * `.wh..wh..opq` one): what keeps an upper directory on disk in step (mount/upper-dir.ts).
+ * `removed` comes before the name goes, `moved` after the destination was removed.
+ */
+export interface UpperObserver {
+  created(dir: MemfsLink, name: string, link: MemfsLink): void;
+  /** A new name `link` for the node that `existing` names (link(2)). */
+  attached(dir: MemfsLink, name: string, link: MemfsLink, existing: MemfsLink): void;
+  removed(dir: MemfsLink, name: string, link: MemfsLink): void;
+  moved(fromDir: MemfsLink, fromName: string, toDir: MemfsLink, toName: string): void;
+}
+
 export class Upper {
+  /** Told of each namespace change (none by default). */
+  observer: UpperObserver | undefined;
   readonly xattrs = new WeakMap<MemfsNode, Map<string, Buffer>>();
   /** Absolute lower path a renamed merged directory still merges with (trusted.overlay.redirect). */
   readonly redirects = new WeakMap<MemfsNode, string>();
@@ -73,14 +89,18 @@ export class Upper {
     node.gid = meta.gid;
     const link = dir.createChild(name, node);
     setTimes(node, meta.atimeMs, meta.mtimeMs);
+    this.observer?.created(dir, name, link);
     return link;
   }
 
-  /** Adds another name for an existing node (link(2)). */
-  attach(dir: MemfsLink, name: string, node: MemfsNode): MemfsLink {
+  /** Adds another name for the node `existing` names (link(2)). */
+  attach(dir: MemfsLink, name: string, existing: MemfsLink): MemfsLink {
     this.generation++;
+    const node = existing.getNode();
     node.nlink++;
-    return dir.createChild(name, node);
+    const link = dir.createChild(name, node);
+    this.observer?.attached(dir, name, link, existing);
+    return link;
   }
 
   /** Removes a name; a directory goes with everything below it (markers included). */
@@ -88,6 +108,7 @@ export class Upper {
     const link = dir.children.get(name);
     if (!link) return;
     this.generation++;
+    this.observer?.removed(dir, name, link);
     dir.deleteChild(link);
     this.release(link);
   }
@@ -119,6 +140,7 @@ export class Upper {
     link.name = toName;
     link.steps = [...toDir.steps, toName];
     toDir.setChild(toName, link);
+    this.observer?.moved(fromDir, fromName, toDir, toName);
     return link;
   }
 
