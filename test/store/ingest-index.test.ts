@@ -3,11 +3,11 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TarLayer } from '../../src/layer/tar/tar-layer.js';
-import type { Layer } from '../../src/layer/layer.js';
 import { openContentStore } from '../../src/store/directory-store.js';
 import { openStoredLayer } from '../../src/store/layer-index.js';
 import { indexPath, keptTarPath } from '../../src/store/saved-index-paths.js';
 import { scratch } from '../support/scratch.js';
+import { flip, rows } from './support/layer-rows.js';
 import { chunks, sha256 } from './support/demo-blobs.js';
 
 // Pull, verify and index in one pass (issue 18): an ingest given `index: true` streams a layer
@@ -27,17 +27,6 @@ function layerBlobs(): Record<'none' | 'gzip' | 'zstd', Buffer> {
     tar --format=pax --xattrs --xattrs-include='user.*' -C root -cf l.tar . && gzip -k l.tar && zstd -q l.tar -o l.tar.zst`, d);
   return { none: fs.readFileSync(join(d, 'l.tar')), gzip: fs.readFileSync(join(d, 'l.tar.gz')), zstd: fs.readFileSync(join(d, 'l.tar.zst')) };
 }
-
-const rows = (l: Layer) => [...l.entries].map(([path, e]) => [path, e.type, e.mode, e.uid, e.gid, e.mtimeMs, e.size, e.linkTarget, e.inode, e.nlink, JSON.stringify([...(e.xattrs ?? new Map())].map(([k, v]) => [k, Buffer.from(v).toString('hex')])), e.type === 'file' ? l.read(e).toString('base64') : null]);
-
-const flip = (path: string, at: number) => {
-  const fd = fs.openSync(path, 'r+');
-  const b = Buffer.alloc(1);
-  fs.readSync(fd, b, 0, 1, at);
-  b[0]! ^= 1;
-  fs.writeSync(fd, b, 0, 1, at);
-  fs.closeSync(fd);
-};
 
 afterEach(() => vi.restoreAllMocks());
 

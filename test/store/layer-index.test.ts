@@ -7,6 +7,7 @@ import { openStoredLayer } from '../../src/store/layer-index.js';
 import { indexPath, keptTarPath } from '../../src/store/saved-index-paths.js';
 import type { Layer } from '../../src/layer/layer.js';
 import { scratch } from '../support/scratch.js';
+import { flip, rows } from './support/layer-rows.js';
 import { chunks, sha256 } from './support/demo-blobs.js';
 
 // Verify once: a stored layer's entry index (and a compressed layer's inflated tar) is kept
@@ -33,18 +34,6 @@ async function stored(blob: Buffer, store?: DirectoryStore): Promise<{ store: Di
   await store.ingest({ digest, size: blob.length }, chunks(blob));
   return { store, digest };
 }
-
-/** A layer's entries as comparable rows, with each file's content and xattrs. */
-const rows = (l: Layer) => [...l.entries].map(([path, e]) => [path, e.type, e.mode, e.uid, e.gid, e.mtimeMs, e.size, e.linkTarget, e.inode, e.nlink, JSON.stringify([...(e.xattrs ?? new Map())].map(([k, v]) => [k, Buffer.from(v).toString('hex')])), e.type === 'file' ? l.read(e).toString('base64') : null]);
-
-const flip = (path: string, at: number) => {
-  const fd = fs.openSync(path, 'r+');
-  const b = Buffer.alloc(1);
-  fs.readSync(fd, b, 0, 1, at);
-  b[0]! ^= 1;
-  fs.writeSync(fd, b, 0, 1, at);
-  fs.closeSync(fd);
-};
 
 const bigFileOffset = (l: Layer) => {
   const e = l.entries.get('/usr/lib/big.so')!;
