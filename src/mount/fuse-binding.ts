@@ -1,7 +1,8 @@
-import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { MountError } from './mount-error.js';
 import { isMountpoint } from './mount-table.js';
+import { clearNosuid, pinParent } from './suid-remount.js';
 
 /**
  * The FUSE binding, behind this one module so that it can be replaced: `@cocalc/fuse-native`
@@ -204,25 +205,22 @@ export async function mountFuse(mountpoint: string, ops: Partial<FuseOps>, optio
     // synchronous, so a slow call is a large read or copy-up, never a hang: no timeout.
     timeout: false,
   });
-  await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(new MountError('ERR_MOUNT_FAILED', `${mountpoint}: cannot mount: ${err.message}`, { cause: err })) : resolve())));
-  const session = {
-    mountpoint,
-    unmount: () => new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(new MountError('ERR_UNMOUNT_FAILED', `${mountpoint}: cannot unmount: ${err.message}`, { cause: err })) : resolve()))),
-  };
-  if (process.getuid?.() === 0) {
-    // fusermount mounts nosuid,nodev whatever it is asked (libfuse 2 never passes `suid` or
-    // `dev` on to it), and the kernel's overlay is neither: a device node of the image would
-    // not open (EACCES) and a set-user-ID program would not take its owner. As root, the
-    // mount's own flags are cleared afterwards (a bind remount touches no filesystem option).
-    // Safe only while the mount has no `allow_other`: only root reaches it. With allow_other,
-    // any user's new files would be owned 0:0 (the binding gives no caller uid), a set-user-ID
-    // one included: never combine the two.
-    // mount(8) looks the mountpoint up, which this process answers: run it without blocking.
-    const failed = await new Promise<string | undefined>((resolve) => execFile('mount', ['-o', 'remount,bind,suid,dev', mountpoint], (e, _out, err) => resolve(e ? `${String(err).trim() || e.message}` : undefined)));
+  // As root, the mount's nosuid,nodev is cleared after it is made (suid-remount.ts); the
+  // parent is held from before, so that the remount reaches this mount and no other.
+  const parent = process.getuid?.() === 0 ? pinParent(mountpoint) : undefined;
+  try {
+    await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(new MountError('ERR_MOUNT_FAILED', `${mountpoint}: cannot mount: ${err.message}`, { cause: err })) : resolve())));
+    const session = {
+      mountpoint,
+      unmount: () => new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(new MountError('ERR_UNMOUNT_FAILED', `${mountpoint}: cannot unmount: ${err.message}`, { cause: err })) : resolve()))),
+    };
+    const failed = parent === undefined ? undefined : await clearNosuid(parent, mountpoint).catch((e: Error) => e.message);
     if (failed !== undefined) {
       await session.unmount().catch(() => {});
       throw new MountError('ERR_MOUNT_FAILED', `${mountpoint}: mounted nosuid,nodev and cannot clear them (mount -o remount,bind,suid,dev): ${failed}`);
     }
+    return session;
+  } finally {
+    if (parent !== undefined) fs.closeSync(parent);
   }
-  return session;
 }
