@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { MountError } from './mount-error.js';
@@ -159,8 +160,10 @@ function binding(): FuseClass {
     const Fuse = createRequire(import.meta.url)('@cocalc/fuse-native') as FuseClass & { unmount: StaticUnmount };
     // The binding's close runs `fusermount -uz` and, only if that succeeds, lets go of its loop;
     // a mount already detached from outside is not an error, or the process could never end.
-    const detach = Fuse.unmount;
-    Fuse.unmount = (mnt, cb) => detach(mnt, (err) => cb(err && isMountpoint(mnt) ? err : null));
+    // Its own unmount runs that command through a shell with the path in double quotes
+    // (JSON.stringify), where `$(...)` and backquotes in a directory's name are run: the path
+    // goes to fusermount as one argument here, no shell.
+    Fuse.unmount = (mnt, cb) => void execFile('fusermount', ['-uz', mnt], (err) => cb(err && isMountpoint(mnt) ? err : null));
     answerXattrSizes(Fuse.prototype as unknown as XattrHandlers);
     loaded = Fuse;
   } catch (e) {
