@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { MountError } from './mount-error.js';
 import { isMountpoint } from './mount-table.js';
+import { clearNosuid, pinParent } from './suid-remount.js';
 
 /**
  * The FUSE binding, behind this one module so that it can be replaced: `@cocalc/fuse-native`
@@ -160,8 +162,10 @@ function binding(): FuseClass {
     const Fuse = createRequire(import.meta.url)('@cocalc/fuse-native') as FuseClass & { unmount: StaticUnmount };
     // The binding's close runs `fusermount -uz` and, only if that succeeds, lets go of its loop;
     // a mount already detached from outside is not an error, or the process could never end.
-    const detach = Fuse.unmount;
-    Fuse.unmount = (mnt, cb) => detach(mnt, (err) => cb(err && isMountpoint(mnt) ? err : null));
+    // Its own unmount runs that command through a shell with the path in double quotes
+    // (JSON.stringify), where `$(...)` and backquotes in a directory's name are run: the path
+    // goes to fusermount as one argument here, no shell.
+    Fuse.unmount = (mnt, cb) => void execFile('fusermount', ['-uz', mnt], (err) => cb(err && isMountpoint(mnt) ? err : null));
     answerXattrSizes(Fuse.prototype as unknown as XattrHandlers);
     loaded = Fuse;
   } catch (e) {
@@ -206,25 +210,22 @@ export async function mountFuse(mountpoint: string, ops: Partial<FuseOps>, optio
     // synchronous, so a slow call is a large read or copy-up, never a hang: no timeout.
     timeout: false,
   });
-  await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(new MountError('ERR_MOUNT_FAILED', `${mountpoint}: cannot mount: ${err.message}`, { cause: err })) : resolve())));
-  const session = {
-    mountpoint,
-    unmount: () => new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(new MountError('ERR_UNMOUNT_FAILED', `${mountpoint}: cannot unmount: ${err.message}`, { cause: err })) : resolve()))),
-  };
-  if (process.getuid?.() === 0) {
-    // fusermount mounts nosuid,nodev whatever it is asked (libfuse 2 never passes `suid` or
-    // `dev` on to it), and the kernel's overlay is neither: a device node of the image would
-    // not open (EACCES) and a set-user-ID program would not take its owner. As root, the
-    // mount's own flags are cleared afterwards (a bind remount touches no filesystem option).
-    // Safe because the mount has no `allow_other`: only root reaches it. With allow_other,
-    // any user's new files would be owned 0:0 (the binding gives no caller uid), a set-user-ID
-    // one included, so this binding never offers it.
-    // mount(8) looks the mountpoint up, which this process answers: run it without blocking.
-    const failed = await new Promise<string | undefined>((resolve) => execFile('mount', ['-o', 'remount,bind,suid,dev', mountpoint], (e, _out, err) => resolve(e ? `${String(err).trim() || e.message}` : undefined)));
+  // As root, the mount's nosuid,nodev is cleared after it is made (suid-remount.ts); the
+  // parent is held from before, so that the remount reaches this mount and no other.
+  const parent = process.getuid?.() === 0 ? pinParent(mountpoint) : undefined;
+  try {
+    await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(new MountError('ERR_MOUNT_FAILED', `${mountpoint}: cannot mount: ${err.message}`, { cause: err })) : resolve())));
+    const session = {
+      mountpoint,
+      unmount: () => new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(new MountError('ERR_UNMOUNT_FAILED', `${mountpoint}: cannot unmount: ${err.message}`, { cause: err })) : resolve()))),
+    };
+    const failed = parent === undefined ? undefined : await clearNosuid(parent, mountpoint).catch((e: Error) => e.message);
     if (failed !== undefined) {
       await session.unmount().catch(() => {});
       throw new MountError('ERR_MOUNT_FAILED', `${mountpoint}: mounted nosuid,nodev and cannot clear them (mount -o remount,bind,suid,dev): ${failed}`);
     }
+    return session;
+  } finally {
+    if (parent !== undefined) fs.closeSync(parent);
   }
-  return session;
 }

@@ -88,10 +88,22 @@ export async function fetchManifest(client: RegistryClient, reference: string, e
  */
 export function manifestRedirect(repository: string, reference: string): (to: URL) => string | undefined {
   const own = `/v2/${repository}/manifests/${reference}`;
-  return (to) =>
-    to.pathname.startsWith('/v2/') && to.pathname !== own
-      ? `the manifest ${reference} of ${repository} was redirected to ${to.pathname.slice(0, 200)} on ${to.origin}: a manifest must come from its own repository (distribution spec, "Pulling manifests")`
+  return (to) => {
+    // Compared decoded, as the registry routes it (Go's URL.Path: /%762/x/manifests/t is /v2/x/...).
+    const path = decodedPath(to.pathname);
+    return path === undefined || (path.startsWith('/v2/') && path !== own)
+      ? `the manifest ${reference} of ${repository} was redirected to ${(path ?? to.pathname).slice(0, 200)} on ${to.origin}: a manifest must come from its own repository (distribution spec, "Pulling manifests")`
       : undefined;
+  };
+}
+
+/** The path with its percent-escapes decoded, or undefined when one is malformed. */
+function decodedPath(pathname: string): string | undefined {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A descriptor from a manifest, checked before its digest becomes part of a URL or a file name. */

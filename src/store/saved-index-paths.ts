@@ -21,14 +21,18 @@ export const keptTarPath = (store: { dir: string }, digest: string) => join(stor
 
 /**
  * A directory that is a content store (an OCI layout with the store's private `.layerfs/`), not
- * only a layout, and one whose saved indexes may be trusted: `.layerfs/` and its `ingest/` are
- * this process's own and writable by no one else. A saved index is no secret (docs/store.md,
- * "What is not detected"), so a layout that another user could give a `.layerfs/` is opened as
- * a plain layout: every blob hashed again, no index read.
+ * only a layout, and one whose saved indexes may be trusted: `.layerfs/`, its `ingest/`, and its
+ * `index/` and `tars/` when there, are this process's own and writable by no one else. A saved
+ * index is no secret (docs/store.md, "What is not detected"), so a layout that another user
+ * could give a `.layerfs/` or an index in it is opened as a plain layout: every blob hashed
+ * again, no index read.
  */
 export function isContentStore(dir: string): boolean {
   try {
-    return ownPrivate(fs.lstatSync(join(dir, PRIVATE_DIR))) && ownPrivate(fs.lstatSync(join(dir, PRIVATE_DIR, 'ingest'))) && fs.lstatSync(join(dir, 'oci-layout')).isFile();
+    const own = (sub: string) => ownPrivate(fs.lstatSync(join(dir, PRIVATE_DIR, sub)));
+    // index/ and tars/, where the indexes and the inflated tars they name are, when there are any.
+    const ownOrAbsent = (sub: string) => fs.lstatSync(join(dir, PRIVATE_DIR, sub), { throwIfNoEntry: false }) === undefined || own(sub);
+    return own('') && own('ingest') && ownOrAbsent('index') && ownOrAbsent('tars') && fs.lstatSync(join(dir, 'oci-layout')).isFile();
   } catch {
     return false;
   }

@@ -73,6 +73,9 @@ describe('a .layerfs/ that someone else may write is not trusted', () => {
     ['owned by another user', (d: string) => fs.chownSync(d, 12345, 12345)],
     ['writable by its group', (d: string) => fs.chmodSync(d, 0o775)],
     ['writable by anyone', (d: string) => fs.chmodSync(d, 0o777)],
+    ['its index/ writable by anyone', (d: string) => fs.chmodSync(join(d, 'index'), 0o777)],
+    ['its index/ owned by another user', (d: string) => fs.chownSync(join(d, 'index'), 12345, 12345)],
+    ['its tars/ writable by its group', (d: string) => fs.chmodSync(join(d, 'tars'), 0o775)],
   ])('%s: opened in full, with the blobs hashed, not from the saved indexes', async (_what, loosen) => {
     const dir = await demoStore();
     (await openImage(dir, { ref: 'demo' })).close();

@@ -317,6 +317,13 @@ describe('a tag answering another repository\'s manifest', () => {
     expect(hostile.requests.slice(before)).toEqual(['GET /v2/tag-redirect-host/manifests/latest']);
   });
 
+  it('the same redirect with the path percent-encoded (/%762/good/..., which distribution routes as /v2/good/...) is ERR_REDIRECT too, that path never asked', async () => {
+    const before = hostile.requests.length;
+    const { error } = await failing('tag-redirect-encoded', 'ERR_REDIRECT');
+    expect(error.message).toContain('/v2/good/manifests/');
+    expect(hostile.requests.slice(before)).toEqual(['GET /v2/tag-redirect-encoded/manifests/latest']);
+  });
+
   it('a manifest whose layer only another repository holds is ERR_NOT_FOUND naming the layer; no other repository is asked, nothing tagged', async () => {
     const before = hostile.requests.length;
     const { error } = await failing('foreign-blobs', 'ERR_NOT_FOUND');

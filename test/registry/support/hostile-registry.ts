@@ -103,7 +103,15 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
       res.end(JSON.stringify({ token: `tok-${tokensIssued}-secret`, expires_in: 300 }));
       return;
     }
-    const m = /^\/v2\/([a-z0-9-]+)\/(manifests|blobs)\/(.+)$/.exec(url.pathname);
+    // Routed on the decoded path, as distribution's (Go's URL.Path: /%762/x/manifests/t is /v2/x/manifests/t).
+    const decoded = (() => {
+      try {
+        return decodeURIComponent(url.pathname);
+      } catch {
+        return url.pathname;
+      }
+    })();
+    const m = /^\/v2\/([a-z0-9-]+)\/(manifests|blobs)\/(.+)$/.exec(decoded);
     if (!m) {
       res.writeHead(url.pathname === '/v2/' ? 200 : 404).end();
       return;
@@ -192,6 +200,10 @@ export async function startHostileRegistry(layout: string): Promise<HostileRegis
       case 'tag-redirect-host':
         // The same, through another name for the registry's own address (localhost for 127.0.0.1): another origin.
         if (isManifest) return void res.writeHead(307, { location: `http://localhost:${(server.address() as AddressInfo).port}/v2/good/manifests/${manifestDigest}` }).end();
+        return serveGood();
+      case 'tag-redirect-encoded':
+        // The same, on the registry, with the path's 'v' percent-encoded: /%762/good/... is routed as /v2/good/....
+        if (isManifest) return void res.writeHead(307, { location: `/%762/good/manifests/${manifestDigest}` }).end();
         return serveGood();
       case 'bad-platform-index':
         // An index whose one entry's platform is no os/architecture strings; its manifest is the good one.
