@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, closeSync, constants, fstatSync, ftruncateSync, lchownSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lchownSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import type { DirHandle } from '../host/dir-handle.js';
 import { hostCalls } from '../host/native.js';
 import { removeTreeAt } from '../host/remove-tree-at.js';
@@ -213,7 +213,12 @@ export class UpperDirMirror implements UpperObserver {
     const fd = this.work.createFile(temp, 0o600);
     try {
       const bytes = node.getBuffer();
-      if (bytes.length > 0) writeSync(fd, bytes, 0, bytes.length, 0);
+      if (bytes.length > 0) {
+        writeSync(fd, bytes, 0, bytes.length, 0);
+        // ovl_copy_up_file syncs the copy before it is renamed into place (unless volatile): a
+        // crash after the rename must not leave an empty or torn file hiding the lower one.
+        fsyncSync(fd);
+      }
     } finally {
       closeSync(fd);
     }

@@ -1,0 +1,105 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Overlay } from '../../src/export/overlay.js';
+import { DirectoryLayer } from '../../src/layer/directory-layer.js';
+import { fuseOps } from '../../src/mount/fuse-ops.js';
+import { UpperDir } from '../../src/mount/upper-dir.js';
+import { requireKernelOverlay } from '../kernel/require-kernel.js';
+
+/**
+ * Durability of the upper directory on disk, as the kernel overlay keeps it: a copy-up is
+ * synced before it is renamed into place (ovl_copy_up_file's vfs_fsync), and fsync(2) on a
+ * merged file syncs the upper file (ovl_fsync). Seen from outside through cachestat(2)
+ * (Linux 6.5): the number of dirty page-cache pages of the file in U. The engine is driven
+ * through the FUSE operations table the mount uses (no FUSE mount needed); the kernel side
+ * through a real `mount -t overlay`.
+ */
+const ok = requireKernelOverlay('the upper directory sync comparison (test/mount/upper-dir-sync)');
+
+/** cachestat(2) of `path`: [cached pages, dirty pages]. */
+function cachestat(path: string): [number, number] {
+  const out = execFileSync('python3', ['-c', `
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+out = ctypes.create_string_buffer(40)
+if libc.syscall(451, fd, ctypes.c_char_p(struct.pack('QQ', 0, 0)), out, 0) != 0: sys.exit('cachestat: errno %d' % ctypes.get_errno())
+print(*struct.unpack('QQQQQ', out.raw)[:2])
+`, path]).toString().trim().split(' ').map(Number);
+  return [out[0]!, out[1]!];
+}
+
+const BYTES = 400_000;
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) {
+    try {
+      execFileSync('umount', [join(d, 'm')], { stdio: 'ignore' });
+    } catch {
+      // not mounted
+    }
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+});
+
+/** A lower directory with one file of BYTES random bytes, synced, and empty U, W, M beside it. Not on tmpfs: /var/tmp. */
+function setup(): string {
+  const d = fs.mkdtempSync('/var/tmp/lfs-upsync-');
+  dirs.push(d);
+  for (const s of ['l', 'u', 'w', 'm']) fs.mkdirSync(join(d, s));
+  fs.writeFileSync(join(d, 'l/f'), Buffer.alloc(BYTES, 7));
+  execFileSync('sync', [join(d, 'l/f')]);
+  return d;
+}
+
+/** The engine with U and W on disk, and its FUSE operations, promisified as the kernel would call them. */
+function engine(d: string) {
+  const lower = DirectoryLayer.open(join(d, 'l'), { name: 'l' });
+  const upper = UpperDir.open(join(d, 'u'), join(d, 'w'));
+  const ov = new Overlay({ lower: [lower], upper: upper.volume });
+  const mirror = upper.attach(ov);
+  const ops = fuseOps(ov, { upperDir: mirror, onInternalError: (op, p, e) => { throw new Error(`${op} ${p}: ${String(e)}`); }, onUnsupported: () => {} });
+  const callback = <T>(fn: (cb: (err: number, v?: T) => void) => void) => new Promise<T>((resolve, reject) => fn((err, v) => (err < 0 ? reject(new Error(`errno ${-err}`)) : resolve((v ?? err) as T))));
+  return {
+    open: (p: string, flags: number) => callback<number>((cb) => ops.open!(p, flags, cb as never)),
+    write: (p: string, fd: number, buf: Buffer) => callback<number>((cb) => ops.write!(p, fd, buf, buf.length, 0, cb as never)),
+    release: (p: string, fd: number) => callback<void>((cb) => ops.release!(p, fd, cb as never)),
+    close: () => {
+      upper.close();
+      lower.close();
+    },
+  };
+}
+
+describe.runIf(ok)('the upper directory on disk is synced where the kernel syncs it', () => {
+  it('a copy-up is on disk before it is in place, and fsync(2) syncs the upper file', async () => {
+    // The kernel: open for writing copies up (synced), a write dirties, fsync cleans.
+    const k = setup();
+    execFileSync('mount', ['-t', 'overlay', 'overlay', join(k, 'm'), '-o', `lowerdir=${join(k, 'l')},upperdir=${join(k, 'u')},workdir=${join(k, 'w')}`]);
+    const kfd = fs.openSync(join(k, 'm/f'), 'r+');
+    const kernelCopyUp = cachestat(join(k, 'u/f'));
+    fs.writeSync(kfd, Buffer.alloc(BYTES, 9), 0, BYTES, 0);
+    const kernelWritten = cachestat(join(k, 'u/f'));
+    fs.closeSync(kfd);
+
+    const d = setup();
+    const e = engine(d);
+    try {
+      const fd = await e.open('/f', fs.constants.O_RDWR);
+      const copyUp = cachestat(join(d, 'u/f'));
+      await e.write('/f', fd, Buffer.alloc(BYTES, 9));
+      const written = cachestat(join(d, 'u/f'));
+      await e.release('/f', fd);
+      // The write must have dirtied pages on both sides, or the test shows nothing.
+      expect(kernelWritten[1]).toBeGreaterThan(BYTES / 4096 / 2);
+      expect(written[1]).toBeGreaterThan(BYTES / 4096 / 2);
+      // Copy-up: the kernel leaves (almost) nothing dirty (observed: at most one page).
+      expect(kernelCopyUp[1]).toBeLessThanOrEqual(1);
+      expect(copyUp[1]).toBeLessThanOrEqual(Math.max(1, kernelCopyUp[1]));
+    } finally {
+      e.close();
+    }
+  }, 60_000);
+});
