@@ -34,6 +34,8 @@ export interface UpperDirHooks {
   wrote(fuseFd: number, path: string, buf: Buffer, length: number, position: number): void;
   truncated(fuseFd: number | undefined, path: string, size: number): void;
   released(fuseFd: number): void;
+  /** fsync/fdatasync/fsyncdir of `path` (by `fuseFd` when the kernel gave one): the disk object synced; throws its error. */
+  synced(fuseFd: number | undefined, path: string, datasync: boolean): void;
   /** After a changing operation, its paths; throws when the directory could not follow (then EIO). */
   settle(paths: readonly string[]): void;
 }
@@ -155,10 +157,11 @@ export function fuseOps(ov: Overlay, opts: FuseOpsOptions): Partial<FuseOps> {
         disk?.released(fd);
         ov.closeSync(fd);
       }),
-    // Memory is the upper layer: there is nothing to flush to.
     flush: (_path, _fd, cb) => cb(0),
-    fsync: (_path, _datasync, _fd, cb) => cb(0),
-    fsyncdir: (_path, _datasync, _fd, cb) => cb(0),
+    // Without an upper directory memory is the upper layer: nothing to sync. With one, the
+    // disk file or directory is synced, as ovl_fsync syncs the upper's.
+    fsync: (path, datasync, fd, cb) => call('fsync', path, cb, () => disk?.synced(fd, path, Boolean(datasync))),
+    fsyncdir: (path, datasync, _fd, cb) => call('fsyncdir', path, cb, () => disk?.synced(undefined, path, Boolean(datasync))),
     truncate: (path, size, cb) =>
       change('truncate', [path], cb, () => {
         ov.truncateSync(path, size);

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lchownSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, lchownSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import type { DirHandle } from '../host/dir-handle.js';
 import { hostCalls } from '../host/native.js';
 import { removeTreeAt } from '../host/remove-tree-at.js';
@@ -113,6 +113,29 @@ export class UpperDirMirror implements UpperObserver {
     const disk = fuseFd === undefined ? undefined : this.writers.get(fuseFd);
     if (disk !== undefined) this.guard(`truncate ${path}`, () => ftruncateSync(disk, size));
     else this.rewrite(path);
+  }
+
+  /**
+   * fsync(2) on the mount (`fuseFd`, or a directory's `path`): the disk object is synced, as
+   * ovl_fsync syncs the upper file (a name only in a lower layer has nothing to sync). Throws
+   * the disk's error (the caller gets it as EIO).
+   */
+  synced(fuseFd: number | undefined, path: string, datasync: boolean): void {
+    const sync = datasync ? fdatasyncSync : fsyncSync;
+    const disk = fuseFd === undefined ? undefined : this.writers.get(fuseFd);
+    if (disk !== undefined) return sync(disk);
+    const link = this.lookup(path);
+    if (!link) return;
+    if (link === this.upper.root) return fsyncSync(this.root.fd);
+    if (!this.namesOf(link)) return;
+    this.inDir(link.parent!, (d) => {
+      const fd = openSync(d.at(link.name), constants.O_RDONLY | O_NOFOLLOW);
+      try {
+        sync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    });
   }
 
   released(fuseFd: number): void {

@@ -65,6 +65,7 @@ function engine(d: string) {
   return {
     open: (p: string, flags: number) => callback<number>((cb) => ops.open!(p, flags, cb as never)),
     write: (p: string, fd: number, buf: Buffer) => callback<number>((cb) => ops.write!(p, fd, buf, buf.length, 0, cb as never)),
+    fsync: (p: string, fd: number) => callback<void>((cb) => ops.fsync!(p, false, fd, cb as never)),
     release: (p: string, fd: number) => callback<void>((cb) => ops.release!(p, fd, cb as never)),
     close: () => {
       upper.close();
@@ -82,6 +83,8 @@ describe.runIf(ok)('the upper directory on disk is synced where the kernel syncs
     const kernelCopyUp = cachestat(join(k, 'u/f'));
     fs.writeSync(kfd, Buffer.alloc(BYTES, 9), 0, BYTES, 0);
     const kernelWritten = cachestat(join(k, 'u/f'));
+    fs.fsyncSync(kfd);
+    const kernelSynced = cachestat(join(k, 'u/f'));
     fs.closeSync(kfd);
 
     const d = setup();
@@ -91,6 +94,8 @@ describe.runIf(ok)('the upper directory on disk is synced where the kernel syncs
       const copyUp = cachestat(join(d, 'u/f'));
       await e.write('/f', fd, Buffer.alloc(BYTES, 9));
       const written = cachestat(join(d, 'u/f'));
+      await e.fsync('/f', fd);
+      const synced = cachestat(join(d, 'u/f'));
       await e.release('/f', fd);
       // The write must have dirtied pages on both sides, or the test shows nothing.
       expect(kernelWritten[1]).toBeGreaterThan(BYTES / 4096 / 2);
@@ -98,6 +103,8 @@ describe.runIf(ok)('the upper directory on disk is synced where the kernel syncs
       // Copy-up: the kernel leaves (almost) nothing dirty (observed: at most one page).
       expect(kernelCopyUp[1]).toBeLessThanOrEqual(1);
       expect(copyUp[1]).toBeLessThanOrEqual(Math.max(1, kernelCopyUp[1]));
+      expect(kernelSynced[1]).toBe(0);
+      expect(synced[1]).toBe(0);
     } finally {
       e.close();
     }
