@@ -1,3 +1,6 @@
+// Over 300 lines: one observer of the engine's upper layer, each of its calls the disk side of one
+// change (create, link, remove, rename, write, truncate, fsync, settle); the walk down by descriptor,
+// the copy-up and the one-step whiteout are its own helpers, sharing its pending state.
 import { chmodSync, chownSync, closeSync, constants, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, lchownSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import type { DirHandle } from '../host/dir-handle.js';
 import { hostCalls } from '../host/native.js';
@@ -42,6 +45,14 @@ export class UpperDirMirror implements UpperObserver {
   /** The disk file each writable FUSE descriptor writes to. */
   private readonly writers = new Map<number, number>();
   private temps = 0;
+  /**
+   * A non-directory removed from the upper layer, not yet unlinked on disk: when the next
+   * change whiteouts that very name (unlink of a copied-up lower file, removeObject), the
+   * whiteout made in the workdir replaces it by one rename(2), as ovl_remove_and_whiteout
+   * does, so U never lacks both (a crash between an unlink and a mknod would bring the lower
+   * file back). Anything else first unlinks it.
+   */
+  private pendingUnlink: { dir: MemfsLink; name: string } | undefined;
 
   constructor(private readonly upper: Upper, private readonly root: DirHandle, private readonly work: DirHandle) {
     upper.observer = this;
@@ -51,6 +62,12 @@ export class UpperDirMirror implements UpperObserver {
 
   created(dir: MemfsLink, name: string, link: MemfsLink): void {
     this.dirty.add(dir);
+    const pending = this.pendingUnlink;
+    if (pending && pending.dir === dir && whitedOutName(name) === pending.name) {
+      this.pendingUnlink = undefined;
+      return this.guard(`whiteout ${pending.name}`, () => this.inDir(dir, (d) => this.whiteoutOver(d, pending.name)));
+    }
+    this.unlinkPending();
     this.guard(`create ${name}`, () =>
       this.inDir(dir, (d) => {
         if (name === OPAQUE_MARKER) return this.calls().setxattr(d.self(), OPAQUE_XATTR, Buffer.from('y'));
@@ -64,12 +81,14 @@ export class UpperDirMirror implements UpperObserver {
   }
 
   attached(dir: MemfsLink, name: string, link: MemfsLink, existing: MemfsLink): void {
+    this.unlinkPending();
     this.dirty.add(dir);
     this.dirty.add(link);
     this.guard(`link ${name}`, () => this.inDir(dir, (d) => this.inDir(existing.parent!, (from) => d.link(from, existing.name, name))));
   }
 
   removed(dir: MemfsLink, name: string, link: MemfsLink): void {
+    this.unlinkPending();
     this.dirty.add(dir);
     this.guard(`remove ${name}`, () =>
       this.inDir(dir, (d) => {
@@ -81,12 +100,16 @@ export class UpperDirMirror implements UpperObserver {
           return d.unlink(hidden);
         }
         if (link.getNode().isDirectory()) removeTreeAt(d, name);
-        else d.unlink(name);
+        else this.pendingUnlink = { dir, name };
       }),
     );
   }
 
   moved(fromDir: MemfsLink, fromName: string, toDir: MemfsLink, toName: string): void {
+    // The name this rename replaces (Upper#move removed it first): rename(2) replaces it in one step.
+    const pending = this.pendingUnlink;
+    if (pending && pending.dir === toDir && pending.name === toName) this.pendingUnlink = undefined;
+    this.unlinkPending();
     this.dirty.add(fromDir);
     this.dirty.add(toDir);
     const link = toDir.children.get(toName);
@@ -98,6 +121,7 @@ export class UpperDirMirror implements UpperObserver {
 
   /** A FUSE descriptor opened for writing at `path`: its writes go to the disk file too. */
   opened(fuseFd: number, path: string): void {
+    this.unlinkPending();
     const link = this.lookup(path);
     if (!link || !link.getNode().isFile()) return;
     this.guard(`open ${path}`, () => this.inDir(link.parent!, (d) => this.writers.set(fuseFd, openSync(d.at(link.name), O_WRONLY | O_NOFOLLOW))));
@@ -152,6 +176,7 @@ export class UpperDirMirror implements UpperObserver {
    * gets EIO and the daemon says why).
    */
   settle(paths: readonly string[]): void {
+    this.unlinkPending();
     for (const p of paths) {
       const link = this.lookup(p);
       if (link) this.dirty.add(link);
@@ -165,12 +190,33 @@ export class UpperDirMirror implements UpperObserver {
   }
 
   close(): void {
+    this.unlinkPending();
     for (const fd of this.writers.values()) closeSync(fd);
     this.writers.clear();
     this.upper.observer = undefined;
   }
 
   // ---- helpers --------------------------------------------------------------------------
+
+  /** The name removed last, unlinked on disk now (no whiteout replaced it). */
+  private unlinkPending(): void {
+    const p = this.pendingUnlink;
+    if (!p) return;
+    this.pendingUnlink = undefined;
+    this.guard(`remove ${p.name}`, () => this.inDir(p.dir, (d) => d.unlink(p.name)));
+  }
+
+  /** A whiteout (a 0/0 character device) made in the workdir and renamed over `name` in `d`: one step on disk. */
+  private whiteoutOver(d: DirHandle, name: string): void {
+    const temp = `#layerfs-${process.pid}-${this.temps++}`;
+    this.work.mknod(temp, S_IFCHR, 0, 0);
+    try {
+      this.work.rename(temp, d, name);
+    } catch (e) {
+      this.work.unlink(temp);
+      throw e;
+    }
+  }
 
   private calls() {
     const calls = hostCalls();

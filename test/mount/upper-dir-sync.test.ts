@@ -6,6 +6,7 @@ import { Overlay } from '../../src/export/overlay.js';
 import { DirectoryLayer } from '../../src/layer/directory-layer.js';
 import { fuseOps } from '../../src/mount/fuse-ops.js';
 import { UpperDir } from '../../src/mount/upper-dir.js';
+import { DirHandle } from '../../src/host/dir-handle.js';
 import { requireKernelOverlay } from '../kernel/require-kernel.js';
 
 /**
@@ -60,13 +61,17 @@ function engine(d: string) {
   const upper = UpperDir.open(join(d, 'u'), join(d, 'w'));
   const ov = new Overlay({ lower: [lower], upper: upper.volume });
   const mirror = upper.attach(ov);
-  const ops = fuseOps(ov, { upperDir: mirror, onInternalError: (op, p, e) => { throw new Error(`${op} ${p}: ${String(e)}`); }, onUnsupported: () => {} });
+  const internal: string[] = [];
+  const ops = fuseOps(ov, { upperDir: mirror, onInternalError: (op, p, e) => void internal.push(`${op} ${p}: ${String(e)}`), onUnsupported: () => {} });
   const callback = <T>(fn: (cb: (err: number, v?: T) => void) => void) => new Promise<T>((resolve, reject) => fn((err, v) => (err < 0 ? reject(new Error(`errno ${-err}`)) : resolve((v ?? err) as T))));
   return {
     open: (p: string, flags: number) => callback<number>((cb) => ops.open!(p, flags, cb as never)),
     write: (p: string, fd: number, buf: Buffer) => callback<number>((cb) => ops.write!(p, fd, buf, buf.length, 0, cb as never)),
     fsync: (p: string, fd: number) => callback<void>((cb) => ops.fsync!(p, false, fd, cb as never)),
+    unlink: (p: string) => callback<void>((cb) => ops.unlink!(p, cb as never)),
+    rename: (from: string, to: string) => callback<void>((cb) => ops.rename!(from, to, cb as never)),
     release: (p: string, fd: number) => callback<void>((cb) => ops.release!(p, fd, cb as never)),
+    internal,
     close: () => {
       upper.close();
       lower.close();
@@ -109,4 +114,51 @@ describe.runIf(ok)('the upper directory on disk is synced where the kernel syncs
       e.close();
     }
   }, 60_000);
+});
+
+/**
+ * The kernel never leaves U without both the upper file and its whiteout: unlink of a
+ * copied-up lower file makes the whiteout in the workdir and exchanges it for the file
+ * (ovl_remove_and_whiteout), rename over a name is one rename(2). Shown by making the
+ * whiteout's mknod fail (as a full disk or a crash at that point would stop it): the name
+ * must still be in U, so that the lower file cannot come back at the next mount.
+ */
+describe.runIf(ok)('a change of U is one step on disk where the kernel\'s is', () => {
+  it('unlink of a copied-up lower file: a failed whiteout leaves the file in U, not nothing', async () => {
+    const d = setup();
+    const e = engine(d);
+    const mknod = DirHandle.prototype.mknod;
+    try {
+      const fd = await e.open('/f', fs.constants.O_RDWR);
+      await e.release('/f', fd);
+      expect(fs.lstatSync(join(d, 'u/f')).isFile()).toBe(true);
+      DirHandle.prototype.mknod = () => {
+        throw Object.assign(new Error('ENOSPC: no space left on device, mknodat'), { code: 'ENOSPC' });
+      };
+      // EIO, the daemon told why.
+      await expect(e.unlink('/f')).rejects.toThrow('errno 5');
+      expect(e.internal.join('\n')).toMatch(/ENOSPC/);
+      DirHandle.prototype.mknod = mknod;
+      // Either the file or a whiteout: the lower f stays hidden or overridden.
+      expect(fs.lstatSync(join(d, 'u/f'), { throwIfNoEntry: false })).toBeDefined();
+    } finally {
+      DirHandle.prototype.mknod = mknod;
+      e.close();
+    }
+  });
+
+  it('unlink of a copied-up lower file leaves a 0/0 whiteout in U and nothing in the workdir', async () => {
+    const d = setup();
+    const e = engine(d);
+    try {
+      const fd = await e.open('/f', fs.constants.O_RDWR);
+      await e.release('/f', fd);
+      await e.unlink('/f');
+      const st = fs.lstatSync(join(d, 'u/f'));
+      expect(st.isCharacterDevice() && st.rdev === 0).toBe(true);
+      expect(fs.readdirSync(join(d, 'w/work'))).toEqual([]);
+    } finally {
+      e.close();
+    }
+  });
 });
