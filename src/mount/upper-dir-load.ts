@@ -107,12 +107,26 @@ function build(layer: DirectoryLayer, path: string): LoadedUpper {
     const parent = p.slice(0, p.lastIndexOf('/')) || '/';
     const parentLower = lowerPathOf.get(parent) ?? parent;
     const value = layer.redirects.get(p);
+    if (value !== undefined) checkRedirect(path, p, value);
     const join = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
     const lower = value === undefined ? join(parentLower, nameOf(p)) : value.startsWith('/') ? value : join(parentLower, value);
     lowerPathOf.set(p, lower);
     if (value !== undefined) redirects.push([links.get(p)!.getNode(), lower]);
   }
   return { volume, xattrs, redirects };
+}
+
+/**
+ * A redirect the kernel follows (ovl_check_redirect, ovl_lookup_layer): a bare name, or an
+ * absolute path whose every component is a name. It refuses the others when the directory is
+ * looked up (observed on 6.18: `a/b` and `/a//b` EINVAL, "invalid redirect"; `/a/../c`
+ * EACCES, lookup_one refuses `..`); a redirect read as a path here would merge a directory
+ * the kernel never shows (`a/b` is /a/b's content): the mount is refused, naming it.
+ */
+function checkRedirect(upperdir: string, dir: string, value: string): void {
+  const names = value.startsWith('/') ? value.slice(1).split('/') : [value];
+  if (names.every((n) => n !== '' && n !== '.' && n !== '..' && !n.includes('/') && !n.includes('\0'))) return;
+  throw new MountError('ERR_MOUNT_FAILED', `upperdir=${upperdir}: ${dir} holds trusted.overlay.redirect ${JSON.stringify(value)}, which the kernel does not follow (a bare name or an absolute path of names)`);
 }
 
 function restoreTime(link: MemfsLink | undefined, e: LayerEntry | undefined): void {
