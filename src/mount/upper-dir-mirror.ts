@@ -135,8 +135,22 @@ export class UpperDirMirror implements UpperObserver {
 
   truncated(fuseFd: number | undefined, path: string, size: number): void {
     const disk = fuseFd === undefined ? undefined : this.writers.get(fuseFd);
-    if (disk !== undefined) this.guard(`truncate ${path}`, () => ftruncateSync(disk, size));
-    else this.rewrite(path);
+    if (disk !== undefined) return this.guard(`truncate ${path}`, () => ftruncateSync(disk, size));
+    // truncate(2) by path: the disk file is cut or extended in place, as the kernel's
+    // ovl_setattr does on the upper file (a rewrite would empty it first: a crash midway
+    // would lose what the kernel keeps).
+    const link = this.lookup(path);
+    if (!link || !link.getNode().isFile()) return;
+    this.guard(`truncate ${path}`, () =>
+      this.inDir(link.parent!, (d) => {
+        const fd = openSync(d.at(link.name), O_WRONLY | O_NOFOLLOW);
+        try {
+          ftruncateSync(fd, size);
+        } finally {
+          closeSync(fd);
+        }
+      }),
+    );
   }
 
   /**

@@ -68,6 +68,7 @@ function engine(d: string) {
     open: (p: string, flags: number) => callback<number>((cb) => ops.open!(p, flags, cb as never)),
     write: (p: string, fd: number, buf: Buffer) => callback<number>((cb) => ops.write!(p, fd, buf, buf.length, 0, cb as never)),
     fsync: (p: string, fd: number) => callback<void>((cb) => ops.fsync!(p, false, fd, cb as never)),
+    truncate: (p: string, size: number) => callback<void>((cb) => ops.truncate!(p, size, cb as never)),
     unlink: (p: string) => callback<void>((cb) => ops.unlink!(p, cb as never)),
     rename: (from: string, to: string) => callback<void>((cb) => ops.rename!(from, to, cb as never)),
     release: (p: string, fd: number) => callback<void>((cb) => ops.release!(p, fd, cb as never)),
@@ -161,4 +162,32 @@ describe.runIf(ok)('a change of U is one step on disk where the kernel\'s is', (
       e.close();
     }
   });
+});
+
+describe.runIf(ok)('truncate(2) by path cuts or extends the file in U in place, as the kernel', () => {
+  it('a copied-up file extended by path stays sparse in U, as the kernel leaves it', async () => {
+    const GROWN = 16 << 20;
+    const k = setup();
+    execFileSync('mount', ['-t', 'overlay', 'overlay', join(k, 'm'), '-o', `lowerdir=${join(k, 'l')},upperdir=${join(k, 'u')},workdir=${join(k, 'w')}`]);
+    fs.closeSync(fs.openSync(join(k, 'm/f'), 'r+'));
+    fs.truncateSync(join(k, 'm/f'), GROWN);
+    execFileSync('sync', [join(k, 'u/f')]);
+    const kernel = fs.statSync(join(k, 'u/f'));
+    const d = setup();
+    const e = engine(d);
+    try {
+      await e.release('/f', await e.open('/f', fs.constants.O_RDWR));
+      await e.truncate('/f', GROWN);
+      execFileSync('sync', [join(d, 'u/f')]);
+      const ours = fs.statSync(join(d, 'u/f'));
+      expect([ours.size, kernel.size]).toEqual([GROWN, GROWN]);
+      // The kernel's: the copied-up bytes' blocks only (a hole after them).
+      expect(kernel.blocks * 512).toBeLessThan(GROWN / 4);
+      expect(ours.blocks).toBeLessThanOrEqual(kernel.blocks);
+      const back = fs.readFileSync(join(d, 'u/f'));
+      expect(back.subarray(0, BYTES).equals(Buffer.alloc(BYTES, 7)) && back.subarray(BYTES).every((b) => b === 0)).toBe(true);
+    } finally {
+      e.close();
+    }
+  }, 60_000);
 });
