@@ -163,11 +163,12 @@ export class UpperDirMirror implements UpperObserver {
     const disk = fuseFd === undefined ? undefined : this.writers.get(fuseFd);
     if (disk !== undefined) return sync(disk);
     const link = this.lookup(path);
-    if (!link) return;
+    // Only a file or a directory (a device or fifo on the mount is the kernel's, never FUSE's): nothing else is opened here.
+    if (!link || !(link.getNode().isFile() || link.getNode().isDirectory())) return;
     if (link === this.upper.root) return fsyncSync(this.root.fd);
     if (!this.namesOf(link)) return;
     this.inDir(link.parent!, (d) => {
-      const fd = openSync(d.at(link.name), constants.O_RDONLY | O_NOFOLLOW);
+      const fd = openSync(d.at(link.name), constants.O_RDONLY | O_NOFOLLOW | constants.O_NONBLOCK);
       try {
         sync(fd);
       } finally {
