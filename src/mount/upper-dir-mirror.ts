@@ -12,7 +12,8 @@ import { major, minor } from '../util/device.js';
 import { fromBytes } from '../util/names.js';
 import { MountError } from './mount-error.js';
 
-const { O_WRONLY, O_NOFOLLOW, O_TRUNC, S_IFMT, S_IFCHR, S_IFBLK, S_IFIFO, S_IFDIR, S_IFLNK, S_IFREG } = constants;
+/** O_NONBLOCK: a FIFO put in U under a file's name fails the open (ENXIO) rather than stalling the daemon (open(2)); a regular file is unaffected. */
+const { O_NONBLOCK, O_WRONLY, O_NOFOLLOW, O_TRUNC, S_IFMT, S_IFCHR, S_IFBLK, S_IFIFO, S_IFDIR, S_IFLNK, S_IFREG } = constants;
 /** The overlay's own xattrs on the upper directory (overlayfs.rst): never the files' own, never removed here. */
 const OVERLAY_XATTR = 'trusted.overlay.';
 const OPAQUE_XATTR = 'trusted.overlay.opaque';
@@ -124,7 +125,7 @@ export class UpperDirMirror implements UpperObserver {
     this.unlinkPending();
     const link = this.lookup(path);
     if (!link || !link.getNode().isFile()) return;
-    this.guard(`open ${path}`, () => this.inDir(link.parent!, (d) => this.writers.set(fuseFd, openSync(d.at(link.name), O_WRONLY | O_NOFOLLOW))));
+    this.guard(`open ${path}`, () => this.inDir(link.parent!, (d) => this.writers.set(fuseFd, openSync(d.at(link.name), O_WRONLY | O_NOFOLLOW | O_NONBLOCK))));
   }
 
   wrote(fuseFd: number, path: string, buf: Buffer, length: number, position: number): void {
@@ -143,7 +144,7 @@ export class UpperDirMirror implements UpperObserver {
     if (!link || !link.getNode().isFile()) return;
     this.guard(`truncate ${path}`, () =>
       this.inDir(link.parent!, (d) => {
-        const fd = openSync(d.at(link.name), O_WRONLY | O_NOFOLLOW);
+        const fd = openSync(d.at(link.name), O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
         try {
           ftruncateSync(fd, size);
         } finally {
@@ -315,7 +316,7 @@ export class UpperDirMirror implements UpperObserver {
     if (!link || !link.getNode().isFile()) return;
     this.guard(`write ${path}`, () =>
       this.inDir(link.parent!, (d) => {
-        const fd = openSync(d.at(link.name), O_WRONLY | O_NOFOLLOW | O_TRUNC);
+        const fd = openSync(d.at(link.name), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_TRUNC);
         try {
           const bytes = link.getNode().getBuffer();
           if (bytes.length > 0) writeSync(fd, bytes, 0, bytes.length, 0);

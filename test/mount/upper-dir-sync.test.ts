@@ -202,3 +202,20 @@ describe.runIf(ok)('truncate(2) by path cuts or extends the file in U in place, 
     }
   }, 60_000);
 });
+
+describe.runIf(ok)('a file of U swapped for a fifo behind the mount\'s back', () => {
+  it('a write-through open or truncate fails (EIO), it does not wait for a reader forever', async () => {
+    const d = setup();
+    const e = engine(d);
+    try {
+      await e.release('/f', await e.open('/f', fs.constants.O_RDWR));
+      fs.rmSync(join(d, 'u/f'));
+      execFileSync('mkfifo', [join(d, 'u/f')]);
+      await expect(e.truncate('/f', 10)).rejects.toThrow('errno 5');
+      await expect(e.open('/f', fs.constants.O_RDWR)).rejects.toThrow('errno 5');
+      expect(e.internal.join('\n')).toMatch(/ENXIO|not of the type/);
+    } finally {
+      e.close();
+    }
+  }, 20_000);
+});
