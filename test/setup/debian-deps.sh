@@ -21,11 +21,30 @@ done
 command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
 command -v fuse-overlayfs >/dev/null 2>&1 || missing+=(fuse-overlayfs)
 { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists fuse; } || missing+=(libfuse-dev pkg-config)
-[ ${#missing[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" != 0 ]; then
-  echo "test setup: missing ${missing[*]} and not root to install them; tests that need them will fail" >&2
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "test setup: missing ${missing[*]} and not root to install them; tests that need them will fail" >&2
+    exit 0
+  fi
+  echo "test setup: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-echo "test setup: installing ${missing[*]}" >&2
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+# The FUSE binding is an optional dependency: an `npm ci` run before libfuse-dev was installed
+# (the README's `npm ci && npm test` on a fresh machine) leaves it out. Install the locked
+# version now that it can build, without touching package.json or the lock file (not before any
+# npm ci: .ci/run runs this first, on no node_modules).
+cd "$(dirname "$0")/../.."
+if [ -d node_modules ] && [ -f package-lock.json ] && ! node -e "require('@cocalc/fuse-native')" >/dev/null 2>&1; then
+  version=$(node -p "require('./package-lock.json').packages['node_modules/@cocalc/fuse-native']?.version ?? ''")
+  if [ -n "$version" ] && pkg-config --exists fuse 2>/dev/null; then
+    echo "test setup: building the FUSE binding @cocalc/fuse-native@$version" >&2
+    npm install --no-save --no-audit --no-fund "@cocalc/fuse-native@$version" >/dev/null
+  fi
+fi
+# layerfs's own addon (native/) is built by `npm ci`'s install step, which needs python3 and a
+# compiler: on a fresh machine it may have run before this script installed them.
+if [ -d node_modules ] && [ ! -f native/build/Release/layerfs_host.node ] && command -v python3 >/dev/null 2>&1; then
+  echo "test setup: building the native addon (npm run build:native)" >&2
+  npm run build:native >/dev/null 2>&1 || echo "test setup: the native addon did not build; tests that need it will fail" >&2
+fi
