@@ -35,6 +35,12 @@ const O_TMPFILE = 0o20000000 | O_DIRECTORY;
  * cannot redirect a write, and the path given to the kernel stays short, so a tree deeper
  * than PATH_MAX can still be written.
  */
+/** The id of the mount the descriptor `fd` is on (`mnt_id` of /proc/self/fdinfo/N, proc(5)), or -1 where the kernel does not say. */
+export function mountIdOf(fd: number): number {
+  const m = /^mnt_id:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'));
+  return m ? Number(m[1]) : -1;
+}
+
 export class DirHandle {
   private closed = false;
   private mount: number | undefined;
@@ -289,10 +295,7 @@ export class DirHandle {
    * even when one is a bind mount; their mount ids differ.
    */
   mountId(): number {
-    if (this.mount === undefined) {
-      const m = /^mnt_id:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${this.fd}`, 'latin1'));
-      this.mount = m ? Number(m[1]) : -1;
-    }
+    this.mount ??= mountIdOf(this.fd);
     return this.mount;
   }
 

@@ -1,5 +1,5 @@
-import { closeSync, fstatSync, lstatSync, openSync, opendirSync, readFileSync, readlinkSync, constants, type BigIntStats, type Dir } from 'node:fs';
-import type { DirHandle } from '../host/dir-handle.js';
+import { closeSync, fstatSync, lstatSync, openSync, opendirSync, readlinkSync, constants, type BigIntStats, type Dir } from 'node:fs';
+import { mountIdOf, type DirHandle } from '../host/dir-handle.js';
 import { LayerError } from './layer-error.js';
 import { LayerBuilder, type BuiltLayer } from './layer-builder.js';
 import { fromBytes } from '../util/names.js';
@@ -49,12 +49,6 @@ export interface Source {
 /** The path of name `name` (bytes) in the directory open as `fd`, through its magic link. */
 export function inside(fd: number, name: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`/proc/self/fd/${fd}/`), name]);
-}
-
-/** The mount a descriptor is on (mnt_id, proc(5) /proc/pid/fdinfo). */
-function mountIdOf(fd: number): number {
-  const m = /^mnt_id:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'));
-  return m ? Number(m[1]) : -1;
 }
 
 /** The one walk of DirectoryLayer.open: depth first, one open directory per level. */

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { mountIdOf } from '../host/dir-handle.js';
 
 /**
  * As root, clears the nosuid,nodev that fusermount put on a FUSE mount (libfuse 2 never passes
@@ -44,9 +45,9 @@ const ALLOW_OTHER = 'allow_other';
 
 /** Why the mount `fd` is on is not one to make suid,dev (proc(5): fdinfo's mnt_id, mountinfo's fields), or undefined. */
 function notOwnMount(fd: number): string | undefined {
-  const id = /^mnt_id:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
-  const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[0] === id);
-  if (id === undefined || line === undefined) return 'its mount is not in /proc/self/mountinfo';
+  const id = mountIdOf(fd);
+  const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[0] === String(id));
+  if (id < 0 || line === undefined) return 'its mount is not in /proc/self/mountinfo';
   const [, after] = line.split(' - ');
   const [fstype, , superOptions = ''] = (after ?? '').split(' ');
   const opts = superOptions.split(',');

@@ -1,7 +1,7 @@
 // Over 300 lines: one observer of the engine's upper layer, each of its calls the disk side of one
 // change (create, link, remove, rename, write, truncate, fsync, settle); the walk down by descriptor,
 // the copy-up and the one-step whiteout are its own helpers, sharing its pending state.
-import { chmodSync, chownSync, closeSync, constants, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, lchownSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, lchownSync, lutimesSync, mkdirSync, openSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import type { DirHandle } from '../host/dir-handle.js';
 import { hostCalls } from '../host/native.js';
 import { removeTreeAt } from '../host/remove-tree-at.js';
@@ -12,7 +12,6 @@ import { major, minor } from '../util/device.js';
 import { fromBytes } from '../util/names.js';
 import { MountError } from './mount-error.js';
 
-/** O_NONBLOCK: a FIFO put in U under a file's name fails the open (ENXIO) rather than stalling the daemon (open(2)); a regular file is unaffected. */
 const { O_NONBLOCK, O_WRONLY, O_NOFOLLOW, O_TRUNC, S_IFMT, S_IFCHR, S_IFBLK, S_IFIFO, S_IFDIR, S_IFLNK, S_IFREG } = constants;
 /** The overlay's own xattrs on the upper directory (overlayfs.rst): never the files' own, never removed here. */
 const OVERLAY_XATTR = 'trusted.overlay.';
@@ -125,7 +124,7 @@ export class UpperDirMirror implements UpperObserver {
     this.unlinkPending();
     const link = this.lookup(path);
     if (!link || !link.getNode().isFile()) return;
-    this.guard(`open ${path}`, () => this.inDir(link.parent!, (d) => this.writers.set(fuseFd, openSync(d.at(link.name), O_WRONLY | O_NOFOLLOW | O_NONBLOCK))));
+    this.guard(`open ${path}`, () => this.inDir(link.parent!, (d) => this.writers.set(fuseFd, openWriter(d, link.name))));
   }
 
   wrote(fuseFd: number, path: string, buf: Buffer, length: number, position: number): void {
@@ -142,16 +141,7 @@ export class UpperDirMirror implements UpperObserver {
     // would lose what the kernel keeps).
     const link = this.lookup(path);
     if (!link || !link.getNode().isFile()) return;
-    this.guard(`truncate ${path}`, () =>
-      this.inDir(link.parent!, (d) => {
-        const fd = openSync(d.at(link.name), O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
-        try {
-          ftruncateSync(fd, size);
-        } finally {
-          closeSync(fd);
-        }
-      }),
-    );
+    this.guard(`truncate ${path}`, () => this.inDir(link.parent!, (d) => closingAfter(openWriter(d, link.name), (fd) => ftruncateSync(fd, size))));
   }
 
   /**
@@ -168,14 +158,7 @@ export class UpperDirMirror implements UpperObserver {
     if (!link || !(link.getNode().isFile() || link.getNode().isDirectory())) return;
     if (link === this.upper.root) return fsyncSync(this.root.fd);
     if (!this.namesOf(link)) return;
-    this.inDir(link.parent!, (d) => {
-      const fd = openSync(d.at(link.name), constants.O_RDONLY | O_NOFOLLOW | constants.O_NONBLOCK);
-      try {
-        sync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    });
+    this.inDir(link.parent!, (d) => closingAfter(d.openFile(link.name, { nonBlocking: true }), sync));
   }
 
   released(fuseFd: number): void {
@@ -224,7 +207,7 @@ export class UpperDirMirror implements UpperObserver {
 
   /** A whiteout (a 0/0 character device) made in the workdir and renamed over `name` in `d`: one step on disk. */
   private whiteoutOver(d: DirHandle, name: string): void {
-    const temp = `#layerfs-${process.pid}-${this.temps++}`;
+    const temp = this.tempName();
     this.work.mknod(temp, S_IFCHR, 0, 0);
     try {
       this.work.rename(temp, d, name);
@@ -232,6 +215,11 @@ export class UpperDirMirror implements UpperObserver {
       this.work.unlink(temp);
       throw e;
     }
+  }
+
+  /** A name in the workdir for a file made there before it is renamed into U. */
+  private tempName(): string {
+    return `#layerfs-${process.pid}-${this.temps++}`;
   }
 
   private calls() {
@@ -291,10 +279,10 @@ export class UpperDirMirror implements UpperObserver {
     if (d.lstat(name)) throw new Error(`${d.labelOf(name)} exists on disk but not in the upper layer`);
     const type = node.mode & S_IFMT;
     if (type === S_IFDIR) return mkdirSync(d.at(name), 0o700);
-    if (type === S_IFLNK) return symlinkSync(node.symlink, d.at(name));
+    if (type === S_IFLNK) return d.symlink(name, node.symlink);
     if (type === S_IFCHR || type === S_IFBLK || type === S_IFIFO) return d.mknod(name, type | (node.mode & 0o7777), major(node.rdev), minor(node.rdev));
     if (type !== S_IFREG) throw new Error(`${d.labelOf(name)}: no such file type in a layer`);
-    const temp = `#layerfs-${process.pid}-${this.temps++}`;
+    const temp = this.tempName();
     const fd = this.work.createFile(temp, 0o600);
     try {
       const bytes = node.getBuffer();
@@ -314,17 +302,7 @@ export class UpperDirMirror implements UpperObserver {
   private rewrite(path: string): void {
     const link = this.lookup(path);
     if (!link || !link.getNode().isFile()) return;
-    this.guard(`write ${path}`, () =>
-      this.inDir(link.parent!, (d) => {
-        const fd = openSync(d.at(link.name), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_TRUNC);
-        try {
-          const bytes = link.getNode().getBuffer();
-          if (bytes.length > 0) writeSync(fd, bytes, 0, bytes.length, 0);
-        } finally {
-          closeSync(fd);
-        }
-      }),
-    );
+    this.guard(`write ${path}`, () => this.inDir(link.parent!, (d) => rewriteIn(d, link.name, link.getNode())));
   }
 
   /** Sets the disk object's owner, mode, xattrs and times to the node's (the owner first: chown clears set-id bits). */
@@ -336,7 +314,7 @@ export class UpperDirMirror implements UpperObserver {
       const ref = d.openNode(link.name);
       try {
         if ((ref.stat.mode & S_IFMT) !== (node.mode & S_IFMT)) throw new Error(`${d.labelOf(link.name)} is not of the type the upper layer holds`);
-        if (node.isFile() && ref.stat.size !== node.getSize()) this.rewrite(this.namesOf(link)!.join('/'));
+        if (node.isFile() && ref.stat.size !== node.getSize()) this.guard(`write ${d.labelOf(link.name)}`, () => rewriteIn(d, link.name, node));
         this.syncNode(node, ref.path, d.at(link.name), false, ref.stat);
       } finally {
         closeSync(ref.fd);
@@ -369,5 +347,24 @@ export class UpperDirMirror implements UpperObserver {
     const mtime = node.mtime.getTime() / 1000;
     if (isRoot) utimesSync(inode, atime, mtime);
     else lutimesSync(name, atime, mtime);
+  }
+}
+
+/** The disk file `name` in `d` opened for writing, O_NONBLOCK (a fifo swapped in under the name fails ENXIO, never waits for a reader) and never followed. */
+function openWriter(d: DirHandle, name: string, flags = 0): number {
+  return openSync(d.at(name), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | flags);
+}
+
+/** Writes the whole of `node`'s content to the disk file `name` in `d` again. */
+function rewriteIn(d: DirHandle, name: string, node: MemfsNode): void {
+  const bytes = node.getBuffer();
+  closingAfter(openWriter(d, name, O_TRUNC), (fd) => bytes.length > 0 && writeSync(fd, bytes, 0, bytes.length, 0));
+}
+
+function closingAfter(fd: number, fn: (fd: number) => unknown): void {
+  try {
+    fn(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -93,6 +93,18 @@ function engine(d: string) {
   };
 }
 
+/** `fn` on the engine over a fresh setup() whose /f has been copied up (opened for writing, released); the engine closed after. */
+async function withCopiedUp(fn: (d: string, e: ReturnType<typeof engine>) => Promise<void>): Promise<void> {
+  const d = setup();
+  const e = engine(d);
+  try {
+    await e.release('/f', await e.open('/f', fs.constants.O_RDWR));
+    await fn(d, e);
+  } finally {
+    e.close();
+  }
+}
+
 describe.runIf(ok)('the upper directory on disk is synced where the kernel syncs it', () => {
   it('a copy-up is on disk before it is in place, and fsync(2) syncs the upper file', async () => {
     // The kernel: open for writing copies up (synced), a write dirties, fsync cleans.
@@ -136,43 +148,32 @@ describe.runIf(ok)('the upper directory on disk is synced where the kernel syncs
  * must still be in U, so that the lower file cannot come back at the next mount.
  */
 describe.runIf(ok)('a change of U is one step on disk where the kernel\'s is', () => {
-  it('unlink of a copied-up lower file: a failed whiteout leaves the file in U, not nothing', async () => {
-    const d = setup();
-    const e = engine(d);
-    const mknod = DirHandle.prototype.mknod;
-    try {
-      const fd = await e.open('/f', fs.constants.O_RDWR);
-      await e.release('/f', fd);
-      expect(fs.lstatSync(join(d, 'u/f')).isFile()).toBe(true);
-      DirHandle.prototype.mknod = () => {
-        throw Object.assign(new Error('ENOSPC: no space left on device, mknodat'), { code: 'ENOSPC' });
-      };
-      // EIO, the daemon told why.
-      await expect(e.unlink('/f')).rejects.toThrow('errno 5');
-      expect(e.internal.join('\n')).toMatch(/ENOSPC/);
-      DirHandle.prototype.mknod = mknod;
-      // Either the file or a whiteout: the lower f stays hidden or overridden.
-      expect(fs.lstatSync(join(d, 'u/f'), { throwIfNoEntry: false })).toBeDefined();
-    } finally {
-      DirHandle.prototype.mknod = mknod;
-      e.close();
-    }
-  });
+  it('unlink of a copied-up lower file: a failed whiteout leaves the file in U, not nothing', () =>
+    withCopiedUp(async (d, e) => {
+      const mknod = DirHandle.prototype.mknod;
+      try {
+        expect(fs.lstatSync(join(d, 'u/f')).isFile()).toBe(true);
+        DirHandle.prototype.mknod = () => {
+          throw Object.assign(new Error('ENOSPC: no space left on device, mknodat'), { code: 'ENOSPC' });
+        };
+        // EIO, the daemon told why.
+        await expect(e.unlink('/f')).rejects.toThrow('errno 5');
+        expect(e.internal.join('\n')).toMatch(/ENOSPC/);
+        DirHandle.prototype.mknod = mknod;
+        // Either the file or a whiteout: the lower f stays hidden or overridden.
+        expect(fs.lstatSync(join(d, 'u/f'), { throwIfNoEntry: false })).toBeDefined();
+      } finally {
+        DirHandle.prototype.mknod = mknod;
+      }
+    }));
 
-  it('unlink of a copied-up lower file leaves a 0/0 whiteout in U and nothing in the workdir', async () => {
-    const d = setup();
-    const e = engine(d);
-    try {
-      const fd = await e.open('/f', fs.constants.O_RDWR);
-      await e.release('/f', fd);
+  it('unlink of a copied-up lower file leaves a 0/0 whiteout in U and nothing in the workdir', () =>
+    withCopiedUp(async (d, e) => {
       await e.unlink('/f');
       const st = fs.lstatSync(join(d, 'u/f'));
       expect(st.isCharacterDevice() && st.rdev === 0).toBe(true);
       expect(fs.readdirSync(join(d, 'w/work'))).toEqual([]);
-    } finally {
-      e.close();
-    }
-  });
+    }));
 });
 
 describe.runIf(ok)('truncate(2) by path cuts or extends the file in U in place, as the kernel', () => {
@@ -184,10 +185,7 @@ describe.runIf(ok)('truncate(2) by path cuts or extends the file in U in place, 
     fs.truncateSync(join(k, 'm/f'), GROWN);
     execFileSync('sync', [join(k, 'u/f')]);
     const kernel = fs.statSync(join(k, 'u/f'));
-    const d = setup();
-    const e = engine(d);
-    try {
-      await e.release('/f', await e.open('/f', fs.constants.O_RDWR));
+    await withCopiedUp(async (d, e) => {
       await e.truncate('/f', GROWN);
       execFileSync('sync', [join(d, 'u/f')]);
       const ours = fs.statSync(join(d, 'u/f'));
@@ -197,25 +195,17 @@ describe.runIf(ok)('truncate(2) by path cuts or extends the file in U in place, 
       expect(ours.blocks).toBeLessThanOrEqual(kernel.blocks);
       const back = fs.readFileSync(join(d, 'u/f'));
       expect(back.subarray(0, BYTES).equals(Buffer.alloc(BYTES, 7)) && back.subarray(BYTES).every((b) => b === 0)).toBe(true);
-    } finally {
-      e.close();
-    }
+    });
   }, 60_000);
 });
 
 describe.runIf(ok)('a file of U swapped for a fifo behind the mount\'s back', () => {
-  it('a write-through open or truncate fails (EIO), it does not wait for a reader forever', async () => {
-    const d = setup();
-    const e = engine(d);
-    try {
-      await e.release('/f', await e.open('/f', fs.constants.O_RDWR));
+  it('a write-through open or truncate fails (EIO), it does not wait for a reader forever', () =>
+    withCopiedUp(async (d, e) => {
       fs.rmSync(join(d, 'u/f'));
       execFileSync('mkfifo', [join(d, 'u/f')]);
       await expect(e.truncate('/f', 10)).rejects.toThrow('errno 5');
       await expect(e.open('/f', fs.constants.O_RDWR)).rejects.toThrow('errno 5');
       expect(e.internal.join('\n')).toMatch(/ENXIO|not of the type/);
-    } finally {
-      e.close();
-    }
-  }, 20_000);
+    }), 20_000);
 });
