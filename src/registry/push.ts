@@ -4,7 +4,7 @@ import { isIndex, isManifest } from '../oci/media-types.js';
 import type { ContentStore } from '../store/content-store.js';
 import { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
-import type { RegistryOptions } from './options.js';
+import { wholeNumber, type RegistryOptions } from './options.js';
 import { bounded, DEFAULT_CONCURRENCY, type BlobDescriptor } from './pull.js';
 import { pushSource, type PushSource } from './push-source.js';
 import { apiHost, formatReference, parseReference, type Reference } from './reference.js';
@@ -56,12 +56,6 @@ interface Plan {
   /** Child manifests the source lacks (one platform pulled of an index): the repository must have them. */
   absent: BlobDescriptor[];
   top: PlannedManifest;
-}
-
-function wholeNumber(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new RangeError(`The "${name}" option must be a whole number >= 1, not ${String(value)}`);
-  return value;
 }
 
 /** A descriptor of a manifest, checked before its digest names a URL. */
@@ -148,8 +142,8 @@ function mountFrom(target: Reference, given: unknown, sourceRef: string | undefi
  */
 export async function push(source: ContentStore | string, reference: string, options: PushOptions = {}): Promise<PushResult> {
   const target = parseReference(reference);
-  const chunkSize = wholeNumber(options.chunkSize, 'chunkSize', DEFAULT_CHUNK_SIZE);
-  const limit = wholeNumber(options.concurrency, 'concurrency', DEFAULT_CONCURRENCY);
+  const chunkSize = wholeNumber(options.chunkSize ?? DEFAULT_CHUNK_SIZE, 'chunkSize', 1);
+  const limit = wholeNumber(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency', 1);
   if (options.ref !== undefined && typeof options.ref !== 'string') throw new TypeError('The "ref" option must be a string');
   const src = pushSource(source, target.given);
   const client = new RegistryClient(target, options);
