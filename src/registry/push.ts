@@ -1,4 +1,4 @@
-import { DIGEST_FORM, digestOf } from '../image/digest.js';
+import { algorithmOf, DIGEST_FORM, digestOf } from '../image/digest.js';
 import type { Descriptor } from '../image/descriptor.js';
 import { isIndex, isManifest } from '../oci/media-types.js';
 import type { ContentStore } from '../store/content-store.js';
@@ -151,7 +151,7 @@ export async function push(source: ContentStore | string, reference: string, opt
   const plan = await planPush(target, src, descriptorOf(target, descriptor, `the source's ref ${sourceRef ?? ''}`.trim()));
   const top = plan.top.descriptor;
   // A digest reference must be the image's digest, checked before anything is sent.
-  if (target.digest !== undefined && target.digest !== digestOf(plan.top.bytes, target.digest.startsWith('sha512:') ? 'sha512' : 'sha256')) {
+  if (target.digest !== undefined && target.digest !== digestOf(plan.top.bytes, algorithmOf(target.digest))) {
     throw new RegistryError('ERR_DIGEST', target.given, `the image's manifest is ${top.digest}, not the digest of the reference`, target.digest);
   }
   const from = mountFrom(target, options.from, sourceRef);
