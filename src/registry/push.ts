@@ -41,7 +41,7 @@ export interface PushResult {
 }
 
 /** A chunk of 64 MiB keeps each request under the 100 MB body limit common in front of registries (a CDN, an nginx client_max_body_size). */
-export const DEFAULT_CHUNK_SIZE = 64 << 20;
+const DEFAULT_CHUNK_SIZE = 64 << 20;
 const MAX_INDEX_DEPTH = 4;
 
 interface PlannedManifest {
