@@ -99,13 +99,16 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       throw inCliTerms(e);
     });
     // A REF's store, --pull, --insecure and the credentials for its registry (looked up only when it is asked; never for a path).
-    const refs = async (arg: string) => (checkCredentialFlags(flags), refOptions(flags, {}, () => imageCredentials(flags, arg)));
+    const refs = (arg: string) => {
+      checkCredentialFlags(flags);
+      return refOptions(flags, {}, () => imageCredentials(flags, arg));
+    };
     // Every image a verb opens is closed when it ends: main() run in a process that goes on (a
     // test, a tool) would otherwise keep its layers, which the process's layer cache then hands
     // to the next open (image/layer-cache.ts).
     const images: Array<{ close(): void }> = [];
     const kept = <T extends { close(): void }>(image: T): T => (images.push(image), image);
-    const open = async (arg: string) => kept(await told(openImageArg(arg, values.platform, warn, undefined, await refs(arg))));
+    const open = async (arg: string) => kept(await told(openImageArg(arg, values.platform, warn, undefined, refs(arg))));
     if (verb.takes === 'positionals') {
       try {
         await verb.run({ io, json, positionals, flags, open });
@@ -124,11 +127,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     };
     try {
       if (verb.takes === 'manifest') {
-        const image = await opening(openManifestArg(imageArg, values.platform, warn, await refs(imageArg)));
+        const image = await opening(openManifestArg(imageArg, values.platform, warn, refs(imageArg)));
         // The whole image, when the verb asks for it: its platform warning was given already.
-        await verb.run({ io, json, image, args, flags, open: async () => kept(await opening(openImageArg(imageArg, values.platform, undefined, verb.content, await refs(imageArg)))) });
+        await verb.run({ io, json, image, args, flags, open: async () => kept(await opening(openImageArg(imageArg, values.platform, undefined, verb.content, refs(imageArg)))) });
       } else {
-        await verb.run({ io, json, image: kept(await opening(openImageArg(imageArg, values.platform, warn, verb.content, await refs(imageArg)))), args, flags });
+        await verb.run({ io, json, image: kept(await opening(openImageArg(imageArg, values.platform, warn, verb.content, refs(imageArg)))), args, flags });
       }
     } finally {
       for (const image of images) image.close();

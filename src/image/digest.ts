@@ -21,6 +21,9 @@ export function parseDigest(value: unknown, where: string): Digest {
   return { algorithm: value.slice(0, colon) as Digest['algorithm'], hex: value.slice(colon + 1) };
 }
 
+/** The algorithm of a digest DIGEST_FORM has passed. */
+export const algorithmOf = (digest: string) => digest.slice(0, digest.indexOf(':')) as Digest['algorithm'];
+
 export function digestOf(data: Buffer, algorithm: Digest['algorithm'] = 'sha256'): string {
   return `${algorithm}:${createHash(algorithm).update(data).digest('hex')}`;
 }

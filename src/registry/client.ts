@@ -4,7 +4,7 @@
 import { parseChallenges, type Challenge } from './challenge.js';
 import { LayerfsError } from '../util/errors.js';
 import { RegistryError, type RegistryErrorCode } from './errors.js';
-import { DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REDIRECTS, type RegistryOptions } from './options.js';
+import { DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REDIRECTS, wholeNumber, type RegistryOptions } from './options.js';
 import { apiHost, isLoopback, type Reference } from './reference.js';
 import { sentBody, type RequestBody } from './request-body.js';
 
@@ -341,11 +341,6 @@ export class RegistryClient {
       },
     };
   }
-}
-
-function wholeNumber(value: unknown, name: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw new RangeError(`The "${name}" option must be a whole number >= ${min}, not ${String(value)}`);
-  return value;
 }
 
 function basicValue(c: { username: string; password: string }): string {

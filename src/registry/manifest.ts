@@ -1,4 +1,4 @@
-import { DIGEST_FORM, digestOf, type Digest } from '../image/digest.js';
+import { algorithmOf, DIGEST_FORM, digestOf } from '../image/digest.js';
 import { asDescriptor, asIndex, type Descriptor, type Platform } from '../image/descriptor.js';
 import { ImageError } from '../image/errors.js';
 import { selectManifest } from '../image/select-manifest.js';
@@ -32,8 +32,6 @@ export interface ResolvedImage extends FetchedManifest {
   platform?: Platform;
 }
 
-/** The algorithm of a digest DIGEST_FORM has passed. */
-const algorithmOf = (digest: string) => digest.slice(0, digest.indexOf(':')) as Digest['algorithm'];
 
 /**
  * GETs `/v2/<repo>/manifests/<tag or digest>` and checks it: at most MAX_MANIFEST_BYTES; its

@@ -46,7 +46,7 @@ export interface OpenReferenceOptions extends OpenImageOptions, RegistryOptions 
  * iolimits.MaxConfigBodySize (4 MiB), as `skopeo inspect docker://` reads it. A descriptor's
  * size is the registry's word, so it bounds nothing by itself.
  */
-export const MAX_CONFIG_BYTES = 4 << 20;
+const MAX_CONFIG_BYTES = 4 << 20;
 
 /** The scheme that makes a string a registry reference whatever else it could be (skopeo's docker transport). */
 export const DOCKER_TRANSPORT = 'docker://';

@@ -18,3 +18,9 @@ export interface RegistryOptions {
 
 export const DEFAULT_IDLE_TIMEOUT = 30_000;
 export const DEFAULT_MAX_REDIRECTS = 10;
+
+/** A numeric option checked as client, pull and push take them: a safe integer of at least `min`, else a RangeError naming it. */
+export function wholeNumber(value: unknown, name: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw new RangeError(`The "${name}" option must be a whole number >= ${min}, not ${String(value)}`);
+  return value;
+}

@@ -5,7 +5,7 @@ import { fetchBlob, newTransfer } from './blob.js';
 import { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
 import { resolveImage } from './manifest.js';
-import type { RegistryOptions } from './options.js';
+import { wholeNumber, type RegistryOptions } from './options.js';
 import { formatReference, parseReference } from './reference.js';
 
 /** A descriptor as the store takes it: every field it verifies against. */
@@ -112,8 +112,7 @@ export async function pull(reference: string, options: PullOptions): Promise<Pul
   const { sink } = options;
   const ref = parseReference(reference);
   const client = new RegistryClient(ref, options);
-  const limit = options.concurrency ?? DEFAULT_CONCURRENCY;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`The "concurrency" option must be a whole number >= 1, not ${limit}`);
+  const limit = wholeNumber(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency', 1);
   const image = await resolveImage(client, options.platform);
   type Blob = Descriptor & { mediaType: string };
   const fetched: Blob[] = [];

@@ -87,7 +87,7 @@ async function* fileChunks(path: string, digest: string, size: number, t: Teller
 }
 
 /** A content store as a push source: its refs, its verified reads; a DirectoryStore's blobs streamed from their files. */
-export class StoreSource implements PushSource {
+class StoreSource implements PushSource {
   readonly label: string;
 
   constructor(private readonly store: ContentStore, readonly target: string) {
@@ -126,7 +126,7 @@ export class StoreSource implements PushSource {
 }
 
 /** An OCI image layout directory as a push source, read only (image-layout.md: oci-layout, index.json, blobs/). */
-export class LayoutSource implements PushSource {
+class LayoutSource implements PushSource {
   readonly label: string;
 
   constructor(dir: string, readonly target: string) {

@@ -1,10 +1,10 @@
-import { DIGEST_FORM, digestOf } from '../image/digest.js';
+import { algorithmOf, DIGEST_FORM, digestOf } from '../image/digest.js';
 import type { Descriptor } from '../image/descriptor.js';
 import { isIndex, isManifest } from '../oci/media-types.js';
 import type { ContentStore } from '../store/content-store.js';
 import { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
-import type { RegistryOptions } from './options.js';
+import { wholeNumber, type RegistryOptions } from './options.js';
 import { bounded, DEFAULT_CONCURRENCY, type BlobDescriptor } from './pull.js';
 import { pushSource, type PushSource } from './push-source.js';
 import { apiHost, formatReference, parseReference, type Reference } from './reference.js';
@@ -41,7 +41,7 @@ export interface PushResult {
 }
 
 /** A chunk of 64 MiB keeps each request under the 100 MB body limit common in front of registries (a CDN, an nginx client_max_body_size). */
-export const DEFAULT_CHUNK_SIZE = 64 << 20;
+const DEFAULT_CHUNK_SIZE = 64 << 20;
 const MAX_INDEX_DEPTH = 4;
 
 interface PlannedManifest {
@@ -56,12 +56,6 @@ interface Plan {
   /** Child manifests the source lacks (one platform pulled of an index): the repository must have them. */
   absent: BlobDescriptor[];
   top: PlannedManifest;
-}
-
-function wholeNumber(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new RangeError(`The "${name}" option must be a whole number >= 1, not ${String(value)}`);
-  return value;
 }
 
 /** A descriptor of a manifest, checked before its digest names a URL. */
@@ -148,8 +142,8 @@ function mountFrom(target: Reference, given: unknown, sourceRef: string | undefi
  */
 export async function push(source: ContentStore | string, reference: string, options: PushOptions = {}): Promise<PushResult> {
   const target = parseReference(reference);
-  const chunkSize = wholeNumber(options.chunkSize, 'chunkSize', DEFAULT_CHUNK_SIZE);
-  const limit = wholeNumber(options.concurrency, 'concurrency', DEFAULT_CONCURRENCY);
+  const chunkSize = wholeNumber(options.chunkSize ?? DEFAULT_CHUNK_SIZE, 'chunkSize', 1);
+  const limit = wholeNumber(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency', 1);
   if (options.ref !== undefined && typeof options.ref !== 'string') throw new TypeError('The "ref" option must be a string');
   const src = pushSource(source, target.given);
   const client = new RegistryClient(target, options);
@@ -157,7 +151,7 @@ export async function push(source: ContentStore | string, reference: string, opt
   const plan = await planPush(target, src, descriptorOf(target, descriptor, `the source's ref ${sourceRef ?? ''}`.trim()));
   const top = plan.top.descriptor;
   // A digest reference must be the image's digest, checked before anything is sent.
-  if (target.digest !== undefined && target.digest !== digestOf(plan.top.bytes, target.digest.startsWith('sha512:') ? 'sha512' : 'sha256')) {
+  if (target.digest !== undefined && target.digest !== digestOf(plan.top.bytes, algorithmOf(target.digest))) {
     throw new RegistryError('ERR_DIGEST', target.given, `the image's manifest is ${top.digest}, not the digest of the reference`, target.digest);
   }
   const from = mountFrom(target, options.from, sourceRef);

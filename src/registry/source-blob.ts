@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Descriptor } from '../image/descriptor.js';
+import { algorithmOf } from '../image/digest.js';
 import { RegistryError } from './errors.js';
 
 /**
@@ -19,7 +20,7 @@ export class SourceBlob {
 
   constructor(private readonly target: string, private readonly desc: Descriptor, chunks: AsyncIterable<Uint8Array>) {
     this.iterator = chunks[Symbol.asyncIterator]();
-    this.hash = createHash(desc.digest.slice(0, desc.digest.indexOf(':')));
+    this.hash = createHash(algorithmOf(desc.digest));
   }
 
   private error(code: 'ERR_SIZE' | 'ERR_DIGEST' | 'ERR_SOURCE', reason: string, cause?: unknown): RegistryError {
@@ -54,7 +55,7 @@ export class SourceBlob {
       if (extra && extra.length > 0) throw this.error('ERR_SIZE', `the source's blob runs past its descriptor's ${this.desc.size} bytes`);
     }
     if (this.read !== this.desc.size) throw this.error('ERR_SIZE', `the source's blob ended after ${this.read} of its descriptor's ${this.desc.size} bytes`);
-    const actual = `${this.desc.digest.slice(0, this.desc.digest.indexOf(':'))}:${this.hash.digest('hex')}`;
+    const actual = `${algorithmOf(this.desc.digest)}:${this.hash.digest('hex')}`;
     if (actual !== this.desc.digest) throw this.error('ERR_DIGEST', `the source's bytes hash to ${actual}, not to the blob's digest: not pushed`);
     this.verified = true;
   }

@@ -60,7 +60,7 @@ async function source(arg: string, flags: Flags): Promise<{ from: ContentStore |
   if (!store) throw new CliError(`push: ${arg}: no such file or directory, and no content store at ${dir} to find it in`);
   const refs = new Set((await store.images()).images.map((i) => i.ref));
   // A REF (docker://REF or a bare one): the store's image of that reference.
-  const named = image.target.startsWith('docker://') ? image.target.slice('docker://'.length) : image.target;
+  const named = registryRefArg(image.target)!;
   let ref = named;
   if (!refs.has(ref)) {
     try {
