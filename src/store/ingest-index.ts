@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ContentFile } from '../layer/content-file.js';
@@ -7,7 +8,6 @@ import { TarLayer } from '../layer/tar/tar-layer.js';
 import { layerType } from '../oci/media-types.js';
 import type { TarHeader } from '../tar/tar-header.js';
 import { identityOf, keepFor, keptTarIs, privateDirsReal, save } from './layer-index.js';
-import type { FileIdentity } from './layer-index-file.js';
 import { PRIVATE_DIR } from './layout-dir.js';
 import { keptTarPath } from './saved-index-paths.js';
 
@@ -103,10 +103,10 @@ export class IngestIndexer {
   }
 
   /**
-   * Once the blob is under its digest name, `blob` its identity as placed: saves the index
+   * Once the blob is under its digest name, `blob` its fstat as placed: saves the index
    * if the pass read the layer whole and hashed it to this very digest. Never throws.
    */
-  async save(blob: FileIdentity): Promise<boolean> {
+  async save(blob: BigIntStats): Promise<boolean> {
     const done = await this.pass;
     if (!done) return false;
     try {
@@ -115,7 +115,7 @@ export class IngestIndexer {
         this.removeKept(tar);
         return false;
       }
-      await save(this.store, this.digest, layer.info, { headers, blob, tar: tar && identityOf(tar.heldStamp) });
+      await save(this.store, this.digest, layer.info, { headers, blob: identityOf(blob), tar: tar && identityOf(tar.heldStamp) });
       return true;
     } catch {
       return false;
