@@ -74,7 +74,7 @@ const realDir = (path: string) => fs.lstatSync(path, { throwIfNoEntry: false })?
 export function privateDirsReal(dir: string): boolean {
   const at = (...sub: string[]) => join(dir, PRIVATE_DIR, ...sub);
   if (!realDir(at()) || !realDir(at('ingest'))) return false;
-  return ['tars', 'index'].every((sub) => fs.lstatSync(at(sub), { throwIfNoEntry: false }) === undefined || realDir(at(sub)));
+  return ['tars', 'index'].every((sub) => fs.lstatSync(at(sub), { throwIfNoEntry: false })?.isDirectory() ?? true);
 }
 
 /** The layer from its saved index, or undefined (no valid index for these files: opened in full). */
