@@ -72,11 +72,6 @@ export class IndexedLayer implements Layer {
     for (const f of this.files) f.close();
   }
 
-  /** Whether close() was called (a cache of shared layers must not hand out a closed one). */
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /**
    * Whether every file the layer reads content through is still the one verified (an fstat
    * each; a changed one is hashed again: content-file.ts): a cache hands out a shared layer

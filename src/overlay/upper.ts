@@ -13,16 +13,6 @@ export interface NodeMeta {
 }
 
 /**
- * The writable upper layer, held in a memfs Volume in OCI changeset form: deletions are
- * `.wh.<name>` files and opaque directories hold a `.wh..wh..opq` file, exactly what a commit
- * writes (layer.md "Whiteouts"). The engine drives memfs's inode layer (links and nodes)
- * directly because memfs checks permissions without the root exemption the kernel's
- * copy-up relies on (overlayfs copies up with the mounter's credentials).
- *
- * What memfs cannot hold is kept beside it, keyed by inode so that renames and hard links
- * carry it along: extended attributes and directory redirects (`redirect_dir=on`).
- */
-/**
  * Told of each change of the upper layer's namespace, as it is made (the names in memfs's
  * changeset form: a whiteout is the `.wh.` name, an opaque directory's marker the
  * `.wh..wh..opq` one): what keeps an upper directory on disk in step (mount/upper-dir.ts).
@@ -36,6 +26,16 @@ export interface UpperObserver {
   moved(fromDir: MemfsLink, fromName: string, toDir: MemfsLink, toName: string): void;
 }
 
+/**
+ * The writable upper layer, held in a memfs Volume in OCI changeset form: deletions are
+ * `.wh.<name>` files and opaque directories hold a `.wh..wh..opq` file, exactly what a commit
+ * writes (layer.md "Whiteouts"). The engine drives memfs's inode layer (links and nodes)
+ * directly because memfs checks permissions without the root exemption the kernel's
+ * copy-up relies on (overlayfs copies up with the mounter's credentials).
+ *
+ * What memfs cannot hold is kept beside it, keyed by inode so that renames and hard links
+ * carry it along: extended attributes and directory redirects (`redirect_dir=on`).
+ */
 export class Upper {
   /** Told of each namespace change (none by default). */
   observer: UpperObserver | undefined;

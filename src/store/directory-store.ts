@@ -6,7 +6,6 @@ import type { BlobBody, ExpectedBlob, IngestOptions, Lease } from './content-sto
 import { parseDigest, type ParsedDigest } from './digest.js';
 import { ioError } from './errors.js';
 import type { IngestIndexer } from './ingest-index.js';
-import type { FileIdentity } from './layer-index-file.js';
 import { parseIndex, type IndexFile } from './index-file.js';
 import { fsyncDir, listNames, lstatOrUndefined, prepareLayout, PRIVATE_DIR, READ_MAX, readSmallFile, TMP_NAME, writeTemp } from './layout-dir.js';
 import { DirectoryLease, LEASE_NAME, readLease } from './directory-lease.js';
@@ -110,7 +109,7 @@ export class DirectoryStore extends StoreBase {
     // A layer pulled is indexed in the same pass (ingest-index.ts): its bytes go to the tar pass too.
     // Loaded only then: the layer code is not loaded by what only reads a store (inspect).
     const indexer: IngestIndexer | undefined = options.index ? (await import('./ingest-index.js')).IngestIndexer.start(this, { ...expected, digest: parsed.digest }) : undefined;
-    let placed: FileIdentity | undefined;
+    let placed: fs.BigIntStats | undefined;
     try {
       try {
         // The body's chunks (16-64 KiB from fetch) are copied into one WRITE_BATCH buffer,
@@ -146,10 +145,7 @@ export class DirectoryStore extends StoreBase {
         fs.renameSync(temp, join(algDir, parsed.hex));
         // Its identity as placed (rename moves the ctime), from the descriptor written: not
         // whatever another writer put under the name since.
-        if (indexer) {
-          const st = await file.stat({ bigint: true });
-          placed = { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
-        }
+        if (indexer) placed = await file.stat({ bigint: true });
         fsyncDir(algDir);
       } finally {
         await file.close();

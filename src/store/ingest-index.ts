@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ContentFile } from '../layer/content-file.js';
@@ -7,10 +7,9 @@ import type { FileDigest, HashAside } from '../layer/tar/hash-file.js';
 import { TarLayer } from '../layer/tar/tar-layer.js';
 import { layerType } from '../oci/media-types.js';
 import type { TarHeader } from '../tar/tar-header.js';
-import { identityOf, privateDirsReal, save } from './layer-index.js';
-import type { FileIdentity } from './layer-index-file.js';
+import { identityOf, keepFor, keptTarIs, privateDirsReal, save } from './layer-index.js';
 import { PRIVATE_DIR } from './layout-dir.js';
-import { fileName, keptTarPath } from './saved-index-paths.js';
+import { keptTarPath } from './saved-index-paths.js';
 
 /** Bytes the pass may lag behind the ingest before the ingest waits for it. */
 const LAG_BYTES = 8 << 20;
@@ -50,7 +49,7 @@ export class IngestIndexer {
     const digestOf = new Promise<FileDigest>((resolve, reject) => (this.settleHash = { resolve, reject }));
     digestOf.catch(() => {});
     const hashed: HashAside = { digest: digestOf, stop: async () => {} };
-    const keep = { temp: join(store.dir, PRIVATE_DIR, 'ingest', `${fileName(digest, store.dir)}.${process.pid}.${randomBytes(8).toString('hex')}`), final: keptTarPath(store, digest) };
+    const keep = keepFor(store, digest);
     let indexed: Omit<Indexed, 'layer'> | undefined;
     this.pass = (async () => {
       fs.mkdirSync(join(store.dir, PRIVATE_DIR, 'tars'), { recursive: true, mode: 0o755 });
@@ -104,10 +103,10 @@ export class IngestIndexer {
   }
 
   /**
-   * Once the blob is under its digest name, `blob` its identity as placed: saves the index
+   * Once the blob is under its digest name, `blob` its fstat as placed: saves the index
    * if the pass read the layer whole and hashed it to this very digest. Never throws.
    */
-  async save(blob: FileIdentity): Promise<boolean> {
+  async save(blob: BigIntStats): Promise<boolean> {
     const done = await this.pass;
     if (!done) return false;
     try {
@@ -116,7 +115,7 @@ export class IngestIndexer {
         this.removeKept(tar);
         return false;
       }
-      await save(this.store, this.digest, layer.info, { headers, blob, tar: tar && identityOf(tar.heldStamp) });
+      await save(this.store, this.digest, layer.info, { headers, blob: identityOf(blob), tar: tar && identityOf(tar.heldStamp) });
       return true;
     } catch {
       return false;
@@ -139,10 +138,7 @@ export class IngestIndexer {
   private removeKept(tar: ContentFile | undefined): void {
     if (!tar) return;
     try {
-      const path = keptTarPath(this.store, this.digest);
-      const now = fs.lstatSync(path, { bigint: true });
-      const mine = identityOf(tar.heldStamp);
-      if (now.dev === mine.dev && now.ino === mine.ino) fs.rmSync(path, { force: true });
+      if (keptTarIs(this.store, this.digest, identityOf(tar.heldStamp))) fs.rmSync(keptTarPath(this.store, this.digest), { force: true });
     } catch {
       // Gone already.
     }

@@ -24,7 +24,7 @@ import type { TarHeader } from '../tar/tar-header.js';
  */
 
 const MAGIC = Buffer.from('layerfs layer index\n', 'latin1');
-export const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 1;
 const HEAD = MAGIC.length + 4 + 32;
 
 export interface FileIdentity {

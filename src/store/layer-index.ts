@@ -74,7 +74,7 @@ const realDir = (path: string) => fs.lstatSync(path, { throwIfNoEntry: false })?
 export function privateDirsReal(dir: string): boolean {
   const at = (...sub: string[]) => join(dir, PRIVATE_DIR, ...sub);
   if (!realDir(at()) || !realDir(at('ingest'))) return false;
-  return ['tars', 'index'].every((sub) => fs.lstatSync(at(sub), { throwIfNoEntry: false }) === undefined || realDir(at(sub)));
+  return ['tars', 'index'].every((sub) => fs.lstatSync(at(sub), { throwIfNoEntry: false })?.isDirectory() ?? true);
 }
 
 /** The layer from its saved index, or undefined (no valid index for these files: opened in full). */
@@ -140,10 +140,9 @@ function readSaved(path: string, digest: string): SavedIndex | undefined {
  * A store that cannot be written (read-only, full) is opened all the same, without saving.
  */
 async function openAndSave(store: { dir: string }, digest: string, blob: string, options: TarLayerOptions, saving: boolean): Promise<TarLayer> {
-  const name = fileName(digest, store.dir);
   let keep: KeepTar | undefined;
   if (saving) {
-    keep = { temp: join(store.dir, PRIVATE_DIR, 'ingest', `${name}.${process.pid}.${randomBytes(8).toString('hex')}`), final: keptTarPath(store, digest) };
+    keep = keepFor(store, digest);
     try {
       fs.mkdirSync(join(store.dir, PRIVATE_DIR, 'tars'), { recursive: true, mode: 0o755 });
       if (!realDir(join(store.dir, PRIVATE_DIR, 'tars'))) keep = undefined;
@@ -176,6 +175,22 @@ async function openAndSave(store: { dir: string }, digest: string, blob: string,
 }
 
 /**
+ * Where an open (or an ingest) of `digest` writes the inflated tar it keeps: a temporary in
+ * `.layerfs/ingest/`, named like an ingest of the blob so gc keeps the blob while its writer
+ * lives and removes the temporary after a kill, renamed into `.layerfs/tars/` once whole.
+ */
+export const keepFor = (store: { dir: string }, digest: string): KeepTar => ({
+  temp: join(store.dir, PRIVATE_DIR, 'ingest', `${fileName(digest, store.dir)}.${process.pid}.${randomBytes(8).toString('hex')}`),
+  final: keptTarPath(store, digest),
+});
+
+/** Whether the kept tar under its name is still the file `mine` (another open's may have been renamed over it). Throws when there is none. */
+export function keptTarIs(store: { dir: string }, digest: string, mine: FileIdentity): boolean {
+  const now = fs.lstatSync(keptTarPath(store, digest), { bigint: true });
+  return now.dev === mine.dev && now.ino === mine.ino;
+}
+
+/**
  * Saves the index, under the store's lock, and only if the kept tar under its name is still
  * the one this open wrote: of two opens racing, each renames its tar and then saves, so the
  * last tar renamed is the one whose open saves last with the check passing, and an index
@@ -192,10 +207,7 @@ export async function save(store: { dir: string }, digest: string, info: Pick<Ta
     fs.mkdirSync(join(store.dir, PRIVATE_DIR, 'index'), { recursive: true, mode: 0o755 });
     if (!realDir(join(store.dir, PRIVATE_DIR, 'index'))) return;
     await new StoreLock(join(store.dir, PRIVATE_DIR, 'lock'), store.dir).run(async () => {
-      if (saved.tar) {
-        const now = fs.lstatSync(keptTarPath(store, digest), { bigint: true });
-        if (now.dev !== saved.tar.dev || now.ino !== saved.tar.ino) return; // another open's tar: its index follows
-      }
+      if (saved.tar && !keptTarIs(store, digest, saved.tar)) return; // another open's tar: its index follows
       // Not fsync'd: a cache, whose checksum (and the files' identities) find one torn by a crash.
       writeTemp(store.dir, body, (temp) => fs.renameSync(temp, indexPath(store, digest)), false);
     });

@@ -31,7 +31,10 @@ export function isContentStore(dir: string): boolean {
   try {
     const own = (sub: string) => ownPrivate(fs.lstatSync(join(dir, PRIVATE_DIR, sub)));
     // index/ and tars/, where the indexes and the inflated tars they name are, when there are any.
-    const ownOrAbsent = (sub: string) => fs.lstatSync(join(dir, PRIVATE_DIR, sub), { throwIfNoEntry: false }) === undefined || own(sub);
+    const ownOrAbsent = (sub: string) => {
+      const st = fs.lstatSync(join(dir, PRIVATE_DIR, sub), { throwIfNoEntry: false });
+      return st === undefined || ownPrivate(st);
+    };
     return own('') && own('ingest') && ownOrAbsent('index') && ownOrAbsent('tars') && fs.lstatSync(join(dir, 'oci-layout')).isFile();
   } catch {
     return false;

@@ -39,7 +39,7 @@ export interface StreamPass {
   hashAside: HashAside | undefined;
   /** The files the layer will hold: a spill file made by the pass is added. */
   owned: ContentFile[];
-  /** A compressed layer's inflated tar is written here, and its content read from it (kept-tar.ts), not held in memory or a spill file. */
+  /** A compressed layer's inflated tar is written here, and its content read from it (kept-tar.ts), not held in memory or a spill file; the caller abandons it when the pass fails. */
   keep?: KeptTarWriter;
   /** Told every entry's header, in archive order (a saved index records them). */
   onHeader?: (h: TarHeader) => void;
@@ -140,7 +140,6 @@ export async function indexStream(p: StreamPass): Promise<IndexedTar> {
   } catch (e) {
     await hashAside?.stop();
     await store?.settled(); // TarLayer.from then closes the files
-    await p.keep?.abandon();
     await streamClosed(input); // no read of the file in flight either
     throw e;
   }
